@@ -1,0 +1,63 @@
+# clrun: build, run, test.
+#   make            build/clrun
+#   make run        install missing packages, build, train the quickstart
+#   make check      install missing packages, build, run every test
+#   make deps       install the Debian packages the project needs (only missing ones)
+# Options: WERROR=1 (warnings are errors), SANITIZE=address,undefined.
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -DCL_TARGET_OPENCL_VERSION=120 -pthread \
+           -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Iruntime -Itests -Ibuild/gen -MMD -MP
+LDLIBS  := -lOpenCL -lyaml -lz -lm -pthread
+ifeq ($(WERROR),1)
+CFLAGS  += -Werror
+endif
+ifneq ($(SANITIZE),)
+CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+SRC      := $(shell find runtime -name '*.c' | sort)
+LIB_OBJ  := $(patsubst %.c,build/obj/%.o,$(filter-out runtime/clrun.c,$(SRC)))
+TEST_SRC := $(sort $(wildcard tests/*.c))
+TEST_OBJ := $(patsubst %.c,build/obj/%.o,$(TEST_SRC))
+CL_SRC   := cl/prelude.cl $(filter-out cl/prelude.cl,$(sort $(wildcard cl/*.cl)))
+
+# Tests compile kernels once into a cache of their own.
+export POCL_CACHE_DIR := $(CURDIR)/build/pocl-cache
+
+.PHONY: all run check deps clean
+all: build/clrun
+
+build/gen/cl_sources.h: $(CL_SRC) tools/embed-cl
+	@mkdir -p $(@D)
+	tools/embed-cl $(CL_SRC) > $@.tmp && mv $@.tmp $@
+
+build/obj/%.o: %.c | build/gen/cl_sources.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+build/clrun: build/obj/runtime/clrun.o $(LIB_OBJ)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+build/check_clrun: $(TEST_OBJ) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) $(shell pkg-config --libs check)
+
+deps:
+	@tools/install-deps
+
+run: deps
+	@$(MAKE) --no-print-directory build/clrun
+	build/clrun run experiments/quickstart.yaml
+
+check: deps
+	@$(MAKE) --no-print-directory build/clrun build/check_clrun
+	@mkdir -p build/pocl-cache build/test-tmp
+	CK_DEFAULT_TIMEOUT=600 build/check_clrun
+
+clean:
+	rm -rf build
+
+-include $(shell find build/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,26 @@
+/* act.cl: element-wise activations (relu, sigmoid, tanh as layers or fused
+ * into dense and conv2d), and the bias-plus-activation epilogue of dense. */
+
+__kernel void act_forward(__global const float *x, __global float *y, int n, int act)
+{
+    int i = get_global_id(0);
+    if (i < n)
+        y[i] = act_apply(x[i], act);
+}
+
+/* dx = dy * act'(y); dx may be dy itself. */
+__kernel void act_backward(__global const float *dy, __global const float *y,
+                           __global float *dx, int n, int act)
+{
+    int i = get_global_id(0);
+    if (i < n)
+        dx[i] = dy[i] * act_grad(y[i], act);
+}
+
+/* y[r, c] = act(y[r, c] + b[c]) in place: dense's epilogue after its GEMM. */
+__kernel void bias_act_rows(__global float *y, __global const float *b, int rows, int cols, int act)
+{
+    int c = get_global_id(0), r = get_global_id(1);
+    if (c < cols && r < rows)
+        y[r * cols + c] = act_apply(y[r * cols + c] + b[c], act);
+}

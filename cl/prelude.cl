@@ -1,0 +1,51 @@
+/* prelude.cl: shared by every kernel file (it is placed first in the program):
+ * activation codes and functions, and the Philox counter-based generator.
+ * OpenCL C 1.2, no extensions. */
+
+/* Activation codes: runtime/layers/act.h uses the same numbers. */
+#define ACT_LINEAR 0
+#define ACT_RELU 1
+#define ACT_SIGMOID 2
+#define ACT_TANH 3
+
+inline float act_apply(float x, int act)
+{
+    switch (act) {
+    case ACT_RELU: return fmax(x, 0.0f);
+    case ACT_SIGMOID: return 1.0f / (1.0f + exp(-x));
+    case ACT_TANH: return tanh(x);
+    default: return x;
+    }
+}
+
+/* Derivative written in terms of the activation's output y, so backward needs
+ * only what forward kept. */
+inline float act_grad(float y, int act)
+{
+    switch (act) {
+    case ACT_RELU: return y > 0.0f ? 1.0f : 0.0f;
+    case ACT_SIGMOID: return y * (1.0f - y);
+    case ACT_TANH: return 1.0f - y * y;
+    default: return 1.0f;
+    }
+}
+
+/* Philox4x32-10 (Salmon et al., SC'11): four random words from a 128-bit
+ * counter and a 64-bit key, the same on every device, so a dropout mask is a
+ * pure function of (seed, step, layer, element). */
+inline uint4 philox4x32(uint4 ctr, uint2 key)
+{
+    for (int round = 0; round < 10; round++) {
+        uint lo0 = ctr.x * 0xD2511F53u, hi0 = mul_hi(ctr.x, 0xD2511F53u);
+        uint lo1 = ctr.z * 0xCD9E8D57u, hi1 = mul_hi(ctr.z, 0xCD9E8D57u);
+        ctr = (uint4)(hi1 ^ ctr.y ^ key.x, lo1, hi0 ^ ctr.w ^ key.y, lo0);
+        key += (uint2)(0x9E3779B9u, 0xBB67AE85u);
+    }
+    return ctr;
+}
+
+/* A uniform float in [0, 1) from 24 random bits. */
+inline float uniform01(uint bits)
+{
+    return (float)(bits >> 8) * (1.0f / 16777216.0f);
+}

@@ -1,0 +1,138 @@
+/* dataset.c: maps dataset names to the places their files may be.
+ *
+ * Each name has places tried in order; the first holding all four files wins,
+ * so train and test always come from the same copy of a dataset and a half
+ * finished download is never mixed with the bundled sample. */
+#include "data/dataset.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+    const char *dir;  /* relative to root when under_root */
+    int under_root;
+    const char *what; /* for Dataset.source */
+} Place;
+
+typedef struct {
+    const char *name;
+    Place places[2];
+    const char *hint; /* what to do when no place has the files */
+} Known;
+
+static const Known known[] = {
+    {"mnist",
+     {{"data/mnist", 1, "full MNIST"}, {"data/mnist-sample", 1, "bundled 10,000-digit sample"}},
+     "run tools/fetch-data mnist for the full set; the bundled sample belongs in "
+     "data/mnist-sample/ (git checkout data/mnist-sample, or tools/make-mnist-sample)"},
+    {"fashion-mnist",
+     {{"/usr/share/datasets/fashion-mnist", 0, "Debian's dataset-fashion-mnist"},
+      {"data/fashion-mnist", 1, "Fashion-MNIST"}},
+     "apt-get install dataset-fashion-mnist, or put the four files in data/fashion-mnist/"},
+};
+enum { N_KNOWN = sizeof known / sizeof known[0], N_PLACES = 2 };
+
+/* Train images and labels, then test images and labels. */
+static const char *const files[4] = {
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+};
+
+typedef char Path[4096];
+
+/* dir/file, or file alone when dir is NULL. */
+static int join(Path out, const char *dir, const char *file, Err *err)
+{
+    int len = dir ? snprintf(out, sizeof(Path), "%s/%s", dir, file)
+                  : snprintf(out, sizeof(Path), "%s", file);
+    if (len < 0 || (size_t)len >= sizeof(Path))
+        return err_set(err, CLRUN_EINPUT, "path too long: %s/%s", dir ? dir : ".", file);
+    return CLRUN_OK;
+}
+
+/* Leaves root out when it is ".", so messages read "data/mnist-sample". */
+static int place_dir(Path out, const Place *p, const char *root, Err *err)
+{
+    int bare = !p->under_root || !root[0] || strcmp(root, ".") == 0;
+    return join(out, bare ? NULL : root, p->dir, err);
+}
+
+/* Whether all four files can be read; when not, path names the first missing. */
+static int has_all(const char *dir, Path path)
+{
+    for (int i = 0; i < 4; i++)
+        if (join(path, dir, files[i], NULL) || access(path, R_OK) != 0)
+            return 0;
+    return 1;
+}
+
+static const Known *find_known(const char *name, Err *err)
+{
+    for (int i = 0; i < N_KNOWN; i++)
+        if (strcmp(known[i].name, name) == 0)
+            return &known[i];
+    char names[256] = "";
+    for (int i = 0; i < N_KNOWN; i++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "",
+                 known[i].name);
+    err_set(err, CLRUN_EINPUT, "unknown dataset '%s' (known: %s)", name, names);
+    return NULL;
+}
+
+/* Picks the first place holding all four files into dir. */
+static int locate(const Known *k, const char *root, Path dir, const Place **chosen, Err *err)
+{
+    char missing[2 * sizeof(Path)] = "";
+    for (int i = 0; i < N_PLACES; i++) {
+        Path path;
+        if (place_dir(dir, &k->places[i], root, err))
+            return CLRUN_EINPUT;
+        if (has_all(dir, path)) {
+            *chosen = &k->places[i];
+            return CLRUN_OK;
+        }
+        snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s%s",
+                 i ? " and " : "", path);
+    }
+    return err_set(err, CLRUN_EINPUT, "dataset '%s': cannot read %s; %s", k->name, missing,
+                   k->hint);
+}
+
+int dataset_open(Dataset *ds, const char *name, const char *split, const char *root, Err *err)
+{
+    memset(ds, 0, sizeof *ds);
+    const Known *k = find_known(name, err);
+    if (!k)
+        return CLRUN_EINPUT;
+    int first;
+    if (strcmp(split, "train") == 0)
+        first = 0;
+    else if (strcmp(split, "test") == 0)
+        first = 2;
+    else
+        return err_set(err, CLRUN_EINPUT, "dataset '%s': unknown split '%s' (train or test)", name,
+                       split);
+    Path dir, images, labels;
+    const Place *place = NULL;
+    int rc = locate(k, root, dir, &place, err);
+    if (!rc)
+        rc = join(images, dir, files[first], err);
+    if (!rc)
+        rc = join(labels, dir, files[first + 1], err);
+    if (!rc)
+        rc = idx_load(ds, images, labels, err);
+    if (!rc)
+        snprintf(ds->source, sizeof ds->source, "%.400s (%.100s)", dir, place->what);
+    return rc;
+}
+
+void dataset_free(Dataset *ds)
+{
+    free(ds->pixels);
+    free(ds->labels);
+    memset(ds, 0, sizeof *ds);
+}

@@ -1,0 +1,525 @@
+/* device.c: OpenCL device selection, program build with an on-disk binary cache,
+ * kernel table, launches and buffers (see device.h). */
+#include "device.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cl_sources.h"
+
+#define MAX_PLATFORMS 16
+#define MAX_DEVICES 32
+#define BUILD_OPTIONS "-cl-std=CL1.2"
+
+const char *dev_error_name(cl_int code)
+{
+    switch (code) {
+#define E(x) case x: return #x;
+        E(CL_SUCCESS) E(CL_DEVICE_NOT_FOUND) E(CL_DEVICE_NOT_AVAILABLE)
+        E(CL_COMPILER_NOT_AVAILABLE) E(CL_MEM_OBJECT_ALLOCATION_FAILURE)
+        E(CL_OUT_OF_RESOURCES) E(CL_OUT_OF_HOST_MEMORY) E(CL_PROFILING_INFO_NOT_AVAILABLE)
+        E(CL_MEM_COPY_OVERLAP) E(CL_IMAGE_FORMAT_MISMATCH) E(CL_IMAGE_FORMAT_NOT_SUPPORTED)
+        E(CL_BUILD_PROGRAM_FAILURE) E(CL_MAP_FAILURE) E(CL_MISALIGNED_SUB_BUFFER_OFFSET)
+        E(CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST) E(CL_COMPILE_PROGRAM_FAILURE)
+        E(CL_LINKER_NOT_AVAILABLE) E(CL_LINK_PROGRAM_FAILURE) E(CL_DEVICE_PARTITION_FAILED)
+        E(CL_KERNEL_ARG_INFO_NOT_AVAILABLE) E(CL_INVALID_VALUE) E(CL_INVALID_DEVICE_TYPE)
+        E(CL_INVALID_PLATFORM) E(CL_INVALID_DEVICE) E(CL_INVALID_CONTEXT)
+        E(CL_INVALID_QUEUE_PROPERTIES) E(CL_INVALID_COMMAND_QUEUE) E(CL_INVALID_HOST_PTR)
+        E(CL_INVALID_MEM_OBJECT) E(CL_INVALID_IMAGE_FORMAT_DESCRIPTOR) E(CL_INVALID_IMAGE_SIZE)
+        E(CL_INVALID_SAMPLER) E(CL_INVALID_BINARY) E(CL_INVALID_BUILD_OPTIONS)
+        E(CL_INVALID_PROGRAM) E(CL_INVALID_PROGRAM_EXECUTABLE) E(CL_INVALID_KERNEL_NAME)
+        E(CL_INVALID_KERNEL_DEFINITION) E(CL_INVALID_KERNEL) E(CL_INVALID_ARG_INDEX)
+        E(CL_INVALID_ARG_VALUE) E(CL_INVALID_ARG_SIZE) E(CL_INVALID_KERNEL_ARGS)
+        E(CL_INVALID_WORK_DIMENSION) E(CL_INVALID_WORK_GROUP_SIZE) E(CL_INVALID_WORK_ITEM_SIZE)
+        E(CL_INVALID_GLOBAL_OFFSET) E(CL_INVALID_EVENT_WAIT_LIST) E(CL_INVALID_EVENT)
+        E(CL_INVALID_OPERATION) E(CL_INVALID_GL_OBJECT) E(CL_INVALID_BUFFER_SIZE)
+        E(CL_INVALID_MIP_LEVEL) E(CL_INVALID_GLOBAL_WORK_SIZE) E(CL_INVALID_PROPERTY)
+        E(CL_INVALID_IMAGE_DESCRIPTOR) E(CL_INVALID_COMPILER_OPTIONS) E(CL_INVALID_LINKER_OPTIONS)
+        E(CL_INVALID_DEVICE_PARTITION_COUNT)
+#undef E
+    case -1001: return "CL_PLATFORM_NOT_FOUND_KHR";
+    default: return "unknown OpenCL error";
+    }
+}
+
+int dev_check(cl_int rc, const char *call, const char *what, Err *err)
+{
+    if (rc == CL_SUCCESS)
+        return CLRUN_OK;
+    const char *hint = "";
+    if (rc == CL_OUT_OF_RESOURCES || rc == CL_MEM_OBJECT_ALLOCATION_FAILURE ||
+        rc == CL_INVALID_BUFFER_SIZE || rc == CL_OUT_OF_HOST_MEMORY)
+        hint = " (the device ran out of memory or resources: try a smaller train.batch_size "
+               "or another device with --device)";
+    return err_set(err, CLRUN_ERUNTIME, "%s(%s): %s (%d)%s", call, what, dev_error_name(rc),
+                   (int)rc, hint);
+}
+
+/* ---- enumeration and selection ---- */
+
+typedef struct {
+    cl_platform_id platforms[MAX_PLATFORMS];
+    cl_uint n_platforms;
+} Platforms;
+
+static int get_platforms(Platforms *p, Err *err)
+{
+    cl_int rc = clGetPlatformIDs(MAX_PLATFORMS, p->platforms, &p->n_platforms);
+    if (rc == -1001 || (rc == CL_SUCCESS && p->n_platforms == 0))
+        return err_set(err, CLRUN_ERUNTIME,
+                       "no OpenCL platform found: install a driver (make deps installs "
+                       "pocl-opencl-icd for the CPU) and check /etc/OpenCL/vendors");
+    return dev_check(rc, "clGetPlatformIDs", "platforms", err);
+}
+
+static cl_uint get_devices(cl_platform_id p, cl_device_id *out)
+{
+    cl_uint n = 0;
+    if (clGetDeviceIDs(p, CL_DEVICE_TYPE_ALL, MAX_DEVICES, out, &n) != CL_SUCCESS)
+        return 0;
+    return n;
+}
+
+static void platform_text(cl_platform_id p, char *buf, size_t size)
+{
+    char name[256] = "", vendor[256] = "", version[256] = "";
+    clGetPlatformInfo(p, CL_PLATFORM_NAME, sizeof name, name, NULL);
+    clGetPlatformInfo(p, CL_PLATFORM_VENDOR, sizeof vendor, vendor, NULL);
+    clGetPlatformInfo(p, CL_PLATFORM_VERSION, sizeof version, version, NULL);
+    snprintf(buf, size, "%s %s %s", name, vendor, version);
+}
+
+static const char *type_name(cl_device_type t)
+{
+    if (t & CL_DEVICE_TYPE_GPU) return "GPU";
+    if (t & CL_DEVICE_TYPE_CPU) return "CPU";
+    if (t & CL_DEVICE_TYPE_ACCELERATOR) return "ACCELERATOR";
+    return "OTHER";
+}
+
+int dev_list(FILE *out, Err *err)
+{
+    Platforms ps;
+    int rc = get_platforms(&ps, err);
+    if (rc)
+        return rc;
+    for (cl_uint p = 0; p < ps.n_platforms; p++) {
+        cl_device_id ids[MAX_DEVICES];
+        cl_uint n = get_devices(ps.platforms[p], ids);
+        char pname[256] = "";
+        clGetPlatformInfo(ps.platforms[p], CL_PLATFORM_NAME, sizeof pname, pname, NULL);
+        for (cl_uint d = 0; d < n; d++) {
+            char name[256] = "", driver[128] = "";
+            cl_device_type t = 0;
+            clGetDeviceInfo(ids[d], CL_DEVICE_NAME, sizeof name, name, NULL);
+            clGetDeviceInfo(ids[d], CL_DRIVER_VERSION, sizeof driver, driver, NULL);
+            clGetDeviceInfo(ids[d], CL_DEVICE_TYPE, sizeof t, &t, NULL);
+            fprintf(out, "%u:%u  %s  %s  (%s, driver %s)\n", p, d, type_name(t), name, pname,
+                    driver);
+        }
+    }
+    return CLRUN_OK;
+}
+
+static int contains_nocase(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; hay++)
+        if (strncasecmp(hay, needle, n) == 0)
+            return 1;
+    return n == 0;
+}
+
+static int is_index(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s))
+            return 0;
+    return 1;
+}
+
+/* Does device d of platform p (indices pi, di) match the two halves of a spec? */
+static int spec_matches(const char *pspec, const char *dspec, cl_uint pi, cl_platform_id p,
+                        cl_uint di, cl_device_id d)
+{
+    if (*pspec) {
+        char ptext[800];
+        platform_text(p, ptext, sizeof ptext);
+        if (is_index(pspec) ? (cl_uint)atoi(pspec) != pi : !contains_nocase(ptext, pspec))
+            return 0;
+    }
+    if (*dspec) {
+        char name[256] = "";
+        clGetDeviceInfo(d, CL_DEVICE_NAME, sizeof name, name, NULL);
+        if (is_index(dspec) ? (cl_uint)atoi(dspec) != di : !contains_nocase(name, dspec))
+            return 0;
+    }
+    return 1;
+}
+
+static int find_device(const char *spec, cl_platform_id *pout, cl_device_id *dout, Err *err)
+{
+    Platforms ps;
+    int rc = get_platforms(&ps, err);
+    if (rc)
+        return rc;
+    char pspec[128] = "", dspec[128] = "";
+    if (spec) {
+        const char *colon = strchr(spec, ':');
+        snprintf(pspec, sizeof pspec, "%.*s", colon ? (int)(colon - spec) : (int)strlen(spec), spec);
+        snprintf(dspec, sizeof dspec, "%s", colon ? colon + 1 : "");
+    }
+    /* Without a spec: the first GPU, else the first device (two passes). */
+    for (int pass = spec ? 1 : 0; pass < 2; pass++)
+        for (cl_uint p = 0; p < ps.n_platforms; p++) {
+            cl_device_id ids[MAX_DEVICES];
+            cl_uint n = get_devices(ps.platforms[p], ids);
+            for (cl_uint d = 0; d < n; d++) {
+                cl_device_type t = 0;
+                clGetDeviceInfo(ids[d], CL_DEVICE_TYPE, sizeof t, &t, NULL);
+                if (pass == 0 && !(t & CL_DEVICE_TYPE_GPU))
+                    continue;
+                if (spec && !spec_matches(pspec, dspec, p, ps.platforms[p], d, ids[d]))
+                    continue;
+                *pout = ps.platforms[p];
+                *dout = ids[d];
+                return CLRUN_OK;
+            }
+        }
+    if (spec)
+        return err_set(err, CLRUN_EINPUT,
+                       "no OpenCL device matches '%s' (see `clrun devices`; a spec is P:D by "
+                       "index or by name, e.g. 0:0 or pocl)", spec);
+    return err_set(err, CLRUN_ERUNTIME, "no OpenCL device found on any platform");
+}
+
+int dev_open(Device *d, const char *spec, Err *err)
+{
+    memset(d, 0, sizeof *d);
+    if (!spec || !*spec)
+        spec = getenv("CLRUN_DEVICE");
+    if (spec && !*spec)
+        spec = NULL;
+    int rc = find_device(spec, &d->platform, &d->id, err);
+    if (rc)
+        return rc;
+    clGetDeviceInfo(d->id, CL_DEVICE_NAME, sizeof d->name, d->name, NULL);
+    clGetDeviceInfo(d->id, CL_DRIVER_VERSION, sizeof d->driver, d->driver, NULL);
+    clGetDeviceInfo(d->id, CL_DEVICE_VERSION, sizeof d->version, d->version, NULL);
+    clGetDeviceInfo(d->id, CL_DEVICE_TYPE, sizeof d->type, &d->type, NULL);
+    clGetDeviceInfo(d->id, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof d->max_work_group,
+                    &d->max_work_group, NULL);
+    clGetDeviceInfo(d->id, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof d->max_alloc, &d->max_alloc, NULL);
+    clGetPlatformInfo(d->platform, CL_PLATFORM_NAME, sizeof d->platform_name, d->platform_name,
+                      NULL);
+    cl_int cle;
+    d->ctx = clCreateContext(NULL, 1, &d->id, NULL, NULL, &cle);
+    if ((rc = dev_check(cle, "clCreateContext", d->name, err)))
+        return rc;
+    d->queue = clCreateCommandQueue(d->ctx, d->id, 0, &cle);
+    return dev_check(cle, "clCreateCommandQueue", d->name, err);
+}
+
+/* ---- program build and binary cache ---- */
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    long size = -1;
+    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+        buf = malloc((size_t)size + 1);
+        if (buf && fread(buf, 1, (size_t)size, f) != (size_t)size) {
+            free(buf);
+            buf = NULL;
+        }
+    }
+    fclose(f);
+    if (buf) {
+        buf[size] = 0;
+        if (len)
+            *len = (size_t)size;
+    }
+    return buf;
+}
+
+/* The whole program text: every cl/ file in table order, from the embedded
+ * copies or from $CLRUN_KERNEL_DIR for kernel development. */
+static char *program_source(Err *err, int *rc)
+{
+    const char *dir = getenv("CLRUN_KERNEL_DIR");
+    size_t n = sizeof cl_sources / sizeof cl_sources[0], total = 1, used = 0;
+    char **texts = calloc(n, sizeof *texts);
+    *rc = CLRUN_OK;
+    for (size_t i = 0; i < n && !*rc; i++) {
+        if (dir && *dir) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s", dir, cl_sources[i].name);
+            if (!(texts[i] = read_file(path, NULL)))
+                *rc = err_set(err, CLRUN_EINPUT, "%s: cannot read kernel source (CLRUN_KERNEL_DIR): %s",
+                              path, strerror(errno));
+        } else {
+            texts[i] = strdup(cl_sources[i].source);
+        }
+        if (texts[i])
+            total += strlen(texts[i]) + 64;
+    }
+    char *src = *rc ? NULL : malloc(total);
+    for (size_t i = 0; i < n; i++) {
+        if (src)
+            used += (size_t)sprintf(src + used, "#line 1 \"%s\"\n%s\n", cl_sources[i].name, texts[i]);
+        free(texts[i]);
+    }
+    free(texts);
+    return src;
+}
+
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return (h ^ 0xff) * 1099511628211ull; /* separator, so "ab"+"c" != "a"+"bc" */
+}
+
+static void cache_path(const Device *d, const char *src, char *out, size_t size)
+{
+    const char *base = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    char dir[3072];
+    if (base && *base)
+        snprintf(dir, sizeof dir, "%s/clrun", base);
+    else
+        snprintf(dir, sizeof dir, "%s/.cache/clrun", home && *home ? home : "/tmp");
+    uint64_t h = 14695981039346656037ull;
+    h = fnv1a(h, d->platform_name);
+    h = fnv1a(h, d->name);
+    h = fnv1a(h, d->driver);
+    h = fnv1a(h, d->version);
+    h = fnv1a(h, BUILD_OPTIONS);
+    h = fnv1a(h, src);
+    snprintf(out, size, "%s/%016llx.bin", dir, (unsigned long long)h);
+}
+
+static void mkdir_parents(const char *path)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            mkdir(tmp, 0755);
+            *p = '/';
+        }
+}
+
+/* Saving the binary is an optimisation: a failure only costs the next start. */
+static void cache_store(const Device *d, const char *path)
+{
+    size_t size = 0;
+    if (clGetProgramInfo(d->program, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) ||
+        size == 0)
+        return;
+    unsigned char *bin = malloc(size);
+    if (bin && clGetProgramInfo(d->program, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) == 0) {
+        char tmp[4200];
+        snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
+        mkdir_parents(path);
+        FILE *f = fopen(tmp, "wb");
+        if (f) {
+            int ok = fwrite(bin, 1, size, f) == size;
+            ok = (fclose(f) == 0) && ok;
+            if (!ok || rename(tmp, path) != 0)
+                unlink(tmp);
+        }
+    }
+    free(bin);
+}
+
+static int cache_load(Device *d, const char *path)
+{
+    size_t size = 0;
+    unsigned char *bin = (unsigned char *)read_file(path, &size);
+    if (!bin)
+        return 0;
+    cl_int status, rc;
+    const unsigned char *cbin = bin;
+    d->program = clCreateProgramWithBinary(d->ctx, 1, &d->id, &size, &cbin, &status, &rc);
+    free(bin);
+    if (rc == CL_SUCCESS && status == CL_SUCCESS &&
+        clBuildProgram(d->program, 1, &d->id, BUILD_OPTIONS, NULL, NULL) == CL_SUCCESS)
+        return 1;
+    if (d->program)
+        clReleaseProgram(d->program);
+    d->program = NULL;
+    return 0; /* a stale or foreign binary: build from source */
+}
+
+static int build_failure(Device *d, cl_int rc, Err *err)
+{
+    size_t len = 0;
+    clGetProgramBuildInfo(d->program, d->id, CL_PROGRAM_BUILD_LOG, 0, NULL, &len);
+    char *log = malloc(len + 1);
+    if (log) {
+        log[0] = 0;
+        clGetProgramBuildInfo(d->program, d->id, CL_PROGRAM_BUILD_LOG, len, log, NULL);
+        log[len] = 0;
+    }
+    err_set(err, CLRUN_ERUNTIME, "clBuildProgram(cl/*.cl on %s): %s; build log:\n%s", d->name,
+            dev_error_name(rc), log ? log : "(none)");
+    free(log);
+    return CLRUN_ERUNTIME;
+}
+
+int dev_build(Device *d, Err *err)
+{
+    int rc;
+    char *src = program_source(err, &rc);
+    if (!src)
+        return rc ? rc : err_set(err, CLRUN_ERUNTIME, "out of memory");
+    char path[4096];
+    cache_path(d, src, path, sizeof path);
+    d->program_from_cache = cache_load(d, path);
+    if (d->program_from_cache) {
+        free(src);
+        return CLRUN_OK;
+    }
+    cl_int cle;
+    const char *csrc = src;
+    d->program = clCreateProgramWithSource(d->ctx, 1, &csrc, NULL, &cle);
+    free(src);
+    if ((rc = dev_check(cle, "clCreateProgramWithSource", "cl/*.cl", err)))
+        return rc;
+    cle = clBuildProgram(d->program, 1, &d->id, BUILD_OPTIONS, NULL, NULL);
+    if (cle != CL_SUCCESS)
+        return build_failure(d, cle, err);
+    cache_store(d, path);
+    return CLRUN_OK;
+}
+
+int dev_kernel(Device *d, const char *name, cl_kernel *out, Err *err)
+{
+    for (int i = 0; i < d->n_kernels; i++)
+        if (strcmp(d->kernels[i].name, name) == 0) {
+            *out = d->kernels[i].kernel;
+            return CLRUN_OK;
+        }
+    if (d->n_kernels == DEV_MAX_KERNELS)
+        return err_set(err, CLRUN_ERUNTIME, "too many kernels (raise DEV_MAX_KERNELS)");
+    cl_int cle;
+    cl_kernel k = clCreateKernel(d->program, name, &cle);
+    int rc = dev_check(cle, "clCreateKernel", name, err);
+    if (rc)
+        return rc;
+    snprintf(d->kernels[d->n_kernels].name, sizeof d->kernels[0].name, "%s", name);
+    d->kernels[d->n_kernels++].kernel = k;
+    *out = k;
+    return CLRUN_OK;
+}
+
+/* ---- launches and buffers ---- */
+
+static void kernel_name(cl_kernel k, char *buf, size_t size)
+{
+    buf[0] = 0;
+    clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, size, buf, NULL);
+}
+
+int dev_launch(Device *d, cl_kernel k, int dims, const size_t *global, const size_t *local,
+               int nargs, const KArg *args, Err *err)
+{
+    for (int i = 0; i < nargs; i++) {
+        cl_int cle = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].value);
+        if (cle != CL_SUCCESS) {
+            char name[64], what[96];
+            kernel_name(k, name, sizeof name);
+            snprintf(what, sizeof what, "%s, argument %d", name, i);
+            return dev_check(cle, "clSetKernelArg", what, err);
+        }
+    }
+    size_t def = d->max_work_group < 64 ? d->max_work_group : 64;
+    size_t loc[3] = {def, 1, 1}, glob[3];
+    for (int i = 0; i < dims; i++) {
+        if (local)
+            loc[i] = local[i];
+        if (global[i] == 0)
+            return CLRUN_OK; /* nothing to do: an empty launch is not an error */
+        glob[i] = (global[i] + loc[i] - 1) / loc[i] * loc[i];
+    }
+    cl_int cle = clEnqueueNDRangeKernel(d->queue, k, (cl_uint)dims, NULL, glob, loc, 0, NULL, NULL);
+    if (cle != CL_SUCCESS) {
+        char name[64];
+        kernel_name(k, name, sizeof name);
+        return dev_check(cle, "clEnqueueNDRangeKernel", name, err);
+    }
+    return CLRUN_OK;
+}
+
+int dev_alloc(Device *d, size_t bytes, const char *what, cl_mem *out, Err *err)
+{
+    if (bytes == 0)
+        bytes = 4;
+    if (bytes > d->max_alloc)
+        return err_set(err, CLRUN_ERUNTIME,
+                       "%s needs %.1f MiB but %s allows at most %.1f MiB in one buffer: try a "
+                       "smaller train.batch_size or another device with --device",
+                       what, bytes / 1048576.0, d->name, d->max_alloc / 1048576.0);
+    cl_int cle;
+    *out = clCreateBuffer(d->ctx, CL_MEM_READ_WRITE, bytes, NULL, &cle);
+    return dev_check(cle, "clCreateBuffer", what, err);
+}
+
+int dev_write(Device *d, cl_mem m, size_t offset, size_t bytes, const void *src, Err *err)
+{
+    return dev_check(clEnqueueWriteBuffer(d->queue, m, CL_TRUE, offset, bytes, src, 0, NULL, NULL),
+                     "clEnqueueWriteBuffer", "host to device", err);
+}
+
+int dev_read(Device *d, cl_mem m, size_t offset, size_t bytes, void *dst, Err *err)
+{
+    return dev_check(clEnqueueReadBuffer(d->queue, m, CL_TRUE, offset, bytes, dst, 0, NULL, NULL),
+                     "clEnqueueReadBuffer", "device to host", err);
+}
+
+int dev_fill_zero(Device *d, cl_mem m, size_t bytes, Err *err)
+{
+    float zero = 0;
+    return dev_check(clEnqueueFillBuffer(d->queue, m, &zero, sizeof zero, 0, bytes, 0, NULL, NULL),
+                     "clEnqueueFillBuffer", "zero", err);
+}
+
+int dev_finish(Device *d, Err *err)
+{
+    return dev_check(clFinish(d->queue), "clFinish", "queue", err);
+}
+
+void dev_release(cl_mem *m)
+{
+    if (*m)
+        clReleaseMemObject(*m);
+    *m = NULL;
+}
+
+void dev_close(Device *d)
+{
+    for (int i = 0; i < d->n_kernels; i++)
+        clReleaseKernel(d->kernels[i].kernel);
+    d->n_kernels = 0;
+    if (d->program)
+        clReleaseProgram(d->program);
+    if (d->queue)
+        clReleaseCommandQueue(d->queue);
+    if (d->ctx)
+        clReleaseContext(d->ctx);
+    d->program = NULL;
+    d->queue = NULL;
+    d->ctx = NULL;
+}

@@ -1,0 +1,87 @@
+/* device.h: OpenCL platforms and devices, selection, the command queue, the
+ * program built from the embedded cl/ sources (cached on disk), kernels, and
+ * error names.
+ *
+ * One Device holds one context, one in-order queue and one program; every
+ * cl_kernel is created once (dev_kernel) and reused for every launch. */
+#ifndef CLRUN_DEVICE_H
+#define CLRUN_DEVICE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <CL/cl.h>
+
+#include "err.h"
+
+#define DEV_MAX_KERNELS 64
+
+typedef struct {
+    cl_platform_id platform;
+    cl_device_id id;
+    cl_context ctx;
+    cl_command_queue queue;
+    cl_program program;
+    char name[256];
+    char platform_name[256];
+    char driver[128];
+    char version[128];
+    cl_device_type type;
+    size_t max_work_group;
+    cl_ulong max_alloc;
+    int program_from_cache; /* the last dev_build found its binary on disk */
+    struct {
+        char name[64];
+        cl_kernel kernel;
+    } kernels[DEV_MAX_KERNELS];
+    int n_kernels;
+} Device;
+
+/* One kernel argument: its size and a pointer to its value. */
+typedef struct {
+    size_t size;
+    const void *value;
+} KArg;
+#define KA(x) ((KArg){sizeof(x), &(x)})
+#define KA_LOCAL(bytes) ((KArg){(bytes), NULL})
+
+/* Writes "P:D  TYPE  NAME  (DRIVER)" for every device of every platform. */
+int dev_list(FILE *out, Err *err);
+
+/* Opens the device named by spec (NULL: $CLRUN_DEVICE, else the first GPU, else
+ * the first device). spec is "P:D" or "P" by index, or case-insensitive name
+ * substrings for platform and device ("pocl", "nvidia:0", ":titan"). */
+int dev_open(Device *d, const char *spec, Err *err);
+
+/* Builds the program from the embedded cl/ sources (or $CLRUN_KERNEL_DIR),
+ * using the on-disk binary cache when it holds this exact build. */
+int dev_build(Device *d, Err *err);
+
+/* The kernel of that name, created on first request and kept. */
+int dev_kernel(Device *d, const char *name, cl_kernel *out, Err *err);
+
+/* Sets the arguments and enqueues a 1-3 dimensional launch. The global size of
+ * each dimension is rounded up to a multiple of the local size; kernels
+ * guard against indices past their data. local NULL: a 1-D default. */
+int dev_launch(Device *d, cl_kernel k, int dims, const size_t *global, const size_t *local,
+               int nargs, const KArg *args, Err *err);
+#define DEV_LAUNCH(d, k, dims, global, local, err, ...) \
+    dev_launch((d), (k), (dims), (global), (local), \
+               (int)(sizeof((KArg[]){__VA_ARGS__}) / sizeof(KArg)), (KArg[]){__VA_ARGS__}, (err))
+
+/* Buffers: allocation with a message naming what it is for, host copies. */
+int dev_alloc(Device *d, size_t bytes, const char *what, cl_mem *out, Err *err);
+int dev_write(Device *d, cl_mem m, size_t offset, size_t bytes, const void *src, Err *err);
+int dev_read(Device *d, cl_mem m, size_t offset, size_t bytes, void *dst, Err *err);
+int dev_fill_zero(Device *d, cl_mem m, size_t bytes, Err *err);
+int dev_finish(Device *d, Err *err);
+void dev_release(cl_mem *m);
+
+void dev_close(Device *d);
+
+/* "CL_OUT_OF_RESOURCES" for -5, and so on. */
+const char *dev_error_name(cl_int code);
+/* Turns a failed OpenCL call into CLRUN_ERUNTIME "call(what): CL_NAME"; OK passes. */
+int dev_check(cl_int rc, const char *call, const char *what, Err *err);
+
+#endif

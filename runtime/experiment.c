@@ -1,0 +1,94 @@
+/* experiment.c: the experiment schema (see experiment.h). Each section's reader
+ * takes what it knows and spec_check_unused rejects the rest with its line. */
+#include "experiment.h"
+
+#include <string.h>
+
+static int read_data(Experiment *e, Err *err)
+{
+    SpecNode *data = NULL, *norm = NULL;
+    int rc = spec_map(e->root, "data", 1, &data, err);
+    if (!rc) rc = spec_string(data, "dataset", 1, &e->dataset, err);
+    if (!rc) rc = spec_map(data, "normalize", 0, &norm, err);
+    e->mean = 0;
+    e->std = 1;
+    if (!rc && norm) {
+        rc = spec_float(norm, "mean", 1, &e->mean, err);
+        if (!rc) rc = spec_float(norm, "std", 1, &e->std, err);
+        if (!rc && !(e->std > 0))
+            rc = spec_error(spec_get(norm, "std"), err, "std must be above 0");
+    }
+    return rc ? rc : spec_check_unused(data, "data", err);
+}
+
+static int read_train(Experiment *e, Err *err)
+{
+    SpecNode *train = NULL;
+    e->epochs = 1;
+    e->batch_size = 64;
+    e->seed = 0;
+    e->shuffle = 1;
+    int rc = spec_map(e->root, "train", 1, &train, err);
+    if (!rc) rc = spec_int(train, "epochs", 0, &e->epochs, err);
+    if (!rc) rc = spec_int(train, "batch_size", 0, &e->batch_size, err);
+    if (!rc) rc = spec_int(train, "seed", 0, &e->seed, err);
+    if (!rc) rc = spec_bool(train, "shuffle", 0, &e->shuffle, err);
+    if (!rc && (e->epochs < 0 || e->epochs > 1000000))
+        rc = spec_error(spec_get(train, "epochs"), err, "epochs must be between 0 and 1000000");
+    if (!rc && (e->batch_size < 1 || e->batch_size > 1 << 20))
+        rc = spec_error(spec_get(train, "batch_size"), err, "batch_size must be between 1 and 2^20");
+    if (!rc && e->seed < 0)
+        rc = spec_error(spec_get(train, "seed"), err, "seed must not be negative");
+    return rc ? rc : spec_check_unused(train, "train", err);
+}
+
+static void base_name(const char *path, char *out, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    const char *dot = strrchr(base, '.');
+    size_t len = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+    snprintf(out, size, "%.*s", (int)(len < size ? len : size - 1), base);
+}
+
+static int read_experiment(Experiment *e, Err *err)
+{
+    SpecNode *optim = NULL;
+    int rc = spec_map(e->root, "optimizer", 1, &optim, err);
+    if (!rc) rc = optim_parse(&e->optim, optim, err);
+    if (!rc) rc = spec_string(e->root, "loss", 1, &e->loss, err);
+    e->loss_node = spec_get(e->root, "loss");
+    if (!rc) rc = read_data(e, err);
+    if (!rc) rc = read_train(e, err);
+    spec_get(e->root, "run"); /* provenance written into config.yaml by a run: not a setting */
+    return rc;
+}
+
+int experiment_load(Experiment *e, const char *path, char *const *overrides, int n_overrides,
+                    Err *err)
+{
+    memset(e, 0, sizeof *e);
+    e->path = path;
+    base_name(path, e->name, sizeof e->name);
+    if (!(e->root = spec_load(path, err)))
+        return CLRUN_EINPUT;
+    int is_model = spec_get(e->root, "layers") != NULL;
+    int rc = is_model ? CLRUN_OK : spec_include(e->root, "model", err);
+    for (int i = 0; i < n_overrides && !rc; i++)
+        rc = spec_override(e->root, overrides[i], err);
+    if (rc)
+        return rc;
+    if (is_model) {
+        e->model = e->root;
+        return CLRUN_OK;
+    }
+    rc = spec_map(e->root, "model", 1, &e->model, err);
+    return rc ? rc : read_experiment(e, err);
+}
+
+void experiment_free(Experiment *e)
+{
+    optim_free(&e->optim);
+    spec_free(e->root);
+    e->root = NULL;
+}

@@ -1,0 +1,31 @@
+/* experiment.h: an experiment file (model, data, optimizer, loss, train)
+ * loaded, overridden from the command line and checked before anything runs. */
+#ifndef CLRUN_EXPERIMENT_H
+#define CLRUN_EXPERIMENT_H
+
+#include "optim.h"
+#include "spec.h"
+
+typedef struct {
+    SpecNode *root;        /* the resolved tree, written to config.yaml */
+    const char *path;
+    char name[128];        /* the file's base name: runs/<name>/ */
+    SpecNode *model;       /* the model map (included from its file) */
+    const char *dataset;
+    double mean, std;      /* inputs become (pixel/255 - mean) / std */
+    Optimizer optim;
+    const char *loss;
+    const SpecNode *loss_node;
+    long epochs, batch_size;
+    long seed;
+    int shuffle;
+} Experiment;
+
+/* Loads path, includes the model file, applies KEY=VALUE overrides and checks
+ * every section. A file that is itself a model (it has layers:) loads too,
+ * with only e->model set: that is what `clrun summary` needs. */
+int experiment_load(Experiment *e, const char *path, char *const *overrides, int n_overrides,
+                    Err *err);
+void experiment_free(Experiment *e);
+
+#endif

@@ -1,0 +1,370 @@
+/* graph.c: model spec -> nodes with shapes -> buffers and parameters on a
+ * device -> forward and backward passes (see graph.h). */
+#include "graph.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/safetensors.h"
+#include "layers/layers.h"
+#include "rng.h"
+
+long shape_size(Shape s)
+{
+    long n = 1;
+    for (int i = 0; i < s.rank; i++)
+        n *= s.dim[i];
+    return n;
+}
+
+void shape_format(Shape s, char *buf, size_t size)
+{
+    size_t used = (size_t)snprintf(buf, size, "[");
+    for (int i = 0; i < s.rank && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%d", i ? ", " : "", s.dim[i]);
+    if (used < size)
+        snprintf(buf + used, size - used, "]");
+}
+
+int node_error(const Node *n, Err *err, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return spec_error(n->spec, err, "layer '%s': %s", n->name, msg);
+}
+
+Param *node_param(Graph *g, Node *n, int i)
+{
+    return &g->params[n->params[i]];
+}
+
+Node *graph_output(Graph *g)
+{
+    return &g->nodes[g->n_nodes - 1];
+}
+
+long graph_param_count(const Graph *g)
+{
+    long total = 0;
+    for (int i = 0; i < g->n_params; i++)
+        total += (long)g->params[i].count;
+    return total;
+}
+
+int graph_add_param(Graph *g, Node *n, const char *suffix, int ndim, const long *dims,
+                    double init_bound, Err *err)
+{
+    if (n->n_params == NODE_MAX_PARAMS)
+        return node_error(n, err, "too many parameters");
+    Param *grown = realloc(g->params, (size_t)(g->n_params + 1) * sizeof *grown);
+    if (!grown)
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    g->params = grown;
+    Param *p = &g->params[g->n_params];
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s.%s", n->name, suffix);
+    p->ndim = ndim;
+    p->count = 1;
+    for (int i = 0; i < ndim; i++) {
+        p->dims[i] = dims[i];
+        p->count *= (size_t)dims[i];
+    }
+    p->init_bound = init_bound;
+    n->params[n->n_params++] = g->n_params++;
+    return CLRUN_OK;
+}
+
+/* ---- building from the spec ---- */
+
+static int parse_input(Graph *g, SpecNode *model, Err *err)
+{
+    long dims[SHAPE_MAX_RANK];
+    int rank = 0;
+    int rc = spec_ints(model, "input", 1, dims, SHAPE_MAX_RANK, &rank, err);
+    if (rc)
+        return rc;
+    Node *in = &g->nodes[0];
+    snprintf(in->name, sizeof in->name, "input");
+    in->spec = spec_get(model, "input");
+    in->out_shape.rank = rank;
+    for (int i = 0; i < rank; i++) {
+        if (dims[i] < 1 || dims[i] > (1 << 24))
+            return spec_error(in->spec, err, "input sizes must be between 1 and 2^24, got %ld",
+                              dims[i]);
+        in->out_shape.dim[i] = (int)dims[i];
+    }
+    return CLRUN_OK;
+}
+
+/* Layer names default to "<type>_<k>" for the k-th layer of that type. */
+static void default_name(Graph *g, int index, Node *n)
+{
+    int k = 1;
+    for (int i = 1; i < index; i++)
+        k += g->nodes[i].type == n->type;
+    snprintf(n->name, sizeof n->name, "%s_%d", n->type->name, k);
+}
+
+static int name_node(Graph *g, int index, Node *n, SpecNode *item, Err *err)
+{
+    const char *name = NULL;
+    int rc = spec_string(item, "name", 0, &name, err);
+    if (rc)
+        return rc;
+    if (!name) {
+        default_name(g, index, n);
+        return CLRUN_OK;
+    }
+    if (!*name || strlen(name) >= sizeof n->name || strchr(name, '.'))
+        return spec_error(spec_get(item, "name"), err,
+                          "layer names must be 1 to %zu characters without '.', got '%s'",
+                          sizeof n->name - 1, name);
+    snprintf(n->name, sizeof n->name, "%s", name);
+    for (int i = 0; i < index; i++)
+        if (strcmp(g->nodes[i].name, name) == 0)
+            return spec_error(spec_get(item, "name"), err, "layer name '%s' is used twice", name);
+    return CLRUN_OK;
+}
+
+static int build_layer(Graph *g, int index, SpecNode *item, Err *err)
+{
+    Node *n = &g->nodes[index];
+    n->spec = item;
+    if (item->kind != SPEC_MAP)
+        return spec_error(item, err, "a layer must be a map such as {type: relu}");
+    const char *type = NULL;
+    int rc = spec_string(item, "type", 1, &type, err);
+    if (rc)
+        return rc;
+    if (!(n->type = layer_find(type))) {
+        char names[512];
+        layer_names(names, sizeof names);
+        return spec_error(spec_get(item, "type"), err, "unknown layer type '%s' (known: %s)", type,
+                          names);
+    }
+    rc = name_node(g, index, n, item, err);
+    if (rc)
+        return rc;
+    n->inputs[0] = &g->nodes[index - 1];
+    n->n_inputs = 1;
+    if (n->type->parse && (rc = n->type->parse(n, item, err)))
+        return rc;
+    if ((rc = n->type->infer(n, g, err)))
+        return rc;
+    if (shape_size(n->out_shape) < 1)
+        return node_error(n, err, "output would be empty");
+    char context[96];
+    snprintf(context, sizeof context, "layer '%s'", n->name);
+    return spec_check_unused(item, context, err);
+}
+
+int graph_build(Graph *g, SpecNode *model, Err *err)
+{
+    memset(g, 0, sizeof *g);
+    if (model->kind != SPEC_MAP)
+        return spec_error(model, err, "a model must be a map with input: and layers:");
+    g->name = "model";
+    int rc = spec_string(model, "name", 0, &g->name, err);
+    if (!rc)
+        rc = spec_string(model, "weights", 0, &g->weights, err);
+    SpecNode *layers = rc ? NULL : spec_get(model, "layers");
+    if (!rc && (!layers || layers->kind != SPEC_SEQ || layers->n == 0))
+        rc = spec_error(layers ? layers : model, err, "a model needs a non-empty list of layers:");
+    if (rc)
+        return rc;
+    g->n_nodes = layers->n + 1;
+    g->nodes = calloc((size_t)g->n_nodes, sizeof *g->nodes);
+    if (!g->nodes)
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    rc = parse_input(g, model, err);
+    for (int i = 1; i < g->n_nodes && !rc; i++)
+        rc = build_layer(g, i, layers->items[i - 1], err);
+    return rc ? rc : spec_check_unused(model, "model", err);
+}
+
+/* ---- buffers on the device ---- */
+
+int graph_buffer(Graph *g, size_t floats, const char *what, cl_mem *out, Err *err)
+{
+    cl_mem *grown = realloc(g->owned, (size_t)(g->n_owned + 1) * sizeof *grown);
+    if (!grown)
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    g->owned = grown;
+    int rc = dev_alloc(g->dev, floats * sizeof(float), what, out, err);
+    if (!rc)
+        g->owned[g->n_owned++] = *out;
+    return rc;
+}
+
+static int init_param(Graph *g, Param *p, uint64_t *rng, Err *err)
+{
+    int rc = graph_buffer(g, p->count, p->name, &p->value, err);
+    if (!rc)
+        rc = graph_buffer(g, p->count, p->name, &p->grad, err);
+    float *host = malloc(p->count * sizeof *host);
+    if (!rc && !host)
+        rc = err_set(err, CLRUN_ERUNTIME, "out of memory");
+    for (size_t i = 0; !rc && i < p->count; i++)
+        host[i] = (float)((2 * rng_uniform(rng) - 1) * p->init_bound);
+    if (!rc)
+        rc = dev_write(g->dev, p->value, 0, p->count * sizeof *host, host, err);
+    free(host);
+    return rc;
+}
+
+static int setup_node(Graph *g, Node *n, Err *err)
+{
+    int rc = n->type->setup ? n->type->setup(n, g, err) : CLRUN_OK;
+    if (rc || n->out)
+        return rc;
+    size_t floats = (size_t)g->max_batch * (size_t)shape_size(n->out_shape);
+    char what[128];
+    snprintf(what, sizeof what, "activations of layer '%s'", n->name);
+    rc = graph_buffer(g, floats, what, &n->out, err);
+    snprintf(what, sizeof what, "gradients of layer '%s'", n->name);
+    return rc ? rc : graph_buffer(g, floats, what, &n->grad, err);
+}
+
+int graph_setup(Graph *g, Device *dev, int max_batch, uint64_t seed, Err *err)
+{
+    g->dev = dev;
+    g->max_batch = g->batch = max_batch;
+    g->seed = seed;
+    g->training = 1;
+    int rc = graph_buffer(g, (size_t)max_batch * (size_t)shape_size(g->nodes[0].out_shape),
+                          "input batch", &g->nodes[0].out, err);
+    for (int i = 1; i < g->n_nodes && !rc; i++)
+        rc = setup_node(g, &g->nodes[i], err);
+    uint64_t rng = seed;
+    for (int i = 0; i < g->n_params && !rc; i++)
+        rc = init_param(g, &g->params[i], &rng, err);
+    return rc;
+}
+
+void graph_free(Graph *g)
+{
+    for (int i = 0; i < g->n_owned; i++)
+        clReleaseMemObject(g->owned[i]);
+    for (int i = 0; i < g->n_nodes; i++)
+        free(g->nodes[i].state);
+    free(g->owned);
+    free(g->nodes);
+    free(g->params);
+    memset(g, 0, sizeof *g);
+}
+
+/* ---- passes ---- */
+
+int graph_forward(Graph *g, Err *err)
+{
+    for (int i = 1; i < g->n_nodes; i++) {
+        Node *n = &g->nodes[i];
+        int rc = n->type->forward ? n->type->forward(n, g, err) : CLRUN_OK;
+        if (rc)
+            return rc;
+    }
+    return CLRUN_OK;
+}
+
+int graph_backward(Graph *g, Err *err)
+{
+    for (int i = g->n_nodes - 1; i >= 1; i--) {
+        Node *n = &g->nodes[i];
+        int rc = n->type->backward ? n->type->backward(n, g, err) : CLRUN_OK;
+        if (rc)
+            return rc;
+    }
+    return CLRUN_OK;
+}
+
+/* ---- summary ---- */
+
+void graph_summary(const Graph *g, FILE *out)
+{
+    fprintf(out, "Model: %s\n", g->name);
+    fprintf(out, "%-24s %-14s %-18s %12s\n", "Layer", "Type", "Output shape", "Param #");
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        char shape[64];
+        long params = 0;
+        for (int p = 0; p < n->n_params; p++)
+            params += (long)g->params[n->params[p]].count;
+        shape_format(n->out_shape, shape, sizeof shape);
+        fprintf(out, "%-24s %-14s %-18s %12ld\n", n->name, n->type ? n->type->name : "input", shape,
+                params);
+    }
+    fprintf(out, "Total params: %ld\n", graph_param_count(g));
+}
+
+/* ---- weights ---- */
+
+int graph_save_weights(Graph *g, const char *path, Err *err)
+{
+    StTensor *t = calloc((size_t)g->n_params, sizeof *t);
+    int rc = t ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "out of memory");
+    for (int i = 0; i < g->n_params && !rc; i++) {
+        Param *p = &g->params[i];
+        snprintf(t[i].name, sizeof t[i].name, "%s", p->name);
+        t[i].ndim = p->ndim;
+        memcpy(t[i].shape, p->dims, sizeof p->dims);
+        t[i].count = p->count;
+        if (!(t[i].data = malloc(p->count * sizeof(float))))
+            rc = err_set(err, CLRUN_ERUNTIME, "out of memory");
+        else
+            rc = dev_read(g->dev, p->value, 0, p->count * sizeof(float), t[i].data, err);
+    }
+    static const char *const meta[] = {"format", "pt"};
+    if (!rc)
+        rc = st_write(path, t, g->n_params, meta, 1, err);
+    for (int i = 0; t && i < g->n_params; i++)
+        free(t[i].data);
+    free(t);
+    return rc;
+}
+
+static int check_tensor(const Param *p, const StTensor *t, const char *path, Err *err)
+{
+    int same = t->ndim == p->ndim;
+    for (int d = 0; same && d < p->ndim; d++)
+        same = t->shape[d] == p->dims[d];
+    if (same)
+        return CLRUN_OK;
+    char want[96] = "[", got[96] = "[";
+    for (int d = 0; d < p->ndim; d++)
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%s%ld", d ? ", " : "", p->dims[d]);
+    for (int d = 0; d < t->ndim && d < 8; d++)
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%s%ld", d ? ", " : "", t->shape[d]);
+    return err_set(err, CLRUN_EINPUT, "%s: '%s' has shape %s], the model needs %s]", path, p->name,
+                   got, want);
+}
+
+int graph_load_weights(Graph *g, const char *path, Err *err)
+{
+    StFile f;
+    int rc = st_read(path, &f, err);
+    if (rc)
+        return rc;
+    for (int i = 0; i < f.n && !rc; i++) {
+        int known = 0;
+        for (int p = 0; p < g->n_params && !known; p++)
+            known = strcmp(g->params[p].name, f.t[i].name) == 0;
+        if (!known)
+            rc = err_set(err, CLRUN_EINPUT, "%s: tensor '%s' matches no parameter of model '%s'",
+                         path, f.t[i].name, g->name);
+    }
+    for (int i = 0; i < g->n_params && !rc; i++) {
+        Param *p = &g->params[i];
+        const StTensor *t = st_find(&f, p->name);
+        if (!t)
+            rc = err_set(err, CLRUN_EINPUT, "%s: no tensor '%s' for the model's parameter", path,
+                         p->name);
+        else if (!(rc = check_tensor(p, t, path, err)))
+            rc = dev_write(g->dev, p->value, 0, p->count * sizeof(float), t->data, err);
+    }
+    st_free(&f);
+    return rc;
+}

@@ -1,0 +1,120 @@
+/* graph.h: a model as a graph of nodes with inferred shapes, the parameters
+ * and buffers it owns, and the forward and backward passes as kernel launches.
+ *
+ * Building is two-staged so `clrun summary` needs no device: graph_build
+ * parses the model and infers every shape and parameter on the host;
+ * graph_setup allocates the buffers on a device, creates kernels and
+ * initialises the parameters. */
+#ifndef CLRUN_GRAPH_H
+#define CLRUN_GRAPH_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "device.h"
+#include "err.h"
+#include "spec.h"
+
+#define SHAPE_MAX_RANK 3
+#define NODE_MAX_INPUTS 4
+#define NODE_MAX_PARAMS 4
+
+/* The shape of one example (the batch dimension is not part of it). */
+typedef struct {
+    int rank;
+    int dim[SHAPE_MAX_RANK];
+} Shape;
+
+long shape_size(Shape s);
+void shape_format(Shape s, char *buf, size_t size); /* "[10, 24, 24]" */
+
+typedef struct {
+    char name[128];     /* PyTorch's state_dict name: "conv1.weight" */
+    int ndim;
+    long dims[4];       /* PyTorch layout: OIHW, [out, in], [out] */
+    size_t count;
+    double init_bound;  /* initialised uniform in [-bound, bound] */
+    cl_mem value, grad;
+} Param;
+
+typedef struct Node Node;
+typedef struct Graph Graph;
+
+/* One row of the layer table: everything a layer type does. */
+typedef struct {
+    const char *name;
+    /* Reads the layer's own keys from its YAML map into n->state (may be NULL). */
+    int (*parse)(Node *n, SpecNode *spec, Err *err);
+    /* Sets n->out_shape from the inputs' shapes and declares parameters. */
+    int (*infer)(Node *n, Graph *g, Err *err);
+    /* Creates kernels and scratch buffers on the device (may be NULL). */
+    int (*setup)(Node *n, Graph *g, Err *err);
+    /* Enqueue the pass; backward writes each input's grad (when it has one)
+     * and every parameter's grad. NULL: nothing to launch. A layer whose setup
+     * sets n->out itself shares that buffer (flatten) and gets none of its own. */
+    int (*forward)(Node *n, Graph *g, Err *err);
+    int (*backward)(Node *n, Graph *g, Err *err);
+} LayerType;
+
+struct Node {
+    const LayerType *type;  /* NULL for the input node */
+    char name[64];
+    SpecNode *spec;         /* the layer's YAML map, for messages */
+    Node *inputs[NODE_MAX_INPUTS];
+    int n_inputs;
+    Shape out_shape;
+    int params[NODE_MAX_PARAMS]; /* indices into graph->params */
+    int n_params;
+    cl_mem out, grad;       /* [max_batch, size(out_shape)]; grad NULL where not needed */
+    void *state;            /* the layer's hyperparameters, kernels and scratch */
+};
+
+struct Graph {
+    const char *name;
+    const char *weights;    /* model.weights: a safetensors file to start from, or NULL */
+    Node *nodes;            /* nodes[0] is the input */
+    int n_nodes;
+    Param *params;
+    int n_params;
+    Device *dev;            /* NULL until graph_setup */
+    int max_batch;
+    int batch;              /* examples in the current batch */
+    int training;           /* dropout active, statistics updated */
+    uint64_t seed;
+    uint32_t step;          /* optimizer steps taken: keys dropout masks */
+    cl_mem *owned;          /* every buffer, released by graph_free */
+    int n_owned;
+};
+
+/* Parses and checks a model map (name, input, layers, weights?) and infers shapes. */
+int graph_build(Graph *g, SpecNode *model, Err *err);
+/* Allocates activations, gradients and parameters for batches up to max_batch,
+ * creates kernels, and initialises the parameters from seed. */
+int graph_setup(Graph *g, Device *dev, int max_batch, uint64_t seed, Err *err);
+void graph_free(Graph *g);
+
+/* Enqueue the passes for g->batch examples already in nodes[0].out; backward
+ * expects the last node's grad to hold dLoss/dOutput. */
+int graph_forward(Graph *g, Err *err);
+int graph_backward(Graph *g, Err *err);
+
+Node *graph_output(Graph *g);
+long graph_param_count(const Graph *g);
+void graph_summary(const Graph *g, FILE *out);
+
+/* Parameter files (safetensors, PyTorch names and layouts). */
+int graph_save_weights(Graph *g, const char *path, Err *err);
+int graph_load_weights(Graph *g, const char *path, Err *err);
+
+/* ---- for layer implementations ---- */
+
+/* Declares a parameter named "<node>.<suffix>". */
+int graph_add_param(Graph *g, Node *n, const char *suffix, int ndim, const long *dims,
+                    double init_bound, Err *err);
+Param *node_param(Graph *g, Node *n, int i);
+/* A device buffer of floats owned by the graph. */
+int graph_buffer(Graph *g, size_t floats, const char *what, cl_mem *out, Err *err);
+/* Node-prefixed error: "file:line:col: layer 'conv1': ..." */
+int node_error(const Node *n, Err *err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

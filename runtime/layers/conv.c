@@ -1,0 +1,186 @@
+/* conv.c: conv2d, as im2col + GEMM with bias and activation fused into the
+ * layout change back to [N, C, H, W] (kernels in cl/conv.cl, cl/gemm.cl). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layers/layers.h"
+
+/* Mirrors ConvGeom in cl/conv.cl: passed to kernels by value. */
+typedef struct {
+    cl_int n, c, h, w;
+    cl_int kh, kw, sh, sw, ph, pw;
+    cl_int oh, ow;
+} ConvGeom;
+
+typedef struct {
+    long filters, kernel[2], stride[2];
+    int same;          /* padding 'same': output = ceil(input / stride) */
+    long pad[2];       /* explicit padding (top/left; bottom/right follow from the output size) */
+    int act;
+    ConvGeom geom;
+    cl_kernel im2col, col2im, to_nchw, to_cnp, sum_rows;
+    cl_mem col;        /* [C*KH*KW, N*OH*OW], kept from forward for the weight gradient */
+    cl_mem tmp;        /* [OC, N*OH*OW] */
+} Conv;
+
+static int parse_pair(SpecNode *spec, const char *key, int required, long def, long out[2],
+                      Err *err)
+{
+    long v[2] = {def, def};
+    int n = 0;
+    int rc = spec_ints(spec, key, required, v, 2, &n, err);
+    if (rc)
+        return rc;
+    if (n == 1)
+        v[1] = v[0];
+    if (v[0] < 1 || v[1] < 1)
+        return spec_error(spec_get(spec, key), err, "%s must be at least 1", key);
+    out[0] = v[0];
+    out[1] = v[1];
+    return CLRUN_OK;
+}
+
+static int parse_padding(SpecNode *spec, Conv *c, Err *err)
+{
+    SpecNode *p = spec_get(spec, "padding");
+    if (!p)
+        return CLRUN_OK;
+    if (p->kind == SPEC_SCALAR && strcmp(p->value, "same") == 0)
+        c->same = 1;
+    else if (p->kind == SPEC_SCALAR && strcmp(p->value, "valid") == 0)
+        c->same = 0;
+    else {
+        long v[2] = {0, 0};
+        int n = 0, rc = spec_ints(spec, "padding", 1, v, 2, &n, err);
+        if (rc)
+            return spec_error(p, err, "padding must be 'valid', 'same' or a number of pixels");
+        c->pad[0] = v[0];
+        c->pad[1] = n == 2 ? v[1] : v[0];
+        if (c->pad[0] < 0 || c->pad[1] < 0)
+            return spec_error(p, err, "padding must not be negative");
+    }
+    return CLRUN_OK;
+}
+
+static int conv_parse(Node *n, SpecNode *spec, Err *err)
+{
+    Conv *c = calloc(1, sizeof *c);
+    n->state = c;
+    int rc = spec_int(spec, "filters", 1, &c->filters, err);
+    if (!rc && c->filters < 1)
+        rc = spec_error(spec_get(spec, "filters"), err, "filters must be at least 1");
+    if (!rc)
+        rc = parse_pair(spec, "kernel_size", 1, 1, c->kernel, err);
+    if (!rc)
+        rc = parse_pair(spec, "stride", 0, 1, c->stride, err);
+    if (!rc)
+        rc = parse_padding(spec, c, err);
+    if (!rc)
+        rc = act_parse(spec, &c->act, err);
+    return rc;
+}
+
+/* Output length and leading padding of one spatial axis. */
+static void axis(int same, long in, long k, long s, long pad, long *out, long *lead)
+{
+    if (same) {
+        *out = (in + s - 1) / s;
+        long total = (*out - 1) * s + k - in;
+        *lead = total > 0 ? total / 2 : 0;
+    } else {
+        *out = (in + 2 * pad - k) / s + 1;
+        *lead = pad;
+    }
+}
+
+static int conv_infer(Node *n, Graph *g, Err *err)
+{
+    Conv *c = n->state;
+    int rc = single_input(n, err);
+    if (!rc)
+        rc = require_rank(n, 3, err);
+    if (rc)
+        return rc;
+    Shape in = n->inputs[0]->out_shape;
+    long oh, ow, ph, pw;
+    axis(c->same, in.dim[1], c->kernel[0], c->stride[0], c->pad[0], &oh, &ph);
+    axis(c->same, in.dim[2], c->kernel[1], c->stride[1], c->pad[1], &ow, &pw);
+    if (!c->same && (in.dim[1] + 2 * c->pad[0] < c->kernel[0] ||
+                     in.dim[2] + 2 * c->pad[1] < c->kernel[1]))
+        return node_error(n, err, "kernel_size %ldx%ld does not fit input %dx%dx%d", c->kernel[0],
+                          c->kernel[1], in.dim[0], in.dim[1], in.dim[2]);
+    c->geom = (ConvGeom){0, in.dim[0], in.dim[1], in.dim[2], (cl_int)c->kernel[0],
+                         (cl_int)c->kernel[1], (cl_int)c->stride[0], (cl_int)c->stride[1],
+                         (cl_int)ph, (cl_int)pw, (cl_int)oh, (cl_int)ow};
+    n->out_shape = (Shape){3, {(int)c->filters, (int)oh, (int)ow}};
+    long fan_in = in.dim[0] * c->kernel[0] * c->kernel[1];
+    long wdims[4] = {c->filters, in.dim[0], c->kernel[0], c->kernel[1]}, bdims[1] = {c->filters};
+    double bound = 1.0 / sqrt((double)fan_in);
+    rc = graph_add_param(g, n, "weight", 4, wdims, bound, err);
+    return rc ? rc : graph_add_param(g, n, "bias", 1, bdims, bound, err);
+}
+
+static int conv_setup(Node *n, Graph *g, Err *err)
+{
+    Conv *c = n->state;
+    c->geom.n = g->max_batch;
+    size_t k = (size_t)c->geom.c * c->geom.kh * c->geom.kw;
+    size_t cols = (size_t)g->max_batch * c->geom.oh * c->geom.ow;
+    int rc = layer_kernel(g, n, "im2col", &c->im2col, err);
+    if (!rc) rc = layer_kernel(g, n, "col2im", &c->col2im, err);
+    if (!rc) rc = layer_kernel(g, n, "cnp_to_nchw", &c->to_nchw, err);
+    if (!rc) rc = layer_kernel(g, n, "nchw_to_cnp", &c->to_cnp, err);
+    if (!rc) rc = layer_kernel(g, n, "sum_rows", &c->sum_rows, err);
+    if (!rc) rc = graph_buffer(g, k * cols, "conv2d column matrix", &c->col, err);
+    if (!rc) rc = graph_buffer(g, (size_t)c->filters * cols, "conv2d output", &c->tmp, err);
+    return rc;
+}
+
+static int conv_forward(Node *n, Graph *g, Err *err)
+{
+    Conv *c = n->state;
+    ConvGeom geom = c->geom;
+    geom.n = g->batch;
+    int O = (int)c->filters, P = geom.oh * geom.ow, NP = g->batch * P;
+    int K = geom.c * geom.kh * geom.kw;
+    Param *w = node_param(g, n, 0), *b = node_param(g, n, 1);
+    size_t g1[2] = {(size_t)NP, (size_t)K}, l2[2] = {64, 1};
+    int rc = DEV_LAUNCH(g->dev, c->im2col, 2, g1, l2, err, KA(n->inputs[0]->out), KA(c->col),
+                        KA(geom));
+    if (!rc)
+        rc = launch_gemm(g, O, NP, K, w->value, K, 1, c->col, NP, 1, c->tmp, NP, 0, err);
+    size_t g2[2] = {(size_t)P, (size_t)g->batch * O};
+    if (!rc)
+        rc = DEV_LAUNCH(g->dev, c->to_nchw, 2, g2, l2, err, KA(c->tmp), KA(b->value), KA(n->out),
+                        KA(g->batch), KA(O), KA(P), KA(c->act));
+    return rc;
+}
+
+static int conv_backward(Node *n, Graph *g, Err *err)
+{
+    Conv *c = n->state;
+    ConvGeom geom = c->geom;
+    geom.n = g->batch;
+    int O = (int)c->filters, P = geom.oh * geom.ow, NP = g->batch * P;
+    int K = geom.c * geom.kh * geom.kw;
+    Param *w = node_param(g, n, 0), *b = node_param(g, n, 1);
+    size_t g2[2] = {(size_t)P, (size_t)g->batch * O}, l2[2] = {64, 1}, go[1] = {(size_t)O};
+    int rc = DEV_LAUNCH(g->dev, c->to_cnp, 2, g2, l2, err, KA(n->grad), KA(n->out), KA(c->tmp),
+                        KA(g->batch), KA(O), KA(P), KA(c->act));
+    if (!rc)
+        rc = DEV_LAUNCH(g->dev, c->sum_rows, 1, go, NULL, err, KA(c->tmp), KA(b->grad), KA(O), KA(NP));
+    /* dW[O, K] = dY[O, NP] . col[K, NP]^T */
+    if (!rc)
+        rc = launch_gemm(g, O, K, NP, c->tmp, NP, 1, c->col, 1, NP, w->grad, K, 0, err);
+    cl_mem dx = n->inputs[0]->grad;
+    if (rc || !dx)
+        return rc;
+    /* dcol[K, NP] = W^T . dY, into the column buffer, whose forward use is over */
+    rc = launch_gemm(g, K, NP, O, w->value, 1, K, c->tmp, NP, 1, c->col, NP, 0, err);
+    size_t gx[1] = {(size_t)g->batch * geom.c * geom.h * geom.w};
+    return rc ? rc : DEV_LAUNCH(g->dev, c->col2im, 1, gx, NULL, err, KA(c->col), KA(dx), KA(geom));
+}
+
+const LayerType layer_conv2d = {"conv2d", conv_parse, conv_infer, conv_setup, conv_forward,
+                                conv_backward};

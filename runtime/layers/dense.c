@@ -1,0 +1,87 @@
+/* dense.c: fully connected layer y = act(x W^T + b), W in PyTorch's [out, in]
+ * layout (kernels in cl/gemm.cl and cl/act.cl). */
+#include <math.h>
+#include <stdlib.h>
+
+#include "layers/layers.h"
+
+typedef struct {
+    long units;
+    int act;
+    int in;
+    cl_kernel bias_act, act_bwd, sum_cols;
+} Dense;
+
+static int dense_parse(Node *n, SpecNode *spec, Err *err)
+{
+    Dense *d = calloc(1, sizeof *d);
+    n->state = d;
+    int rc = spec_int(spec, "units", 1, &d->units, err);
+    if (!rc && d->units < 1)
+        rc = spec_error(spec_get(spec, "units"), err, "units must be at least 1");
+    return rc ? rc : act_parse(spec, &d->act, err);
+}
+
+static int dense_infer(Node *n, Graph *g, Err *err)
+{
+    Dense *d = n->state;
+    int rc = single_input(n, err);
+    if (!rc)
+        rc = require_rank(n, 1, err);
+    if (rc)
+        return rc;
+    d->in = n->inputs[0]->out_shape.dim[0];
+    n->out_shape = (Shape){1, {(int)d->units}};
+    long wdims[2] = {d->units, d->in}, bdims[1] = {d->units};
+    double bound = 1.0 / sqrt((double)d->in);
+    rc = graph_add_param(g, n, "weight", 2, wdims, bound, err);
+    return rc ? rc : graph_add_param(g, n, "bias", 1, bdims, bound, err);
+}
+
+static int dense_setup(Node *n, Graph *g, Err *err)
+{
+    Dense *d = n->state;
+    int rc = layer_kernel(g, n, "bias_act_rows", &d->bias_act, err);
+    if (!rc)
+        rc = layer_kernel(g, n, "act_backward", &d->act_bwd, err);
+    return rc ? rc : layer_kernel(g, n, "sum_cols", &d->sum_cols, err);
+}
+
+static int dense_forward(Node *n, Graph *g, Err *err)
+{
+    Dense *d = n->state;
+    int U = (int)d->units, I = d->in;
+    Param *w = node_param(g, n, 0), *b = node_param(g, n, 1);
+    /* y[N, U] = x[N, I] . W[U, I]^T */
+    int rc = launch_gemm(g, g->batch, U, I, n->inputs[0]->out, I, 1, w->value, 1, I, n->out, U, 0,
+                         err);
+    size_t global[2] = {(size_t)U, (size_t)g->batch}, local[2] = {16, 4};
+    return rc ? rc : DEV_LAUNCH(g->dev, d->bias_act, 2, global, local, err, KA(n->out),
+                                KA(b->value), KA(g->batch), KA(U), KA(d->act));
+}
+
+static int dense_backward(Node *n, Graph *g, Err *err)
+{
+    Dense *d = n->state;
+    int U = (int)d->units, I = d->in, N = g->batch, count = N * U;
+    Param *w = node_param(g, n, 0), *b = node_param(g, n, 1);
+    size_t gall[1] = {(size_t)count}, gu[1] = {(size_t)U};
+    int rc = CLRUN_OK;
+    /* dz = dy * act'(y), in place: nothing reads this node's grad after it */
+    if (d->act != ACT_LINEAR)
+        rc = DEV_LAUNCH(g->dev, d->act_bwd, 1, gall, NULL, err, KA(n->grad), KA(n->out),
+                        KA(n->grad), KA(count), KA(d->act));
+    if (!rc)
+        rc = DEV_LAUNCH(g->dev, d->sum_cols, 1, gu, NULL, err, KA(n->grad), KA(b->grad), KA(N), KA(U));
+    /* dW[U, I] = dz[N, U]^T . x[N, I] */
+    if (!rc)
+        rc = launch_gemm(g, U, I, N, n->grad, 1, U, n->inputs[0]->out, I, 1, w->grad, I, 0, err);
+    cl_mem dx = n->inputs[0]->grad;
+    /* dx[N, I] = dz[N, U] . W[U, I] */
+    if (!rc && dx)
+        rc = launch_gemm(g, N, I, U, n->grad, U, 1, w->value, I, 1, dx, I, 0, err);
+    return rc;
+}
+
+const LayerType layer_dense = {"dense", dense_parse, dense_infer, dense_setup, dense_forward,
+                               dense_backward};

@@ -1,0 +1,69 @@
+/* dropout.c: inverted dropout (PyTorch's and Keras' convention: kept values are
+ * scaled by 1/(1-rate) in training, identity in evaluation). The mask comes from
+ * Philox keyed by (seed, step, layer) and is recomputed in backward, so nothing
+ * is stored and the same seed gives the same masks. Kernel in cl/dropout.cl. */
+#include <stdlib.h>
+
+#include "layers/layers.h"
+
+typedef struct {
+    double rate;
+    cl_uint layer; /* the node's index: a different mask per layer */
+    cl_kernel apply;
+} Dropout;
+
+static int dropout_parse(Node *n, SpecNode *spec, Err *err)
+{
+    Dropout *d = calloc(1, sizeof *d);
+    n->state = d;
+    d->rate = 0.5;
+    int rc = spec_float(spec, "rate", 0, &d->rate, err);
+    if (!rc && (d->rate < 0 || d->rate >= 1))
+        rc = spec_error(spec_get(spec, "rate"), err, "rate must be in [0, 1), got %g", d->rate);
+    return rc;
+}
+
+static int dropout_infer(Node *n, Graph *g, Err *err)
+{
+    Dropout *d = n->state;
+    d->layer = (cl_uint)(n - g->nodes);
+    int rc = single_input(n, err);
+    if (!rc)
+        n->out_shape = n->inputs[0]->out_shape;
+    return rc;
+}
+
+static int dropout_setup(Node *n, Graph *g, Err *err)
+{
+    return layer_kernel(g, n, "dropout_apply", &((Dropout *)n->state)->apply, err);
+}
+
+/* The same mask for forward (x -> y) and backward (dy -> dx). */
+static int dropout_run(Node *n, Graph *g, cl_mem from, cl_mem to, Err *err)
+{
+    Dropout *d = n->state;
+    int count = g->batch * (int)shape_size(n->out_shape);
+    if (!g->training || d->rate == 0)
+        return dev_check(clEnqueueCopyBuffer(g->dev->queue, from, to, 0, 0,
+                                             (size_t)count * sizeof(float), 0, NULL, NULL),
+                         "clEnqueueCopyBuffer", n->name, err);
+    float rate = (float)d->rate;
+    cl_uint lo = (cl_uint)g->seed, hi = (cl_uint)(g->seed >> 32), step = g->step;
+    size_t global[1] = {(size_t)(count + 3) / 4};
+    return DEV_LAUNCH(g->dev, d->apply, 1, global, NULL, err, KA(from), KA(to), KA(count),
+                      KA(rate), KA(lo), KA(hi), KA(step), KA(d->layer));
+}
+
+static int dropout_forward(Node *n, Graph *g, Err *err)
+{
+    return dropout_run(n, g, n->inputs[0]->out, n->out, err);
+}
+
+static int dropout_backward(Node *n, Graph *g, Err *err)
+{
+    cl_mem dx = n->inputs[0]->grad;
+    return dx ? dropout_run(n, g, n->grad, dx, err) : CLRUN_OK;
+}
+
+const LayerType layer_dropout = {"dropout", dropout_parse, dropout_infer, dropout_setup,
+                                 dropout_forward, dropout_backward};

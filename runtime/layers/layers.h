@@ -1,0 +1,36 @@
+/* layers.h: the layer table and what layer implementations share.
+ *
+ * Each layer type is one LayerType row (graph.h) defined in its own file in
+ * this folder and listed once in table.c; its kernels are in cl/. */
+#ifndef CLRUN_LAYERS_H
+#define CLRUN_LAYERS_H
+
+#include <stddef.h>
+
+#include "graph.h"
+
+/* The row for a type name, or NULL. */
+const LayerType *layer_find(const char *name);
+/* "conv2d, maxpool2d, ..." for messages. */
+void layer_names(char *buf, size_t size);
+
+/* Activation codes, shared with cl/prelude.cl. */
+enum { ACT_LINEAR = 0, ACT_RELU = 1, ACT_SIGMOID = 2, ACT_TANH = 3 };
+/* Reads an optional `activation:` key (linear when absent). */
+int act_parse(SpecNode *spec, int *act, Err *err);
+const char *act_name(int act);
+
+/* Shared launch helpers. */
+int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_mem B, int b_sk,
+                int b_sn, cl_mem C, int ldc, int accumulate, Err *err);
+/* A kernel handle for a layer's setup, with the layer named on failure. */
+int layer_kernel(Graph *g, Node *n, const char *name, cl_kernel *out, Err *err);
+/* The one input of a single-input layer, checked. */
+int single_input(Node *n, Err *err);
+/* The input's shape must have this rank ("flat input" for rank 1). */
+int require_rank(Node *n, int rank, Err *err);
+
+extern const LayerType layer_conv2d, layer_maxpool2d, layer_dense, layer_flatten, layer_dropout,
+    layer_relu, layer_softmax, layer_log_softmax;
+
+#endif

@@ -1,0 +1,65 @@
+/* loss.c: the loss table and its launches (kernels in cl/loss.cl). */
+#include "layers/loss.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const LossType losses[] = {
+    {"nll", "nll_loss", "log-probabilities (end the model with log_softmax)"},
+    {"cross_entropy", "cross_entropy_loss", "logits (no softmax at the end)"},
+};
+
+int loss_find(Loss *l, const char *name, const SpecNode *where, Err *err)
+{
+    memset(l, 0, sizeof *l);
+    for (size_t i = 0; i < sizeof losses / sizeof losses[0]; i++)
+        if (strcmp(losses[i].name, name) == 0) {
+            l->type = &losses[i];
+            return CLRUN_OK;
+        }
+    return spec_error(where, err, "unknown loss '%s' (known: nll, cross_entropy)", name);
+}
+
+int loss_setup(Loss *l, Graph *g, int slots, Err *err)
+{
+    Node *out = graph_output(g);
+    if (out->out_shape.rank != 1)
+        return node_error(out, err, "the loss needs a flat output of class scores, got rank %d",
+                          out->out_shape.rank);
+    l->slots = slots;
+    int rc = dev_kernel(g->dev, l->type->kernel, &l->compute, err);
+    if (!rc) rc = dev_kernel(g->dev, "metrics_sum", &l->sum, err);
+    if (!rc) rc = graph_buffer(g, (size_t)g->max_batch, "labels", &l->labels, err);
+    if (!rc) rc = graph_buffer(g, (size_t)g->max_batch, "per-example loss", &l->per_example, err);
+    if (!rc) rc = graph_buffer(g, (size_t)g->max_batch, "correct predictions", &l->correct, err);
+    if (!rc) rc = graph_buffer(g, 2 * (size_t)slots, "loss metrics", &l->metrics, err);
+    return rc;
+}
+
+int loss_compute(Loss *l, Graph *g, int slot, Err *err)
+{
+    Node *out = graph_output(g);
+    int cols = out->out_shape.dim[0];
+    float scale = 1.0f / (float)g->batch;
+    size_t rows[1] = {(size_t)g->batch}, one[1] = {1}, local1[1] = {1};
+    int rc = DEV_LAUNCH(g->dev, l->compute, 1, rows, NULL, err, KA(out->out), KA(l->labels),
+                        KA(out->grad), KA(l->per_example), KA(l->correct), KA(g->batch), KA(cols),
+                        KA(scale));
+    return rc ? rc : DEV_LAUNCH(g->dev, l->sum, 1, one, local1, err, KA(l->per_example),
+                                KA(l->correct), KA(g->batch), KA(l->metrics), KA(slot));
+}
+
+int loss_totals(Loss *l, Graph *g, int n, double *loss, double *correct, Err *err)
+{
+    float *m = malloc(2 * (size_t)n * sizeof *m);
+    if (!m)
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    int rc = dev_read(g->dev, l->metrics, 0, 2 * (size_t)n * sizeof *m, m, err);
+    *loss = *correct = 0;
+    for (int i = 0; !rc && i < n; i++) {
+        *loss += m[2 * i];
+        *correct += m[2 * i + 1];
+    }
+    free(m);
+    return rc;
+}

@@ -1,0 +1,98 @@
+/* table.c: the layer table, one row per layer type, and the helpers every
+ * layer file shares. */
+#include "layers/layers.h"
+
+#include <string.h>
+
+static const LayerType *const table[] = {
+    &layer_conv2d,
+    &layer_maxpool2d,
+    &layer_dense,
+    &layer_flatten,
+    &layer_dropout,
+    &layer_relu,
+    &layer_softmax,
+    &layer_log_softmax,
+};
+
+#define TABLE_SIZE (sizeof table / sizeof table[0])
+
+const LayerType *layer_find(const char *name)
+{
+    for (size_t i = 0; i < TABLE_SIZE; i++)
+        if (strcmp(table[i]->name, name) == 0)
+            return table[i];
+    return NULL;
+}
+
+void layer_names(char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < TABLE_SIZE && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", table[i]->name);
+}
+
+static const char *const act_names[] = {"linear", "relu", "sigmoid", "tanh"};
+
+const char *act_name(int act)
+{
+    return act_names[act];
+}
+
+int act_parse(SpecNode *spec, int *act, Err *err)
+{
+    const char *name = NULL;
+    int rc = spec_string(spec, "activation", 0, &name, err);
+    if (rc || !name) {
+        *act = ACT_LINEAR;
+        return rc;
+    }
+    for (int i = 0; i < (int)(sizeof act_names / sizeof act_names[0]); i++)
+        if (strcmp(name, act_names[i]) == 0) {
+            *act = i;
+            return CLRUN_OK;
+        }
+    return spec_error(spec_get(spec, "activation"), err,
+                      "unknown activation '%s' (known: linear, relu, sigmoid, tanh)", name);
+}
+
+int layer_kernel(Graph *g, Node *n, const char *name, cl_kernel *out, Err *err)
+{
+    int rc = dev_kernel(g->dev, name, out, err);
+    return rc ? err_prefix(err, rc, "layer '%s'", n->name) : CLRUN_OK;
+}
+
+int single_input(Node *n, Err *err)
+{
+    if (n->n_inputs != 1)
+        return node_error(n, err, "%s takes one input, got %d", n->type->name, n->n_inputs);
+    return CLRUN_OK;
+}
+
+int require_rank(Node *n, int rank, Err *err)
+{
+    Shape s = n->inputs[0]->out_shape;
+    if (s.rank == rank)
+        return CLRUN_OK;
+    char buf[64];
+    shape_format(s, buf, sizeof buf);
+    if (rank == 1)
+        return node_error(n, err, "%s needs a flat input, got %s: add a flatten layer before it",
+                          n->type->name, buf);
+    return node_error(n, err, "%s needs an input of rank %d (channels, height, width), got %s",
+                      n->type->name, rank, buf);
+}
+
+int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_mem B, int b_sk,
+                int b_sn, cl_mem C, int ldc, int accumulate, Err *err)
+{
+    cl_kernel gemm;
+    int rc = dev_kernel(g->dev, "gemm", &gemm, err);
+    if (rc)
+        return rc;
+    /* 8 rows a work-item: GEMM_TM in cl/gemm.cl */
+    size_t global[2] = {(size_t)N, (size_t)(M + 7) / 8}, local[2] = {16, 4};
+    return DEV_LAUNCH(g->dev, gemm, 2, global, local, err, KA(M), KA(N), KA(K), KA(A), KA(a_sm),
+                      KA(a_sk), KA(B), KA(b_sk), KA(b_sn), KA(C), KA(ldc), KA(accumulate));
+}

@@ -1,0 +1,857 @@
+/* spec.c: YAML descriptions as position-carrying trees (see spec.h).
+ *
+ * Built from libyaml's event stream rather than its document API, because the
+ * events carry the start mark of every key, which is where a complaint about a
+ * setting should point. */
+#include "spec.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+#define CMDLINE_FILE "<command line>"
+#define MAX_DEPTH 64      /* deeper YAML is surely a mistake; stops runaway recursion */
+#define SUGGEST_MAX_LEN 32 /* keys longer than this get no "did you mean" */
+
+/* ---- nodes ---- */
+
+static SpecNode *node_new(SpecKind kind, const char *file, int line, int col)
+{
+    SpecNode *node = calloc(1, sizeof *node);
+    if (node) {
+        node->kind = kind;
+        node->file = file;
+        node->line = line;
+        node->col = col;
+    }
+    return node;
+}
+
+static int node_append(SpecNode *parent, SpecNode *child)
+{
+    SpecNode **items = realloc(parent->items, (size_t)(parent->n + 1) * sizeof *items);
+    if (!items)
+        return -1;
+    parent->items = items;
+    parent->items[parent->n++] = child;
+    return 0;
+}
+
+void spec_free(SpecNode *node)
+{
+    if (!node)
+        return;
+    for (int i = 0; i < node->n; i++)
+        spec_free(node->items[i]);
+    for (int i = 0; i < node->n_asked; i++)
+        free(node->asked[i]);
+    free(node->asked);
+    free(node->items);
+    free(node->key);
+    free(node->value);
+    free(node->file_owned);
+    free(node);
+}
+
+/* Puts fresh where old was in parent; fresh takes over old's key and used flag. */
+static void replace_item(SpecNode *parent, SpecNode *old, SpecNode *fresh)
+{
+    for (int i = 0; i < parent->n; i++)
+        if (parent->items[i] == old)
+            parent->items[i] = fresh;
+    fresh->key = old->key;
+    fresh->used = old->used;
+    old->key = NULL;
+    spec_free(old);
+}
+
+/* Lookup that does not count as reading the member. */
+static SpecNode *member(const SpecNode *map, const char *key)
+{
+    if (!map || map->kind != SPEC_MAP)
+        return NULL;
+    for (int i = 0; i < map->n; i++)
+        if (strcmp(map->items[i]->key, key) == 0)
+            return map->items[i];
+    return NULL;
+}
+
+/* ---- errors ---- */
+
+static int oom(Err *err)
+{
+    return err_set(err, CLRUN_ERUNTIME, "out of memory");
+}
+
+/* file NULL: message alone; line 0: "file: message". */
+static int verror_at(const char *file, int line, int col, Err *err, const char *fmt, va_list ap)
+{
+    char msg[sizeof(Err)];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    if (!file)
+        return err_set(err, CLRUN_EINPUT, "%s", msg);
+    if (line <= 0)
+        return err_set(err, CLRUN_EINPUT, "%s: %s", file, msg);
+    return err_set(err, CLRUN_EINPUT, "%s:%d:%d: %s", file, line, col, msg);
+}
+
+int spec_error(const SpecNode *node, Err *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = node ? verror_at(node->file, node->line, node->col, err, fmt, ap)
+                  : verror_at(NULL, 0, 0, err, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* ---- loading ---- */
+
+typedef struct {
+    yaml_parser_t parser;
+    const char *file;
+    int positions; /* 0 for command-line text, whose columns would only mislead */
+} Loader;
+
+static int mark_line(const Loader *ld, yaml_mark_t mark)
+{
+    return ld->positions ? (int)mark.line + 1 : 0;
+}
+
+static int mark_col(const Loader *ld, yaml_mark_t mark)
+{
+    return ld->positions ? (int)mark.column + 1 : 0;
+}
+
+static __attribute__((format(printf, 4, 5))) int load_error(const Loader *ld, yaml_mark_t mark, Err *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = verror_at(ld->positions ? ld->file : NULL, mark_line(ld, mark), mark_col(ld, mark),
+                       err, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+static int next_event(Loader *ld, yaml_event_t *ev, Err *err)
+{
+    const yaml_parser_t *p = &ld->parser;
+    if (yaml_parser_parse(&ld->parser, ev))
+        return CLRUN_OK;
+    if (p->error == YAML_MEMORY_ERROR)
+        return oom(err);
+    if (p->error == YAML_READER_ERROR) /* has an offset but no mark */
+        return err_set(err, CLRUN_EINPUT, "%s: cannot read YAML: %s at byte %zu", ld->file,
+                       p->problem, p->problem_offset);
+    return load_error(ld, p->problem_mark, err, "YAML syntax error: %s%s%s", p->problem,
+                      p->context ? " " : "", p->context ? p->context : "");
+}
+
+static int parse_node(Loader *ld, yaml_event_t *ev, int depth, SpecNode **out, Err *err);
+
+static int parse_seq(Loader *ld, SpecNode *seq, int depth, Err *err)
+{
+    for (;;) {
+        yaml_event_t ev;
+        SpecNode *item;
+        int rc = next_event(ld, &ev, err);
+        if (rc)
+            return rc;
+        if (ev.type == YAML_SEQUENCE_END_EVENT) {
+            yaml_event_delete(&ev);
+            return CLRUN_OK;
+        }
+        rc = parse_node(ld, &ev, depth + 1, &item, err);
+        if (rc)
+            return rc;
+        if (node_append(seq, item)) {
+            spec_free(item);
+            return oom(err);
+        }
+    }
+}
+
+/* Reads one "key: value" pair (or the end of the map, leaving *done set). */
+static int parse_member(Loader *ld, SpecNode *map, int depth, int *done, Err *err)
+{
+    yaml_event_t ev;
+    SpecNode *value;
+    int rc = next_event(ld, &ev, err);
+    if (rc)
+        return rc;
+    if (ev.type == YAML_MAPPING_END_EVENT) {
+        *done = 1;
+        yaml_event_delete(&ev);
+        return CLRUN_OK;
+    }
+    if (ev.type != YAML_SCALAR_EVENT) {
+        rc = load_error(ld, ev.start_mark, err, "a key must be a single value");
+        yaml_event_delete(&ev);
+        return rc;
+    }
+    yaml_mark_t at = ev.start_mark;
+    char *key = strndup((const char *)ev.data.scalar.value, ev.data.scalar.length);
+    yaml_event_delete(&ev);
+    if (!key)
+        return oom(err);
+    if (member(map, key))
+        rc = load_error(ld, at, err, "duplicate key '%s'", key);
+    if (!rc)
+        rc = next_event(ld, &ev, err);
+    if (!rc)
+        rc = parse_node(ld, &ev, depth + 1, &value, err);
+    if (rc) {
+        free(key);
+        return rc;
+    }
+    value->key = key;
+    value->line = mark_line(ld, at);
+    value->col = mark_col(ld, at);
+    if (node_append(map, value)) {
+        spec_free(value);
+        return oom(err);
+    }
+    return CLRUN_OK;
+}
+
+static int parse_map(Loader *ld, SpecNode *map, int depth, Err *err)
+{
+    int done = 0, rc = CLRUN_OK;
+    while (!rc && !done)
+        rc = parse_member(ld, map, depth, &done, err);
+    return rc;
+}
+
+/* Builds the node that ev starts; takes ev over. */
+static int parse_node(Loader *ld, yaml_event_t *ev, int depth, SpecNode **out, Err *err)
+{
+    int line = mark_line(ld, ev->start_mark), col = mark_col(ld, ev->start_mark);
+    int rc = CLRUN_OK;
+    SpecNode *node = NULL;
+    if (ev->type == YAML_SCALAR_EVENT) {
+        node = node_new(SPEC_SCALAR, ld->file, line, col);
+        if (node) {
+            node->quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
+            node->value = strndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
+        }
+        rc = node && node->value ? CLRUN_OK : oom(err);
+    } else if (ev->type == YAML_SEQUENCE_START_EVENT || ev->type == YAML_MAPPING_START_EVENT) {
+        int is_map = ev->type == YAML_MAPPING_START_EVENT;
+        node = node_new(is_map ? SPEC_MAP : SPEC_SEQ, ld->file, line, col);
+        if (!node)
+            rc = oom(err);
+        else if (depth >= MAX_DEPTH)
+            rc = load_error(ld, ev->start_mark, err, "nested more than %d levels deep", MAX_DEPTH);
+        else
+            rc = is_map ? parse_map(ld, node, depth, err) : parse_seq(ld, node, depth, err);
+    } else {
+        rc = load_error(ld, ev->start_mark, err, "aliases (*%s) are not supported",
+                        (const char *)ev->data.alias.anchor);
+    }
+    yaml_event_delete(ev);
+    if (rc) {
+        spec_free(node);
+        return rc;
+    }
+    *out = node;
+    return CLRUN_OK;
+}
+
+static int parse_document(Loader *ld, SpecNode **root, Err *err)
+{
+    yaml_event_t ev;
+    SpecNode *node = NULL;
+    int rc = next_event(ld, &ev, err); /* stream start */
+    if (rc)
+        return rc;
+    yaml_event_delete(&ev);
+    if ((rc = next_event(ld, &ev, err)))
+        return rc;
+    if (ev.type == YAML_STREAM_END_EVENT) {
+        yaml_event_delete(&ev);
+        return err_set(err, CLRUN_EINPUT, "%s: empty file", ld->file);
+    }
+    yaml_event_delete(&ev); /* document start */
+    if ((rc = next_event(ld, &ev, err)) || (rc = parse_node(ld, &ev, 0, &node, err)))
+        return rc;
+    if ((rc = next_event(ld, &ev, err)) == CLRUN_OK) { /* document end */
+        yaml_event_delete(&ev);
+        rc = next_event(ld, &ev, err);
+    }
+    if (rc == CLRUN_OK) {
+        if (ev.type != YAML_STREAM_END_EVENT)
+            rc = load_error(ld, ev.start_mark, err, "only one YAML document per file is supported");
+        yaml_event_delete(&ev);
+    }
+    if (rc) {
+        spec_free(node);
+        return rc;
+    }
+    *root = node;
+    return CLRUN_OK;
+}
+
+/* Parses one document from f, or from text when f is NULL. */
+static int parse_text(const char *file, int positions, FILE *f, const char *text, SpecNode **root,
+                      Err *err)
+{
+    Loader ld = {.file = file, .positions = positions};
+    if (!yaml_parser_initialize(&ld.parser))
+        return oom(err);
+    if (f)
+        yaml_parser_set_input_file(&ld.parser, f);
+    else
+        yaml_parser_set_input_string(&ld.parser, (const unsigned char *)text, strlen(text));
+    int rc = parse_document(&ld, root, err);
+    yaml_parser_delete(&ld.parser);
+    return rc;
+}
+
+SpecNode *spec_load(const char *path, Err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        err_set(err, CLRUN_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    SpecNode *root = NULL;
+    char *file = strdup(path);
+    int rc = file ? parse_text(file, 1, f, NULL, &root, err) : oom(err);
+    fclose(f);
+    if (rc == CLRUN_OK && root->kind != SPEC_MAP)
+        spec_error(root, err, "the top level must be a map of settings");
+    if (rc || root->kind != SPEC_MAP) {
+        spec_free(root);
+        free(file);
+        return NULL;
+    }
+    root->file_owned = file;
+    return root;
+}
+
+/* ---- include ---- */
+
+/* rel as seen from the directory of from_file. */
+static char *resolve(const char *from_file, const char *rel)
+{
+    const char *slash = strrchr(from_file, '/');
+    size_t dir = rel[0] == '/' || !slash ? 0 : (size_t)(slash - from_file) + 1;
+    char *path = malloc(dir + strlen(rel) + 1);
+    if (path) {
+        memcpy(path, from_file, dir);
+        strcpy(path + dir, rel);
+    }
+    return path;
+}
+
+int spec_include(SpecNode *map, const char *key, Err *err)
+{
+    SpecNode *name = spec_get(map, key);
+    if (!name || name->kind == SPEC_MAP)
+        return CLRUN_OK;
+    if (name->kind != SPEC_SCALAR)
+        return spec_error(name, err, "'%s' must be a file name or a map", key);
+    char *path = resolve(name->file, name->value);
+    if (!path)
+        return oom(err);
+    Err inner;
+    SpecNode *tree = spec_load(path, &inner);
+    free(path);
+    if (!tree)
+        return spec_error(name, err, "'%s': %s", key, inner.msg);
+    replace_item(map, name, tree);
+    return CLRUN_OK;
+}
+
+/* ---- overrides ---- */
+
+/* A flow node from the command line; wrapped in [] so that "a: b" or "- x"
+ * cannot turn into block structure. */
+static int parse_override_value(const char *text, SpecNode **out, Err *err)
+{
+    size_t len = strlen(text);
+    char *wrapped = malloc(len + 3);
+    SpecNode *seq = NULL;
+    if (!wrapped)
+        return oom(err);
+    snprintf(wrapped, len + 3, "[%s]", text);
+    int rc = parse_text(CMDLINE_FILE, 0, NULL, wrapped, &seq, err);
+    free(wrapped);
+    if (rc)
+        return rc;
+    if (seq->n == 1) {
+        *out = seq->items[0];
+        seq->n = 0; /* the value now belongs to the caller */
+    } else {
+        rc = err_set(err, CLRUN_EINPUT, seq->n ? "expected one value (write a list as [a, b])"
+                                               : "missing value");
+    }
+    spec_free(seq);
+    return rc;
+}
+
+/* The sequence index that part spells, or -1. */
+static long seq_index(const char *part, size_t len)
+{
+    long v = 0;
+    if (len == 0 || len > 9)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (part[i] < '0' || part[i] > '9')
+            return -1;
+        v = v * 10 + (part[i] - '0');
+    }
+    return v;
+}
+
+static int text_equals(const char *s, const char *part, size_t len)
+{
+    return s && strlen(s) == len && memcmp(s, part, len) == 0;
+}
+
+/* What a path part calls an item: its key in a map, its `name` in a sequence. */
+static const char *item_label(const SpecNode *parent, const SpecNode *item)
+{
+    if (parent->kind == SPEC_MAP)
+        return item->key;
+    const SpecNode *name = member(item, "name");
+    return name && name->kind == SPEC_SCALAR ? name->value : NULL;
+}
+
+/* Index of the item that a path part names, or -1. */
+static int find_part(const SpecNode *parent, const char *part, size_t len)
+{
+    long idx = parent->kind == SPEC_SEQ ? seq_index(part, len) : -1;
+    if (idx >= 0)
+        return idx < parent->n ? (int)idx : -1;
+    for (int i = 0; i < parent->n; i++)
+        if (text_equals(item_label(parent, parent->items[i]), part, len))
+            return i;
+    return -1;
+}
+
+/* Walks path[0..len) from root and puts value there; takes value only on success. */
+static int place(SpecNode *root, const char *path, size_t len, SpecNode *value, Err *err)
+{
+    SpecNode *parent = root;
+    size_t start = 0;
+    for (;;) {
+        size_t end = start;
+        while (end < len && path[end] != '.')
+            end++;
+        if (end == start)
+            return err_set(err, CLRUN_EINPUT, "empty part in key '%.*s'", (int)len, path);
+        if (parent->kind == SPEC_SCALAR)
+            return err_set(err, CLRUN_EINPUT, "'%.*s' is a single value, not a map or list",
+                           (int)start - 1, path);
+        int i = find_part(parent, path + start, end - start);
+        if (i < 0 && (end < len || parent->kind != SPEC_MAP))
+            return err_set(err, CLRUN_EINPUT, "'%.*s' not found", (int)end, path);
+        if (end < len) {
+            parent = parent->items[i];
+            start = end + 1;
+        } else if (i >= 0) {
+            replace_item(parent, parent->items[i], value);
+            return CLRUN_OK;
+        } else {
+            value->key = strndup(path + start, end - start);
+            return value->key && node_append(parent, value) == 0 ? CLRUN_OK : oom(err);
+        }
+    }
+}
+
+int spec_override(SpecNode *root, const char *assignment, Err *err)
+{
+    const char *eq = strchr(assignment, '=');
+    SpecNode *value = NULL;
+    if (!eq || eq == assignment)
+        return err_set(err, CLRUN_EINPUT, "override '%s': expected KEY=VALUE", assignment);
+    int rc = parse_override_value(eq + 1, &value, err);
+    if (rc == CLRUN_OK) {
+        rc = place(root, assignment, (size_t)(eq - assignment), value, err);
+        if (rc)
+            spec_free(value);
+    }
+    return rc ? err_prefix(err, rc, "override '%s'", assignment) : CLRUN_OK;
+}
+
+/* ---- getters ---- */
+
+static void remember_asked(SpecNode *map, const char *key)
+{
+    for (int i = 0; i < map->n_asked; i++)
+        if (strcmp(map->asked[i], key) == 0)
+            return;
+    char **asked = realloc(map->asked, (size_t)(map->n_asked + 1) * sizeof *asked);
+    if (!asked)
+        return; /* only costs a suggestion */
+    map->asked = asked;
+    if ((asked[map->n_asked] = strdup(key)))
+        map->n_asked++;
+}
+
+SpecNode *spec_get(SpecNode *map, const char *key)
+{
+    SpecNode *found = member(map, key);
+    if (found)
+        found->used = 1;
+    else if (map && map->kind == SPEC_MAP)
+        remember_asked(map, key);
+    return found;
+}
+
+/* *found is NULL when key is absent, which is an error only when required. */
+static int lookup(SpecNode *map, const char *key, int required, SpecNode **found, Err *err)
+{
+    *found = spec_get(map, key);
+    if (*found || !required)
+        return CLRUN_OK;
+    return spec_error(map, err, "missing required key '%s'", key);
+}
+
+static int type_error(const SpecNode *node, const char *key, const char *want, Err *err)
+{
+    if (node->kind != SPEC_SCALAR)
+        return spec_error(node, err, "'%s' must be %s, got a %s", key, want,
+                          node->kind == SPEC_MAP ? "map" : "list");
+    if (node->quoted)
+        return spec_error(node, err, "'%s' must be %s, got the quoted string \"%s\"", key, want,
+                          node->value);
+    return spec_error(node, err, "'%s' must be %s, got '%s'", key, want, node->value);
+}
+
+static int plain_scalar(const SpecNode *node)
+{
+    return node->kind == SPEC_SCALAR && !node->quoted;
+}
+
+static int skip_digits(const char **s)
+{
+    int n = 0;
+    for (; **s >= '0' && **s <= '9'; (*s)++)
+        n++;
+    return n;
+}
+
+static int int_syntax(const char *s)
+{
+    s += *s == '-' || *s == '+';
+    return skip_digits(&s) > 0 && *s == '\0';
+}
+
+/* YAML 1.2 core schema float, which JSON numbers are a subset of. */
+static int float_syntax(const char *s)
+{
+    s += *s == '-' || *s == '+';
+    int digits = skip_digits(&s);
+    if (*s == '.') {
+        s++;
+        digits += skip_digits(&s);
+    }
+    if (digits == 0)
+        return 0;
+    if (*s == 'e' || *s == 'E') {
+        s++;
+        s += *s == '-' || *s == '+';
+        if (skip_digits(&s) == 0)
+            return 0;
+    }
+    return *s == '\0';
+}
+
+static int node_long(const SpecNode *node, const char *key, long *out, Err *err)
+{
+    if (!plain_scalar(node) || !int_syntax(node->value))
+        return type_error(node, key, "an integer", err);
+    errno = 0;
+    long v = strtol(node->value, NULL, 10);
+    if (errno == ERANGE)
+        return spec_error(node, err, "'%s' is out of range: %s", key, node->value);
+    *out = v;
+    return CLRUN_OK;
+}
+
+int spec_int(SpecNode *map, const char *key, int required, long *out, Err *err)
+{
+    SpecNode *node;
+    int rc = lookup(map, key, required, &node, err);
+    return rc || !node ? rc : node_long(node, key, out, err);
+}
+
+int spec_float(SpecNode *map, const char *key, int required, double *out, Err *err)
+{
+    SpecNode *node;
+    int rc = lookup(map, key, required, &node, err);
+    if (rc || !node)
+        return rc;
+    if (!plain_scalar(node) || !float_syntax(node->value))
+        return type_error(node, key, "a number", err);
+    double v = strtod(node->value, NULL);
+    if (isinf(v))
+        return spec_error(node, err, "'%s' is out of range: %s", key, node->value);
+    *out = v;
+    return CLRUN_OK;
+}
+
+int spec_bool(SpecNode *map, const char *key, int required, int *out, Err *err)
+{
+    static const char *const words[][2] = {{"false", "true"}, {"no", "yes"}, {"off", "on"}};
+    SpecNode *node;
+    int rc = lookup(map, key, required, &node, err);
+    if (rc || !node)
+        return rc;
+    for (size_t i = 0; plain_scalar(node) && i < sizeof words / sizeof words[0]; i++)
+        for (int v = 0; v < 2; v++)
+            if (strcasecmp(node->value, words[i][v]) == 0) {
+                *out = v;
+                return CLRUN_OK;
+            }
+    return type_error(node, key, "true or false", err);
+}
+
+int spec_string(SpecNode *map, const char *key, int required, const char **out, Err *err)
+{
+    SpecNode *node;
+    int rc = lookup(map, key, required, &node, err);
+    if (rc || !node)
+        return rc;
+    if (node->kind != SPEC_SCALAR)
+        return type_error(node, key, "a string", err);
+    *out = node->value;
+    return CLRUN_OK;
+}
+
+int spec_ints(SpecNode *map, const char *key, int required, long *out, int max, int *n, Err *err)
+{
+    SpecNode *node;
+    int rc = lookup(map, key, required, &node, err);
+    if (rc || !node)
+        return rc;
+    int count = node->kind == SPEC_SEQ ? node->n : 1;
+    if (count > max)
+        return spec_error(node, err, "'%s' must have at most %d values, got %d", key, max, count);
+    for (int i = 0; i < count && !rc; i++)
+        rc = node_long(node->kind == SPEC_SEQ ? node->items[i] : node, key, &out[i], err);
+    if (rc == CLRUN_OK)
+        *n = count;
+    return rc;
+}
+
+static int member_of_kind(SpecNode *map, const char *key, int required, SpecKind kind,
+                          SpecNode **out, Err *err)
+{
+    SpecNode *node;
+    int rc = lookup(map, key, required, &node, err);
+    if (rc || !node)
+        return rc;
+    if (node->kind != kind)
+        return type_error(node, key, kind == SPEC_MAP ? "a map" : "a list", err);
+    *out = node;
+    return CLRUN_OK;
+}
+
+int spec_map(SpecNode *map, const char *key, int required, SpecNode **out, Err *err)
+{
+    return member_of_kind(map, key, required, SPEC_MAP, out, err);
+}
+
+int spec_seq(SpecNode *map, const char *key, int required, SpecNode **out, Err *err)
+{
+    return member_of_kind(map, key, required, SPEC_SEQ, out, err);
+}
+
+/* ---- unused keys ---- */
+
+/* Optimal string alignment distance: a swap of neighbours ("fitlers") costs 1. */
+static int edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    int d[SUGGEST_MAX_LEN + 1][SUGGEST_MAX_LEN + 1];
+    if (la > SUGGEST_MAX_LEN || lb > SUGGEST_MAX_LEN)
+        return INT_MAX;
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = (int)i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = (int)j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            int v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < v)
+                v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v)
+                v = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+        }
+    return d[la][lb];
+}
+
+static void consider(const char *candidate, const char *key, const char **best, int *best_d)
+{
+    int d = edit_distance(candidate, key);
+    if (d < *best_d && d < (int)strlen(key)) {
+        *best = candidate;
+        *best_d = d;
+    }
+}
+
+/* The key read or looked up in map that key is most likely a typo of, or NULL. */
+static const char *suggestion(const SpecNode *map, const char *key)
+{
+    const char *best = NULL;
+    int best_d = 3;
+    for (int i = 0; i < map->n; i++)
+        if (map->items[i]->used)
+            consider(map->items[i]->key, key, &best, &best_d);
+    for (int i = 0; i < map->n_asked; i++)
+        consider(map->asked[i], key, &best, &best_d);
+    return best;
+}
+
+int spec_check_unused(SpecNode *node, const char *context, Err *err)
+{
+    for (int i = 0; node && i < node->n; i++) {
+        const SpecNode *it = node->items[i];
+        if (node->kind == SPEC_MAP && !it->used) {
+            const char *hint = suggestion(node, it->key);
+            return spec_error(it, err, "unknown key '%s'%s%s%s%s%s", it->key,
+                              context ? " in " : "", context ? context : "",
+                              hint ? ", did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
+        }
+        int rc = spec_check_unused(node->items[i], context, err);
+        if (rc)
+            return rc;
+    }
+    return CLRUN_OK;
+}
+
+/* ---- writing ---- */
+
+/* Whether s reads back as the same plain scalar where it is written (flow: inside [ ]). */
+static int plain_ok(const char *s, int flow)
+{
+    size_t len = strlen(s);
+    if (len == 0 || strchr(" \t", s[0]) || strchr(" \t:", s[len - 1]))
+        return 0;
+    if (strchr("!&*|>'\"%@`#,[]{}", s[0]) || (strchr("-?:", s[0]) && strchr(" \t", s[1])))
+        return 0;
+    if (strstr(s, ": ") || strstr(s, " #") || strstr(s, "\t#") || (flow && strpbrk(s, ",[]{}:")))
+        return 0;
+    for (const char *c = s; *c; c++)
+        if ((*c != '\t' && (unsigned char)*c < 0x20) || *c == 0x7f)
+            return 0;
+    return 1;
+}
+
+static void write_quoted(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(out, "\\%c", c);
+        else if (c == '\n')
+            fputs("\\n", out);
+        else if (c == '\t')
+            fputs("\\t", out);
+        else if (c < 0x20 || c == 0x7f)
+            fprintf(out, "\\x%02x", c);
+        else
+            fputc(c, out);
+    }
+    fputc('"', out);
+}
+
+/* Quoted scalars stay quoted, which keeps a quoted "3" a string. */
+static void write_scalar(FILE *out, const SpecNode *s, int flow)
+{
+    if (!s->quoted && plain_ok(s->value, flow))
+        fputs(s->value, out);
+    else
+        write_quoted(out, s->value);
+}
+
+static int flow_ok(const SpecNode *seq)
+{
+    for (int i = 0; i < seq->n; i++) {
+        const SpecNode *it = seq->items[i];
+        if (it->kind != SPEC_SCALAR || (!it->quoted && !plain_ok(it->value, 1)))
+            return 0;
+    }
+    return 1;
+}
+
+static void write_flow_seq(FILE *out, const SpecNode *seq)
+{
+    fputc('[', out);
+    for (int i = 0; i < seq->n; i++) {
+        fputs(i ? ", " : "", out);
+        write_scalar(out, seq->items[i], 1);
+    }
+    fputc(']', out);
+}
+
+static void write_block(FILE *out, const SpecNode *node, int indent, int first_inline);
+
+/* What follows "key:" or "-" written at indent; a map under "-" starts on the dash's line. */
+static void write_value(FILE *out, const SpecNode *v, int indent, int under_dash)
+{
+    if (v->kind == SPEC_SCALAR) {
+        if (v->quoted || v->value[0]) { /* an empty plain scalar is written as nothing */
+            fputc(' ', out);
+            write_scalar(out, v, 0);
+        }
+        fputc('\n', out);
+    } else if (v->n == 0) {
+        fputs(v->kind == SPEC_MAP ? " {}\n" : " []\n", out);
+    } else if (v->kind == SPEC_SEQ && flow_ok(v)) {
+        fputc(' ', out);
+        write_flow_seq(out, v);
+        fputc('\n', out);
+    } else if (under_dash && v->kind == SPEC_MAP) {
+        fputc(' ', out);
+        write_block(out, v, indent + 2, 1);
+    } else {
+        fputc('\n', out);
+        write_block(out, v, indent + 2, 0);
+    }
+}
+
+static void write_block(FILE *out, const SpecNode *node, int indent, int first_inline)
+{
+    for (int i = 0; i < node->n; i++) {
+        const SpecNode *it = node->items[i];
+        fprintf(out, "%*s", i == 0 && first_inline ? 0 : indent, "");
+        if (node->kind == SPEC_MAP) {
+            if (plain_ok(it->key, 0))
+                fputs(it->key, out);
+            else
+                write_quoted(out, it->key);
+            fputc(':', out);
+        } else {
+            fputc('-', out);
+        }
+        write_value(out, it, indent, node->kind == SPEC_SEQ);
+    }
+}
+
+int spec_write(FILE *out, const SpecNode *node, int indent)
+{
+    if (node->kind != SPEC_SCALAR && node->n > 0) {
+        write_block(out, node, indent, 0);
+    } else {
+        fprintf(out, "%*s", indent, "");
+        if (node->kind == SPEC_SCALAR)
+            write_scalar(out, node, 0);
+        else
+            fputs(node->kind == SPEC_MAP ? "{}" : "[]", out);
+        fputc('\n', out);
+    }
+    return ferror(out) ? CLRUN_ERUNTIME : CLRUN_OK;
+}

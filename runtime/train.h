@@ -1,0 +1,21 @@
+/* train.h: runs an experiment: data to the device, epochs of training with
+ * evaluation on the test split, progress, history.csv, weights and config.yaml
+ * in the run directory. */
+#ifndef CLRUN_TRAIN_H
+#define CLRUN_TRAIN_H
+
+#include "experiment.h"
+
+typedef struct {
+    const char *device;   /* --device SPEC, or NULL */
+    const char *out_dir;  /* --out DIR, or NULL for runs/<experiment>/ */
+    const char *weights;  /* --weights FILE, or NULL for model.weights */
+} RunOptions;
+
+int train_run(Experiment *e, const RunOptions *o, Err *err);
+
+/* The directory datasets are found under: $CLRUN_ROOT, else the current
+ * directory when it has data/, else the repository the binary was built in. */
+void train_data_root(char *out, size_t size);
+
+#endif

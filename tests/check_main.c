@@ -1,0 +1,15 @@
+/* check_main.c: runs every Check suite in one runner so `make check` ends with
+ * one summary line. Suites that need a device use POCL unless CLRUN_DEVICE says
+ * otherwise. */
+#include <stdlib.h>
+
+#include "suites.h"
+
+int main(void)
+{
+    SRunner *runner = srunner_create(spec_suite());
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,9 @@
+/* suites.h: the Check suites, one per module; check_main.c runs them all. */
+#ifndef CLRUN_TEST_SUITES_H
+#define CLRUN_TEST_SUITES_H
+
+#include <check.h>
+
+Suite *spec_suite(void);
+
+#endif

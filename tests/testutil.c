@@ -1,0 +1,57 @@
+/* testutil.c: shared test helpers (see testutil.h). */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rng.h"
+
+void test_device(Device *d)
+{
+    Err err = {""};
+    const char *spec = getenv("CLRUN_DEVICE");
+    int rc = dev_open(d, spec && *spec ? spec : "pocl", &err);
+    if (!rc)
+        rc = dev_build(d, &err);
+    ck_assert_msg(rc == CLRUN_OK, "no device for kernel tests: %s", err.msg);
+}
+
+const char *test_write_file(const char *name, const char *text)
+{
+    static char path[512];
+    mkdir("build", 0755);
+    mkdir("build/test-tmp", 0755);
+    snprintf(path, sizeof path, "build/test-tmp/%d-%s", (int)getpid(), name);
+    FILE *f = fopen(path, "w");
+    ck_assert_msg(f != NULL, "cannot write %s", path);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+SpecNode *test_spec(const char *yaml)
+{
+    Err err = {""};
+    SpecNode *root = spec_load(test_write_file("spec.yaml", yaml), &err);
+    ck_assert_msg(root != NULL, "%s", err.msg);
+    return root;
+}
+
+void test_graph(Graph *g, SpecNode **root, Device *d, const char *yaml, int max_batch, uint64_t seed)
+{
+    Err err = {""};
+    *root = test_spec(yaml);
+    int rc = graph_build(g, *root, &err);
+    ck_assert_ok(rc, err);
+    rc = graph_setup(g, d, max_batch, seed, &err);
+    ck_assert_ok(rc, err);
+}
+
+void test_fill(float *x, size_t n, uint64_t seed, float lo, float hi)
+{
+    uint64_t state = seed;
+    for (size_t i = 0; i < n; i++)
+        x[i] = lo + (hi - lo) * (float)rng_uniform(&state);
+}

@@ -1,0 +1,32 @@
+/* testutil.h: what several suites share: a device for kernel tests, YAML
+ * written to a temporary file, and a graph built from YAML text. */
+#ifndef CLRUN_TESTUTIL_H
+#define CLRUN_TESTUTIL_H
+
+#include <check.h>
+
+#include "device.h"
+#include "graph.h"
+#include "spec.h"
+
+/* Opens $CLRUN_DEVICE or else the POCL CPU device and builds the program;
+ * fails the test with the message when it cannot. */
+void test_device(Device *d);
+
+/* Writes text to a fresh file under build/test-tmp/ and returns its path
+ * (static storage, valid until the next call). */
+const char *test_write_file(const char *name, const char *text);
+
+/* Loads YAML text as a spec tree (the caller frees it). */
+SpecNode *test_spec(const char *yaml);
+
+/* Builds a model from YAML text and sets it up on d for batches of max_batch;
+ * *root receives the spec tree, which must outlive the graph. */
+void test_graph(Graph *g, SpecNode **root, Device *d, const char *yaml, int max_batch, uint64_t seed);
+
+/* Fills with uniform values in [lo, hi) from a seeded generator. */
+void test_fill(float *x, size_t n, uint64_t seed, float lo, float hi);
+
+#define ck_assert_ok(rc, err) ck_assert_msg((rc) == CLRUN_OK, "%s", (err).msg)
+
+#endif
