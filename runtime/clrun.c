@@ -15,7 +15,7 @@ static const char usage[] =
     "  clrun summary FILE.yaml [KEY=VALUE ...]\n"
     "                                       layer table of a model or experiment\n"
     "  clrun run EXP.yaml [KEY=VALUE ...] [--device SPEC] [--out DIR] [--weights FILE]\n"
-    "                                       train and evaluate an experiment\n"
+    "                 [--profile]           train and evaluate an experiment\n"
     "SPEC is P:D by index or name (0:0, pocl, nvidia:0); also $CLRUN_DEVICE.\n"
     "KEY=VALUE overrides a setting by dotted path: train.batch_size=128,\n"
     "optimizer.learning_rate=0.001, model.layers.fc1.units=64.\n";
@@ -43,6 +43,10 @@ static int parse_args(int argc, char **argv, int with_options, Args *a)
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         const char **opt = NULL;
+        if (with_options && strcmp(arg, "--profile") == 0) {
+            a->run.profile = 1;
+            continue;
+        }
         if (with_options && strcmp(arg, "--device") == 0)
             opt = &a->run.device;
         else if (with_options && strcmp(arg, "--out") == 0)

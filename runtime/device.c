@@ -202,7 +202,13 @@ static int find_device(const char *spec, cl_platform_id *pout, cl_device_id *dou
 
 int dev_open(Device *d, const char *spec, Err *err)
 {
+    return dev_open_profiled(d, spec, 0, err);
+}
+
+int dev_open_profiled(Device *d, const char *spec, int profile, Err *err)
+{
     memset(d, 0, sizeof *d);
+    d->profile.enabled = profile;
     if (!spec || !*spec)
         spec = getenv("CLRUN_DEVICE");
     if (spec && !*spec)
@@ -223,7 +229,7 @@ int dev_open(Device *d, const char *spec, Err *err)
     d->ctx = clCreateContext(NULL, 1, &d->id, NULL, NULL, &cle);
     if ((rc = dev_check(cle, "clCreateContext", d->name, err)))
         return rc;
-    d->queue = clCreateCommandQueue(d->ctx, d->id, 0, &cle);
+    d->queue = clCreateCommandQueue(d->ctx, d->id, profile ? CL_QUEUE_PROFILING_ENABLE : 0, &cle);
     return dev_check(cle, "clCreateCommandQueue", d->name, err);
 }
 
@@ -425,13 +431,140 @@ int dev_kernel(Device *d, const char *name, cl_kernel *out, Err *err)
     return CLRUN_OK;
 }
 
-/* ---- launches and buffers ---- */
+/* ---- profiling ---- */
 
 static void kernel_name(cl_kernel k, char *buf, size_t size)
 {
     buf[0] = 0;
     clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, size, buf, NULL);
 }
+
+
+/* Room for one more pending event and its tag; NULL when memory ran out (that
+ * launch goes unprofiled). */
+static cl_event *profile_slot(DevProfile *p, cl_kernel k)
+{
+    if (p->n_pending == p->cap_pending) {
+        int cap = p->cap_pending ? 2 * p->cap_pending : 1024;
+        cl_event *ev = realloc(p->pending, (size_t)cap * sizeof *ev);
+        if (ev)
+            p->pending = ev;
+        DevProfileRow *what = realloc(p->pending_what, (size_t)cap * sizeof *what);
+        if (what)
+            p->pending_what = what;
+        if (!ev || !what)
+            return NULL;
+        p->cap_pending = cap;
+    }
+    DevProfileRow *what = &p->pending_what[p->n_pending];
+    kernel_name(k, what->kernel, sizeof what->kernel);
+    memcpy(what->tag, p->tag, sizeof p->tag);
+    return &p->pending[p->n_pending];
+}
+
+static void profile_add(DevProfile *p, const char *kernel, const char *tag, double seconds)
+{
+    int i = 0;
+    while (i < p->n_rows && (strcmp(p->rows[i].kernel, kernel) || strcmp(p->rows[i].tag, tag)))
+        i++;
+    if (i == p->n_rows) {
+        DevProfileRow *rows = realloc(p->rows, (size_t)(p->n_rows + 1) * sizeof *rows);
+        if (!rows)
+            return;
+        p->rows = rows;
+        memset(&rows[i], 0, sizeof rows[i]);
+        snprintf(rows[i].kernel, sizeof rows[i].kernel, "%s", kernel);
+        snprintf(rows[i].tag, sizeof rows[i].tag, "%s", tag);
+        p->n_rows++;
+    }
+    p->rows[i].seconds += seconds;
+    p->rows[i].launches++;
+}
+
+void dev_profile_tag(Device *d, const char *fmt, const char *name)
+{
+    if (d->profile.enabled)
+        snprintf(d->profile.tag, sizeof d->profile.tag, fmt, name);
+}
+
+void dev_profile_collect(Device *d)
+{
+    DevProfile *p = &d->profile;
+    int done = 0;
+    for (; done < p->n_pending; done++) {
+        cl_event ev = p->pending[done];
+        cl_int status = CL_QUEUED;
+        clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status, NULL);
+        if (status > CL_COMPLETE)
+            break; /* in-order queue: everything after it is unfinished too */
+        cl_ulong start = 0, end = 0;
+        clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof start, &start, NULL);
+        clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL);
+        profile_add(p, p->pending_what[done].kernel, p->pending_what[done].tag,
+                    end > start ? (double)(end - start) * 1e-9 : 0);
+        clReleaseEvent(ev);
+    }
+    memmove(p->pending, p->pending + done, (size_t)(p->n_pending - done) * sizeof *p->pending);
+    memmove(p->pending_what, p->pending_what + done,
+            (size_t)(p->n_pending - done) * sizeof *p->pending_what);
+    p->n_pending -= done;
+}
+
+static int by_time(const void *a, const void *b)
+{
+    double x = ((const DevProfileRow *)a)->seconds, y = ((const DevProfileRow *)b)->seconds;
+    return (x < y) - (x > y);
+}
+
+/* Sums rows that share a kernel (by_kernel) or a tag into out, largest first. */
+static int profile_group(const DevProfile *p, int by_kernel, DevProfileRow *out)
+{
+    int n = 0;
+    for (int i = 0; i < p->n_rows; i++) {
+        const char *key = by_kernel ? p->rows[i].kernel : p->rows[i].tag;
+        int j = 0;
+        while (j < n && strcmp(by_kernel ? out[j].kernel : out[j].tag, key))
+            j++;
+        if (j == n) {
+            memset(&out[n], 0, sizeof out[n]);
+            if (by_kernel)
+                snprintf(out[n].kernel, sizeof out[n].kernel, "%s", key);
+            else
+                snprintf(out[n].tag, sizeof out[n].tag, "%s", key);
+            n++;
+        }
+        out[j].seconds += p->rows[i].seconds;
+        out[j].launches += p->rows[i].launches;
+    }
+    qsort(out, (size_t)n, sizeof *out, by_time);
+    return n;
+}
+
+void dev_profile_report(Device *d, double wall_seconds, FILE *out)
+{
+    DevProfile *p = &d->profile;
+    dev_profile_collect(d);
+    DevProfileRow *group = malloc((size_t)(p->n_rows + 1) * sizeof *group);
+    if (!group)
+        return;
+    double total = 0;
+    for (int i = 0; i < p->n_rows; i++)
+        total += p->rows[i].seconds;
+    for (int by_kernel = 1; by_kernel >= 0; by_kernel--) {
+        int n = profile_group(p, by_kernel, group);
+        fprintf(out, "\n%-32s %10s %9s %7s\n", by_kernel ? "Kernel" : "Layer and pass", "seconds",
+                "launches", "share");
+        for (int i = 0; i < n; i++)
+            fprintf(out, "%-32s %10.3f %9ld %6.1f%%\n", by_kernel ? group[i].kernel : group[i].tag,
+                    group[i].seconds, group[i].launches,
+                    total > 0 ? 100 * group[i].seconds / total : 0);
+    }
+    fprintf(out, "\nIn kernels: %.3f s of %.3f s wall time (%.1f%% outside kernels)\n", total,
+            wall_seconds, wall_seconds > 0 ? 100 * (1 - total / wall_seconds) : 0);
+    free(group);
+}
+
+/* ---- launches and buffers ---- */
 
 int dev_launch(Device *d, cl_kernel k, int dims, const size_t *global, const size_t *local,
                int nargs, const KArg *args, Err *err)
@@ -454,7 +587,10 @@ int dev_launch(Device *d, cl_kernel k, int dims, const size_t *global, const siz
             return CLRUN_OK; /* nothing to do: an empty launch is not an error */
         glob[i] = (global[i] + loc[i] - 1) / loc[i] * loc[i];
     }
-    cl_int cle = clEnqueueNDRangeKernel(d->queue, k, (cl_uint)dims, NULL, glob, loc, 0, NULL, NULL);
+    cl_event *ev = d->profile.enabled ? profile_slot(&d->profile, k) : NULL;
+    cl_int cle = clEnqueueNDRangeKernel(d->queue, k, (cl_uint)dims, NULL, glob, loc, 0, NULL, ev);
+    if (ev && cle == CL_SUCCESS)
+        d->profile.n_pending++;
     if (cle != CL_SUCCESS) {
         char name[64];
         kernel_name(k, name, sizeof name);
@@ -510,6 +646,12 @@ void dev_release(cl_mem *m)
 
 void dev_close(Device *d)
 {
+    for (int i = 0; i < d->profile.n_pending; i++)
+        clReleaseEvent(d->profile.pending[i]);
+    free(d->profile.pending);
+    free(d->profile.pending_what);
+    free(d->profile.rows);
+    memset(&d->profile, 0, sizeof d->profile);
     for (int i = 0; i < d->n_kernels; i++)
         clReleaseKernel(d->kernels[i].kernel);
     d->n_kernels = 0;

@@ -16,6 +16,25 @@
 
 #define DEV_MAX_KERNELS 64
 
+/* Time spent in one kernel on behalf of one tag (a layer and pass), from
+ * OpenCL event profiling (`clrun run --profile`). */
+typedef struct {
+    char kernel[96];
+    char tag[96];
+    double seconds;
+    long launches;
+} DevProfileRow;
+
+typedef struct {
+    int enabled;
+    char tag[96];           /* set by the caller before launches: "conv1 forward" */
+    cl_event *pending;      /* launched, not yet counted */
+    DevProfileRow *pending_what; /* their kernel and tag */
+    int n_pending, cap_pending;
+    DevProfileRow *rows;
+    int n_rows;
+} DevProfile;
+
 typedef struct {
     cl_platform_id platform;
     cl_device_id id;
@@ -35,6 +54,7 @@ typedef struct {
         cl_kernel kernel;
     } kernels[DEV_MAX_KERNELS];
     int n_kernels;
+    DevProfile profile;
 } Device;
 
 /* One kernel argument: its size and a pointer to its value. */
@@ -52,6 +72,15 @@ int dev_list(FILE *out, Err *err);
  * the first device). spec is "P:D" or "P" by index, or case-insensitive name
  * substrings for platform and device ("pocl", "nvidia:0", ":titan"). */
 int dev_open(Device *d, const char *spec, Err *err);
+/* As dev_open, with event profiling of every launch when profile is set. */
+int dev_open_profiled(Device *d, const char *spec, int profile, Err *err);
+
+/* Names what the next launches are for, in the profile ("conv1 forward"). */
+void dev_profile_tag(Device *d, const char *fmt, const char *name);
+/* Counts the launches that have finished (all of them after dev_finish). */
+void dev_profile_collect(Device *d);
+/* Prints time per kernel and per tag, and the share of wall time they cover. */
+void dev_profile_report(Device *d, double wall_seconds, FILE *out);
 
 /* Builds the program from the embedded cl/ sources (or $CLRUN_KERNEL_DIR),
  * using the on-disk binary cache when it holds this exact build. */

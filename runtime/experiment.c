@@ -74,8 +74,13 @@ int experiment_load(Experiment *e, const char *path, char *const *overrides, int
         return CLRUN_EINPUT;
     int is_model = spec_get(e->root, "layers") != NULL;
     int rc = is_model ? CLRUN_OK : spec_include(e->root, "model", err);
-    for (int i = 0; i < n_overrides && !rc; i++)
-        rc = spec_override(e->root, overrides[i], err);
+    for (int i = 0; i < n_overrides && !rc; i++) {
+        /* model.layers.x.units=... addresses a bare model file too */
+        const char *o = overrides[i];
+        if (is_model && strncmp(o, "model.", 6) == 0)
+            o += 6;
+        rc = spec_override(e->root, o, err);
+    }
     if (rc)
         return rc;
     if (is_model) {

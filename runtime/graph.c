@@ -263,6 +263,7 @@ int graph_forward(Graph *g, Err *err)
 {
     for (int i = 1; i < g->n_nodes; i++) {
         Node *n = &g->nodes[i];
+        dev_profile_tag(g->dev, "%s forward", n->name);
         int rc = n->type->forward ? n->type->forward(n, g, err) : CLRUN_OK;
         if (rc)
             return rc;
@@ -274,6 +275,7 @@ int graph_backward(Graph *g, Err *err)
 {
     for (int i = g->n_nodes - 1; i >= 1; i--) {
         Node *n = &g->nodes[i];
+        dev_profile_tag(g->dev, "%s backward", n->name);
         int rc = n->type->backward ? n->type->backward(n, g, err) : CLRUN_OK;
         if (rc)
             return rc;

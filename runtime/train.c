@@ -194,6 +194,7 @@ static int gather(Trainer *t, Split *s, int start, int rows, Err *err)
     int size = s->host.c * s->host.h * s->host.w;
     size_t global[2] = {(size_t)size, (size_t)rows}, local[2] = {64, 1};
     t->g.batch = rows;
+    dev_profile_tag(&t->dev, "%s", "data");
     return DEV_LAUNCH(&t->dev, t->gather, 2, global, local, err, KA(s->pixels), KA(s->labels),
                       KA(s->order), KA(start), KA(rows), KA(size), KA(t->scale), KA(t->shift),
                       KA(t->g.nodes[0].out), KA(t->loss.labels));
@@ -268,10 +269,13 @@ static int train_epoch(Trainer *t, int epoch, Score *score, Err *err)
         int rows = b == total - 1 ? n - b * bs : bs;
         rc = gather(t, &t->train, b * bs, rows, err);
         if (!rc) rc = graph_forward(g, err);
+        dev_profile_tag(&t->dev, "%s", "loss");
         if (!rc) rc = loss_compute(&t->loss, g, b, err);
         if (!rc) rc = graph_backward(g, err);
+        dev_profile_tag(&t->dev, "%s", "optimizer");
         if (!rc) rc = optim_step(&t->e->optim, g, err);
         if (!rc) rc = pace(t, b, err);
+        dev_profile_collect(&t->dev);
         g->step++;
         if (!rc && b >= QUEUE_DEPTH)
             progress(t, epoch, b + 1 - QUEUE_DEPTH, total, started, 0);
@@ -295,7 +299,9 @@ static int evaluate(Trainer *t, Split *s, Score *score, Err *err)
     for (int b = 0; b < total && !rc; b++) {
         rc = gather(t, s, b * bs, b == total - 1 ? n - b * bs : bs, err);
         if (!rc) rc = graph_forward(g, err);
+        dev_profile_tag(&t->dev, "%s", "loss");
         if (!rc) rc = loss_compute(&t->loss, g, b, err);
+        dev_profile_collect(&t->dev);
     }
     double sum = 0, correct = 0;
     if (!rc) rc = loss_totals(&t->loss, g, total, &sum, &correct, err);
@@ -327,7 +333,9 @@ static int run_epochs(Trainer *t, Err *err)
         if (fflush(t->history))
             rc = err_set(err, CLRUN_ERUNTIME, "%s/history.csv: %s", t->dir, strerror(errno));
     }
-    if (!rc && t->e->epochs > 0)
+    if (!rc && t->e->epochs == 0) /* evaluation of given weights only */
+        rc = evaluate(t, &t->test, &test, err);
+    if (!rc)
         printf("Test accuracy: %.4f (%.0f/%d), test loss: %.4f\n", test.accuracy,
                test.accuracy * t->test.host.n, t->test.host.n, test.loss);
     return rc;
@@ -372,7 +380,7 @@ static void weights_path(Trainer *t, const RunOptions *o, char *out, size_t size
 
 static int prepare_device(Trainer *t, const RunOptions *o, Err *err)
 {
-    int rc = dev_open(&t->dev, o->device, err);
+    int rc = dev_open_profiled(&t->dev, o->device, o->profile, err);
     if (rc)
         return rc;
     double started = now();
@@ -425,7 +433,10 @@ int train_run(Experiment *e, const RunOptions *o, Err *err)
     t.e = e;
     t.rng = (uint64_t)e->seed ^ 0x53485546464c45ull; /* "SHUFFLE": apart from the init stream */
     int rc = prepare(&t, o, err);
+    double started = now();
     if (!rc) rc = run_epochs(&t, err);
+    if (!rc && o->profile && !(rc = dev_finish(&t.dev, err)))
+        dev_profile_report(&t.dev, now() - started, stdout);
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/weights.safetensors", t.dir);
     if (!rc) rc = graph_save_weights(&t.g, path, err);

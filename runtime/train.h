@@ -10,6 +10,7 @@ typedef struct {
     const char *device;   /* --device SPEC, or NULL */
     const char *out_dir;  /* --out DIR, or NULL for runs/<experiment>/ */
     const char *weights;  /* --weights FILE, or NULL for model.weights */
+    int profile;          /* --profile: time every kernel, report per kernel and layer */
 } RunOptions;
 
 int train_run(Experiment *e, const RunOptions *o, Err *err);

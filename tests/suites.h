@@ -5,5 +5,10 @@
 #include <check.h>
 
 Suite *spec_suite(void);
+Suite *data_suite(void);
+Suite *safetensors_suite(void);
+Suite *cli_suite(void);
+Suite *parity_suite(void);
+Suite *layers_suite(void);
 
 #endif

@@ -16,9 +16,11 @@ typedef struct {
     const char *what; /* for Dataset.source */
 } Place;
 
+enum { N_PLACES = 2 };
+
 typedef struct {
     const char *name;
-    Place places[2];
+    Place places[N_PLACES]; /* tried in order */
     const char *hint; /* what to do when no place has the files */
 } Known;
 
@@ -32,10 +34,11 @@ static const Known known[] = {
       {"data/fashion-mnist", 1, "Fashion-MNIST"}},
      "apt-get install dataset-fashion-mnist, or put the four files in data/fashion-mnist/"},
 };
-enum { N_KNOWN = sizeof known / sizeof known[0], N_PLACES = 2 };
+enum { N_KNOWN = sizeof known / sizeof known[0] };
 
 /* Train images and labels, then test images and labels. */
-static const char *const files[4] = {
+enum { N_FILES = 4 };
+static const char *const files[N_FILES] = {
     "train-images-idx3-ubyte.gz",
     "train-labels-idx1-ubyte.gz",
     "t10k-images-idx3-ubyte.gz",
@@ -54,17 +57,17 @@ static int join(Path out, const char *dir, const char *file, Err *err)
     return CLRUN_OK;
 }
 
-/* Leaves root out when it is ".", so messages read "data/mnist-sample". */
+/* Leaves root out when it is "." (or NULL), so messages read "data/mnist-sample". */
 static int place_dir(Path out, const Place *p, const char *root, Err *err)
 {
-    int bare = !p->under_root || !root[0] || strcmp(root, ".") == 0;
+    int bare = !p->under_root || !root || !root[0] || strcmp(root, ".") == 0;
     return join(out, bare ? NULL : root, p->dir, err);
 }
 
 /* Whether all four files can be read; when not, path names the first missing. */
 static int has_all(const char *dir, Path path)
 {
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < N_FILES; i++)
         if (join(path, dir, files[i], NULL) || access(path, R_OK) != 0)
             return 0;
     return 1;

@@ -25,7 +25,8 @@ int idx_load(Dataset *ds, const char *images_path, const char *labels_path, Err 
  *                    else the bundled sample in <root>/data/mnist-sample/;
  *   "fashion-mnist": /usr/share/datasets/fashion-mnist (Debian's
  *                    dataset-fashion-mnist), else <root>/data/fashion-mnist/.
- * root is the directory datasets are looked up under (the repository root). */
+ * root is the directory datasets are looked up under (the repository root;
+ * NULL means "."). */
 int dataset_open(Dataset *ds, const char *name, const char *split, const char *root, Err *err);
 
 void dataset_free(Dataset *ds);

@@ -151,6 +151,8 @@ static int check_tensor(const StTensor *tensors, int i, const char *path, Err *e
     const StTensor *t = &tensors[i];
     if (!memchr(t->name, '\0', sizeof t->name))
         return err_set(err, CLRUN_EINPUT, "%s: tensor %d: name is not terminated", path, i);
+    if (strcmp(t->name, "__metadata__") == 0)
+        return err_set(err, CLRUN_EINPUT, "%s: tensor %d: __metadata__ is reserved", path, i);
     if (t->ndim < 0 || t->ndim > ST_MAX_DIMS)
         return err_set(err, CLRUN_EINPUT, "%s: tensor '%s': %d dimensions (0 to %d allowed)", path,
                        t->name, t->ndim, ST_MAX_DIMS);
@@ -255,13 +257,16 @@ int st_write(const char *path, const StTensor *tensors, int n, const char *const
     FILE *fp = fopen(tmp, "wb");
     if (!fp)
         rc = err_set(err, CLRUN_ERUNTIME, "%s: cannot create: %s", tmp, strerror(errno));
-    else if (write_file(fp, header, header_len, tensors, n) != 0 || fclose(fp) != 0)
-        rc = err_set(err, CLRUN_ERUNTIME, "%s: write failed: %s", tmp, strerror(errno));
-    else if (rename(tmp, path) != 0)
-        rc = err_set(err, CLRUN_ERUNTIME, "%s: cannot rename to %s: %s", tmp, path,
-                     strerror(errno));
-    if (rc && fp)
-        unlink(tmp);
+    else {
+        int failed = write_file(fp, header, header_len, tensors, n);
+        if (fclose(fp) != 0 || failed)
+            rc = err_set(err, CLRUN_ERUNTIME, "%s: write failed: %s", tmp, strerror(errno));
+        else if (rename(tmp, path) != 0)
+            rc = err_set(err, CLRUN_ERUNTIME, "%s: cannot rename to %s: %s", tmp, path,
+                         strerror(errno));
+        if (rc)
+            unlink(tmp);
+    }
     free(tmp);
     free(header);
     return rc;
@@ -278,8 +283,8 @@ typedef struct {
 
 static int json_fail(Json *j, const char *what)
 {
-    return err_set(j->err, CLRUN_EINPUT, "%s: bad safetensors header: byte %zu: %s", j->path,
-                   j->pos, what);
+    return err_set(j->err, CLRUN_EINPUT, "%s: bad safetensors header, at byte %zu of its JSON: %s",
+                   j->path, j->pos, what);
 }
 
 static int json_peek(Json *j)
@@ -429,21 +434,16 @@ static int json_uint(Json *j, uint64_t *v)
     return CLRUN_OK;
 }
 
-/* An array of at most max integers. */
-static int json_uints(Json *j, uint64_t *out, int max, int *n)
+/* A bracketed, comma-separated list, each item parsed by item. */
+static int json_list(Json *j, char open, char close, int (*item)(Json *j, void *ctx), void *ctx)
 {
-    int rc = json_expect(j, '[');
-    *n = 0;
-    if (!rc && json_peek(j) == ']') {
+    int rc = json_expect(j, open);
+    if (!rc && json_peek(j) == close) {
         j->pos++;
         return CLRUN_OK;
     }
-    while (!rc) {
-        if (*n == max)
-            return json_fail(j, "array too long");
-        if ((rc = json_uint(j, &out[(*n)++])))
-            break;
-        if (json_peek(j) == ']') {
+    while (!rc && !(rc = item(j, ctx))) {
+        if (json_peek(j) == close) {
             j->pos++;
             break;
         }
@@ -452,28 +452,50 @@ static int json_uints(Json *j, uint64_t *out, int max, int *n)
     return rc;
 }
 
-/* Walks an object, handing each member's key to fn, which parses the value. */
+typedef struct {
+    uint64_t *out;
+    int max, n;
+} Uints;
+
+static int uint_item(Json *j, void *ctx)
+{
+    Uints *u = ctx;
+    if (u->n == u->max)
+        return json_fail(j, "array too long");
+    return json_uint(j, &u->out[u->n++]);
+}
+
+/* An array of at most max integers. */
+static int json_uints(Json *j, uint64_t *out, int max, int *n)
+{
+    Uints u = {out, max, 0};
+    int rc = json_list(j, '[', ']', uint_item, &u);
+    *n = u.n;
+    return rc;
+}
+
+/* Parses one member's value, given its key. */
 typedef int (*MemberFn)(Json *j, const char *key, void *ctx);
+
+typedef struct {
+    MemberFn fn;
+    void *ctx;
+} Members;
+
+static int member_item(Json *j, void *ctx)
+{
+    Members *m = ctx;
+    char key[1024];
+    int rc = json_string(j, key, sizeof key);
+    if (!rc)
+        rc = json_expect(j, ':');
+    return rc ? rc : m->fn(j, key, m->ctx);
+}
 
 static int json_object(Json *j, MemberFn fn, void *ctx)
 {
-    int rc = json_expect(j, '{');
-    if (!rc && json_peek(j) == '}') {
-        j->pos++;
-        return CLRUN_OK;
-    }
-    while (!rc) {
-        char key[1024];
-        if ((rc = json_string(j, key, sizeof key)) || (rc = json_expect(j, ':')) ||
-            (rc = fn(j, key, ctx)))
-            break;
-        if (json_peek(j) == '}') {
-            j->pos++;
-            break;
-        }
-        rc = json_expect(j, ',');
-    }
-    return rc;
+    Members m = {fn, ctx};
+    return json_list(j, '{', '}', member_item, &m);
 }
 
 /* ---- reading -------------------------------------------------------------- */
@@ -655,8 +677,8 @@ static int check_entry(const char *path, Entry *e, uint64_t data_len, Err *err)
         return tensor_fail(path, err, e, "shape too large");
     if (end - b != e->t.count * e->dtype->size)
         return tensor_fail(path, err, e,
-                           "data_offsets [%llu, %llu] hold %llu bytes, but %zu %s values need %zu", b,
-                           end, end - b, e->t.count, e->dtype->name,
+                           "data_offsets [%llu, %llu] hold %llu bytes, but %zu %s values need %zu",
+                           b, end, end - b, e->t.count, e->dtype->name,
                            e->t.count * e->dtype->size);
     return CLRUN_OK;
 }

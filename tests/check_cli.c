@@ -1,0 +1,188 @@
+/* check_cli.c: the clrun command as a user meets it: devices, summary, exit
+ * codes and messages for malformed experiments, and the quickstart end to end
+ * (accuracy, run directory, reloading its weights and config). Runs
+ * build/clrun, which `make check` builds first. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "experiment.h"
+#include "io/safetensors.h"
+#include "suites.h"
+#include "testutil.h"
+
+/* Runs "build/clrun ARGS" with stdout and stderr into out; returns the exit status. */
+static int clrun(const char *args, char *out, size_t size)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "build/clrun %s 2>&1", args);
+    FILE *p = popen(cmd, "r");
+    ck_assert_msg(p != NULL, "cannot run %s", cmd);
+    size_t used = fread(out, 1, size - 1, p);
+    out[used] = 0;
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static char out[1 << 16];
+
+START_TEST(devices_lists_the_pocl_device)
+{
+    ck_assert_int_eq(clrun("devices", out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "0:0  CPU  ") && strstr(out, "Portable Computing Language"),
+                  "no POCL CPU device in:\n%s", out);
+}
+END_TEST
+
+START_TEST(summary_counts_the_seeds_lenet)
+{
+    ck_assert_int_eq(clrun("summary experiments/quickstart.yaml", out, sizeof out), 0);
+    const char *last = strstr(out, "Total params:");
+    ck_assert_msg(last && strcmp(last, "Total params: 21840\n") == 0, "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "conv1                    conv2d         [10, 24, 24]"));
+    ck_assert_int_eq(clrun("summary models/lenet.yaml model.layers.fc1.units=100", out, sizeof out), 0);
+    /* 21840 - 16050 - 510 + (320*100 + 100) + (100*10 + 10) */
+    ck_assert_ptr_nonnull(strstr(out, "Total params: 38390\n"));
+}
+END_TEST
+
+/* A broken experiment: exit status 2 and a message holding every fragment. */
+static void expect_bad(const char *name, const char *yaml, const char *extra, const char *frag1,
+                       const char *frag2)
+{
+    const char *path = test_write_file(name, yaml);
+    char args[1024];
+    snprintf(args, sizeof args, "run %s %s --out build/test-tmp/bad-run", path, extra);
+    int status = clrun(args, out, sizeof out);
+    ck_assert_msg(status == 2, "%s: exit %d, want 2:\n%s", name, status, out);
+    ck_assert_msg(strstr(out, frag1), "%s: no '%s' in:\n%s", name, frag1, out);
+    ck_assert_msg(!frag2 || strstr(out, frag2), "%s: no '%s' in:\n%s", name, frag2, out);
+}
+
+#define EXPERIMENT_HEAD \
+    "data: {dataset: mnist}\n" \
+    "optimizer: {name: sgd, learning_rate: 0.01}\n" \
+    "loss: nll\n"
+
+START_TEST(malformed_experiments_exit_2_naming_file_and_line)
+{
+    expect_bad("syntax.yaml", EXPERIMENT_HEAD "train: {epochs: 1\nmodel: x\n", "",
+               "syntax.yaml:", "YAML syntax error");
+    expect_bad("key.yaml", EXPERIMENT_HEAD "train: {epochs: 1, batch_sise: 3}\nmodel: ../../models/lenet.yaml\n",
+               "", "key.yaml:4:", "unknown key 'batch_sise'");
+    expect_bad("type.yaml", EXPERIMENT_HEAD "train: {batch_size: many}\nmodel: ../../models/lenet.yaml\n",
+               "", "type.yaml:4:", "'batch_size' must be an integer");
+    expect_bad("fit.yaml", EXPERIMENT_HEAD "train: {epochs: 1}\nmodel:\n  input: [1, 28, 28]\n  layers:\n"
+               "    - {name: big, type: conv2d, filters: 4, kernel_size: 30}\n",
+               "", "fit.yaml:8:", "layer 'big': kernel_size 30x30 does not fit input 1x28x28");
+    expect_bad("layer.yaml", EXPERIMENT_HEAD "train: {epochs: 1}\nmodel:\n  input: [4]\n  layers:\n"
+               "    - {type: convolution}\n",
+               "", "layer.yaml:8:", "unknown layer type 'convolution'");
+    expect_bad("missing.yaml", EXPERIMENT_HEAD "train: {epochs: 1}\nmodel: no-such-model.yaml\n", "",
+               "missing.yaml:5:", "no-such-model.yaml");
+    expect_bad("override.yaml", EXPERIMENT_HEAD "train: {epochs: 1}\nmodel: ../../models/lenet.yaml\n",
+               "trian.epochs=2", "trian", NULL);
+    expect_bad("device.yaml", EXPERIMENT_HEAD "train: {epochs: 1}\nmodel: ../../models/lenet.yaml\n",
+               "--device no-such-device", "no OpenCL device matches 'no-such-device'", NULL);
+    ck_assert_int_eq(clrun("frobnicate", out, sizeof out), 2);
+    ck_assert_int_eq(clrun("run", out, sizeof out), 2);
+}
+END_TEST
+
+static double last_test_accuracy(const char *history)
+{
+    FILE *f = fopen(history, "r");
+    ck_assert_msg(f != NULL, "no %s", history);
+    char line[512], header[512];
+    ck_assert_ptr_nonnull(fgets(header, sizeof header, f));
+    ck_assert_str_eq(header, "epoch,loss,accuracy,val_loss,val_accuracy,test_loss,test_accuracy,"
+                             "seconds,images_per_s\n");
+    int rows = 0;
+    double acc = -1;
+    while (fgets(line, sizeof line, f)) {
+        int epoch;
+        double loss, accuracy, test_loss;
+        ck_assert_int_eq(sscanf(line, "%d,%lf,%lf,NA,NA,%lf,%lf", &epoch, &loss, &accuracy,
+                                &test_loss, &acc), 5);
+        ck_assert_int_eq(epoch, ++rows);
+    }
+    fclose(f);
+    ck_assert_int_eq(rows, 10);
+    return acc;
+}
+
+static void check_weights(const char *path)
+{
+    static const struct { const char *name; int ndim; long shape[4]; } want[] = {
+        {"conv1.weight", 4, {10, 1, 5, 5}}, {"conv1.bias", 1, {10}},
+        {"conv2.weight", 4, {20, 10, 5, 5}}, {"conv2.bias", 1, {20}},
+        {"fc1.weight", 2, {50, 320}}, {"fc1.bias", 1, {50}},
+        {"fc2.weight", 2, {10, 50}}, {"fc2.bias", 1, {10}},
+    };
+    StFile f;
+    Err err = {""};
+    ck_assert_ok(st_read(path, &f, &err), err);
+    ck_assert_int_eq(f.n, 8);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const StTensor *t = st_find(&f, want[i].name);
+        ck_assert_msg(t != NULL, "no %s", want[i].name);
+        ck_assert_int_eq(t->ndim, want[i].ndim);
+        for (int d = 0; d < t->ndim; d++)
+            ck_assert_int_eq(t->shape[d], want[i].shape[d]);
+    }
+    st_free(&f);
+}
+
+START_TEST(quickstart_reaches_95_percent_and_its_run_directory_reloads)
+{
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml --out build/test-tmp/quickstart", out,
+                           sizeof out), 0);
+    double printed = 0;
+    const char *line = strstr(out, "Test accuracy: ");
+    ck_assert_msg(line && sscanf(line, "Test accuracy: %lf", &printed) == 1, "%s", out);
+    ck_assert_msg(printed >= 0.95, "quickstart test accuracy %.4f < 0.95:\n%s", printed, out);
+    double history = last_test_accuracy("build/test-tmp/quickstart/history.csv");
+    ck_assert_double_eq_tol(history, printed, 1e-4);
+    check_weights("build/test-tmp/quickstart/weights.safetensors");
+
+    /* config.yaml is a complete experiment again, with where it ran */
+    Experiment e;
+    Err err = {""};
+    ck_assert_ok(experiment_load(&e, "build/test-tmp/quickstart/config.yaml", NULL, 0, &err), err);
+    ck_assert_int_eq(e.epochs, 10);
+    SpecNode *run = spec_get(e.root, "run");
+    ck_assert_ptr_nonnull(run);
+    ck_assert_ptr_nonnull(spec_get(run, "device"));
+    experiment_free(&e);
+
+    /* the saved weights evaluate to the same accuracy */
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml train.epochs=0 --out build/test-tmp/eval"
+                           " --weights build/test-tmp/quickstart/weights.safetensors",
+                           out, sizeof out), 0);
+    double again = 0;
+    line = strstr(out, "Test accuracy: ");
+    ck_assert_msg(line && sscanf(line, "Test accuracy: %lf", &again) == 1, "%s", out);
+    ck_assert_double_eq_tol(again, printed, 1e-9);
+
+    /* and refuse a model they do not fit */
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml train.epochs=0 model.layers.fc1.units=60"
+                           " --out build/test-tmp/eval"
+                           " --weights build/test-tmp/quickstart/weights.safetensors",
+                           out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "'fc1.weight' has shape [50, 320], the model needs [60, 320]"), "%s", out);
+}
+END_TEST
+
+Suite *cli_suite(void)
+{
+    Suite *s = suite_create("cli");
+    TCase *tc = tcase_create("cli");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, devices_lists_the_pocl_device);
+    tcase_add_test(tc, summary_counts_the_seeds_lenet);
+    tcase_add_test(tc, malformed_experiments_exit_2_naming_file_and_line);
+    tcase_add_test(tc, quickstart_reaches_95_percent_and_its_run_directory_reloads);
+    suite_add_tcase(s, tc);
+    return s;
+}
