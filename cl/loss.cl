@@ -37,13 +37,7 @@ __kernel void cross_entropy_loss(__global const float *logits, __global const in
         return;
     __global const float *x = logits + r * cols;
     int y = labels[r];
-    float mx = -INFINITY;
-    for (int c = 0; c < cols; c++)
-        mx = fmax(mx, x[c]);
-    float sum = 0.0f;
-    for (int c = 0; c < cols; c++)
-        sum += exp(x[c] - mx);
-    float lse = mx + log(sum);
+    float lse = row_logsumexp(x, cols);
     loss[r] = lse - x[y];
     correct[r] = argmax_row(x, cols) == y;
     for (int c = 0; c < cols; c++)

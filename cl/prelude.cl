@@ -30,6 +30,18 @@ inline float act_grad(float y, int act)
     }
 }
 
+/* log(sum(exp(x))) over one row, shifted by the maximum so it cannot overflow. */
+inline float row_logsumexp(__global const float *x, int cols)
+{
+    float mx = -INFINITY;
+    for (int c = 0; c < cols; c++)
+        mx = fmax(mx, x[c]);
+    float sum = 0.0f;
+    for (int c = 0; c < cols; c++)
+        sum += exp(x[c] - mx);
+    return mx + log(sum);
+}
+
 /* Philox4x32-10 (Salmon et al., SC'11): four random words from a 128-bit
  * counter and a 64-bit key, the same on every device, so a dropout mask is a
  * pure function of (seed, step, layer, element). */

@@ -8,13 +8,7 @@ __kernel void softmax_forward(__global const float *x, __global float *y, int ro
         return;
     __global const float *xr = x + r * cols;
     __global float *yr = y + r * cols;
-    float mx = -INFINITY;
-    for (int c = 0; c < cols; c++)
-        mx = fmax(mx, xr[c]);
-    float sum = 0.0f;
-    for (int c = 0; c < cols; c++)
-        sum += exp(xr[c] - mx);
-    float lse = mx + log(sum);
+    float lse = row_logsumexp(xr, cols);
     for (int c = 0; c < cols; c++)
         yr[c] = log_output ? xr[c] - lse : exp(xr[c] - lse);
 }

@@ -5,7 +5,6 @@
  * npm package's JSON, not from the IDX files, so they check the C reader
  * and tools/make-mnist-sample against an independent source. */
 #include <check.h>
-#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,36 +16,18 @@
 
 #include "data/dataset.h"
 #include "suites.h"
+#include "testutil.h"
 
 Suite *data_suite(void);
 
 #define SAMPLE "data/mnist-sample/"
 #define FASHION "/usr/share/datasets/fashion-mnist/"
 
-static char tmpdir[64];
-
-static void make_tmpdir(void)
-{
-    strcpy(tmpdir, "/tmp/clrun-check-data-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static void remove_tmpdir(void)
-{
-    nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* tmpdir/name, in a buffer that lasts until the next call with the same slot. */
+/* test_tmpdir/name, in a buffer that lasts until the next call with the same slot. */
 static const char *tmp_path(int slot, const char *name)
 {
     static char paths[4][512];
-    snprintf(paths[slot], sizeof paths[slot], "%s/%s", tmpdir, name);
+    snprintf(paths[slot], sizeof paths[slot], "%s/%s", test_tmpdir, name);
     return paths[slot];
 }
 
@@ -220,7 +201,7 @@ START_TEST(open_missing)
 {
     Dataset ds;
     Err err = {""};
-    ck_assert_int_eq(dataset_open(&ds, "mnist", "train", tmpdir, &err), CLRUN_EINPUT);
+    ck_assert_int_eq(dataset_open(&ds, "mnist", "train", test_tmpdir, &err), CLRUN_EINPUT);
     ck_assert_msg(strstr(err.msg, tmp_path(0, "data/mnist-sample/train-images-idx3-ubyte.gz")),
                   "%s", err.msg);
     ck_assert_msg(strstr(err.msg, "tools/fetch-data mnist"), "%s", err.msg);
@@ -237,7 +218,7 @@ static void make_mnist_dir(const char *dir, uint32_t n_train)
     for (int split = 0; split < 2; split++) {
         uint32_t n = split ? 3 : n_train;
         for (int k = 0; k < 2; k++)
-            snprintf(path[k], sizeof path[k], "%s/%s/%s", tmpdir, dir, names[2 * split + k]);
+            snprintf(path[k], sizeof path[k], "%s/%s/%s", test_tmpdir, dir, names[2 * split + k]);
         write_idx_pair(path[0], path[1], n, 28, 28, n, 1);
     }
 }
@@ -250,13 +231,13 @@ START_TEST(open_prefers_full)
     ck_assert_int_eq(mkdir(tmp_path(0, "data"), 0700), 0);
     make_mnist_dir("data/mnist-sample", 7);
     make_mnist_dir("data/mnist", 11);
-    ck_assert_msg(dataset_open(&ds, "mnist", "train", tmpdir, &err) == CLRUN_OK, "%s", err.msg);
+    ck_assert_msg(dataset_open(&ds, "mnist", "train", test_tmpdir, &err) == CLRUN_OK, "%s", err.msg);
     ck_assert_int_eq(ds.n, 11);
     ck_assert_msg(strstr(ds.source, tmp_path(0, "data/mnist (full MNIST)")), "%s", ds.source);
     dataset_free(&ds);
 
     ck_assert_int_eq(unlink(tmp_path(0, "data/mnist/t10k-labels-idx1-ubyte.gz")), 0);
-    ck_assert_msg(dataset_open(&ds, "mnist", "train", tmpdir, &err) == CLRUN_OK, "%s", err.msg);
+    ck_assert_msg(dataset_open(&ds, "mnist", "train", test_tmpdir, &err) == CLRUN_OK, "%s", err.msg);
     ck_assert_int_eq(ds.n, 7);
     ck_assert_msg(strstr(ds.source, "mnist-sample (bundled"), "%s", ds.source);
     dataset_free(&ds);
@@ -439,7 +420,7 @@ Suite *data_suite(void)
 {
     Suite *s = suite_create("data");
     TCase *tc = tcase_create("idx");
-    tcase_add_checked_fixture(tc, make_tmpdir, remove_tmpdir);
+    tcase_add_checked_fixture(tc, test_tmpdir_make, test_tmpdir_remove);
     tcase_add_loop_test(tc, sample_split, 0, 2);
     tcase_add_test(tc, open_mnist);
     tcase_add_test(tc, open_unknown);

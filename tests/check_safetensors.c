@@ -8,7 +8,6 @@
  * and "caf\u00e9" F32 [1] = 2.5, with its JSON keys sorted by name and a
  * __metadata__ entry. */
 #include <check.h>
-#include <ftw.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,30 +17,18 @@
 
 #include "io/safetensors.h"
 #include "suites.h"
+#include "testutil.h"
 
 Suite *safetensors_suite(void);
 
 #define FIXTURE "tests/fixtures/st_python.safetensors"
 
-static char tmpdir[64];
 static char path[128];
 
 static void make_tmpdir(void)
 {
-    strcpy(tmpdir, "/tmp/clrun-check-st-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-    snprintf(path, sizeof path, "%s/t.safetensors", tmpdir);
-}
-
-static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(p);
-}
-
-static void remove_tmpdir(void)
-{
-    nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    test_tmpdir_make();
+    snprintf(path, sizeof path, "%s/t.safetensors", test_tmpdir);
 }
 
 /* A file from a header given as text and data bytes, for malformed cases. */
@@ -317,7 +304,7 @@ START_TEST(bad_length)
     fclose(fp);
     ck_assert_int_eq(st_read(path, &f, &err), CLRUN_EINPUT);
     ck_assert_msg(strstr(err.msg, "too short"), "%s", err.msg);
-    ck_assert_int_eq(st_read(tmpdir, &f, &err), CLRUN_EINPUT);
+    ck_assert_int_eq(st_read(test_tmpdir, &f, &err), CLRUN_EINPUT);
     ck_assert_int_eq(st_read("/nonexistent.safetensors", &f, &err), CLRUN_EINPUT);
     ck_assert_msg(strstr(err.msg, "/nonexistent.safetensors"), "%s", err.msg);
 }
@@ -327,7 +314,7 @@ Suite *safetensors_suite(void)
 {
     Suite *s = suite_create("safetensors");
     TCase *tc = tcase_create("safetensors");
-    tcase_add_checked_fixture(tc, make_tmpdir, remove_tmpdir);
+    tcase_add_checked_fixture(tc, make_tmpdir, test_tmpdir_remove);
     tcase_add_test(tc, round_trip);
     tcase_add_test(tc, overwrite_and_empty);
     tcase_add_test(tc, write_errors);

@@ -3,7 +3,6 @@
  * overrides and the write/reload round trip. Each test writes its YAML into a
  * fresh directory under /tmp. */
 #include <check.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,32 +11,14 @@
 
 #include "spec.h"
 #include "suites.h"
+#include "testutil.h"
 
 Suite *spec_suite(void);
 
-static char tmpdir[64];
-
-static void make_tmpdir(void)
-{
-    strcpy(tmpdir, "/tmp/check_spec.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static void remove_tmpdir(void)
-{
-    nftw(tmpdir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Writes text to tmpdir/name (one directory level allowed) and puts its path in path. */
+/* Writes text to test_tmpdir/name (one directory level allowed) and puts its path in path. */
 static void write_file(char path[PATH_MAX], const char *name, const char *text)
 {
-    snprintf(path, PATH_MAX, "%s/%s", tmpdir, name);
+    snprintf(path, PATH_MAX, "%s/%s", test_tmpdir, name);
     char *slash = strrchr(path, '/');
     *slash = '\0';
     mkdir(path, 0700);
@@ -307,7 +288,7 @@ START_TEST(include_loads_relative_to_the_including_file)
 
     char rest[PATH_MAX + 100];
     snprintf(rest, sizeof rest, ":2:1: 'other': %s/experiments/../nope.yaml: cannot open: No such file or directory",
-             tmpdir);
+             test_tmpdir);
     ck_assert_int_eq(spec_include(root, "other", &err), CLRUN_EINPUT);
     assert_msg(&err, exp_path, rest);
     spec_free(root);
@@ -447,7 +428,7 @@ Suite *spec_suite(void)
 {
     Suite *s = suite_create("spec");
     TCase *tc = tcase_create("spec");
-    tcase_add_checked_fixture(tc, make_tmpdir, remove_tmpdir);
+    tcase_add_checked_fixture(tc, test_tmpdir_make, test_tmpdir_remove);
     tcase_add_test(tc, load_keeps_values_and_positions);
     tcase_add_test(tc, getters_read_typed_values);
     tcase_add_test(tc, getters_report_wrong_types);

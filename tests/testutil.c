@@ -1,6 +1,7 @@
 /* testutil.c: shared test helpers (see testutil.h). */
 #include "testutil.h"
 
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -54,4 +55,23 @@ void test_fill(float *x, size_t n, uint64_t seed, float lo, float hi)
     uint64_t state = seed;
     for (size_t i = 0; i < n; i++)
         x[i] = lo + (hi - lo) * (float)rng_uniform(&state);
+}
+
+char test_tmpdir[64];
+
+void test_tmpdir_make(void)
+{
+    snprintf(test_tmpdir, sizeof test_tmpdir, "/tmp/clrun-check-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(test_tmpdir));
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+void test_tmpdir_remove(void)
+{
+    nftw(test_tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

@@ -24,6 +24,12 @@ SpecNode *test_spec(const char *yaml);
  * *root receives the spec tree, which must outlive the graph. */
 void test_graph(Graph *g, SpecNode **root, Device *d, const char *yaml, int max_batch, uint64_t seed);
 
+/* A fresh directory under /tmp per test (a Check fixture pair), removed with
+ * everything in it. */
+extern char test_tmpdir[64];
+void test_tmpdir_make(void);
+void test_tmpdir_remove(void);
+
 /* Fills with uniform values in [lo, hi) from a seeded generator. */
 void test_fill(float *x, size_t n, uint64_t seed, float lo, float hi);
 

@@ -97,9 +97,7 @@ static void axis(int same, long in, long k, long s, long pad, long *out, long *l
 static int conv_infer(Node *n, Graph *g, Err *err)
 {
     Conv *c = n->state;
-    int rc = single_input(n, err);
-    if (!rc)
-        rc = require_rank(n, 3, err);
+    int rc = require_rank(n, 3, err);
     if (rc)
         return rc;
     Shape in = n->inputs[0]->out_shape;
@@ -137,49 +135,61 @@ static int conv_setup(Node *n, Graph *g, Err *err)
     return rc;
 }
 
+/* The matrices of one batch: O filters, K = C*KH*KW rows of the column matrix,
+ * P output pixels per example, NP = batch * P columns. */
+typedef struct {
+    ConvGeom geom;
+    int O, K, P, NP;
+} ConvBatch;
+
+static ConvBatch conv_batch(const Conv *c, int batch)
+{
+    ConvBatch b = {c->geom, (int)c->filters, 0, 0, 0};
+    b.geom.n = batch;
+    b.K = b.geom.c * b.geom.kh * b.geom.kw;
+    b.P = b.geom.oh * b.geom.ow;
+    b.NP = batch * b.P;
+    return b;
+}
+
 static int conv_forward(Node *n, Graph *g, Err *err)
 {
     Conv *c = n->state;
-    ConvGeom geom = c->geom;
-    geom.n = g->batch;
-    int O = (int)c->filters, P = geom.oh * geom.ow, NP = g->batch * P;
-    int K = geom.c * geom.kh * geom.kw;
+    ConvBatch s = conv_batch(c, g->batch);
     Param *w = node_param(g, n, 0), *b = node_param(g, n, 1);
-    size_t g1[2] = {(size_t)NP, (size_t)K}, l2[2] = {64, 1};
+    size_t g1[2] = {(size_t)s.NP, (size_t)s.K}, l2[2] = {64, 1};
     int rc = DEV_LAUNCH(g->dev, c->im2col, 2, g1, l2, err, KA(n->inputs[0]->out), KA(c->col),
-                        KA(geom));
+                        KA(s.geom));
     if (!rc)
-        rc = launch_gemm(g, O, NP, K, w->value, K, 1, c->col, NP, 1, c->tmp, NP, 0, err);
-    size_t g2[2] = {(size_t)P, (size_t)g->batch * O};
+        rc = launch_gemm(g, s.O, s.NP, s.K, w->value, s.K, 1, c->col, s.NP, 1, c->tmp, s.NP, 0, err);
+    size_t g2[2] = {(size_t)s.P, (size_t)g->batch * s.O};
     if (!rc)
         rc = DEV_LAUNCH(g->dev, c->to_nchw, 2, g2, l2, err, KA(c->tmp), KA(b->value), KA(n->out),
-                        KA(g->batch), KA(O), KA(P), KA(c->act));
+                        KA(g->batch), KA(s.O), KA(s.P), KA(c->act));
     return rc;
 }
 
 static int conv_backward(Node *n, Graph *g, Err *err)
 {
     Conv *c = n->state;
-    ConvGeom geom = c->geom;
-    geom.n = g->batch;
-    int O = (int)c->filters, P = geom.oh * geom.ow, NP = g->batch * P;
-    int K = geom.c * geom.kh * geom.kw;
+    ConvBatch s = conv_batch(c, g->batch);
     Param *w = node_param(g, n, 0), *b = node_param(g, n, 1);
-    size_t g2[2] = {(size_t)P, (size_t)g->batch * O}, l2[2] = {64, 1}, go[1] = {(size_t)O};
+    size_t g2[2] = {(size_t)s.P, (size_t)g->batch * s.O}, l2[2] = {64, 1}, go[1] = {(size_t)s.O};
     int rc = DEV_LAUNCH(g->dev, c->to_cnp, 2, g2, l2, err, KA(n->grad), KA(n->out), KA(c->tmp),
-                        KA(g->batch), KA(O), KA(P), KA(c->act));
+                        KA(g->batch), KA(s.O), KA(s.P), KA(c->act));
     if (!rc)
-        rc = DEV_LAUNCH(g->dev, c->sum_rows, 1, go, NULL, err, KA(c->tmp), KA(b->grad), KA(O), KA(NP));
+        rc = DEV_LAUNCH(g->dev, c->sum_rows, 1, go, NULL, err, KA(c->tmp), KA(b->grad), KA(s.O),
+                        KA(s.NP));
     /* dW[O, K] = dY[O, NP] . col[K, NP]^T */
     if (!rc)
-        rc = launch_gemm(g, O, K, NP, c->tmp, NP, 1, c->col, 1, NP, w->grad, K, 0, err);
+        rc = launch_gemm(g, s.O, s.K, s.NP, c->tmp, s.NP, 1, c->col, 1, s.NP, w->grad, s.K, 0, err);
     cl_mem dx = n->inputs[0]->grad;
     if (rc || !dx)
         return rc;
     /* dcol[K, NP] = W^T . dY, into the column buffer, whose forward use is over */
-    rc = launch_gemm(g, K, NP, O, w->value, 1, K, c->tmp, NP, 1, c->col, NP, 0, err);
-    size_t gx[1] = {(size_t)g->batch * geom.c * geom.h * geom.w};
-    return rc ? rc : DEV_LAUNCH(g->dev, c->col2im, 1, gx, NULL, err, KA(c->col), KA(dx), KA(geom));
+    rc = launch_gemm(g, s.K, s.NP, s.O, w->value, 1, s.K, c->tmp, s.NP, 1, c->col, s.NP, 0, err);
+    size_t gx[1] = {(size_t)g->batch * s.geom.c * s.geom.h * s.geom.w};
+    return rc ? rc : DEV_LAUNCH(g->dev, c->col2im, 1, gx, NULL, err, KA(c->col), KA(dx), KA(s.geom));
 }
 
 const LayerType layer_conv2d = {"conv2d", conv_parse, conv_infer, conv_setup, conv_forward,

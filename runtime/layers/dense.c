@@ -25,9 +25,7 @@ static int dense_parse(Node *n, SpecNode *spec, Err *err)
 static int dense_infer(Node *n, Graph *g, Err *err)
 {
     Dense *d = n->state;
-    int rc = single_input(n, err);
-    if (!rc)
-        rc = require_rank(n, 1, err);
+    int rc = require_rank(n, 1, err);
     if (rc)
         return rc;
     d->in = n->inputs[0]->out_shape.dim[0];

@@ -27,7 +27,7 @@ int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_
 int layer_kernel(Graph *g, Node *n, const char *name, cl_kernel *out, Err *err);
 /* The one input of a single-input layer, checked. */
 int single_input(Node *n, Err *err);
-/* The input's shape must have this rank ("flat input" for rank 1). */
+/* A single input whose shape has this rank ("flat input" for rank 1). */
 int require_rank(Node *n, int rank, Err *err);
 
 extern const LayerType layer_conv2d, layer_maxpool2d, layer_dense, layer_flatten, layer_dropout,

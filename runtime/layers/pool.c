@@ -33,9 +33,7 @@ static int pool_infer(Node *n, Graph *g, Err *err)
 {
     (void)g;
     Pool *p = n->state;
-    int rc = single_input(n, err);
-    if (!rc)
-        rc = require_rank(n, 3, err);
+    int rc = require_rank(n, 3, err);
     if (rc)
         return rc;
     Shape in = n->inputs[0]->out_shape;

@@ -34,9 +34,7 @@ static int log_softmax_parse(Node *n, SpecNode *spec, Err *err)
 static int softmax_infer(Node *n, Graph *g, Err *err)
 {
     (void)g;
-    int rc = single_input(n, err);
-    if (!rc)
-        rc = require_rank(n, 1, err);
+    int rc = require_rank(n, 1, err);
     if (!rc)
         n->out_shape = n->inputs[0]->out_shape;
     return rc;

@@ -72,6 +72,9 @@ int single_input(Node *n, Err *err)
 
 int require_rank(Node *n, int rank, Err *err)
 {
+    int rc = single_input(n, err);
+    if (rc)
+        return rc;
     Shape s = n->inputs[0]->out_shape;
     if (s.rank == rank)
         return CLRUN_OK;
