@@ -10,20 +10,22 @@ typedef struct {
     int oh, ow;           /* output size */
 } ConvGeom;
 
-/* col[(c*KH + i)*KW + j, (n*OH + oy)*OW + ox] = x[n, c, oy*SH - PH + i, ox*SW - PW + j] or 0 */
+/* col[(c*KH + i)*KW + j, n*P + p] = x[n, c, oy*SH - PH + i, ox*SW - PW + j] or 0,
+ * with p = oy*OW + ox. Launched as (P, N, C*KH*KW): neighbouring work-items
+ * write neighbouring columns, and the row's divisions are the same for all. */
 __kernel void im2col(__global const float *x, __global float *col, ConvGeom g)
 {
-    int j = get_global_id(0), row = get_global_id(1);
-    int P = g.oh * g.ow, cols = g.n * P;
-    if (j >= cols || row >= g.c * g.kh * g.kw)
+    int p = get_global_id(0), n = get_global_id(1), row = get_global_id(2);
+    int P = g.oh * g.ow;
+    if (p >= P || n >= g.n || row >= g.c * g.kh * g.kw)
         return;
-    int n = j / P, p = j % P, oy = p / g.ow, ox = p % g.ow;
-    int c = row / (g.kh * g.kw), r = row % (g.kh * g.kw), ki = r / g.kw, kj = r % g.kw;
+    int oy = p / g.ow, ox = p - oy * g.ow;
+    int c = row / (g.kh * g.kw), r = row - c * g.kh * g.kw, ki = r / g.kw, kj = r - ki * g.kw;
     int iy = oy * g.sh - g.ph + ki, ix = ox * g.sw - g.pw + kj;
     float v = 0.0f;
     if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w)
         v = x[((n * g.c + c) * g.h + iy) * g.w + ix];
-    col[row * cols + j] = v;
+    col[(size_t)row * g.n * P + n * P + p] = v;
 }
 
 /* dx[n, c, y, x] = sum of dcol over the (kernel offset, output) pairs that read

@@ -34,7 +34,7 @@ int node_error(const Node *n, Err *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return spec_error(n->spec, err, "layer '%s': %s", n->name, msg);
+    return spec_error(n->spec, err, "%s", msg); /* the spec's context names the layer */
 }
 
 Param *node_param(Graph *g, Node *n, int i)
@@ -130,14 +130,30 @@ static int name_node(Graph *g, int index, Node *n, SpecNode *item, Err *err)
     return CLRUN_OK;
 }
 
+/* Every error about the layer's keys names it: by its name: where it has one,
+ * else by position until its default name is known. */
+static int label_layer(SpecNode *item, int index, const char *name, Err *err)
+{
+    char label[96];
+    if (name)
+        snprintf(label, sizeof label, "layer '%s'", name);
+    else
+        snprintf(label, sizeof label, "layer %d", index);
+    return spec_set_context(item, label, err);
+}
+
 static int build_layer(Graph *g, int index, SpecNode *item, Err *err)
 {
     Node *n = &g->nodes[index];
     n->spec = item;
     if (item->kind != SPEC_MAP)
-        return spec_error(item, err, "a layer must be a map such as {type: relu}");
+        return spec_error(item, err, "layer %d must be a map such as {type: relu}", index);
+    SpecNode *written = spec_get(item, "name");
+    int rc = label_layer(item, index, written && written->kind == SPEC_SCALAR ? written->value : NULL,
+                         err);
     const char *type = NULL;
-    int rc = spec_string(item, "type", 1, &type, err);
+    if (!rc)
+        rc = spec_string(item, "type", 1, &type, err);
     if (rc)
         return rc;
     if (!(n->type = layer_find(type))) {
@@ -147,6 +163,8 @@ static int build_layer(Graph *g, int index, SpecNode *item, Err *err)
                           names);
     }
     rc = name_node(g, index, n, item, err);
+    if (!rc && !written)
+        rc = label_layer(item, index, n->name, err);
     if (rc)
         return rc;
     n->inputs[0] = &g->nodes[index - 1];
@@ -157,9 +175,7 @@ static int build_layer(Graph *g, int index, SpecNode *item, Err *err)
         return rc;
     if (shape_size(n->out_shape) < 1)
         return node_error(n, err, "output would be empty");
-    char context[96];
-    snprintf(context, sizeof context, "layer '%s'", n->name);
-    return spec_check_unused(item, context, err);
+    return spec_check_unused(item, NULL, err);
 }
 
 int graph_build(Graph *g, SpecNode *model, Err *err)

@@ -55,6 +55,7 @@ void spec_free(SpecNode *node)
     free(node->key);
     free(node->value);
     free(node->file_owned);
+    free(node->context);
     free(node);
 }
 
@@ -88,26 +89,43 @@ static int oom(Err *err)
     return err_set(err, CLRUN_ERUNTIME, "out of memory");
 }
 
-/* file NULL: message alone; line 0: "file: message". */
-static int verror_at(const char *file, int line, int col, Err *err, const char *fmt, va_list ap)
+/* file NULL: message alone; line 0: "file: message"; a context goes before the message. */
+static int verror_at(const char *file, int line, int col, const char *context, Err *err,
+                     const char *fmt, va_list ap)
 {
     char msg[sizeof(Err)];
     vsnprintf(msg, sizeof msg, fmt, ap);
+    const char *sep = context ? ": " : "";
+    if (!context)
+        context = "";
     if (!file)
-        return err_set(err, CLRUN_EINPUT, "%s", msg);
+        return err_set(err, CLRUN_EINPUT, "%s%s%s", context, sep, msg);
     if (line <= 0)
-        return err_set(err, CLRUN_EINPUT, "%s: %s", file, msg);
-    return err_set(err, CLRUN_EINPUT, "%s:%d:%d: %s", file, line, col, msg);
+        return err_set(err, CLRUN_EINPUT, "%s: %s%s%s", file, context, sep, msg);
+    return err_set(err, CLRUN_EINPUT, "%s:%d:%d: %s%s%s", file, line, col, context, sep, msg);
 }
 
 int spec_error(const SpecNode *node, Err *err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int rc = node ? verror_at(node->file, node->line, node->col, err, fmt, ap)
-                  : verror_at(NULL, 0, 0, err, fmt, ap);
+    int rc = node ? verror_at(node->file, node->line, node->col, node->context, err, fmt, ap)
+                  : verror_at(NULL, 0, 0, NULL, err, fmt, ap);
     va_end(ap);
     return rc;
+}
+
+int spec_set_context(SpecNode *node, const char *context, Err *err)
+{
+    free(node->context);
+    if (!(node->context = strdup(context)))
+        return oom(err);
+    for (int i = 0; i < node->n; i++) {
+        int rc = spec_set_context(node->items[i], context, err);
+        if (rc)
+            return rc;
+    }
+    return CLRUN_OK;
 }
 
 /* ---- loading ---- */
@@ -132,7 +150,7 @@ static __attribute__((format(printf, 4, 5))) int load_error(const Loader *ld, ya
 {
     va_list ap;
     va_start(ap, fmt);
-    int rc = verror_at(ld->positions ? ld->file : NULL, mark_line(ld, mark), mark_col(ld, mark),
+    int rc = verror_at(ld->positions ? ld->file : NULL, mark_line(ld, mark), mark_col(ld, mark), NULL,
                        err, fmt, ap);
     va_end(ap);
     return rc;

@@ -25,6 +25,7 @@ struct SpecNode {
     SpecNode **items;   /* map members (each with key) or sequence items, in order */
     int n;
     int used;           /* set by the getters; spec_check_unused reports members never read */
+    char *context;      /* what the node belongs to ("layer 'conv1'"), put in its errors */
     /* private */
     char *file_owned;   /* on the root of each loaded file: the allocation behind file */
     char **asked;       /* keys looked up in this map but absent, for "did you mean" */
@@ -73,7 +74,11 @@ int spec_seq(SpecNode *map, const char *key, int required, SpecNode **out, Err *
  * context may be NULL. */
 int spec_check_unused(SpecNode *node, const char *context, Err *err);
 
-/* Formats "file:line:col: " + message into err; returns CLRUN_EINPUT. */
+/* Names what a subtree describes, for every error about it or below it:
+ * "file:line:col: layer 'conv1': 'filters' must be an integer". */
+int spec_set_context(SpecNode *node, const char *context, Err *err);
+
+/* Formats "file:line:col: [context: ]" + message into err; returns CLRUN_EINPUT. */
 int spec_error(const SpecNode *node, Err *err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Writes the tree as YAML that spec_load reads back to the same values: block

@@ -157,8 +157,9 @@ static int conv_forward(Node *n, Graph *g, Err *err)
     Conv *c = n->state;
     ConvBatch s = conv_batch(c, g->batch);
     Param *w = node_param(g, n, 0), *b = node_param(g, n, 1);
-    size_t g1[2] = {(size_t)s.NP, (size_t)s.K}, l2[2] = {64, 1};
-    int rc = DEV_LAUNCH(g->dev, c->im2col, 2, g1, l2, err, KA(n->inputs[0]->out), KA(c->col),
+    size_t g3[3] = {(size_t)s.P, (size_t)g->batch, (size_t)s.K}, l3[3] = {64, 1, 1};
+    size_t l2[2] = {64, 1};
+    int rc = DEV_LAUNCH(g->dev, c->im2col, 3, g3, l3, err, KA(n->inputs[0]->out), KA(c->col),
                         KA(s.geom));
     if (!rc)
         rc = launch_gemm(g, s.O, s.NP, s.K, w->value, s.K, 1, c->col, s.NP, 1, c->tmp, s.NP, 0, err);

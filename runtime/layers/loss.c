@@ -27,7 +27,11 @@ int loss_setup(Loss *l, Graph *g, int slots, Err *err)
         return node_error(out, err, "the loss needs a flat output of class scores, got rank %d",
                           out->out_shape.rank);
     l->slots = slots;
-    int rc = dev_kernel(g->dev, l->type->kernel, &l->compute, err);
+    int rc = CLRUN_OK;
+    if (!out->grad) /* a model that only reshapes its input: nothing upstream wants the gradient */
+        rc = graph_buffer(g, (size_t)g->max_batch * (size_t)shape_size(out->out_shape),
+                          "output gradients", &out->grad, err);
+    if (!rc) rc = dev_kernel(g->dev, l->type->kernel, &l->compute, err);
     if (!rc) rc = dev_kernel(g->dev, "metrics_sum", &l->sum, err);
     if (!rc) rc = graph_buffer(g, (size_t)g->max_batch, "labels", &l->labels, err);
     if (!rc) rc = graph_buffer(g, (size_t)g->max_batch, "per-example loss", &l->per_example, err);
