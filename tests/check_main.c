@@ -10,9 +10,9 @@ int main(void)
     SRunner *runner = srunner_create(spec_suite());
     srunner_add_suite(runner, data_suite());
     srunner_add_suite(runner, safetensors_suite());
+    srunner_add_suite(runner, layers_suite());
     srunner_add_suite(runner, parity_suite());
     srunner_add_suite(runner, cli_suite());
-    srunner_add_suite(runner, layers_suite());
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);
     srunner_free(runner);

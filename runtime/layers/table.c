@@ -90,12 +90,21 @@ int require_rank(Node *n, int rank, Err *err)
 int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_mem B, int b_sk,
                 int b_sn, cl_mem C, int ldc, int accumulate, Err *err)
 {
-    cl_kernel gemm;
-    int rc = dev_kernel(g->dev, "gemm", &gemm, err);
-    if (rc)
-        return rc;
-    /* 8 rows a work-item: GEMM_TM in cl/gemm.cl */
-    size_t global[2] = {(size_t)N, (size_t)(M + 7) / 8}, local[2] = {16, 4};
-    return DEV_LAUNCH(g->dev, gemm, 2, global, local, err, KA(M), KA(N), KA(K), KA(A), KA(a_sm),
-                      KA(a_sk), KA(B), KA(b_sk), KA(b_sn), KA(C), KA(ldc), KA(accumulate));
+    cl_kernel k;
+    int rc;
+    if (a_sk == 1 && b_sk == 1) {
+        /* 4x4 blocks of C a work-item: gemm_nt in cl/gemm.cl */
+        size_t global[2] = {(size_t)(N + 3) / 4, (size_t)(M + 3) / 4}, local[2] = {1, 1};
+        rc = dev_kernel(g->dev, "gemm_nt", &k, err);
+        return rc ? rc : DEV_LAUNCH(g->dev, k, 2, global, local, err, KA(M), KA(N), KA(K), KA(A),
+                                    KA(a_sm), KA(B), KA(b_sn), KA(C), KA(ldc), KA(accumulate));
+    }
+    if (b_sn != 1)
+        return err_set(err, CLRUN_ERUNTIME, "no GEMM kernel for B strides (%d, %d)", b_sk, b_sn);
+    /* 8x16 blocks of C a work-item: NN_TM and NN_TN in cl/gemm.cl */
+    size_t global[2] = {(size_t)(N + 15) / 16, (size_t)(M + 7) / 8}, local[2] = {16, 1};
+    rc = dev_kernel(g->dev, "gemm_nn", &k, err);
+    return rc ? rc : DEV_LAUNCH(g->dev, k, 2, global, local, err, KA(M), KA(N), KA(K), KA(A),
+                                KA(a_sm), KA(a_sk), KA(B), KA(b_sk), KA(C), KA(ldc),
+                                KA(accumulate));
 }
