@@ -17,6 +17,8 @@ endif
 ifneq ($(SANITIZE),)
 CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=$(SANITIZE)
+export LSAN_OPTIONS := suppressions=$(CURDIR)/tests/lsan.supp
+export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
 endif
 
 SRC      := $(shell find runtime -name '*.c' | sort)

@@ -490,6 +490,8 @@ void dev_profile_tag(Device *d, const char *fmt, const char *name)
 void dev_profile_collect(Device *d)
 {
     DevProfile *p = &d->profile;
+    if (p->n_pending == 0)
+        return;
     int done = 0;
     for (; done < p->n_pending; done++) {
         cl_event ev = p->pending[done];
