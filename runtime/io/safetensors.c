@@ -327,7 +327,7 @@ static int hex4(Json *j, unsigned *out)
     return CLRUN_OK;
 }
 
-/* A \uXXXX escape (after the "\u") as a code point, joining surrogate pairs. */
+/* A \u escape of four hex digits (after the "\u") as a code point, joining surrogate pairs. */
 static int json_codepoint(Json *j, unsigned *cp)
 {
     int rc = hex4(j, cp);
