@@ -2,6 +2,7 @@
  * device -> forward and backward passes (see graph.h). */
 #include "graph.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,16 +48,17 @@ Node *graph_output(Graph *g)
     return &g->nodes[g->n_nodes - 1];
 }
 
-long graph_param_count(const Graph *g)
+long graph_param_count(const Graph *g, int trainable)
 {
     long total = 0;
     for (int i = 0; i < g->n_params; i++)
-        total += (long)g->params[i].count;
+        if (g->params[i].init.trainable == trainable)
+            total += (long)g->params[i].count;
     return total;
 }
 
 int graph_add_param(Graph *g, Node *n, const char *suffix, int ndim, const long *dims,
-                    double init_bound, Err *err)
+                    ParamInit init, Err *err)
 {
     if (n->n_params == NODE_MAX_PARAMS)
         return node_error(n, err, "too many parameters");
@@ -73,7 +75,7 @@ int graph_add_param(Graph *g, Node *n, const char *suffix, int ndim, const long 
         p->dims[i] = dims[i];
         p->count *= (size_t)dims[i];
     }
-    p->init_bound = init_bound;
+    p->init = init;
     n->params[n->n_params++] = g->n_params++;
     return CLRUN_OK;
 }
@@ -142,6 +144,33 @@ static int label_layer(SpecNode *item, int index, const char *name, Err *err)
     return spec_set_context(item, label, err);
 }
 
+/* `inputs: [a, b]` names earlier layers ("input" is the data); without it a
+ * layer takes the one before it. */
+static int connect(Graph *g, int index, Node *n, SpecNode *item, Err *err)
+{
+    SpecNode *list = spec_get(item, "inputs");
+    if (!list) {
+        n->inputs[0] = &g->nodes[index - 1];
+        n->n_inputs = 1;
+        return CLRUN_OK;
+    }
+    if (list->kind != SPEC_SEQ || list->n < 1 || list->n > NODE_MAX_INPUTS)
+        return spec_error(list, err, "inputs must be a list of 1 to %d layer names",
+                          NODE_MAX_INPUTS);
+    for (int i = 0; i < list->n; i++) {
+        SpecNode *name = list->items[i];
+        Node *found = NULL;
+        for (int j = 0; name->kind == SPEC_SCALAR && j < index && !found; j++)
+            if (strcmp(g->nodes[j].name, name->value) == 0)
+                found = &g->nodes[j];
+        if (!found)
+            return spec_error(name, err, "input '%s' is not a layer defined before this one",
+                              name->kind == SPEC_SCALAR ? name->value : "?");
+        n->inputs[n->n_inputs++] = found;
+    }
+    return CLRUN_OK;
+}
+
 static int build_layer(Graph *g, int index, SpecNode *item, Err *err)
 {
     Node *n = &g->nodes[index];
@@ -167,8 +196,8 @@ static int build_layer(Graph *g, int index, SpecNode *item, Err *err)
         rc = label_layer(item, index, n->name, err);
     if (rc)
         return rc;
-    n->inputs[0] = &g->nodes[index - 1];
-    n->n_inputs = 1;
+    if ((rc = connect(g, index, n, item, err)))
+        return rc;
     if (n->type->parse && (rc = n->type->parse(n, item, err)))
         return rc;
     if ((rc = n->type->infer(n, g, err)))
@@ -184,9 +213,15 @@ int graph_build(Graph *g, SpecNode *model, Err *err)
     if (model->kind != SPEC_MAP)
         return spec_error(model, err, "a model must be a map with input: and layers:");
     g->name = "model";
+    const char *init = "torch";
     int rc = spec_string(model, "name", 0, &g->name, err);
     if (!rc)
         rc = spec_string(model, "weights", 0, &g->weights, err);
+    if (!rc)
+        rc = spec_string(model, "init", 0, &init, err);
+    if (!rc && strcmp(init, "torch") && strcmp(init, "keras"))
+        rc = spec_error(spec_get(model, "init"), err, "init must be torch or keras, got '%s'", init);
+    g->keras_init = strcmp(init, "keras") == 0;
     SpecNode *layers = rc ? NULL : spec_get(model, "layers");
     if (!rc && (!layers || layers->kind != SPEC_SEQ || layers->n == 0))
         rc = spec_error(layers ? layers : model, err, "a model needs a non-empty list of layers:");
@@ -216,25 +251,72 @@ int graph_buffer(Graph *g, size_t floats, const char *what, cl_mem *out, Err *er
     return rc;
 }
 
+/* The half-width of the uniform distribution a parameter starts from (0: a constant). */
+static double init_bound(const Graph *g, const ParamInit *in)
+{
+    if (in->role == PARAM_WEIGHT && g->keras_init)
+        return sqrt(6.0 / (double)(in->fan_in + in->fan_out));
+    if (in->role == PARAM_WEIGHT || (in->role == PARAM_BIAS && !g->keras_init))
+        return 1.0 / sqrt((double)in->fan_in);
+    return 0;
+}
+
 static int init_param(Graph *g, Param *p, uint64_t *rng, Err *err)
 {
     int rc = graph_buffer(g, p->count, p->name, &p->value, err);
-    if (!rc)
+    if (!rc && p->init.trainable)
         rc = graph_buffer(g, p->count, p->name, &p->grad, err);
     float *host = malloc(p->count * sizeof *host);
     if (!rc && !host)
         rc = err_set(err, CLRUN_ERUNTIME, "out of memory");
+    double bound = init_bound(g, &p->init), constant = p->init.role == PARAM_ONES ? 1 : 0;
     for (size_t i = 0; !rc && i < p->count; i++)
-        host[i] = (float)((2 * rng_uniform(rng) - 1) * p->init_bound);
+        host[i] = (float)(bound > 0 ? (2 * rng_uniform(rng) - 1) * bound : constant);
     if (!rc)
         rc = dev_write(g->dev, p->value, 0, p->count * sizeof *host, host, err);
     free(host);
     return rc;
 }
 
+void graph_want_scratch(Graph *g, int slot, size_t floats)
+{
+    if (floats > g->scratch_floats[slot])
+        g->scratch_floats[slot] = floats;
+}
+
+/* Points each input slot of n at the buffer its backward writes (see Node). */
+static int wire_input_grads(Graph *g, Node *n, Err *err)
+{
+    for (int i = 0; i < n->n_inputs; i++) {
+        Node *in = n->inputs[i];
+        int claimed = 0; /* has an earlier consumer already taken in->grad? */
+        for (Node *m = in + 1; m < n && !claimed; m++)
+            for (int j = 0; j < m->n_inputs; j++)
+                claimed |= m->inputs[j] == in;
+        for (int j = 0; j < i; j++)
+            claimed |= n->inputs[j] == in;
+        if (!in->grad || !claimed) {
+            n->in_grad[i] = in->grad;
+            continue;
+        }
+        cl_mem *grown = realloc(in->extra_grads, (size_t)(in->n_extra_grads + 1) * sizeof *grown);
+        if (!grown)
+            return err_set(err, CLRUN_ERUNTIME, "out of memory");
+        in->extra_grads = grown;
+        int rc = graph_buffer(g, (size_t)g->max_batch * (size_t)shape_size(in->out_shape),
+                              "gradients of a layer used twice", &n->in_grad[i], err);
+        if (rc)
+            return rc;
+        in->extra_grads[in->n_extra_grads++] = n->in_grad[i];
+    }
+    return CLRUN_OK;
+}
+
 static int setup_node(Graph *g, Node *n, Err *err)
 {
-    int rc = n->type->setup ? n->type->setup(n, g, err) : CLRUN_OK;
+    int rc = wire_input_grads(g, n, err);
+    if (!rc && n->type->setup)
+        rc = n->type->setup(n, g, err);
     if (rc || n->out)
         return rc;
     size_t floats = (size_t)g->max_batch * (size_t)shape_size(n->out_shape);
@@ -255,6 +337,11 @@ int graph_setup(Graph *g, Device *dev, int max_batch, uint64_t seed, Err *err)
                           "input batch", &g->nodes[0].out, err);
     for (int i = 1; i < g->n_nodes && !rc; i++)
         rc = setup_node(g, &g->nodes[i], err);
+    for (int i = 0; i < SCRATCH_SLOTS && !rc; i++)
+        if (g->scratch_floats[i])
+            rc = graph_buffer(g, g->scratch_floats[i], "shared scratch", &g->scratch[i], err);
+    if (!rc)
+        rc = dev_kernel(dev, "add_into", &g->add_into, err);
     uint64_t rng = seed;
     for (int i = 0; i < g->n_params && !rc; i++)
         rc = init_param(g, &g->params[i], &rng, err);
@@ -265,8 +352,10 @@ void graph_free(Graph *g)
 {
     for (int i = 0; i < g->n_owned; i++)
         clReleaseMemObject(g->owned[i]);
-    for (int i = 0; i < g->n_nodes; i++)
+    for (int i = 0; i < g->n_nodes; i++) {
         free(g->nodes[i].state);
+        free(g->nodes[i].extra_grads);
+    }
     free(g->owned);
     free(g->nodes);
     free(g->params);
@@ -287,12 +376,28 @@ int graph_forward(Graph *g, Err *err)
     return CLRUN_OK;
 }
 
+/* grad += each extra consumer's gradient, in a fixed order. */
+static int gather_grads(Graph *g, Node *n, Err *err)
+{
+    int count = g->batch * (int)shape_size(n->out_shape);
+    size_t global[1] = {(size_t)count};
+    for (int i = 0; i < n->n_extra_grads; i++) {
+        int rc = DEV_LAUNCH(g->dev, g->add_into, 1, global, NULL, err, KA(n->grad),
+                            KA(n->extra_grads[i]), KA(count));
+        if (rc)
+            return rc;
+    }
+    return CLRUN_OK;
+}
+
 int graph_backward(Graph *g, Err *err)
 {
     for (int i = g->n_nodes - 1; i >= 1; i--) {
         Node *n = &g->nodes[i];
         dev_profile_tag(g->dev, "%s backward", n->name);
-        int rc = n->type->backward ? n->type->backward(n, g, err) : CLRUN_OK;
+        int rc = gather_grads(g, n, err);
+        if (!rc && n->type->backward)
+            rc = n->type->backward(n, g, err);
         if (rc)
             return rc;
     }
@@ -310,12 +415,16 @@ void graph_summary(const Graph *g, FILE *out)
         char shape[64];
         long params = 0;
         for (int p = 0; p < n->n_params; p++)
-            params += (long)g->params[n->params[p]].count;
+            if (g->params[n->params[p]].init.trainable)
+                params += (long)g->params[n->params[p]].count;
         shape_format(n->out_shape, shape, sizeof shape);
         fprintf(out, "%-24s %-14s %-18s %12ld\n", n->name, n->type ? n->type->name : "input", shape,
                 params);
     }
-    fprintf(out, "Total params: %ld\n", graph_param_count(g));
+    long buffers = graph_param_count(g, 0);
+    if (buffers)
+        fprintf(out, "Buffers (running statistics, not trained): %ld\n", buffers);
+    fprintf(out, "Total params: %ld\n", graph_param_count(g, 1));
 }
 
 /* ---- weights ---- */
@@ -367,7 +476,9 @@ int graph_load_weights(Graph *g, const char *path, Err *err)
     if (rc)
         return rc;
     for (int i = 0; i < f.n && !rc; i++) {
-        int known = 0;
+        /* PyTorch's batch counter of batchnorm: we keep no such state */
+        const char *dot = strrchr(f.t[i].name, '.');
+        int known = dot && strcmp(dot, ".num_batches_tracked") == 0;
         for (int p = 0; p < g->n_params && !known; p++)
             known = strcmp(g->params[p].name, f.t[i].name) == 0;
         if (!known)

@@ -28,14 +28,32 @@ typedef struct {
 long shape_size(Shape s);
 void shape_format(Shape s, char *buf, size_t size); /* "[10, 24, 24]" */
 
+/* What a parameter is for, which decides how it starts: the model's `init:`
+ * says whose defaults (PyTorch's or Keras') weights and biases follow. */
+typedef enum {
+    PARAM_WEIGHT, /* torch: U(+-1/sqrt(fan_in)); keras: Glorot U(+-sqrt(6/(fan_in+fan_out))) */
+    PARAM_BIAS,   /* torch: U(+-1/sqrt(fan_in)); keras: 0 */
+    PARAM_ONES,   /* batchnorm scale and running variance */
+    PARAM_ZEROS,  /* batchnorm shift and running mean */
+} ParamRole;
+
+typedef struct {
+    ParamRole role;
+    long fan_in, fan_out;
+    int trainable;      /* 0: a buffer such as a running mean, saved but not optimised */
+} ParamInit;
+
 typedef struct {
     char name[128];     /* PyTorch's state_dict name: "conv1.weight" */
     int ndim;
     long dims[4];       /* PyTorch layout: OIHW, [out, in], [out] */
     size_t count;
-    double init_bound;  /* initialised uniform in [-bound, bound] */
-    cl_mem value, grad;
+    ParamInit init;
+    cl_mem value, grad; /* grad NULL for buffers */
 } Param;
+
+/* Scratch buffers shared by every layer (one layer uses them at a time). */
+enum { SCRATCH_COL, SCRATCH_TMP, SCRATCH_SLOTS };
 
 typedef struct Node Node;
 typedef struct Graph Graph;
@@ -66,12 +84,19 @@ struct Node {
     int params[NODE_MAX_PARAMS]; /* indices into graph->params */
     int n_params;
     cl_mem out, grad;       /* [max_batch, size(out_shape)]; grad NULL where not needed */
+    /* Where backward writes dLoss/dInput i: the input's own grad for its first
+     * consumer, a buffer of the graph's for the others, which the graph adds
+     * into the input's grad before that input's backward. NULL: not needed. */
+    cl_mem in_grad[NODE_MAX_INPUTS];
+    cl_mem *extra_grads;    /* those other consumers' buffers for this node's grad */
+    int n_extra_grads;
     void *state;            /* the layer's hyperparameters, kernels and scratch */
 };
 
 struct Graph {
     const char *name;
     const char *weights;    /* model.weights: a safetensors file to start from, or NULL */
+    int keras_init;         /* model.init: keras (Glorot weights, zero biases), else torch */
     Node *nodes;            /* nodes[0] is the input */
     int n_nodes;
     Param *params;
@@ -84,6 +109,9 @@ struct Graph {
     uint32_t step;          /* optimizer steps taken: keys dropout masks */
     cl_mem *owned;          /* every buffer, released by graph_free */
     int n_owned;
+    cl_mem scratch[SCRATCH_SLOTS];
+    size_t scratch_floats[SCRATCH_SLOTS];
+    cl_kernel add_into;     /* sums extra gradients */
 };
 
 /* Parses and checks a model map (name, input, layers, weights?) and infers shapes. */
@@ -99,7 +127,9 @@ int graph_forward(Graph *g, Err *err);
 int graph_backward(Graph *g, Err *err);
 
 Node *graph_output(Graph *g);
-long graph_param_count(const Graph *g);
+/* Trainable parameters (as PyTorch's parameters() and the seeds count them),
+ * or the buffers when trainable is 0. */
+long graph_param_count(const Graph *g, int trainable);
 void graph_summary(const Graph *g, FILE *out);
 
 /* Parameter files (safetensors, PyTorch names and layouts). */
@@ -110,7 +140,10 @@ int graph_load_weights(Graph *g, const char *path, Err *err);
 
 /* Declares a parameter named "<node>.<suffix>". */
 int graph_add_param(Graph *g, Node *n, const char *suffix, int ndim, const long *dims,
-                    double init_bound, Err *err);
+                    ParamInit init, Err *err);
+/* Asks for a shared scratch buffer of at least this many floats, from setup;
+ * it is g->scratch[slot] once graph_setup returns. */
+void graph_want_scratch(Graph *g, int slot, size_t floats);
 Param *node_param(Graph *g, Node *n, int i);
 /* A device buffer of floats owned by the graph. */
 int graph_buffer(Graph *g, size_t floats, const char *what, cl_mem *out, Err *err);

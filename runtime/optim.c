@@ -24,6 +24,8 @@ static int sgd_setup(Optimizer *o, Graph *g, Err *err)
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
     o->n_state = g->n_params;
     for (int i = 0; i < g->n_params && !rc; i++) {
+        if (!g->params[i].init.trainable)
+            continue;
         rc = graph_buffer(g, g->params[i].count, "SGD momentum", &o->state[i], err);
         if (!rc)
             rc = dev_fill_zero(g->dev, o->state[i], g->params[i].count * sizeof(float), err);
@@ -36,6 +38,8 @@ static int sgd_step(Optimizer *o, Graph *g, Err *err)
     float lr = (float)o->learning_rate, mom = (float)o->momentum, wd = (float)o->weight_decay;
     for (int i = 0; i < g->n_params; i++) {
         Param *p = &g->params[i];
+        if (!p->init.trainable)
+            continue;
         int count = (int)p->count;
         size_t global[1] = {p->count};
         int rc = DEV_LAUNCH(g->dev, o->kernel, 1, global, NULL, err, KA(p->value), KA(p->grad),

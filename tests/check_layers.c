@@ -834,7 +834,7 @@ START_TEST(sgd_matches_pytorch_for_two_steps)
     run_ok(optim_parse(&o, spec, &err), &err);
     run_ok(optim_setup(&o, &t.g, &err), &err);
 
-    size_t n = (size_t)graph_param_count(&t.g);
+    size_t n = (size_t)graph_param_count(&t.g, 1);
     double *p = malloc(n * sizeof *p), *v = calloc(n, sizeof *v), *got = malloc(n * sizeof *got);
     params_get(&t, p, 0);
     for (int step = 0; step < 2; step++) {

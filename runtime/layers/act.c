@@ -52,7 +52,7 @@ static int act_forward(Node *n, Graph *g, Err *err)
 static int act_backward(Node *n, Graph *g, Err *err)
 {
     Act *a = n->state;
-    cl_mem dx = n->inputs[0]->grad;
+    cl_mem dx = n->in_grad[0];
     int count = g->batch * (int)shape_size(n->out_shape);
     size_t global[1] = {(size_t)count};
     if (!dx)

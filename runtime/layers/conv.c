@@ -1,6 +1,5 @@
 /* conv.c: conv2d, as im2col + GEMM with bias and activation fused into the
  * layout change back to [N, C, H, W] (kernels in cl/conv.cl, cl/gemm.cl). */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,9 +19,13 @@ typedef struct {
     int act;
     ConvGeom geom;
     cl_kernel im2col, col2im, to_nchw, to_cnp, sum_rows;
-    cl_mem col;        /* [C*KH*KW, N*OH*OW], kept from forward for the weight gradient */
-    cl_mem tmp;        /* [OC, N*OH*OW] */
+    /* The column matrix [C*KH*KW, N*OH*OW]: the layer's own when it is small, so
+     * backward reuses forward's; else the graph's shared scratch, rebuilt in
+     * backward. The [OC, N*OH*OW] product always lives in shared scratch. */
+    cl_mem own_col;
 } Conv;
+
+#define OWN_COL_MAX_FLOATS (16u << 20)
 
 static int parse_pair(SpecNode *spec, const char *key, int required, long def, long out[2],
                       Err *err)
@@ -112,11 +115,12 @@ static int conv_infer(Node *n, Graph *g, Err *err)
                          (cl_int)c->kernel[1], (cl_int)c->stride[0], (cl_int)c->stride[1],
                          (cl_int)ph, (cl_int)pw, (cl_int)oh, (cl_int)ow};
     n->out_shape = (Shape){3, {(int)c->filters, (int)oh, (int)ow}};
-    long fan_in = in.dim[0] * c->kernel[0] * c->kernel[1];
+    long area = c->kernel[0] * c->kernel[1];
+    ParamInit w = {PARAM_WEIGHT, in.dim[0] * area, c->filters * area, 1}, b = w;
+    b.role = PARAM_BIAS;
     long wdims[4] = {c->filters, in.dim[0], c->kernel[0], c->kernel[1]}, bdims[1] = {c->filters};
-    double bound = 1.0 / sqrt((double)fan_in);
-    rc = graph_add_param(g, n, "weight", 4, wdims, bound, err);
-    return rc ? rc : graph_add_param(g, n, "bias", 1, bdims, bound, err);
+    rc = graph_add_param(g, n, "weight", 4, wdims, w, err);
+    return rc ? rc : graph_add_param(g, n, "bias", 1, bdims, b, err);
 }
 
 static int conv_setup(Node *n, Graph *g, Err *err)
@@ -130,8 +134,11 @@ static int conv_setup(Node *n, Graph *g, Err *err)
     if (!rc) rc = layer_kernel(g, n, "cnp_to_nchw", &c->to_nchw, err);
     if (!rc) rc = layer_kernel(g, n, "nchw_to_cnp", &c->to_cnp, err);
     if (!rc) rc = layer_kernel(g, n, "sum_rows", &c->sum_rows, err);
-    if (!rc) rc = graph_buffer(g, k * cols, "conv2d column matrix", &c->col, err);
-    if (!rc) rc = graph_buffer(g, (size_t)c->filters * cols, "conv2d output", &c->tmp, err);
+    if (!rc && k * cols <= OWN_COL_MAX_FLOATS)
+        rc = graph_buffer(g, k * cols, "conv2d column matrix", &c->own_col, err);
+    else
+        graph_want_scratch(g, SCRATCH_COL, k * cols);
+    graph_want_scratch(g, SCRATCH_TMP, (size_t)c->filters * cols);
     return rc;
 }
 
@@ -152,20 +159,27 @@ static ConvBatch conv_batch(const Conv *c, int batch)
     return b;
 }
 
+static int im2col(Node *n, Graph *g, const ConvBatch *s, cl_mem col, Err *err)
+{
+    Conv *c = n->state;
+    size_t g3[3] = {(size_t)s->P, (size_t)g->batch, (size_t)s->K}, l3[3] = {64, 1, 1};
+    return DEV_LAUNCH(g->dev, c->im2col, 3, g3, l3, err, KA(n->inputs[0]->out), KA(col),
+                      KA(s->geom));
+}
+
 static int conv_forward(Node *n, Graph *g, Err *err)
 {
     Conv *c = n->state;
     ConvBatch s = conv_batch(c, g->batch);
     Param *w = node_param(g, n, 0), *b = node_param(g, n, 1);
-    size_t g3[3] = {(size_t)s.P, (size_t)g->batch, (size_t)s.K}, l3[3] = {64, 1, 1};
+    cl_mem col = c->own_col ? c->own_col : g->scratch[SCRATCH_COL], tmp = g->scratch[SCRATCH_TMP];
     size_t l2[2] = {64, 1};
-    int rc = DEV_LAUNCH(g->dev, c->im2col, 3, g3, l3, err, KA(n->inputs[0]->out), KA(c->col),
-                        KA(s.geom));
+    int rc = im2col(n, g, &s, col, err);
     if (!rc)
-        rc = launch_gemm(g, s.O, s.NP, s.K, w->value, s.K, 1, c->col, s.NP, 1, c->tmp, s.NP, 0, err);
+        rc = launch_gemm(g, s.O, s.NP, s.K, w->value, s.K, 1, col, s.NP, 1, tmp, s.NP, 0, err);
     size_t g2[2] = {(size_t)s.P, (size_t)g->batch * s.O};
     if (!rc)
-        rc = DEV_LAUNCH(g->dev, c->to_nchw, 2, g2, l2, err, KA(c->tmp), KA(b->value), KA(n->out),
+        rc = DEV_LAUNCH(g->dev, c->to_nchw, 2, g2, l2, err, KA(tmp), KA(b->value), KA(n->out),
                         KA(g->batch), KA(s.O), KA(s.P), KA(c->act));
     return rc;
 }
@@ -175,22 +189,25 @@ static int conv_backward(Node *n, Graph *g, Err *err)
     Conv *c = n->state;
     ConvBatch s = conv_batch(c, g->batch);
     Param *w = node_param(g, n, 0), *b = node_param(g, n, 1);
+    cl_mem col = c->own_col ? c->own_col : g->scratch[SCRATCH_COL], tmp = g->scratch[SCRATCH_TMP];
     size_t g2[2] = {(size_t)s.P, (size_t)g->batch * s.O}, l2[2] = {64, 1}, go[1] = {(size_t)s.O};
-    int rc = DEV_LAUNCH(g->dev, c->to_cnp, 2, g2, l2, err, KA(n->grad), KA(n->out), KA(c->tmp),
+    int rc = c->own_col ? CLRUN_OK : im2col(n, g, &s, col, err);
+    if (!rc)
+        rc = DEV_LAUNCH(g->dev, c->to_cnp, 2, g2, l2, err, KA(n->grad), KA(n->out), KA(tmp),
                         KA(g->batch), KA(s.O), KA(s.P), KA(c->act));
     if (!rc)
-        rc = DEV_LAUNCH(g->dev, c->sum_rows, 1, go, NULL, err, KA(c->tmp), KA(b->grad), KA(s.O),
+        rc = DEV_LAUNCH(g->dev, c->sum_rows, 1, go, NULL, err, KA(tmp), KA(b->grad), KA(s.O),
                         KA(s.NP));
     /* dW[O, K] = dY[O, NP] . col[K, NP]^T */
     if (!rc)
-        rc = launch_gemm(g, s.O, s.K, s.NP, c->tmp, s.NP, 1, c->col, 1, s.NP, w->grad, s.K, 0, err);
-    cl_mem dx = n->inputs[0]->grad;
+        rc = launch_gemm(g, s.O, s.K, s.NP, tmp, s.NP, 1, col, 1, s.NP, w->grad, s.K, 0, err);
+    cl_mem dx = n->in_grad[0];
     if (rc || !dx)
         return rc;
-    /* dcol[K, NP] = W^T . dY, into the column buffer, whose forward use is over */
-    rc = launch_gemm(g, s.K, s.NP, s.O, w->value, 1, s.K, c->tmp, s.NP, 1, c->col, s.NP, 0, err);
+    /* dcol[K, NP] = W^T . dY, into the column buffer, whose use for dW is over */
+    rc = launch_gemm(g, s.K, s.NP, s.O, w->value, 1, s.K, tmp, s.NP, 1, col, s.NP, 0, err);
     size_t gx[1] = {(size_t)g->batch * s.geom.c * s.geom.h * s.geom.w};
-    return rc ? rc : DEV_LAUNCH(g->dev, c->col2im, 1, gx, NULL, err, KA(c->col), KA(dx), KA(s.geom));
+    return rc ? rc : DEV_LAUNCH(g->dev, c->col2im, 1, gx, NULL, err, KA(col), KA(dx), KA(s.geom));
 }
 
 const LayerType layer_conv2d = {"conv2d", conv_parse, conv_infer, conv_setup, conv_forward,

@@ -1,6 +1,5 @@
 /* dense.c: fully connected layer y = act(x W^T + b), W in PyTorch's [out, in]
  * layout (kernels in cl/gemm.cl and cl/act.cl). */
-#include <math.h>
 #include <stdlib.h>
 
 #include "layers/layers.h"
@@ -31,9 +30,10 @@ static int dense_infer(Node *n, Graph *g, Err *err)
     d->in = n->inputs[0]->out_shape.dim[0];
     n->out_shape = (Shape){1, {(int)d->units}};
     long wdims[2] = {d->units, d->in}, bdims[1] = {d->units};
-    double bound = 1.0 / sqrt((double)d->in);
-    rc = graph_add_param(g, n, "weight", 2, wdims, bound, err);
-    return rc ? rc : graph_add_param(g, n, "bias", 1, bdims, bound, err);
+    rc = graph_add_param(g, n, "weight", 2, wdims, (ParamInit){PARAM_WEIGHT, d->in, d->units, 1},
+                         err);
+    return rc ? rc : graph_add_param(g, n, "bias", 1, bdims,
+                                     (ParamInit){PARAM_BIAS, d->in, d->units, 1}, err);
 }
 
 static int dense_setup(Node *n, Graph *g, Err *err)
@@ -74,7 +74,7 @@ static int dense_backward(Node *n, Graph *g, Err *err)
     /* dW[U, I] = dz[N, U]^T . x[N, I] */
     if (!rc)
         rc = launch_gemm(g, U, I, N, n->grad, 1, U, n->inputs[0]->out, I, 1, w->grad, I, 0, err);
-    cl_mem dx = n->inputs[0]->grad;
+    cl_mem dx = n->in_grad[0];
     /* dx[N, I] = dz[N, U] . W[U, I] */
     if (!rc && dx)
         rc = launch_gemm(g, N, I, U, n->grad, U, 1, w->value, I, 1, dx, I, 0, err);

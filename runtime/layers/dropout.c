@@ -61,7 +61,7 @@ static int dropout_forward(Node *n, Graph *g, Err *err)
 
 static int dropout_backward(Node *n, Graph *g, Err *err)
 {
-    cl_mem dx = n->inputs[0]->grad;
+    cl_mem dx = n->in_grad[0];
     return dx ? dropout_run(n, g, n->grad, dx, err) : CLRUN_OK;
 }
 

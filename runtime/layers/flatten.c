@@ -16,7 +16,7 @@ static int flatten_setup(Node *n, Graph *g, Err *err)
     (void)g;
     (void)err;
     n->out = n->inputs[0]->out;
-    n->grad = n->inputs[0]->grad;
+    n->grad = n->in_grad[0];
     return CLRUN_OK;
 }
 

@@ -31,6 +31,6 @@ int single_input(Node *n, Err *err);
 int require_rank(Node *n, int rank, Err *err);
 
 extern const LayerType layer_conv2d, layer_maxpool2d, layer_dense, layer_flatten, layer_dropout,
-    layer_relu, layer_softmax, layer_log_softmax;
+    layer_relu, layer_softmax, layer_log_softmax, layer_add;
 
 #endif

@@ -80,7 +80,7 @@ static int pool_forward(Node *n, Graph *g, Err *err)
 
 static int pool_backward(Node *n, Graph *g, Err *err)
 {
-    cl_mem dx = n->inputs[0]->grad;
+    cl_mem dx = n->in_grad[0];
     if (!dx)
         return CLRUN_OK;
     return pool_launch(n, g, ((Pool *)n->state)->bwd, n->grad, dx,

@@ -59,7 +59,7 @@ static int softmax_forward(Node *n, Graph *g, Err *err)
 static int softmax_backward(Node *n, Graph *g, Err *err)
 {
     Softmax *s = n->state;
-    cl_mem dx = n->inputs[0]->grad;
+    cl_mem dx = n->in_grad[0];
     int cols = n->out_shape.dim[0];
     size_t global[1] = {(size_t)g->batch};
     if (!dx)

@@ -13,6 +13,7 @@ static const LayerType *const table[] = {
     &layer_relu,
     &layer_softmax,
     &layer_log_softmax,
+    &layer_add,
 };
 
 #define TABLE_SIZE (sizeof table / sizeof table[0])
