@@ -59,7 +59,7 @@ __kernel void col2im(__global const float *dcol, __global float *dx, ConvGeom g)
     dx[i] = s;
 }
 
-/* y[n, o, p] = act(t[o, n*P + p] + b[o]) */
+/* y[n, o, p] = act(t[o, n*P + p] + b[o]); b is NULL for a layer without bias */
 __kernel void cnp_to_nchw(__global const float *t, __global const float *b, __global float *y,
                           int N, int O, int P, int act)
 {
@@ -67,7 +67,7 @@ __kernel void cnp_to_nchw(__global const float *t, __global const float *b, __gl
     if (p >= P || no >= N * O)
         return;
     int n = no / O, o = no % O;
-    y[no * P + p] = act_apply(t[(o * N + n) * P + p] + b[o], act);
+    y[no * P + p] = act_apply(t[(o * N + n) * P + p] + (b ? b[o] : 0.0f), act);
 }
 
 /* t[o, n*P + p] = dy[n, o, p] * act'(y[n, o, p]) */

@@ -17,6 +17,7 @@ typedef struct {
     int same;          /* padding 'same': output = ceil(input / stride) */
     long pad[2];       /* explicit padding (top/left; bottom/right follow from the output size) */
     int act;
+    int bias;          /* bias: false, for a convolution followed by batchnorm */
     ConvGeom geom;
     cl_kernel im2col, col2im, to_nchw, to_cnp, sum_rows;
     /* The column matrix [C*KH*KW, N*OH*OW]: the layer's own when it is small, so
@@ -81,6 +82,9 @@ static int conv_parse(Node *n, SpecNode *spec, Err *err)
         rc = parse_padding(spec, c, err);
     if (!rc)
         rc = act_parse(spec, &c->act, err);
+    c->bias = 1;
+    if (!rc)
+        rc = spec_bool(spec, "bias", 0, &c->bias, err);
     return rc;
 }
 
@@ -120,7 +124,7 @@ static int conv_infer(Node *n, Graph *g, Err *err)
     b.role = PARAM_BIAS;
     long wdims[4] = {c->filters, in.dim[0], c->kernel[0], c->kernel[1]}, bdims[1] = {c->filters};
     rc = graph_add_param(g, n, "weight", 4, wdims, w, err);
-    return rc ? rc : graph_add_param(g, n, "bias", 1, bdims, b, err);
+    return rc || !c->bias ? rc : graph_add_param(g, n, "bias", 1, bdims, b, err);
 }
 
 static int conv_setup(Node *n, Graph *g, Err *err)
@@ -171,15 +175,16 @@ static int conv_forward(Node *n, Graph *g, Err *err)
 {
     Conv *c = n->state;
     ConvBatch s = conv_batch(c, g->batch);
-    Param *w = node_param(g, n, 0), *b = node_param(g, n, 1);
+    Param *w = node_param(g, n, 0);
     cl_mem col = c->own_col ? c->own_col : g->scratch[SCRATCH_COL], tmp = g->scratch[SCRATCH_TMP];
+    cl_mem bias = c->bias ? node_param(g, n, 1)->value : NULL;
     size_t l2[2] = {64, 1};
     int rc = im2col(n, g, &s, col, err);
     if (!rc)
         rc = launch_gemm(g, s.O, s.NP, s.K, w->value, s.K, 1, col, s.NP, 1, tmp, s.NP, 0, err);
     size_t g2[2] = {(size_t)s.P, (size_t)g->batch * s.O};
     if (!rc)
-        rc = DEV_LAUNCH(g->dev, c->to_nchw, 2, g2, l2, err, KA(tmp), KA(b->value), KA(n->out),
+        rc = DEV_LAUNCH(g->dev, c->to_nchw, 2, g2, l2, err, KA(tmp), KA(bias), KA(n->out),
                         KA(g->batch), KA(s.O), KA(s.P), KA(c->act));
     return rc;
 }
@@ -188,16 +193,16 @@ static int conv_backward(Node *n, Graph *g, Err *err)
 {
     Conv *c = n->state;
     ConvBatch s = conv_batch(c, g->batch);
-    Param *w = node_param(g, n, 0), *b = node_param(g, n, 1);
+    Param *w = node_param(g, n, 0);
     cl_mem col = c->own_col ? c->own_col : g->scratch[SCRATCH_COL], tmp = g->scratch[SCRATCH_TMP];
     size_t g2[2] = {(size_t)s.P, (size_t)g->batch * s.O}, l2[2] = {64, 1}, go[1] = {(size_t)s.O};
     int rc = c->own_col ? CLRUN_OK : im2col(n, g, &s, col, err);
     if (!rc)
         rc = DEV_LAUNCH(g->dev, c->to_cnp, 2, g2, l2, err, KA(n->grad), KA(n->out), KA(tmp),
                         KA(g->batch), KA(s.O), KA(s.P), KA(c->act));
-    if (!rc)
-        rc = DEV_LAUNCH(g->dev, c->sum_rows, 1, go, NULL, err, KA(tmp), KA(b->grad), KA(s.O),
-                        KA(s.NP));
+    if (!rc && c->bias)
+        rc = DEV_LAUNCH(g->dev, c->sum_rows, 1, go, NULL, err, KA(tmp),
+                        KA(node_param(g, n, 1)->grad), KA(s.O), KA(s.NP));
     /* dW[O, K] = dY[O, NP] . col[K, NP]^T */
     if (!rc)
         rc = launch_gemm(g, s.O, s.K, s.NP, tmp, s.NP, 1, col, 1, s.NP, w->grad, s.K, 0, err);
