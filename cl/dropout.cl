@@ -1,6 +1,8 @@
 /* dropout.cl: inverted dropout with masks from Philox keyed by (seed, step,
- * layer), recomputed in backward rather than stored. Each Philox call gives
- * four words, so one work-item handles four elements. */
+ * layer, mask index), recomputed in backward rather than stored. A mask
+ * covers `group` consecutive elements: 1 for dropout, a channel's H*W pixels
+ * for dropout2d. Each Philox call gives four words, so one work-item handles
+ * four masks. */
 
 inline int keep4(uint4 r, int lane, float rate)
 {
@@ -8,16 +10,19 @@ inline int keep4(uint4 r, int lane, float rate)
     return uniform01(w) >= rate;
 }
 
-__kernel void dropout_apply(__global const float *in, __global float *out, int n, float rate,
-                            uint seed_lo, uint seed_hi, uint step, uint layer)
+__kernel void dropout_apply(__global const float *in, __global float *out, int n, int group,
+                            float rate, uint seed_lo, uint seed_hi, uint step, uint layer)
 {
     int q = get_global_id(0);
-    if (q * 4 >= n)
+    long first = (long)q * 4 * group;
+    if (first >= n)
         return;
     uint4 r = philox4x32((uint4)((uint)q, step, layer, 0x64726f70u), (uint2)(seed_lo, seed_hi));
     float scale = 1.0f / (1.0f - rate);
-    for (int lane = 0; lane < 4 && q * 4 + lane < n; lane++) {
-        int i = q * 4 + lane;
-        out[i] = keep4(r, lane, rate) ? in[i] * scale : 0.0f;
+    for (int lane = 0; lane < 4; lane++) {
+        int keep = keep4(r, lane, rate);
+        long start = first + (long)lane * group, end = min(start + group, (long)n);
+        for (long i = start; i < end; i++)
+            out[i] = keep ? in[i] * scale : 0.0f;
     }
 }

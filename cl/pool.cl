@@ -1,53 +1,117 @@
-/* pool.cl: max pooling over [N*C] planes, remembering the winner of each
- * window so backward can route the gradient to it. */
+/* pool.cl: max and average pooling over [N*C] planes (global average pooling
+ * is average pooling with one window the size of the plane). Max pooling
+ * remembers the winner of each window so backward can route the gradient to
+ * it; average pooling recomputes each window's divisor. */
+
+/* Mirrors PoolGeom in runtime/layers/pool.c: passed to kernels by value. */
+typedef struct {
+    int planes, h, w;
+    int kh, kw, sh, sw;
+    int ph, pw;      /* leading padding; the trailing follows from oh, ow */
+    int oh, ow;
+    int count_pad;   /* average: divide by kh*kw (PyTorch), else by the pixels inside */
+} PoolGeom;
+
+/* The input pixels of output o's window along one axis, clipped to the image:
+ * [*first, returned end). */
+inline int window_span(int o, int s, int pad, int k, int len, int *first)
+{
+    int start = o * s - pad;
+    *first = max(start, 0);
+    return min(start + k, len);
+}
+
+/* The outputs whose windows hold input pixel i along one axis: [*lo, *hi]. */
+inline void windows_of(int i, int s, int pad, int k, int olen, int *lo, int *hi)
+{
+    *lo = max(0, (i + pad - k + s) / s);
+    *hi = min(olen - 1, (i + pad) / s);
+}
 
 __kernel void maxpool_forward(__global const float *x, __global float *y, __global int *arg,
-                              int planes, int H, int W, int OH, int OW,
-                              int k, int s, int pad)
+                              PoolGeom g)
 {
     int i = get_global_id(0);
-    if (i >= planes * OH * OW)
+    if (i >= g.planes * g.oh * g.ow)
         return;
-    int ox = i % OW, oy = (i / OW) % OH, plane = i / (OW * OH);
-    __global const float *xp = x + plane * H * W;
+    int ox = i % g.ow, oy = (i / g.ow) % g.oh, plane = i / (g.ow * g.oh);
+    __global const float *xp = x + plane * g.h * g.w;
+    int y0, x0, y1 = window_span(oy, g.sh, g.ph, g.kh, g.h, &y0);
+    int x1 = window_span(ox, g.sw, g.pw, g.kw, g.w, &x0);
     float best = -INFINITY;
     int where = -1;
-    for (int a = 0; a < k; a++) {
-        int iy = oy * s - pad + a;
-        if (iy < 0 || iy >= H)
-            continue;
-        for (int b = 0; b < k; b++) {
-            int ix = ox * s - pad + b;
-            if (ix < 0 || ix >= W)
-                continue;
-            float v = xp[iy * W + ix];
+    for (int iy = y0; iy < y1; iy++)
+        for (int ix = x0; ix < x1; ix++) {
+            float v = xp[iy * g.w + ix];
             if (v > best || where < 0) {
                 best = v;
-                where = iy * W + ix;
+                where = iy * g.w + ix;
             }
         }
-    }
     y[i] = best;
     arg[i] = where;
 }
 
 /* dx[plane, iy, ix] = sum of dy over the windows whose winner it was. */
 __kernel void maxpool_backward(__global const float *dy, __global float *dx,
-                               __global const int *arg, int planes, int H, int W, int OH, int OW,
-                               int k, int s, int pad)
+                               __global const int *arg, PoolGeom g)
 {
     int i = get_global_id(0);
-    if (i >= planes * H * W)
+    if (i >= g.planes * g.h * g.w)
         return;
-    int ix = i % W, iy = (i / W) % H, plane = i / (W * H), here = iy * W + ix;
-    int oy0 = max(0, (iy + pad - k + s) / s), oy1 = min(OH - 1, (iy + pad) / s);
-    int ox0 = max(0, (ix + pad - k + s) / s), ox1 = min(OW - 1, (ix + pad) / s);
-    float g = 0.0f;
+    int ix = i % g.w, iy = (i / g.w) % g.h, plane = i / (g.w * g.h), here = iy * g.w + ix;
+    int oy0, oy1, ox0, ox1;
+    windows_of(iy, g.sh, g.ph, g.kh, g.oh, &oy0, &oy1);
+    windows_of(ix, g.sw, g.pw, g.kw, g.ow, &ox0, &ox1);
+    float s = 0.0f;
     for (int oy = oy0; oy <= oy1; oy++)
         for (int ox = ox0; ox <= ox1; ox++) {
-            int o = (plane * OH + oy) * OW + ox;
+            int o = (plane * g.oh + oy) * g.ow + ox;
             if (arg[o] == here)
-                g += dy[o];
+                s += dy[o];
         }
-    dx[i] = g;
+    dx[i] = s;
+}
+
+/* What output (oy, ox) of average pooling divides its sum by. */
+inline float avg_divisor(PoolGeom g, int oy, int ox)
+{
+    if (g.count_pad)
+        return (float)(g.kh * g.kw);
+    int y0, x0, y1 = window_span(oy, g.sh, g.ph, g.kh, g.h, &y0);
+    int x1 = window_span(ox, g.sw, g.pw, g.kw, g.w, &x0);
+    return (float)((y1 - y0) * (x1 - x0));
+}
+
+__kernel void avgpool_forward(__global const float *x, __global float *y, PoolGeom g)
+{
+    int i = get_global_id(0);
+    if (i >= g.planes * g.oh * g.ow)
+        return;
+    int ox = i % g.ow, oy = (i / g.ow) % g.oh, plane = i / (g.ow * g.oh);
+    __global const float *xp = x + plane * g.h * g.w;
+    int y0, x0, y1 = window_span(oy, g.sh, g.ph, g.kh, g.h, &y0);
+    int x1 = window_span(ox, g.sw, g.pw, g.kw, g.w, &x0);
+    float s = 0.0f;
+    for (int iy = y0; iy < y1; iy++)
+        for (int ix = x0; ix < x1; ix++)
+            s += xp[iy * g.w + ix];
+    y[i] = s / avg_divisor(g, oy, ox);
+}
+
+/* dx[plane, iy, ix] = sum of dy / divisor over the windows holding it. */
+__kernel void avgpool_backward(__global const float *dy, __global float *dx, PoolGeom g)
+{
+    int i = get_global_id(0);
+    if (i >= g.planes * g.h * g.w)
+        return;
+    int ix = i % g.w, iy = (i / g.w) % g.h, plane = i / (g.w * g.h);
+    int oy0, oy1, ox0, ox1;
+    windows_of(iy, g.sh, g.ph, g.kh, g.oh, &oy0, &oy1);
+    windows_of(ix, g.sw, g.pw, g.kw, g.ow, &ox0, &ox1);
+    float s = 0.0f;
+    for (int oy = oy0; oy <= oy1; oy++)
+        for (int ox = ox0; ox <= ox1; ox++)
+            s += dy[(plane * g.oh + oy) * g.ow + ox] / avg_divisor(g, oy, ox);
+    dx[i] = s;
 }

@@ -4,23 +4,6 @@
 
 #include <string.h>
 
-static int read_data(Experiment *e, Err *err)
-{
-    SpecNode *data = NULL, *norm = NULL;
-    int rc = spec_map(e->root, "data", 1, &data, err);
-    if (!rc) rc = spec_string(data, "dataset", 1, &e->dataset, err);
-    if (!rc) rc = spec_map(data, "normalize", 0, &norm, err);
-    e->mean = 0;
-    e->std = 1;
-    if (!rc && norm) {
-        rc = spec_float(norm, "mean", 1, &e->mean, err);
-        if (!rc) rc = spec_float(norm, "std", 1, &e->std, err);
-        if (!rc && !(e->std > 0))
-            rc = spec_error(spec_get(norm, "std"), err, "std must be above 0");
-    }
-    return rc ? rc : spec_check_unused(data, "data", err);
-}
-
 static int read_train(Experiment *e, Err *err)
 {
     SpecNode *train = NULL;
@@ -33,6 +16,9 @@ static int read_train(Experiment *e, Err *err)
     if (!rc) rc = spec_int(train, "batch_size", 0, &e->batch_size, err);
     if (!rc) rc = spec_int(train, "seed", 0, &e->seed, err);
     if (!rc) rc = spec_bool(train, "shuffle", 0, &e->shuffle, err);
+    if (!rc) rc = spec_int(train, "log_every", 0, &e->log_every, err);
+    if (!rc && e->log_every < 0)
+        rc = spec_error(spec_get(train, "log_every"), err, "log_every must not be negative");
     if (!rc && (e->epochs < 0 || e->epochs > 1000000))
         rc = spec_error(spec_get(train, "epochs"), err, "epochs must be between 0 and 1000000");
     if (!rc && (e->batch_size < 1 || e->batch_size > 1 << 20))
@@ -58,7 +44,9 @@ static int read_experiment(Experiment *e, Err *err)
     if (!rc) rc = optim_parse(&e->optim, optim, err);
     if (!rc) rc = spec_string(e->root, "loss", 1, &e->loss, err);
     e->loss_node = spec_get(e->root, "loss");
-    if (!rc) rc = read_data(e, err);
+    SpecNode *data = NULL;
+    if (!rc) rc = spec_map(e->root, "data", 1, &data, err);
+    if (!rc) rc = data_parse(&e->data, data, err);
     if (!rc) rc = read_train(e, err);
     spec_get(e->root, "run"); /* provenance written into config.yaml by a run: not a setting */
     return rc;
@@ -94,6 +82,7 @@ int experiment_load(Experiment *e, const char *path, char *const *overrides, int
 void experiment_free(Experiment *e)
 {
     optim_free(&e->optim);
+    data_spec_free(&e->data);
     spec_free(e->root);
     e->root = NULL;
 }

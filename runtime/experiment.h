@@ -3,6 +3,7 @@
 #ifndef CLRUN_EXPERIMENT_H
 #define CLRUN_EXPERIMENT_H
 
+#include "data/data.h"
 #include "optim.h"
 #include "spec.h"
 
@@ -11,14 +12,14 @@ typedef struct {
     const char *path;
     char name[128];        /* the file's base name: runs/<name>/ */
     SpecNode *model;       /* the model map (included from its file) */
-    const char *dataset;
-    double mean, std;      /* inputs become (pixel/255 - mean) / std */
+    DataSpec data;
     Optimizer optim;
     const char *loss;
     const SpecNode *loss_node;
     long epochs, batch_size;
     long seed;
     int shuffle;
+    long log_every;        /* steps.csv: the loss of every N-th batch; 0: none */
 } Experiment;
 
 /* Loads path, includes the model file, applies KEY=VALUE overrides and checks

@@ -1,13 +1,11 @@
 /* train.c: the training loop (see train.h).
  *
- * The datasets go to the device once, as bytes; each epoch uploads only the
- * shuffled order, and every batch is gathered, normalised, trained and scored
- * on the device. Per-batch losses land in device-side metric slots read once
- * per epoch, so the host never waits inside an epoch except to pace the queue
- * and draw the progress bar. */
+ * The datasets go to the device once (data/feed.h); every batch is gathered,
+ * normalised, trained and scored there. Per-batch losses land in device-side
+ * metric slots read once per epoch, so the host never waits inside an epoch
+ * except to pace the queue and draw the progress bar. */
 #include "train.h"
 
-#include <errno.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -16,34 +14,31 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "data/dataset.h"
+#include "data/feed.h"
 #include "device.h"
 #include "graph.h"
 #include "layers/loss.h"
-#include "rng.h"
+#include "rundir.h"
 
 #define CLRUN_VERSION "0.1.0"
 #define QUEUE_DEPTH 3 /* batches in flight before the host waits */
-
-typedef struct {
-    Dataset host;
-    cl_mem pixels, labels, order;
-    int *order_host;
-} Split;
 
 typedef struct {
     Experiment *e;
     Device dev;
     Graph g;
     Loss loss;
-    Split train, test;
-    cl_kernel gather;
-    float scale, shift;   /* pixel byte -> normalised input */
-    uint64_t rng;         /* shuffling */
+    Dataset train_ds, test_ds;
+    FeedData train_data, test_data;
+    Feed train, val, test; /* val.n is 0 without data.validation_split */
+    float scale, shift;    /* stored value -> normalised input */
+    uint64_t rng;          /* shuffling */
+    long seen;             /* training examples seen, for steps.csv */
     char dir[PATH_MAX];
-    FILE *history;
+    FILE *history, *steps;
+    float *slots;          /* per-batch metrics of the epoch, read back */
     cl_event pace[QUEUE_DEPTH];
-    double shown_at;      /* when the progress bar was last drawn */
+    double shown_at;       /* when the progress bar was last drawn */
 } Trainer;
 
 typedef struct {
@@ -80,125 +75,7 @@ void train_data_root(char *out, size_t size)
     snprintf(out, size, "%s", dirname(dirname(exe)));
 }
 
-/* ---- run directory ---- */
-
-static int make_dirs(const char *path, Err *err)
-{
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1;; p++) {
-        if (*p == '/' || !*p) {
-            char c = *p;
-            *p = 0;
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-                return err_set(err, CLRUN_ERUNTIME, "%s: cannot create directory: %s", tmp,
-                               strerror(errno));
-            if (!(*p = c))
-                break;
-        }
-    }
-    return CLRUN_OK;
-}
-
-static int write_config(Trainer *t, Err *err)
-{
-    char path[PATH_MAX + 32], tmp[PATH_MAX + 40];
-    snprintf(path, sizeof path, "%s/config.yaml", t->dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", tmp, strerror(errno));
-    SpecNode *run = spec_get(t->e->root, "run");
-    if (run) /* a config.yaml given back to clrun: its old provenance is replaced below */
-        run->kind = SPEC_MAP, run->n = 0;
-    fprintf(f, "# Resolved by clrun %s from %s\n", CLRUN_VERSION, t->e->path);
-    spec_write(f, t->e->root, 0);
-    fprintf(f, "run:\n  clrun: %s\n  device: \"%s\"\n  platform: \"%s\"\n  driver: \"%s\"\n"
-               "  opencl: \"%s\"\n  seed: %ld\n  train_data: \"%s\"\n  test_data: \"%s\"\n",
-            CLRUN_VERSION, t->dev.name, t->dev.platform_name, t->dev.driver, t->dev.version,
-            t->e->seed, t->train.host.source, t->test.host.source);
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", path, strerror(errno));
-    }
-    return CLRUN_OK;
-}
-
-static int open_history(Trainer *t, Err *err)
-{
-    char path[PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/history.csv", t->dir);
-    if (!(t->history = fopen(path, "w")))
-        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", path, strerror(errno));
-    fprintf(t->history, "epoch,loss,accuracy,val_loss,val_accuracy,test_loss,test_accuracy,"
-                        "seconds,images_per_s\n");
-    return fflush(t->history) ? err_set(err, CLRUN_ERUNTIME, "%s: %s", path, strerror(errno))
-                              : CLRUN_OK;
-}
-
-/* ---- data ---- */
-
-static int check_data(Trainer *t, Err *err)
-{
-    Shape in = t->g.nodes[0].out_shape;
-    Dataset *d = &t->train.host;
-    int out = graph_output(&t->g)->out_shape.dim[0];
-    if (in.rank != 3 || in.dim[0] != d->c || in.dim[1] != d->h || in.dim[2] != d->w)
-        return spec_error(t->g.nodes[0].spec, err,
-                          "the model's input does not match %s images [%d, %d, %d]", t->e->dataset,
-                          d->c, d->h, d->w);
-    if (t->test.host.classes > d->classes)
-        d->classes = t->test.host.classes;
-    if (d->classes > out)
-        return node_error(graph_output(&t->g), err,
-                          "the model has %d outputs but %s has %d classes", out, t->e->dataset,
-                          d->classes);
-    return CLRUN_OK;
-}
-
-static int upload_split(Trainer *t, Split *s, const char *what, Err *err)
-{
-    Dataset *d = &s->host;
-    size_t size = (size_t)d->c * d->h * d->w;
-    s->order_host = malloc((size_t)d->n * sizeof *s->order_host);
-    if (!s->order_host)
-        return err_set(err, CLRUN_ERUNTIME, "out of memory");
-    for (int i = 0; i < d->n; i++)
-        s->order_host[i] = i;
-    char name[64];
-    snprintf(name, sizeof name, "%s images", what);
-    /* graph_buffer counts floats; bytes are rounded up to whole floats */
-    int rc = graph_buffer(&t->g, ((size_t)d->n * size + 3) / 4, name, &s->pixels, err);
-    if (!rc) rc = graph_buffer(&t->g, ((size_t)d->n + 3) / 4, "labels", &s->labels, err);
-    if (!rc) rc = graph_buffer(&t->g, (size_t)d->n, "example order", &s->order, err);
-    if (!rc) rc = dev_write(&t->dev, s->pixels, 0, (size_t)d->n * size, d->pixels, err);
-    if (!rc) rc = dev_write(&t->dev, s->labels, 0, (size_t)d->n, d->labels, err);
-    if (!rc) rc = dev_write(&t->dev, s->order, 0, (size_t)d->n * sizeof(int), s->order_host, err);
-    return rc;
-}
-
-static int shuffle(Trainer *t, Err *err)
-{
-    Split *s = &t->train;
-    for (int i = s->host.n - 1; i > 0; i--) {
-        int j = (int)rng_below(&t->rng, (uint64_t)i + 1), tmp = s->order_host[i];
-        s->order_host[i] = s->order_host[j];
-        s->order_host[j] = tmp;
-    }
-    return dev_write(&t->dev, s->order, 0, (size_t)s->host.n * sizeof(int), s->order_host, err);
-}
-
-static int gather(Trainer *t, Split *s, int start, int rows, Err *err)
-{
-    int size = s->host.c * s->host.h * s->host.w;
-    size_t global[2] = {(size_t)size, (size_t)rows}, local[2] = {64, 1};
-    t->g.batch = rows;
-    dev_profile_tag(&t->dev, "%s", "data");
-    return DEV_LAUNCH(&t->dev, t->gather, 2, global, local, err, KA(s->pixels), KA(s->labels),
-                      KA(s->order), KA(start), KA(rows), KA(size), KA(t->scale), KA(t->shift),
-                      KA(t->g.nodes[0].out), KA(t->loss.labels));
-}
+/* ---- queue pacing and progress ---- */
 
 /* Keeps at most QUEUE_DEPTH batches queued: the device never starves, the
  * host never runs an epoch ahead, and progress means work done. */
@@ -212,6 +89,7 @@ static int pace(Trainer *t, int batch, Err *err)
         if (rc != CL_SUCCESS)
             return dev_check(rc, "clWaitForEvents", "training batch", err);
     }
+    dev_profile_collect(&t->dev);
     return dev_check(clEnqueueMarkerWithWaitList(t->dev.queue, 0, NULL, slot),
                      "clEnqueueMarkerWithWaitList", "training batch", err);
 }
@@ -225,7 +103,16 @@ static void release_pace(Trainer *t)
         }
 }
 
-/* ---- progress ---- */
+static int batches(const Feed *s, long batch_size)
+{
+    return (int)((s->n + batch_size - 1) / batch_size);
+}
+
+static int rows_of(const Feed *s, long batch_size, int b)
+{
+    int total = batches(s, batch_size);
+    return b == total - 1 ? s->n - b * (int)batch_size : (int)batch_size;
+}
 
 static void progress(Trainer *t, int epoch, int done, int total, double started, int final)
 {
@@ -237,9 +124,9 @@ static void progress(Trainer *t, int epoch, int done, int total, double started,
     Err ignored;
     if (loss_totals(&t->loss, &t->g, done, &loss, &correct, &ignored))
         return;
-    int seen = done * (int)t->e->batch_size;
-    if (seen > t->train.host.n)
-        seen = t->train.host.n;
+    long seen = (long)done * t->e->batch_size;
+    if (seen > t->train.n)
+        seen = t->train.n;
     int width = 30, filled = total ? width * done / total : width;
     char bar[64];
     for (int i = 0; i < width; i++)
@@ -252,22 +139,48 @@ static void progress(Trainer *t, int epoch, int done, int total, double started,
 
 /* ---- epochs ---- */
 
-static int batches(const Split *s, long batch_size)
+/* Reads the epoch's per-batch metrics and sums them in batch order. */
+static int read_slots(Trainer *t, int n, const Feed *s, Score *score, Err *err)
 {
-    return (int)((s->host.n + batch_size - 1) / batch_size);
+    int rc = dev_read(&t->dev, t->loss.metrics, 0, 2 * (size_t)n * sizeof(float), t->slots, err);
+    double loss = 0, correct = 0;
+    for (int i = 0; !rc && i < n; i++) {
+        loss += t->slots[2 * i];
+        correct += t->slots[2 * i + 1];
+    }
+    score->loss = s->n ? loss / s->n : 0;
+    score->accuracy = s->n ? correct / s->n : 0;
+    return rc;
+}
+
+/* steps.csv: the loss of every log_every-th batch against the examples seen
+ * before it, as seed 002 plots it. */
+static int log_steps(Trainer *t, int epoch, int total, Err *err)
+{
+    int rc = CLRUN_OK;
+    for (int b = 0; b < total && !rc; b++) {
+        int rows = rows_of(&t->train, t->e->batch_size, b);
+        if (t->steps && b % t->e->log_every == 0)
+            rc = rundir_row(t->steps, "steps.csv", err, "%d,%d,%ld,%.6f\n", epoch, b, t->seen,
+                            t->slots[2 * b] / rows);
+        t->seen += rows;
+    }
+    return rc;
 }
 
 static int train_epoch(Trainer *t, int epoch, Score *score, Err *err)
 {
     Graph *g = &t->g;
-    int bs = (int)t->e->batch_size, total = batches(&t->train, bs), n = t->train.host.n;
+    int total = batches(&t->train, t->e->batch_size), bs = (int)t->e->batch_size;
     double started = now();
-    int rc = t->e->shuffle ? shuffle(t, err) : CLRUN_OK;
+    int rc = optim_begin_epoch(&t->e->optim, epoch - 1, err);
+    if (!rc && t->e->shuffle)
+        rc = feed_shuffle(&t->train, g, &t->rng, err);
     g->training = 1;
     t->shown_at = 0;
     for (int b = 0; b < total && !rc; b++) {
-        int rows = b == total - 1 ? n - b * bs : bs;
-        rc = gather(t, &t->train, b * bs, rows, err);
+        rc = feed_batch(&t->train, g, b * bs, rows_of(&t->train, bs, b), t->scale, t->shift,
+                        t->loss.labels, err);
         if (!rc) rc = graph_forward(g, err);
         dev_profile_tag(&t->dev, "%s", "loss");
         if (!rc) rc = loss_compute(&t->loss, g, b, err);
@@ -275,39 +188,60 @@ static int train_epoch(Trainer *t, int epoch, Score *score, Err *err)
         dev_profile_tag(&t->dev, "%s", "optimizer");
         if (!rc) rc = optim_step(&t->e->optim, g, err);
         if (!rc) rc = pace(t, b, err);
-        dev_profile_collect(&t->dev);
         g->step++;
         if (!rc && b >= QUEUE_DEPTH)
             progress(t, epoch, b + 1 - QUEUE_DEPTH, total, started, 0);
     }
-    double sum = 0, correct = 0;
-    if (!rc) rc = loss_totals(&t->loss, g, total, &sum, &correct, err);
+    if (!rc) rc = read_slots(t, total, &t->train, score, err);
     release_pace(t);
     if (!rc)
         progress(t, epoch, total, total, started, 1);
-    score->loss = sum / n;
-    score->accuracy = correct / n;
-    return rc;
+    return rc ? rc : log_steps(t, epoch, total, err);
 }
 
-static int evaluate(Trainer *t, Split *s, Score *score, Err *err)
+static int evaluate(Trainer *t, Feed *s, Score *score, Err *err)
 {
     Graph *g = &t->g;
-    int bs = (int)t->e->batch_size, total = batches(s, bs), n = s->host.n;
+    int total = batches(s, t->e->batch_size), bs = (int)t->e->batch_size;
     g->training = 0;
     int rc = CLRUN_OK;
     for (int b = 0; b < total && !rc; b++) {
-        rc = gather(t, s, b * bs, b == total - 1 ? n - b * bs : bs, err);
+        rc = feed_batch(s, g, b * bs, rows_of(s, bs, b), t->scale, t->shift, t->loss.labels, err);
         if (!rc) rc = graph_forward(g, err);
         dev_profile_tag(&t->dev, "%s", "loss");
         if (!rc) rc = loss_compute(&t->loss, g, b, err);
         dev_profile_collect(&t->dev);
     }
-    double sum = 0, correct = 0;
-    if (!rc) rc = loss_totals(&t->loss, g, total, &sum, &correct, err);
-    score->loss = sum / n;
-    score->accuracy = correct / n;
-    return rc;
+    return rc ? rc : read_slots(t, total, s, score, err);
+}
+
+/* "0.123456" or "NA" for a split that is absent */
+static const char *cell(char *buf, size_t size, double v, int present)
+{
+    if (present)
+        snprintf(buf, size, "%.6f", v);
+    else
+        snprintf(buf, size, "NA");
+    return buf;
+}
+
+static int record_epoch(Trainer *t, int epoch, const Score *train, const Score *val,
+                        const Score *test, double seconds, double ips, Err *err)
+{
+    char vl[32], va[32], val_text[96] = "";
+    int has_val = t->val.n > 0;
+    if (has_val)
+        snprintf(val_text, sizeof val_text, " - val_loss: %.4f - val_accuracy: %.4f", val->loss,
+                 val->accuracy);
+    printf("%sEpoch %d/%ld - %.1fs - %.0f img/s - loss: %.4f - accuracy: %.4f%s - test_loss: "
+           "%.4f - test_accuracy: %.4f\n",
+           isatty(STDOUT_FILENO) ? "\r\033[K" : "", epoch, t->e->epochs, seconds, ips, train->loss,
+           train->accuracy, val_text, test->loss, test->accuracy);
+    fflush(stdout);
+    return rundir_row(t->history, "history.csv", err, "%d,%.6f,%.6f,%s,%s,%.6f,%.6f,%.3f,%.1f\n",
+                      epoch, train->loss, train->accuracy, cell(vl, sizeof vl, val->loss, has_val),
+                      cell(va, sizeof va, val->accuracy, has_val), test->loss, test->accuracy,
+                      seconds, ips);
 }
 
 static int run_epochs(Trainer *t, Err *err)
@@ -316,46 +250,84 @@ static int run_epochs(Trainer *t, Err *err)
     Score test = {0, 0};
     for (int epoch = 1; epoch <= t->e->epochs && !rc; epoch++) {
         double started = now();
-        Score train;
+        Score train, val = {0, 0};
         rc = train_epoch(t, epoch, &train, err);
         double train_seconds = now() - started;
+        if (!rc && t->val.n) rc = evaluate(t, &t->val, &val, err);
         if (!rc) rc = evaluate(t, &t->test, &test, err);
-        if (rc)
-            break;
-        double seconds = now() - started, ips = t->train.host.n / train_seconds;
-        printf("%sEpoch %d/%ld - %.1fs - %.0f img/s - loss: %.4f - accuracy: %.4f - test_loss: "
-               "%.4f - test_accuracy: %.4f\n",
-               isatty(STDOUT_FILENO) ? "\r\033[K" : "", epoch, t->e->epochs, seconds, ips,
-               train.loss, train.accuracy, test.loss, test.accuracy);
-        fflush(stdout);
-        fprintf(t->history, "%d,%.6f,%.6f,NA,NA,%.6f,%.6f,%.3f,%.1f\n", epoch, train.loss,
-                train.accuracy, test.loss, test.accuracy, seconds, ips);
-        if (fflush(t->history))
-            rc = err_set(err, CLRUN_ERUNTIME, "%s/history.csv: %s", t->dir, strerror(errno));
+        if (!rc) rc = record_epoch(t, epoch, &train, &val, &test, now() - started,
+                                   t->train.n / train_seconds, err);
     }
     if (!rc && t->e->epochs == 0) /* evaluation of given weights only */
         rc = evaluate(t, &t->test, &test, err);
     if (!rc)
         printf("Test accuracy: %.4f (%.0f/%d), test loss: %.4f\n", test.accuracy,
-               test.accuracy * t->test.host.n, t->test.host.n, test.loss);
+               test.accuracy * t->test.n, t->test.n, test.loss);
     return rc;
 }
 
 /* ---- set-up ---- */
 
+static int check_data(Trainer *t, Err *err)
+{
+    Shape in = t->g.nodes[0].out_shape;
+    Dataset *d = &t->train_ds;
+    /* [C, H, W] images; [F] feature vectors (h = w = 1) */
+    int fits = in.rank == 3 ? in.dim[0] == d->c && in.dim[1] == d->h && in.dim[2] == d->w
+                            : in.rank == 1 && d->h == 1 && d->w == 1 && in.dim[0] == d->c;
+    if (!fits)
+        return spec_error(t->g.nodes[0].spec, err,
+                          "the model's input does not match the %s examples [%d, %d, %d]",
+                          t->e->data.dataset, d->c, d->h, d->w);
+    int classes = d->classes > t->test_ds.classes ? d->classes : t->test_ds.classes;
+    return loss_check_outputs(&t->loss, graph_output(&t->g), classes, t->e->data.dataset, err);
+}
+
+/* Splits the training set (Keras' validation_split takes the last fraction,
+ * before any shuffling), uploads both sets and works out the normalisation. */
+static int feed_data(Trainer *t, Err *err)
+{
+    Graph *g = &t->g;
+    const DataSpec *d = &t->e->data;
+    int n = t->train_ds.n, n_train = (int)(n * (1.0 - d->validation_split));
+    if (n_train < 1 || (d->validation_split > 0 && n_train == n))
+        return spec_error(d->node, err, "validation_split %g leaves %d of %d examples for "
+                          "training", d->validation_split, n_train, n);
+    int rc = feed_upload(&t->train_data, g, &t->train_ds, err);
+    if (!rc) rc = feed_upload(&t->test_data, g, &t->test_ds, err);
+    if (!rc) rc = feed_split(&t->train, "training", g, &t->train_data, 0, n_train, err);
+    if (!rc) rc = feed_split(&t->val, "validation", g, &t->train_data, n_train, n - n_train, err);
+    if (!rc) rc = feed_split(&t->test, "test", g, &t->test_data, 0, t->test_ds.n, err);
+    if (rc)
+        return rc;
+    double mean = d->mean, std = d->std;
+    if (d->normalize_train) {
+        feed_stats(&t->train, &mean, &std);
+        printf("Normalisation from the training set: mean %.4f, std %.4f\n", mean, std);
+    }
+    /* (stored / unit - mean) / std as one multiply-add; bytes are pixels in [0, 255] */
+    double unit = t->train_ds.pixels ? 255.0 : 1.0;
+    t->scale = (float)(1.0 / (unit * std));
+    t->shift = (float)(-mean / std);
+    return CLRUN_OK;
+}
+
 static int load_data(Trainer *t, Err *err)
 {
     char root[PATH_MAX];
     train_data_root(root, sizeof root);
-    int rc = dataset_open(&t->train.host, t->e->dataset, "train", root, err);
-    if (!rc) rc = dataset_open(&t->test.host, t->e->dataset, "test", root, err);
+    const DataSpec *d = &t->e->data;
+    int rc = data_load(d, "train", root, &t->train_ds, err);
+    if (!rc) rc = data_load(d, "test", root, &t->test_ds, err);
     if (rc)
-        return err_prefix(err, rc, "data.dataset '%s'", t->e->dataset);
-    printf("Data: %s: %d training and %d test images\n", t->train.host.source, t->train.host.n,
-           t->test.host.n);
-    /* (v/255 - mean) / std as one multiply-add */
-    t->scale = (float)(1.0 / (255.0 * t->e->std));
-    t->shift = (float)(-t->e->mean / t->e->std);
+        return rc;
+    /* data.limit: the first N examples of each split, for quick trials */
+    if (d->limit > 0 && t->train_ds.n > d->limit)
+        t->train_ds.n = (int)d->limit;
+    if (d->limit > 0 && t->test_ds.n > d->limit)
+        t->test_ds.n = (int)d->limit;
+    printf("Data: %s: %d training and %d test examples\n", t->train_ds.source, t->train_ds.n,
+           t->test_ds.n);
     return CLRUN_OK;
 }
 
@@ -389,13 +361,14 @@ static int prepare_device(Trainer *t, const RunOptions *o, Err *err)
     printf("Device: %s (%s, driver %s); kernels %s in %.2fs\n", t->dev.name,
            t->dev.platform_name, t->dev.driver,
            t->dev.program_from_cache ? "loaded from cache" : "compiled", now() - started);
-    int train_batches = batches(&t->train, t->e->batch_size);
-    int test_batches = batches(&t->test, t->e->batch_size);
-    rc = graph_setup(&t->g, &t->dev, (int)t->e->batch_size, (uint64_t)t->e->seed, err);
-    if (!rc) rc = loss_setup(&t->loss, &t->g, train_batches > test_batches ? train_batches
-                                                                            : test_batches, err);
+    long bs = t->e->batch_size, most = (t->train_ds.n + bs - 1) / bs;
+    if ((t->test_ds.n + bs - 1) / bs > most)
+        most = (t->test_ds.n + bs - 1) / bs;
+    if (!(t->slots = malloc(2 * (size_t)most * sizeof *t->slots)))
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    rc = graph_setup(&t->g, &t->dev, (int)bs, (uint64_t)t->e->seed, err);
+    if (!rc) rc = loss_setup(&t->loss, &t->g, (int)most, err);
     if (!rc) rc = optim_setup(&t->e->optim, &t->g, err);
-    if (!rc) rc = dev_kernel(&t->dev, "gather_u8", &t->gather, err);
     char weights[PATH_MAX];
     weights_path(t, o, weights, sizeof weights);
     if (!rc && weights[0]) {
@@ -403,8 +376,23 @@ static int prepare_device(Trainer *t, const RunOptions *o, Err *err)
         if (!rc)
             printf("Weights: %s\n", weights);
     }
-    if (!rc) rc = upload_split(t, &t->train, "training", err);
-    if (!rc) rc = upload_split(t, &t->test, "test", err);
+    return rc ? rc : feed_data(t, err);
+}
+
+static int write_outputs_start(Trainer *t, Err *err)
+{
+    char seed[32];
+    snprintf(seed, sizeof seed, "%ld", t->e->seed);
+    const char *kv[] = {"clrun", CLRUN_VERSION, "device", t->dev.name,
+                        "platform", t->dev.platform_name, "driver", t->dev.driver,
+                        "opencl", t->dev.version, "seed", seed,
+                        "train_data", t->train_ds.source, "test_data", t->test_ds.source};
+    int rc = rundir_make(t->dir, err);
+    if (!rc) rc = rundir_config(t->dir, t->e->root, t->e->path, kv, 8, err);
+    if (!rc) rc = rundir_csv(t->dir, "history.csv", "epoch,loss,accuracy,val_loss,val_accuracy,"
+                             "test_loss,test_accuracy,seconds,images_per_s", &t->history, err);
+    if (!rc && t->e->log_every > 0)
+        rc = rundir_csv(t->dir, "steps.csv", "epoch,batch,examples_seen,loss", &t->steps, err);
     return rc;
 }
 
@@ -420,10 +408,24 @@ static int prepare(Trainer *t, const RunOptions *o, Err *err)
         snprintf(t->dir, sizeof t->dir, "%s", o->out_dir);
     else
         snprintf(t->dir, sizeof t->dir, "runs/%s", t->e->name);
-    if (!rc) rc = make_dirs(t->dir, err);
-    if (!rc) rc = write_config(t, err);
-    if (!rc) rc = open_history(t, err);
-    return rc;
+    return rc ? rc : write_outputs_start(t, err);
+}
+
+static void trainer_free(Trainer *t)
+{
+    if (t->history)
+        fclose(t->history);
+    if (t->steps)
+        fclose(t->steps);
+    release_pace(t);
+    feed_free(&t->train);
+    feed_free(&t->val);
+    feed_free(&t->test);
+    graph_free(&t->g);
+    dev_close(&t->dev);
+    dataset_free(&t->train_ds);
+    dataset_free(&t->test_ds);
+    free(t->slots);
 }
 
 int train_run(Experiment *e, const RunOptions *o, Err *err)
@@ -442,14 +444,6 @@ int train_run(Experiment *e, const RunOptions *o, Err *err)
     if (!rc) rc = graph_save_weights(&t.g, path, err);
     if (!rc)
         printf("Run directory: %s\n", t.dir);
-    if (t.history)
-        fclose(t.history);
-    release_pace(&t);
-    graph_free(&t.g);
-    dev_close(&t.dev);
-    dataset_free(&t.train.host);
-    dataset_free(&t.test.host);
-    free(t.train.order_host);
-    free(t.test.order_host);
+    trainer_free(&t);
     return rc;
 }

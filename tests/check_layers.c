@@ -4,10 +4,13 @@
  *   - every layer type's forward pass, and its input and parameter gradients
  *     against central differences of sum(dy * forward(x)), on shapes that are
  *     no multiple of any work-group size and with a batch smaller than the
- *     buffers' (rows past the batch must stay untouched);
+ *     buffers' (rows past the batch must stay untouched); batchnorm in
+ *     training (batch statistics) and evaluation; residual graphs whose
+ *     layers feed several consumers;
  *   - nll and cross_entropy: per-batch loss sums, correct counts, gradients;
  *   - SGD steps (momentum, nesterov, weight decay) against PyTorch's rule;
- *   - dropout masks in training mode;
+ *   - dropout and dropout2d masks in training mode;
+ *   - batchnorm's buffers, running statistics and bit-reproducibility;
  *   - the shape errors graph_build reports (no device needed).
  * Every model under test starts with `front`, a dropout of rate 0 (a copy with
  * buffers of its own), so the gradient with respect to the input of the
@@ -38,22 +41,31 @@ typedef enum {
     REF_END,
     REF_CONV,
     REF_POOL,
+    REF_AVGPOOL,
+    REF_GLOBAL_AVGPOOL,
     REF_DENSE,
     REF_FLATTEN,
-    REF_RELU,
+    REF_ACT,
     REF_SOFTMAX,
     REF_LOG_SOFTMAX,
+    REF_BATCHNORM,
+    REF_ADD,
     REF_COPY,
 } RefKind;
+
+#define REF_MAX_LAYERS 6
 
 /* One layer of a reference model: a case sets the kind and hyperparameters,
  * ref_shape derives the rest from the layer's input shape. */
 typedef struct {
     RefKind kind;
     int o;                /* conv2d filters, dense units */
-    int kh, kw, sh, sw;   /* window and stride (conv2d, maxpool2d) */
+    int kh, kw, sh, sw;   /* window and stride (conv2d, pools) */
     int same, padh, padw; /* padding 'same', else explicit padding */
-    int act;              /* ACT_* of conv2d and dense */
+    int act;              /* ACT_* of conv2d, dense and the activation layers */
+    double eps;           /* batchnorm epsilon */
+    int training;         /* batchnorm: batch statistics (the case runs the graph in training) */
+    int n_from, from[2];  /* inputs when not the layer before: 0 the model's, k the k-th layer's */
     int c, h, w;          /* derived: the input of one example (flat: h = w = 1) */
     int oc, oh, ow;       /* derived: the output of one example */
     int ph, pw;           /* derived: leading padding */
@@ -99,6 +111,7 @@ static void ref_shape(RefLayer *L, int c, int h, int w)
     switch (L->kind) {
     case REF_CONV:
     case REF_POOL:
+    case REF_AVGPOOL:
         L->oc = L->kind == REF_CONV ? L->o : c;
         ref_axis(L->same, h, L->kh, L->sh, L->padh, &L->oh, &L->ph);
         ref_axis(L->same, w, L->kw, L->sw, L->padw, &L->ow, &L->pw);
@@ -106,6 +119,9 @@ static void ref_shape(RefLayer *L, int c, int h, int w)
     case REF_DENSE:
     case REF_FLATTEN:
         L->oc = L->kind == REF_DENSE ? L->o : c * h * w;
+        L->oh = L->ow = 1;
+        break;
+    case REF_GLOBAL_AVGPOOL:
         L->oh = L->ow = 1;
         break;
     default:
@@ -131,10 +147,38 @@ static size_t ref_weight_count(const RefLayer *L)
     return L->kind == REF_DENSE ? (size_t)L->oc * L->c : 0;
 }
 
+/* The layer's tensors in graph order, their sizes and whether they are
+ * trained: weight and bias; batchnorm's weight, bias, running mean and
+ * running variance. Returns their number. */
+static int ref_tensors(const RefLayer *L, size_t count[4], int trainable[4])
+{
+    if (L->kind == REF_BATCHNORM) {
+        for (int i = 0; i < 4; i++) {
+            count[i] = (size_t)L->c;
+            trainable[i] = i < 2;
+        }
+        return 4;
+    }
+    if (!ref_weight_count(L))
+        return 0;
+    count[0] = ref_weight_count(L), count[1] = (size_t)L->oc;
+    trainable[0] = trainable[1] = 1;
+    return 2;
+}
+
+/* Trainable entries (trainable 1) or buffer entries (0) of the layer. */
+static size_t ref_tensor_sum(const RefLayer *L, int trainable)
+{
+    size_t count[4], sum = 0;
+    int train[4], n = ref_tensors(L, count, train);
+    for (int i = 0; i < n; i++)
+        sum += train[i] == trainable ? count[i] : 0;
+    return sum;
+}
+
 static size_t ref_param_count(const RefLayer *L)
 {
-    size_t w = ref_weight_count(L);
-    return w ? w + (size_t)L->oc : 0;
+    return ref_tensor_sum(L, 1) + ref_tensor_sum(L, 0);
 }
 
 static double ref_act(double z, int act, Trace *t)
@@ -199,13 +243,46 @@ static double ref_pool_at(const RefLayer *L, const double *plane, int oy, int ox
     return best;
 }
 
+/* The mean over the window: of the pixels inside the image for padding
+ * 'same' (Keras), of the whole window, padding included, else (PyTorch). */
+static double ref_avgpool_at(const RefLayer *L, const double *plane, int oy, int ox)
+{
+    double sum = 0;
+    int inside = 0;
+    for (int i = 0; i < L->kh; i++)
+        for (int j = 0; j < L->kw; j++) {
+            int iy = oy * L->sh - L->ph + i, ix = ox * L->sw - L->pw + j;
+            if (iy >= 0 && iy < L->h && ix >= 0 && ix < L->w) {
+                sum += plane[iy * L->w + ix];
+                inside++;
+            }
+        }
+    return sum / (L->same ? inside : L->kh * L->kw);
+}
+
+static double ref_plane_mean(const RefLayer *L, const double *plane)
+{
+    double sum = 0;
+    for (int i = 0; i < L->h * L->w; i++)
+        sum += plane[i];
+    return sum / (L->h * L->w);
+}
+
 static void ref_pool(const RefLayer *L, int batch, const double *x, double *y, Trace *t)
 {
-    for (int plane = 0; plane < batch * L->c; plane++)
+    for (int plane = 0; plane < batch * L->c; plane++) {
+        const double *xp = x + (size_t)plane * L->h * L->w;
         for (int oy = 0; oy < L->oh; oy++)
-            for (int ox = 0; ox < L->ow; ox++)
-                y[(plane * L->oh + oy) * L->ow + ox] =
-                    ref_pool_at(L, x + (size_t)plane * L->h * L->w, oy, ox, t);
+            for (int ox = 0; ox < L->ow; ox++) {
+                double *out = &y[(plane * L->oh + oy) * L->ow + ox];
+                if (L->kind == REF_POOL)
+                    *out = ref_pool_at(L, xp, oy, ox, t);
+                else if (L->kind == REF_AVGPOOL)
+                    *out = ref_avgpool_at(L, xp, oy, ox);
+                else
+                    *out = ref_plane_mean(L, xp);
+            }
+    }
 }
 
 static void ref_dense(const RefLayer *L, int batch, const double *x, const double *p, double *y,
@@ -241,68 +318,125 @@ static void ref_softmax(const RefLayer *L, int batch, const double *x, double *y
     }
 }
 
-static void ref_layer(const RefLayer *L, int batch, const double *x, const double *p, double *y,
-                      Trace *t)
+/* Channel c's mean and biased variance over the batch and the pixels. */
+static void ref_bn_stats(const RefLayer *L, int batch, const double *x, int c, double *mean,
+                         double *var)
 {
+    size_t P = (size_t)L->h * L->w, M = (size_t)batch * P;
+    double sum = 0, sq = 0;
+    for (int n = 0; n < batch; n++)
+        for (size_t i = 0; i < P; i++)
+            sum += x[(n * L->c + c) * P + i];
+    *mean = sum / M;
+    for (int n = 0; n < batch; n++)
+        for (size_t i = 0; i < P; i++)
+            sq += pow(x[(n * L->c + c) * P + i] - *mean, 2);
+    *var = sq / M;
+}
+
+/* p: gamma, beta, running mean, running variance, each [C]. */
+static void ref_batchnorm(const RefLayer *L, int batch, const double *x, const double *p,
+                          double *y)
+{
+    size_t P = (size_t)L->h * L->w;
+    const double *gamma = p, *beta = p + L->c, *run_mean = p + 2 * L->c, *run_var = p + 3 * L->c;
+    for (int c = 0; c < L->c; c++) {
+        double mean = run_mean[c], var = run_var[c];
+        if (L->training)
+            ref_bn_stats(L, batch, x, c, &mean, &var);
+        for (int n = 0; n < batch; n++)
+            for (size_t i = 0; i < P; i++) {
+                size_t at = (n * L->c + c) * P + i;
+                y[at] = (x[at] - mean) / sqrt(var + L->eps) * gamma[c] + beta[c];
+            }
+    }
+}
+
+/* in: the layer's inputs (two for add). */
+static void ref_layer(const RefLayer *L, int batch, const double *const *in, const double *p,
+                      double *y, Trace *t)
+{
+    const double *x = in[0];
     size_t count = (size_t)batch * ref_in_size(L);
     switch (L->kind) {
     case REF_CONV: ref_conv(L, batch, x, p, y, t); break;
-    case REF_POOL: ref_pool(L, batch, x, y, t); break;
+    case REF_POOL:
+    case REF_AVGPOOL:
+    case REF_GLOBAL_AVGPOOL: ref_pool(L, batch, x, y, t); break;
     case REF_DENSE: ref_dense(L, batch, x, p, y, t); break;
     case REF_SOFTMAX: ref_softmax(L, batch, x, y, 0); break;
     case REF_LOG_SOFTMAX: ref_softmax(L, batch, x, y, 1); break;
-    case REF_RELU:
+    case REF_BATCHNORM: ref_batchnorm(L, batch, x, p, y); break;
+    case REF_ACT:
         for (size_t i = 0; i < count; i++)
-            y[i] = ref_act(x[i], ACT_RELU, t);
+            y[i] = ref_act(x[i], L->act, t);
+        break;
+    case REF_ADD:
+        for (size_t i = 0; i < count; i++)
+            y[i] = x[i] + in[1][i];
         break;
     default: memcpy(y, x, count * sizeof *y); break; /* flatten, dropout in evaluation */
     }
 }
 
-/* A chain of reference layers run on a batch, with its scratch buffers. */
+/* Reference layers run on a batch: a chain, or a graph where layers name
+ * their inputs (n_from), with every layer's output kept. */
 typedef struct {
-    RefLayer layers[6];
+    RefLayer layers[REF_MAX_LAYERS];
     int n, batch;
     size_t in, out, params; /* per-example input and output sizes; all parameters */
-    double *buf[3];         /* two for intermediate activations, one for the output */
+    double *acts[REF_MAX_LAYERS]; /* each layer's output; the last one's goes to y */
+    double *y;              /* the output, for objectives */
 } RefNet;
+
+/* Which output is input i of L, the layer at index k: 0 the model's input,
+ * j the j-th layer's (so k is the layer before). */
+static int ref_source(const RefLayer *L, int k, int i)
+{
+    return L->n_from ? L->from[i] : k;
+}
 
 static void ref_net_init(RefNet *r, const RefLayer *layers, int c, int h, int w, int batch)
 {
     memset(r, 0, sizeof *r);
-    size_t largest = (size_t)c * h * w;
     for (r->n = 0; layers[r->n].kind != REF_END; r->n++) {
         RefLayer *L = &r->layers[r->n];
         *L = layers[r->n];
-        ref_shape(L, c, h, w);
-        c = L->oc, h = L->oh, w = L->ow;
+        int from = ref_source(L, r->n, 0);
+        if (from)
+            ref_shape(L, r->layers[from - 1].oc, r->layers[from - 1].oh, r->layers[from - 1].ow);
+        else
+            ref_shape(L, c, h, w);
         r->params += ref_param_count(L);
-        if (ref_out_size(L) > largest)
-            largest = ref_out_size(L);
+        r->acts[r->n] = malloc((size_t)batch * ref_out_size(L) * sizeof(double));
     }
     r->batch = batch;
-    r->in = ref_in_size(&r->layers[0]);
+    r->in = (size_t)c * h * w;
     r->out = ref_out_size(&r->layers[r->n - 1]);
-    for (int i = 0; i < 3; i++)
-        r->buf[i] = malloc((size_t)batch * largest * sizeof(double));
+    r->y = malloc((size_t)batch * r->out * sizeof(double));
 }
 
 static void ref_net_free(RefNet *r)
 {
-    for (int i = 0; i < 3; i++)
-        free(r->buf[i]);
+    for (int i = 0; i < r->n; i++)
+        free(r->acts[i]);
+    free(r->y);
 }
 
-/* y = the chain applied to x with parameters P (each layer's weight, then bias). */
+/* y = the layers applied to x with parameters P (each layer's, in order). */
 static void ref_forward(RefNet *r, const double *x, const double *P, double *y, Trace *t)
 {
-    const double *in = x;
-    for (int i = 0; i < r->n; i++) {
-        double *out = i == r->n - 1 ? y : r->buf[i % 2];
-        ref_layer(&r->layers[i], r->batch, in, P, out, t);
-        P += ref_param_count(&r->layers[i]);
-        in = out;
+    for (int k = 0; k < r->n; k++) {
+        const RefLayer *L = &r->layers[k];
+        const double *in[2];
+        for (int i = 0; i < 2; i++) {
+            int from = ref_source(L, k, i);
+            in[i] = from ? r->acts[from - 1] : x;
+        }
+        ref_layer(L, r->batch, in, P, r->acts[k], t);
+        P += ref_param_count(L);
     }
+    memcpy(y, r->acts[r->n - 1], (size_t)r->batch * r->out * sizeof *y);
 }
 
 /* ---- finite differences ---- */
@@ -346,7 +480,7 @@ typedef struct {
 static double layer_objective(void *ctx, Trace *t)
 {
     LayerObjective *o = ctx;
-    double *y = o->net->buf[2], s = 0;
+    double *y = o->net->y, s = 0;
     ref_forward(o->net, o->x, o->P, y, t);
     for (size_t i = 0; i < (size_t)o->net->batch * o->net->out; i++)
         s += o->dy[i] * y[i];
@@ -436,12 +570,16 @@ static void get(Net *t, cl_mem m, double *v, size_t n)
     ck_assert_ok(rc, err);
 }
 
-/* Every parameter's value (or grad), concatenated in graph order. */
+/* Every parameter's value (or grad: 0 for buffers, which have none),
+ * concatenated in graph order. */
 static void params_get(Net *t, double *all, int grad)
 {
     for (int i = 0; i < t->g.n_params; i++) {
         Param *p = &t->g.params[i];
-        get(t, grad ? p->grad : p->value, all, p->count);
+        if (grad && !p->grad)
+            memset(all, 0, p->count * sizeof *all);
+        else
+            get(t, grad ? p->grad : p->value, all, p->count);
         all += p->count;
     }
 }
@@ -467,15 +605,23 @@ typedef struct {
     const char *input;  /* the model's input: */
     int c, h, w;        /* the same for the reference (flat: h = w = 1) */
     const char *layers; /* YAML list items after front */
-    RefLayer ref[6];    /* ended by REF_END */
+    RefLayer ref[REF_MAX_LAYERS + 1]; /* ended by REF_END */
     int batch, max_batch;
 } LayerCase;
 
 #define IMG "[5, 7, 9]", 5, 7, 9
 #define FLAT "[37]", 37, 1, 1
 #define CONV(...) {.kind = REF_CONV, __VA_ARGS__}
-#define POOL(K, S, P) {.kind = REF_POOL, .kh = K, .kw = K, .sh = S, .sw = S, .padh = P, .padw = P}
+#define WINDOW(KIND, K, S, P) \
+    {.kind = KIND, .kh = K, .kw = K, .sh = S, .sw = S, .padh = P, .padw = P}
+#define POOL(K, S, P) WINDOW(REF_POOL, K, S, P)
+#define AVGPOOL(K, S, P) WINDOW(REF_AVGPOOL, K, S, P)
+#define SAME(KIND, K, S) {.kind = KIND, .kh = K, .kw = K, .sh = S, .sw = S, .same = 1}
 #define DENSE(U, ACT) {.kind = REF_DENSE, .o = U, .act = ACT}
+#define DENSE_FROM(U, ACT, F) {.kind = REF_DENSE, .o = U, .act = ACT, .n_from = 1, .from = {F}}
+#define ACT(A) {.kind = REF_ACT, .act = A}
+#define BN(EPS, TRAINING) {.kind = REF_BATCHNORM, .eps = EPS, .training = TRAINING}
+#define ADD(A, B) {.kind = REF_ADD, .n_from = 2, .from = {A, B}}
 #define ONLY(KIND) {.kind = KIND}
 
 static const LayerCase layer_cases[] = {
@@ -515,7 +661,10 @@ static const LayerCase layer_cases[] = {
      {DENSE(13, ACT_LINEAR)}, 3, 5},
     {"dense without activation", FLAT, "  - {name: fc, type: dense, units: 13}\n",
      {DENSE(13, ACT_LINEAR)}, 5, 5},
-    {"relu", IMG, "  - {name: act, type: relu}\n", {ONLY(REF_RELU)}, 3, 4},
+    {"relu", IMG, "  - {name: act, type: relu}\n", {ACT(ACT_RELU)}, 3, 4},
+    {"sigmoid", IMG, "  - {name: act, type: sigmoid}\n", {ACT(ACT_SIGMOID)}, 3, 4},
+    {"tanh", FLAT, "  - {name: act, type: tanh}\n", {ACT(ACT_TANH)}, 3, 5},
+    {"linear", IMG, "  - {name: act, type: linear}\n", {ACT(ACT_LINEAR)}, 3, 4},
     {"softmax", "[13]", 13, 1, 1, "  - {name: sm, type: softmax}\n", {ONLY(REF_SOFTMAX)}, 3, 4},
     {"log_softmax", "[13]", 13, 1, 1, "  - {name: lsm, type: log_softmax}\n",
      {ONLY(REF_LOG_SOFTMAX)}, 3, 4},
@@ -525,6 +674,70 @@ static const LayerCase layer_cases[] = {
      {ONLY(REF_FLATTEN), DENSE(13, ACT_TANH)}, 3, 4},
     {"dropout in evaluation", IMG, "  - {name: drop, type: dropout, rate: 0.3}\n",
      {ONLY(REF_COPY)}, 3, 4},
+    {"dropout2d in evaluation", IMG, "  - {name: drop, type: dropout2d, rate: 0.3}\n",
+     {ONLY(REF_COPY)}, 3, 4},
+    {"maxpool2d 3 stride 2 same", IMG,
+     "  - {name: pool, type: maxpool2d, pool_size: 3, stride: 2, padding: same}\n",
+     {SAME(REF_POOL, 3, 2)}, 3, 4},
+    {"maxpool2d 2 same (padding at the end)", IMG,
+     "  - {name: pool, type: maxpool2d, pool_size: 2, padding: same}\n", {SAME(REF_POOL, 2, 2)},
+     3, 4},
+    {"maxpool2d 3 stride 1 valid", IMG,
+     "  - {name: pool, type: maxpool2d, pool_size: 3, stride: 1, padding: valid}\n",
+     {POOL(3, 1, 0)}, 3, 4},
+    {"avgpool2d 2", IMG, "  - {name: pool, type: avgpool2d, pool_size: 2}\n", {AVGPOOL(2, 2, 0)},
+     3, 4},
+    {"avgpool2d 3 stride 2 padding 1 (divides by 9)", IMG,
+     "  - {name: pool, type: avgpool2d, pool_size: 3, stride: 2, padding: 1}\n",
+     {AVGPOOL(3, 2, 1)}, 3, 4},
+    {"avgpool2d 3 stride 2 same", IMG,
+     "  - {name: pool, type: avgpool2d, pool_size: 3, stride: 2, padding: same}\n",
+     {SAME(REF_AVGPOOL, 3, 2)}, 3, 4},
+    {"avgpool2d 4 stride 3 same (uneven padding)", IMG,
+     "  - {name: pool, type: avgpool2d, pool_size: 4, stride: 3, padding: same}\n",
+     {SAME(REF_AVGPOOL, 4, 3)}, 3, 4},
+    {"avgpool2d 3 stride 1 valid", IMG,
+     "  - {name: pool, type: avgpool2d, pool_size: 3, stride: 1, padding: valid}\n",
+     {AVGPOOL(3, 1, 0)}, 3, 4},
+    {"global_avgpool", IMG, "  - {name: gap, type: global_avgpool}\n",
+     {ONLY(REF_GLOBAL_AVGPOOL)}, 3, 4},
+    {"batchnorm 2-D in training", IMG, "  - {name: bn, type: batchnorm}\n", {BN(1e-5, 1)}, 3, 4},
+    {"batchnorm 1-D in training", FLAT, "  - {name: bn, type: batchnorm}\n", {BN(1e-5, 1)}, 3,
+     5},
+    /* more values per channel than a work-group has work-items (256 on POCL) */
+    {"batchnorm 2-D in training, planes of 323", "[3, 17, 19]", 3, 17, 19,
+     "  - {name: bn, type: batchnorm}\n", {BN(1e-5, 1)}, 3, 4},
+    {"batchnorm 1-D in training, batch 300", "[7]", 7, 1, 1, "  - {name: bn, type: batchnorm}\n",
+     {BN(1e-5, 1)}, 300, 301},
+    {"batchnorm 2-D in evaluation", IMG, "  - {name: bn, type: batchnorm}\n", {BN(1e-5, 0)}, 3,
+     4},
+    {"batchnorm 1-D in evaluation, epsilon 0.01", FLAT,
+     "  - {name: bn, type: batchnorm, epsilon: 0.01}\n", {BN(0.01, 0)}, 3, 5},
+    {"conv2d, batchnorm, relu, global_avgpool, dense in training", IMG,
+     "  - {name: conv, type: conv2d, filters: 6, kernel_size: 3, padding: same}\n"
+     "  - {name: bn, type: batchnorm, momentum: 0.5}\n"
+     "  - {name: act, type: relu}\n"
+     "  - {name: gap, type: global_avgpool}\n"
+     "  - {name: fc, type: dense, units: 7}\n",
+     {CONV(.o = 6, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .same = 1), BN(1e-5, 1), ACT(ACT_RELU),
+      ONLY(REF_GLOBAL_AVGPOOL), DENSE(7, ACT_LINEAR)},
+     3, 4},
+    /* front feeds a and b: its gradient is the sum of theirs */
+    {"residual: dense a, dense b from front, add, dense", FLAT,
+     "  - {name: a, type: dense, units: 11, activation: tanh}\n"
+     "  - {name: b, type: dense, units: 11, inputs: [front]}\n"
+     "  - {name: sum, type: add, inputs: [a, b]}\n"
+     "  - {name: out, type: dense, units: 5}\n",
+     {DENSE(11, ACT_TANH), DENSE_FROM(11, ACT_LINEAR, 0), ADD(1, 2),
+      DENSE(5, ACT_LINEAR)},
+     3, 5},
+    {"residual: conv2d, add the input back, relu", IMG,
+     "  - {name: conv, type: conv2d, filters: 5, kernel_size: 3, padding: same, activation: tanh}\n"
+     "  - {name: sum, type: add, inputs: [conv, front]}\n"
+     "  - {name: act, type: relu}\n",
+     {CONV(.o = 5, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .same = 1, .act = ACT_TANH), ADD(1, 0),
+      ACT(ACT_RELU)},
+     3, 4},
     {"conv2d, maxpool2d, flatten, dense, log_softmax", "[3, 11, 10]", 3, 11, 10,
      "  - {name: conv, type: conv2d, filters: 5, kernel_size: 3, padding: same, activation: tanh}\n"
      "  - {name: pool, type: maxpool2d, pool_size: 2}\n"
@@ -546,6 +759,7 @@ typedef struct {
     RefNet ref;
     Node *front, *out;
     double *x, *P;
+    char *trained; /* per entry of P: has a gradient (not a buffer) */
     size_t nx, ny; /* floats of input and output in the batch */
 } LayerRun;
 
@@ -561,15 +775,57 @@ static void check_shapes(LayerRun *run)
         ck_assert_int_eq(s.dim[2], last->ow);
     }
     int p = 0;
+    long trained = 0, buffers = 0;
     for (int i = 0; i < run->ref.n; i++) {
         const RefLayer *L = &run->ref.layers[i];
-        if (!ref_weight_count(L))
-            continue;
-        ck_assert_int_lt(p + 1, run->net.g.n_params);
-        ck_assert_uint_eq(run->net.g.params[p++].count, ref_weight_count(L));
-        ck_assert_uint_eq(run->net.g.params[p++].count, (size_t)L->oc);
+        size_t count[4];
+        int trainable[4], n = ref_tensors(L, count, trainable);
+        for (int j = 0; j < n; j++, p++) {
+            ck_assert_int_lt(p, run->net.g.n_params);
+            ck_assert_uint_eq(run->net.g.params[p].count, count[j]);
+            ck_assert_int_eq(run->net.g.params[p].init.trainable, trainable[j]);
+        }
+        trained += (long)ref_tensor_sum(L, 1);
+        buffers += (long)ref_tensor_sum(L, 0);
     }
     ck_assert_int_eq(p, run->net.g.n_params);
+    ck_assert_int_eq(graph_param_count(&run->net.g, 1), trained);
+    ck_assert_int_eq(graph_param_count(&run->net.g, 0), buffers);
+}
+
+/* Parameters that start as constants (batchnorm's) get random values in
+ * [0.5, 1.5] (a positive running variance), so that a test sees more than
+ * gamma = 1 and beta = 0. */
+static void randomize_constant_params(Net *t)
+{
+    for (int i = 0; i < t->g.n_params; i++) {
+        Param *p = &t->g.params[i];
+        if (p->init.role != PARAM_ONES && p->init.role != PARAM_ZEROS)
+            continue;
+        double *v = random_vec(p->count, 17 + (uint64_t)i, 0.5, 1.5);
+        put(t, p->value, v, p->count);
+        free(v);
+    }
+}
+
+/* The graph runs in training mode when a reference layer uses batch statistics. */
+static int ref_training(const RefNet *r)
+{
+    int training = 0;
+    for (int i = 0; i < r->n; i++)
+        training |= r->layers[i].training;
+    return training;
+}
+
+/* Which entries of the concatenated parameters have gradients. */
+static char *trained_entries(const Graph *g, size_t total)
+{
+    char *mask = malloc(total + 1), *at = mask;
+    for (int i = 0; i < g->n_params; i++) {
+        memset(at, g->params[i].init.trainable, g->params[i].count);
+        at += g->params[i].count;
+    }
+    return mask;
 }
 
 static void layer_run_open(LayerRun *run, const LayerCase *lc)
@@ -577,8 +833,8 @@ static void layer_run_open(LayerRun *run, const LayerCase *lc)
     run->lc = lc;
     net_open(&run->net, lc->input, lc->layers, lc->max_batch);
     run->net.g.batch = lc->batch;
-    run->net.g.training = 0;
     ref_net_init(&run->ref, lc->ref, lc->c, lc->h, lc->w, lc->batch);
+    run->net.g.training = ref_training(&run->ref);
     run->front = &run->net.g.nodes[1];
     run->out = graph_output(&run->net.g);
     check_shapes(run);
@@ -587,13 +843,16 @@ static void layer_run_open(LayerRun *run, const LayerCase *lc)
     run->x = random_vec(run->nx, 11, -1, 1);
     put(&run->net, run->net.g.nodes[0].out, run->x, run->nx);
     run->P = malloc((run->ref.params + 1) * sizeof *run->P);
+    randomize_constant_params(&run->net);
     params_get(&run->net, run->P, 0);
+    run->trained = trained_entries(&run->net.g, run->ref.params);
 }
 
 static void layer_run_close(LayerRun *run)
 {
     free(run->x);
     free(run->P);
+    free(run->trained);
     ref_net_free(&run->ref);
     net_close(&run->net);
 }
@@ -629,13 +888,17 @@ static void check_forward(LayerRun *run)
     free(want);
 }
 
-/* The device's gradient for v (n entries of x or P) against central differences. */
+/* The device's gradient for v (n entries of x or P) against central
+ * differences, where mask is NULL or set. */
 static void check_gradient(LayerRun *run, LayerObjective *obj, double *v, const double *got,
-                           size_t n, const char *what)
+                           size_t n, const char *mask, const char *what)
 {
     char label[160];
     double *want = malloc((n + 1) * sizeof *want);
     size_t kinks = fd_grad(layer_objective, obj, v, n, want);
+    for (size_t i = 0; mask && i < n; i++)
+        if (!mask[i])
+            want[i] = NAN;
     ck_assert_msg(kinks * 20 <= n, "%s: %zu of %zu %s entries next to kinks", run->lc->name,
                   kinks, n, what);
     snprintf(label, sizeof label, "%s: gradient of %s", run->lc->name, what);
@@ -655,9 +918,9 @@ static void check_backward(LayerRun *run)
     params_get(&run->net, dP, 1);
 
     LayerObjective obj = {&run->ref, run->x, run->P, dy};
-    check_gradient(run, &obj, run->x, dx, run->nx, "the input");
+    check_gradient(run, &obj, run->x, dx, run->nx, NULL, "the input");
     if (run->ref.params)
-        check_gradient(run, &obj, run->P, dP, run->ref.params, "the parameters");
+        check_gradient(run, &obj, run->P, dP, run->ref.params, run->trained, "the parameters");
     free(dy);
     free(dx);
     free(dP);
@@ -855,14 +1118,22 @@ END_TEST
 
 /* ---- dropout in training ---- */
 
+typedef struct {
+    const char *input, *layer;
+    size_t cols, group; /* per example; consecutive elements sharing a mask */
+} DropCase;
+
+static const DropCase drop_cases[] = {
+    {"[997]", "  - {name: drop, type: dropout, rate: 0.3}\n", 997, 1},
+    {"[37, 3, 9]", "  - {name: drop, type: dropout2d, rate: 0.3}\n", 999, 27},
+};
+
 #define DROP_ROWS 101
-#define DROP_COLS 997
 
 /* Forward at the graph's current seed and step; returns the output. */
-static double *dropout_forward(Net *t)
+static double *dropout_forward(Net *t, size_t n)
 {
     Err err = {""};
-    size_t n = (size_t)DROP_ROWS * DROP_COLS;
     double *y = malloc(n * sizeof *y);
     run_ok(graph_forward(&t->g, &err), &err);
     get(t, graph_output(&t->g)->out, y, n);
@@ -877,28 +1148,41 @@ static size_t masks_differ(const double *a, const double *b, size_t n)
     return d;
 }
 
+/* Each element is dropped or scaled, a whole group at once; returns the
+ * number of groups dropped. */
+static size_t check_dropped_groups(const double *x, const double *y, size_t n, size_t group,
+                                   float scale)
+{
+    size_t dropped = 0;
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_msg(y[i] == 0 || y[i] == (float)x[i] * scale, "y[%zu] = %.9g, x = %.9g", i,
+                      y[i], x[i]);
+        ck_assert_msg((y[i] == 0) == (y[i - i % group] == 0),
+                      "y[%zu] and the first of its group of %zu differ in their mask", i, group);
+        dropped += i % group == 0 && y[i] == 0;
+    }
+    return dropped;
+}
+
 START_TEST(dropout_masks_in_training)
 {
+    const DropCase *dc = &drop_cases[_i];
     const double rate = 0.3;
     const float scale = 1.0f / (1.0f - (float)rate);
-    size_t n = (size_t)DROP_ROWS * DROP_COLS;
+    size_t n = DROP_ROWS * dc->cols, masks = n / dc->group;
     Net t;
     Err err = {""};
-    net_open(&t, "[997]", "  - {name: drop, type: dropout, rate: 0.3}\n", DROP_ROWS);
+    net_open(&t, dc->input, dc->layer, DROP_ROWS);
     t.g.training = 1;
     double *x = random_vec(n, 41, 0.5, 1.5), *dy = random_vec(n, 42, 0.5, 1.5);
     double *dx = malloc(n * sizeof *dx);
     put(&t, t.g.nodes[0].out, x, n);
-    double *y = dropout_forward(&t);
+    double *y = dropout_forward(&t, n);
 
-    size_t dropped = 0;
-    for (size_t i = 0; i < n; i++) {
-        dropped += y[i] == 0;
-        ck_assert_msg(y[i] == 0 || y[i] == (float)x[i] * scale, "y[%zu] = %.9g, x = %.9g", i,
-                      y[i], x[i]);
-    }
-    double sd = sqrt(n * rate * (1 - rate));
-    ck_assert_msg(fabs((double)dropped - n * rate) < 5 * sd, "dropped %zu of %zu", dropped, n);
+    size_t dropped = check_dropped_groups(x, y, n, dc->group, scale);
+    double sd = sqrt(masks * rate * (1 - rate));
+    ck_assert_msg(fabs((double)dropped - masks * rate) < 5 * sd, "dropped %zu of %zu", dropped,
+                  masks);
 
     put(&t, graph_output(&t.g)->grad, dy, n);
     run_ok(graph_backward(&t.g, &err), &err);
@@ -907,20 +1191,152 @@ START_TEST(dropout_masks_in_training)
         ck_assert_msg(dx[i] == (y[i] == 0 ? 0 : (float)dy[i] * scale),
                       "dx[%zu] = %.9g with y = %.9g, dy = %.9g", i, dx[i], y[i], dy[i]);
 
-    double *again = dropout_forward(&t);
+    double *again = dropout_forward(&t, n);
     ck_assert_uint_eq(masks_differ(y, again, n), 0);
     t.g.step = 1;
-    double *next = dropout_forward(&t);
+    double *next = dropout_forward(&t, n);
     /* two independent masks disagree on 2 * 0.3 * 0.7 = 42% of the elements */
     ck_assert_uint_gt(masks_differ(y, next, n), n * 35 / 100);
     t.g.step = 0;
     t.g.seed ^= 0x5eed;
-    double *reseeded = dropout_forward(&t);
+    double *reseeded = dropout_forward(&t, n);
     ck_assert_uint_gt(masks_differ(y, reseeded, n), n * 35 / 100);
     t.g.seed ^= 0x5eed;
-    double *back = dropout_forward(&t); /* a function of (seed, step), not of history */
+    double *back = dropout_forward(&t, n); /* a function of (seed, step), not of history */
     ck_assert_uint_eq(masks_differ(y, back, n), 0);
     free(x), free(dy), free(dx), free(y), free(again), free(next), free(reseeded), free(back);
+    net_close(&t);
+}
+END_TEST
+
+/* ---- batchnorm: buffers, running statistics, reproducibility ---- */
+
+typedef struct {
+    const char *input;
+    int c, h, w;
+} BnCase;
+
+/* planes of 143: a work-item of the reductions steps across examples */
+static const BnCase bn_cases[] = {{IMG}, {FLAT}, {"[5, 11, 13]", 5, 11, 13}};
+
+#define BN_MOMENTUM 0.3
+#define BN_EPSILON 1e-3
+#define BN_MAX_BATCH 4
+
+/* PyTorch's names, trainable flags and the two counts. */
+static void check_bn_params(Net *t, int channels)
+{
+    static const char *const names[] = {"bn.weight", "bn.bias", "bn.running_mean",
+                                        "bn.running_var"};
+    ck_assert_int_eq(t->g.n_params, 4);
+    for (int i = 0; i < 4; i++) {
+        Param *p = &t->g.params[i];
+        ck_assert_str_eq(p->name, names[i]);
+        ck_assert_uint_eq(p->count, (size_t)channels);
+        ck_assert_int_eq(p->init.trainable, i < 2);
+        ck_assert(i < 2 ? p->grad != NULL : p->grad == NULL);
+    }
+    ck_assert_int_eq(graph_param_count(&t->g, 1), 2 * channels);
+    ck_assert_int_eq(graph_param_count(&t->g, 0), 2 * channels);
+}
+
+/* One training forward of a batch of x; moves the reference running
+ * statistics as PyTorch does (the unbiased variance) and compares. */
+static void bn_training_step(Net *t, const RefLayer *L, int batch, const double *x, double *run_mean,
+                             double *run_var)
+{
+    Err err = {""};
+    size_t M = (size_t)batch * L->h * L->w;
+    double *got = malloc(2 * (size_t)L->c * sizeof *got);
+    t->g.batch = batch;
+    put(t, t->g.nodes[0].out, x, (size_t)batch * ref_in_size(L));
+    run_ok(graph_forward(&t->g, &err), &err);
+    for (int c = 0; c < L->c; c++) {
+        double mean, var;
+        ref_bn_stats(L, batch, x, c, &mean, &var);
+        run_mean[c] = (1 - BN_MOMENTUM) * run_mean[c] + BN_MOMENTUM * mean;
+        run_var[c] = (1 - BN_MOMENTUM) * run_var[c] + BN_MOMENTUM * var * M / (M - 1);
+    }
+    get(t, t->g.params[2].value, got, (size_t)L->c);
+    get(t, t->g.params[3].value, got + L->c, (size_t)L->c);
+    assert_close("running_mean", got, run_mean, (size_t)L->c, 1e-5, 1e-6);
+    assert_close("running_var", got + L->c, run_var, (size_t)L->c, 1e-5, 1e-6);
+    free(got);
+}
+
+/* Evaluation normalises by the running statistics the training steps left. */
+static void check_bn_evaluation(Net *t, const RefLayer *L, int batch, const double *x)
+{
+    Err err = {""};
+    RefLayer eval = *L;
+    size_t n = (size_t)batch * ref_in_size(L);
+    double *P = malloc(4 * (size_t)L->c * sizeof *P);
+    double *y = malloc(n * sizeof *y), *want = malloc(n * sizeof *want);
+    t->g.training = 0;
+    t->g.batch = batch;
+    put(t, t->g.nodes[0].out, x, n);
+    run_ok(graph_forward(&t->g, &err), &err);
+    get(t, graph_output(&t->g)->out, y, n);
+    params_get(t, P, 0);
+    eval.training = 0;
+    ref_batchnorm(&eval, batch, x, P, want);
+    assert_close("batchnorm in evaluation after training", y, want, n, 1e-5, 1e-6);
+    free(P), free(y), free(want);
+}
+
+/* Forward and backward: the output, then the input's gradient, then the
+ * parameters' (4 * channels entries, 0 for the buffers). */
+static double *bn_pass(Net *t, size_t n, size_t channels)
+{
+    Err err = {""};
+    double *all = malloc((2 * n + 4 * channels) * sizeof *all);
+    run_ok(graph_forward(&t->g, &err), &err);
+    run_ok(graph_backward(&t->g, &err), &err);
+    get(t, graph_output(&t->g)->out, all, n);
+    get(t, t->g.nodes[1].grad, all + n, n);
+    params_get(t, all + 2 * n, 1);
+    return all;
+}
+
+START_TEST(batchnorm_running_statistics)
+{
+    const BnCase *bc = &bn_cases[_i];
+    RefLayer L = BN(BN_EPSILON, 1);
+    ref_shape(&L, bc->c, bc->h, bc->w);
+    Net t;
+    Err err = {""};
+    char layer[128];
+    snprintf(layer, sizeof layer, "  - {name: bn, type: batchnorm, momentum: %g, epsilon: %g}\n",
+             BN_MOMENTUM, BN_EPSILON);
+    net_open(&t, bc->input, layer, BN_MAX_BATCH);
+    check_bn_params(&t, bc->c);
+    t.g.training = 1;
+    size_t n = BN_MAX_BATCH * ref_in_size(&L);
+    double *run_mean = calloc((size_t)bc->c, sizeof *run_mean);
+    double *run_var = malloc((size_t)bc->c * sizeof *run_var);
+    for (int c = 0; c < bc->c; c++)
+        run_var[c] = 1;
+    double *x1 = random_vec(n, 51, -1, 2), *x2 = random_vec(n, 52, -2, 1);
+    bn_training_step(&t, &L, 3, x1, run_mean, run_var);
+    bn_training_step(&t, &L, BN_MAX_BATCH, x2, run_mean, run_var);
+
+    /* the same batch twice gives the same bits (the running statistics,
+     * which move, play no part in training) */
+    double *dy = random_vec(n, 53, -1, 1);
+    put(&t, graph_output(&t.g)->grad, dy, n);
+    double *first = bn_pass(&t, n, (size_t)bc->c), *second = bn_pass(&t, n, (size_t)bc->c);
+    ck_assert_mem_eq(first, second, (2 * n + 4 * (size_t)bc->c) * sizeof *first);
+
+    /* one value per channel has no variance: PyTorch refuses it too */
+    t.g.batch = 1;
+    int rc = graph_forward(&t.g, &err);
+    if (L.h * L.w == 1)
+        ck_assert_msg(rc == CLRUN_EINPUT && strstr(err.msg, "more than one value"), "%s", err.msg);
+    else
+        run_ok(rc, &err);
+
+    check_bn_evaluation(&t, &L, 3, x1);
+    free(run_mean), free(run_var), free(x1), free(x2), free(dy), free(first), free(second);
     net_close(&t);
 }
 END_TEST
@@ -928,7 +1344,7 @@ END_TEST
 /* ---- shape errors (no device) ---- */
 
 typedef struct {
-    const char *layer; /* on line 5, after a conv2d giving [4, 5, 7] */
+    const char *layer; /* on line 5, after a conv2d c1 giving [4, 5, 7] */
     const char *name;
     const char *phrases[3];
 } ShapeCase;
@@ -942,6 +1358,23 @@ static const ShapeCase shape_cases[] = {
      {"'convolution'", "conv2d", "log_softmax"}},
     {"  - {name: nofilters, type: conv2d, kernel_size: 3}\n", "nofilters", {"'filters'"}},
     {"  - {name: nosize, type: maxpool2d, stride: 2}\n", "nosize", {"'pool_size'"}},
+    {"  - {name: wide, type: avgpool2d, pool_size: 6, padding: valid}\n", "wide",
+     {"does not fit"}},
+    {"  - {name: pad, type: maxpool2d, pool_size: 2, padding: full}\n", "pad",
+     {"'valid', 'same'"}},
+    {"  - {name: pad, type: avgpool2d, pool_size: 3, padding: 2}\n", "pad", {"half of pool_size"}},
+    {"  - {name: gap, type: global_avgpool, inputs: [c1, c1]}\n", "gap", {"one input, got 2"}},
+    {"  - {name: bn, type: batchnorm, momentum: 1.5}\n", "bn", {"momentum"}},
+    {"  - {name: bn, type: batchnorm, epsilon: 0}\n", "bn", {"epsilon"}},
+    {"  - {name: drop, type: dropout2d, rate: 1}\n", "drop", {"rate"}},
+    {"  - {name: sum, type: add, inputs: [c1, input]}\n", "sum",
+     {"'c1' [4, 5, 7]", "'input' [3, 7, 9]", "differ in shape"}},
+    {"  - {name: sum, type: add}\n", "sum", {"two or more inputs"}},
+    {"  - {name: sum, type: add, inputs: [c1, nowhere]}\n", "sum",
+     {"'nowhere'", "defined before"}},
+    {"  - {name: sum, type: add, inputs: [c1, later]}\n  - {name: later, type: relu}\n", "sum",
+     {"'later'", "defined before"}},
+    {"  - {name: sum, type: add, inputs: [c1, sum]}\n", "sum", {"'sum'", "defined before"}},
 };
 
 START_TEST(shape_errors_name_file_line_and_layer)
@@ -980,7 +1413,10 @@ Suite *layers_suite(void)
                         (int)(sizeof loss_cases / sizeof loss_cases[0]));
     tcase_add_loop_test(device, sgd_matches_pytorch_for_two_steps, 0,
                         (int)(sizeof sgd_cases / sizeof sgd_cases[0]));
-    tcase_add_test(device, dropout_masks_in_training);
+    tcase_add_loop_test(device, dropout_masks_in_training, 0,
+                        (int)(sizeof drop_cases / sizeof drop_cases[0]));
+    tcase_add_loop_test(device, batchnorm_running_statistics, 0,
+                        (int)(sizeof bn_cases / sizeof bn_cases[0]));
     suite_add_tcase(s, device);
 
     TCase *shapes = tcase_create("shapes");

@@ -12,6 +12,11 @@ int main(void)
     srunner_add_suite(runner, safetensors_suite());
     srunner_add_suite(runner, layers_suite());
     srunner_add_suite(runner, parity_suite());
+    srunner_add_suite(runner, cifar_suite());
+    srunner_add_suite(runner, images_suite());
+    srunner_add_suite(runner, playground_suite());
+    srunner_add_suite(runner, optim_suite());
+    srunner_add_suite(runner, losses_suite());
     srunner_add_suite(runner, cli_suite());
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);

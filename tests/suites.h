@@ -7,6 +7,11 @@
 Suite *spec_suite(void);
 Suite *data_suite(void);
 Suite *safetensors_suite(void);
+Suite *cifar_suite(void);
+Suite *images_suite(void);
+Suite *playground_suite(void);
+Suite *optim_suite(void);
+Suite *losses_suite(void);
 Suite *cli_suite(void);
 Suite *parity_suite(void);
 Suite *layers_suite(void);

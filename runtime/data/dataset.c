@@ -1,8 +1,10 @@
-/* dataset.c: maps dataset names to the places their files may be.
+/* dataset.c: maps dataset names to the places their files may be, and what
+ * every Dataset shares (split names, class names, freeing).
  *
- * Each name has places tried in order; the first holding all four files wins,
- * so train and test always come from the same copy of a dataset and a half
- * finished download is never mixed with the bundled sample. */
+ * Each IDX name has places tried in order; the first holding all four files
+ * wins, so train and test always come from the same copy of a dataset and a
+ * half finished download is never mixed with the bundled sample. CIFAR-10
+ * keeps its own places (cifar.c). */
 #include "data/dataset.h"
 
 #include <stdio.h>
@@ -22,17 +24,24 @@ typedef struct {
     const char *name;
     Place places[N_PLACES]; /* tried in order */
     const char *hint; /* what to do when no place has the files */
+    const char *const *class_names; /* NULL or ten names */
 } Known;
+
+static const char *const fashion_names[10] = {
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+};
 
 static const Known known[] = {
     {"mnist",
      {{"data/mnist", 1, "full MNIST"}, {"data/mnist-sample", 1, "bundled 10,000-digit sample"}},
      "run tools/fetch-data mnist for the full set; the bundled sample belongs in "
-     "data/mnist-sample/ (git checkout data/mnist-sample, or tools/make-mnist-sample)"},
+     "data/mnist-sample/ (git checkout data/mnist-sample, or tools/make-mnist-sample)", NULL},
     {"fashion-mnist",
      {{"/usr/share/datasets/fashion-mnist", 0, "Debian's dataset-fashion-mnist"},
       {"data/fashion-mnist", 1, "Fashion-MNIST"}},
-     "apt-get install dataset-fashion-mnist, or put the four files in data/fashion-mnist/"},
+     "apt-get install dataset-fashion-mnist, or put the four files in data/fashion-mnist/",
+     fashion_names},
 };
 enum { N_KNOWN = sizeof known / sizeof known[0] };
 
@@ -80,9 +89,8 @@ static const Known *find_known(const char *name, Err *err)
             return &known[i];
     char names[256] = "";
     for (int i = 0; i < N_KNOWN; i++)
-        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "",
-                 known[i].name);
-    err_set(err, CLRUN_EINPUT, "unknown dataset '%s' (known: %s)", name, names);
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s, ", known[i].name);
+    err_set(err, CLRUN_EINPUT, "unknown dataset '%s' (known: %scifar10)", name, names);
     return NULL;
 }
 
@@ -105,20 +113,28 @@ static int locate(const Known *k, const char *root, Path dir, const Place **chos
                    k->hint);
 }
 
+int dataset_split(const char *what, const char *split, int *is_test, Err *err)
+{
+    if (strcmp(split, "train") == 0 || strcmp(split, "test") == 0) {
+        *is_test = strcmp(split, "test") == 0;
+        return CLRUN_OK;
+    }
+    return err_set(err, CLRUN_EINPUT, "dataset '%s': unknown split '%s' (train or test)", what,
+                   split);
+}
+
 int dataset_open(Dataset *ds, const char *name, const char *split, const char *root, Err *err)
 {
     memset(ds, 0, sizeof *ds);
+    if (strcmp(name, "cifar10") == 0)
+        return cifar_open(ds, split, root, err);
     const Known *k = find_known(name, err);
+    int is_test;
     if (!k)
         return CLRUN_EINPUT;
-    int first;
-    if (strcmp(split, "train") == 0)
-        first = 0;
-    else if (strcmp(split, "test") == 0)
-        first = 2;
-    else
-        return err_set(err, CLRUN_EINPUT, "dataset '%s': unknown split '%s' (train or test)", name,
-                       split);
+    if (dataset_split(name, split, &is_test, err))
+        return CLRUN_EINPUT;
+    int first = 2 * is_test;
     Path dir, images, labels;
     const Place *place = NULL;
     int rc = locate(k, root, dir, &place, err);
@@ -128,14 +144,34 @@ int dataset_open(Dataset *ds, const char *name, const char *split, const char *r
         rc = join(labels, dir, files[first + 1], err);
     if (!rc)
         rc = idx_load(ds, images, labels, err);
+    if (!rc && k->class_names && ds->classes <= 10) {
+        ds->classes = 10;
+        rc = dataset_set_class_names(ds, k->class_names, 10, err);
+    }
     if (!rc)
         snprintf(ds->source, sizeof ds->source, "%.400s (%.100s)", dir, place->what);
+    else
+        dataset_free(ds);
     return rc;
+}
+
+int dataset_set_class_names(Dataset *ds, const char *const *names, int n, Err *err)
+{
+    free(ds->class_names);
+    ds->class_names = calloc((size_t)(n > 0 ? n : 1), sizeof *ds->class_names);
+    if (!ds->class_names)
+        return err_set(err, CLRUN_ERUNTIME, "out of memory for %d class names", n);
+    for (int i = 0; i < n; i++)
+        snprintf(ds->class_names[i], sizeof ds->class_names[i], "%.*s", DATASET_NAME_MAX - 1,
+                 names[i] ? names[i] : "");
+    return CLRUN_OK;
 }
 
 void dataset_free(Dataset *ds)
 {
     free(ds->pixels);
+    free(ds->values);
     free(ds->labels);
+    free(ds->class_names);
     memset(ds, 0, sizeof *ds);
 }

@@ -1,34 +1,128 @@
-/* dataset.h: image classification datasets held in memory as bytes.
+/* dataset.h: classification datasets held in memory, and the loaders that
+ * fill them: IDX (MNIST, Fashion-MNIST), CIFAR-10 binary batches, folders of
+ * PNG/JPEG images, and the TensorFlow Playground's generated 2-D sets.
  *
- * Pixels stay as the files store them (one byte each); scaling to floats is
- * the consumer's business, so a 60,000-image set costs 47 MB, not 188 MB. */
+ * Image pixels stay bytes (scaling to floats is the consumer's business, so a
+ * 60,000-image set costs 47 MB, not 188 MB); sets whose features are real
+ * numbers (the Playground's) hold floats instead. Choosing a loader from an
+ * experiment's data: section is data.h's business. */
 #ifndef CLRUN_DATASET_H
 #define CLRUN_DATASET_H
 
+#include <stdint.h>
+
 #include "err.h"
+
+enum { DATASET_NAME_MAX = 64 }; /* bytes in a class name, with its NUL */
 
 typedef struct {
     int n;                 /* examples */
-    int c, h, w;           /* per-example shape (IDX 28x28 images: c=1) */
-    unsigned char *pixels; /* n*c*h*w bytes, example-major, then c, h, w */
+    int c, h, w;           /* per-example shape (IDX 28x28 images: c=1; features: c, 1, 1) */
+    unsigned char *pixels; /* n*c*h*w bytes, example-major, then c, h, w; or NULL */
+    float *values;         /* n*c*h*w reals, same layout, instead of pixels; or NULL.
+                              Exactly one of pixels and values is set. */
     unsigned char *labels; /* n */
-    int classes;           /* 1 + the largest label */
+    int classes;           /* how many classes there are (at least 1 + the largest label) */
+    char (*class_names)[DATASET_NAME_MAX]; /* `classes` names, or NULL when unnamed */
     char source[512];      /* where it came from, for messages */
 } Dataset;
+
+/* ---- IDX (idx.c) ---- */
 
 /* Reads an IDX image file (magic 0x00000803) and its label file (0x00000801),
  * gzipped or plain. On failure ds is left empty (dataset_free is still safe). */
 int idx_load(Dataset *ds, const char *images_path, const char *labels_path, Err *err);
 
+/* ---- CIFAR-10 binary (cifar.c) ---- */
+
+enum { CIFAR_RECORD = 1 + 3 * 32 * 32 }; /* a label byte, then R, G and B planes */
+
+/* Reads CIFAR-10 batch files (records of CIFAR_RECORD bytes) into one set of
+ * 3x32x32 images with the ten CIFAR-10 classes; files[0..n_files-1] in order. */
+int cifar_load_files(Dataset *ds, const char *const *files, int n_files, Err *err);
+
+/* Finds the batches under <root>/data/cifar10/cifar-10-batches-bin/ or
+ * <root>/data/cifar10/ (the first holding all six files) and loads split
+ * ("train": data_batch_1..5.bin, "test": test_batch.bin). Class names come
+ * from batches.meta.txt when it is there, else the standard ten. */
+int cifar_open(Dataset *ds, const char *split, const char *root, Err *err);
+
+/* ---- image folders (images.c) ---- */
+
+typedef struct {
+    int grayscale;        /* 1 channel of luma 0.299R + 0.587G + 0.114B; else 3 (RGB) */
+    int invert;           /* v -> 255 - v, last */
+    int height, width;    /* resize every image to this; 0, 0: keep (all must agree) */
+} ImageOptions;
+
+/* Loads dir/<class>/<image>: class folders sorted by name (bytewise) are
+ * labels 0, 1, ...; files ending .png, .jpg or .jpeg (any case) are read as
+ * PNG or JPEG by their contents; hidden entries and other files are skipped.
+ * Each image is converted to the channels asked for (alpha dropped, gray
+ * repeated into RGB), resized (area averaging along an axis that shrinks,
+ * bilinear with pixel centres aligned along one that grows), rounded half up
+ * once at the end in exact integer arithmetic, then inverted. */
+int images_load(Dataset *ds, const char *dir, const ImageOptions *opt, Err *err);
+
+/* ---- TensorFlow Playground sets (playground.c) ---- */
+
+typedef enum { PG_SPIRAL, PG_CIRCLE, PG_XOR, PG_GAUSSIAN } PlaygroundShape;
+
+typedef enum {
+    PG_X1, PG_X2, PG_X1_SQ, PG_X2_SQ, PG_X1X2, PG_SIN_X1, PG_SIN_X2, PG_N_FEATURES
+} PlaygroundFeature;
+
+typedef struct {
+    PlaygroundShape shape;
+    int points;          /* as the Playground's generators count them (500 there) */
+    double noise;        /* percent, 0 to 50, as the Playground's slider */
+    int train_percent;   /* the Playground's "ratio of training to test data" */
+    uint64_t seed;
+    int n_features;
+    PlaygroundFeature features[PG_N_FEATURES];
+} PlaygroundOptions;
+
+/* Defaults: spiral, 500 points, noise 0, 50% train, seed 0, features x1, x2. */
+void playground_defaults(PlaygroundOptions *opt);
+
+/* Generates the set as the Playground does (its classify*Data generators,
+ * then a shuffle of all points and a split at floor(n * train_percent / 100)),
+ * with splitmix64 seeded from opt->seed in place of Math.random, and keeps
+ * split ("train" or "test"): values with c = n_features, h = w = 1, labels 0
+ * ("negative", the Playground's -1) and 1 ("positive"). A split left
+ * empty is an input error. */
+int playground_make(Dataset *ds, const PlaygroundOptions *opt, const char *split, Err *err);
+
+/* How many points the generator makes: ceil(points / 2) of each class for
+ * spiral, circle and gaussian, as the Playground's loops do; points for xor. */
+int playground_count(const PlaygroundOptions *opt);
+
+/* Name <-> enum, for configuration and messages; NULL / -1 when unknown. */
+const char *playground_shape_name(PlaygroundShape shape);
+int playground_shape_parse(const char *name);
+const char *playground_feature_name(PlaygroundFeature f);
+int playground_feature_parse(const char *name);
+
+/* ---- by name, and common (dataset.c) ---- */
+
 /* Resolves a dataset name and split ("train" or "test") to files and loads them:
  *   "mnist":         <root>/data/mnist/ when all four full files are there,
  *                    else the bundled sample in <root>/data/mnist-sample/;
  *   "fashion-mnist": /usr/share/datasets/fashion-mnist (Debian's
- *                    dataset-fashion-mnist), else <root>/data/fashion-mnist/.
+ *                    dataset-fashion-mnist), else <root>/data/fashion-mnist/;
+ *   "cifar10":       see cifar_open.
  * root is the directory datasets are looked up under (the repository root;
  * NULL means "."). */
 int dataset_open(Dataset *ds, const char *name, const char *split, const char *root, Err *err);
 
+/* Checks a split name: *is_test becomes 0 for "train", 1 for "test"; anything
+ * else is an input error naming the dataset (what). */
+int dataset_split(const char *what, const char *split, int *is_test, Err *err);
+
+/* Gives ds n class names copied from names (NULL entries become ""). */
+int dataset_set_class_names(Dataset *ds, const char *const *names, int n, Err *err);
+
+/* Frees everything ds holds and empties it; safe on an empty Dataset. */
 void dataset_free(Dataset *ds);
 
 #endif

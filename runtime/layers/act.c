@@ -1,6 +1,8 @@
-/* act.c: element-wise activation layers (relu; the codes are shared with the
- * `activation:` key of dense and conv2d). Kernels in cl/act.cl. */
+/* act.c: element-wise activation layers relu, sigmoid, tanh and linear. A
+ * layer's activation code is the one its type is named after, the same codes
+ * as the `activation:` key of dense and conv2d. Kernels in cl/act.cl. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "layers/layers.h"
 
@@ -9,19 +11,18 @@ typedef struct {
     cl_kernel fwd, bwd;
 } Act;
 
-static int act_layer_parse(Node *n, int act)
-{
-    Act *a = calloc(1, sizeof *a);
-    n->state = a;
-    a->act = act;
-    return CLRUN_OK;
-}
-
-static int relu_parse(Node *n, SpecNode *spec, Err *err)
+/* Every row shares this parse: the type's name is the activation's name. */
+static int act_layer_parse(Node *n, SpecNode *spec, Err *err)
 {
     (void)spec;
-    (void)err;
-    return act_layer_parse(n, ACT_RELU);
+    Act *a = calloc(1, sizeof *a);
+    n->state = a;
+    if (!a)
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    for (a->act = ACT_LINEAR; a->act <= ACT_TANH; a->act++)
+        if (strcmp(act_name(a->act), n->type->name) == 0)
+            return CLRUN_OK;
+    return node_error(n, err, "'%s' is no activation", n->type->name);
 }
 
 static int act_infer(Node *n, Graph *g, Err *err)
@@ -49,6 +50,7 @@ static int act_forward(Node *n, Graph *g, Err *err)
                       KA(count), KA(a->act));
 }
 
+/* The derivative is written in terms of the output (act_grad in cl/prelude.cl). */
 static int act_backward(Node *n, Graph *g, Err *err)
 {
     Act *a = n->state;
@@ -61,4 +63,9 @@ static int act_backward(Node *n, Graph *g, Err *err)
                       KA(count), KA(a->act));
 }
 
-const LayerType layer_relu = {"relu", relu_parse, act_infer, act_setup, act_forward, act_backward};
+#define ACT_ROW(NAME) {NAME, act_layer_parse, act_infer, act_setup, act_forward, act_backward}
+
+const LayerType layer_relu = ACT_ROW("relu");
+const LayerType layer_sigmoid = ACT_ROW("sigmoid");
+const LayerType layer_tanh = ACT_ROW("tanh");
+const LayerType layer_linear = ACT_ROW("linear");

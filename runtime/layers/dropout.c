@@ -1,7 +1,9 @@
 /* dropout.c: inverted dropout (PyTorch's and Keras' convention: kept values are
- * scaled by 1/(1-rate) in training, identity in evaluation). The mask comes from
- * Philox keyed by (seed, step, layer) and is recomputed in backward, so nothing
- * is stored and the same seed gives the same masks. Kernel in cl/dropout.cl. */
+ * scaled by 1/(1-rate) in training, identity in evaluation), element-wise
+ * (dropout) or of whole channels of [C, H, W] (dropout2d: PyTorch's Dropout2d,
+ * Keras' SpatialDropout2D). The masks come from Philox keyed by (seed, step,
+ * layer, mask index) and are recomputed in backward, so nothing is stored and
+ * the same seed gives the same masks. Kernel in cl/dropout.cl. */
 #include <stdlib.h>
 
 #include "layers/layers.h"
@@ -9,6 +11,7 @@
 typedef struct {
     double rate;
     cl_uint layer; /* the node's index: a different mask per layer */
+    cl_int group;  /* consecutive elements sharing one mask */
     cl_kernel apply;
 } Dropout;
 
@@ -16,6 +19,8 @@ static int dropout_parse(Node *n, SpecNode *spec, Err *err)
 {
     Dropout *d = calloc(1, sizeof *d);
     n->state = d;
+    if (!d)
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
     d->rate = 0.5;
     int rc = spec_float(spec, "rate", 0, &d->rate, err);
     if (!rc && (d->rate < 0 || d->rate >= 1))
@@ -23,13 +28,29 @@ static int dropout_parse(Node *n, SpecNode *spec, Err *err)
     return rc;
 }
 
-static int dropout_infer(Node *n, Graph *g, Err *err)
+/* The output is the input's shape; group elements share each mask. */
+static void dropout_shape(Node *n, Graph *g, int group)
 {
     Dropout *d = n->state;
     d->layer = (cl_uint)(n - g->nodes);
+    d->group = group;
+    n->out_shape = n->inputs[0]->out_shape;
+}
+
+static int dropout_infer(Node *n, Graph *g, Err *err)
+{
     int rc = single_input(n, err);
     if (!rc)
-        n->out_shape = n->inputs[0]->out_shape;
+        dropout_shape(n, g, 1);
+    return rc;
+}
+
+/* One mask per channel of each example: the channel's H*W pixels. */
+static int dropout2d_infer(Node *n, Graph *g, Err *err)
+{
+    int rc = require_rank(n, 3, err);
+    if (!rc)
+        dropout_shape(n, g, n->inputs[0]->out_shape.dim[1] * n->inputs[0]->out_shape.dim[2]);
     return rc;
 }
 
@@ -49,9 +70,9 @@ static int dropout_run(Node *n, Graph *g, cl_mem from, cl_mem to, Err *err)
                          "clEnqueueCopyBuffer", n->name, err);
     float rate = (float)d->rate;
     cl_uint lo = (cl_uint)g->seed, hi = (cl_uint)(g->seed >> 32), step = g->step;
-    size_t global[1] = {(size_t)(count + 3) / 4};
+    size_t masks = (size_t)count / (size_t)d->group, global[1] = {(masks + 3) / 4};
     return DEV_LAUNCH(g->dev, d->apply, 1, global, NULL, err, KA(from), KA(to), KA(count),
-                      KA(rate), KA(lo), KA(hi), KA(step), KA(d->layer));
+                      KA(d->group), KA(rate), KA(lo), KA(hi), KA(step), KA(d->layer));
 }
 
 static int dropout_forward(Node *n, Graph *g, Err *err)
@@ -67,3 +88,5 @@ static int dropout_backward(Node *n, Graph *g, Err *err)
 
 const LayerType layer_dropout = {"dropout", dropout_parse, dropout_infer, dropout_setup,
                                  dropout_forward, dropout_backward};
+const LayerType layer_dropout2d = {"dropout2d", dropout_parse, dropout2d_infer, dropout_setup,
+                                   dropout_forward, dropout_backward};

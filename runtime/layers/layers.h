@@ -32,5 +32,7 @@ int require_rank(Node *n, int rank, Err *err);
 
 extern const LayerType layer_conv2d, layer_maxpool2d, layer_dense, layer_flatten, layer_dropout,
     layer_relu, layer_softmax, layer_log_softmax, layer_add;
+extern const LayerType layer_sigmoid, layer_tanh, layer_linear, layer_dropout2d, layer_avgpool2d,
+    layer_global_avgpool, layer_batchnorm;
 
 #endif

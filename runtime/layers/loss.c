@@ -1,33 +1,73 @@
 /* loss.c: the loss table and its launches (kernels in cl/loss.cl). */
 #include "layers/loss.h"
 
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const LossType losses[] = {
-    {"nll", "nll_loss", "log-probabilities (end the model with log_softmax)"},
-    {"cross_entropy", "cross_entropy_loss", "logits (no softmax at the end)"},
+    {"nll", "nll_loss", "log-probabilities (end the model with log_softmax)", 0},
+    {"cross_entropy", "cross_entropy_loss", "logits (no softmax at the end)", 0},
+    {"binary_cross_entropy", "binary_cross_entropy_loss",
+     "probabilities (end the model with a sigmoid, or a softmax)", 2},
+    {"mse", "mse_loss", "values compared with the label, or its one-hot vector", INT_MAX},
 };
+
+#define N_LOSSES (sizeof losses / sizeof losses[0])
 
 int loss_find(Loss *l, const char *name, const SpecNode *where, Err *err)
 {
     memset(l, 0, sizeof *l);
-    for (size_t i = 0; i < sizeof losses / sizeof losses[0]; i++)
+    char known[128];
+    size_t used = 0;
+    for (size_t i = 0; i < N_LOSSES; i++) {
         if (strcmp(losses[i].name, name) == 0) {
             l->type = &losses[i];
             return CLRUN_OK;
         }
-    return spec_error(where, err, "unknown loss '%s' (known: nll, cross_entropy)", name);
+        if (used < sizeof known)
+            used += (size_t)snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "",
+                                     losses[i].name);
+    }
+    return spec_error(where, err, "unknown loss '%s' (known: %s)", name, known);
+}
+
+static int check_flat(const Node *out, Err *err)
+{
+    if (out->out_shape.rank != 1)
+        return node_error(out, err, "the loss needs a flat output of class scores, got rank %d",
+                          out->out_shape.rank);
+    return CLRUN_OK;
+}
+
+int loss_check_outputs(const Loss *l, const Node *out, int classes, const char *dataset,
+                       Err *err)
+{
+    int rc = check_flat(out, err);
+    if (rc)
+        return rc;
+    int units = out->out_shape.dim[0], one = l->type->one_unit_classes;
+    if (units == 1 && one) {
+        if (classes <= one)
+            return CLRUN_OK;
+        return node_error(out, err, "%s on a single unit takes %d classes, but %s has %d: give "
+                          "the model %d output units", l->type->name, one, dataset, classes,
+                          classes);
+    }
+    if (units < classes)
+        return node_error(out, err, "%s has %d classes but the model ends in %d units: %s needs "
+                          "one unit per class", dataset, classes, units, l->type->name);
+    return CLRUN_OK;
 }
 
 int loss_setup(Loss *l, Graph *g, int slots, Err *err)
 {
     Node *out = graph_output(g);
-    if (out->out_shape.rank != 1)
-        return node_error(out, err, "the loss needs a flat output of class scores, got rank %d",
-                          out->out_shape.rank);
+    int rc = check_flat(out, err);
+    if (rc)
+        return rc;
     l->slots = slots;
-    int rc = CLRUN_OK;
     if (!out->grad) /* a model that only reshapes its input: nothing upstream wants the gradient */
         rc = graph_buffer(g, (size_t)g->max_batch * (size_t)shape_size(out->out_shape),
                           "output gradients", &out->grad, err);

@@ -1,32 +1,104 @@
-/* pool.c: maxpool2d over square windows (kernels in cl/pool.cl). */
+/* pool.c: maxpool2d, avgpool2d and global_avgpool over square windows
+ * (kernels in cl/pool.cl). `padding` is a number of pixels on each side
+ * (PyTorch: average pooling divides by the whole window, padding included) or
+ * 'valid' / 'same' (Keras: 'same' gives ceil(input / stride) outputs, and
+ * average pooling divides by the pixels inside the image). Padding never wins
+ * a max. global_avgpool is average pooling with one window per plane. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "layers/layers.h"
 
+/* Mirrors PoolGeom in cl/pool.cl: passed to kernels by value. */
 typedef struct {
-    long size, stride, pad;
-    int planes, h, w, oh, ow;
+    cl_int planes, h, w;
+    cl_int kh, kw, sh, sw;
+    cl_int ph, pw;
+    cl_int oh, ow;
+    cl_int count_pad;
+} PoolGeom;
+
+typedef struct {
+    int avg;           /* average, else max */
+    long size, stride;
+    int same;          /* padding 'same', else pad pixels ('valid' is 0) */
+    long pad;
+    PoolGeom geom;     /* planes set per batch */
     cl_kernel fwd, bwd;
-    cl_mem argmax; /* the winner of each window, for backward */
+    cl_mem argmax;     /* max: the winner of each window, for backward */
 } Pool;
 
-static int pool_parse(Node *n, SpecNode *spec, Err *err)
+static Pool *pool_new(Node *n, int avg, Err *err)
 {
     Pool *p = calloc(1, sizeof *p);
     n->state = p;
+    if (!p)
+        err_set(err, CLRUN_ERUNTIME, "out of memory");
+    else
+        p->avg = avg;
+    return p;
+}
+
+static int parse_padding(SpecNode *spec, Pool *p, Err *err)
+{
+    SpecNode *v = spec_get(spec, "padding");
+    if (!v)
+        return CLRUN_OK;
+    if (v->kind == SPEC_SCALAR && (strcmp(v->value, "same") == 0 || strcmp(v->value, "valid") == 0)) {
+        p->same = strcmp(v->value, "same") == 0;
+        return CLRUN_OK;
+    }
+    if (spec_int(spec, "padding", 1, &p->pad, err))
+        return spec_error(v, err, "padding must be 'valid', 'same' or a number of pixels");
+    if (p->pad < 0 || p->pad * 2 > p->size)
+        return spec_error(v, err, "padding must be between 0 and half of pool_size");
+    return CLRUN_OK;
+}
+
+static int pool_parse(Node *n, SpecNode *spec, int avg, Err *err)
+{
+    Pool *p = pool_new(n, avg, err);
+    if (!p)
+        return CLRUN_ERUNTIME;
     int rc = spec_int(spec, "pool_size", 1, &p->size, err);
     p->stride = p->size;
     if (!rc)
         rc = spec_int(spec, "stride", 0, &p->stride, err);
-    if (!rc)
-        rc = spec_int(spec, "padding", 0, &p->pad, err);
     if (rc)
         return rc;
     if (p->size < 1 || p->stride < 1)
         return node_error(n, err, "pool_size and stride must be at least 1");
-    if (p->pad < 0 || p->pad * 2 > p->size)
-        return node_error(n, err, "padding must be between 0 and half of pool_size");
-    return CLRUN_OK;
+    return parse_padding(spec, p, err);
+}
+
+static int maxpool_parse(Node *n, SpecNode *spec, Err *err)
+{
+    return pool_parse(n, spec, 0, err);
+}
+
+static int avgpool_parse(Node *n, SpecNode *spec, Err *err)
+{
+    return pool_parse(n, spec, 1, err);
+}
+
+static int global_parse(Node *n, SpecNode *spec, Err *err)
+{
+    (void)spec;
+    return pool_new(n, 1, err) ? CLRUN_OK : CLRUN_ERUNTIME;
+}
+
+/* Output length and leading padding of one axis: 'same' gives ceil(in / s)
+ * with the odd pixel of padding at the end (TensorFlow), else explicit pad. */
+static void pool_axis(int same, long in, long k, long s, long pad, cl_int *out, cl_int *lead)
+{
+    if (same) {
+        long o = (in + s - 1) / s, total = (o - 1) * s + k - in;
+        *out = (cl_int)o;
+        *lead = (cl_int)(total > 0 ? total / 2 : 0);
+    } else {
+        *out = (cl_int)((in + 2 * pad - k) / s + 1);
+        *lead = (cl_int)pad;
+    }
 }
 
 static int pool_infer(Node *n, Graph *g, Err *err)
@@ -37,26 +109,43 @@ static int pool_infer(Node *n, Graph *g, Err *err)
     if (rc)
         return rc;
     Shape in = n->inputs[0]->out_shape;
-    if (in.dim[1] + 2 * p->pad < p->size || in.dim[2] + 2 * p->pad < p->size)
+    if (!p->same && (in.dim[1] + 2 * p->pad < p->size || in.dim[2] + 2 * p->pad < p->size))
         return node_error(n, err, "pool_size %ld does not fit input %dx%dx%d", p->size, in.dim[0],
                           in.dim[1], in.dim[2]);
-    p->h = in.dim[1];
-    p->w = in.dim[2];
-    p->oh = (int)((p->h + 2 * p->pad - p->size) / p->stride + 1);
-    p->ow = (int)((p->w + 2 * p->pad - p->size) / p->stride + 1);
-    n->out_shape = (Shape){3, {in.dim[0], p->oh, p->ow}};
+    PoolGeom *q = &p->geom;
+    *q = (PoolGeom){0, in.dim[1], in.dim[2], (cl_int)p->size, (cl_int)p->size, (cl_int)p->stride,
+                    (cl_int)p->stride, 0, 0, 0, 0, !p->same};
+    pool_axis(p->same, q->h, q->kh, q->sh, p->pad, &q->oh, &q->ph);
+    pool_axis(p->same, q->w, q->kw, q->sw, p->pad, &q->ow, &q->pw);
+    n->out_shape = (Shape){3, {in.dim[0], q->oh, q->ow}};
+    return CLRUN_OK;
+}
+
+/* One window covering each plane: [N, C, 1, 1] is laid out as [N, C]. */
+static int global_infer(Node *n, Graph *g, Err *err)
+{
+    (void)g;
+    Pool *p = n->state;
+    int rc = require_rank(n, 3, err);
+    if (rc)
+        return rc;
+    Shape in = n->inputs[0]->out_shape;
+    p->geom = (PoolGeom){0, in.dim[1], in.dim[2], in.dim[1], in.dim[2], 1, 1, 0, 0, 1, 1, 1};
+    n->out_shape = (Shape){1, {in.dim[0]}};
     return CLRUN_OK;
 }
 
 static int pool_setup(Node *n, Graph *g, Err *err)
 {
     Pool *p = n->state;
-    int rc = layer_kernel(g, n, "maxpool_forward", &p->fwd, err);
+    int rc = layer_kernel(g, n, p->avg ? "avgpool_forward" : "maxpool_forward", &p->fwd, err);
     if (!rc)
-        rc = layer_kernel(g, n, "maxpool_backward", &p->bwd, err);
+        rc = layer_kernel(g, n, p->avg ? "avgpool_backward" : "maxpool_backward", &p->bwd, err);
+    if (rc || p->avg)
+        return rc;
     /* ints and floats have the same size in OpenCL C */
-    return rc ? rc : graph_buffer(g, (size_t)g->max_batch * shape_size(n->out_shape),
-                                  "maxpool2d window winners", &p->argmax, err);
+    return graph_buffer(g, (size_t)g->max_batch * shape_size(n->out_shape),
+                        "maxpool2d window winners", &p->argmax, err);
 }
 
 /* Forward (x -> y) and backward (dy -> dx) take the same arguments. */
@@ -64,12 +153,12 @@ static int pool_launch(Node *n, Graph *g, cl_kernel k, cl_mem from, cl_mem to, s
                        Err *err)
 {
     Pool *p = n->state;
-    int planes = g->batch * n->out_shape.dim[0], size = (int)p->size, stride = (int)p->stride;
-    int pad = (int)p->pad;
+    PoolGeom geom = p->geom;
+    geom.planes = g->batch * n->inputs[0]->out_shape.dim[0];
     size_t global[1] = {items};
-    return DEV_LAUNCH(g->dev, k, 1, global, NULL, err, KA(from), KA(to), KA(p->argmax),
-                      KA(planes), KA(p->h), KA(p->w), KA(p->oh), KA(p->ow), KA(size), KA(stride),
-                      KA(pad));
+    if (p->avg)
+        return DEV_LAUNCH(g->dev, k, 1, global, NULL, err, KA(from), KA(to), KA(geom));
+    return DEV_LAUNCH(g->dev, k, 1, global, NULL, err, KA(from), KA(to), KA(p->argmax), KA(geom));
 }
 
 static int pool_forward(Node *n, Graph *g, Err *err)
@@ -87,5 +176,9 @@ static int pool_backward(Node *n, Graph *g, Err *err)
                        (size_t)g->batch * shape_size(n->inputs[0]->out_shape), err);
 }
 
-const LayerType layer_maxpool2d = {"maxpool2d", pool_parse, pool_infer, pool_setup, pool_forward,
-                                   pool_backward};
+const LayerType layer_maxpool2d = {"maxpool2d", maxpool_parse, pool_infer, pool_setup,
+                                   pool_forward, pool_backward};
+const LayerType layer_avgpool2d = {"avgpool2d", avgpool_parse, pool_infer, pool_setup,
+                                   pool_forward, pool_backward};
+const LayerType layer_global_avgpool = {"global_avgpool", global_parse, global_infer, pool_setup,
+                                        pool_forward, pool_backward};

@@ -14,6 +14,13 @@ static const LayerType *const table[] = {
     &layer_softmax,
     &layer_log_softmax,
     &layer_add,
+    &layer_sigmoid,
+    &layer_tanh,
+    &layer_linear,
+    &layer_dropout2d,
+    &layer_avgpool2d,
+    &layer_global_avgpool,
+    &layer_batchnorm,
 };
 
 #define TABLE_SIZE (sizeof table / sizeof table[0])

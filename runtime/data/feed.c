@@ -1,0 +1,86 @@
+/* feed.c: datasets on the device and batches gathered from them (see feed.h). */
+#include "data/feed.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "rng.h"
+
+int feed_upload(FeedData *f, Graph *g, const Dataset *ds, Err *err)
+{
+    f->ds = ds;
+    f->size = ds->c * ds->h * ds->w;
+    size_t values = (size_t)ds->n * (size_t)f->size;
+    size_t bytes = ds->pixels ? values : values * sizeof(float);
+    const void *host = ds->pixels ? (const void *)ds->pixels : (const void *)ds->values;
+    /* graph_buffer counts floats: bytes are rounded up to whole floats */
+    int rc = dev_kernel(g->dev, ds->pixels ? "gather_u8" : "gather_f32", &f->gather, err);
+    if (!rc) rc = graph_buffer(g, (bytes + 3) / 4, "examples", &f->examples, err);
+    if (!rc) rc = graph_buffer(g, ((size_t)ds->n + 3) / 4, "labels", &f->labels, err);
+    if (!rc) rc = dev_write(g->dev, f->examples, 0, bytes, host, err);
+    if (!rc) rc = dev_write(g->dev, f->labels, 0, (size_t)ds->n, ds->labels, err);
+    return rc;
+}
+
+static int upload_order(Feed *s, Graph *g, Err *err)
+{
+    return dev_write(g->dev, s->order, 0, (size_t)s->n * sizeof(int), s->order_host, err);
+}
+
+int feed_split(Feed *s, const char *name, Graph *g, FeedData *f, int first, int n, Err *err)
+{
+    s->name = name;
+    s->data = f;
+    s->first = first;
+    s->n = n;
+    if (!(s->order_host = malloc((size_t)(n ? n : 1) * sizeof *s->order_host)))
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    for (int i = 0; i < n; i++)
+        s->order_host[i] = first + i;
+    int rc = graph_buffer(g, (size_t)(n ? n : 1), "example order", &s->order, err);
+    return rc ? rc : upload_order(s, g, err);
+}
+
+int feed_shuffle(Feed *s, Graph *g, uint64_t *rng, Err *err)
+{
+    for (int i = s->n - 1; i > 0; i--) {
+        int j = (int)rng_below(rng, (uint64_t)i + 1), tmp = s->order_host[i];
+        s->order_host[i] = s->order_host[j];
+        s->order_host[j] = tmp;
+    }
+    return upload_order(s, g, err);
+}
+
+int feed_batch(Feed *s, Graph *g, int start, int rows, float scale, float shift, cl_mem labels,
+               Err *err)
+{
+    FeedData *f = s->data;
+    size_t global[2] = {(size_t)f->size, (size_t)rows}, local[2] = {64, 1};
+    g->batch = rows;
+    dev_profile_tag(g->dev, "%s", "data");
+    return DEV_LAUNCH(g->dev, f->gather, 2, global, local, err, KA(f->examples), KA(f->labels),
+                      KA(s->order), KA(start), KA(rows), KA(f->size), KA(scale), KA(shift),
+                      KA(g->nodes[0].out), KA(labels));
+}
+
+void feed_free(Feed *s)
+{
+    free(s->order_host);
+    s->order_host = NULL;
+}
+
+void feed_stats(const Feed *s, double *mean, double *std)
+{
+    const Dataset *ds = s->data->ds;
+    size_t size = (size_t)s->data->size, begin = (size_t)s->first * size;
+    size_t count = (size_t)s->n * size;
+    double sum = 0, squares = 0;
+    for (size_t i = begin; i < begin + count; i++) {
+        double v = ds->pixels ? ds->pixels[i] / 255.0 : ds->values[i];
+        sum += v;
+        squares += v * v;
+    }
+    *mean = count ? sum / (double)count : 0;
+    double var = count ? squares / (double)count - *mean * *mean : 0;
+    *std = var > 0 ? sqrt(var) : 1;
+}

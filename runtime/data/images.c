@@ -1,0 +1,399 @@
+/* images.c: a folder of class folders of PNG/JPEG images as a Dataset
+ * (see images_load in dataset.h).
+ *
+ * Every output byte is one exact rational number rounded once: luma is
+ * (299 R + 587 G + 114 B) / 1000, and resizing along each axis uses integer
+ * weights over a known denominator (area averaging measures overlaps in units
+ * of 1/dst pixels, bilinear positions in units of 1/(2 dst)), so results do
+ * not depend on floating point and tests can predict them to the byte. */
+#include "data/dataset.h"
+#include "data/image.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+/* The whole set must fit in one allocation the trainer can index with int. */
+#define IMAGES_MAX_BYTES ((size_t)1 << 31)
+
+typedef char Path[4096];
+
+/* ---- listing folders ---- */
+
+typedef struct {
+    char **names;
+    int n, cap;
+} Names;
+
+static void names_free(Names *l)
+{
+    for (int i = 0; i < l->n; i++)
+        free(l->names[i]);
+    free(l->names);
+    memset(l, 0, sizeof *l);
+}
+
+static int names_add(Names *l, const char *name, Err *err)
+{
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 16;
+        char **names = realloc(l->names, (size_t)cap * sizeof *names);
+        if (!names)
+            return err_set(err, CLRUN_ERUNTIME, "out of memory listing files");
+        l->names = names;
+        l->cap = cap;
+    }
+    if (!(l->names[l->n] = strdup(name)))
+        return err_set(err, CLRUN_ERUNTIME, "out of memory listing files");
+    l->n++;
+    return CLRUN_OK;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int is_image_name(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    return dot && (strcasecmp(dot, ".png") == 0 || strcasecmp(dot, ".jpg") == 0 ||
+                   strcasecmp(dot, ".jpeg") == 0);
+}
+
+static int join(Path out, const char *dir, const char *name, Err *err)
+{
+    int len = snprintf(out, sizeof(Path), "%s/%s", dir, name);
+    if (len < 0 || (size_t)len >= sizeof(Path))
+        return err_set(err, CLRUN_EINPUT, "path too long: %s/%s", dir, name);
+    return CLRUN_OK;
+}
+
+/* Whether dir/name is a directory (want_dir) or a regular file with an image
+ * extension (links followed); hidden entries never are. */
+static int wanted(const char *dir, const char *name, int want_dir)
+{
+    Path path;
+    struct stat st;
+    if (name[0] == '.' || join(path, dir, name, NULL) || stat(path, &st) != 0)
+        return 0;
+    return want_dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode) && is_image_name(name);
+}
+
+/* The sub-directories (want_dir) or image files of dir, sorted by name. */
+static int list_dir(const char *dir, int want_dir, Names *out, Err *err)
+{
+    memset(out, 0, sizeof *out);
+    errno = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return err_set(err, CLRUN_EINPUT, "%s: cannot open the directory: %s", dir,
+                       strerror(errno));
+    int rc = CLRUN_OK;
+    for (struct dirent *e; !rc && (e = readdir(d));)
+        if (wanted(dir, e->d_name, want_dir))
+            rc = names_add(out, e->d_name, err);
+    closedir(d);
+    if (rc)
+        names_free(out);
+    else if (out->n > 1)
+        qsort(out->names, (size_t)out->n, sizeof *out->names, by_name);
+    return rc;
+}
+
+/* ---- resampling ---- */
+
+/* For each output position along one axis: a run of source positions from
+ * lo[j] with weights w[j * max_taps ..], all rows summing to den. */
+typedef struct {
+    int *lo, *taps;
+    int64_t *w;
+    int max_taps;
+    int64_t den;
+} Axis;
+
+static void axis_free(Axis *a)
+{
+    free(a->lo);
+    free(a->taps);
+    free(a->w);
+    memset(a, 0, sizeof *a);
+}
+
+/* Area averaging (dst <= src): output j covers [j*src, (j+1)*src) and source
+ * i covers [i*dst, (i+1)*dst), in units of 1/dst pixels; weights are overlaps. */
+static void axis_area(Axis *a, int src, int dst)
+{
+    a->den = src;
+    for (int j = 0; j < dst; j++) {
+        int64_t from = (int64_t)j * src, to = from + src;
+        a->lo[j] = (int)(from / dst);
+        a->taps[j] = 0;
+        for (int64_t i = a->lo[j]; i * dst < to; i++) {
+            int64_t start = i * dst > from ? i * dst : from;
+            int64_t end = (i + 1) * dst < to ? (i + 1) * dst : to;
+            a->w[(size_t)j * a->max_taps + a->taps[j]++] = end - start;
+        }
+    }
+}
+
+/* Bilinear (dst > src), pixel centres aligned: output j samples source
+ * position (j + 1/2) * src/dst - 1/2, clamped to [0, src-1], in units of
+ * 1/(2 dst) pixels. */
+static void axis_bilinear(Axis *a, int src, int dst)
+{
+    int64_t unit = 2 * (int64_t)dst, last = unit * (src - 1);
+    a->den = unit;
+    for (int j = 0; j < dst; j++) {
+        int64_t pos = (2 * (int64_t)j + 1) * src - dst;
+        pos = pos < 0 ? 0 : pos > last ? last : pos;
+        int64_t frac = pos % unit;
+        int64_t *w = a->w + (size_t)j * a->max_taps;
+        a->lo[j] = (int)(pos / unit);
+        a->taps[j] = frac ? 2 : 1;
+        w[0] = unit - frac;
+        w[1] = frac;
+    }
+}
+
+static int axis_make(Axis *a, int src, int dst, Err *err)
+{
+    memset(a, 0, sizeof *a);
+    a->max_taps = dst > src ? 2 : src / dst + 2;
+    a->lo = malloc((size_t)dst * sizeof *a->lo);
+    a->taps = malloc((size_t)dst * sizeof *a->taps);
+    a->w = malloc((size_t)dst * a->max_taps * sizeof *a->w);
+    if (!a->lo || !a->taps || !a->w) {
+        axis_free(a);
+        return err_set(err, CLRUN_ERUNTIME, "out of memory for resizing %d to %d", src, dst);
+    }
+    (dst > src ? axis_bilinear : axis_area)(a, src, dst);
+    return CLRUN_OK;
+}
+
+/* One source sample scaled by 1000 when the output is gray (luma), else
+ * channel c as it stands (gray sources repeated into every channel). */
+static int64_t sample(const Image *img, int y, int x, int c, int gray)
+{
+    const unsigned char *p = img->data + ((size_t)y * img->w + x) * img->channels;
+    if (gray)
+        return img->channels == 3 ? 299 * p[0] + 587 * p[1] + 114 * p[2] : 1000 * p[0];
+    return p[img->channels == 3 ? c : 0];
+}
+
+/* Rows of the source resampled along x into tmp[y][j], not yet divided. */
+static void pass_x(const Image *img, const Axis *ax, int w, int c, int gray, int64_t *tmp)
+{
+    for (int y = 0; y < img->h; y++)
+        for (int j = 0; j < w; j++) {
+            const int64_t *wt = ax->w + (size_t)j * ax->max_taps;
+            int64_t acc = 0;
+            for (int t = 0; t < ax->taps[j]; t++)
+                acc += wt[t] * sample(img, y, ax->lo[j] + t, c, gray);
+            tmp[(size_t)y * w + j] = acc;
+        }
+}
+
+/* Columns of tmp resampled along y, divided and rounded half up into out. */
+static void pass_y(const int64_t *tmp, const Axis *ay, int h, int w, int64_t den, int invert,
+                   unsigned char *out)
+{
+    for (int i = 0; i < h; i++)
+        for (int j = 0; j < w; j++) {
+            const int64_t *wt = ay->w + (size_t)i * ay->max_taps;
+            int64_t acc = 0;
+            for (int t = 0; t < ay->taps[i]; t++)
+                acc += wt[t] * tmp[(size_t)(ay->lo[i] + t) * w + j];
+            int v = (int)((2 * acc + den) / (2 * den));
+            out[(size_t)i * w + j] = (unsigned char)(invert ? 255 - v : v);
+        }
+}
+
+/* Writes img as c planes of h x w bytes into out. */
+static int convert(const Image *img, int c, int h, int w, int invert, unsigned char *out,
+                   Err *err)
+{
+    Axis ax, ay;
+    int rc = axis_make(&ax, img->w, w, err);
+    if (rc)
+        return rc;
+    if ((rc = axis_make(&ay, img->h, h, err))) {
+        axis_free(&ax);
+        return rc;
+    }
+    int64_t *tmp = malloc((size_t)img->h * w * sizeof *tmp);
+    int gray = c == 1;
+    if (!tmp)
+        rc = err_set(err, CLRUN_ERUNTIME, "out of memory for resizing an image");
+    for (int k = 0; !rc && k < c; k++) {
+        pass_x(img, &ax, w, k, gray, tmp);
+        pass_y(tmp, &ay, h, w, ax.den * ay.den * (gray ? 1000 : 1), invert,
+               out + (size_t)k * h * w);
+    }
+    free(tmp);
+    axis_free(&ax);
+    axis_free(&ay);
+    return rc;
+}
+
+/* ---- the set ---- */
+
+/* What images_load keeps while it walks the folders. */
+typedef struct {
+    const char *dir;
+    const ImageOptions *opt;
+    Dataset *ds;
+    Names classes;
+    Names *files;        /* per class */
+    char first[4096];    /* the first image, which fixes the size without opt->height */
+} Walk;
+
+static void walk_free(Walk *wk)
+{
+    for (int i = 0; wk->files && i < wk->classes.n; i++)
+        names_free(&wk->files[i]);
+    free(wk->files);
+    names_free(&wk->classes);
+}
+
+/* Lists the class folders and their images; counts them into ds->n. */
+static int walk_list(Walk *wk, Err *err)
+{
+    int rc = list_dir(wk->dir, 1, &wk->classes, err);
+    if (rc)
+        return rc;
+    if (wk->classes.n == 0)
+        return err_set(err, CLRUN_EINPUT,
+                       "%s: no class folders (expected one sub-directory of images per class)",
+                       wk->dir);
+    if (wk->classes.n > 256)
+        return err_set(err, CLRUN_EINPUT, "%s: %d class folders; at most 256 are supported",
+                       wk->dir, wk->classes.n);
+    if (!(wk->files = calloc((size_t)wk->classes.n, sizeof *wk->files)))
+        return err_set(err, CLRUN_ERUNTIME, "out of memory listing %s", wk->dir);
+    long total = 0;
+    for (int i = 0; !rc && i < wk->classes.n; i++) {
+        Path sub;
+        rc = join(sub, wk->dir, wk->classes.names[i], err);
+        if (!rc)
+            rc = list_dir(sub, 0, &wk->files[i], err);
+        if (!rc && wk->files[i].n == 0)
+            rc = err_set(err, CLRUN_EINPUT, "%s: class folder without images (.png, .jpg, .jpeg)",
+                         sub);
+        total += wk->files[i].n;
+        if (!rc && total > INT_MAX)
+            rc = err_set(err, CLRUN_EINPUT, "%s: too many images", wk->dir);
+    }
+    wk->ds->n = (int)total;
+    return rc;
+}
+
+/* Allocates the set once the per-image shape is known. */
+static int walk_alloc(Walk *wk, Err *err)
+{
+    Dataset *ds = wk->ds;
+    size_t each = (size_t)ds->c * ds->h * ds->w;
+    if (each > IMAGES_MAX_BYTES / (size_t)ds->n)
+        return err_set(err, CLRUN_EINPUT, "%s: %d images of %dx%dx%d bytes are more than %zu bytes",
+                       wk->dir, ds->n, ds->c, ds->h, ds->w, IMAGES_MAX_BYTES);
+    ds->pixels = malloc(each * ds->n);
+    ds->labels = malloc((size_t)ds->n);
+    if (!ds->pixels || !ds->labels)
+        return err_set(err, CLRUN_ERUNTIME, "%s: out of memory for %d images", wk->dir, ds->n);
+    return CLRUN_OK;
+}
+
+/* Without a size every image must match the first. */
+static int check_same_size(const Walk *wk, const char *path, const Image *img, Err *err)
+{
+    const Dataset *ds = wk->ds;
+    if (img->h == ds->h && img->w == ds->w)
+        return CLRUN_OK;
+    return err_set(err, CLRUN_EINPUT,
+                   "%s: image is %dx%d (height x width) but %s is %dx%d; images of different "
+                   "sizes need size: [H, W] in data: to resize them all",
+                   path, img->h, img->w, wk->first, ds->h, ds->w);
+}
+
+/* Decodes one image into example index. */
+static int walk_image(Walk *wk, const char *path, int index, int label, Err *err)
+{
+    Dataset *ds = wk->ds;
+    Image img;
+    int rc = image_read(path, &img, err);
+    if (rc)
+        return rc;
+    if (index == 0 && !ds->pixels) {
+        ds->h = img.h;
+        ds->w = img.w;
+        snprintf(wk->first, sizeof wk->first, "%s", path);
+        rc = walk_alloc(wk, err);
+    }
+    if (!rc && !wk->opt->height)
+        rc = check_same_size(wk, path, &img, err);
+    if (!rc)
+        rc = convert(&img, ds->c, ds->h, ds->w, wk->opt->invert,
+                     ds->pixels + (size_t)index * ds->c * ds->h * ds->w, err);
+    if (!rc)
+        ds->labels[index] = (unsigned char)label;
+    image_free(&img);
+    return rc;
+}
+
+static int walk_images(Walk *wk, Err *err)
+{
+    int index = 0, rc = CLRUN_OK;
+    for (int k = 0; !rc && k < wk->classes.n; k++)
+        for (int i = 0; !rc && i < wk->files[k].n; i++) {
+            Path path, sub;
+            rc = join(sub, wk->dir, wk->classes.names[k], err);
+            if (!rc)
+                rc = join(path, sub, wk->files[k].names[i], err);
+            if (!rc)
+                rc = walk_image(wk, path, index++, k, err);
+        }
+    return rc;
+}
+
+static int check_options(const ImageOptions *opt, Err *err)
+{
+    if ((opt->height == 0) != (opt->width == 0) || opt->height < 0 || opt->width < 0 ||
+        opt->height > IMAGE_MAX_SIDE || opt->width > IMAGE_MAX_SIDE)
+        return err_set(err, CLRUN_EINPUT, "image size %dx%d: both must be 1 to %d (or both 0)",
+                       opt->height, opt->width, IMAGE_MAX_SIDE);
+    return CLRUN_OK;
+}
+
+int images_load(Dataset *ds, const char *dir, const ImageOptions *opt, Err *err)
+{
+    memset(ds, 0, sizeof *ds);
+    Walk wk = {.dir = dir, .opt = opt, .ds = ds};
+    int rc = check_options(opt, err);
+    ds->c = opt->grayscale ? 1 : 3;
+    ds->h = opt->height;
+    ds->w = opt->width;
+    if (!rc)
+        rc = walk_list(&wk, err);
+    if (!rc && opt->height)
+        rc = walk_alloc(&wk, err);
+    if (!rc)
+        rc = walk_images(&wk, err);
+    if (!rc) {
+        ds->classes = wk.classes.n;
+        rc = dataset_set_class_names(ds, (const char *const *)wk.classes.names, wk.classes.n,
+                                     err);
+    }
+    walk_free(&wk);
+    if (rc) {
+        dataset_free(ds);
+        return rc;
+    }
+    snprintf(ds->source, sizeof ds->source, "%s", dir);
+    return CLRUN_OK;
+}

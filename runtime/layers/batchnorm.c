@@ -1,0 +1,165 @@
+/* batchnorm.c: batch normalisation of [C] (over the batch) or [C, H, W] (over
+ * the batch and the pixels), as PyTorch's BatchNorm1d/2d: parameters
+ * <name>.weight (gamma) and <name>.bias (beta), buffers <name>.running_mean
+ * and <name>.running_var; `momentum` in PyTorch's sense (the weight of the new
+ * batch) and `epsilon`. Training normalises by the batch's statistics and
+ * updates the running ones, evaluation uses the running ones. Kernels in
+ * cl/batchnorm.cl. */
+#include <stdlib.h>
+
+#include "layers/layers.h"
+
+#define BN_GROUP_MAX 256 /* as in cl/batchnorm.cl */
+
+enum { BN_WEIGHT, BN_BIAS, BN_RUNNING_MEAN, BN_RUNNING_VAR };
+
+typedef struct {
+    double momentum, epsilon;
+    cl_int channels, pixels; /* C, and P values per channel of one example */
+    cl_kernel stats, fwd, param_grads, bwd;
+    cl_mem stats_buf;        /* [2, C]: the mean and 1/sqrt(var + eps) forward used */
+    size_t group;            /* work-group size of the per-channel reductions */
+} BatchNorm;
+
+static int bn_parse(Node *n, SpecNode *spec, Err *err)
+{
+    BatchNorm *b = calloc(1, sizeof *b);
+    n->state = b;
+    if (!b)
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    b->momentum = 0.1;
+    b->epsilon = 1e-5;
+    int rc = spec_float(spec, "momentum", 0, &b->momentum, err);
+    if (!rc)
+        rc = spec_float(spec, "epsilon", 0, &b->epsilon, err);
+    if (!rc && (b->momentum < 0 || b->momentum > 1))
+        rc = spec_error(spec_get(spec, "momentum"), err, "momentum must be in [0, 1], got %g",
+                        b->momentum);
+    if (!rc && !(b->epsilon > 0))
+        rc = spec_error(spec_get(spec, "epsilon"), err, "epsilon must be above 0, got %g",
+                        b->epsilon);
+    return rc;
+}
+
+static int bn_infer(Node *n, Graph *g, Err *err)
+{
+    BatchNorm *b = n->state;
+    int rc = single_input(n, err);
+    if (rc)
+        return rc;
+    Shape in = n->inputs[0]->out_shape;
+    if (in.rank != 1 && in.rank != 3) {
+        char buf[64];
+        shape_format(in, buf, sizeof buf);
+        return node_error(n, err, "batchnorm needs an input [C] or [C, H, W], got %s", buf);
+    }
+    b->channels = in.dim[0];
+    b->pixels = in.rank == 3 ? in.dim[1] * in.dim[2] : 1;
+    n->out_shape = in;
+    static const struct {
+        const char *suffix;
+        ParamRole role;
+        int trainable;
+    } params[] = {
+        [BN_WEIGHT] = {"weight", PARAM_ONES, 1},
+        [BN_BIAS] = {"bias", PARAM_ZEROS, 1},
+        [BN_RUNNING_MEAN] = {"running_mean", PARAM_ZEROS, 0},
+        [BN_RUNNING_VAR] = {"running_var", PARAM_ONES, 0},
+    };
+    long dims[1] = {b->channels};
+    for (int i = 0; i < 4 && !rc; i++)
+        rc = graph_add_param(g, n, params[i].suffix, 1, dims,
+                             (ParamInit){params[i].role, dims[0], dims[0], params[i].trainable},
+                             err);
+    return rc;
+}
+
+/* The largest power of two that both reduction kernels and BN_GROUP_MAX allow. */
+static int bn_group_size(Node *n, Graph *g, Err *err)
+{
+    BatchNorm *b = n->state;
+    size_t limit = BN_GROUP_MAX;
+    cl_kernel reductions[2] = {b->stats, b->param_grads};
+    for (int i = 0; i < 2; i++) {
+        size_t most = 0;
+        cl_int cle = clGetKernelWorkGroupInfo(reductions[i], g->dev->id, CL_KERNEL_WORK_GROUP_SIZE,
+                                              sizeof most, &most, NULL);
+        if (cle != CL_SUCCESS)
+            return dev_check(cle, "clGetKernelWorkGroupInfo", n->name, err);
+        if (most < limit)
+            limit = most;
+    }
+    for (b->group = 1; b->group * 2 <= limit; b->group *= 2)
+        ;
+    return CLRUN_OK;
+}
+
+static int bn_setup(Node *n, Graph *g, Err *err)
+{
+    BatchNorm *b = n->state;
+    int rc = layer_kernel(g, n, "batchnorm_stats", &b->stats, err);
+    if (!rc) rc = layer_kernel(g, n, "batchnorm_forward", &b->fwd, err);
+    if (!rc) rc = layer_kernel(g, n, "batchnorm_param_grads", &b->param_grads, err);
+    if (!rc) rc = layer_kernel(g, n, "batchnorm_backward", &b->bwd, err);
+    if (!rc) rc = bn_group_size(n, g, err);
+    return rc ? rc : graph_buffer(g, 2 * (size_t)b->channels, "batchnorm statistics",
+                                  &b->stats_buf, err);
+}
+
+/* One work-group of b->group work-items per channel. */
+static int bn_reduce(Node *n, Graph *g, cl_kernel k, const KArg *args, int nargs, Err *err)
+{
+    BatchNorm *b = n->state;
+    size_t global[1] = {(size_t)b->channels * b->group}, local[1] = {b->group};
+    return dev_launch(g->dev, k, 1, global, local, nargs, args, err);
+}
+
+/* A work-item per value, (pixel, plane): work-groups of 64 spanning planes
+ * when the planes are small. */
+static int bn_map(Node *n, Graph *g, cl_kernel k, const KArg *args, int nargs, Err *err)
+{
+    BatchNorm *b = n->state;
+    size_t across = b->pixels < 64 ? (size_t)b->pixels : 64;
+    size_t global[2] = {(size_t)b->pixels, (size_t)g->batch * b->channels};
+    size_t local[2] = {across, 64 / across};
+    return dev_launch(g->dev, k, 2, global, local, nargs, args, err);
+}
+
+static int bn_forward(Node *n, Graph *g, Err *err)
+{
+    BatchNorm *b = n->state;
+    if (g->training && g->batch * b->pixels < 2)
+        return node_error(n, err, "batchnorm needs more than one value per channel in training, "
+                                  "got a batch of %d", g->batch);
+    Param *gamma = node_param(g, n, BN_WEIGHT), *beta = node_param(g, n, BN_BIAS);
+    Param *mean = node_param(g, n, BN_RUNNING_MEAN), *var = node_param(g, n, BN_RUNNING_VAR);
+    float eps = (float)b->epsilon, momentum = (float)b->momentum;
+    KArg stats[] = {KA(n->inputs[0]->out), KA(b->stats_buf), KA(mean->value), KA(var->value),
+                    KA(g->batch), KA(b->channels), KA(b->pixels), KA(eps), KA(momentum),
+                    KA(g->training)};
+    int rc = bn_reduce(n, g, b->stats, stats, (int)(sizeof stats / sizeof stats[0]), err);
+    int planes = g->batch * b->channels;
+    KArg norm[] = {KA(n->inputs[0]->out), KA(n->out), KA(b->stats_buf), KA(gamma->value),
+                   KA(beta->value), KA(planes), KA(b->channels), KA(b->pixels)};
+    return rc ? rc : bn_map(n, g, b->fwd, norm, (int)(sizeof norm / sizeof norm[0]), err);
+}
+
+/* dgamma and dbeta first: in training, dx depends on them. */
+static int bn_backward(Node *n, Graph *g, Err *err)
+{
+    BatchNorm *b = n->state;
+    Param *gamma = node_param(g, n, BN_WEIGHT), *beta = node_param(g, n, BN_BIAS);
+    cl_mem x = n->inputs[0]->out, dx = n->in_grad[0];
+    KArg grads[] = {KA(n->grad), KA(x), KA(b->stats_buf), KA(gamma->grad), KA(beta->grad),
+                    KA(g->batch), KA(b->channels), KA(b->pixels)};
+    int rc = bn_reduce(n, g, b->param_grads, grads, (int)(sizeof grads / sizeof grads[0]), err);
+    if (rc || !dx)
+        return rc;
+    KArg back[] = {KA(n->grad), KA(x), KA(b->stats_buf), KA(gamma->value), KA(gamma->grad),
+                   KA(beta->grad), KA(dx), KA(g->batch), KA(b->channels), KA(b->pixels),
+                   KA(g->training)};
+    return bn_map(n, g, b->bwd, back, (int)(sizeof back / sizeof back[0]), err);
+}
+
+const LayerType layer_batchnorm = {"batchnorm", bn_parse, bn_infer, bn_setup, bn_forward,
+                                   bn_backward};

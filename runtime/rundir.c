@@ -1,0 +1,72 @@
+/* rundir.c: run directories and their files (see rundir.h). */
+#include "rundir.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int rundir_make(const char *path, Err *err)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1;; p++) {
+        if (*p == '/' || !*p) {
+            char c = *p;
+            *p = 0;
+            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+                return err_set(err, CLRUN_ERUNTIME, "%s: cannot create directory: %s", tmp,
+                               strerror(errno));
+            if (!(*p = c))
+                break;
+        }
+    }
+    return CLRUN_OK;
+}
+
+int rundir_config(const char *dir, SpecNode *root, const char *source,
+                  const char *const *run_kv, int n_kv, Err *err)
+{
+    char path[PATH_MAX + 32], tmp[PATH_MAX + 40];
+    snprintf(path, sizeof path, "%s/config.yaml", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", tmp, strerror(errno));
+    SpecNode *run = spec_get(root, "run");
+    if (run) /* a config.yaml given back to clrun: its old provenance is replaced below */
+        run->kind = SPEC_MAP, run->n = 0;
+    fprintf(f, "# Resolved by clrun from %s\n", source);
+    spec_write(f, root, 0);
+    fprintf(f, "run:\n");
+    for (int i = 0; i < n_kv; i++)
+        fprintf(f, "  %s: \"%s\"\n", run_kv[2 * i], run_kv[2 * i + 1]);
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", path, strerror(errno));
+    }
+    return CLRUN_OK;
+}
+
+int rundir_csv(const char *dir, const char *name, const char *header, FILE **out, Err *err)
+{
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (!(*out = fopen(path, "w")))
+        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", path, strerror(errno));
+    return rundir_row(*out, path, err, "%s\n", header);
+}
+
+int rundir_row(FILE *f, const char *name, Err *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+    if (fflush(f) != 0 || ferror(f))
+        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", name, strerror(errno));
+    return CLRUN_OK;
+}

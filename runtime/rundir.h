@@ -1,0 +1,27 @@
+/* rundir.h: a run directory and the files in it: created with its parents,
+ * config.yaml written whole or not at all, CSV logs flushed row by row. */
+#ifndef CLRUN_RUNDIR_H
+#define CLRUN_RUNDIR_H
+
+#include <stdio.h>
+
+#include "err.h"
+#include "spec.h"
+
+/* mkdir -p */
+int rundir_make(const char *path, Err *err);
+
+/* Writes dir/config.yaml: the resolved experiment tree (its old `run:` block,
+ * if it came from a config.yaml, replaced) and a `run:` block of the given
+ * key/value pairs. Through a temporary file and a rename. */
+int rundir_config(const char *dir, SpecNode *root, const char *source,
+                  const char *const *run_kv, int n_kv, Err *err);
+
+/* Opens dir/name for writing and writes the CSV header line. */
+int rundir_csv(const char *dir, const char *name, const char *header, FILE **out, Err *err);
+
+/* Writes a formatted row and flushes it, naming the file on failure. */
+int rundir_row(FILE *f, const char *name, Err *err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#endif

@@ -1,0 +1,70 @@
+"""pyclrun: what clrun's Python tools share: the bundled MNIST sample as numpy
+arrays, and safetensors files read and written by hand (Debian has no
+safetensors package), in the layout clrun reads and writes."""
+import gzip
+import json
+import os
+import struct
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SAMPLE = os.path.join(ROOT, "data", "mnist-sample")
+
+
+def read_idx(path, count=None):
+    """An IDX file (gzipped) as a uint8 array [items, ...], the first count items."""
+    with gzip.open(path, "rb") as f:
+        magic, items = struct.unpack(">II", f.read(8))
+        if magic >> 8 != 0x08:
+            raise ValueError("%s: not an unsigned-byte IDX file" % path)
+        dims = list(struct.unpack(">%dI" % ((magic & 0xFF) - 1), f.read(4 * ((magic & 0xFF) - 1))))
+        n = items if count is None else min(count, items)
+        size = int(np.prod(dims, dtype=np.int64)) if dims else 1
+        data = np.frombuffer(f.read(n * size), dtype=np.uint8)
+    return data.reshape([n] + dims)
+
+
+def mnist_sample(split):
+    """(images uint8 [n, 28, 28], labels int64 [n]) of "train" or "t10k"."""
+    images = read_idx(os.path.join(SAMPLE, split + "-images-idx3-ubyte.gz"))
+    labels = read_idx(os.path.join(SAMPLE, split + "-labels-idx1-ubyte.gz"))
+    return images, labels.astype(np.int64)
+
+
+def write_safetensors(path, tensors, generator):
+    """tensors: [(name, numpy array)] in file order; int64 -> I64, else F32."""
+    header, blobs, offset = {}, [], 0
+    for name, a in tensors:
+        dtype, blob = ("I64", a.astype("<i8").tobytes()) if a.dtype == np.int64 else \
+                      ("F32", a.astype("<f4").tobytes())
+        header[name] = {"dtype": dtype, "shape": list(a.shape),
+                        "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    header["__metadata__"] = {"format": "pt", "generator": generator}
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for blob in blobs:
+            f.write(blob)
+    os.replace(tmp, path)
+
+
+def read_safetensors(path):
+    """{name: numpy array} of an F32/I64 safetensors file."""
+    with open(path, "rb") as f:
+        (length,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(length))
+        data = f.read()
+    kinds = {"F32": "<f4", "I64": "<i8", "F64": "<f8"}
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        out[name] = np.frombuffer(data[begin:end], dtype=kinds[info["dtype"]]).reshape(info["shape"])
+    return out
