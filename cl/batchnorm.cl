@@ -26,11 +26,12 @@ inline float bn_group_sum(float v, __local float *part)
 }
 
 /* Work-item l's walk over channel c's values l, l + L, l + 2L, ... (value
- * m = n*P + p lies at (n*C + c)*P + p), one division at the start rather
- * than one per value. */
+ * m = n*P + p lies at (n*C + c)*P + p), with one division at the start rather
+ * than one per value: a step moves p by dp and at by jump, and when p passes
+ * P, on by wrap over the example's other channels. */
 typedef struct {
     int at, p, P;
-    int dp, jump, wrap; /* p and at advance by dp and jump, at by wrap more past P */
+    int dp, jump, wrap;
 } BnWalk;
 
 inline BnWalk bn_walk(int l, int L, int c, int C, int P)
