@@ -88,19 +88,6 @@ static int conv_parse(Node *n, SpecNode *spec, Err *err)
     return rc;
 }
 
-/* Output length and leading padding of one spatial axis. */
-static void axis(int same, long in, long k, long s, long pad, long *out, long *lead)
-{
-    if (same) {
-        *out = (in + s - 1) / s;
-        long total = (*out - 1) * s + k - in;
-        *lead = total > 0 ? total / 2 : 0;
-    } else {
-        *out = (in + 2 * pad - k) / s + 1;
-        *lead = pad;
-    }
-}
-
 static int conv_infer(Node *n, Graph *g, Err *err)
 {
     Conv *c = n->state;
@@ -109,8 +96,8 @@ static int conv_infer(Node *n, Graph *g, Err *err)
         return rc;
     Shape in = n->inputs[0]->out_shape;
     long oh, ow, ph, pw;
-    axis(c->same, in.dim[1], c->kernel[0], c->stride[0], c->pad[0], &oh, &ph);
-    axis(c->same, in.dim[2], c->kernel[1], c->stride[1], c->pad[1], &ow, &pw);
+    window_axis(c->same, in.dim[1], c->kernel[0], c->stride[0], c->pad[0], &oh, &ph);
+    window_axis(c->same, in.dim[2], c->kernel[1], c->stride[1], c->pad[1], &ow, &pw);
     if (!c->same && (in.dim[1] + 2 * c->pad[0] < c->kernel[0] ||
                      in.dim[2] + 2 * c->pad[1] < c->kernel[1]))
         return node_error(n, err, "kernel_size %ldx%ld does not fit input %dx%dx%d", c->kernel[0],

@@ -20,6 +20,11 @@ enum { ACT_LINEAR = 0, ACT_RELU = 1, ACT_SIGMOID = 2, ACT_TANH = 3 };
 int act_parse(SpecNode *spec, int *act, Err *err);
 const char *act_name(int act);
 
+/* Output length and leading padding of one spatial axis of a sliding window
+ * (convolution, pooling): 'same' gives ceil(in / stride) with the odd pixel of
+ * padding at the end (TensorFlow), else `pad` pixels on both sides. */
+void window_axis(int same, long in, long k, long stride, long pad, long *out, long *lead);
+
 /* Shared launch helpers. */
 int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_mem B, int b_sk,
                 int b_sn, cl_mem C, int ldc, int accumulate, Err *err);

@@ -87,20 +87,6 @@ static int global_parse(Node *n, SpecNode *spec, Err *err)
     return pool_new(n, 1, err) ? CLRUN_OK : CLRUN_ERUNTIME;
 }
 
-/* Output length and leading padding of one axis: 'same' gives ceil(in / s)
- * with the odd pixel of padding at the end (TensorFlow), else explicit pad. */
-static void pool_axis(int same, long in, long k, long s, long pad, cl_int *out, cl_int *lead)
-{
-    if (same) {
-        long o = (in + s - 1) / s, total = (o - 1) * s + k - in;
-        *out = (cl_int)o;
-        *lead = (cl_int)(total > 0 ? total / 2 : 0);
-    } else {
-        *out = (cl_int)((in + 2 * pad - k) / s + 1);
-        *lead = (cl_int)pad;
-    }
-}
-
 static int pool_infer(Node *n, Graph *g, Err *err)
 {
     (void)g;
@@ -115,8 +101,10 @@ static int pool_infer(Node *n, Graph *g, Err *err)
     PoolGeom *q = &p->geom;
     *q = (PoolGeom){0, in.dim[1], in.dim[2], (cl_int)p->size, (cl_int)p->size, (cl_int)p->stride,
                     (cl_int)p->stride, 0, 0, 0, 0, !p->same};
-    pool_axis(p->same, q->h, q->kh, q->sh, p->pad, &q->oh, &q->ph);
-    pool_axis(p->same, q->w, q->kw, q->sw, p->pad, &q->ow, &q->pw);
+    long oh, ow, ph, pw;
+    window_axis(p->same, q->h, q->kh, q->sh, p->pad, &oh, &ph);
+    window_axis(p->same, q->w, q->kw, q->sw, p->pad, &ow, &pw);
+    q->oh = (cl_int)oh, q->ow = (cl_int)ow, q->ph = (cl_int)ph, q->pw = (cl_int)pw;
     n->out_shape = (Shape){3, {in.dim[0], q->oh, q->ow}};
     return CLRUN_OK;
 }

@@ -95,6 +95,18 @@ int require_rank(Node *n, int rank, Err *err)
                       n->type->name, rank, buf);
 }
 
+void window_axis(int same, long in, long k, long stride, long pad, long *out, long *lead)
+{
+    if (same) {
+        *out = (in + stride - 1) / stride;
+        long total = (*out - 1) * stride + k - in;
+        *lead = total > 0 ? total / 2 : 0;
+    } else {
+        *out = (in + 2 * pad - k) / stride + 1;
+        *lead = pad;
+    }
+}
+
 int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_mem B, int b_sk,
                 int b_sn, cl_mem C, int ldc, int accumulate, Err *err)
 {
