@@ -9,6 +9,7 @@
 
 #include "experiment.h"
 #include "io/safetensors.h"
+#include "rng.h"
 #include "suites.h"
 #include "testutil.h"
 
@@ -174,6 +175,82 @@ START_TEST(quickstart_reaches_95_percent_and_its_run_directory_reloads)
 }
 END_TEST
 
+/* Every experiment and the parameter total its seed reports (VARIANTS.md). */
+static const struct {
+    const char *name;
+    long params;
+    const char *quick; /* overrides for one short epoch in a test */
+} experiments[] = {
+    {"quickstart", 21840, "data.limit=256"},
+    {"lake-similarity", 21840, "data.limit=256"},
+    {"keras-mlp-linear", 203530, "data.limit=256"},
+    {"keras-mlp-relu", 203530, "data.limit=256"},
+    {"keras-cnn", 1199882, "data.limit=256"},
+    {"keras-cnn-dropout", 1199882, "data.limit=256"},
+    {"keras-cifar10", 624106, "data.limit=64"},
+    {"keras-playground-spiral", 37, ""},
+    {"ds5220-mlp", 101770, "data.limit=256"},
+    {"ds5220-mlp-normalized", 101770, "data.limit=256"},
+    {"ds5220-cnn", 8490, "data.limit=256"},
+    {"cs375-resnet18", 11173962, "data.limit=16 train.batch_size=8"},
+    {"project5-mnist", 21840, "data.limit=256"},
+};
+#define N_EXPERIMENTS (int)(sizeof experiments / sizeof experiments[0])
+
+START_TEST(experiment_has_its_seeds_parameter_count)
+{
+    char args[256], want[64];
+    snprintf(args, sizeof args, "summary experiments/%s.yaml", experiments[_i].name);
+    ck_assert_int_eq(clrun(args, out, sizeof out), 0);
+    snprintf(want, sizeof want, "Total params: %ld\n", experiments[_i].params);
+    const char *last = strstr(out, "Total params:");
+    ck_assert_msg(last && strcmp(last, want) == 0, "%s: want '%s' in:\n%s", experiments[_i].name,
+                  want, out);
+}
+END_TEST
+
+/* A CIFAR-10 tree of random records (a handful per batch file) under dir, for
+ * experiments that need CIFAR-10 where the real one is not downloaded. */
+static void synthetic_cifar(const char *dir)
+{
+    static const char *const files[] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
+                                        "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"};
+    char path[512];
+    snprintf(path, sizeof path, "mkdir -p %s/data/cifar10/cifar-10-batches-bin", dir);
+    ck_assert_int_eq(system(path), 0);
+    uint64_t state = 7;
+    for (int f = 0; f < 6; f++) {
+        snprintf(path, sizeof path, "%s/data/cifar10/cifar-10-batches-bin/%s", dir, files[f]);
+        FILE *fp = fopen(path, "wb");
+        ck_assert_ptr_nonnull(fp);
+        for (int r = 0; r < 20 * 3073; r++)
+            fputc(r % 3073 == 0 ? (int)(rng_next(&state) % 10) : (int)(rng_next(&state) & 255), fp);
+        fclose(fp);
+    }
+}
+
+START_TEST(experiment_runs_one_short_epoch)
+{
+    const char *name = experiments[_i].name;
+    char args[1024], env[600] = "";
+    if (strstr(name, "cifar") || strstr(name, "resnet")) {
+        char root[256];
+        snprintf(root, sizeof root, "%s/build/test-tmp/cifar-root", getenv("PWD"));
+        synthetic_cifar(root);
+        snprintf(env, sizeof env, "CLRUN_ROOT=%s ", root);
+    }
+    snprintf(args, sizeof args, "%sbuild/clrun run experiments/%s.yaml train.epochs=1 %s "
+             "--out build/test-tmp/experiments/%s 2>&1", env, name, experiments[_i].quick, name);
+    FILE *p = popen(args, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t used = fread(out, 1, sizeof out - 1, p);
+    out[used] = 0;
+    int status = pclose(p);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s failed:\n%s", name, out);
+    ck_assert_msg(strstr(out, "Test accuracy: "), "%s:\n%s", name, out);
+}
+END_TEST
+
 Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -183,6 +260,8 @@ Suite *cli_suite(void)
     tcase_add_test(tc, summary_counts_the_seeds_lenet);
     tcase_add_test(tc, malformed_experiments_exit_2_naming_file_and_line);
     tcase_add_test(tc, quickstart_reaches_95_percent_and_its_run_directory_reloads);
+    tcase_add_loop_test(tc, experiment_has_its_seeds_parameter_count, 0, N_EXPERIMENTS);
+    tcase_add_loop_test(tc, experiment_runs_one_short_epoch, 0, N_EXPERIMENTS);
     suite_add_tcase(s, tc);
     return s;
 }
