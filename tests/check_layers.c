@@ -521,6 +521,11 @@ typedef struct {
     SpecNode *root;
 } Net;
 
+/* Device copies in doubles, and tearing down (tests/testutil.h). */
+#define put(t, m, v, n) test_put(&(t)->dev, m, v, n)
+#define get(t, m, v, n) test_get(&(t)->dev, m, v, n)
+#define net_close(t) test_close(&(t)->g, &(t)->dev, (t)->root)
+
 /* A model of input `input` whose layers are front, then the YAML list items in layers. */
 static void net_open(Net *t, const char *input, const char *layers, int max_batch)
 {
@@ -532,24 +537,6 @@ static void net_open(Net *t, const char *input, const char *layers, int max_batc
     test_graph(&t->g, &t->root, &t->dev, yaml, max_batch, 7);
 }
 
-static void net_close(Net *t)
-{
-    graph_free(&t->g);
-    dev_close(&t->dev);
-    spec_free(t->root);
-}
-
-static void put(Net *t, cl_mem m, const double *v, size_t n)
-{
-    Err err = {""};
-    float *f = malloc(n * sizeof *f);
-    for (size_t i = 0; i < n; i++)
-        f[i] = (float)v[i];
-    int rc = dev_write(&t->dev, m, 0, n * sizeof *f, f, &err);
-    free(f);
-    ck_assert_ok(rc, err);
-}
-
 static void put_const(Net *t, cl_mem m, double value, size_t n)
 {
     double *v = malloc(n * sizeof *v);
@@ -557,17 +544,6 @@ static void put_const(Net *t, cl_mem m, double value, size_t n)
         v[i] = value;
     put(t, m, v, n);
     free(v);
-}
-
-static void get(Net *t, cl_mem m, double *v, size_t n)
-{
-    Err err = {""};
-    float *f = malloc(n * sizeof *f);
-    int rc = dev_read(&t->dev, m, 0, n * sizeof *f, f, &err);
-    for (size_t i = 0; !rc && i < n; i++)
-        v[i] = f[i];
-    free(f);
-    ck_assert_ok(rc, err);
 }
 
 /* Every parameter's value (or grad: 0 for buffers, which have none),

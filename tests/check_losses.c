@@ -145,6 +145,10 @@ typedef struct {
     Loss loss;
 } Net;
 
+/* Device copies in doubles, and tearing down (tests/testutil.h). */
+#define get(t, m, v, n) test_get(&(t)->dev, m, v, n)
+#define net_close(t) test_close(&(t)->g, &(t)->dev, (t)->root)
+
 static void run_ok(int rc, const Err *err)
 {
     ck_assert_msg(rc == CLRUN_OK, "%s", err->msg);
@@ -161,24 +165,6 @@ static void net_open(Net *t, const char *loss, int cols, const char *layers)
     test_graph(&t->g, &t->root, &t->dev, yaml, MAX_ROWS, 7);
     run_ok(loss_find(&t->loss, loss, t->root, &err), &err);
     run_ok(loss_setup(&t->loss, &t->g, 2, &err), &err);
-}
-
-static void net_close(Net *t)
-{
-    graph_free(&t->g);
-    dev_close(&t->dev);
-    spec_free(t->root);
-}
-
-static void get(Net *t, cl_mem m, double *v, size_t n)
-{
-    Err err = {""};
-    float *f = malloc(n * sizeof *f);
-    int rc = dev_read(&t->dev, m, 0, n * sizeof *f, f, &err);
-    for (size_t i = 0; !rc && i < n; i++)
-        v[i] = f[i];
-    free(f);
-    ck_assert_ok(rc, err);
 }
 
 /* Puts x (rows of floats) and labels in, runs forward and the loss into slot,

@@ -39,6 +39,11 @@ typedef struct {
     size_t n; /* parameter values in all, in graph order */
 } Net;
 
+/* Device copies in doubles, and tearing down (tests/testutil.h). */
+#define put(t, m, v, n) test_put(&(t)->dev, m, v, n)
+#define get(t, m, v, n) test_get(&(t)->dev, m, v, n)
+#define net_close(t) test_close(&(t)->g, &(t)->dev, (t)->root)
+
 static void net_open(Net *t, const char *yaml)
 {
     test_device(&t->dev);
@@ -46,35 +51,6 @@ static void net_open(Net *t, const char *yaml)
     t->n = 0;
     for (int i = 0; i < t->g.n_params; i++)
         t->n += t->g.params[i].count;
-}
-
-static void net_close(Net *t)
-{
-    graph_free(&t->g);
-    dev_close(&t->dev);
-    spec_free(t->root);
-}
-
-static void put(Net *t, cl_mem m, const double *v, size_t n)
-{
-    Err err = {""};
-    float *f = malloc(n * sizeof *f);
-    for (size_t i = 0; i < n; i++)
-        f[i] = (float)v[i];
-    int rc = dev_write(&t->dev, m, 0, n * sizeof *f, f, &err);
-    free(f);
-    ck_assert_ok(rc, err);
-}
-
-static void get(Net *t, cl_mem m, double *v, size_t n)
-{
-    Err err = {""};
-    float *f = malloc(n * sizeof *f);
-    int rc = dev_read(&t->dev, m, 0, n * sizeof *f, f, &err);
-    for (size_t i = 0; !rc && i < n; i++)
-        v[i] = f[i];
-    free(f);
-    ck_assert_ok(rc, err);
 }
 
 /* Every parameter's value, concatenated in graph order. */

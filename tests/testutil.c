@@ -75,3 +75,32 @@ void test_tmpdir_remove(void)
 {
     nftw(test_tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+void test_put(Device *d, cl_mem m, const double *v, size_t n)
+{
+    Err err = {""};
+    float *f = malloc(n * sizeof *f);
+    for (size_t i = 0; i < n; i++)
+        f[i] = (float)v[i];
+    int rc = dev_write(d, m, 0, n * sizeof *f, f, &err);
+    free(f);
+    ck_assert_ok(rc, err);
+}
+
+void test_get(Device *d, cl_mem m, double *v, size_t n)
+{
+    Err err = {""};
+    float *f = malloc(n * sizeof *f);
+    int rc = dev_read(d, m, 0, n * sizeof *f, f, &err);
+    for (size_t i = 0; !rc && i < n; i++)
+        v[i] = f[i];
+    free(f);
+    ck_assert_ok(rc, err);
+}
+
+void test_close(Graph *g, Device *d, SpecNode *root)
+{
+    graph_free(g);
+    dev_close(d);
+    spec_free(root);
+}

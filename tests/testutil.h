@@ -30,6 +30,12 @@ extern char test_tmpdir[64];
 void test_tmpdir_make(void);
 void test_tmpdir_remove(void);
 
+/* Copies n values between host doubles and a device buffer of floats. */
+void test_put(Device *d, cl_mem m, const double *v, size_t n);
+void test_get(Device *d, cl_mem m, double *v, size_t n);
+/* Frees what test_graph and test_device made. */
+void test_close(Graph *g, Device *d, SpecNode *root);
+
 /* Fills with uniform values in [lo, hi) from a seeded generator. */
 void test_fill(float *x, size_t n, uint64_t seed, float lo, float hi);
 
