@@ -10,7 +10,7 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -DCL_TARGET_OPENCL_VERSION=120 -pthread \
            -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Iruntime -Itests -Ibuild/gen -MMD -MP
-LDLIBS  := -lOpenCL -lyaml -lz -lpng -ljpeg -lm -pthread
+LDLIBS  := -lOpenCL -lyaml -lz -lpng -ljpeg -lplplot -lm -pthread
 ifeq ($(WERROR),1)
 CFLAGS  += -Werror
 endif

@@ -18,6 +18,7 @@
 #include "device.h"
 #include "graph.h"
 #include "layers/loss.h"
+#include "plot.h"
 #include "rundir.h"
 
 #define CLRUN_VERSION "0.1.0"
@@ -37,6 +38,8 @@ typedef struct {
     char dir[PATH_MAX];
     FILE *history, *steps;
     float *slots;          /* per-batch metrics of the epoch, read back */
+    double *curves;        /* per epoch: epoch, then loss and accuracy of training,
+                              validation and test (history.png) */
     cl_event pace[QUEUE_DEPTH];
     double shown_at;       /* when the progress bar was last drawn */
 } Trainer;
@@ -244,6 +247,48 @@ static int record_epoch(Trainer *t, int epoch, const Score *train, const Score *
                       seconds, ips);
 }
 
+/* t->curves holds one array per curve, each with room for every epoch. */
+enum { CURVE_EPOCH, CURVE_LOSS, CURVE_ACCURACY, CURVES = 7 }; /* loss, accuracy x 3 splits */
+
+static double *curve(const Trainer *t, int k)
+{
+    return t->curves + (size_t)k * (size_t)(t->e->epochs + 1);
+}
+
+/* history.png: loss and accuracy per epoch for each split, redrawn every epoch
+ * so it can be watched during a long run. */
+static int plot_history(Trainer *t, int epochs, Err *err)
+{
+    static const char *const splits[] = {"training", "validation", "test"};
+    PlotSeries loss[3], accuracy[3];
+    int n = 0;
+    for (int s = 0; s < 3; s++) {
+        if (s == 1 && t->val.n == 0)
+            continue;
+        const double *x = curve(t, CURVE_EPOCH);
+        loss[n] = (PlotSeries){x, curve(t, CURVE_LOSS + 2 * s), epochs, splits[s], epochs == 1};
+        accuracy[n] = (PlotSeries){x, curve(t, CURVE_ACCURACY + 2 * s), epochs, splits[s],
+                                   epochs == 1};
+        n++;
+    }
+    PlotPanel panels[2] = {{"Loss", "epoch", "loss", loss, n},
+                           {"Accuracy", "epoch", "accuracy", accuracy, n}};
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/history.png", t->dir);
+    return plot_lines(path, panels, 2, err);
+}
+
+static void keep_curves(Trainer *t, int epoch, const Score *train, const Score *val,
+                        const Score *test)
+{
+    const Score *scores[3] = {train, val, test};
+    curve(t, CURVE_EPOCH)[epoch - 1] = epoch;
+    for (int s = 0; s < 3; s++) {
+        curve(t, CURVE_LOSS + 2 * s)[epoch - 1] = scores[s]->loss;
+        curve(t, CURVE_ACCURACY + 2 * s)[epoch - 1] = scores[s]->accuracy;
+    }
+}
+
 static int run_epochs(Trainer *t, Err *err)
 {
     int rc = CLRUN_OK;
@@ -257,6 +302,10 @@ static int run_epochs(Trainer *t, Err *err)
         if (!rc) rc = evaluate(t, &t->test, &test, err);
         if (!rc) rc = record_epoch(t, epoch, &train, &val, &test, now() - started,
                                    t->train.n / train_seconds, err);
+        if (!rc) {
+            keep_curves(t, epoch, &train, &val, &test);
+            rc = plot_history(t, epoch, err);
+        }
     }
     if (!rc && t->e->epochs == 0) /* evaluation of given weights only */
         rc = evaluate(t, &t->test, &test, err);
@@ -364,7 +413,9 @@ static int prepare_device(Trainer *t, const RunOptions *o, Err *err)
     long bs = t->e->batch_size, most = (t->train_ds.n + bs - 1) / bs;
     if ((t->test_ds.n + bs - 1) / bs > most)
         most = (t->test_ds.n + bs - 1) / bs;
-    if (!(t->slots = malloc(2 * (size_t)most * sizeof *t->slots)))
+    t->slots = malloc(2 * (size_t)most * sizeof *t->slots);
+    t->curves = calloc(CURVES * (size_t)(t->e->epochs + 1), sizeof *t->curves);
+    if (!t->slots || !t->curves)
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
     rc = graph_setup(&t->g, &t->dev, (int)bs, (uint64_t)t->e->seed, err);
     if (!rc) rc = loss_setup(&t->loss, &t->g, (int)most, err);
@@ -426,6 +477,7 @@ static void trainer_free(Trainer *t)
     dataset_free(&t->train_ds);
     dataset_free(&t->test_ds);
     free(t->slots);
+    free(t->curves);
 }
 
 int train_run(Experiment *e, const RunOptions *o, Err *err)

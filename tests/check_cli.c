@@ -135,6 +135,21 @@ static void check_weights(const char *path)
     st_free(&f);
 }
 
+/* A PNG of a figure's size (the plot suite checks what is drawn). */
+static void check_png(const char *path)
+{
+    unsigned char head[24];
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "no %s", path);
+    size_t got = fread(head, 1, sizeof head, f);
+    fclose(f);
+    ck_assert_msg(got == sizeof head && memcmp(head, "\x89PNG\r\n\x1a\n", 8) == 0,
+                  "%s is not a PNG", path);
+    unsigned width = (unsigned)head[16] << 24 | head[17] << 16 | head[18] << 8 | head[19];
+    unsigned height = (unsigned)head[20] << 24 | head[21] << 16 | head[22] << 8 | head[23];
+    ck_assert_msg(width >= 400 && height >= 300, "%s is %ux%u", path, width, height);
+}
+
 START_TEST(quickstart_reaches_95_percent_and_its_run_directory_reloads)
 {
     ck_assert_int_eq(clrun("run experiments/quickstart.yaml --out build/test-tmp/quickstart", out,
@@ -146,6 +161,7 @@ START_TEST(quickstart_reaches_95_percent_and_its_run_directory_reloads)
     double history = last_test_accuracy("build/test-tmp/quickstart/history.csv");
     ck_assert_double_eq_tol(history, printed, 1e-4);
     check_weights("build/test-tmp/quickstart/weights.safetensors");
+    check_png("build/test-tmp/quickstart/history.png");
 
     /* config.yaml is a complete experiment again, with where it ran */
     Experiment e;

@@ -1,0 +1,53 @@
+/* stats.h: the numbers behind clrun's analyses (similarity of representations,
+ * RDMs, linear read-outs), in double precision.
+ *
+ * Memory: every output goes into a buffer the caller provides and owns. Some
+ * functions need scratch space (noted below); they allocate it themselves and
+ * free it before returning, so nothing is ever left for the caller to free. */
+#ifndef CLRUN_STATS_H
+#define CLRUN_STATS_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+/* a.b / (|a| |b|), or 0 when either norm is 0. */
+double stats_cosine(const double *a, const double *b, size_t n);
+
+/* Pearson's correlation, or NaN when either variance is 0 (n < 2 included). */
+double stats_pearson(const double *a, const double *b, size_t n);
+
+/* 1-based ranks of x into ranks (n values), tied values sharing their average
+ * rank; NaNs rank last, tied with each other. Scratch: n indices (should that
+ * allocation fail it counts in O(n^2) instead, so it never fails). */
+void stats_rank(const double *x, size_t n, double *ranks);
+
+/* Spearman's correlation: Pearson of the ranks. NaN when either side is
+ * constant, or when its scratch (2n doubles) cannot be allocated. */
+double stats_spearman(const double *a, const double *b, size_t n);
+
+/* Scales x in place to [0, 1]; all-equal input becomes all 0. */
+void stats_minmax(double *x, size_t n);
+
+/* The representational dissimilarity matrix of items rows of dims features
+ * (row-major): rdm[i * items + j] = 1 - pearson(row i, row j), symmetric with
+ * exact zeros on the diagonal; a pair with a constant row gets NaN. rdm holds
+ * items * items doubles. Scratch: 2 * items doubles. Returns CLRUN_EINPUT for
+ * items or dims below 1, CLRUN_ERUNTIME when out of memory. */
+int stats_rdm(const double *features, int items, int dims, double *rdm);
+
+/* Spearman of the upper triangles (i < j) of two items x items matrices; the
+ * diagonal and lower triangle are ignored. Scratch: 4 doubles per pair. NaN
+ * as for stats_spearman. */
+double stats_rdm_spearman(const double *a, const double *b, int items);
+
+/* Ridge regression with an intercept: X is n x p, Y is n x q (row-major).
+ * Centres X and Y, solves (Xc'Xc + lambda I) W = Xc'Yc by Cholesky, and sets
+ * b = mean(Y) - mean(X) W, so Y ~ X W + b. W is p x q, b is q (caller's).
+ * Scratch: p * p + p + q doubles. CLRUN_EINPUT for bad sizes or a negative
+ * lambda, CLRUN_ERUNTIME when the system is not positive definite (lambda 0
+ * with collinear columns) or memory runs out. */
+int stats_ridge(const double *X, const double *Y, int n, int p, int q, double lambda, double *W,
+                double *b, Err *err);
+
+#endif
