@@ -395,7 +395,7 @@ static int read_file(FILE *fp, const char *path, NpyArray *a, Err *err)
     struct stat st;
     if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode))
         return err_set(err, CLRUN_EINPUT, "%s: not a regular file", path);
-    size_t header_len, data_off;
+    size_t header_len = 0, data_off = 0;
     int rc = read_preamble(fp, path, &header_len, &data_off, err);
     if (rc)
         return rc;
