@@ -30,14 +30,19 @@ CL_SRC   := cl/prelude.cl $(filter-out cl/prelude.cl,$(sort $(wildcard cl/*.cl))
 # Tests compile kernels once into a cache of their own.
 export POCL_CACHE_DIR := $(CURDIR)/build/pocl-cache
 
-.PHONY: all run check deps clean
+.PHONY: all run check deps clean FORCE
 all: build/clrun
+
+# Rebuilds everything when the flags change (WERROR=1, SANITIZE=...).
+build/flags: FORCE
+	@mkdir -p build
+	@echo '$(CC) $(CFLAGS) $(LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS) $(LDFLAGS)' > $@
 
 build/gen/cl_sources.h: $(CL_SRC) tools/embed-cl
 	@mkdir -p $(@D)
 	tools/embed-cl $(CL_SRC) > $@.tmp && mv $@.tmp $@
 
-build/obj/%.o: %.c | build/gen/cl_sources.h
+build/obj/%.o: %.c build/flags | build/gen/cl_sources.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
