@@ -49,6 +49,7 @@ static int read_experiment(Experiment *e, Err *err)
     if (!rc) rc = data_parse(&e->data, data, err);
     if (!rc) rc = read_train(e, err);
     spec_get(e->root, "run"); /* provenance written into config.yaml by a run: not a setting */
+    e->analyses = spec_get(e->root, "analyses");
     return rc;
 }
 

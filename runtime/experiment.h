@@ -20,6 +20,7 @@ typedef struct {
     long seed;
     int shuffle;
     long log_every;        /* steps.csv: the loss of every N-th batch; 0: none */
+    SpecNode *analyses;    /* the `analyses:` list, read by the trainer, or NULL */
 } Experiment;
 
 /* Loads path, includes the model file, applies KEY=VALUE overrides and checks

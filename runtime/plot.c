@@ -316,7 +316,9 @@ int plot_lines(const char *path, const PlotPanel *panels, int n_panels, Err *err
 
 /* ---- images (heatmaps and grayscale grids) ---- */
 
-/* A PLplot matrix: p[x][y] over nx columns and ny rows. */
+/* A PLplot matrix p[x][y] for an image of nx columns and ny rows. PLplot
+ * colours the quad between grid points (x, y) and (x+1, y+1) by p[x][y], so
+ * the matrix has one more point each way than the image has cells. */
 typedef struct {
     PLFLT **p;
     PLFLT *data;
@@ -327,15 +329,15 @@ static int grid_alloc(Grid *g, int nx, int ny)
 {
     g->nx = nx;
     g->ny = ny;
-    g->p = malloc((size_t)nx * sizeof *g->p);
-    g->data = malloc((size_t)nx * (size_t)ny * sizeof *g->data);
+    g->p = malloc((size_t)(nx + 1) * sizeof *g->p);
+    g->data = calloc((size_t)(nx + 1) * (size_t)(ny + 1), sizeof *g->data);
     if (!g->p || !g->data) {
         free(g->p);
         free(g->data);
         return -1;
     }
-    for (int x = 0; x < nx; x++)
-        g->p[x] = g->data + (size_t)x * (size_t)ny;
+    for (int x = 0; x <= nx; x++)
+        g->p[x] = g->data + (size_t)x * (size_t)(ny + 1);
     return 0;
 }
 
@@ -372,7 +374,8 @@ static void grid_fill(const Grid *g, const double *d, const float *f, Range *r)
 
 static void draw_image(const Grid *g, Range r)
 {
-    plimage((PLFLT_MATRIX)g->p, g->nx, g->ny, 0, g->nx, 0, g->ny, r.lo, r.hi, 0, g->nx, 0, g->ny);
+    plimagefr((PLFLT_MATRIX)g->p, g->nx + 1, g->ny + 1, 0, g->nx, 0, g->ny, r.lo, r.hi, r.lo, r.hi,
+              NULL, NULL);
 }
 
 static void set_viridis(void)

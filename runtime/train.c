@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "analysis/analysis.h"
 #include "data/feed.h"
 #include "device.h"
 #include "graph.h"
@@ -29,6 +30,7 @@ typedef struct {
     Device dev;
     Graph g;
     Loss loss;
+    AnalysisList analyses;
     Dataset train_ds, test_ds;
     FeedData train_data, test_data;
     Feed train, val, test; /* val.n is 0 without data.validation_split */
@@ -450,6 +452,7 @@ static int write_outputs_start(Trainer *t, Err *err)
 static int prepare(Trainer *t, const RunOptions *o, Err *err)
 {
     int rc = graph_build(&t->g, t->e->model, err);
+    if (!rc) rc = analysis_parse_list(&t->analyses, t->e->analyses, &t->g, err);
     if (!rc) rc = loss_find(&t->loss, t->e->loss, t->e->loss_node, err);
     if (!rc) rc = spec_check_unused(t->e->root, "experiment", err);
     if (!rc) rc = load_data(t, err);
@@ -469,6 +472,7 @@ static void trainer_free(Trainer *t)
     if (t->steps)
         fclose(t->steps);
     release_pace(t);
+    analysis_free_list(&t->analyses);
     feed_free(&t->train);
     feed_free(&t->val);
     feed_free(&t->test);
@@ -494,6 +498,8 @@ int train_run(Experiment *e, const RunOptions *o, Err *err)
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/weights.safetensors", t.dir);
     if (!rc) rc = graph_save_weights(&t.g, path, err);
+    AnalysisContext ctx = {&t.g, &t.train, &t.test, t.scale, t.shift, t.loss.labels, t.dir};
+    if (!rc) rc = analysis_run_list(&t.analyses, &ctx, err);
     if (!rc)
         printf("Run directory: %s\n", t.dir);
     trainer_free(&t);

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "experiment.h"
+#include "io/npy.h"
 #include "io/safetensors.h"
 #include "rng.h"
 #include "suites.h"
@@ -267,6 +268,43 @@ START_TEST(experiment_runs_one_short_epoch)
 }
 END_TEST
 
+/* The analyses of project5-mnist and ds5220-cnn leave their figures and arrays. */
+START_TEST(analyses_write_their_figures_and_arrays)
+{
+    ck_assert_int_eq(clrun("run experiments/project5-mnist.yaml train.epochs=1 data.limit=256 "
+                           "--out build/test-tmp/analyses-p5", out, sizeof out), 0);
+    check_png("build/test-tmp/analyses-p5/filters_conv1.png");
+    check_png("build/test-tmp/analyses-p5/filters_conv1_applied.png");
+    NpyArray f, l;
+    Err err = {""};
+    ck_assert_ok(npy_read("build/test-tmp/analyses-p5/features_fc1_test.npy", &f, &err), err);
+    ck_assert_ok(npy_read("build/test-tmp/analyses-p5/labels_test.npy", &l, &err), err);
+    ck_assert_int_eq(f.ndim, 2);
+    ck_assert_int_eq(f.shape[0], 256);
+    ck_assert_int_eq(f.shape[1], 50);
+    ck_assert_int_eq(l.shape[0], 256);
+    npy_free(&f);
+    npy_free(&l);
+    ck_assert_int_eq(clrun("run experiments/ds5220-cnn.yaml train.epochs=1 data.limit=256 "
+                           "--out build/test-tmp/analyses-ds", out, sizeof out), 0);
+    check_png("build/test-tmp/analyses-ds/predictions.png");
+    check_png("build/test-tmp/analyses-ds/misclassified.png");
+    check_png("build/test-tmp/analyses-ds/confusion.png");
+    check_png("build/test-tmp/analyses-ds/feature_maps_conv1.png");
+    /* the confusion matrix counts every test example once */
+    FILE *csv = fopen("build/test-tmp/analyses-ds/confusion.csv", "r");
+    ck_assert_ptr_nonnull(csv);
+    char line[512];
+    long total = 0;
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, csv));
+    while (fgets(line, sizeof line, csv))
+        for (char *c = strchr(line, ','); c; c = strchr(c + 1, ','))
+            total += strtol(c + 1, NULL, 10);
+    fclose(csv);
+    ck_assert_int_eq(total, 256);
+}
+END_TEST
+
 Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -276,6 +314,7 @@ Suite *cli_suite(void)
     tcase_add_test(tc, summary_counts_the_seeds_lenet);
     tcase_add_test(tc, malformed_experiments_exit_2_naming_file_and_line);
     tcase_add_test(tc, quickstart_reaches_95_percent_and_its_run_directory_reloads);
+    tcase_add_test(tc, analyses_write_their_figures_and_arrays);
     tcase_add_loop_test(tc, experiment_has_its_seeds_parameter_count, 0, N_EXPERIMENTS);
     tcase_add_loop_test(tc, experiment_runs_one_short_epoch, 0, N_EXPERIMENTS);
     suite_add_tcase(s, tc);

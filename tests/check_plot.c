@@ -162,6 +162,29 @@ START_TEST(heatmap_colours_follow_values)
 }
 END_TEST
 
+/* One hot cell in a corner lands in that cell and nowhere next to it. */
+START_TEST(heatmap_cells_sit_where_their_values_are)
+{
+    enum { R = 4, C = 5 };
+    double v[R * C] = {0};
+    v[0] = 1;
+    char path[PATH_MAX];
+    Err err;
+    tmp_path(path, "hot.png");
+    ck_assert_ok(plot_heatmap(path, "one hot cell", v, R, C, NULL, NULL, &err), err);
+    Pixels p = read_figure(path);
+    double x0 = 0.14 * 900, x1 = 0.82 * 900, y0 = 0.10 * 600, y1 = 0.88 * 600;
+    const unsigned char *hot = pixel(&p, (int)(x0 + (x1 - x0) * 0.5 / C), (int)(y0 + (y1 - y0) * 0.5 / R));
+    const unsigned char *right = pixel(&p, (int)(x0 + (x1 - x0) * 1.5 / C), (int)(y0 + (y1 - y0) * 0.5 / R));
+    const unsigned char *below = pixel(&p, (int)(x0 + (x1 - x0) * 0.5 / C), (int)(y0 + (y1 - y0) * 1.5 / R));
+    /* viridis: the maximum is yellow, the minimum dark purple */
+    ck_assert_msg(hot[0] > 200 && hot[1] > 200, "cell (0, 0) is (%d,%d,%d)", hot[0], hot[1], hot[2]);
+    ck_assert_msg(right[1] < 100 && below[1] < 100, "neighbours (%d,%d,%d) and (%d,%d,%d)", right[0],
+                  right[1], right[2], below[0], below[1], below[2]);
+    free(p.rgb);
+}
+END_TEST
+
 START_TEST(images_show_dark_and_light_pixels)
 {
     enum { N = 6, H = 8, W = 8 };
@@ -223,6 +246,7 @@ Suite *plot_suite(void)
     tcase_add_test(tc, lines_draw_two_coloured_series);
     tcase_add_test(tc, lines_accept_empty_and_nan_series);
     tcase_add_test(tc, heatmap_colours_follow_values);
+    tcase_add_test(tc, heatmap_cells_sit_where_their_values_are);
     tcase_add_test(tc, images_show_dark_and_light_pixels);
     tcase_add_test(tc, missing_directory_is_a_runtime_error);
     suite_add_tcase(s, tc);

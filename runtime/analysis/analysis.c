@@ -1,0 +1,128 @@
+/* analysis.c: the analysis table, the `analyses:` list, and what analyses
+ * share: finding layers and running examples through the trained graph. */
+#include "analysis/analysis.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const AnalysisType *const table[] = {
+    &analysis_predictions,
+    &analysis_features,
+    &analysis_filters,
+    &analysis_feature_maps,
+};
+
+#define TABLE_SIZE (int)(sizeof table / sizeof table[0])
+
+static int parse_one(Analysis *a, SpecNode *item, const Graph *g, Err *err)
+{
+    a->spec = item;
+    if (item->kind != SPEC_MAP)
+        return spec_error(item, err, "an analysis must be a map such as {type: predictions}");
+    const char *type = NULL;
+    int rc = spec_string(item, "type", 1, &type, err);
+    for (int i = 0; !rc && i < TABLE_SIZE && !a->type; i++)
+        if (strcmp(table[i]->name, type) == 0)
+            a->type = table[i];
+    if (!rc && !a->type) {
+        char known[256] = "";
+        for (int i = 0; i < TABLE_SIZE; i++)
+            snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", i ? ", " : "",
+                     table[i]->name);
+        return spec_error(spec_get(item, "type"), err, "unknown analysis '%s' (known: %s)", type,
+                          known);
+    }
+    char context[96];
+    snprintf(context, sizeof context, "analysis '%s'", type);
+    if (!rc) rc = spec_set_context(item, context, err);
+    if (!rc) rc = a->type->parse(a, item, g, err);
+    return rc ? rc : spec_check_unused(item, NULL, err);
+}
+
+int analysis_parse_list(AnalysisList *list, SpecNode *analyses, const Graph *g, Err *err)
+{
+    memset(list, 0, sizeof *list);
+    if (!analyses)
+        return CLRUN_OK;
+    if (analyses->kind != SPEC_SEQ)
+        return spec_error(analyses, err, "analyses must be a list of maps with type:");
+    if (!(list->items = calloc((size_t)analyses->n + 1, sizeof *list->items)))
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    int rc = CLRUN_OK;
+    for (int i = 0; i < analyses->n && !rc; i++, list->n++)
+        rc = parse_one(&list->items[i], analyses->items[i], g, err);
+    return rc;
+}
+
+int analysis_run_list(AnalysisList *list, AnalysisContext *ctx, Err *err)
+{
+    for (int i = 0; i < list->n; i++) {
+        Analysis *a = &list->items[i];
+        dev_profile_tag(ctx->g->dev, "analysis %s", a->type->name);
+        int rc = a->type->run(a, ctx, err);
+        if (rc)
+            return rc;
+        printf("Analysis %s: done\n", a->type->name);
+    }
+    return CLRUN_OK;
+}
+
+void analysis_free_list(AnalysisList *list)
+{
+    for (int i = 0; i < list->n; i++)
+        free(list->items[i].state);
+    free(list->items);
+    memset(list, 0, sizeof *list);
+}
+
+int analysis_layer(SpecNode *map, const char *key, const Graph *g, Node **out, Err *err)
+{
+    const char *name = NULL;
+    int rc = spec_string(map, key, 1, &name, err);
+    for (int i = 0; !rc && i < g->n_nodes; i++)
+        if (strcmp(g->nodes[i].name, name) == 0) {
+            *out = &g->nodes[i];
+            return CLRUN_OK;
+        }
+    return rc ? rc : spec_error(spec_get(map, key), err, "no layer named '%s' in the model", name);
+}
+
+int analysis_activations(AnalysisContext *ctx, Feed *split, int n, Node *node, float **out,
+                         int **labels, Err *err)
+{
+    Graph *g = ctx->g;
+    size_t size = (size_t)shape_size(node->out_shape);
+    if (n > split->n)
+        n = split->n;
+    *out = malloc((size_t)(n ? n : 1) * size * sizeof **out);
+    *labels = malloc((size_t)(n ? n : 1) * sizeof **labels);
+    if (!*out || !*labels)
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    g->training = 0;
+    int rc = CLRUN_OK;
+    for (int start = 0; start < n && !rc; start += g->max_batch) {
+        int rows = n - start < g->max_batch ? n - start : g->max_batch;
+        rc = feed_batch(split, g, start, rows, ctx->scale, ctx->shift, ctx->labels, err);
+        if (!rc) rc = graph_forward(g, err);
+        if (!rc) rc = dev_read(g->dev, node->out, 0, (size_t)rows * size * sizeof(float),
+                               *out + (size_t)start * size, err);
+        if (!rc) rc = dev_read(g->dev, ctx->labels, 0, (size_t)rows * sizeof(int),
+                               *labels + start, err);
+    }
+    return rc;
+}
+
+int analysis_split(SpecNode *map, const char *key, int *is_train, Err *err)
+{
+    const char *split = "test";
+    int rc = spec_string(map, key, 0, &split, err);
+    *is_train = strcmp(split, "train") == 0;
+    if (!rc && !*is_train && strcmp(split, "test") != 0)
+        rc = spec_error(spec_get(map, key), err, "%s must be train or test, got '%s'", key, split);
+    return rc;
+}
+
+void analysis_path(const AnalysisContext *ctx, const char *name, char *out, size_t size)
+{
+    snprintf(out, size, "%s/%s", ctx->dir, name);
+}

@@ -1,0 +1,65 @@
+/* analysis.h: what an experiment looks at once it is trained. Each entry of
+ * its `analyses:` list is one row of the analysis table (analysis.c): parsed
+ * and checked before training, so a typo fails in a second rather than after
+ * an hour, and run afterwards against the trained graph, writing numbers
+ * (.csv, .npy) and figures (.png) into the run directory. */
+#ifndef CLRUN_ANALYSIS_H
+#define CLRUN_ANALYSIS_H
+
+#include "data/feed.h"
+#include "graph.h"
+#include "spec.h"
+
+/* What an analysis may use: the trained graph and the test split as the
+ * trainer feeds it. */
+typedef struct {
+    Graph *g;
+    Feed *train, *test;
+    float scale, shift;   /* the trainer's normalisation */
+    cl_mem labels;        /* a [max_batch] int buffer for feed_batch */
+    const char *dir;      /* the run directory */
+} AnalysisContext;
+
+typedef struct Analysis Analysis;
+
+typedef struct {
+    const char *name;
+    /* Reads and checks the entry's keys (layer names against g); fills a->state. */
+    int (*parse)(Analysis *a, SpecNode *spec, const Graph *g, Err *err);
+    int (*run)(Analysis *a, AnalysisContext *ctx, Err *err);
+} AnalysisType;
+
+struct Analysis {
+    const AnalysisType *type;
+    SpecNode *spec;
+    void *state;
+};
+
+typedef struct {
+    Analysis *items;
+    int n;
+} AnalysisList;
+
+/* Parses `analyses:` (a list of maps with `type:`); absent: an empty list. */
+int analysis_parse_list(AnalysisList *list, SpecNode *analyses, const Graph *g, Err *err);
+int analysis_run_list(AnalysisList *list, AnalysisContext *ctx, Err *err);
+void analysis_free_list(AnalysisList *list);
+
+/* ---- for analysis implementations ---- */
+
+/* The node named by map[key] (required), or an error at that key. */
+int analysis_layer(SpecNode *map, const char *key, const Graph *g, Node **out, Err *err);
+/* Runs the first n examples of the split through the graph in evaluation
+ * mode and returns node's output for each ([n, size(node)] floats, caller
+ * frees) and the examples' labels (n ints, caller frees). */
+int analysis_activations(AnalysisContext *ctx, Feed *split, int n, Node *node, float **out,
+                         int **labels, Err *err);
+/* The split named by map[key] ("train" or "test", default test). */
+int analysis_split(SpecNode *map, const char *key, int *is_train, Err *err);
+/* "<dir>/<name>" */
+void analysis_path(const AnalysisContext *ctx, const char *name, char *out, size_t size);
+
+extern const AnalysisType analysis_predictions, analysis_features, analysis_filters,
+    analysis_feature_maps;
+
+#endif

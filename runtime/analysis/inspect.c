@@ -1,0 +1,339 @@
+/* inspect.c: looking at a trained network (seeds 002 and 004): its
+ * predictions on the first test images and on the misclassified ones, the
+ * confusion matrix, the first layer's filters, any layer's feature maps for
+ * one image, and any layer's activations exported to .npy for other tools. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/analysis.h"
+#include "io/npy.h"
+#include "plot.h"
+
+/* ---- shared pieces ---- */
+
+/* The class of each row: the argmax of the output (or p >= 0.5 for one unit). */
+static void classes_of(const float *out, int n, int units, int *pred)
+{
+    for (int i = 0; i < n; i++) {
+        const float *row = out + (size_t)i * units;
+        int best = 0;
+        for (int c = 1; c < units; c++)
+            if (row[c] > row[best])
+                best = c;
+        pred[i] = units == 1 ? row[0] >= 0.5f : best;
+    }
+}
+
+static const char *class_name(const Dataset *ds, int c, char *buf, size_t size)
+{
+    if (ds->class_names)
+        snprintf(buf, size, "%s", ds->class_names[c]);
+    else
+        snprintf(buf, size, "%d", c);
+    return buf;
+}
+
+/* Example i of a split as a float image of its first channel. */
+static void example_image(const Feed *s, int i, float *img)
+{
+    const Dataset *ds = s->data->ds;
+    size_t plane = (size_t)ds->h * ds->w, at = (size_t)(s->first + i) * ds->c * plane;
+    for (size_t j = 0; j < plane; j++)
+        img[j] = ds->pixels ? ds->pixels[at + j] : ds->values[at + j];
+}
+
+static int is_image(const Feed *s)
+{
+    return s->data->ds->h > 1 && s->data->ds->w > 1;
+}
+
+/* A grid of the listed examples with one caption each. */
+static int example_grid(AnalysisContext *ctx, const char *file, const char *title, const int *which,
+                        int n, char (*captions)[64], Err *err)
+{
+    const Dataset *ds = ctx->test->data->ds;
+    size_t plane = (size_t)ds->h * ds->w;
+    float *imgs = malloc((size_t)(n ? n : 1) * plane * sizeof *imgs);
+    const char **caps = malloc((size_t)(n ? n : 1) * sizeof *caps);
+    if (!imgs || !caps) {
+        free(imgs);
+        free(caps);
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    }
+    for (int k = 0; k < n; k++) {
+        example_image(ctx->test, which[k], imgs + (size_t)k * plane);
+        caps[k] = captions[k];
+    }
+    char path[PATH_MAX];
+    analysis_path(ctx, file, path, sizeof path);
+    int rc = plot_images(path, title, imgs, n, ds->h, ds->w, n < 4 ? n : 4, caps, err);
+    free(imgs);
+    free(caps);
+    return rc;
+}
+
+/* ---- predictions: first test images, misclassified ones, confusion matrix ---- */
+
+typedef struct {
+    long count, misclassified;
+} Predictions;
+
+static int predictions_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *err)
+{
+    (void)g;
+    Predictions *p = calloc(1, sizeof *p);
+    if (!(a->state = p))
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    p->count = p->misclassified = 20;
+    int rc = spec_int(spec, "count", 0, &p->count, err);
+    if (!rc) rc = spec_int(spec, "misclassified", 0, &p->misclassified, err);
+    if (!rc && (p->count < 0 || p->count > 100 || p->misclassified < 0 || p->misclassified > 100))
+        rc = spec_error(spec, err, "count and misclassified must be between 0 and 100");
+    return rc;
+}
+
+static int write_confusion(AnalysisContext *ctx, const int *labels, const int *pred, int n,
+                           int classes, Err *err)
+{
+    const Dataset *ds = ctx->test->data->ds;
+    double *m = calloc((size_t)classes * classes, sizeof *m);
+    char (*names)[64] = calloc((size_t)classes, sizeof *names);
+    const char **name_of = calloc((size_t)classes, sizeof *name_of);
+    int rc = m && names && name_of ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "out of memory");
+    for (int i = 0; !rc && i < n; i++)
+        if (labels[i] < classes && pred[i] < classes)
+            m[labels[i] * classes + pred[i]] += 1;
+    for (int c = 0; !rc && c < classes; c++)
+        name_of[c] = class_name(ds, c, names[c], sizeof names[c]);
+    char path[PATH_MAX];
+    analysis_path(ctx, "confusion.csv", path, sizeof path);
+    FILE *f = rc ? NULL : fopen(path, "w");
+    if (!rc && !f)
+        rc = err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
+    if (f) {
+        fprintf(f, "label\\prediction");
+        for (int c = 0; c < classes; c++)
+            fprintf(f, ",%s", names[c]);
+        for (int r = 0; r < classes; r++) {
+            fprintf(f, "\n%s", names[r]);
+            for (int c = 0; c < classes; c++)
+                fprintf(f, ",%.0f", m[r * classes + c]);
+        }
+        fprintf(f, "\n");
+        if (fclose(f) != 0)
+            rc = err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
+    }
+    analysis_path(ctx, "confusion.png", path, sizeof path);
+    if (!rc)
+        rc = plot_heatmap(path, "Confusion matrix (rows: label, columns: prediction)", m, classes,
+                          classes, name_of, name_of, err);
+    free(m);
+    free(names);
+    free(name_of);
+    return rc;
+}
+
+/* The first `count` test examples, or the first `count` misclassified ones. */
+static int prediction_grid(AnalysisContext *ctx, const int *labels, const int *pred, int n,
+                           long count, int wrong_only, Err *err)
+{
+    const Dataset *ds = ctx->test->data->ds;
+    int *which = malloc((size_t)(count ? count : 1) * sizeof *which), k = 0;
+    char (*captions)[64] = malloc((size_t)(count ? count : 1) * sizeof *captions);
+    int rc = which && captions ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "out of memory");
+    for (int i = 0; !rc && i < n && k < count; i++) {
+        if (wrong_only && pred[i] == labels[i])
+            continue;
+        char p[64], l[64];
+        class_name(ds, pred[i], p, sizeof p);
+        if (wrong_only)
+            snprintf(captions[k], 64, "Prediction: %.20s / Label: %.20s", p,
+                     class_name(ds, labels[i], l, sizeof l));
+        else
+            snprintf(captions[k], 64, "Prediction: %.40s", p);
+        which[k++] = i;
+    }
+    if (!rc && k > 0)
+        rc = example_grid(ctx, wrong_only ? "misclassified.png" : "predictions.png",
+                          wrong_only ? "Misclassified test images" : "First test images", which, k,
+                          captions, err);
+    free(which);
+    free(captions);
+    return rc;
+}
+
+static int predictions_run(Analysis *a, AnalysisContext *ctx, Err *err)
+{
+    Predictions *p = a->state;
+    Node *out = graph_output(ctx->g);
+    int units = (int)shape_size(out->out_shape), n = ctx->test->n;
+    float *acts = NULL;
+    int *labels = NULL, *pred = malloc((size_t)(n ? n : 1) * sizeof *pred);
+    int rc = pred ? analysis_activations(ctx, ctx->test, n, out, &acts, &labels, err)
+                  : err_set(err, CLRUN_ERUNTIME, "out of memory");
+    if (!rc) {
+        classes_of(acts, n, units, pred);
+        int classes = units == 1 ? 2 : units;
+        rc = write_confusion(ctx, labels, pred, n, classes, err);
+    }
+    if (!rc && is_image(ctx->test))
+        rc = prediction_grid(ctx, labels, pred, n, p->count, 0, err);
+    if (!rc && is_image(ctx->test))
+        rc = prediction_grid(ctx, labels, pred, n, p->misclassified, 1, err);
+    free(acts);
+    free(labels);
+    free(pred);
+    return rc;
+}
+
+const AnalysisType analysis_predictions = {"predictions", predictions_parse, predictions_run};
+
+/* ---- features: a layer's activations as .npy, labels beside them ---- */
+
+typedef struct {
+    Node *layer;
+    int train;
+    long limit;
+} Features;
+
+static int features_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *err)
+{
+    Features *f = calloc(1, sizeof *f);
+    if (!(a->state = f))
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    int rc = analysis_layer(spec, "layer", g, &f->layer, err);
+    if (!rc) rc = analysis_split(spec, "split", &f->train, err);
+    if (!rc) rc = spec_int(spec, "limit", 0, &f->limit, err);
+    if (!rc && f->limit < 0)
+        rc = spec_error(spec_get(spec, "limit"), err, "limit must not be negative");
+    return rc;
+}
+
+static int features_run(Analysis *a, AnalysisContext *ctx, Err *err)
+{
+    Features *f = a->state;
+    Feed *split = f->train ? ctx->train : ctx->test;
+    int n = f->limit > 0 && f->limit < split->n ? (int)f->limit : split->n;
+    float *acts = NULL;
+    int *labels = NULL;
+    int rc = analysis_activations(ctx, split, n, f->layer, &acts, &labels, err);
+    long shape[1 + SHAPE_MAX_RANK] = {n};
+    for (int d = 0; d < f->layer->out_shape.rank; d++)
+        shape[1 + d] = f->layer->out_shape.dim[d];
+    char name[160], path[PATH_MAX];
+    const char *which = f->train ? "train" : "test";
+    snprintf(name, sizeof name, "features_%s_%s.npy", f->layer->name, which);
+    analysis_path(ctx, name, path, sizeof path);
+    if (!rc) rc = npy_write_f32(path, acts, 1 + f->layer->out_shape.rank, shape, err);
+    snprintf(name, sizeof name, "labels_%s.npy", which);
+    analysis_path(ctx, name, path, sizeof path);
+    if (!rc) rc = npy_write_i32(path, labels, 1, shape, err);
+    free(acts);
+    free(labels);
+    return rc;
+}
+
+const AnalysisType analysis_features = {"features", features_parse, features_run};
+
+/* ---- feature maps of a layer for one example ---- */
+
+typedef struct {
+    Node *layer;
+    int train;
+    long image;
+} Maps;
+
+static int maps_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *err)
+{
+    Maps *m = calloc(1, sizeof *m);
+    if (!(a->state = m))
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    int rc = analysis_layer(spec, "layer", g, &m->layer, err);
+    if (!rc) rc = analysis_split(spec, "split", &m->train, err);
+    if (!rc) rc = spec_int(spec, "image", 0, &m->image, err);
+    if (!rc && m->layer->out_shape.rank != 3)
+        rc = spec_error(spec_get(spec, "layer"), err, "layer '%s' has no feature maps "
+                        "(its output is not [channels, height, width])", m->layer->name);
+    if (!rc && m->image < 0)
+        rc = spec_error(spec_get(spec, "image"), err, "image must not be negative");
+    return rc;
+}
+
+/* The maps of layer for example `image` of the split into file. */
+static int draw_maps(AnalysisContext *ctx, Node *layer, Feed *split, long image, const char *file,
+                     Err *err)
+{
+    if (image >= split->n)
+        return err_set(err, CLRUN_EINPUT, "image %ld is past the %d examples of the %s split",
+                       image, split->n, split->name);
+    float *acts = NULL;
+    int *labels = NULL;
+    Shape s = layer->out_shape;
+    int rc = analysis_activations(ctx, split, (int)image + 1, layer, &acts, &labels, err);
+    char path[PATH_MAX], title[160];
+    analysis_path(ctx, file, path, sizeof path);
+    snprintf(title, sizeof title, "Layer %s for %s example %ld", layer->name, split->name, image);
+    size_t size = (size_t)shape_size(s);
+    if (!rc)
+        rc = plot_images(path, title, acts + (size_t)image * size, s.dim[0], s.dim[1], s.dim[2],
+                         s.dim[0] < 5 ? s.dim[0] : 5, NULL, err);
+    free(acts);
+    free(labels);
+    return rc;
+}
+
+static int maps_run(Analysis *a, AnalysisContext *ctx, Err *err)
+{
+    Maps *m = a->state;
+    char file[160];
+    snprintf(file, sizeof file, "feature_maps_%s.png", m->layer->name);
+    return draw_maps(ctx, m->layer, m->train ? ctx->train : ctx->test, m->image, file, err);
+}
+
+const AnalysisType analysis_feature_maps = {"feature_maps", maps_parse, maps_run};
+
+/* ---- filters of a convolution, and what they make of one image ---- */
+
+static int filters_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *err)
+{
+    Maps *m = calloc(1, sizeof *m);
+    if (!(a->state = m))
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    m->image = -1;
+    m->train = 1; /* seed 004 applies the filters to the first training image */
+    int rc = analysis_layer(spec, "layer", g, &m->layer, err);
+    if (!rc && strcmp(m->layer->type->name, "conv2d") != 0)
+        rc = spec_error(spec_get(spec, "layer"), err, "layer '%s' is a %s, not a conv2d",
+                        m->layer->name, m->layer->type->name);
+    if (!rc) rc = spec_int(spec, "image", 0, &m->image, err);
+    return rc;
+}
+
+/* The weights [O, I, KH, KW] of the layer, first input channel of each filter. */
+static int filters_run(Analysis *a, AnalysisContext *ctx, Err *err)
+{
+    Maps *m = a->state;
+    Param *w = node_param(ctx->g, m->layer, 0);
+    int o = (int)w->dims[0], in = (int)w->dims[1], kh = (int)w->dims[2], kw = (int)w->dims[3];
+    float *all = malloc(w->count * sizeof *all), *first = malloc((size_t)o * kh * kw * sizeof *first);
+    int rc = all && first ? dev_read(ctx->g->dev, w->value, 0, w->count * sizeof *all, all, err)
+                          : err_set(err, CLRUN_ERUNTIME, "out of memory");
+    for (int f = 0; !rc && f < o; f++)
+        memcpy(first + (size_t)f * kh * kw, all + (size_t)f * in * kh * kw,
+               (size_t)kh * kw * sizeof *first);
+    char file[160], path[PATH_MAX], title[160];
+    snprintf(file, sizeof file, "filters_%s.png", m->layer->name);
+    analysis_path(ctx, file, path, sizeof path);
+    snprintf(title, sizeof title, "Filters of %s%s", m->layer->name,
+             in > 1 ? " (first input channel)" : "");
+    if (!rc) rc = plot_images(path, title, first, o, kh, kw, o < 5 ? o : 5, NULL, err);
+    free(all);
+    free(first);
+    snprintf(file, sizeof file, "filters_%s_applied.png", m->layer->name);
+    if (!rc && m->image >= 0)
+        rc = draw_maps(ctx, m->layer, ctx->train, m->image, file, err);
+    return rc;
+}
+
+const AnalysisType analysis_filters = {"filters", filters_parse, filters_run};
