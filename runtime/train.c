@@ -42,6 +42,8 @@ typedef struct {
     float *slots;          /* per-batch metrics of the epoch, read back */
     double *curves;        /* per epoch: epoch, then loss and accuracy of training,
                               validation and test (history.png) */
+    double *steps_xy;      /* steps.csv kept for loss_curve.png: examples seen, loss */
+    int n_steps, cap_steps;
     cl_event pace[QUEUE_DEPTH];
     double shown_at;       /* when the progress bar was last drawn */
 } Trainer;
@@ -160,14 +162,32 @@ static int read_slots(Trainer *t, int n, const Feed *s, Score *score, Err *err)
 
 /* steps.csv: the loss of every log_every-th batch against the examples seen
  * before it, as seed 002 plots it. */
+static int keep_step(Trainer *t, double seen, double loss, Err *err)
+{
+    if (t->n_steps == t->cap_steps) {
+        int cap = t->cap_steps ? 2 * t->cap_steps : 256;
+        double *grown = realloc(t->steps_xy, 2 * (size_t)cap * sizeof *grown);
+        if (!grown)
+            return err_set(err, CLRUN_ERUNTIME, "out of memory");
+        t->steps_xy = grown;
+        t->cap_steps = cap;
+    }
+    t->steps_xy[2 * t->n_steps] = seen;
+    t->steps_xy[2 * t->n_steps++ + 1] = loss;
+    return CLRUN_OK;
+}
+
 static int log_steps(Trainer *t, int epoch, int total, Err *err)
 {
     int rc = CLRUN_OK;
     for (int b = 0; b < total && !rc; b++) {
         int rows = rows_of(&t->train, t->e->batch_size, b);
-        if (t->steps && b % t->e->log_every == 0)
+        double loss = t->slots[2 * b] / rows;
+        if (t->steps && b % t->e->log_every == 0) {
             rc = rundir_row(t->steps, "steps.csv", err, "%d,%d,%ld,%.6f\n", epoch, b, t->seen,
-                            t->slots[2 * b] / rows);
+                            loss);
+            if (!rc) rc = keep_step(t, (double)t->seen, loss, err);
+        }
         t->seen += rows;
     }
     return rc;
@@ -250,7 +270,8 @@ static int record_epoch(Trainer *t, int epoch, const Score *train, const Score *
 }
 
 /* t->curves holds one array per curve, each with room for every epoch. */
-enum { CURVE_EPOCH, CURVE_LOSS, CURVE_ACCURACY, CURVES = 7 }; /* loss, accuracy x 3 splits */
+/* epoch; loss and accuracy of training, validation, test; examples seen by the epoch's end */
+enum { CURVE_EPOCH, CURVE_LOSS, CURVE_ACCURACY, CURVE_SEEN = 7, CURVES };
 
 static double *curve(const Trainer *t, int k)
 {
@@ -285,10 +306,33 @@ static void keep_curves(Trainer *t, int epoch, const Score *train, const Score *
 {
     const Score *scores[3] = {train, val, test};
     curve(t, CURVE_EPOCH)[epoch - 1] = epoch;
+    curve(t, CURVE_SEEN)[epoch - 1] = (double)t->seen;
     for (int s = 0; s < 3; s++) {
         curve(t, CURVE_LOSS + 2 * s)[epoch - 1] = scores[s]->loss;
         curve(t, CURVE_ACCURACY + 2 * s)[epoch - 1] = scores[s]->accuracy;
     }
+}
+
+/* loss_curve.png (seed 002): the training loss of every log_every-th batch
+ * against the examples seen, and the test loss after each epoch as markers. */
+static int plot_loss_curve(Trainer *t, int epochs, Err *err)
+{
+    int n = t->n_steps;
+    double *x = malloc((size_t)(n ? n : 1) * sizeof *x), *y = malloc((size_t)(n ? n : 1) * sizeof *y);
+    int rc = x && y ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "out of memory");
+    for (int i = 0; !rc && i < n; i++) {
+        x[i] = t->steps_xy[2 * i];
+        y[i] = t->steps_xy[2 * i + 1];
+    }
+    PlotSeries series[2] = {{x, y, n, "training loss", 0},
+                            {curve(t, CURVE_SEEN), curve(t, CURVE_LOSS + 4), epochs, "test loss", 1}};
+    PlotPanel panel = {"Loss against examples seen", "examples seen", "loss", series, 2};
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/loss_curve.png", t->dir);
+    if (!rc) rc = plot_lines(path, &panel, 1, err);
+    free(x);
+    free(y);
+    return rc;
 }
 
 static int run_epochs(Trainer *t, Err *err)
@@ -308,6 +352,8 @@ static int run_epochs(Trainer *t, Err *err)
             keep_curves(t, epoch, &train, &val, &test);
             rc = plot_history(t, epoch, err);
         }
+        if (!rc && t->steps)
+            rc = plot_loss_curve(t, epoch, err);
     }
     if (!rc && t->e->epochs == 0) /* evaluation of given weights only */
         rc = evaluate(t, &t->test, &test, err);
@@ -482,6 +528,7 @@ static void trainer_free(Trainer *t)
     dataset_free(&t->test_ds);
     free(t->slots);
     free(t->curves);
+    free(t->steps_xy);
 }
 
 int train_run(Experiment *e, const RunOptions *o, Err *err)

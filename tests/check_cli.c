@@ -291,6 +291,7 @@ START_TEST(analyses_write_their_figures_and_arrays)
     check_png("build/test-tmp/analyses-ds/misclassified.png");
     check_png("build/test-tmp/analyses-ds/confusion.png");
     check_png("build/test-tmp/analyses-ds/feature_maps_conv1.png");
+    check_png("build/test-tmp/analyses-ds/loss_curve.png");
     /* the confusion matrix counts every test example once */
     FILE *csv = fopen("build/test-tmp/analyses-ds/confusion.csv", "r");
     ck_assert_ptr_nonnull(csv);
