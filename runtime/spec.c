@@ -115,6 +115,18 @@ int spec_error(const SpecNode *node, Err *err, const char *fmt, ...)
     return rc;
 }
 
+int spec_path(const SpecNode *node, char *out, size_t size, Err *err)
+{
+    const char *value = node->kind == SPEC_SCALAR ? node->value : "";
+    if (!value[0])
+        return spec_error(node, err, "'%s' must name a file or directory", node->key ? node->key : "value");
+    const char *slash = node->file ? strrchr(node->file, '/') : NULL;
+    int base = value[0] == '/' || node->line <= 0 || !slash ? 0 : (int)(slash - node->file) + 1;
+    if ((size_t)snprintf(out, size, "%.*s%s", base, base ? node->file : "", value) >= size)
+        return spec_error(node, err, "path too long: %s", value);
+    return CLRUN_OK;
+}
+
 int spec_set_context(SpecNode *node, const char *context, Err *err)
 {
     free(node->context);

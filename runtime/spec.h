@@ -74,6 +74,11 @@ int spec_seq(SpecNode *map, const char *key, int required, SpecNode **out, Err *
  * context may be NULL. */
 int spec_check_unused(SpecNode *node, const char *context, Err *err);
 
+/* A scalar's value as a file path: absolute as is, else relative to the
+ * directory of the YAML file that holds it (a command-line override's value,
+ * at line 0, as is). An empty or too long value is an error at the node. */
+int spec_path(const SpecNode *node, char *out, size_t size, Err *err);
+
 /* Names what a subtree describes, for every error about it or below it:
  * "file:line:col: layer 'conv1': 'filters' must be an integer". */
 int spec_set_context(SpecNode *node, const char *context, Err *err);

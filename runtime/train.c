@@ -429,22 +429,15 @@ static int load_data(Trainer *t, Err *err)
 }
 
 /* model.weights is relative to the file that names it; --weights to the shell. */
-static void weights_path(Trainer *t, const RunOptions *o, char *out, size_t size)
+static int weights_path(Trainer *t, const RunOptions *o, char *out, size_t size, Err *err)
 {
     out[0] = 0;
     if (o->weights) {
         snprintf(out, size, "%s", o->weights);
-        return;
+        return CLRUN_OK;
     }
     SpecNode *w = spec_get(t->e->model, "weights");
-    if (!w || !t->g.weights)
-        return;
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", w->file);
-    if (t->g.weights[0] == '/' || w->line == 0)
-        snprintf(out, size, "%s", t->g.weights);
-    else
-        snprintf(out, size, "%s/%s", dirname(dir), t->g.weights);
+    return w ? spec_path(w, out, size, err) : CLRUN_OK;
 }
 
 static int prepare_device(Trainer *t, const RunOptions *o, Err *err)
@@ -469,7 +462,7 @@ static int prepare_device(Trainer *t, const RunOptions *o, Err *err)
     if (!rc) rc = loss_setup(&t->loss, &t->g, (int)most, err);
     if (!rc) rc = optim_setup(&t->e->optim, &t->g, err);
     char weights[PATH_MAX];
-    weights_path(t, o, weights, sizeof weights);
+    if (!rc) rc = weights_path(t, o, weights, sizeof weights, err);
     if (!rc && weights[0]) {
         rc = graph_load_weights(&t->g, weights, err);
         if (!rc)

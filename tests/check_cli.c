@@ -211,6 +211,7 @@ static const struct {
     {"ds5220-cnn", 8490, "data.limit=256"},
     {"cs375-resnet18", 11173962, "data.limit=16 train.batch_size=8"},
     {"project5-mnist", 21840, "data.limit=256"},
+    {"project5-greek", 21840, "data.limit=256"},
 };
 #define N_EXPERIMENTS (int)(sizeof experiments / sizeof experiments[0])
 
@@ -306,6 +307,56 @@ START_TEST(analyses_write_their_figures_and_arrays)
 }
 END_TEST
 
+/* RSA: RDMs symmetric with a zero diagonal, a layer's RDM as a target
+ * correlates with that layer at exactly 1, and every layer with itself. */
+START_TEST(rsa_writes_symmetric_rdms_and_correlations)
+{
+    const char *yaml =
+        "model: ../../models/lake-convnet.yaml\n"
+        "data: {dataset: mnist, limit: 300}\n"
+        "optimizer: {name: sgd, learning_rate: 0.05}\n"
+        "loss: nll\n"
+        "train: {epochs: 1, batch_size: 50}\n"
+        "analyses:\n"
+        "  - {type: rsa, layers: [conv1, fc1], limit: 300}\n";
+    char args[1024];
+    snprintf(args, sizeof args, "run %s --out build/test-tmp/rsa", test_write_file("rsa.yaml", yaml));
+    ck_assert_int_eq(clrun(args, out, sizeof out), 0);
+    NpyArray rdm;
+    Err err = {""};
+    ck_assert_ok(npy_read("build/test-tmp/rsa/rdm_fc1.npy", &rdm, &err), err);
+    ck_assert_int_eq(rdm.ndim, 2);
+    ck_assert_int_eq(rdm.shape[0], 10);
+    for (int i = 0; i < 10; i++)
+        for (int j = 0; j < 10; j++) {
+            double a = rdm.data[i * 10 + j], b = rdm.data[j * 10 + i];
+            ck_assert_msg(i == j ? a == 0 : a == b && a > 0 && a <= 2, "rdm[%d][%d] = %g", i, j, a);
+        }
+    npy_free(&rdm);
+    check_png("build/test-tmp/rsa/rdm_conv1.png");
+    check_png("build/test-tmp/rsa/rsa_layers.png");
+    yaml = "model: ../../models/lake-convnet.yaml\n"
+           "data: {dataset: mnist, limit: 300}\n"
+           "optimizer: {name: sgd, learning_rate: 0.05}\n"
+           "loss: nll\n"
+           "train: {epochs: 1, batch_size: 50}\n"
+           "analyses:\n"
+           "  - {type: rsa, layers: [conv1, fc1], limit: 300, targets: [rsa/rdm_conv1.npy]}\n";
+    snprintf(args, sizeof args, "run %s --out build/test-tmp/rsa2",
+             test_write_file("rsa2.yaml", yaml));
+    ck_assert_int_eq(clrun(args, out, sizeof out), 0);
+    FILE *f = fopen("build/test-tmp/rsa2/rsa_targets.csv", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[256];
+    double r = 0;
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    fclose(f);
+    ck_assert_msg(sscanf(line, "conv1,%lf", &r) == 1 && r > 0.999999, "%s", line);
+    check_png("build/test-tmp/rsa2/rsa_targets.png");
+}
+END_TEST
+
 Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -316,6 +367,7 @@ Suite *cli_suite(void)
     tcase_add_test(tc, malformed_experiments_exit_2_naming_file_and_line);
     tcase_add_test(tc, quickstart_reaches_95_percent_and_its_run_directory_reloads);
     tcase_add_test(tc, analyses_write_their_figures_and_arrays);
+    tcase_add_test(tc, rsa_writes_symmetric_rdms_and_correlations);
     tcase_add_loop_test(tc, experiment_has_its_seeds_parameter_count, 0, N_EXPERIMENTS);
     tcase_add_loop_test(tc, experiment_runs_one_short_epoch, 0, N_EXPERIMENTS);
     suite_add_tcase(s, tc);

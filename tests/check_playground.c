@@ -531,7 +531,7 @@ START_TEST(parse_folder_errors)
     assert_parse_fails("data:\n  dataset: folder\n  train: a\n", "exp.yaml:1:1:",
                        "missing required key 'test'");
     assert_parse_fails("data:\n  dataset: folder\n  train: ''\n  test: b\n", "exp.yaml:3:3:",
-                       "must name a directory");
+                       "must name a file or directory");
     assert_parse_fails("data:\n  dataset: folder\n  train: {a: 1}\n  test: b\n", "exp.yaml:3:3:",
                        "must be a string");
     assert_parse_fails("data:\n  dataset: folder\n  train: a\n  test: b\n  size: [0, 5]\n",

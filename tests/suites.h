@@ -15,6 +15,7 @@ Suite *losses_suite(void);
 Suite *plot_suite(void);
 Suite *npy_suite(void);
 Suite *stats_suite(void);
+Suite *neighbours_suite(void);
 Suite *cli_suite(void);
 Suite *parity_suite(void);
 Suite *layers_suite(void);

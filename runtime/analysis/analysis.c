@@ -10,6 +10,8 @@ static const AnalysisType *const table[] = {
     &analysis_features,
     &analysis_filters,
     &analysis_feature_maps,
+    &analysis_rsa,
+    &analysis_neighbours,
 };
 
 #define TABLE_SIZE (int)(sizeof table / sizeof table[0])

@@ -42,33 +42,15 @@ static int int_in(SpecNode *map, const char *key, long lo, long hi, long *out, E
     return rc;
 }
 
-/* The directory part of a YAML file's path, with its slash ("" for none). */
-static size_t dir_len(const char *file)
-{
-    const char *slash = strrchr(file, '/');
-    return slash ? (size_t)(slash - file) + 1 : 0;
-}
-
-/* node's value as a path: absolute as is, else relative to the directory of
- * the file that holds node (command-line nodes, placed at line 0: as is). */
-static int resolve_path(const SpecNode *node, const char *key, char **out, Err *err)
-{
-    const char *value = node->value;
-    if (!value[0])
-        return spec_error(node, err, "'%s' must name a directory", key);
-    size_t base = value[0] == '/' || node->line <= 0 || !node->file ? 0 : dir_len(node->file);
-    size_t len = base + strlen(value);
-    if (!(*out = malloc(len + 1)))
-        return err_set(err, CLRUN_ERUNTIME, "out of memory");
-    snprintf(*out, len + 1, "%.*s%s", (int)base, base ? node->file : "", value);
-    return CLRUN_OK;
-}
-
 static int dir_key(SpecNode *data, const char *key, char **out, Err *err)
 {
     const char *value = NULL;
+    char path[PATH_MAX];
     int rc = spec_string(data, key, 1, &value, err);
-    return rc ? rc : resolve_path(spec_get(data, key), key, out, err);
+    if (!rc) rc = spec_path(spec_get(data, key), path, sizeof path, err);
+    if (!rc && !(*out = strdup(path)))
+        rc = err_set(err, CLRUN_ERUNTIME, "out of memory");
+    return rc;
 }
 
 /* ---- folder ---- */

@@ -1,0 +1,346 @@
+/* neighbours.c: embeddings and nearest neighbours (seed 004): a layer's
+ * activations for a folder of labelled reference images and a folder of new
+ * labelled query images, the sum-of-squared-differences from every query to
+ * every reference, and 1-NN and k-NN (majority of the k nearest, ties to the
+ * nearest) predictions of each query's class from the reference labels. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "analysis/analysis.h"
+#include "io/npy.h"
+#include "plot.h"
+
+enum { NB_MAX_SIDE = 4096 };
+
+typedef struct {
+    Node *layer;
+    char reference[PATH_MAX], query[PATH_MAX];
+    ImageOptions images;
+    long k;
+} Neighbours;
+
+/* map[key] as a directory: absolute as is, else relative to the directory of
+ * the YAML file that names it (as data.c resolves train: and test:); it must
+ * exist. */
+static int folder_key(SpecNode *map, const char *key, char *out, size_t size, Err *err)
+{
+    const char *value = NULL;
+    int rc = spec_string(map, key, 1, &value, err);
+    if (rc)
+        return rc;
+    SpecNode *node = spec_get(map, key);
+    if (!value[0])
+        return spec_error(node, err, "'%s' must name a directory", key);
+    const char *slash = node->file ? strrchr(node->file, '/') : NULL;
+    int base = value[0] == '/' || node->line <= 0 || !slash ? 0 : (int)(slash - node->file) + 1;
+    if (snprintf(out, size, "%.*s%s", base, base ? node->file : "", value) >= (int)size)
+        return spec_error(node, err, "'%s': path too long", key);
+    struct stat st;
+    if (stat(out, &st) != 0 || !S_ISDIR(st.st_mode))
+        return spec_error(node, err, "'%s': %s is not a directory", key, out);
+    return CLRUN_OK;
+}
+
+static int neighbours_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *err)
+{
+    Neighbours *nb = calloc(1, sizeof *nb);
+    if (!(a->state = nb))
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    nb->k = 3;
+    long v[2];
+    int n = 0;
+    int rc = analysis_layer(spec, "layer", g, &nb->layer, err);
+    if (!rc) rc = folder_key(spec, "reference", nb->reference, sizeof nb->reference, err);
+    if (!rc) rc = folder_key(spec, "query", nb->query, sizeof nb->query, err);
+    if (!rc) rc = spec_bool(spec, "grayscale", 0, &nb->images.grayscale, err);
+    if (!rc) rc = spec_bool(spec, "invert", 0, &nb->images.invert, err);
+    if (!rc) rc = spec_ints(spec, "size", 0, v, 2, &n, err);
+    for (int i = 0; !rc && i < n; i++)
+        if (v[i] < 1 || v[i] > NB_MAX_SIDE)
+            rc = spec_error(spec_get(spec, "size"), err,
+                            "'size' must be [height, width] (or one side), each 1 to %d",
+                            NB_MAX_SIDE);
+    if (!rc && n > 0) {
+        nb->images.height = (int)v[0];
+        nb->images.width = (int)v[n - 1];
+    }
+    if (!rc) rc = spec_int(spec, "k", 0, &nb->k, err);
+    if (!rc && nb->k < 1)
+        rc = spec_error(spec_get(spec, "k"), err, "k must be at least 1, got %ld", nb->k);
+    return rc;
+}
+
+/* ---- running ---- */
+
+/* The images of one folder on the device and the layer's output for each. */
+typedef struct {
+    Dataset ds;
+    FeedData data;
+    Feed split;
+    float *acts;
+    int *labels;
+} Set;
+
+static int set_load(Set *s, const char *what, const char *dir, const Neighbours *nb,
+                    AnalysisContext *ctx, Err *err)
+{
+    Graph *g = ctx->g;
+    int rc = images_load(&s->ds, dir, &nb->images, err);
+    Shape in = g->nodes[0].out_shape;
+    long size = (long)s->ds.c * s->ds.h * s->ds.w;
+    int same = !rc && size == shape_size(in) &&
+               (in.rank != 3 || (in.dim[0] == s->ds.c && in.dim[1] == s->ds.h &&
+                                 in.dim[2] == s->ds.w));
+    if (!rc && !same) {
+        char shape[64];
+        shape_format(in, shape, sizeof shape);
+        rc = err_set(err, CLRUN_EINPUT, "analysis neighbours: the %s images in %s are [%d, %d, %d] "
+                     "but the model's input is %s (set grayscale and size to match)", what, dir,
+                     s->ds.c, s->ds.h, s->ds.w, shape);
+    }
+    if (!rc && s->ds.n == 0)
+        rc = err_set(err, CLRUN_EINPUT, "analysis neighbours: no %s images in %s", what, dir);
+    if (!rc) rc = feed_upload(&s->data, g, &s->ds, err);
+    if (!rc) rc = feed_split(&s->split, what, g, &s->data, 0, s->ds.n, err);
+    if (!rc)
+        rc = analysis_activations(ctx, &s->split, s->ds.n, nb->layer, &s->acts, &s->labels, err);
+    return rc;
+}
+
+static void set_free(Set *s)
+{
+    feed_free(&s->split);
+    free(s->acts);
+    free(s->labels);
+    dataset_free(&s->ds);
+}
+
+static const char *name_of(const Dataset *ds, int c)
+{
+    return ds->class_names && c >= 0 && c < ds->classes ? ds->class_names[c] : "?";
+}
+
+/* Query labels as reference class indices (matched by name). */
+static int match_labels(Set *ref, Set *query, Err *err)
+{
+    for (int i = 0; i < query->ds.n; i++) {
+        const char *name = name_of(&query->ds, query->labels[i]);
+        int found = -1;
+        for (int c = 0; c < ref->ds.classes && found < 0; c++)
+            if (strcmp(name_of(&ref->ds, c), name) == 0)
+                found = c;
+        if (found < 0)
+            return err_set(err, CLRUN_EINPUT, "analysis neighbours: query class '%s' (%s) is not "
+                           "a class of the reference images (%s)", name, query->ds.source,
+                           ref->ds.source);
+        query->labels[i] = found;
+    }
+    return CLRUN_OK;
+}
+
+static int write_embeddings(AnalysisContext *ctx, const Node *layer, const Set *s,
+                            const char *which, Err *err)
+{
+    long shape[1 + SHAPE_MAX_RANK] = {s->ds.n};
+    for (int d = 0; d < layer->out_shape.rank; d++)
+        shape[1 + d] = layer->out_shape.dim[d];
+    char name[200], path[PATH_MAX];
+    snprintf(name, sizeof name, "embeddings_%s_%s.npy", layer->name, which);
+    analysis_path(ctx, name, path, sizeof path);
+    int rc = npy_write_f32(path, s->acts, 1 + layer->out_shape.rank, shape, err);
+    snprintf(name, sizeof name, "labels_%s.npy", which);
+    analysis_path(ctx, name, path, sizeof path);
+    if (!rc) rc = npy_write_i32(path, s->labels, 1, shape, err);
+    return rc;
+}
+
+static int write_distances(AnalysisContext *ctx, const Set *ref, const Set *query,
+                           const double *dist, Err *err)
+{
+    int nr = ref->ds.n, nq = query->ds.n;
+    char (*names)[80] = calloc((size_t)(nr + nq), sizeof *names);
+    const char **labels = calloc((size_t)(nr + nq), sizeof *labels);
+    if (!names || !labels) {
+        free(names);
+        free(labels);
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    }
+    for (int i = 0; i < nq; i++) {
+        snprintf(names[i], sizeof names[i], "%d:%s", i, name_of(&ref->ds, query->labels[i]));
+        labels[i] = names[i];
+    }
+    for (int j = 0; j < nr; j++) {
+        snprintf(names[nq + j], sizeof names[0], "%d:%s", j, name_of(&ref->ds, ref->labels[j]));
+        labels[nq + j] = names[nq + j];
+    }
+    char path[PATH_MAX];
+    analysis_path(ctx, "distances.csv", path, sizeof path);
+    int rc = CLRUN_OK;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        rc = err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
+    if (f) {
+        fprintf(f, "query\\reference");
+        for (int j = 0; j < nr; j++)
+            fprintf(f, ",%s", labels[nq + j]);
+        for (int i = 0; i < nq; i++) {
+            fprintf(f, "\n%s", labels[i]);
+            for (int j = 0; j < nr; j++)
+                fprintf(f, ",%.9g", dist[(size_t)i * nr + j]);
+        }
+        fprintf(f, "\n");
+        if (fclose(f) != 0)
+            rc = err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
+    }
+    analysis_path(ctx, "distances.png", path, sizeof path);
+    if (!rc)
+        rc = plot_heatmap(path, "Sum of squared differences (rows: query, columns: reference)",
+                          dist, nq, nr, labels, labels + nq, err);
+    free(names);
+    free(labels);
+    return rc;
+}
+
+/* order: reference indices by distance (ties by index); insertion sort. */
+static void sort_row(const double *d, int n, int *order)
+{
+    for (int j = 0; j < n; j++) {
+        int at = j;
+        while (at > 0 && d[order[at - 1]] > d[j])
+            at--;
+        memmove(order + at + 1, order + at, (size_t)(j - at) * sizeof *order);
+        order[at] = j;
+    }
+}
+
+/* The majority class of the k nearest; among tied classes, the nearest one's. */
+static int vote(const int *order, int k, const int *labels, int classes, int *count)
+{
+    memset(count, 0, (size_t)classes * sizeof *count);
+    int best = labels[order[0]];
+    for (int r = 0; r < k; r++)
+        count[labels[order[r]]]++;
+    for (int r = 0; r < k; r++)
+        if (count[labels[order[r]]] > count[best])
+            best = labels[order[r]];
+    return best;
+}
+
+static int write_predictions(AnalysisContext *ctx, const Set *ref, const Set *query, int k,
+                             const int *nn1, const int *knn, Err *err)
+{
+    int nq = query->ds.n, right1 = 0, rightk = 0;
+    char path[PATH_MAX];
+    analysis_path(ctx, "neighbours.csv", path, sizeof path);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
+    fprintf(f, "query,label,nn1,knn\n");
+    for (int i = 0; i < nq; i++) {
+        fprintf(f, "%d,%s,%s,%s\n", i, name_of(&ref->ds, query->labels[i]),
+                name_of(&ref->ds, nn1[i]), name_of(&ref->ds, knn[i]));
+        right1 += nn1[i] == query->labels[i];
+        rightk += knn[i] == query->labels[i];
+    }
+    if (fclose(f) != 0)
+        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
+    double acc1 = (double)right1 / nq, acck = (double)rightk / nq;
+    printf("Analysis neighbours: 1-NN accuracy %d/%d (%.2f%%), %d-NN accuracy %d/%d (%.2f%%)\n",
+           right1, nq, 100 * acc1, k, rightk, nq, 100 * acck);
+    analysis_path(ctx, "neighbours_accuracy.csv", path, sizeof path);
+    if (!(f = fopen(path, "w")))
+        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
+    fprintf(f, "method,k,correct,total,accuracy\n1-nn,1,%d,%d,%.6f\nk-nn,%d,%d,%d,%.6f\n", right1,
+            nq, acc1, k, rightk, nq, acck);
+    if (fclose(f) != 0)
+        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
+    return CLRUN_OK;
+}
+
+/* Each query image, then its k nearest reference images. */
+static int draw_neighbours(AnalysisContext *ctx, const Set *ref, const Set *query, int k,
+                           const double *dist, const int *orders, Err *err)
+{
+    int nq = query->ds.n, nr = ref->ds.n, cols = k + 1, n = nq * cols;
+    int h = ref->ds.h, w = ref->ds.w;
+    size_t plane = (size_t)h * w, example = (size_t)ref->ds.c * plane;
+    float *imgs = malloc((size_t)n * plane * sizeof *imgs);
+    char (*text)[64] = malloc((size_t)n * sizeof *text);
+    const char **caps = malloc((size_t)n * sizeof *caps);
+    int rc = imgs && text && caps ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "out of memory");
+    for (int i = 0; !rc && i < nq; i++)
+        for (int c = 0; c < cols; c++) {
+            int at = i * cols + c, j = c ? orders[(size_t)i * nr + c - 1] : i;
+            const Dataset *ds = c ? &ref->ds : &query->ds;
+            for (size_t p = 0; p < plane; p++)
+                imgs[(size_t)at * plane + p] = ds->pixels ? ds->pixels[(size_t)j * example + p]
+                                                          : ds->values[(size_t)j * example + p];
+            if (c == 0)
+                snprintf(text[at], sizeof text[at], "query %d: %.40s", i,
+                         name_of(&ref->ds, query->labels[i]));
+            else
+                snprintf(text[at], sizeof text[at], "%.30s d=%.4g", name_of(&ref->ds, ref->labels[j]),
+                         dist[(size_t)i * nr + j]);
+            caps[at] = text[at];
+        }
+    char path[PATH_MAX], title[160];
+    analysis_path(ctx, "neighbours.png", path, sizeof path);
+    snprintf(title, sizeof title, "Query images and their %d nearest reference images (SSD)", k);
+    if (!rc) rc = plot_images(path, title, imgs, n, h, w, cols, caps, err);
+    free(imgs);
+    free(text);
+    free(caps);
+    return rc;
+}
+
+static int neighbours_run(Analysis *a, AnalysisContext *ctx, Err *err)
+{
+    Neighbours *nb = a->state;
+    Set ref = {0}, query = {0};
+    int rc = set_load(&ref, "reference", nb->reference, nb, ctx, err);
+    if (!rc) rc = set_load(&query, "query", nb->query, nb, ctx, err);
+    if (!rc && nb->k > ref.ds.n)
+        rc = spec_error(spec_get(a->spec, "k"), err, "k is %ld but there are only %d reference "
+                        "images", nb->k, ref.ds.n);
+    if (!rc) rc = match_labels(&ref, &query, err);
+    int nr = ref.ds.n, nq = query.ds.n, k = (int)nb->k, classes = ref.ds.classes;
+    size_t size = (size_t)shape_size(nb->layer->out_shape);
+    double *dist = rc ? NULL : malloc((size_t)nq * nr * sizeof *dist);
+    int *orders = rc ? NULL : malloc((size_t)nq * nr * sizeof *orders);
+    int *nn1 = rc ? NULL : malloc((size_t)nq * sizeof *nn1);
+    int *knn = rc ? NULL : malloc((size_t)nq * sizeof *knn);
+    int *count = rc ? NULL : malloc((size_t)(classes ? classes : 1) * sizeof *count);
+    if (!rc && (!dist || !orders || !nn1 || !knn || !count))
+        rc = err_set(err, CLRUN_ERUNTIME, "out of memory");
+    if (!rc) rc = write_embeddings(ctx, nb->layer, &ref, "reference", err);
+    if (!rc) rc = write_embeddings(ctx, nb->layer, &query, "query", err);
+    for (int i = 0; !rc && i < nq; i++) {
+        for (int j = 0; j < nr; j++) {
+            const float *q = query.acts + (size_t)i * size, *r = ref.acts + (size_t)j * size;
+            double ssd = 0;
+            for (size_t e = 0; e < size; e++)
+                ssd += ((double)q[e] - r[e]) * ((double)q[e] - r[e]);
+            dist[(size_t)i * nr + j] = ssd;
+        }
+        int *order = orders + (size_t)i * nr;
+        sort_row(dist + (size_t)i * nr, nr, order);
+        nn1[i] = ref.labels[order[0]];
+        knn[i] = vote(order, k, ref.labels, classes, count);
+    }
+    if (!rc) rc = write_distances(ctx, &ref, &query, dist, err);
+    if (!rc) rc = write_predictions(ctx, &ref, &query, k, nn1, knn, err);
+    if (!rc) rc = draw_neighbours(ctx, &ref, &query, k, dist, orders, err);
+    free(dist);
+    free(orders);
+    free(nn1);
+    free(knn);
+    free(count);
+    set_free(&ref);
+    set_free(&query);
+    return rc;
+}
+
+const AnalysisType analysis_neighbours = {"neighbours", neighbours_parse, neighbours_run};
