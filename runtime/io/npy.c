@@ -6,6 +6,8 @@
  * other input is an error naming the file. */
 #include "io/npy.h"
 
+#include "io/file.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -21,23 +23,9 @@
 
 /* ---- bytes ---------------------------------------------------------------- */
 
-static uint64_t le(const unsigned char *p, int bytes)
-{
-    uint64_t v = 0;
-    for (int i = bytes - 1; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static void put_le(unsigned char *p, uint64_t v, int bytes)
-{
-    for (int i = 0; i < bytes; i++, v >>= 8)
-        p[i] = (unsigned char)v;
-}
-
 static double get_f4(const unsigned char *p)
 {
-    uint32_t u = (uint32_t)le(p, 4);
+    uint32_t u = (uint32_t)file_le(p, 4);
     float f;
     memcpy(&f, &u, sizeof f);
     return f;
@@ -45,14 +33,14 @@ static double get_f4(const unsigned char *p)
 
 static double get_f8(const unsigned char *p)
 {
-    uint64_t u = le(p, 8);
+    uint64_t u = file_le(p, 8);
     double d;
     memcpy(&d, &u, sizeof d);
     return d;
 }
 
-static double get_i4(const unsigned char *p) { return (double)(int32_t)le(p, 4); }
-static double get_i8(const unsigned char *p) { return (double)(int64_t)le(p, 8); }
+static double get_i4(const unsigned char *p) { return (double)(int32_t)file_le(p, 4); }
+static double get_i8(const unsigned char *p) { return (double)(int64_t)file_le(p, 8); }
 static double get_u1(const unsigned char *p) { return (double)p[0]; }
 
 typedef struct {
@@ -111,7 +99,7 @@ static size_t build_header(unsigned char *buf, size_t cap, const char *descr, in
     memcpy(buf, NPY_MAGIC, NPY_MAGIC_LEN);
     buf[6] = 1;
     buf[7] = 0;
-    put_le(buf + 8, hlen, 2);
+    file_put_le(buf + 8, hlen, 2);
     memset(buf + 10, ' ', hlen);
     memcpy(buf + 10, dict, (size_t)n);
     buf[total - 1] = '\n';
@@ -119,46 +107,18 @@ static size_t build_header(unsigned char *buf, size_t cap, const char *descr, in
 }
 
 /* Writes count 4-byte elements (float or int32 bits) little-endian. */
-static void put_u32s(FILE *fp, const void *data, size_t count)
-{
-    unsigned char buf[4096];
-    size_t used = 0;
-    for (size_t i = 0; i < count; i++) {
-        uint32_t u;
-        memcpy(&u, (const unsigned char *)data + 4 * i, sizeof u);
-        put_le(buf + used, u, 4);
-        used += 4;
-        if (used == sizeof buf || i + 1 == count) {
-            fwrite(buf, 1, used, fp);
-            used = 0;
-        }
-    }
-}
+/* What one .npy file holds, for file_write_atomic. */
+typedef struct {
+    const unsigned char *header;
+    size_t header_len, count;
+    const void *data;
+} NpyOut;
 
-static int write_atomic(const char *path, const unsigned char *header, size_t header_len,
-                        const void *data, size_t count, Err *err)
+static void write_npy(FILE *fp, const void *ctx)
 {
-    char *tmp = NULL;
-    if (asprintf(&tmp, "%s.tmp", path) < 0)
-        return err_set(err, CLRUN_ERUNTIME, "%s: out of memory", path);
-    int rc = CLRUN_OK;
-    FILE *fp = fopen(tmp, "wb");
-    if (!fp)
-        rc = err_set(err, CLRUN_ERUNTIME, "%s: cannot create: %s", tmp, strerror(errno));
-    else {
-        fwrite(header, 1, header_len, fp);
-        put_u32s(fp, data, count);
-        int failed = ferror(fp) || fflush(fp) != 0 || fsync(fileno(fp)) != 0;
-        if (fclose(fp) != 0 || failed)
-            rc = err_set(err, CLRUN_ERUNTIME, "%s: write failed: %s", tmp, strerror(errno));
-        else if (rename(tmp, path) != 0)
-            rc = err_set(err, CLRUN_ERUNTIME, "%s: cannot rename to %s: %s", tmp, path,
-                         strerror(errno));
-        if (rc)
-            unlink(tmp);
-    }
-    free(tmp);
-    return rc;
+    const NpyOut *o = ctx;
+    fwrite(o->header, 1, o->header_len, fp);
+    file_put_u32s(fp, o->data, o->count);
 }
 
 static int write_array(const char *path, const char *descr, const void *data, int ndim,
@@ -177,7 +137,8 @@ static int write_array(const char *path, const char *descr, const void *data, in
     size_t header_len = build_header(header, sizeof header, descr, ndim, shape);
     if (!header_len)
         return err_set(err, CLRUN_ERUNTIME, "%s: header too long", path);
-    return write_atomic(path, header, header_len, data, count, err);
+    NpyOut o = {header, header_len, count, data};
+    return file_write_atomic(path, write_npy, &o, err);
 }
 
 int npy_write_f32(const char *path, const float *data, int ndim, const long *shape, Err *err)
@@ -364,7 +325,7 @@ static int read_preamble(FILE *fp, const char *path, size_t *header_len, size_t 
     size_t width = major == 1 ? 2 : 4;
     if (width == 4 && fread(pre + 10, 1, 2, fp) != 2)
         return err_set(err, CLRUN_EINPUT, "%s: truncated .npy preamble", path);
-    *header_len = (size_t)le(pre + 8, (int)width);
+    *header_len = (size_t)file_le(pre + 8, (int)width);
     *data_off = 8 + width + *header_len;
     if (*header_len == 0 || *header_len > NPY_MAX_HEADER)
         return err_set(err, CLRUN_EINPUT, "%s: absurd .npy header length %zu", path,

@@ -7,6 +7,8 @@
  * size bytes. Anything else is an input error naming the file. */
 #include "io/safetensors.h"
 
+#include "io/file.h"
+
 #include <errno.h>
 #include <float.h>
 #include <limits.h>
@@ -25,20 +27,6 @@
 
 /* ---- bytes ---------------------------------------------------------------- */
 
-static uint64_t le(const unsigned char *p, int bytes)
-{
-    uint64_t v = 0;
-    for (int i = bytes - 1; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static void put_le(unsigned char *p, uint64_t v, int bytes)
-{
-    for (int i = 0; i < bytes; i++, v >>= 8)
-        p[i] = (unsigned char)v;
-}
-
 static float bits_to_f32(uint32_t u)
 {
     float f;
@@ -50,7 +38,7 @@ static float bits_to_f32(uint32_t u)
 
 static float get_f64(const unsigned char *p)
 {
-    uint64_t u = le(p, 8);
+    uint64_t u = file_le(p, 8);
     double d;
     memcpy(&d, &u, sizeof d);
     /* Converting an out-of-range double to float is undefined in C. */
@@ -63,12 +51,12 @@ static float get_f64(const unsigned char *p)
 
 static float get_f32(const unsigned char *p)
 {
-    return bits_to_f32((uint32_t)le(p, 4));
+    return bits_to_f32((uint32_t)file_le(p, 4));
 }
 
 static float get_f16(const unsigned char *p)
 {
-    unsigned h = (unsigned)le(p, 2);
+    unsigned h = (unsigned)file_le(p, 2);
     int exp = (int)(h >> 10 & 0x1f);
     unsigned mant = h & 0x3ff;
     float v;
@@ -83,12 +71,12 @@ static float get_f16(const unsigned char *p)
 
 static float get_bf16(const unsigned char *p)
 {
-    return bits_to_f32((uint32_t)le(p, 2) << 16);
+    return bits_to_f32((uint32_t)file_le(p, 2) << 16);
 }
 
-static float get_i64(const unsigned char *p) { return (float)(int64_t)le(p, 8); }
-static float get_i32(const unsigned char *p) { return (float)(int32_t)le(p, 4); }
-static float get_i16(const unsigned char *p) { return (float)(int16_t)le(p, 2); }
+static float get_i64(const unsigned char *p) { return (float)(int64_t)file_le(p, 8); }
+static float get_i32(const unsigned char *p) { return (float)(int32_t)file_le(p, 4); }
+static float get_i16(const unsigned char *p) { return (float)(int16_t)file_le(p, 2); }
 static float get_i8(const unsigned char *p) { return (float)(int8_t)p[0]; }
 static float get_u8(const unsigned char *p) { return (float)p[0]; }
 static float get_bool(const unsigned char *p) { return p[0] ? 1.0f : 0.0f; }
@@ -209,31 +197,23 @@ static int build_header(const StTensor *t, int n, const char *const *meta_kv, in
 }
 
 /* Encodes through a buffer, so the file is little-endian on any host. */
-static void put_f32s(FILE *fp, const float *v, size_t count)
-{
-    unsigned char buf[4096];
-    size_t used = 0;
-    for (size_t i = 0; i < count; i++) {
-        uint32_t u;
-        memcpy(&u, &v[i], sizeof u);
-        put_le(buf + used, u, 4);
-        used += 4;
-        if (used == sizeof buf || i + 1 == count) {
-            fwrite(buf, 1, used, fp);
-            used = 0;
-        }
-    }
-}
+/* What one safetensors file holds, for file_write_atomic. */
+typedef struct {
+    const char *header;
+    size_t header_len;
+    const StTensor *t;
+    int n;
+} StOut;
 
-static int write_file(FILE *fp, const char *header, size_t header_len, const StTensor *t, int n)
+static void write_st(FILE *fp, const void *ctx)
 {
+    const StOut *o = ctx;
     unsigned char len[8];
-    put_le(len, header_len, 8);
+    file_put_le(len, o->header_len, 8);
     fwrite(len, 1, sizeof len, fp);
-    fwrite(header, 1, header_len, fp);
-    for (int i = 0; i < n; i++)
-        put_f32s(fp, t[i].data, t[i].count);
-    return ferror(fp) || fflush(fp) != 0 || fsync(fileno(fp)) != 0 ? -1 : 0;
+    fwrite(o->header, 1, o->header_len, fp);
+    for (int i = 0; i < o->n; i++)
+        file_put_u32s(fp, o->t[i].data, o->t[i].count);
 }
 
 int st_write(const char *path, const StTensor *tensors, int n, const char *const *meta_kv,
@@ -249,25 +229,8 @@ int st_write(const char *path, const StTensor *tensors, int n, const char *const
     int rc = build_header(tensors, n, meta_kv, n_meta, &header, &header_len, err);
     if (rc)
         return rc;
-    char *tmp = NULL;
-    if (asprintf(&tmp, "%s.tmp", path) < 0) {
-        free(header);
-        return err_set(err, CLRUN_ERUNTIME, "%s: out of memory", path);
-    }
-    FILE *fp = fopen(tmp, "wb");
-    if (!fp)
-        rc = err_set(err, CLRUN_ERUNTIME, "%s: cannot create: %s", tmp, strerror(errno));
-    else {
-        int failed = write_file(fp, header, header_len, tensors, n);
-        if (fclose(fp) != 0 || failed)
-            rc = err_set(err, CLRUN_ERUNTIME, "%s: write failed: %s", tmp, strerror(errno));
-        else if (rename(tmp, path) != 0)
-            rc = err_set(err, CLRUN_ERUNTIME, "%s: cannot rename to %s: %s", tmp, path,
-                         strerror(errno));
-        if (rc)
-            unlink(tmp);
-    }
-    free(tmp);
+    StOut o = {header, header_len, tensors, n};
+    rc = file_write_atomic(path, write_st, &o, err);
     free(header);
     return rc;
 }
@@ -642,7 +605,7 @@ static int read_header(FILE *fp, const char *path, char **header, size_t *len,
     if (fread(b, 1, sizeof b, fp) != sizeof b)
         return err_set(err, CLRUN_EINPUT, "%s: %llu bytes, too short for a safetensors file",
                        path, (unsigned long long)size);
-    uint64_t n = le(b, 8);
+    uint64_t n = file_le(b, 8);
     if (n > ST_MAX_HEADER)
         return err_set(err, CLRUN_EINPUT,
                        "%s: header length %llu is absurd (over %u bytes): not a safetensors file?",

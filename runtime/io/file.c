@@ -1,0 +1,62 @@
+/* file.c: bytes and atomic writes shared by the file formats (see file.h). */
+#include "io/file.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+uint64_t file_le(const unsigned char *p, int bytes)
+{
+    uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+void file_put_le(unsigned char *p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++, v >>= 8)
+        p[i] = (unsigned char)v;
+}
+
+void file_put_u32s(FILE *fp, const void *data, size_t count)
+{
+    unsigned char buf[4096];
+    size_t used = 0;
+    for (size_t i = 0; i < count; i++) {
+        uint32_t u;
+        memcpy(&u, (const unsigned char *)data + 4 * i, sizeof u);
+        file_put_le(buf + used, u, 4);
+        used += 4;
+        if (used == sizeof buf || i + 1 == count) {
+            fwrite(buf, 1, used, fp);
+            used = 0;
+        }
+    }
+}
+
+int file_write_atomic(const char *path, void (*write)(FILE *fp, const void *ctx), const void *ctx,
+                      Err *err)
+{
+    char *tmp = NULL;
+    if (asprintf(&tmp, "%s.tmp", path) < 0)
+        return err_set(err, CLRUN_ERUNTIME, "%s: out of memory", path);
+    int rc = CLRUN_OK;
+    FILE *fp = fopen(tmp, "wb");
+    if (!fp)
+        rc = err_set(err, CLRUN_ERUNTIME, "%s: cannot create: %s", tmp, strerror(errno));
+    else {
+        write(fp, ctx);
+        int failed = ferror(fp) || fflush(fp) != 0 || fsync(fileno(fp)) != 0;
+        if (fclose(fp) != 0 || failed)
+            rc = err_set(err, CLRUN_ERUNTIME, "%s: write failed: %s", tmp, strerror(errno));
+        else if (rename(tmp, path) != 0)
+            rc = err_set(err, CLRUN_ERUNTIME, "%s: cannot rename to %s: %s", tmp, path,
+                         strerror(errno));
+        if (rc)
+            unlink(tmp);
+    }
+    free(tmp);
+    return rc;
+}

@@ -1,0 +1,25 @@
+/* file.h: what the file formats (safetensors, npy) share: little-endian
+ * bytes whatever the host's order, and files written whole or not at all. */
+#ifndef CLRUN_IO_FILE_H
+#define CLRUN_IO_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "err.h"
+
+/* The unsigned little-endian integer of `bytes` bytes at p, and its inverse. */
+uint64_t file_le(const unsigned char *p, int bytes);
+void file_put_le(unsigned char *p, uint64_t v, int bytes);
+
+/* Writes count 4-byte values (floats or int32s) little-endian. */
+void file_put_u32s(FILE *fp, const void *data, size_t count);
+
+/* Writes path through path.tmp: write(fp, ctx) fills it, then it is flushed,
+ * synced and renamed over path; on any failure path.tmp is removed and path
+ * is left as it was. */
+int file_write_atomic(const char *path, void (*write)(FILE *fp, const void *ctx), const void *ctx,
+                      Err *err);
+
+#endif
