@@ -357,6 +357,60 @@ START_TEST(rsa_writes_symmetric_rdms_and_correlations)
 }
 END_TEST
 
+/* Readout: targets made as a linear function of fc1's features (here, from the
+ * features analysis of a first run) are recovered from fc1 at r above 0.95. */
+START_TEST(readout_recovers_a_linear_function_of_a_layer)
+{
+    const char *head =
+        "model: ../../models/project5-lenet.yaml\n"
+        "data: {dataset: mnist, limit: 200}\n"
+        "optimizer: {name: sgd, learning_rate: 0.05}\n"
+        "loss: nll\n"
+        "train: {epochs: 1, batch_size: 50}\n"
+        "analyses:\n";
+    char yaml[1024], args[1024];
+    snprintf(yaml, sizeof yaml, "%s  - {type: features, layer: fc1}\n", head);
+    snprintf(args, sizeof args, "run %s --out build/test-tmp/readout1",
+             test_write_file("readout1.yaml", yaml));
+    ck_assert_int_eq(clrun(args, out, sizeof out), 0);
+    NpyArray f;
+    Err err = {""};
+    ck_assert_ok(npy_read("build/test-tmp/readout1/features_fc1_test.npy", &f, &err), err);
+    enum { ITEMS = 200, UNITS = 6 };
+    static float y[ITEMS * UNITS];
+    uint64_t state = 3;
+    double w[50][UNITS];
+    for (int k = 0; k < 50; k++)
+        for (int u = 0; u < UNITS; u++)
+            w[k][u] = 2 * rng_uniform(&state) - 1;
+    for (int i = 0; i < ITEMS; i++)
+        for (int u = 0; u < UNITS; u++) {
+            double s = 0;
+            for (int k = 0; k < 50; k++)
+                s += f.data[i * 50 + k] * w[k][u];
+            y[i * UNITS + u] = (float)s;
+        }
+    npy_free(&f);
+    long shape[2] = {ITEMS, UNITS};
+    ck_assert_ok(npy_write_f32("build/test-tmp/readout-targets.npy", y, 2, shape, &err), err);
+    snprintf(yaml, sizeof yaml, "%s  - {type: readout, layers: [conv1, fc1], "
+             "targets: readout-targets.npy, units: 100, splits: 3, lambda: 0.01}\n", head);
+    snprintf(args, sizeof args, "run %s train.epochs=0 --weights build/test-tmp/readout1/weights.safetensors "
+             "--out build/test-tmp/readout2", test_write_file("readout2.yaml", yaml));
+    ck_assert_int_eq(clrun(args, out, sizeof out), 0);
+    FILE *csv = fopen("build/test-tmp/readout2/readout.csv", "r");
+    ck_assert_ptr_nonnull(csv);
+    char line[512];
+    double r_conv1 = 0, r_fc1 = 0;
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, csv));
+    ck_assert_int_eq(fscanf(csv, "conv1,%lf%*[^\n]\n", &r_conv1), 1);
+    ck_assert_int_eq(fscanf(csv, "fc1,%lf", &r_fc1), 1);
+    fclose(csv);
+    ck_assert_msg(r_fc1 > 0.95 && r_fc1 > r_conv1, "fc1 %g, conv1 %g", r_fc1, r_conv1);
+    check_png("build/test-tmp/readout2/readout.png");
+}
+END_TEST
+
 Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -368,6 +422,7 @@ Suite *cli_suite(void)
     tcase_add_test(tc, quickstart_reaches_95_percent_and_its_run_directory_reloads);
     tcase_add_test(tc, analyses_write_their_figures_and_arrays);
     tcase_add_test(tc, rsa_writes_symmetric_rdms_and_correlations);
+    tcase_add_test(tc, readout_recovers_a_linear_function_of_a_layer);
     tcase_add_loop_test(tc, experiment_has_its_seeds_parameter_count, 0, N_EXPERIMENTS);
     tcase_add_loop_test(tc, experiment_runs_one_short_epoch, 0, N_EXPERIMENTS);
     suite_add_tcase(s, tc);

@@ -11,6 +11,7 @@ static const AnalysisType *const table[] = {
     &analysis_filters,
     &analysis_feature_maps,
     &analysis_rsa,
+    &analysis_readout,
     &analysis_neighbours,
 };
 

@@ -1,0 +1,220 @@
+/* readout.c: linear readout (seed 003): how well a layer's features predict
+ * target responses (items x units, from an .npy, items being the first
+ * examples of a split). Ridge regression from a seeded subsample of the
+ * layer's units, over repeated random train/test splits of the items; the
+ * score of a split is the median across target units of the Pearson r
+ * between predicted and actual test responses. */
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/analysis.h"
+#include "analysis/stats.h"
+#include "io/npy.h"
+#include "plot.h"
+#include "rng.h"
+
+#define READOUT_MAX_LAYERS 32
+
+typedef struct {
+    Node *layers[READOUT_MAX_LAYERS];
+    int n_layers;
+    char targets[PATH_MAX];
+    const SpecNode *targets_node;
+    long units, splits, seed;
+    double train_fraction, lambda;
+    int train;
+} Readout;
+
+static int readout_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *err)
+{
+    Readout *r = calloc(1, sizeof *r);
+    if (!(a->state = r))
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    r->splits = 5;
+    r->train_fraction = 0.8;
+    r->lambda = 1.0;
+    SpecNode *list = NULL;
+    int rc = spec_seq(spec, "layers", 1, &list, err);
+    for (int i = 0; !rc && i < list->n; i++) {
+        SpecNode *item = list->items[i];
+        for (int j = 0; item->kind == SPEC_SCALAR && j < g->n_nodes; j++)
+            if (strcmp(g->nodes[j].name, item->value) == 0 && r->n_layers < READOUT_MAX_LAYERS)
+                r->layers[r->n_layers++] = &g->nodes[j];
+        if (r->n_layers != i + 1)
+            rc = spec_error(item, err, "no layer named '%s' in the model (at most %d layers)",
+                            item->kind == SPEC_SCALAR ? item->value : "?", READOUT_MAX_LAYERS);
+    }
+    const char *targets = NULL;
+    if (!rc) rc = spec_string(spec, "targets", 1, &targets, err);
+    if (!rc) rc = spec_path(r->targets_node = spec_get(spec, "targets"), r->targets, PATH_MAX, err);
+    if (!rc) rc = spec_int(spec, "units", 0, &r->units, err);
+    if (!rc) rc = spec_int(spec, "splits", 0, &r->splits, err);
+    if (!rc) rc = spec_int(spec, "seed", 0, &r->seed, err);
+    if (!rc) rc = spec_float(spec, "train_fraction", 0, &r->train_fraction, err);
+    if (!rc) rc = spec_float(spec, "lambda", 0, &r->lambda, err);
+    if (!rc) rc = analysis_split(spec, "split", &r->train, err);
+    if (!rc && (r->units < 0 || r->splits < 1 || r->splits > 1000 || !(r->lambda >= 0) ||
+                !(r->train_fraction > 0 && r->train_fraction < 1)))
+        rc = spec_error(spec, err, "units must not be negative, splits 1 to 1000, lambda at "
+                        "least 0 and train_fraction in (0, 1)");
+    return rc;
+}
+
+/* The chosen feature units: all of them, or `units` of them drawn without replacement. */
+static int pick_units(const Readout *r, int dims, int *cols)
+{
+    int p = r->units > 0 && r->units < dims ? (int)r->units : dims;
+    for (int i = 0; i < dims; i++)
+        cols[i] = i;
+    uint64_t rng = (uint64_t)r->seed ^ 0x554e495453ull; /* "UNITS" */
+    for (int i = 0; i < p; i++) {
+        int j = i + (int)rng_below(&rng, (uint64_t)(dims - i)), t = cols[i];
+        cols[i] = cols[j];
+        cols[j] = t;
+    }
+    return p;
+}
+
+/* The median of n values (reorders them). */
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, by_value);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* One random split: fit on the training items, the median r on the others. */
+static int score_split(const Readout *r, const double *X, const NpyArray *Y, int p, uint64_t *rng,
+                       double *score, Err *err)
+{
+    int n = (int)Y->shape[0], q = (int)Y->shape[1], ntr = (int)(n * r->train_fraction);
+    int nte = n - ntr, *order = malloc((size_t)n * sizeof *order);
+    double *xtr = malloc((size_t)ntr * p * sizeof *xtr), *ytr = malloc((size_t)ntr * q * sizeof *ytr);
+    double *W = malloc((size_t)p * q * sizeof *W), *b = malloc((size_t)q * sizeof *b);
+    double *pred = malloc((size_t)nte * sizeof *pred), *act = malloc((size_t)nte * sizeof *act);
+    double *rs = malloc((size_t)q * sizeof *rs);
+    int rc = order && xtr && ytr && W && b && pred && act && rs
+                 ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "out of memory");
+    for (int i = 0; !rc && i < n; i++)
+        order[i] = i;
+    for (int i = n - 1; !rc && i > 0; i--) {
+        int j = (int)rng_below(rng, (uint64_t)i + 1), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    for (int i = 0; !rc && i < ntr; i++) {
+        memcpy(xtr + (size_t)i * p, X + (size_t)order[i] * p, (size_t)p * sizeof *xtr);
+        memcpy(ytr + (size_t)i * q, Y->data + (size_t)order[i] * q, (size_t)q * sizeof *ytr);
+    }
+    if (!rc) rc = stats_ridge(xtr, ytr, ntr, p, q, r->lambda, W, b, err);
+    for (int u = 0; !rc && u < q; u++) {
+        for (int i = 0; i < nte; i++) {
+            const double *x = X + (size_t)order[ntr + i] * p;
+            double s = b[u];
+            for (int k = 0; k < p; k++)
+                s += x[k] * W[(size_t)k * q + u];
+            pred[i] = s;
+            act[i] = Y->data[(size_t)order[ntr + i] * q + u];
+        }
+        rs[u] = stats_pearson(pred, act, (size_t)nte);
+        if (isnan(rs[u]))
+            rs[u] = 0; /* a constant unit or prediction: nothing explained */
+    }
+    if (!rc)
+        *score = median(rs, q);
+    free(order), free(xtr), free(ytr), free(W), free(b), free(pred), free(act), free(rs);
+    return rc;
+}
+
+/* Mean and standard deviation across splits of one layer's scores. */
+static int score_layer(const Readout *r, AnalysisContext *ctx, Node *layer, const NpyArray *Y,
+                       double *scores, Err *err)
+{
+    Feed *split = r->train ? ctx->train : ctx->test;
+    int n = (int)Y->shape[0], dims = (int)shape_size(layer->out_shape);
+    if (n > split->n || n < 4)
+        return spec_error(r->targets_node, err, "%s has %d items; the %s split offers %d (and a "
+                          "readout needs at least 4)", r->targets, n, split->name, split->n);
+    float *acts = NULL;
+    int *labels = NULL, *cols = malloc((size_t)dims * sizeof *cols);
+    double *X = NULL;
+    int rc = cols ? analysis_activations(ctx, split, n, layer, &acts, &labels, err)
+                  : err_set(err, CLRUN_ERUNTIME, "out of memory");
+    int p = rc ? 0 : pick_units(r, dims, cols);
+    if (!rc && !(X = malloc((size_t)n * p * sizeof *X)))
+        rc = err_set(err, CLRUN_ERUNTIME, "out of memory");
+    for (int i = 0; !rc && i < n; i++)
+        for (int k = 0; k < p; k++)
+            X[(size_t)i * p + k] = acts[(size_t)i * dims + cols[k]];
+    uint64_t rng = (uint64_t)r->seed ^ 0x53504c495453ull; /* "SPLITS": the same splits per layer */
+    for (int s = 0; !rc && s < r->splits; s++)
+        rc = score_split(r, X, Y, p, &rng, &scores[s], err);
+    free(acts), free(labels), free(cols), free(X);
+    return rc;
+}
+
+static int write_results(const Readout *r, AnalysisContext *ctx, const double *scores, Err *err)
+{
+    int L = r->n_layers, S = (int)r->splits;
+    double *x = malloc((size_t)L * 3 * sizeof *x), *mean = x + L, *sd = x + 2 * L;
+    double *lo = malloc((size_t)L * 2 * sizeof *lo), *hi = lo ? lo + L : NULL;
+    char path[PATH_MAX];
+    analysis_path(ctx, "readout.csv", path, sizeof path);
+    FILE *f = x && lo ? fopen(path, "w") : NULL;
+    if (!f) {
+        free(x), free(lo);
+        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
+    }
+    fprintf(f, "layer,mean_median_r,sd");
+    for (int s = 0; s < S; s++)
+        fprintf(f, ",split_%d", s);
+    for (int l = 0; l < L; l++) {
+        double m = 0, v = 0;
+        for (int s = 0; s < S; s++)
+            m += scores[l * S + s] / S;
+        for (int s = 0; s < S; s++)
+            v += (scores[l * S + s] - m) * (scores[l * S + s] - m) / (S > 1 ? S - 1 : 1);
+        x[l] = l + 1, mean[l] = m, sd[l] = sqrt(v), lo[l] = m - sd[l], hi[l] = m + sd[l];
+        fprintf(f, "\n%s,%.6f,%.6f", r->layers[l]->name, m, sd[l]);
+        for (int s = 0; s < S; s++)
+            fprintf(f, ",%.6f", scores[l * S + s]);
+    }
+    fprintf(f, "\n");
+    int rc = fclose(f) == 0 ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
+    PlotSeries series[3] = {{x, mean, L, "median r (mean over splits)", 0},
+                            {x, hi, L, "+1 sd", 1}, {x, lo, L, "-1 sd", 1}};
+    PlotPanel panel = {"Linear readout by layer", "layer (in the order listed)", "median Pearson r",
+                       series, 3};
+    analysis_path(ctx, "readout.png", path, sizeof path);
+    if (!rc) rc = plot_lines(path, &panel, 1, err);
+    free(x), free(lo);
+    return rc;
+}
+
+static int readout_run(Analysis *a, AnalysisContext *ctx, Err *err)
+{
+    Readout *r = a->state;
+    NpyArray Y;
+    int rc = npy_read(r->targets, &Y, err);
+    if (!rc && Y.ndim != 2)
+        rc = spec_error(r->targets_node, err, "%s: targets must be items x units", r->targets);
+    double *scores = rc ? NULL : malloc((size_t)r->n_layers * r->splits * sizeof *scores);
+    if (!rc && !scores)
+        rc = err_set(err, CLRUN_ERUNTIME, "out of memory");
+    for (int l = 0; !rc && l < r->n_layers; l++)
+        rc = score_layer(r, ctx, r->layers[l], &Y, scores + l * r->splits, err);
+    if (!rc) rc = write_results(r, ctx, scores, err);
+    free(scores);
+    if (Y.data)
+        npy_free(&Y);
+    return rc;
+}
+
+const AnalysisType analysis_readout = {"readout", readout_parse, readout_run};
