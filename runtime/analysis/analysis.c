@@ -78,16 +78,35 @@ void analysis_free_list(AnalysisList *list)
     memset(list, 0, sizeof *list);
 }
 
+/* The node named by a scalar, or an error at it. */
+static int find_layer(const SpecNode *name, const Graph *g, Node **out, Err *err)
+{
+    for (int i = 0; name->kind == SPEC_SCALAR && i < g->n_nodes; i++)
+        if (strcmp(g->nodes[i].name, name->value) == 0) {
+            *out = &g->nodes[i];
+            return CLRUN_OK;
+        }
+    return spec_error(name, err, "no layer named '%s' in the model",
+                      name->kind == SPEC_SCALAR ? name->value : "?");
+}
+
 int analysis_layer(SpecNode *map, const char *key, const Graph *g, Node **out, Err *err)
 {
     const char *name = NULL;
     int rc = spec_string(map, key, 1, &name, err);
-    for (int i = 0; !rc && i < g->n_nodes; i++)
-        if (strcmp(g->nodes[i].name, name) == 0) {
-            *out = &g->nodes[i];
-            return CLRUN_OK;
-        }
-    return rc ? rc : spec_error(spec_get(map, key), err, "no layer named '%s' in the model", name);
+    return rc ? rc : find_layer(spec_get(map, key), g, out, err);
+}
+
+int analysis_layers(SpecNode *map, const char *key, const Graph *g, Node **out, int max, int *n,
+                    Err *err)
+{
+    SpecNode *list = NULL;
+    int rc = spec_seq(map, key, 1, &list, err);
+    if (!rc && (list->n < 1 || list->n > max))
+        return spec_error(list, err, "%s must name 1 to %d layers", key, max);
+    for (*n = 0; !rc && *n < list->n; (*n)++)
+        rc = find_layer(list->items[*n], g, &out[*n], err);
+    return rc;
 }
 
 int analysis_activations(AnalysisContext *ctx, Feed *split, int n, Node *node, float **out,

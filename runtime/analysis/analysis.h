@@ -49,6 +49,9 @@ void analysis_free_list(AnalysisList *list);
 
 /* The node named by map[key] (required), or an error at that key. */
 int analysis_layer(SpecNode *map, const char *key, const Graph *g, Node **out, Err *err);
+/* The nodes named by the list map[key] (required, 1 to max of them). */
+int analysis_layers(SpecNode *map, const char *key, const Graph *g, Node **out, int max, int *n,
+                    Err *err);
 /* Runs the first n examples of the split through the graph in evaluation
  * mode and returns node's output for each ([n, size(node)] floats, caller
  * frees) and the examples' labels (n ints, caller frees). */

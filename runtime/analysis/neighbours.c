@@ -10,10 +10,10 @@
 #include <sys/stat.h>
 
 #include "analysis/analysis.h"
+#include "data/data.h"
 #include "io/npy.h"
 #include "plot.h"
 
-enum { NB_MAX_SIDE = 4096 };
 
 typedef struct {
     Node *layer;
@@ -23,7 +23,7 @@ typedef struct {
 } Neighbours;
 
 /* map[key] as a directory: absolute as is, else relative to the directory of
- * the YAML file that names it (as data.c resolves train: and test:); it must
+ * the YAML file that names it (spec_path, as for data.train and data.test); it must
  * exist. */
 static int folder_key(SpecNode *map, const char *key, char *out, size_t size, Err *err)
 {
@@ -32,12 +32,8 @@ static int folder_key(SpecNode *map, const char *key, char *out, size_t size, Er
     if (rc)
         return rc;
     SpecNode *node = spec_get(map, key);
-    if (!value[0])
-        return spec_error(node, err, "'%s' must name a directory", key);
-    const char *slash = node->file ? strrchr(node->file, '/') : NULL;
-    int base = value[0] == '/' || node->line <= 0 || !slash ? 0 : (int)(slash - node->file) + 1;
-    if (snprintf(out, size, "%.*s%s", base, base ? node->file : "", value) >= (int)size)
-        return spec_error(node, err, "'%s': path too long", key);
+    if ((rc = spec_path(node, out, size, err)))
+        return rc;
     struct stat st;
     if (stat(out, &st) != 0 || !S_ISDIR(st.st_mode))
         return spec_error(node, err, "'%s': %s is not a directory", key, out);
@@ -50,23 +46,10 @@ static int neighbours_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *er
     if (!(a->state = nb))
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
     nb->k = 3;
-    long v[2];
-    int n = 0;
     int rc = analysis_layer(spec, "layer", g, &nb->layer, err);
     if (!rc) rc = folder_key(spec, "reference", nb->reference, sizeof nb->reference, err);
     if (!rc) rc = folder_key(spec, "query", nb->query, sizeof nb->query, err);
-    if (!rc) rc = spec_bool(spec, "grayscale", 0, &nb->images.grayscale, err);
-    if (!rc) rc = spec_bool(spec, "invert", 0, &nb->images.invert, err);
-    if (!rc) rc = spec_ints(spec, "size", 0, v, 2, &n, err);
-    for (int i = 0; !rc && i < n; i++)
-        if (v[i] < 1 || v[i] > NB_MAX_SIDE)
-            rc = spec_error(spec_get(spec, "size"), err,
-                            "'size' must be [height, width] (or one side), each 1 to %d",
-                            NB_MAX_SIDE);
-    if (!rc && n > 0) {
-        nb->images.height = (int)v[0];
-        nb->images.width = (int)v[n - 1];
-    }
+    if (!rc) rc = data_image_options(&nb->images, spec, err);
     if (!rc) rc = spec_int(spec, "k", 0, &nb->k, err);
     if (!rc && nb->k < 1)
         rc = spec_error(spec_get(spec, "k"), err, "k must be at least 1, got %ld", nb->k);

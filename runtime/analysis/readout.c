@@ -35,17 +35,7 @@ static int readout_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *err)
     r->splits = 5;
     r->train_fraction = 0.8;
     r->lambda = 1.0;
-    SpecNode *list = NULL;
-    int rc = spec_seq(spec, "layers", 1, &list, err);
-    for (int i = 0; !rc && i < list->n; i++) {
-        SpecNode *item = list->items[i];
-        for (int j = 0; item->kind == SPEC_SCALAR && j < g->n_nodes; j++)
-            if (strcmp(g->nodes[j].name, item->value) == 0 && r->n_layers < READOUT_MAX_LAYERS)
-                r->layers[r->n_layers++] = &g->nodes[j];
-        if (r->n_layers != i + 1)
-            rc = spec_error(item, err, "no layer named '%s' in the model (at most %d layers)",
-                            item->kind == SPEC_SCALAR ? item->value : "?", READOUT_MAX_LAYERS);
-    }
+    int rc = analysis_layers(spec, "layers", g, r->layers, READOUT_MAX_LAYERS, &r->n_layers, err);
     const char *targets = NULL;
     if (!rc) rc = spec_string(spec, "targets", 1, &targets, err);
     if (!rc) rc = spec_path(r->targets_node = spec_get(spec, "targets"), r->targets, PATH_MAX, err);

@@ -26,27 +26,6 @@ typedef struct {
     int n_targets;
 } Rsa;
 
-static int parse_layers(Rsa *r, SpecNode *spec, const Graph *g, Err *err)
-{
-    SpecNode *list = NULL;
-    int rc = spec_seq(spec, "layers", 1, &list, err);
-    if (!rc && (list->n < 1 || list->n > RSA_MAX_LAYERS))
-        return spec_error(list, err, "layers must name 1 to %d layers", RSA_MAX_LAYERS);
-    for (int i = 0; !rc && i < list->n; i++) {
-        SpecNode *item = list->items[i];
-        int found = 0;
-        for (int j = 0; item->kind == SPEC_SCALAR && j < g->n_nodes && !found; j++)
-            if (strcmp(g->nodes[j].name, item->value) == 0) {
-                r->layers[r->n_layers++] = &g->nodes[j];
-                found = 1;
-            }
-        if (!found)
-            rc = spec_error(item, err, "no layer named '%s' in the model",
-                            item->kind == SPEC_SCALAR ? item->value : "?");
-    }
-    return rc;
-}
-
 static int parse_targets(Rsa *r, SpecNode *spec, Err *err)
 {
     SpecNode *list = NULL;
@@ -71,7 +50,7 @@ static int rsa_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *err)
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
     const char *items = "class";
     r->limit = 1000;
-    int rc = parse_layers(r, spec, g, err);
+    int rc = analysis_layers(spec, "layers", g, r->layers, RSA_MAX_LAYERS, &r->n_layers, err);
     if (!rc) rc = parse_targets(r, spec, err);
     if (!rc) rc = analysis_split(spec, "split", &r->train, err);
     if (!rc) rc = spec_int(spec, "limit", 0, &r->limit, err);

@@ -72,14 +72,18 @@ static int parse_size(ImageOptions *o, SpecNode *data, Err *err)
     return CLRUN_OK;
 }
 
+int data_image_options(ImageOptions *o, SpecNode *map, Err *err)
+{
+    int rc = spec_bool(map, "grayscale", 0, &o->grayscale, err);
+    if (!rc) rc = spec_bool(map, "invert", 0, &o->invert, err);
+    return rc ? rc : parse_size(o, map, err);
+}
+
 static int parse_folder(DataSpec *d, SpecNode *data, Err *err)
 {
     int rc = dir_key(data, "train", &d->train_dir, err);
     if (!rc) rc = dir_key(data, "test", &d->test_dir, err);
-    if (!rc) rc = spec_bool(data, "grayscale", 0, &d->images.grayscale, err);
-    if (!rc) rc = spec_bool(data, "invert", 0, &d->images.invert, err);
-    if (!rc) rc = parse_size(&d->images, data, err);
-    return rc;
+    return rc ? rc : data_image_options(&d->images, data, err);
 }
 
 /* ---- playground ---- */

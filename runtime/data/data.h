@@ -54,4 +54,8 @@ int data_load(const DataSpec *d, const char *split, const char *root, Dataset *d
 
 void data_spec_free(DataSpec *d);
 
+/* Reads `grayscale`, `invert` and `size` ([h, w] or one side) from map, as a
+ * folder data source and the neighbours analysis take them. */
+int data_image_options(ImageOptions *o, SpecNode *map, Err *err);
+
 #endif
