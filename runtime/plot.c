@@ -485,6 +485,18 @@ static void image_viewport(const ImagesCtx *c, int k)
     plvpas(x0, x1, y0, y1, (double)c->grid.ny / c->grid.nx);
 }
 
+/* Character scale for the captions: smaller as the columns narrow, so that
+ * neighbouring captions do not run into each other. */
+static double caption_scale(const ImagesCtx *c)
+{
+    size_t longest = 0;
+    for (int k = 0; c->captions && k < c->n; k++)
+        if (c->captions[k] && strlen(c->captions[k]) > longest)
+            longest = strlen(c->captions[k]);
+    double fit = 80.0 / (double)(longest * (size_t)c->cols + 1); /* ~80 characters fit across */
+    return fit < 0.5 ? 0.5 : fit > 0.9 ? 0.9 : fit;
+}
+
 static void draw_images(const void *ctx)
 {
     const ImagesCtx *c = ctx;
@@ -497,7 +509,7 @@ static void draw_images(const void *ctx)
         plwind(0.0, 1.0, 0.0, 1.0);
         plptex(0.5, 0.96, 1.0, 0.0, 0.5, c->title);
     }
-    plschr(0, c->cols > 6 ? 0.7 : 0.9);
+    plschr(0, caption_scale(c));
     for (int k = 0; k < c->n; k++) {
         Range r;
         grid_fill(&c->grid, NULL, c->images + (size_t)k * size, &r);

@@ -4,9 +4,12 @@
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "data/image.h"
 #include "rng.h"
 
 void test_device(Device *d)
@@ -103,4 +106,37 @@ void test_close(Graph *g, Device *d, SpecNode *root)
     graph_free(g);
     dev_close(d);
     spec_free(root);
+}
+
+int clrun(const char *args, char *out, size_t size)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "build/clrun %s 2>&1", args);
+    FILE *p = popen(cmd, "r");
+    ck_assert_msg(p != NULL, "cannot run %s", cmd);
+    size_t used = fread(out, 1, size - 1, p);
+    out[used] = 0;
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void check_png(const char *path)
+{
+    unsigned char head[8] = {0};
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "no %s", path);
+    size_t got = fread(head, 1, sizeof head, f);
+    fclose(f);
+    ck_assert_msg(got == 8 && memcmp(head, "\x89PNG\r\n\x1a\n", 8) == 0, "%s is not a PNG", path);
+    Image img;
+    Err err = {""};
+    ck_assert_msg(image_read(path, &img, &err) == CLRUN_OK, "%s", err.msg);
+    ck_assert_msg(img.w >= 400 && img.h >= 300, "%s is %dx%d", path, img.w, img.h);
+    /* Drawn pixels: those unlike the top-left corner (the background). */
+    size_t n = (size_t)img.w * img.h, drawn = 0;
+    for (size_t i = 0; i < n; i++)
+        drawn += memcmp(img.data + i * img.channels, img.data, (size_t)img.channels) != 0;
+    image_free(&img);
+    ck_assert_msg(drawn > n / 200 && drawn < n - n / 200, "%s is blank: %zu of %zu pixels drawn",
+                  path, drawn, n);
 }

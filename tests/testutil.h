@@ -39,6 +39,14 @@ void test_close(Graph *g, Device *d, SpecNode *root);
 /* Fills with uniform values in [lo, hi) from a seeded generator. */
 void test_fill(float *x, size_t n, uint64_t seed, float lo, float hi);
 
+/* Runs "build/clrun ARGS" with stdout and stderr into out (NUL-terminated);
+ * returns the exit status. */
+int clrun(const char *args, char *out, size_t size);
+
+/* Fails unless path is a PNG figure of at least 400x300 pixels that is not
+ * blank: some pixels differ from the background, and not all of them. */
+void check_png(const char *path);
+
 #define ck_assert_ok(rc, err) ck_assert_msg((rc) == CLRUN_OK, "%s", (err).msg)
 
 #endif

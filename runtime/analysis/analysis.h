@@ -63,6 +63,7 @@ int analysis_split(SpecNode *map, const char *key, int *is_train, Err *err);
 void analysis_path(const AnalysisContext *ctx, const char *name, char *out, size_t size);
 
 extern const AnalysisType analysis_predictions, analysis_features, analysis_filters,
-    analysis_feature_maps, analysis_rsa, analysis_readout, analysis_neighbours;
+    analysis_feature_maps, analysis_rsa, analysis_readout, analysis_neighbours,
+    analysis_similarity;
 
 #endif

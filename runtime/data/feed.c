@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "rng.h"
 
@@ -29,16 +30,26 @@ static int upload_order(Feed *s, Graph *g, Err *err)
 
 int feed_split(Feed *s, const char *name, Graph *g, FeedData *f, int first, int n, Err *err)
 {
+    int rc = feed_select(s, name, g, f, NULL, n, err);
+    s->first = first;
+    for (int i = 0; !rc && i < n; i++)
+        s->order_host[i] = first + i;
+    return rc ? rc : upload_order(s, g, err);
+}
+
+int feed_select(Feed *s, const char *name, Graph *g, FeedData *f, const int *examples, int n,
+                Err *err)
+{
     s->name = name;
     s->data = f;
-    s->first = first;
+    s->first = 0;
     s->n = n;
     if (!(s->order_host = malloc((size_t)(n ? n : 1) * sizeof *s->order_host)))
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
-    for (int i = 0; i < n; i++)
-        s->order_host[i] = first + i;
+    if (examples)
+        memcpy(s->order_host, examples, (size_t)n * sizeof *examples);
     int rc = graph_buffer(g, (size_t)(n ? n : 1), "example order", &s->order, err);
-    return rc ? rc : upload_order(s, g, err);
+    return rc || !examples ? rc : upload_order(s, g, err);
 }
 
 int feed_shuffle(Feed *s, Graph *g, uint64_t *rng, Err *err)

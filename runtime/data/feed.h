@@ -33,6 +33,10 @@ typedef struct {
 int feed_upload(FeedData *f, Graph *g, const Dataset *ds, Err *err);
 /* A split of f in natural order. */
 int feed_split(Feed *s, const char *name, Graph *g, FeedData *f, int first, int n, Err *err);
+/* A split of the listed examples of f (indices into the whole set), in that
+ * order; first is 0, so feed_stats does not apply to it. */
+int feed_select(Feed *s, const char *name, Graph *g, FeedData *f, const int *examples, int n,
+                Err *err);
 /* A new random order for the split (Fisher-Yates from rng), uploaded. */
 int feed_shuffle(Feed *s, Graph *g, uint64_t *rng, Err *err);
 /* Fills the graph's input with rows examples from position start of the
