@@ -279,6 +279,56 @@ START_TEST(analyses_write_their_figures_and_arrays)
 }
 END_TEST
 
+/* Features of an image folder equal those of the same images as a folder
+ * dataset's test split (another path through data loading), and load in numpy. */
+START_TEST(features_of_an_image_folder_match_the_folder_dataset)
+{
+    const char *yaml =
+        "model: ../../models/project5-lenet.yaml\n"
+        "data: {dataset: folder, train: ../../data/greek/train, test: ../../data/greek/train,\n"
+        "       grayscale: true, invert: true, size: [28, 28]}\n"
+        "optimizer: {name: sgd, learning_rate: 0.05}\n"
+        "loss: nll\n"
+        "train: {epochs: 1, batch_size: 9}\n"
+        "analyses:\n"
+        "  - {type: features, layer: fc1}\n"
+        "  - {type: features, layer: fc1, folder: ../../data/greek/train/, grayscale: true,\n"
+        "     invert: true, size: [28, 28]}\n";
+    char args[1024];
+    snprintf(args, sizeof args, "run %s --out build/test-tmp/folder-features",
+             test_write_file("folder-features.yaml", yaml));
+    ck_assert_msg(clrun(args, out, sizeof out) == 0, "%s", out);
+    NpyArray split, folder, labels;
+    Err err = {""};
+    ck_assert_ok(npy_read("build/test-tmp/folder-features/features_fc1_test.npy", &split, &err), err);
+    ck_assert_ok(npy_read("build/test-tmp/folder-features/features_fc1_folder_train.npy", &folder,
+                          &err), err);
+    ck_assert_ok(npy_read("build/test-tmp/folder-features/labels_folder_train.npy", &labels, &err),
+                 err);
+    ck_assert_int_eq(folder.ndim, 2);
+    ck_assert_int_eq(folder.shape[0], 27);
+    ck_assert_int_eq(folder.shape[1], 50);
+    ck_assert_int_eq(split.shape[0], 27);
+    for (int i = 0; i < 27 * 50; i++)
+        ck_assert_msg(folder.data[i] == split.data[i], "value %d: %g vs %g", i, folder.data[i],
+                      split.data[i]);
+    for (int i = 0; i < 27; i++)
+        ck_assert_int_eq((int)labels.data[i], i / 9);
+    npy_free(&split);
+    npy_free(&folder);
+    npy_free(&labels);
+    FILE *p = popen("/usr/bin/python3 -c \"import numpy as np; d = 'build/test-tmp/folder-features/'; "
+                    "f = np.load(d + 'features_fc1_folder_train.npy'); "
+                    "print(f.shape, f.dtype, np.load(d + 'labels_folder_train.npy').sum(), "
+                    "open(d + 'classes_folder_train.txt').read().split())\" 2>&1", "r");
+    ck_assert_ptr_nonnull(p);
+    size_t used = fread(out, 1, sizeof out - 1, p);
+    out[used] = 0;
+    ck_assert_int_eq(pclose(p), 0);
+    ck_assert_str_eq(out, "(27, 50) float32 27 ['alpha', 'beta', 'gamma']\n");
+}
+END_TEST
+
 /* RSA: RDMs symmetric with a zero diagonal, a layer's RDM as a target
  * correlates with that layer at exactly 1, and every layer with itself. */
 START_TEST(rsa_writes_symmetric_rdms_and_correlations)
@@ -393,6 +443,7 @@ Suite *cli_suite(void)
     tcase_add_test(tc, malformed_experiments_exit_2_naming_file_and_line);
     tcase_add_test(tc, quickstart_reaches_95_percent_and_its_run_directory_reloads);
     tcase_add_test(tc, analyses_write_their_figures_and_arrays);
+    tcase_add_test(tc, features_of_an_image_folder_match_the_folder_dataset);
     tcase_add_test(tc, rsa_writes_symmetric_rdms_and_correlations);
     tcase_add_test(tc, readout_recovers_a_linear_function_of_a_layer);
     tcase_add_loop_test(tc, experiment_has_its_seeds_parameter_count, 0, N_EXPERIMENTS);

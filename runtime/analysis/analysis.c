@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const AnalysisType *const table[] = {
     &analysis_predictions,
@@ -148,4 +149,47 @@ int analysis_split(SpecNode *map, const char *key, int *is_train, Err *err)
 void analysis_path(const AnalysisContext *ctx, const char *name, char *out, size_t size)
 {
     snprintf(out, size, "%s/%s", ctx->dir, name);
+}
+
+int analysis_folder(SpecNode *map, const char *key, char *out, size_t size, Err *err)
+{
+    const char *value = NULL;
+    int rc = spec_string(map, key, 1, &value, err);
+    SpecNode *node = spec_get(map, key);
+    if (!rc) rc = spec_path(node, out, size, err);
+    struct stat st;
+    if (!rc && (stat(out, &st) != 0 || !S_ISDIR(st.st_mode)))
+        rc = spec_error(node, err, "'%s': %s is not a directory", key, out);
+    return rc;
+}
+
+int analysis_folder_activations(AnalysisContext *ctx, const char *what, const char *dir,
+                                const ImageOptions *opt, Node *layer, FolderSet *s, Err *err)
+{
+    Graph *g = ctx->g;
+    int rc = images_load(&s->ds, dir, opt, err);
+    Shape in = g->nodes[0].out_shape;
+    long size = (long)s->ds.c * s->ds.h * s->ds.w;
+    int same = !rc && size == shape_size(in) &&
+               (in.rank != 3 || (in.dim[0] == s->ds.c && in.dim[1] == s->ds.h &&
+                                 in.dim[2] == s->ds.w));
+    if (!rc && !same && s->ds.n > 0) {
+        char shape[64];
+        shape_format(in, shape, sizeof shape);
+        rc = err_set(err, CLRUN_EINPUT, "the %s images in %s are [%d, %d, %d] but the model's "
+                     "input is %s (set grayscale and size to match)", what, dir, s->ds.c,
+                     s->ds.h, s->ds.w, shape);
+    }
+    if (!rc) rc = feed_upload(&s->data, g, &s->ds, err);
+    if (!rc) rc = feed_split(&s->split, what, g, &s->data, 0, s->ds.n, err);
+    if (!rc) rc = analysis_activations(ctx, &s->split, s->ds.n, layer, &s->acts, &s->labels, err);
+    return rc;
+}
+
+void analysis_folder_free(FolderSet *s)
+{
+    feed_free(&s->split);
+    free(s->acts);
+    free(s->labels);
+    dataset_free(&s->ds);
 }

@@ -6,6 +6,7 @@
 #ifndef CLRUN_ANALYSIS_H
 #define CLRUN_ANALYSIS_H
 
+#include "data/data.h"
 #include "data/feed.h"
 #include "graph.h"
 #include "spec.h"
@@ -59,6 +60,27 @@ int analysis_activations(AnalysisContext *ctx, Feed *split, int n, Node *node, f
                          int **labels, Err *err);
 /* The split named by map[key] ("train" or "test", default test). */
 int analysis_split(SpecNode *map, const char *key, int *is_train, Err *err);
+/* map[key] as an existing directory: absolute as is, else relative to the
+ * YAML file that names it (spec_path). */
+int analysis_folder(SpecNode *map, const char *key, char *out, size_t size, Err *err);
+
+/* A folder of labelled images (images_load) on the device and a layer's
+ * output for each, rows in the loader's order: class folders, then files,
+ * by name. */
+typedef struct {
+    Dataset ds;
+    FeedData data;
+    Feed split;
+    float *acts; /* [ds.n, size(layer)] */
+    int *labels; /* ds.n */
+} FolderSet;
+
+/* Loads dir (`what` names it in messages), checks that its images have the
+ * model's input shape and runs them through the graph. */
+int analysis_folder_activations(AnalysisContext *ctx, const char *what, const char *dir,
+                                const ImageOptions *opt, Node *layer, FolderSet *s, Err *err);
+void analysis_folder_free(FolderSet *s);
+
 /* "<dir>/<name>" */
 void analysis_path(const AnalysisContext *ctx, const char *name, char *out, size_t size);
 

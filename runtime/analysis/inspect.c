@@ -195,6 +195,8 @@ typedef struct {
     Node *layer;
     int train;
     long limit;
+    char folder[PATH_MAX]; /* an image folder instead of a split, when set */
+    ImageOptions images;
 } Features;
 
 static int features_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *err)
@@ -203,32 +205,78 @@ static int features_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *err)
     if (!(a->state = f))
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
     int rc = analysis_layer(spec, "layer", g, &f->layer, err);
-    if (!rc) rc = analysis_split(spec, "split", &f->train, err);
+    if (!rc && spec_get(spec, "folder")) {
+        if (spec_get(spec, "split"))
+            return spec_error(spec_get(spec, "split"), err, "give a split or a folder, not both");
+        rc = analysis_folder(spec, "folder", f->folder, sizeof f->folder, err);
+        if (!rc) rc = data_image_options(&f->images, spec, err);
+    } else if (!rc) {
+        rc = analysis_split(spec, "split", &f->train, err);
+    }
     if (!rc) rc = spec_int(spec, "limit", 0, &f->limit, err);
     if (!rc && f->limit < 0)
         rc = spec_error(spec_get(spec, "limit"), err, "limit must not be negative");
     return rc;
 }
 
+/* features_<layer>_<which>.npy, [n, layer shape] float32, and labels_<which>.npy. */
+static int write_features(AnalysisContext *ctx, const Node *layer, const char *which,
+                          const float *acts, const int *labels, int n, Err *err)
+{
+    long shape[1 + SHAPE_MAX_RANK] = {n};
+    for (int d = 0; d < layer->out_shape.rank; d++)
+        shape[1 + d] = layer->out_shape.dim[d];
+    char name[PATH_MAX], path[PATH_MAX];
+    snprintf(name, sizeof name, "features_%s_%s.npy", layer->name, which);
+    analysis_path(ctx, name, path, sizeof path);
+    int rc = npy_write_f32(path, acts, 1 + layer->out_shape.rank, shape, err);
+    snprintf(name, sizeof name, "labels_%s.npy", which);
+    analysis_path(ctx, name, path, sizeof path);
+    return rc ? rc : npy_write_i32(path, labels, 1, shape, err);
+}
+
+/* The folder's images as features_<layer>_folder_<name>.npy and
+ * labels_folder_<name>.npy, <name> its last component; its class names in
+ * classes_folder_<name>.txt, one per line, in label order. */
+static int folder_features(Features *f, AnalysisContext *ctx, Err *err)
+{
+    FolderSet set = {0};
+    char base[128]; /* the folder's last component names the files */
+    size_t end = strlen(f->folder);
+    while (end > 1 && f->folder[end - 1] == '/')
+        end--;
+    size_t start = end;
+    while (start > 0 && f->folder[start - 1] != '/')
+        start--;
+    snprintf(base, sizeof base, "folder_%.*s", (int)(end - start), f->folder + start);
+    int rc = analysis_folder_activations(ctx, "feature", f->folder, &f->images, f->layer, &set, err);
+    int n = f->limit > 0 && f->limit < set.ds.n ? (int)f->limit : set.ds.n;
+    if (!rc) rc = write_features(ctx, f->layer, base, set.acts, set.labels, n, err);
+    char name[PATH_MAX], path[PATH_MAX];
+    snprintf(name, sizeof name, "classes_%s.txt", base);
+    analysis_path(ctx, name, path, sizeof path);
+    FILE *out = rc ? NULL : fopen(path, "w");
+    if (!rc && !out)
+        rc = err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
+    for (int c = 0; out && c < set.ds.classes; c++)
+        fprintf(out, "%s\n", set.ds.class_names ? set.ds.class_names[c] : "?");
+    if (out && fclose(out) != 0)
+        rc = err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
+    analysis_folder_free(&set);
+    return rc;
+}
+
 static int features_run(Analysis *a, AnalysisContext *ctx, Err *err)
 {
     Features *f = a->state;
+    if (f->folder[0])
+        return folder_features(f, ctx, err);
     Feed *split = f->train ? ctx->train : ctx->test;
     int n = f->limit > 0 && f->limit < split->n ? (int)f->limit : split->n;
     float *acts = NULL;
     int *labels = NULL;
     int rc = analysis_activations(ctx, split, n, f->layer, &acts, &labels, err);
-    long shape[1 + SHAPE_MAX_RANK] = {n};
-    for (int d = 0; d < f->layer->out_shape.rank; d++)
-        shape[1 + d] = f->layer->out_shape.dim[d];
-    char name[160], path[PATH_MAX];
-    const char *which = f->train ? "train" : "test";
-    snprintf(name, sizeof name, "features_%s_%s.npy", f->layer->name, which);
-    analysis_path(ctx, name, path, sizeof path);
-    if (!rc) rc = npy_write_f32(path, acts, 1 + f->layer->out_shape.rank, shape, err);
-    snprintf(name, sizeof name, "labels_%s.npy", which);
-    analysis_path(ctx, name, path, sizeof path);
-    if (!rc) rc = npy_write_i32(path, labels, 1, shape, err);
+    if (!rc) rc = write_features(ctx, f->layer, f->train ? "train" : "test", acts, labels, n, err);
     free(acts);
     free(labels);
     return rc;

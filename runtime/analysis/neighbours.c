@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "analysis/analysis.h"
 #include "data/data.h"
@@ -22,24 +21,6 @@ typedef struct {
     long k;
 } Neighbours;
 
-/* map[key] as a directory: absolute as is, else relative to the directory of
- * the YAML file that names it (spec_path, as for data.train and data.test); it must
- * exist. */
-static int folder_key(SpecNode *map, const char *key, char *out, size_t size, Err *err)
-{
-    const char *value = NULL;
-    int rc = spec_string(map, key, 1, &value, err);
-    if (rc)
-        return rc;
-    SpecNode *node = spec_get(map, key);
-    if ((rc = spec_path(node, out, size, err)))
-        return rc;
-    struct stat st;
-    if (stat(out, &st) != 0 || !S_ISDIR(st.st_mode))
-        return spec_error(node, err, "'%s': %s is not a directory", key, out);
-    return CLRUN_OK;
-}
-
 static int neighbours_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *err)
 {
     Neighbours *nb = calloc(1, sizeof *nb);
@@ -47,8 +28,8 @@ static int neighbours_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *er
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
     nb->k = 3;
     int rc = analysis_layer(spec, "layer", g, &nb->layer, err);
-    if (!rc) rc = folder_key(spec, "reference", nb->reference, sizeof nb->reference, err);
-    if (!rc) rc = folder_key(spec, "query", nb->query, sizeof nb->query, err);
+    if (!rc) rc = analysis_folder(spec, "reference", nb->reference, sizeof nb->reference, err);
+    if (!rc) rc = analysis_folder(spec, "query", nb->query, sizeof nb->query, err);
     if (!rc) rc = data_image_options(&nb->images, spec, err);
     if (!rc) rc = spec_int(spec, "k", 0, &nb->k, err);
     if (!rc && nb->k < 1)
@@ -58,47 +39,13 @@ static int neighbours_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *er
 
 /* ---- running ---- */
 
-/* The images of one folder on the device and the layer's output for each. */
-typedef struct {
-    Dataset ds;
-    FeedData data;
-    Feed split;
-    float *acts;
-    int *labels;
-} Set;
-
-static int set_load(Set *s, const char *what, const char *dir, const Neighbours *nb,
+static int set_load(FolderSet *s, const char *what, const char *dir, const Neighbours *nb,
                     AnalysisContext *ctx, Err *err)
 {
-    Graph *g = ctx->g;
-    int rc = images_load(&s->ds, dir, &nb->images, err);
-    Shape in = g->nodes[0].out_shape;
-    long size = (long)s->ds.c * s->ds.h * s->ds.w;
-    int same = !rc && size == shape_size(in) &&
-               (in.rank != 3 || (in.dim[0] == s->ds.c && in.dim[1] == s->ds.h &&
-                                 in.dim[2] == s->ds.w));
-    if (!rc && !same) {
-        char shape[64];
-        shape_format(in, shape, sizeof shape);
-        rc = err_set(err, CLRUN_EINPUT, "analysis neighbours: the %s images in %s are [%d, %d, %d] "
-                     "but the model's input is %s (set grayscale and size to match)", what, dir,
-                     s->ds.c, s->ds.h, s->ds.w, shape);
-    }
+    int rc = analysis_folder_activations(ctx, what, dir, &nb->images, nb->layer, s, err);
     if (!rc && s->ds.n == 0)
         rc = err_set(err, CLRUN_EINPUT, "analysis neighbours: no %s images in %s", what, dir);
-    if (!rc) rc = feed_upload(&s->data, g, &s->ds, err);
-    if (!rc) rc = feed_split(&s->split, what, g, &s->data, 0, s->ds.n, err);
-    if (!rc)
-        rc = analysis_activations(ctx, &s->split, s->ds.n, nb->layer, &s->acts, &s->labels, err);
     return rc;
-}
-
-static void set_free(Set *s)
-{
-    feed_free(&s->split);
-    free(s->acts);
-    free(s->labels);
-    dataset_free(&s->ds);
 }
 
 static const char *name_of(const Dataset *ds, int c)
@@ -107,7 +54,7 @@ static const char *name_of(const Dataset *ds, int c)
 }
 
 /* Query labels as reference class indices (matched by name). */
-static int match_labels(Set *ref, Set *query, Err *err)
+static int match_labels(FolderSet *ref, FolderSet *query, Err *err)
 {
     for (int i = 0; i < query->ds.n; i++) {
         const char *name = name_of(&query->ds, query->labels[i]);
@@ -124,7 +71,7 @@ static int match_labels(Set *ref, Set *query, Err *err)
     return CLRUN_OK;
 }
 
-static int write_embeddings(AnalysisContext *ctx, const Node *layer, const Set *s,
+static int write_embeddings(AnalysisContext *ctx, const Node *layer, const FolderSet *s,
                             const char *which, Err *err)
 {
     long shape[1 + SHAPE_MAX_RANK] = {s->ds.n};
@@ -140,7 +87,7 @@ static int write_embeddings(AnalysisContext *ctx, const Node *layer, const Set *
     return rc;
 }
 
-static int write_distances(AnalysisContext *ctx, const Set *ref, const Set *query,
+static int write_distances(AnalysisContext *ctx, const FolderSet *ref, const FolderSet *query,
                            const double *dist, Err *err)
 {
     int nr = ref->ds.n, nq = query->ds.n;
@@ -212,7 +159,7 @@ static int vote(const int *order, int k, const int *labels, int classes, int *co
     return best;
 }
 
-static int write_predictions(AnalysisContext *ctx, const Set *ref, const Set *query, int k,
+static int write_predictions(AnalysisContext *ctx, const FolderSet *ref, const FolderSet *query, int k,
                              const int *nn1, const int *knn, Err *err)
 {
     int nq = query->ds.n, right1 = 0, rightk = 0;
@@ -244,7 +191,7 @@ static int write_predictions(AnalysisContext *ctx, const Set *ref, const Set *qu
 }
 
 /* Each query image, then its k nearest reference images. */
-static int draw_neighbours(AnalysisContext *ctx, const Set *ref, const Set *query, int k,
+static int draw_neighbours(AnalysisContext *ctx, const FolderSet *ref, const FolderSet *query, int k,
                            const double *dist, const int *orders, Err *err)
 {
     int nq = query->ds.n, nr = ref->ds.n, cols = k + 1, n = nq * cols;
@@ -282,7 +229,7 @@ static int draw_neighbours(AnalysisContext *ctx, const Set *ref, const Set *quer
 static int neighbours_run(Analysis *a, AnalysisContext *ctx, Err *err)
 {
     Neighbours *nb = a->state;
-    Set ref = {0}, query = {0};
+    FolderSet ref = {0}, query = {0};
     int rc = set_load(&ref, "reference", nb->reference, nb, ctx, err);
     if (!rc) rc = set_load(&query, "query", nb->query, nb, ctx, err);
     if (!rc && nb->k > ref.ds.n)
@@ -321,8 +268,8 @@ static int neighbours_run(Analysis *a, AnalysisContext *ctx, Err *err)
     free(nn1);
     free(knn);
     free(count);
-    set_free(&ref);
-    set_free(&query);
+    analysis_folder_free(&ref);
+    analysis_folder_free(&query);
     return rc;
 }
 
