@@ -467,6 +467,9 @@ static int prepare_device(Trainer *t, const RunOptions *o, Err *err)
         rc = graph_load_weights(&t->g, weights, err);
         if (!rc)
             printf("Weights: %s\n", weights);
+    } else if (!rc && t->e->epochs == 0) {
+        printf("Weights: none given; evaluating the untrained initial parameters (--weights FILE "
+               "to evaluate trained ones)\n");
     }
     return rc ? rc : feed_data(t, err);
 }

@@ -182,6 +182,7 @@ static const struct {
     {"ds5220-mlp-normalized", 101770, "data.limit=256"},
     {"ds5220-cnn", 8490, "data.limit=256"},
     {"cs375-resnet18", 11173962, "data.limit=16 train.batch_size=8"},
+    {"cs375-rsa", 11173962, NULL}, /* needs targets: cs375_rsa_compares_with_another_network */
     {"project5-mnist", 21840, "data.limit=256"},
     {"project5-greek", 21840, "data.limit=256"},
 };
@@ -219,18 +220,19 @@ static void synthetic_cifar(const char *dir)
     }
 }
 
-START_TEST(experiment_runs_one_short_epoch)
+/* Runs experiments/NAME.yaml with overrides, CIFAR-10 experiments on synthetic
+ * CIFAR-10; fails unless it exits 0 and reports a test accuracy. */
+static void run_experiment(const char *name, const char *overrides)
 {
-    const char *name = experiments[_i].name;
-    char args[1024], env[600] = "";
-    if (strstr(name, "cifar") || strstr(name, "resnet")) {
+    char args[2048], env[600] = "";
+    if (strstr(name, "cifar") || strstr(name, "resnet") || strstr(name, "cs375")) {
         char root[256];
         snprintf(root, sizeof root, "%s/build/test-tmp/cifar-root", getenv("PWD"));
         synthetic_cifar(root);
         snprintf(env, sizeof env, "CLRUN_ROOT=%s ", root);
     }
-    snprintf(args, sizeof args, "%sbuild/clrun run experiments/%s.yaml train.epochs=1 %s "
-             "--out build/test-tmp/experiments/%s 2>&1", env, name, experiments[_i].quick, name);
+    snprintf(args, sizeof args, "%sbuild/clrun run experiments/%s.yaml %s "
+             "--out build/test-tmp/experiments/%s 2>&1", env, name, overrides, name);
     FILE *p = popen(args, "r");
     ck_assert_ptr_nonnull(p);
     size_t used = fread(out, 1, sizeof out - 1, p);
@@ -238,6 +240,47 @@ START_TEST(experiment_runs_one_short_epoch)
     int status = pclose(p);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s failed:\n%s", name, out);
     ck_assert_msg(strstr(out, "Test accuracy: "), "%s:\n%s", name, out);
+}
+
+START_TEST(experiment_runs_one_short_epoch)
+{
+    char overrides[512];
+    if (!experiments[_i].quick)
+        return;
+    snprintf(overrides, sizeof overrides, "train.epochs=1 %s", experiments[_i].quick);
+    run_experiment(experiments[_i].name, overrides);
+}
+END_TEST
+
+/* cs375-rsa against keras-cifar10's representation, as its comments describe:
+ * every layer's RDM, correlations with the target RDM and readouts of the
+ * target responses, one row per layer. */
+START_TEST(cs375_rsa_compares_with_another_network)
+{
+    run_experiment("keras-cifar10", "train.epochs=1 data.limit=16");
+    run_experiment("cs375-rsa", "data.limit=16 analyses.1.units=100 "
+                   "analyses.0.targets=[build/test-tmp/experiments/keras-cifar10/rdm_dense_1.npy] "
+                   "analyses.1.targets=build/test-tmp/experiments/keras-cifar10/features_dense_1_test.npy");
+    static const char *const layers[] = {"relu", "layer1_1_relu2", "layer2_1_relu2",
+                                         "layer3_1_relu2", "layer4_1_relu2", "avgpool", "linear"};
+    char path[256], line[512];
+    for (int l = 0; l < 7; l++) {
+        snprintf(path, sizeof path, "build/test-tmp/experiments/cs375-rsa/rdm_%s.png", layers[l]);
+        check_png(path);
+    }
+    static const char *const tables[] = {"rsa_targets.csv", "readout.csv"};
+    for (int t = 0; t < 2; t++) {
+        snprintf(path, sizeof path, "build/test-tmp/experiments/cs375-rsa/%s", tables[t]);
+        FILE *f = fopen(path, "r");
+        ck_assert_msg(f != NULL, "no %s", path);
+        ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+        for (int l = 0; l < 7; l++)
+            ck_assert_msg(fgets(line, sizeof line, f) && strncmp(line, layers[l], strlen(layers[l])) == 0
+                          && line[strlen(layers[l])] == ',', "%s row %d: %s", path, l, line);
+        fclose(f);
+    }
+    check_png("build/test-tmp/experiments/cs375-rsa/rsa_targets.png");
+    check_png("build/test-tmp/experiments/cs375-rsa/readout.png");
 }
 END_TEST
 
@@ -448,6 +491,7 @@ Suite *cli_suite(void)
     tcase_add_test(tc, readout_recovers_a_linear_function_of_a_layer);
     tcase_add_loop_test(tc, experiment_has_its_seeds_parameter_count, 0, N_EXPERIMENTS);
     tcase_add_loop_test(tc, experiment_runs_one_short_epoch, 0, N_EXPERIMENTS);
+    tcase_add_test(tc, cs375_rsa_compares_with_another_network);
     suite_add_tcase(s, tc);
     return s;
 }
