@@ -144,6 +144,21 @@ int analysis_split(SpecNode *map, const char *key, int *is_train, Err *err)
     return rc;
 }
 
+int analysis_targets(const SpecNode *node, const char *path, const Feed *split, int min_items,
+                     NpyArray *out, Err *err)
+{
+    int rc = npy_read(path, out, err);
+    if (!rc && (out->ndim != 2 || out->shape[1] < 1))
+        rc = spec_error(node, err, "%s: targets must be items x units", path);
+    if (!rc && (out->shape[0] > split->n || out->shape[0] < min_items))
+        rc = spec_error(node, err, "%s has %ld items; the %s split offers %d (and this analysis "
+                        "needs at least %d)", path, out->shape[0], split->name, split->n,
+                        min_items);
+    if (rc)
+        npy_free(out);
+    return rc;
+}
+
 void analysis_path(const AnalysisContext *ctx, const char *name, char *out, size_t size)
 {
     snprintf(out, size, "%s/%s", ctx->dir, name);

@@ -8,6 +8,7 @@
 
 #include "data/feed.h"
 #include "graph.h"
+#include "io/npy.h"
 #include "spec.h"
 
 /* What an analysis may use: the trained graph and the test split as the
@@ -59,6 +60,11 @@ int analysis_activations(AnalysisContext *ctx, Feed *split, int n, Node *node, f
                          int **labels, Err *err);
 /* The split named by map[key] ("train" or "test", default test). */
 int analysis_split(SpecNode *map, const char *key, int *is_train, Err *err);
+/* Target responses from the .npy at path (named at node): items x units,
+ * items being the first examples of split, which must offer them all; at
+ * least min_items. On failure out is left empty. */
+int analysis_targets(const SpecNode *node, const char *path, const Feed *split, int min_items,
+                     NpyArray *out, Err *err);
 /* "<dir>/<name>" */
 void analysis_path(const AnalysisContext *ctx, const char *name, char *out, size_t size);
 
