@@ -2,8 +2,10 @@
 #include "testutil.h"
 
 #include <ftw.h>
+#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -103,4 +105,36 @@ void test_close(Graph *g, Device *d, SpecNode *root)
     graph_free(g);
     dev_close(d);
     spec_free(root);
+}
+
+TestPixels test_read_png(const char *path)
+{
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    ck_assert_msg(png_image_begin_read_from_file(&img, path), "%s: %s", path, img.message);
+    img.format = PNG_FORMAT_RGB;
+    TestPixels p = {(int)img.width, (int)img.height, malloc(PNG_IMAGE_SIZE(img))};
+    ck_assert_ptr_nonnull(p.rgb);
+    ck_assert_msg(png_image_finish_read(&img, NULL, p.rgb, 0, NULL), "%s: %s", path, img.message);
+    return p;
+}
+
+const unsigned char *test_pixel(const TestPixels *p, int x, int y)
+{
+    return p->rgb + 3 * ((size_t)y * (size_t)p->w + (size_t)x);
+}
+
+int test_is_white(const unsigned char *c)
+{
+    return c[0] > 250 && c[1] > 250 && c[2] > 250;
+}
+
+double test_ink_share(const TestPixels *p)
+{
+    long ink = 0;
+    for (int y = 0; y < p->h; y++)
+        for (int x = 0; x < p->w; x++)
+            ink += !test_is_white(test_pixel(p, x, y));
+    return (double)ink / ((double)p->w * p->h);
 }
