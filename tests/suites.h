@@ -19,5 +19,6 @@ Suite *neighbours_suite(void);
 Suite *cli_suite(void);
 Suite *parity_suite(void);
 Suite *layers_suite(void);
+Suite *factorized_suite(void);
 
 #endif

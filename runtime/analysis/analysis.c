@@ -13,6 +13,7 @@ static const AnalysisType *const table[] = {
     &analysis_rsa,
     &analysis_readout,
     &analysis_neighbours,
+    &analysis_factorized_readout,
 };
 
 #define TABLE_SIZE (int)(sizeof table / sizeof table[0])

@@ -70,5 +70,6 @@ void analysis_path(const AnalysisContext *ctx, const char *name, char *out, size
 
 extern const AnalysisType analysis_predictions, analysis_features, analysis_filters,
     analysis_feature_maps, analysis_rsa, analysis_readout, analysis_neighbours;
+extern const AnalysisType analysis_factorized_readout;
 
 #endif
