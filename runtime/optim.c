@@ -112,15 +112,18 @@ static int adam_parse(Optimizer *o, SpecNode *spec, Err *err)
 
 /* The bias corrections go in as PyTorch computes them, in double on the host:
  * the step lr / (1 - b1^t) and sqrt(1 - b2^t). */
+AdamArgs optim_adam_args(double lr, double beta_1, double beta_2, double eps, long t)
+{
+    return (AdamArgs){(float)beta_1, (float)(1 - beta_1), (float)beta_2, (float)(1 - beta_2),
+                      (float)eps, (float)(lr / (1 - pow(beta_1, (double)t))),
+                      (float)sqrt(1 - pow(beta_2, (double)t))};
+}
+
 static int adam_launch(Optimizer *o, Graph *g, Param *p, cl_mem *s, double lr, Err *err)
 {
-    double t = (double)(o->iterations + 1);
-    float b1 = (float)o->beta_1, rest1 = (float)(1 - o->beta_1);
-    float b2 = (float)o->beta_2, rest2 = (float)(1 - o->beta_2), eps = (float)o->epsilon;
-    float step = (float)(lr / (1 - pow(o->beta_1, t)));
-    float root2 = (float)sqrt(1 - pow(o->beta_2, t));
-    return LAUNCH(o, g, p, lr, err, KA(s[0]), KA(s[1]), KA(b1), KA(rest1), KA(b2), KA(rest2),
-                  KA(eps), KA(step), KA(root2));
+    AdamArgs a = optim_adam_args(lr, o->beta_1, o->beta_2, o->epsilon, o->iterations + 1);
+    return LAUNCH(o, g, p, lr, err, KA(s[0]), KA(s[1]), KA(a.beta_1), KA(a.rest_1), KA(a.beta_2),
+                  KA(a.rest_2), KA(a.eps), KA(a.step), KA(a.root2));
 }
 
 /* rmsprop and adadelta read the same keys; only their defaults differ. */

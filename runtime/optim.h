@@ -104,4 +104,13 @@ double optim_learning_rate(const Optimizer *o);
 int optim_step(Optimizer *o, Graph *g, Err *err);
 void optim_free(Optimizer *o);
 
+/* adam_step's arguments after its state buffers m and v, for step t (from 1)
+ * at rate lr, for callers that run it on buffers of their own: each beta with
+ * its rest 1 - beta, epsilon, and the bias corrections step = lr / (1 -
+ * beta_1^t) and root2 = sqrt(1 - beta_2^t), computed in double and rounded. */
+typedef struct {
+    float beta_1, rest_1, beta_2, rest_2, eps, step, root2;
+} AdamArgs;
+AdamArgs optim_adam_args(double lr, double beta_1, double beta_2, double eps, long t);
+
 #endif

@@ -30,4 +30,14 @@ static inline uint64_t rng_below(uint64_t *state, uint64_t n)
     return x % n;
 }
 
+/* Shuffles v in place (Fisher-Yates from the end), the same order for the same state. */
+static inline void rng_shuffle(uint64_t *state, int *v, int n)
+{
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)rng_below(state, (uint64_t)i + 1), t = v[i];
+        v[i] = v[j];
+        v[j] = t;
+    }
+}
+
 #endif

@@ -2,11 +2,13 @@
  * codes and messages for malformed experiments, and the quickstart end to end
  * (accuracy, run directory, reloading its weights and config). Runs
  * build/clrun, which `make check` builds first. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 
+#include "analysis/stats.h"
 #include "experiment.h"
 #include "io/npy.h"
 #include "io/safetensors.h"
@@ -422,47 +424,86 @@ START_TEST(rsa_writes_symmetric_rdms_and_correlations)
 }
 END_TEST
 
-/* Readout: targets made as a linear function of fc1's features (here, from the
- * features analysis of a first run) are recovered from fc1 at r above 0.95. */
-START_TEST(readout_recovers_a_linear_function_of_a_layer)
+/* ---- readouts: target responses made here from a layer's features ---- */
+
+/* A short training run of model on 200 MNIST images, then its analyses. */
+#define READOUT_HEAD(model) \
+    "model: ../../models/" model "\n" \
+    "data: {dataset: mnist, limit: 200}\n" \
+    "optimizer: {name: sgd, learning_rate: 0.05}\n" \
+    "loss: nll\n" \
+    "train: {epochs: 1, batch_size: 50}\n" \
+    "analyses:\n"
+
+enum { READOUT_ITEMS = 200 };
+
+/* Trains head with the features analysis of layer into build/test-tmp/<dir>
+ * and returns those features, [READOUT_ITEMS, dims]. */
+static NpyArray features_of(const char *head, const char *layer, const char *dir)
 {
-    const char *head =
-        "model: ../../models/project5-lenet.yaml\n"
-        "data: {dataset: mnist, limit: 200}\n"
-        "optimizer: {name: sgd, learning_rate: 0.05}\n"
-        "loss: nll\n"
-        "train: {epochs: 1, batch_size: 50}\n"
-        "analyses:\n";
-    char yaml[1024], args[1024];
-    snprintf(yaml, sizeof yaml, "%s  - {type: features, layer: fc1}\n", head);
-    snprintf(args, sizeof args, "run %s --out build/test-tmp/readout1",
-             test_write_file("readout1.yaml", yaml));
+    char yaml[1024], args[1024], path[512];
+    snprintf(yaml, sizeof yaml, "%s  - {type: features, layer: %s}\n", head, layer);
+    snprintf(args, sizeof args, "run %s --out build/test-tmp/%s",
+             test_write_file("features.yaml", yaml), dir);
     ck_assert_int_eq(clrun(args, out, sizeof out), 0);
     NpyArray f;
     Err err = {""};
-    ck_assert_ok(npy_read("build/test-tmp/readout1/features_fc1_test.npy", &f, &err), err);
-    enum { ITEMS = 200, UNITS = 6 };
-    static float y[ITEMS * UNITS];
-    uint64_t state = 3;
-    double w[50][UNITS];
-    for (int k = 0; k < 50; k++)
-        for (int u = 0; u < UNITS; u++)
-            w[k][u] = 2 * rng_uniform(&state) - 1;
-    for (int i = 0; i < ITEMS; i++)
-        for (int u = 0; u < UNITS; u++) {
+    snprintf(path, sizeof path, "build/test-tmp/%s/features_%s_test.npy", dir, layer);
+    ck_assert_ok(npy_read(path, &f, &err), err);
+    ck_assert_int_eq(f.shape[0], READOUT_ITEMS);
+    return f;
+}
+
+/* Targets f w (w is dims x units, row-major; dims is an item's size, its
+ * shape flattened) written as the .npy build/test-tmp/<file>. */
+static void write_linear_targets(const NpyArray *f, const double *w, int units, const char *file)
+{
+    int dims = (int)(f->count / READOUT_ITEMS);
+    float *y = malloc((size_t)READOUT_ITEMS * units * sizeof *y);
+    ck_assert_ptr_nonnull(y);
+    for (int i = 0; i < READOUT_ITEMS; i++)
+        for (int u = 0; u < units; u++) {
             double s = 0;
-            for (int k = 0; k < 50; k++)
-                s += f.data[i * 50 + k] * w[k][u];
-            y[i * UNITS + u] = (float)s;
+            for (int k = 0; k < dims; k++)
+                s += f->data[i * dims + k] * w[k * units + u];
+            y[i * units + u] = (float)s;
         }
-    npy_free(&f);
-    long shape[2] = {ITEMS, UNITS};
-    ck_assert_ok(npy_write_f32("build/test-tmp/readout-targets.npy", y, 2, shape, &err), err);
-    snprintf(yaml, sizeof yaml, "%s  - {type: readout, layers: [conv1, fc1], "
-             "targets: readout-targets.npy, units: 100, splits: 3, lambda: 0.01}\n", head);
-    snprintf(args, sizeof args, "run %s train.epochs=0 --weights build/test-tmp/readout1/weights.safetensors "
-             "--out build/test-tmp/readout2", test_write_file("readout2.yaml", yaml));
+    char path[512];
+    long shape[2] = {READOUT_ITEMS, units};
+    Err err = {""};
+    snprintf(path, sizeof path, "build/test-tmp/%s", file);
+    int rc = npy_write_f32(path, y, 2, shape, &err);
+    free(y);
+    ck_assert_ok(rc, err);
+}
+
+/* Runs head with one more analyses entry on the weights the run in
+ * build/test-tmp/<trained> left, into build/test-tmp/<dir>. */
+static void run_on_trained(const char *head, const char *entry, const char *trained,
+                           const char *dir)
+{
+    char yaml[1024], args[1024];
+    snprintf(yaml, sizeof yaml, "%s  - %s\n", head, entry);
+    snprintf(args, sizeof args, "run %s train.epochs=0 --weights build/test-tmp/%s/weights.safetensors"
+             " --out build/test-tmp/%s", test_write_file("analysis.yaml", yaml), trained, dir);
     ck_assert_int_eq(clrun(args, out, sizeof out), 0);
+}
+
+/* Readout: targets made as a linear function of fc1's features are
+ * recovered from fc1 at r above 0.95. */
+START_TEST(readout_recovers_a_linear_function_of_a_layer)
+{
+    const char *head = READOUT_HEAD("project5-lenet.yaml");
+    NpyArray f = features_of(head, "fc1", "readout1");
+    enum { UNITS = 6 };
+    double w[50 * UNITS];
+    uint64_t state = 3;
+    for (int k = 0; k < 50 * UNITS; k++)
+        w[k] = 2 * rng_uniform(&state) - 1;
+    write_linear_targets(&f, w, UNITS, "readout-targets.npy");
+    npy_free(&f);
+    run_on_trained(head, "{type: readout, layers: [conv1, fc1], targets: readout-targets.npy, "
+                   "units: 100, splits: 3, lambda: 0.01}", "readout1", "readout2");
     FILE *csv = fopen("build/test-tmp/readout2/readout.csv", "r");
     ck_assert_ptr_nonnull(csv);
     char line[512];
@@ -473,6 +514,70 @@ START_TEST(readout_recovers_a_linear_function_of_a_layer)
     fclose(csv);
     ck_assert_msg(r_fc1 > 0.95 && r_fc1 > r_conv1, "fc1 %g, conv1 %g", r_fc1, r_conv1);
     check_png("build/test-tmp/readout2/readout.png");
+}
+END_TEST
+
+/* An array's shape, or the test fails. */
+static void check_npy_shape(const char *path, int ndim, const long *shape)
+{
+    NpyArray a;
+    Err err = {""};
+    ck_assert_ok(npy_read(path, &a, &err), err);
+    ck_assert_int_eq(a.ndim, ndim);
+    for (int d = 0; d < ndim; d++)
+        ck_assert_int_eq(a.shape[d], shape[d]);
+    npy_free(&a);
+}
+
+/* Factorized readout: targets made by planted masks (a Gaussian blob each)
+ * and channel weights on conv2's feature maps [20, 8, 8] are predicted on
+ * held-out items at a median r above 0.9; a layer without feature maps is
+ * refused before training, naming file and line. */
+START_TEST(factorized_readout_fits_planted_units_of_a_layer)
+{
+    const char *head = READOUT_HEAD("lake-convnet.yaml");
+    char yaml[1024];
+    snprintf(yaml, sizeof yaml, "%s  - {type: factorized_readout, layer: fc1, targets: t.npy}\n",
+             head);
+    expect_bad("factorized-fc1.yaml", yaml, "", "factorized-fc1.yaml:7:",
+               "layer 'fc1' has output [50]; a factorized readout needs feature maps");
+    NpyArray f = features_of(head, "conv2", "factorized1");
+    enum { UNITS = 6, C = 20, HW = 64 };
+    static double w[C * HW * UNITS]; /* unit u's weight of f[c, p] is wc_u[c] ws_u[p] */
+    uint64_t state = 4;
+    for (int u = 0; u < UNITS; u++) {
+        double cy = 1 + 5 * rng_uniform(&state), cx = 1 + 5 * rng_uniform(&state);
+        for (int c = 0; c < C; c++) {
+            double wc = 2 * rng_uniform(&state) - 1;
+            for (int p = 0; p < HW; p++)
+                w[(c * HW + p) * UNITS + u] =
+                    wc * exp(-((p / 8 - cy) * (p / 8 - cy) + (p % 8 - cx) * (p % 8 - cx)) / 2);
+        }
+    }
+    write_linear_targets(&f, w, UNITS, "factorized-targets.npy");
+    npy_free(&f);
+    run_on_trained(head, "{type: factorized_readout, layer: conv2, targets: "
+                   "factorized-targets.npy}", "factorized1", "factorized2");
+    ck_assert_msg(strstr(out, "Factorized readout of conv2: median held-out r "), "%s", out);
+    FILE *csv = fopen("build/test-tmp/factorized2/factorized_readout_conv2.csv", "r");
+    ck_assert_ptr_nonnull(csv);
+    char line[512];
+    double r[UNITS];
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, csv));
+    ck_assert_str_eq(line, "unit,r\n");
+    for (int u = 0; u < UNITS; u++) {
+        int unit = -1;
+        ck_assert_int_eq(fscanf(csv, "%d,%lf\n", &unit, &r[u]), 2);
+        ck_assert_int_eq(unit, u);
+    }
+    ck_assert_msg(fgetc(csv) == EOF, "more rows than units");
+    fclose(csv);
+    ck_assert_msg(stats_median(r, UNITS) > 0.9, "median held-out r %g", stats_median(r, UNITS));
+    check_npy_shape("build/test-tmp/factorized2/factorized_masks_conv2.npy", 3,
+                    (long[]){UNITS, 8, 8});
+    check_npy_shape("build/test-tmp/factorized2/factorized_channels_conv2.npy", 2,
+                    (long[]){UNITS, C});
+    check_png("build/test-tmp/factorized2/factorized_masks_conv2.png");
 }
 END_TEST
 
@@ -489,6 +594,7 @@ Suite *cli_suite(void)
     tcase_add_test(tc, features_of_an_image_folder_match_the_folder_dataset);
     tcase_add_test(tc, rsa_writes_symmetric_rdms_and_correlations);
     tcase_add_test(tc, readout_recovers_a_linear_function_of_a_layer);
+    tcase_add_test(tc, factorized_readout_fits_planted_units_of_a_layer);
     tcase_add_loop_test(tc, experiment_has_its_seeds_parameter_count, 0, N_EXPERIMENTS);
     tcase_add_loop_test(tc, experiment_runs_one_short_epoch, 0, N_EXPERIMENTS);
     tcase_add_test(tc, cs375_rsa_compares_with_another_network);

@@ -5,7 +5,6 @@
 #include <check.h>
 #include <limits.h>
 #include <math.h>
-#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,44 +16,15 @@
 
 Suite *plot_suite(void);
 
-/* An RGB image read back from a PNG. */
-typedef struct {
-    int w, h;
-    unsigned char *rgb;
-} Pixels;
-
-static Pixels read_png(const char *path)
-{
-    png_image img;
-    memset(&img, 0, sizeof img);
-    img.version = PNG_IMAGE_VERSION;
-    ck_assert_msg(png_image_begin_read_from_file(&img, path), "%s: %s", path, img.message);
-    img.format = PNG_FORMAT_RGB;
-    Pixels p = {(int)img.width, (int)img.height, malloc(PNG_IMAGE_SIZE(img))};
-    ck_assert_ptr_nonnull(p.rgb);
-    ck_assert_msg(png_image_finish_read(&img, NULL, p.rgb, 0, NULL), "%s: %s", path, img.message);
-    return p;
-}
-
-static const unsigned char *pixel(const Pixels *p, int x, int y)
-{
-    return p->rgb + 3 * ((size_t)y * (size_t)p->w + (size_t)x);
-}
-
-static int is_white(const unsigned char *c)
-{
-    return c[0] > 250 && c[1] > 250 && c[2] > 250;
-}
-
 /* Counts distinct colours (up to 4096 buckets of 4 bits per channel). */
-static int distinct_colours(const Pixels *p)
+static int distinct_colours(const TestPixels *p)
 {
     static unsigned char seen[4096];
     memset(seen, 0, sizeof seen);
     int n = 0;
     for (int y = 0; y < p->h; y++)
         for (int x = 0; x < p->w; x++) {
-            const unsigned char *c = pixel(p, x, y);
+            const unsigned char *c = test_pixel(p, x, y);
             int k = (c[0] >> 4) << 8 | (c[1] >> 4) << 4 | c[2] >> 4;
             n += !seen[k];
             seen[k] = 1;
@@ -63,27 +33,23 @@ static int distinct_colours(const Pixels *p)
 }
 
 /* Reads path and asserts the default size, a sane share of ink and a few colours. */
-static Pixels read_figure(const char *path)
+static TestPixels read_figure(const char *path)
 {
-    Pixels p = read_png(path);
+    TestPixels p = test_read_png(path);
     ck_assert_int_eq(p.w, 900);
     ck_assert_int_eq(p.h, 600);
-    long ink = 0;
-    for (int y = 0; y < p.h; y++)
-        for (int x = 0; x < p.w; x++)
-            ink += !is_white(pixel(&p, x, y));
-    double share = (double)ink / ((double)p.w * p.h);
+    double share = test_ink_share(&p);
     ck_assert_msg(share > 0.01 && share < 0.9, "non-white share %.3f", share);
     ck_assert_int_ge(distinct_colours(&p), 3);
     return p;
 }
 
 /* Whether some pixel is within tol of the colour (r, g, b). */
-static int has_colour(const Pixels *p, int r, int g, int b, int tol)
+static int has_colour(const TestPixels *p, int r, int g, int b, int tol)
 {
     for (int y = 0; y < p->h; y++)
         for (int x = 0; x < p->w; x++) {
-            const unsigned char *c = pixel(p, x, y);
+            const unsigned char *c = test_pixel(p, x, y);
             if (abs(c[0] - r) <= tol && abs(c[1] - g) <= tol && abs(c[2] - b) <= tol)
                 return 1;
         }
@@ -111,7 +77,7 @@ START_TEST(lines_draw_two_coloured_series)
     Err err;
     tmp_path(path, "lines.png");
     ck_assert_ok(plot_lines(path, panels, 2, &err), err);
-    Pixels p = read_figure(path);
+    TestPixels p = read_figure(path);
     ck_assert(has_colour(&p, 31, 119, 180, 30));  /* first series colour */
     ck_assert(has_colour(&p, 255, 127, 14, 30));  /* second series colour */
     free(p.rgb);
@@ -130,7 +96,7 @@ START_TEST(lines_accept_empty_and_nan_series)
     Err err;
     tmp_path(path, "empty.png");
     ck_assert_ok(plot_lines(path, panels, 2, &err), err);
-    Pixels p = read_png(path);
+    TestPixels p = test_read_png(path);
     ck_assert_int_eq(p.w, 900);
     free(p.rgb);
     ck_assert_int_eq(plot_lines(path, panels, 0, &err), CLRUN_EINPUT);
@@ -148,16 +114,16 @@ START_TEST(heatmap_colours_follow_values)
     Err err;
     tmp_path(path, "heat.png");
     ck_assert_ok(plot_heatmap(path, "confusion", v, R, C, rows, NULL, &err), err);
-    Pixels p = read_figure(path);
+    TestPixels p = read_figure(path);
     /* The plot area is x 0.14..0.82, y 0.12..0.9 of the page (from the top: 0.1..0.88). */
     double x0 = 0.14 * 900, x1 = 0.82 * 900, y0 = 0.10 * 600, y1 = 0.88 * 600;
     int cx_min = (int)(x0 + (x1 - x0) * 0.5 / C), cy_min = (int)(y0 + (y1 - y0) * 0.5 / R);
     int cx_max = (int)(x0 + (x1 - x0) * (C - 0.5) / C), cy_max = (int)(y0 + (y1 - y0) * (R - 0.5) / R);
-    const unsigned char *lo = pixel(&p, cx_min, cy_min), *hi = pixel(&p, cx_max, cy_max);
+    const unsigned char *lo = test_pixel(&p, cx_min, cy_min), *hi = test_pixel(&p, cx_max, cy_max);
     int diff = abs(lo[0] - hi[0]) + abs(lo[1] - hi[1]) + abs(lo[2] - hi[2]);
     ck_assert_msg(diff > 100, "min cell (%d,%d,%d) vs max cell (%d,%d,%d)", lo[0], lo[1], lo[2],
                   hi[0], hi[1], hi[2]);
-    ck_assert(!is_white(lo) && !is_white(hi));
+    ck_assert(!test_is_white(lo) && !test_is_white(hi));
     free(p.rgb);
 }
 END_TEST
@@ -172,11 +138,11 @@ START_TEST(heatmap_cells_sit_where_their_values_are)
     Err err;
     tmp_path(path, "hot.png");
     ck_assert_ok(plot_heatmap(path, "one hot cell", v, R, C, NULL, NULL, &err), err);
-    Pixels p = read_figure(path);
+    TestPixels p = read_figure(path);
     double x0 = 0.14 * 900, x1 = 0.82 * 900, y0 = 0.10 * 600, y1 = 0.88 * 600;
-    const unsigned char *hot = pixel(&p, (int)(x0 + (x1 - x0) * 0.5 / C), (int)(y0 + (y1 - y0) * 0.5 / R));
-    const unsigned char *right = pixel(&p, (int)(x0 + (x1 - x0) * 1.5 / C), (int)(y0 + (y1 - y0) * 0.5 / R));
-    const unsigned char *below = pixel(&p, (int)(x0 + (x1 - x0) * 0.5 / C), (int)(y0 + (y1 - y0) * 1.5 / R));
+    const unsigned char *hot = test_pixel(&p, (int)(x0 + (x1 - x0) * 0.5 / C), (int)(y0 + (y1 - y0) * 0.5 / R));
+    const unsigned char *right = test_pixel(&p, (int)(x0 + (x1 - x0) * 1.5 / C), (int)(y0 + (y1 - y0) * 0.5 / R));
+    const unsigned char *below = test_pixel(&p, (int)(x0 + (x1 - x0) * 0.5 / C), (int)(y0 + (y1 - y0) * 1.5 / R));
     /* viridis: the maximum is yellow, the minimum dark purple */
     ck_assert_msg(hot[0] > 200 && hot[1] > 200, "cell (0, 0) is (%d,%d,%d)", hot[0], hot[1], hot[2]);
     ck_assert_msg(right[1] < 100 && below[1] < 100, "neighbours (%d,%d,%d) and (%d,%d,%d)", right[0],
@@ -197,13 +163,13 @@ START_TEST(images_show_dark_and_light_pixels)
     Err err;
     tmp_path(path, "images.png");
     ck_assert_ok(plot_images(path, "checkerboards", img, N, H, W, 3, captions, &err), err);
-    Pixels p = read_figure(path);
+    TestPixels p = read_figure(path);
     ck_assert(has_colour(&p, 0, 0, 0, 10));
     ck_assert(has_colour(&p, 255, 255, 255, 5));
     long dark = 0;
     for (int y = 0; y < p.h; y++)
         for (int x = 0; x < p.w; x++)
-            dark += pixel(&p, x, y)[0] < 20;
+            dark += test_pixel(&p, x, y)[0] < 20;
     ck_assert_int_gt(dark, 900 * 600 / 50);
     free(p.rgb);
 }

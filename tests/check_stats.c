@@ -37,6 +37,16 @@ START_TEST(pearson)
 }
 END_TEST
 
+START_TEST(median)
+{
+    double odd[] = {5, 1, 3}, even[] = {4, 1, 3, 2}, nan[] = {NAN, 2, 1};
+    ck_assert_double_eq(stats_median(odd, 3), 3);
+    ck_assert_double_eq(stats_median(even, 4), 2.5);
+    ck_assert_double_eq(stats_median(nan, 3), 2); /* NaN sorts last */
+    ck_assert(isnan(stats_median(odd, 0)));
+}
+END_TEST
+
 START_TEST(ranks)
 {
     static const double x[] = {10, 20, 20, 30};
@@ -182,6 +192,7 @@ Suite *stats_suite(void)
     TCase *tc = tcase_create("stats");
     tcase_add_test(tc, cosine);
     tcase_add_test(tc, pearson);
+    tcase_add_test(tc, median);
     tcase_add_test(tc, ranks);
     tcase_add_test(tc, spearman);
     tcase_add_test(tc, minmax);

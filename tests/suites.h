@@ -20,5 +20,6 @@ Suite *similarity_suite(void);
 Suite *cli_suite(void);
 Suite *parity_suite(void);
 Suite *layers_suite(void);
+Suite *factorized_suite(void);
 
 #endif

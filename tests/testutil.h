@@ -1,5 +1,6 @@
 /* testutil.h: what several suites share: a device for kernel tests, YAML
- * written to a temporary file, and a graph built from YAML text. */
+ * written to a temporary file, a graph built from YAML text, and figures
+ * read back from PNG. */
 #ifndef CLRUN_TESTUTIL_H
 #define CLRUN_TESTUTIL_H
 
@@ -39,12 +40,24 @@ void test_close(Graph *g, Device *d, SpecNode *root);
 /* Fills with uniform values in [lo, hi) from a seeded generator. */
 void test_fill(float *x, size_t n, uint64_t seed, float lo, float hi);
 
+/* An RGB image read back from a PNG (the test fails when it cannot be read);
+ * the caller frees rgb. */
+typedef struct {
+    int w, h;
+    unsigned char *rgb;
+} TestPixels;
+TestPixels test_read_png(const char *path);
+const unsigned char *test_pixel(const TestPixels *p, int x, int y);
+int test_is_white(const unsigned char *c);
+/* The share of pixels that are not white: 0 for a blank figure. */
+double test_ink_share(const TestPixels *p);
+
 /* Runs "build/clrun ARGS" with stdout and stderr into out (NUL-terminated);
  * returns the exit status. */
 int clrun(const char *args, char *out, size_t size);
 
 /* Fails unless path is a PNG figure of at least 400x300 pixels that is not
- * blank: some pixels differ from the background, and not all of them. */
+ * blank: between 1% and 99% of its pixels are not white. */
 void check_png(const char *path);
 
 #define ck_assert_ok(rc, err) ck_assert_msg((rc) == CLRUN_OK, "%s", (err).msg)

@@ -15,6 +15,7 @@ static const AnalysisType *const table[] = {
     &analysis_readout,
     &analysis_neighbours,
     &analysis_similarity,
+    &analysis_factorized_readout,
 };
 
 #define TABLE_SIZE (int)(sizeof table / sizeof table[0])
@@ -143,6 +144,21 @@ int analysis_split(SpecNode *map, const char *key, int *is_train, Err *err)
     *is_train = strcmp(split, "train") == 0;
     if (!rc && !*is_train && strcmp(split, "test") != 0)
         rc = spec_error(spec_get(map, key), err, "%s must be train or test, got '%s'", key, split);
+    return rc;
+}
+
+int analysis_targets(const SpecNode *node, const char *path, const Feed *split, int min_items,
+                     NpyArray *out, Err *err)
+{
+    int rc = npy_read(path, out, err);
+    if (!rc && (out->ndim != 2 || out->shape[1] < 1))
+        rc = spec_error(node, err, "%s: targets must be items x units", path);
+    if (!rc && (out->shape[0] > split->n || out->shape[0] < min_items))
+        rc = spec_error(node, err, "%s has %ld items; the %s split offers %d (and this analysis "
+                        "needs at least %d)", path, out->shape[0], split->name, split->n,
+                        min_items);
+    if (rc)
+        npy_free(out);
     return rc;
 }
 

@@ -9,6 +9,7 @@
 #include "data/data.h"
 #include "data/feed.h"
 #include "graph.h"
+#include "io/npy.h"
 #include "spec.h"
 
 /* What an analysis may use: the trained graph and the test split as the
@@ -81,11 +82,16 @@ int analysis_folder_activations(AnalysisContext *ctx, const char *what, const ch
                                 const ImageOptions *opt, Node *layer, FolderSet *s, Err *err);
 void analysis_folder_free(FolderSet *s);
 
+/* Target responses from the .npy at path (named at node): items x units,
+ * items being the first examples of split, which must offer them all; at
+ * least min_items. On failure out is left empty. */
+int analysis_targets(const SpecNode *node, const char *path, const Feed *split, int min_items,
+                     NpyArray *out, Err *err);
 /* "<dir>/<name>" */
 void analysis_path(const AnalysisContext *ctx, const char *name, char *out, size_t size);
 
 extern const AnalysisType analysis_predictions, analysis_features, analysis_filters,
     analysis_feature_maps, analysis_rsa, analysis_readout, analysis_neighbours,
-    analysis_similarity;
+    analysis_similarity, analysis_factorized_readout;
 
 #endif

@@ -67,19 +67,6 @@ static int pick_units(const Readout *r, int dims, int *cols)
     return p;
 }
 
-/* The median of n values (reorders them). */
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, by_value);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* One random split: fit on the training items, the median r on the others. */
 static int score_split(const Readout *r, const double *X, const NpyArray *Y, int p, uint64_t *rng,
                        double *score, Err *err)
@@ -94,11 +81,8 @@ static int score_split(const Readout *r, const double *X, const NpyArray *Y, int
                  ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "out of memory");
     for (int i = 0; !rc && i < n; i++)
         order[i] = i;
-    for (int i = n - 1; !rc && i > 0; i--) {
-        int j = (int)rng_below(rng, (uint64_t)i + 1), t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-    }
+    if (!rc)
+        rng_shuffle(rng, order, n);
     for (int i = 0; !rc && i < ntr; i++) {
         memcpy(xtr + (size_t)i * p, X + (size_t)order[i] * p, (size_t)p * sizeof *xtr);
         memcpy(ytr + (size_t)i * q, Y->data + (size_t)order[i] * q, (size_t)q * sizeof *ytr);
@@ -118,7 +102,7 @@ static int score_split(const Readout *r, const double *X, const NpyArray *Y, int
             rs[u] = 0; /* a constant unit or prediction: nothing explained */
     }
     if (!rc)
-        *score = median(rs, q);
+        *score = stats_median(rs, (size_t)q);
     free(order), free(xtr), free(ytr), free(W), free(b), free(pred), free(act), free(rs);
     return rc;
 }
@@ -129,9 +113,6 @@ static int score_layer(const Readout *r, AnalysisContext *ctx, Node *layer, cons
 {
     Feed *split = r->train ? ctx->train : ctx->test;
     int n = (int)Y->shape[0], dims = (int)shape_size(layer->out_shape);
-    if (n > split->n || n < 4)
-        return spec_error(r->targets_node, err, "%s has %d items; the %s split offers %d (and a "
-                          "readout needs at least 4)", r->targets, n, split->name, split->n);
     float *acts = NULL;
     int *labels = NULL, *cols = malloc((size_t)dims * sizeof *cols);
     double *X = NULL;
@@ -192,9 +173,8 @@ static int readout_run(Analysis *a, AnalysisContext *ctx, Err *err)
 {
     Readout *r = a->state;
     NpyArray Y;
-    int rc = npy_read(r->targets, &Y, err);
-    if (!rc && Y.ndim != 2)
-        rc = spec_error(r->targets_node, err, "%s: targets must be items x units", r->targets);
+    int rc = analysis_targets(r->targets_node, r->targets, r->train ? ctx->train : ctx->test, 4,
+                              &Y, err);
     double *scores = rc ? NULL : malloc((size_t)r->n_layers * r->splits * sizeof *scores);
     if (!rc && !scores)
         rc = err_set(err, CLRUN_ERUNTIME, "out of memory");
@@ -202,8 +182,7 @@ static int readout_run(Analysis *a, AnalysisContext *ctx, Err *err)
         rc = score_layer(r, ctx, r->layers[l], &Y, scores + l * r->splits, err);
     if (!rc) rc = write_results(r, ctx, scores, err);
     free(scores);
-    if (Y.data)
-        npy_free(&Y);
+    npy_free(&Y);
     return rc;
 }
 

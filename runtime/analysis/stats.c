@@ -116,6 +116,19 @@ double stats_spearman(const double *a, const double *b, size_t n)
     return r;
 }
 
+static int cmp_doubles(const void *pa, const void *pb)
+{
+    return cmp_values(*(const double *)pa, *(const double *)pb);
+}
+
+double stats_median(double *x, size_t n)
+{
+    if (!n)
+        return NAN;
+    qsort(x, n, sizeof *x, cmp_doubles);
+    return n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
+}
+
 void stats_minmax(double *x, size_t n)
 {
     double lo = INFINITY, hi = -INFINITY;

@@ -26,6 +26,9 @@ void stats_rank(const double *x, size_t n, double *ranks);
  * constant, or when its scratch (2n doubles) cannot be allocated. */
 double stats_spearman(const double *a, const double *b, size_t n);
 
+/* The median of n values, sorting them in place (NaNs sort last); NaN when n is 0. */
+double stats_median(double *x, size_t n);
+
 /* Scales x in place to [0, 1]; all-equal input becomes all 0. */
 void stats_minmax(double *x, size_t n);
 

@@ -54,11 +54,7 @@ int feed_select(Feed *s, const char *name, Graph *g, FeedData *f, const int *exa
 
 int feed_shuffle(Feed *s, Graph *g, uint64_t *rng, Err *err)
 {
-    for (int i = s->n - 1; i > 0; i--) {
-        int j = (int)rng_below(rng, (uint64_t)i + 1), tmp = s->order_host[i];
-        s->order_host[i] = s->order_host[j];
-        s->order_host[j] = tmp;
-    }
+    rng_shuffle(rng, s->order_host, s->n);
     return upload_order(s, g, err);
 }
 
