@@ -357,25 +357,28 @@ START_TEST(rsa_writes_symmetric_rdms_and_correlations)
 }
 END_TEST
 
-/* Readout: targets made as a linear function of fc1's features (here, from the
- * features analysis of a first run) are recovered from fc1 at r above 0.95. */
-START_TEST(readout_recovers_a_linear_function_of_a_layer)
+#define READOUT_HEAD \
+    "model: ../../models/project5-lenet.yaml\n" \
+    "data: {dataset: mnist, limit: 200}\n" \
+    "optimizer: {name: sgd, learning_rate: 0.05}\n" \
+    "loss: nll\n" \
+    "train: {epochs: 1, batch_size: 50}\n" \
+    "analyses:\n"
+
+/* Trains for an epoch into build/test-tmp/DIR, keeping fc1's test features,
+ * and writes build/test-tmp/TARGETS: 6 units over the 200 items, each a fixed
+ * random linear function of fc1's 50 features. */
+static void write_linear_targets(const char *dir, const char *targets)
 {
-    const char *head =
-        "model: ../../models/project5-lenet.yaml\n"
-        "data: {dataset: mnist, limit: 200}\n"
-        "optimizer: {name: sgd, learning_rate: 0.05}\n"
-        "loss: nll\n"
-        "train: {epochs: 1, batch_size: 50}\n"
-        "analyses:\n";
-    char yaml[1024], args[1024];
-    snprintf(yaml, sizeof yaml, "%s  - {type: features, layer: fc1}\n", head);
-    snprintf(args, sizeof args, "run %s --out build/test-tmp/readout1",
-             test_write_file("readout1.yaml", yaml));
+    char args[1024], path[256];
+    snprintf(path, sizeof path, "%s.yaml", dir);
+    snprintf(args, sizeof args, "run %s --out build/test-tmp/%s",
+             test_write_file(path, READOUT_HEAD "  - {type: features, layer: fc1}\n"), dir);
     ck_assert_int_eq(clrun(args, out, sizeof out), 0);
     NpyArray f;
     Err err = {""};
-    ck_assert_ok(npy_read("build/test-tmp/readout1/features_fc1_test.npy", &f, &err), err);
+    snprintf(path, sizeof path, "build/test-tmp/%s/features_fc1_test.npy", dir);
+    ck_assert_ok(npy_read(path, &f, &err), err);
     enum { ITEMS = 200, UNITS = 6 };
     static float y[ITEMS * UNITS];
     uint64_t state = 3;
@@ -392,22 +395,82 @@ START_TEST(readout_recovers_a_linear_function_of_a_layer)
         }
     npy_free(&f);
     long shape[2] = {ITEMS, UNITS};
-    ck_assert_ok(npy_write_f32("build/test-tmp/readout-targets.npy", y, 2, shape, &err), err);
-    snprintf(yaml, sizeof yaml, "%s  - {type: readout, layers: [conv1, fc1], "
-             "targets: readout-targets.npy, units: 100, splits: 3, lambda: 0.01}\n", head);
-    snprintf(args, sizeof args, "run %s train.epochs=0 --weights build/test-tmp/readout1/weights.safetensors "
-             "--out build/test-tmp/readout2", test_write_file("readout2.yaml", yaml));
+    snprintf(path, sizeof path, "build/test-tmp/%s", targets);
+    ck_assert_ok(npy_write_f32(path, y, 2, shape, &err), err);
+}
+
+/* Runs the readout analysis ANALYSIS (its flow map's members after the type)
+ * on the weights trained in build/test-tmp/TRAINED, into build/test-tmp/DIR. */
+static void run_readout(const char *trained, const char *dir, const char *analysis)
+{
+    char yaml[1024], args[1024], path[256];
+    snprintf(yaml, sizeof yaml, READOUT_HEAD "  - {type: readout, %s}\n", analysis);
+    snprintf(path, sizeof path, "%s.yaml", dir);
+    snprintf(args, sizeof args, "run %s train.epochs=0 --out build/test-tmp/%s "
+             "--weights build/test-tmp/%s/weights.safetensors", test_write_file(path, yaml), dir,
+             trained);
     ck_assert_int_eq(clrun(args, out, sizeof out), 0);
+}
+
+/* Readout: targets made as a linear function of fc1's features (here, from the
+ * features analysis of a first run) are recovered from fc1 at r above 0.95. */
+START_TEST(readout_recovers_a_linear_function_of_a_layer)
+{
+    write_linear_targets("readout1", "readout-targets.npy");
+    run_readout("readout1", "readout2", "layers: [conv1, fc1], targets: readout-targets.npy, "
+                "units: 100, splits: 3, lambda: 0.01");
     FILE *csv = fopen("build/test-tmp/readout2/readout.csv", "r");
     ck_assert_ptr_nonnull(csv);
     char line[512];
     double r_conv1 = 0, r_fc1 = 0;
     ck_assert_ptr_nonnull(fgets(line, sizeof line, csv));
-    ck_assert_int_eq(fscanf(csv, "conv1,%lf%*[^\n]\n", &r_conv1), 1);
-    ck_assert_int_eq(fscanf(csv, "fc1,%lf", &r_fc1), 1);
+    ck_assert_str_eq(line, "layer,method,lambda,components,mean_median_r,sd,"
+                           "split_0,split_1,split_2\n");
+    ck_assert_int_eq(fscanf(csv, "conv1,ridge,0.01,NA,%lf%*[^\n]\n", &r_conv1), 1);
+    ck_assert_int_eq(fscanf(csv, "fc1,ridge,0.01,NA,%lf", &r_fc1), 1);
     fclose(csv);
     ck_assert_msg(r_fc1 > 0.95 && r_fc1 > r_conv1, "fc1 %g, conv1 %g", r_fc1, r_conv1);
     check_png("build/test-tmp/readout2/readout.png");
+}
+END_TEST
+
+/* The same recovery by PLS. 500 components are clamped per layer to min(units,
+ * training items - 1), with 160 training items: 50 for fc1's 50 units (so its
+ * fit is least squares, and the targets, linear in them, come back at r near
+ * 1) and 100 for conv1's 100 sampled units. */
+START_TEST(readout_by_pls_clamps_components_and_recovers_a_linear_function)
+{
+    write_linear_targets("readout-pls1", "readout-pls-targets.npy");
+    run_readout("readout-pls1", "readout-pls2", "layers: [conv1, fc1], "
+                "targets: readout-pls-targets.npy, units: 100, splits: 3, method: pls, "
+                "components: 500");
+    FILE *csv = fopen("build/test-tmp/readout-pls2/readout.csv", "r");
+    ck_assert_ptr_nonnull(csv);
+    char line[512];
+    double r_conv1 = 0, r_fc1 = 0;
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, csv));
+    ck_assert_int_eq(fscanf(csv, "conv1,pls,NA,100,%lf%*[^\n]\n", &r_conv1), 1);
+    ck_assert_int_eq(fscanf(csv, "fc1,pls,NA,50,%lf", &r_fc1), 1);
+    fclose(csv);
+    ck_assert_msg(r_fc1 > 0.99 && r_fc1 > r_conv1, "fc1 %g, conv1 %g", r_fc1, r_conv1);
+    check_png("build/test-tmp/readout-pls2/readout.png");
+}
+END_TEST
+
+#define READOUT_BAD \
+    EXPERIMENT_HEAD "train: {epochs: 1}\nmodel: ../../models/lenet.yaml\nanalyses:\n" \
+    "  - {type: readout, layers: [fc1], targets: t.npy, "
+
+/* An unknown method is an error at its line; each method's setting is an
+ * unknown key under the other. */
+START_TEST(readout_rejects_an_unknown_method)
+{
+    expect_bad("method.yaml", READOUT_BAD "method: lasso}\n", "", "method.yaml:7:52:",
+               "method must be ridge or pls, got 'lasso'");
+    expect_bad("pls-lambda.yaml", READOUT_BAD "method: pls, lambda: 1}\n", "",
+               "pls-lambda.yaml:7:", "unknown key 'lambda'");
+    expect_bad("ridge-components.yaml", READOUT_BAD "components: 5}\n", "",
+               "ridge-components.yaml:7:", "unknown key 'components'");
 }
 END_TEST
 
@@ -423,6 +486,8 @@ Suite *cli_suite(void)
     tcase_add_test(tc, analyses_write_their_figures_and_arrays);
     tcase_add_test(tc, rsa_writes_symmetric_rdms_and_correlations);
     tcase_add_test(tc, readout_recovers_a_linear_function_of_a_layer);
+    tcase_add_test(tc, readout_by_pls_clamps_components_and_recovers_a_linear_function);
+    tcase_add_test(tc, readout_rejects_an_unknown_method);
     tcase_add_loop_test(tc, experiment_has_its_seeds_parameter_count, 0, N_EXPERIMENTS);
     tcase_add_loop_test(tc, experiment_runs_one_short_epoch, 0, N_EXPERIMENTS);
     suite_add_tcase(s, tc);
