@@ -330,7 +330,7 @@ int stats_ridge(const double *X, const double *Y, int n, int p, int q, double la
 
 #define PLS_ITERATIONS 500  /* power iterations per component, scikit-learn's max_iter */
 #define PLS_CONVERGED 1e-12 /* change in the unit direction that ends them */
-#define PLS_EXHAUSTED 1e-10 /* what is left of S, relative to the start: rounding noise */
+#define PLS_EXHAUSTED 1e-10 /* S left, relative to the first component: rounding noise */
 
 static double norm2(const double *x, size_t n)
 {
