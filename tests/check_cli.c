@@ -255,14 +255,15 @@ START_TEST(experiment_runs_one_short_epoch)
 END_TEST
 
 /* cs375-rsa against keras-cifar10's representation, as its comments describe:
- * every layer's RDM, correlations with the target RDM and readouts of the
- * target responses, one row per layer. */
+ * every layer's RDM, correlations with the target RDM and PLS readouts of the
+ * target responses, one row per layer, and the factorized readout's masks. */
 START_TEST(cs375_rsa_compares_with_another_network)
 {
     run_experiment("keras-cifar10", "train.epochs=1 data.limit=16");
     run_experiment("cs375-rsa", "data.limit=16 analyses.1.units=100 "
                    "analyses.0.targets=[build/test-tmp/experiments/keras-cifar10/rdm_dense_1.npy] "
-                   "analyses.1.targets=build/test-tmp/experiments/keras-cifar10/features_dense_1_test.npy");
+                   "analyses.1.targets=build/test-tmp/experiments/keras-cifar10/features_dense_1_test.npy "
+                   "analyses.2.targets=build/test-tmp/experiments/keras-cifar10/features_dense_1_test.npy");
     static const char *const layers[] = {"relu", "layer1_1_relu2", "layer2_1_relu2",
                                          "layer3_1_relu2", "layer4_1_relu2", "avgpool", "linear"};
     char path[256], line[512];
@@ -283,6 +284,7 @@ START_TEST(cs375_rsa_compares_with_another_network)
     }
     check_png("build/test-tmp/experiments/cs375-rsa/rsa_targets.png");
     check_png("build/test-tmp/experiments/cs375-rsa/readout.png");
+    check_png("build/test-tmp/experiments/cs375-rsa/factorized_masks_layer3_1_relu2.png");
 }
 END_TEST
 
@@ -489,19 +491,26 @@ static void run_on_trained(const char *head, const char *entry, const char *trai
     ck_assert_int_eq(clrun(args, out, sizeof out), 0);
 }
 
-/* Readout: targets made as a linear function of fc1's features are
- * recovered from fc1 at r above 0.95. */
-START_TEST(readout_recovers_a_linear_function_of_a_layer)
+/* Trains head into build/test-tmp/<dir> and writes the targets <file>: 6
+ * units, each a fixed random linear function of fc1's 50 features. */
+static void fc1_linear_targets(const char *head, const char *dir, const char *file)
 {
-    const char *head = READOUT_HEAD("project5-lenet.yaml");
-    NpyArray f = features_of(head, "fc1", "readout1");
+    NpyArray f = features_of(head, "fc1", dir);
     enum { UNITS = 6 };
     double w[50 * UNITS];
     uint64_t state = 3;
     for (int k = 0; k < 50 * UNITS; k++)
         w[k] = 2 * rng_uniform(&state) - 1;
-    write_linear_targets(&f, w, UNITS, "readout-targets.npy");
+    write_linear_targets(&f, w, UNITS, file);
     npy_free(&f);
+}
+
+/* Readout: targets made as a linear function of fc1's features are
+ * recovered from fc1 at r above 0.95. */
+START_TEST(readout_recovers_a_linear_function_of_a_layer)
+{
+    const char *head = READOUT_HEAD("project5-lenet.yaml");
+    fc1_linear_targets(head, "readout1", "readout-targets.npy");
     run_on_trained(head, "{type: readout, layers: [conv1, fc1], targets: readout-targets.npy, "
                    "units: 100, splits: 3, lambda: 0.01}", "readout1", "readout2");
     FILE *csv = fopen("build/test-tmp/readout2/readout.csv", "r");
@@ -509,11 +518,54 @@ START_TEST(readout_recovers_a_linear_function_of_a_layer)
     char line[512];
     double r_conv1 = 0, r_fc1 = 0;
     ck_assert_ptr_nonnull(fgets(line, sizeof line, csv));
-    ck_assert_int_eq(fscanf(csv, "conv1,%lf%*[^\n]\n", &r_conv1), 1);
-    ck_assert_int_eq(fscanf(csv, "fc1,%lf", &r_fc1), 1);
+    ck_assert_str_eq(line, "layer,method,lambda,components,mean_median_r,sd,"
+                           "split_0,split_1,split_2\n");
+    ck_assert_int_eq(fscanf(csv, "conv1,ridge,0.01,NA,%lf%*[^\n]\n", &r_conv1), 1);
+    ck_assert_int_eq(fscanf(csv, "fc1,ridge,0.01,NA,%lf", &r_fc1), 1);
     fclose(csv);
     ck_assert_msg(r_fc1 > 0.95 && r_fc1 > r_conv1, "fc1 %g, conv1 %g", r_fc1, r_conv1);
     check_png("build/test-tmp/readout2/readout.png");
+}
+END_TEST
+
+/* The same recovery by PLS. 500 components are clamped per layer to min(units,
+ * training items - 1), with 160 training items: 50 for fc1's 50 units (so its
+ * fit is least squares, and the targets, linear in them, come back at r near
+ * 1) and 100 for conv1's 100 sampled units. */
+START_TEST(readout_by_pls_clamps_components_and_recovers_a_linear_function)
+{
+    const char *head = READOUT_HEAD("project5-lenet.yaml");
+    fc1_linear_targets(head, "readout-pls1", "readout-pls-targets.npy");
+    run_on_trained(head, "{type: readout, layers: [conv1, fc1], targets: readout-pls-targets.npy, "
+                   "units: 100, splits: 3, method: pls, components: 500}", "readout-pls1",
+                   "readout-pls2");
+    FILE *csv = fopen("build/test-tmp/readout-pls2/readout.csv", "r");
+    ck_assert_ptr_nonnull(csv);
+    char line[512];
+    double r_conv1 = 0, r_fc1 = 0;
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, csv));
+    ck_assert_int_eq(fscanf(csv, "conv1,pls,NA,100,%lf%*[^\n]\n", &r_conv1), 1);
+    ck_assert_int_eq(fscanf(csv, "fc1,pls,NA,50,%lf", &r_fc1), 1);
+    fclose(csv);
+    ck_assert_msg(r_fc1 > 0.99 && r_fc1 > r_conv1, "fc1 %g, conv1 %g", r_fc1, r_conv1);
+    check_png("build/test-tmp/readout-pls2/readout.png");
+}
+END_TEST
+
+#define READOUT_BAD \
+    EXPERIMENT_HEAD "train: {epochs: 1}\nmodel: ../../models/lenet.yaml\nanalyses:\n" \
+    "  - {type: readout, layers: [fc1], targets: t.npy, "
+
+/* An unknown method is an error at its line; each method's setting is an
+ * unknown key under the other. */
+START_TEST(readout_rejects_an_unknown_method)
+{
+    expect_bad("method.yaml", READOUT_BAD "method: lasso}\n", "", "method.yaml:7:52:",
+               "method must be ridge or pls, got 'lasso'");
+    expect_bad("pls-lambda.yaml", READOUT_BAD "method: pls, lambda: 1}\n", "",
+               "pls-lambda.yaml:7:", "unknown key 'lambda'");
+    expect_bad("ridge-components.yaml", READOUT_BAD "components: 5}\n", "",
+               "ridge-components.yaml:7:", "unknown key 'components'");
 }
 END_TEST
 
@@ -594,6 +646,8 @@ Suite *cli_suite(void)
     tcase_add_test(tc, features_of_an_image_folder_match_the_folder_dataset);
     tcase_add_test(tc, rsa_writes_symmetric_rdms_and_correlations);
     tcase_add_test(tc, readout_recovers_a_linear_function_of_a_layer);
+    tcase_add_test(tc, readout_by_pls_clamps_components_and_recovers_a_linear_function);
+    tcase_add_test(tc, readout_rejects_an_unknown_method);
     tcase_add_test(tc, factorized_readout_fits_planted_units_of_a_layer);
     tcase_add_loop_test(tc, experiment_has_its_seeds_parameter_count, 0, N_EXPERIMENTS);
     tcase_add_loop_test(tc, experiment_runs_one_short_epoch, 0, N_EXPERIMENTS);

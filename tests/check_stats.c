@@ -1,6 +1,7 @@
 /* check_stats.c: tests for the analysis numbers (runtime/analysis/stats.c),
- * against values worked out by hand in the comments, and ridge regression on
- * seeded synthetic linear data. */
+ * against values worked out by hand in the comments, ridge regression on
+ * seeded synthetic linear data, and PLS regression against least squares, a
+ * closed form and seeded latent-factor data. */
 #include <check.h>
 #include <math.h>
 #include <stdint.h>
@@ -137,11 +138,11 @@ static double uniform(double lo, double hi)
 
 enum { RN = 200, RP = 10, RQ = 3 };
 
-START_TEST(ridge)
+static const double bt[RQ] = {0.5, -1, 2};
+
+/* Y = X Wt + bt + noise in +-0.05, with X and Wt uniform in [-1, 1], seeded. */
+static void linear_data(double *X, double *Y, double *Wt)
 {
-    static double X[RN * RP], Y[RN * RQ], Wt[RP * RQ], W[RP * RQ], P[RN * RQ];
-    static const double bt[RQ] = {0.5, -1, 2};
-    double b[RQ], col_y[RN], col_p[RN];
     rng_state = 42;
     for (int k = 0; k < RP * RQ; k++)
         Wt[k] = uniform(-1, 1);
@@ -154,6 +155,13 @@ START_TEST(ridge)
                 s += X[i * RP + j] * Wt[j * RQ + c];
             Y[i * RQ + c] = s;
         }
+}
+
+START_TEST(ridge)
+{
+    static double X[RN * RP], Y[RN * RQ], Wt[RP * RQ], W[RP * RQ], P[RN * RQ];
+    double b[RQ], col_y[RN], col_p[RN];
+    linear_data(X, Y, Wt);
     Err err = {""};
     ck_assert_ok(stats_ridge(X, Y, RN, RP, RQ, 1e-3, W, b, &err), err);
     for (int k = 0; k < RP * RQ; k++)
@@ -186,6 +194,167 @@ START_TEST(ridge_errors)
 }
 END_TEST
 
+/* With as many components as full-rank X has columns, PLS spans all of X and
+ * is ordinary least squares: ridge with lambda 0. Fewer components give a
+ * different (shrunk) model. */
+START_TEST(pls_with_every_component_is_least_squares)
+{
+    static double X[RN * RP], Y[RN * RQ], Wt[RP * RQ], Wp[RP * RQ], Wr[RP * RQ];
+    double bp[RQ], br[RQ], most = 0;
+    linear_data(X, Y, Wt);
+    Err err = {""};
+    ck_assert_ok(stats_pls(X, Y, RN, RP, RQ, RP, Wp, bp, &err), err);
+    ck_assert_ok(stats_ridge(X, Y, RN, RP, RQ, 0, Wr, br, &err), err);
+    for (int k = 0; k < RP * RQ; k++)
+        ck_assert_double_eq_tol(Wp[k], Wr[k], 1e-8);
+    for (int c = 0; c < RQ; c++)
+        ck_assert_double_eq_tol(bp[c], br[c], 1e-8);
+    ck_assert_ok(stats_pls(X, Y, RN, RP, RQ, 2, Wp, bp, &err), err);
+    for (int k = 0; k < RP * RQ; k++)
+        most = fmax(most, fabs(Wp[k] - Wr[k]));
+    ck_assert_msg(most > 0.1, "2 components: largest difference from least squares %g", most);
+}
+END_TEST
+
+/* One component for one target in closed form on centred data: w = X'y (its
+ * length cancels), t = X w, coefficients w (t'y) / (t't), b = my - mx W. */
+static void one_component(const double *X, const double *y, int n, int p, double *W, double *b)
+{
+    double mx[8] = {0}, my = 0, w[8] = {0}, t[8] = {0}, ty = 0, tt = 0;
+    for (int i = 0; i < n; i++) {
+        my += y[i] / n;
+        for (int j = 0; j < p; j++)
+            mx[j] += X[i * p + j] / n;
+    }
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < p; j++)
+            w[j] += (X[i * p + j] - mx[j]) * (y[i] - my);
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < p; j++)
+            t[i] += (X[i * p + j] - mx[j]) * w[j];
+        ty += t[i] * (y[i] - my);
+        tt += t[i] * t[i];
+    }
+    *b = my;
+    for (int j = 0; j < p; j++) {
+        W[j] = w[j] * ty / tt;
+        *b -= mx[j] * W[j];
+    }
+}
+
+START_TEST(pls_one_component_by_hand)
+{
+    /* Centred: X rows (-1.5, -1.5), (-0.5, -0.5), (0.5, 1.5), (1.5, 0.5), y
+     * (-2, -1, 1, 2); X'y = (7, 6), t = X (7, 6) = (-19.5, -6.5, 12.5, 13.5),
+     * t'y = 85, t't = 761: W = (7, 6) 85 / 761 = (595, 510) / 761 and b =
+     * 3 - (2.5 * 595 + 1.5 * 510) / 761 = 3 - 2252.5 / 761. */
+    static const double X[] = {1, 0, 2, 1, 3, 3, 4, 2}, y[] = {1, 2, 4, 5};
+    double W[2], b, want_W[2], want_b;
+    one_component(X, y, 4, 2, want_W, &want_b);
+    ck_assert_double_eq_tol(want_W[0], 595 / 761.0, TOL);
+    ck_assert_double_eq_tol(want_W[1], 510 / 761.0, TOL);
+    ck_assert_double_eq_tol(want_b, 3 - 2252.5 / 761, TOL);
+    Err err = {""};
+    ck_assert_ok(stats_pls(X, y, 4, 2, 1, 1, W, &b, &err), err);
+    ck_assert_double_eq_tol(W[0], want_W[0], TOL);
+    ck_assert_double_eq_tol(W[1], want_W[1], TOL);
+    ck_assert_double_eq_tol(b, want_b, TOL);
+}
+END_TEST
+
+enum { LN = 200, LTRAIN = 150, LP = 50, LQ = 5, LK = 3 };
+
+/* X (50 units) and Y (5 units) both driven by 3 latent factors, X noisily:
+ * 3 components fitted on 150 rows predict every unit of the other 50. */
+START_TEST(pls_recovers_latent_factors)
+{
+    static double Z[LN * LK], A[LK * LP], B[LK * LQ], X[LN * LP], Y[LN * LQ], W[LP * LQ];
+    double b[LQ], pred[LN - LTRAIN], act[LN - LTRAIN];
+    rng_state = 7;
+    for (int k = 0; k < LN * LK; k++)
+        Z[k] = uniform(-1, 1);
+    for (int k = 0; k < LK * LP; k++)
+        A[k] = uniform(-1, 1);
+    for (int k = 0; k < LK * LQ; k++)
+        B[k] = uniform(-1, 1);
+    for (int i = 0; i < LN; i++) {
+        for (int j = 0; j < LP; j++) {
+            X[i * LP + j] = uniform(-0.5, 0.5);
+            for (int k = 0; k < LK; k++)
+                X[i * LP + j] += Z[i * LK + k] * A[k * LP + j];
+        }
+        for (int u = 0; u < LQ; u++) {
+            Y[i * LQ + u] = uniform(-0.05, 0.05);
+            for (int k = 0; k < LK; k++)
+                Y[i * LQ + u] += Z[i * LK + k] * B[k * LQ + u];
+        }
+    }
+    Err err = {""};
+    ck_assert_ok(stats_pls(X, Y, LTRAIN, LP, LQ, LK, W, b, &err), err);
+    for (int u = 0; u < LQ; u++) {
+        for (int i = LTRAIN; i < LN; i++) {
+            pred[i - LTRAIN] = b[u];
+            for (int j = 0; j < LP; j++)
+                pred[i - LTRAIN] += X[i * LP + j] * W[j * LQ + u];
+            act[i - LTRAIN] = Y[i * LQ + u];
+        }
+        double r = stats_pearson(pred, act, LN - LTRAIN);
+        ck_assert_msg(r > 0.95, "unit %d: r = %g", u, r);
+    }
+}
+END_TEST
+
+/* X of rank 2 (the third column the sum of the others) holds 2 components;
+ * asked for 3, PLS stops at 2, which fit as least squares on the first two
+ * columns does. X'Y = 0 (constant X) leaves no component: W 0, b mean(Y). */
+START_TEST(pls_stops_when_exhausted)
+{
+    enum { N = 8 };
+    double X[N * 3], X2[N * 2], Y[N * 2], W[3 * 2], b[2], W2[2 * 2], b2[2];
+    rng_state = 11;
+    for (int i = 0; i < N; i++) {
+        X2[i * 2] = X[i * 3] = uniform(-1, 1);
+        X2[i * 2 + 1] = X[i * 3 + 1] = uniform(-1, 1);
+        X[i * 3 + 2] = X[i * 3] + X[i * 3 + 1];
+        Y[i * 2] = uniform(-1, 1);
+        Y[i * 2 + 1] = uniform(-1, 1);
+    }
+    Err err = {""};
+    ck_assert_ok(stats_pls(X, Y, N, 3, 2, 3, W, b, &err), err);
+    ck_assert_ok(stats_ridge(X2, Y, N, 2, 2, 0, W2, b2, &err), err);
+    for (int i = 0; i < N; i++)
+        for (int c = 0; c < 2; c++) {
+            double got = b[c], want = b2[c];
+            for (int j = 0; j < 3; j++)
+                got += X[i * 3 + j] * W[j * 2 + c];
+            for (int j = 0; j < 2; j++)
+                want += X2[i * 2 + j] * W2[j * 2 + c];
+            ck_assert_double_eq_tol(got, want, 1e-9);
+        }
+    static const double flat[] = {2, -1, 2, -1, 2, -1, 2, -1}, y[] = {1, 2, 3, 6};
+    ck_assert_ok(stats_pls(flat, y, 4, 2, 1, 2, W, b, &err), err);
+    ck_assert_double_eq(W[0], 0);
+    ck_assert_double_eq(W[1], 0);
+    ck_assert_double_eq_tol(b[0], 3, TOL);
+}
+END_TEST
+
+START_TEST(pls_errors)
+{
+    static const double X[] = {1, 0, 2, 1, 3, 3, 4, 2}, y[] = {1, 2, 4, 5};
+    double W[2], b[1];
+    Err err = {""};
+    ck_assert_int_eq(stats_pls(X, y, 4, 2, 1, 0, W, b, &err), CLRUN_EINPUT);
+    ck_assert_int_eq(stats_pls(X, y, 4, 2, 1, 3, W, b, &err), CLRUN_EINPUT); /* above p */
+    ck_assert_int_eq(stats_pls(X, y, 2, 2, 1, 2, W, b, &err), CLRUN_EINPUT); /* above n - 1 */
+    ck_assert_str_eq(err.msg, "pls: 2 components; 2 rows of 2 columns allow 1 to 1");
+    ck_assert_int_eq(stats_pls(X, y, 1, 2, 1, 1, W, b, &err), CLRUN_EINPUT);
+    ck_assert_int_eq(stats_pls(X, y, 4, 0, 1, 1, W, b, &err), CLRUN_EINPUT);
+    ck_assert_int_eq(stats_pls(X, y, 4, 2, 0, 1, W, b, &err), CLRUN_EINPUT);
+    ck_assert_ok(stats_pls(X, y, 4, 2, 1, 2, W, b, &err), err);
+}
+END_TEST
+
 Suite *stats_suite(void)
 {
     Suite *s = suite_create("stats");
@@ -200,6 +369,11 @@ Suite *stats_suite(void)
     tcase_add_test(tc, rdm_spearman);
     tcase_add_test(tc, ridge);
     tcase_add_test(tc, ridge_errors);
+    tcase_add_test(tc, pls_with_every_component_is_least_squares);
+    tcase_add_test(tc, pls_one_component_by_hand);
+    tcase_add_test(tc, pls_recovers_latent_factors);
+    tcase_add_test(tc, pls_stops_when_exhausted);
+    tcase_add_test(tc, pls_errors);
     suite_add_tcase(s, tc);
     return s;
 }

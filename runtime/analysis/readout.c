@@ -1,7 +1,7 @@
 /* readout.c: linear readout (seed 003): how well a layer's features predict
  * target responses (items x units, from an .npy, items being the first
- * examples of a split). Ridge regression from a seeded subsample of the
- * layer's units, over repeated random train/test splits of the items; the
+ * examples of a split). Ridge or PLS regression from a seeded subsample of
+ * the layer's units, over repeated random train/test splits of the items; the
  * score of a split is the median across target units of the Pearson r
  * between predicted and actual test responses. */
 #include <limits.h>
@@ -22,9 +22,9 @@ typedef struct {
     int n_layers;
     char targets[PATH_MAX];
     const SpecNode *targets_node;
-    long units, splits, seed;
+    long units, splits, seed, components;
     double train_fraction, lambda;
-    int train;
+    int train, pls; /* pls: PLS regression with `components`, else ridge with `lambda` */
 } Readout;
 
 static int readout_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *err)
@@ -35,6 +35,8 @@ static int readout_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *err)
     r->splits = 5;
     r->train_fraction = 0.8;
     r->lambda = 1.0;
+    r->components = 25;
+    const char *method = "ridge";
     int rc = analysis_layers(spec, "layers", g, r->layers, READOUT_MAX_LAYERS, &r->n_layers, err);
     const char *targets = NULL;
     if (!rc) rc = spec_string(spec, "targets", 1, &targets, err);
@@ -43,19 +45,32 @@ static int readout_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *err)
     if (!rc) rc = spec_int(spec, "splits", 0, &r->splits, err);
     if (!rc) rc = spec_int(spec, "seed", 0, &r->seed, err);
     if (!rc) rc = spec_float(spec, "train_fraction", 0, &r->train_fraction, err);
-    if (!rc) rc = spec_float(spec, "lambda", 0, &r->lambda, err);
+    if (!rc) rc = spec_string(spec, "method", 0, &method, err);
+    r->pls = strcmp(method, "pls") == 0;
+    if (!rc && !r->pls && strcmp(method, "ridge") != 0)
+        rc = spec_error(spec_get(spec, "method"), err, "method must be ridge or pls, got '%s'",
+                        method);
+    /* only the chosen method's setting is read, so the other's is an unknown key */
+    if (!rc) rc = r->pls ? spec_int(spec, "components", 0, &r->components, err)
+                         : spec_float(spec, "lambda", 0, &r->lambda, err);
     if (!rc) rc = analysis_split(spec, "split", &r->train, err);
     if (!rc && (r->units < 0 || r->splits < 1 || r->splits > 1000 || !(r->lambda >= 0) ||
-                !(r->train_fraction > 0 && r->train_fraction < 1)))
+                r->components < 1 || !(r->train_fraction > 0 && r->train_fraction < 1)))
         rc = spec_error(spec, err, "units must not be negative, splits 1 to 1000, lambda at "
-                        "least 0 and train_fraction in (0, 1)");
+                        "least 0, components at least 1 and train_fraction in (0, 1)");
     return rc;
+}
+
+/* How many of a layer's dims units the readout uses: all, or `units`. */
+static int layer_units(const Readout *r, int dims)
+{
+    return r->units > 0 && r->units < dims ? (int)r->units : dims;
 }
 
 /* The chosen feature units: all of them, or `units` of them drawn without replacement. */
 static int pick_units(const Readout *r, int dims, int *cols)
 {
-    int p = r->units > 0 && r->units < dims ? (int)r->units : dims;
+    int p = layer_units(r, dims);
     for (int i = 0; i < dims; i++)
         cols[i] = i;
     uint64_t rng = (uint64_t)r->seed ^ 0x554e495453ull; /* "UNITS" */
@@ -67,11 +82,35 @@ static int pick_units(const Readout *r, int dims, int *cols)
     return p;
 }
 
+/* The training items of a split of n. */
+static int train_items(const Readout *r, int n)
+{
+    return (int)(n * r->train_fraction);
+}
+
+/* PLS components for a fit on ntr items of p units: those asked for, clamped
+ * to min(p, ntr - 1), as many as ntr centred rows of p columns can hold, so a
+ * narrow layer or few items lower the count rather than fail. */
+static int pls_components(const Readout *r, int ntr, int p)
+{
+    long k = r->components < p ? r->components : p;
+    return (int)(k < ntr - 1 ? k : ntr - 1);
+}
+
+/* Fits Y ~ X W + b on n items of p units by the chosen method. */
+static int fit(const Readout *r, const double *X, const double *Y, int n, int p, int q, double *W,
+               double *b, Err *err)
+{
+    if (r->pls)
+        return stats_pls(X, Y, n, p, q, pls_components(r, n, p), W, b, err);
+    return stats_ridge(X, Y, n, p, q, r->lambda, W, b, err);
+}
+
 /* One random split: fit on the training items, the median r on the others. */
 static int score_split(const Readout *r, const double *X, const NpyArray *Y, int p, uint64_t *rng,
                        double *score, Err *err)
 {
-    int n = (int)Y->shape[0], q = (int)Y->shape[1], ntr = (int)(n * r->train_fraction);
+    int n = (int)Y->shape[0], q = (int)Y->shape[1], ntr = train_items(r, n);
     int nte = n - ntr, *order = malloc((size_t)n * sizeof *order);
     double *xtr = malloc((size_t)ntr * p * sizeof *xtr), *ytr = malloc((size_t)ntr * q * sizeof *ytr);
     double *W = malloc((size_t)p * q * sizeof *W), *b = malloc((size_t)q * sizeof *b);
@@ -87,7 +126,7 @@ static int score_split(const Readout *r, const double *X, const NpyArray *Y, int
         memcpy(xtr + (size_t)i * p, X + (size_t)order[i] * p, (size_t)p * sizeof *xtr);
         memcpy(ytr + (size_t)i * q, Y->data + (size_t)order[i] * q, (size_t)q * sizeof *ytr);
     }
-    if (!rc) rc = stats_ridge(xtr, ytr, ntr, p, q, r->lambda, W, b, err);
+    if (!rc) rc = fit(r, xtr, ytr, ntr, p, q, W, b, err);
     for (int u = 0; !rc && u < q; u++) {
         for (int i = 0; i < nte; i++) {
             const double *x = X + (size_t)order[ntr + i] * p;
@@ -131,7 +170,26 @@ static int score_layer(const Readout *r, AnalysisContext *ctx, Node *layer, cons
     return rc;
 }
 
-static int write_results(const Readout *r, AnalysisContext *ctx, const double *scores, Err *err)
+/* The PLS components a layer's fits use, with targets for `items` items. */
+static int layer_components(const Readout *r, const Node *layer, int items)
+{
+    int dims = (int)shape_size(layer->out_shape);
+    return pls_components(r, train_items(r, items), layer_units(r, dims));
+}
+
+/* The figure's title: the method, and for PLS the components the layers used. */
+static void plot_title(const Readout *r, int fewest, int most, char *out, size_t size)
+{
+    if (!r->pls)
+        snprintf(out, size, "Linear readout (ridge, lambda %g)", r->lambda);
+    else if (fewest < most)
+        snprintf(out, size, "Linear readout (PLS, %d to %d components)", fewest, most);
+    else
+        snprintf(out, size, "Linear readout (PLS, %d components)", most);
+}
+
+static int write_results(const Readout *r, AnalysisContext *ctx, int items, const double *scores,
+                         Err *err)
 {
     int L = r->n_layers, S = (int)r->splits;
     double *x = malloc((size_t)L * 3 * sizeof *x), *mean = x + L, *sd = x + 2 * L;
@@ -143,9 +201,10 @@ static int write_results(const Readout *r, AnalysisContext *ctx, const double *s
         free(x), free(lo);
         return err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
     }
-    fprintf(f, "layer,mean_median_r,sd");
+    fprintf(f, "layer,method,lambda,components,mean_median_r,sd");
     for (int s = 0; s < S; s++)
         fprintf(f, ",split_%d", s);
+    int fewest = INT_MAX, most = 0;
     for (int l = 0; l < L; l++) {
         double m = 0, v = 0;
         for (int s = 0; s < S; s++)
@@ -153,7 +212,12 @@ static int write_results(const Readout *r, AnalysisContext *ctx, const double *s
         for (int s = 0; s < S; s++)
             v += (scores[l * S + s] - m) * (scores[l * S + s] - m) / (S > 1 ? S - 1 : 1);
         x[l] = l + 1, mean[l] = m, sd[l] = sqrt(v), lo[l] = m - sd[l], hi[l] = m + sd[l];
-        fprintf(f, "\n%s,%.6f,%.6f", r->layers[l]->name, m, sd[l]);
+        int k = r->pls ? layer_components(r, r->layers[l], items) : 0;
+        fewest = k < fewest ? k : fewest, most = k > most ? k : most;
+        if (r->pls)
+            fprintf(f, "\n%s,pls,NA,%d,%.6f,%.6f", r->layers[l]->name, k, m, sd[l]);
+        else
+            fprintf(f, "\n%s,ridge,%g,NA,%.6f,%.6f", r->layers[l]->name, r->lambda, m, sd[l]);
         for (int s = 0; s < S; s++)
             fprintf(f, ",%.6f", scores[l * S + s]);
     }
@@ -161,8 +225,9 @@ static int write_results(const Readout *r, AnalysisContext *ctx, const double *s
     int rc = fclose(f) == 0 ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
     PlotSeries series[3] = {{x, mean, L, "median r (mean over splits)", 0},
                             {x, hi, L, "+1 sd", 1}, {x, lo, L, "-1 sd", 1}};
-    PlotPanel panel = {"Linear readout by layer", "layer (in the order listed)", "median Pearson r",
-                       series, 3};
+    char title[80];
+    plot_title(r, fewest, most, title, sizeof title);
+    PlotPanel panel = {title, "layer (in the order listed)", "median Pearson r", series, 3};
     analysis_path(ctx, "readout.png", path, sizeof path);
     if (!rc) rc = plot_lines(path, &panel, 1, err);
     free(x), free(lo);
@@ -180,7 +245,7 @@ static int readout_run(Analysis *a, AnalysisContext *ctx, Err *err)
         rc = err_set(err, CLRUN_ERUNTIME, "out of memory");
     for (int l = 0; !rc && l < r->n_layers; l++)
         rc = score_layer(r, ctx, r->layers[l], &Y, scores + l * r->splits, err);
-    if (!rc) rc = write_results(r, ctx, scores, err);
+    if (!rc) rc = write_results(r, ctx, (int)Y.shape[0], scores, err);
     free(scores);
     npy_free(&Y);
     return rc;

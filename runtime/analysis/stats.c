@@ -1,4 +1,4 @@
-/* stats.c: similarity measures, ranks, RDMs and ridge regression (see
+/* stats.c: similarity measures, ranks, RDMs, ridge and PLS regression (see
  * stats.h). Everything runs in double precision with two-pass (centred) sums,
  * and scratch space is freed before each function returns. */
 #include "analysis/stats.h"
@@ -195,7 +195,23 @@ double stats_rdm_spearman(const double *a, const double *b, int items)
     return r;
 }
 
-/* ---- ridge regression ----------------------------------------------------- */
+/* ---- ridge regression (cross products and intercepts shared with PLS) ----- */
+
+/* S = Xc'Yc (p x q), Xc and Yc centred by mx and my. */
+static void cross_products(const double *X, const double *Y, size_t n, size_t p, size_t q,
+                           const double *mx, const double *my, double *S)
+{
+    for (size_t k = 0; k < p * q; k++)
+        S[k] = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double *x = X + i * p, *y = Y + i * q;
+        for (size_t j = 0; j < p; j++) {
+            double xj = x[j] - mx[j];
+            for (size_t c = 0; c < q; c++)
+                S[j * q + c] += xj * (y[c] - my[c]);
+        }
+    }
+}
 
 /* A = Xc'Xc + lambda I (p x p) and W = Xc'Yc (p x q), Xc and Yc centred by mx, my. */
 static void normal_equations(const double *X, const double *Y, size_t n, size_t p, size_t q,
@@ -204,18 +220,15 @@ static void normal_equations(const double *X, const double *Y, size_t n, size_t 
 {
     for (size_t k = 0; k < p * p; k++)
         A[k] = 0;
-    for (size_t k = 0; k < p * q; k++)
-        W[k] = 0;
     for (size_t i = 0; i < n; i++) {
-        const double *x = X + i * p, *y = Y + i * q;
+        const double *x = X + i * p;
         for (size_t j = 0; j < p; j++) {
             double xj = x[j] - mx[j];
             for (size_t k = j; k < p; k++)
                 A[j * p + k] += xj * (x[k] - mx[k]);
-            for (size_t c = 0; c < q; c++)
-                W[j * q + c] += xj * (y[c] - my[c]);
         }
     }
+    cross_products(X, Y, n, p, q, mx, my, W);
     for (size_t j = 0; j < p; j++) {
         A[j * p + j] += lambda;
         for (size_t k = 0; k < j; k++)
@@ -278,6 +291,17 @@ static void column_means(const double *M, size_t n, size_t cols, double *mu)
         mu[c] /= (double)n;
 }
 
+/* b = my - mx W: the fit goes through the means. */
+static void intercepts(const double *mx, const double *my, const double *W, size_t p, size_t q,
+                       double *b)
+{
+    for (size_t c = 0; c < q; c++) {
+        b[c] = my[c];
+        for (size_t j = 0; j < p; j++)
+            b[c] -= mx[j] * W[j * q + c];
+    }
+}
+
 int stats_ridge(const double *X, const double *Y, int n, int p, int q, double lambda, double *W,
                 double *b, Err *err)
 {
@@ -301,12 +325,195 @@ int stats_ridge(const double *X, const double *Y, int n, int p, int q, double la
                      lambda);
     else {
         cholesky_solve(A, np, W, nq);
-        for (size_t c = 0; c < nq; c++) {
-            b[c] = my[c];
-            for (size_t j = 0; j < np; j++)
-                b[c] -= mx[j] * W[j * nq + c];
-        }
+        intercepts(mx, my, W, np, nq, b);
     }
     free(A);
     return rc;
+}
+
+/* ---- PLS regression ------------------------------------------------------- */
+
+/* SIMPLS (de Jong 1993) rather than NIPALS: it deflates the p x q cross-product
+ * S = Xc'Yc instead of X itself, so the n x p data are never copied (the
+ * readout's are items x 1250) and each component costs a power iteration on S
+ * plus two passes over X, where NIPALS iterates over X and Y for each one.
+ * With one target both give the same model (scikit-learn's); with several they
+ * deflate differently after the first component, so coefficients differ
+ * somewhat while predictions stay close. */
+
+#define PLS_ITERATIONS 500  /* power iterations per component, scikit-learn's max_iter */
+#define PLS_CONVERGED 1e-12 /* change in the unit direction that ends them */
+#define PLS_EXHAUSTED 1e-10 /* S left, relative to the first component: rounding noise */
+
+static double norm2(const double *x, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += x[i] * x[i];
+    return sqrt(s);
+}
+
+/* r = S c for the p x q S. */
+static void times(const double *S, size_t p, size_t q, const double *c, double *r)
+{
+    for (size_t j = 0; j < p; j++) {
+        r[j] = 0;
+        for (size_t u = 0; u < q; u++)
+            r[j] += S[j * q + u] * c[u];
+    }
+}
+
+/* c = S' r for the p x q S. */
+static void times_transposed(const double *S, size_t p, size_t q, const double *r, double *c)
+{
+    for (size_t u = 0; u < q; u++)
+        c[u] = 0;
+    for (size_t j = 0; j < p; j++)
+        for (size_t u = 0; u < q; u++)
+            c[u] += S[j * q + u] * r[j];
+}
+
+/* The unit c maximising |S c| (S's dominant right singular vector) by power
+ * iteration on S'S, from S's longest column; sets r = S c and returns |r|, 0
+ * when S is 0. Two nearly equal singular values can leave the iteration
+ * unfinished at PLS_ITERATIONS; either direction then covaries about as much,
+ * and since r stays in S's column space the component is still orthogonal to
+ * the earlier ones. next is q scratch. */
+static double dominant_direction(const double *S, size_t p, size_t q, double *c, double *next,
+                                 double *r)
+{
+    size_t best = 0;
+    double longest = 0;
+    for (size_t u = 0; u < q; u++) {
+        double s = 0;
+        for (size_t j = 0; j < p; j++)
+            s += S[j * q + u] * S[j * q + u];
+        if (s > longest)
+            longest = s, best = u;
+    }
+    for (size_t u = 0; u < q; u++)
+        c[u] = u == best;
+    for (int it = 0; longest > 0 && it < PLS_ITERATIONS; it++) {
+        times(S, p, q, c, r);
+        times_transposed(S, p, q, r, next);
+        double len = norm2(next, q), change = 0;
+        if (!(len > 0))
+            break; /* underflow or NaN: keep the last direction */
+        for (size_t u = 0; u < q; u++) {
+            next[u] /= len;
+            change += (next[u] - c[u]) * (next[u] - c[u]);
+            c[u] = next[u];
+        }
+        if (change < PLS_CONVERGED * PLS_CONVERGED)
+            break;
+    }
+    times(S, p, q, c, r);
+    return norm2(r, p);
+}
+
+/* Scores t = Xc r (n); returns |t|. */
+static double scores(const double *X, size_t n, size_t p, const double *mx, const double *r,
+                     double *t)
+{
+    for (size_t i = 0; i < n; i++) {
+        t[i] = 0;
+        for (size_t j = 0; j < p; j++)
+            t[i] += (X[i * p + j] - mx[j]) * r[j];
+    }
+    return norm2(t, n);
+}
+
+/* Loadings v = Xc't (p) and y = Yc't (q) of the unit scores t. */
+static void loadings(const double *X, const double *Y, size_t n, size_t p, size_t q,
+                     const double *mx, const double *my, const double *t, double *v, double *y)
+{
+    for (size_t j = 0; j < p; j++)
+        v[j] = 0;
+    for (size_t u = 0; u < q; u++)
+        y[u] = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < p; j++)
+            v[j] += (X[i * p + j] - mx[j]) * t[i];
+        for (size_t u = 0; u < q; u++)
+            y[u] += (Y[i * q + u] - my[u]) * t[i];
+    }
+}
+
+/* Makes v a unit vector orthogonal to the k orthonormal p-vectors in V. Gram-
+ * Schmidt twice, because once loses orthogonality as components pile up and
+ * the deflation of S relies on it. */
+static void orthonormalise(double *v, const double *V, int k, size_t p)
+{
+    for (int pass = 0; pass < 2; pass++)
+        for (int a = 0; a < k; a++) {
+            const double *e = V + (size_t)a * p;
+            double d = 0;
+            for (size_t j = 0; j < p; j++)
+                d += e[j] * v[j];
+            for (size_t j = 0; j < p; j++)
+                v[j] -= d * e[j];
+        }
+    double len = norm2(v, p);
+    for (size_t j = 0; j < p; j++)
+        v[j] /= len;
+}
+
+/* S -= v (v'S): removes from S what the unit loading v accounts for. vs is q scratch. */
+static void deflate(double *S, size_t p, size_t q, const double *v, double *vs)
+{
+    times_transposed(S, p, q, v, vs);
+    for (size_t j = 0; j < p; j++)
+        for (size_t u = 0; u < q; u++)
+            S[j * q + u] -= v[j] * vs[u];
+}
+
+int stats_pls(const double *X, const double *Y, int n, int p, int q, int components, double *W,
+              double *b, Err *err)
+{
+    if (n < 2 || p < 1 || q < 1)
+        return err_set(err, CLRUN_EINPUT, "pls: bad sizes n=%d p=%d q=%d (n must be at least 2)",
+                       n, p, q);
+    int most = p < n - 1 ? p : n - 1;
+    if (components < 1 || components > most)
+        return err_set(err, CLRUN_EINPUT,
+                       "pls: %d components; %d rows of %d columns allow 1 to %d", components, n,
+                       p, most);
+    size_t nn = (size_t)n, np = (size_t)p, nq = (size_t)q, nk = (size_t)components;
+    double *S = malloc((np * nq + nk * (2 * np + nq) + np + 3 * nq + nn) * sizeof *S);
+    if (!S)
+        return err_set(err, CLRUN_ERUNTIME, "pls: out of memory for p=%d q=%d", p, q);
+    /* R holds the weights that give each component's scores from Xc, V the
+     * orthonormalised X loadings, Q the Y loadings; one row per component. */
+    double *R = S + np * nq, *V = R + nk * np, *Q = V + nk * np, *mx = Q + nk * nq;
+    double *my = mx + np, *c = my + nq, *next = c + nq, *t = next + nq;
+    column_means(X, nn, np, mx);
+    column_means(Y, nn, nq, my);
+    cross_products(X, Y, nn, np, nq, mx, my, S);
+    int k = 0;
+    double first = 0;
+    for (; k < components; k++) {
+        double *r = R + k * np, *v = V + k * np, *y = Q + k * nq;
+        double sigma = dominant_direction(S, np, nq, c, next, r);
+        first = k ? first : sigma;
+        double len = sigma > PLS_EXHAUSTED * first ? scores(X, nn, np, mx, r, t) : 0;
+        if (!(len > 0))
+            break; /* Y's covariance with X used up: more would fit rounding noise */
+        for (size_t j = 0; j < np; j++)
+            r[j] /= len;
+        for (size_t i = 0; i < nn; i++)
+            t[i] /= len;
+        loadings(X, Y, nn, np, nq, mx, my, t, v, y);
+        orthonormalise(v, V, k, np);
+        deflate(S, np, nq, v, next);
+    }
+    /* Y ~ T Q' with T = Xc R, so W = R Q' over the k components made. */
+    for (size_t j = 0; j < np; j++)
+        for (size_t u = 0; u < nq; u++) {
+            W[j * nq + u] = 0;
+            for (int a = 0; a < k; a++)
+                W[j * nq + u] += R[a * np + j] * Q[a * nq + u];
+        }
+    intercepts(mx, my, W, np, nq, b);
+    free(S);
+    return CLRUN_OK;
 }

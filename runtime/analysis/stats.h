@@ -53,4 +53,19 @@ double stats_rdm_spearman(const double *a, const double *b, int items);
 int stats_ridge(const double *X, const double *Y, int n, int p, int q, double lambda, double *W,
                 double *b, Err *err);
 
+/* PLS2 regression (partial least squares, by SIMPLS) with an intercept: X is
+ * n x p, Y is n x q (row-major), both centred but not scaled (scikit-learn's
+ * PLSRegression(scale=False)). Each of `components` directions in X is the one
+ * whose scores covary most with Y, their scores uncorrelated with those before;
+ * Y is regressed on the scores and the result returned as W (p x q) and b (q),
+ * Y ~ X W + b, like stats_ridge. components runs from 1 to min(p, n - 1); with
+ * p of them on full-rank X the fit is least squares. Fewer are made when Xc'Yc
+ * is used up first (the largest singular value of what is left below 1e-10 of
+ * the first's, as when X has rank below components): W is 0 and b mean(Y) when
+ * Xc'Yc is 0 from the start. Scratch: p * q + components * (2p + q) + p + 3q
+ * + n doubles. CLRUN_EINPUT for bad sizes, CLRUN_ERUNTIME when memory runs
+ * out. */
+int stats_pls(const double *X, const double *Y, int n, int p, int q, int components, double *W,
+              double *b, Err *err);
+
 #endif
