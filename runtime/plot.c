@@ -353,8 +353,10 @@ static double image_value(const double *d, const float *f, size_t i)
     return d ? d[i] : (double)f[i];
 }
 
-/* Copies a row-major image (row 0 on top, doubles d or floats f) into g;
- * non-finite values become the minimum. Puts the finite range in r (lo < hi). */
+/* Copies a row-major image (row 0 on top, doubles d or floats f) into g and
+ * puts its finite range in r (lo < hi). Non-finite values go below that range,
+ * where draw_image leaves them undrawn: the background shows, so a NaN never
+ * passes for a real minimum. */
 static void grid_fill(const Grid *g, const double *d, const float *f, Range *r)
 {
     *r = (Range){INFINITY, -INFINITY};
@@ -363,13 +365,14 @@ static void grid_fill(const Grid *g, const double *d, const float *f, Range *r)
         range_add(r, image_value(d, f, i));
     if (r->lo > r->hi)
         *r = (Range){0.0, 0.0};
+    if (r->hi <= r->lo)
+        r->hi = r->lo + 1.0;
+    double missing = r->lo - (r->hi - r->lo);
     for (int row = 0; row < g->ny; row++)
         for (int x = 0; x < g->nx; x++) {
             double a = image_value(d, f, (size_t)row * (size_t)g->nx + (size_t)x);
-            g->p[x][g->ny - 1 - row] = isfinite(a) ? a : r->lo;
+            g->p[x][g->ny - 1 - row] = isfinite(a) ? a : missing;
         }
-    if (r->hi <= r->lo)
-        r->hi = r->lo + 1.0;
 }
 
 static void draw_image(const Grid *g, Range r)

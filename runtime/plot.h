@@ -1,7 +1,7 @@
 /* plot.h: figures as PNG files (line charts, heatmaps, image grids), drawn
  * with PLplot's pngcairo driver on a white background, 900x600 px, and
  * written atomically (to path.tmp, then renamed). Non-finite values in series
- * are skipped. Functions return CLRUN_OK, CLRUN_EINPUT for bad arguments or
+ * are skipped, and in heatmaps and images left undrawn (white). Functions return CLRUN_OK, CLRUN_EINPUT for bad arguments or
  * CLRUN_ERUNTIME when the file cannot be written; the message names the path. */
 #ifndef CLRUN_PLOT_H
 #define CLRUN_PLOT_H

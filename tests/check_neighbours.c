@@ -187,9 +187,8 @@ START_TEST(test_distances_and_votes)
     ck_assert_ok(rc, err);
     ck_assert_int_eq(a.shape[0], NQ);
     npy_free(&a);
-    struct stat st;
-    ck_assert_int_eq(stat(tmp_path(0, "out/distances.png"), &st), 0);
-    ck_assert_int_eq(stat(tmp_path(0, "out/neighbours.png"), &st), 0);
+    check_png(tmp_path(0, "out/distances.png"));
+    check_png(tmp_path(0, "out/neighbours.png"));
 
     analysis_free_list(&list);
     spec_free(spec);

@@ -128,12 +128,14 @@ START_TEST(heatmap_colours_follow_values)
 }
 END_TEST
 
-/* One hot cell in a corner lands in that cell and nowhere next to it. */
+/* One hot cell in a corner lands in that cell and nowhere next to it; a NaN
+ * cell (the last) is left undrawn, not painted as the minimum. */
 START_TEST(heatmap_cells_sit_where_their_values_are)
 {
     enum { R = 4, C = 5 };
     double v[R * C] = {0};
     v[0] = 1;
+    v[R * C - 1] = NAN;
     char path[PATH_MAX];
     Err err;
     tmp_path(path, "hot.png");
@@ -147,6 +149,10 @@ START_TEST(heatmap_cells_sit_where_their_values_are)
     ck_assert_msg(hot[0] > 200 && hot[1] > 200, "cell (0, 0) is (%d,%d,%d)", hot[0], hot[1], hot[2]);
     ck_assert_msg(right[1] < 100 && below[1] < 100, "neighbours (%d,%d,%d) and (%d,%d,%d)", right[0],
                   right[1], right[2], below[0], below[1], below[2]);
+    const unsigned char *nan = test_pixel(&p, (int)(x0 + (x1 - x0) * (C - 0.5) / C),
+                                          (int)(y0 + (y1 - y0) * (R - 0.5) / R));
+    ck_assert_msg(test_is_white(nan) && !test_is_white(below), "NaN cell (%d,%d,%d)", nan[0],
+                  nan[1], nan[2]);
     free(p.rgb);
 }
 END_TEST

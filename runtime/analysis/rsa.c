@@ -15,6 +15,7 @@
 
 #define RSA_MAX_LAYERS 32
 #define RSA_MAX_TARGETS 8
+#define RSA_MAX_CLASS_LABELS 20 /* more classes than this: the heatmap shows indices */
 
 typedef struct {
     Node *layers[RSA_MAX_LAYERS];
@@ -98,9 +99,21 @@ static int item_features(const Rsa *r, const float *acts, const int *labels, int
     return CLRUN_OK;
 }
 
-static int write_rdm(AnalysisContext *ctx, const Node *layer, const double *rdm, int items,
-                     Err *err)
+/* The RDM as .npy and heatmap; class items are labelled with their names. */
+static int write_rdm(AnalysisContext *ctx, const Rsa *r, const Node *layer, const double *rdm,
+                     int items, Err *err)
 {
+    const Dataset *ds = (r->train ? ctx->train : ctx->test)->data->ds;
+    char names[RSA_MAX_CLASS_LABELS][DATASET_NAME_MAX];
+    const char *labels[RSA_MAX_CLASS_LABELS];
+    int labelled = !r->per_item && items <= RSA_MAX_CLASS_LABELS;
+    for (int c = 0; labelled && c < items; c++) {
+        if (ds->class_names && c < ds->classes)
+            snprintf(names[c], sizeof names[c], "%s", ds->class_names[c]);
+        else
+            snprintf(names[c], sizeof names[c], "%d", c);
+        labels[c] = names[c];
+    }
     float *f = malloc((size_t)items * items * sizeof *f);
     if (!f)
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
@@ -115,7 +128,8 @@ static int write_rdm(AnalysisContext *ctx, const Node *layer, const double *rdm,
     snprintf(name, sizeof name, "rdm_%s.png", layer->name);
     analysis_path(ctx, name, path, sizeof path);
     snprintf(title, sizeof title, "RDM of %s (1 - Pearson), ordered by class", layer->name);
-    return rc ? rc : plot_heatmap(path, title, rdm, items, items, NULL, NULL, err);
+    return rc ? rc : plot_heatmap(path, title, rdm, items, items, labelled ? labels : NULL,
+                                  labelled ? labels : NULL, err);
 }
 
 /* The RDM of every layer, each items x items, in rdms (caller frees). */
@@ -132,7 +146,7 @@ static int layer_rdms(const Rsa *r, AnalysisContext *ctx, double **rdms, int *it
         if (!rc && !(rdms[l] = malloc((size_t)*items * *items * sizeof **rdms)))
             rc = err_set(err, CLRUN_ERUNTIME, "out of memory");
         if (!rc) rc = stats_rdm(features, *items, dims, rdms[l]);
-        if (!rc) rc = write_rdm(ctx, r->layers[l], rdms[l], *items, err);
+        if (!rc) rc = write_rdm(ctx, r, r->layers[l], rdms[l], *items, err);
         free(acts);
         free(labels);
         free(features);
