@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "analysis/stats.h"
 #include "experiment.h"
@@ -376,6 +377,74 @@ START_TEST(features_of_an_image_folder_match_the_folder_dataset)
 }
 END_TEST
 
+/* Runs a shell command with its output into out; returns the exit status. */
+static int shell(const char *cmd)
+{
+    char full[2048];
+    snprintf(full, sizeof full, "%s 2>&1", cmd);
+    FILE *p = popen(full, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t used = fread(out, 1, sizeof out - 1, p);
+    out[used] = 0;
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* tools/torch-to-safetensors on a checkpoint PyTorch saved (seed 000's form):
+ * every tensor as PyTorch reads it back, and clrun with the converted weights
+ * classifies as many test images correctly as PyTorch did. A checkpoint that
+ * asks to run code is refused without running it. */
+START_TEST(torch_checkpoint_converts_to_weights_clrun_classifies_alike)
+{
+    ck_assert_msg(shell("/usr/bin/python3 tools/torch-to-safetensors "
+                        "tests/fixtures/lake_convnet_checkpoint.pt build/test-tmp/converted.safetensors")
+                  == 0, "%s", out);
+    StFile got, want;
+    Err err = {""};
+    ck_assert_ok(st_read("build/test-tmp/converted.safetensors", &got, &err), err);
+    ck_assert_ok(st_read("tests/fixtures/lake_convnet_checkpoint.expected.safetensors", &want, &err),
+                 err);
+    ck_assert_int_eq(got.n, want.n - 1); /* all but test_correct */
+    for (int i = 0; i < got.n; i++) {
+        const StTensor *a = &got.t[i], *b = st_find(&want, a->name);
+        ck_assert_msg(b && a->count == b->count &&
+                      memcmp(a->data, b->data, a->count * sizeof *a->data) == 0,
+                      "%s differs", a->name);
+    }
+    const StTensor *correct = st_find(&want, "test_correct");
+    ck_assert_ptr_nonnull(correct);
+    long torch_correct = lrintf(correct->data[0]);
+    st_free(&got);
+    st_free(&want);
+    ck_assert_int_eq(clrun("run experiments/lake-similarity.yaml train.epochs=0 analyses=[] "
+                           "--weights build/test-tmp/converted.safetensors --out build/test-tmp/converted",
+                           out, sizeof out), 0);
+    long clrun_correct = -1;
+    const char *line = strstr(out, "Test accuracy: ");
+    ck_assert_msg(line && sscanf(line, "Test accuracy: %*f (%ld/2000)", &clrun_correct) == 1, "%s", out);
+    ck_assert_msg(labs(clrun_correct - torch_correct) <= 1, "clrun %ld, PyTorch %ld correct",
+                  clrun_correct, torch_correct);
+
+    ck_assert_int_eq(shell("rm -f build/test-tmp/pwned && /usr/bin/python3 -c \""
+                           "import os, pickle, zipfile\n"
+                           "class Evil:\n"
+                           "    def __reduce__(self): return (os.system, ('touch build/test-tmp/pwned',))\n"
+                           "z = zipfile.ZipFile('build/test-tmp/evil.pt', 'w')\n"
+                           "z.writestr('evil/data.pkl', pickle.dumps({'state_dict': Evil()}))\n"
+                           "z.close()\""), 0);
+    ck_assert_int_eq(shell("/usr/bin/python3 tools/torch-to-safetensors build/test-tmp/evil.pt "
+                           "build/test-tmp/evil.safetensors"), 2);
+    ck_assert_msg(strstr(out, "build/test-tmp/evil.pt: it holds a posix.system, which is not part "
+                         "of a state_dict"), "%s", out);
+    ck_assert_int_ne(access("build/test-tmp/pwned", F_OK), 0);
+    ck_assert_int_ne(access("build/test-tmp/evil.safetensors", F_OK), 0);
+    ck_assert_int_eq(shell("/usr/bin/python3 tools/torch-to-safetensors experiments/quickstart.yaml "
+                           "build/test-tmp/yaml.safetensors"), 2);
+    ck_assert_msg(strstr(out, "experiments/quickstart.yaml: not a zip-format PyTorch checkpoint"),
+                  "%s", out);
+}
+END_TEST
+
 /* RSA: RDMs symmetric with a zero diagonal, a layer's RDM as a target
  * correlates with that layer at exactly 1, and every layer with itself. */
 START_TEST(rsa_writes_symmetric_rdms_and_correlations)
@@ -644,6 +713,7 @@ Suite *cli_suite(void)
     tcase_add_test(tc, quickstart_reaches_95_percent_and_its_run_directory_reloads);
     tcase_add_test(tc, analyses_write_their_figures_and_arrays);
     tcase_add_test(tc, features_of_an_image_folder_match_the_folder_dataset);
+    tcase_add_test(tc, torch_checkpoint_converts_to_weights_clrun_classifies_alike);
     tcase_add_test(tc, rsa_writes_symmetric_rdms_and_correlations);
     tcase_add_test(tc, readout_recovers_a_linear_function_of_a_layer);
     tcase_add_test(tc, readout_by_pls_clamps_components_and_recovers_a_linear_function);
