@@ -235,13 +235,8 @@ static void run_experiment(const char *name, const char *overrides)
         snprintf(env, sizeof env, "CLRUN_ROOT=%s ", root);
     }
     snprintf(args, sizeof args, "%sbuild/clrun run experiments/%s.yaml %s "
-             "--out build/test-tmp/experiments/%s 2>&1", env, name, overrides, name);
-    FILE *p = popen(args, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t used = fread(out, 1, sizeof out - 1, p);
-    out[used] = 0;
-    int status = pclose(p);
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s failed:\n%s", name, out);
+             "--out build/test-tmp/experiments/%s", env, name, overrides, name);
+    ck_assert_msg(test_shell(args, out, sizeof out) == 0, "%s failed:\n%s", name, out);
     ck_assert_msg(strstr(out, "Test accuracy: "), "%s:\n%s", name, out);
 }
 
@@ -365,30 +360,15 @@ START_TEST(features_of_an_image_folder_match_the_folder_dataset)
     npy_free(&split);
     npy_free(&folder);
     npy_free(&labels);
-    FILE *p = popen("/usr/bin/python3 -c \"import numpy as np; d = 'build/test-tmp/folder-features/'; "
-                    "f = np.load(d + 'features_fc1_folder_train.npy'); "
-                    "print(f.shape, f.dtype, np.load(d + 'labels_folder_train.npy').sum(), "
-                    "open(d + 'classes_folder_train.txt').read().split())\" 2>&1", "r");
-    ck_assert_ptr_nonnull(p);
-    size_t used = fread(out, 1, sizeof out - 1, p);
-    out[used] = 0;
-    ck_assert_int_eq(pclose(p), 0);
+    ck_assert_int_eq(test_shell("/usr/bin/python3 -c \"import numpy as np; "
+                                "d = 'build/test-tmp/folder-features/'; "
+                                "f = np.load(d + 'features_fc1_folder_train.npy'); "
+                                "print(f.shape, f.dtype, np.load(d + 'labels_folder_train.npy').sum(), "
+                                "open(d + 'classes_folder_train.txt').read().split())\"",
+                                out, sizeof out), 0);
     ck_assert_str_eq(out, "(27, 50) float32 27 ['alpha', 'beta', 'gamma']\n");
 }
 END_TEST
-
-/* Runs a shell command with its output into out; returns the exit status. */
-static int shell(const char *cmd)
-{
-    char full[2048];
-    snprintf(full, sizeof full, "%s 2>&1", cmd);
-    FILE *p = popen(full, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t used = fread(out, 1, sizeof out - 1, p);
-    out[used] = 0;
-    int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 /* tools/torch-to-safetensors on a checkpoint PyTorch saved (seed 000's form):
  * every tensor as PyTorch reads it back, and clrun with the converted weights
@@ -396,9 +376,10 @@ static int shell(const char *cmd)
  * asks to run code is refused without running it. */
 START_TEST(torch_checkpoint_converts_to_weights_clrun_classifies_alike)
 {
-    ck_assert_msg(shell("/usr/bin/python3 tools/torch-to-safetensors "
-                        "tests/fixtures/lake_convnet_checkpoint.pt build/test-tmp/converted.safetensors")
-                  == 0, "%s", out);
+    ck_assert_msg(test_shell("/usr/bin/python3 tools/torch-to-safetensors "
+                             "tests/fixtures/lake_convnet_checkpoint.pt "
+                             "build/test-tmp/converted.safetensors", out, sizeof out) == 0,
+                  "%s", out);
     StFile got, want;
     Err err = {""};
     ck_assert_ok(st_read("build/test-tmp/converted.safetensors", &got, &err), err);
@@ -425,21 +406,22 @@ START_TEST(torch_checkpoint_converts_to_weights_clrun_classifies_alike)
     ck_assert_msg(labs(clrun_correct - torch_correct) <= 1, "clrun %ld, PyTorch %ld correct",
                   clrun_correct, torch_correct);
 
-    ck_assert_int_eq(shell("rm -f build/test-tmp/pwned && /usr/bin/python3 -c \""
-                           "import os, pickle, zipfile\n"
-                           "class Evil:\n"
-                           "    def __reduce__(self): return (os.system, ('touch build/test-tmp/pwned',))\n"
-                           "z = zipfile.ZipFile('build/test-tmp/evil.pt', 'w')\n"
-                           "z.writestr('evil/data.pkl', pickle.dumps({'state_dict': Evil()}))\n"
-                           "z.close()\""), 0);
-    ck_assert_int_eq(shell("/usr/bin/python3 tools/torch-to-safetensors build/test-tmp/evil.pt "
-                           "build/test-tmp/evil.safetensors"), 2);
+    ck_assert_int_eq(test_shell("rm -f build/test-tmp/pwned && /usr/bin/python3 -c \""
+                                "import os, pickle, zipfile\n"
+                                "class Evil:\n"
+                                "    def __reduce__(self): return (os.system, ('touch build/test-tmp/pwned',))\n"
+                                "z = zipfile.ZipFile('build/test-tmp/evil.pt', 'w')\n"
+                                "z.writestr('evil/data.pkl', pickle.dumps({'state_dict': Evil()}))\n"
+                                "z.close()\"", out, sizeof out), 0);
+    ck_assert_int_eq(test_shell("/usr/bin/python3 tools/torch-to-safetensors build/test-tmp/evil.pt "
+                                "build/test-tmp/evil.safetensors", out, sizeof out), 2);
     ck_assert_msg(strstr(out, "build/test-tmp/evil.pt: it holds a posix.system, which is not part "
                          "of a state_dict"), "%s", out);
     ck_assert_int_ne(access("build/test-tmp/pwned", F_OK), 0);
     ck_assert_int_ne(access("build/test-tmp/evil.safetensors", F_OK), 0);
-    ck_assert_int_eq(shell("/usr/bin/python3 tools/torch-to-safetensors experiments/quickstart.yaml "
-                           "build/test-tmp/yaml.safetensors"), 2);
+    ck_assert_int_eq(test_shell("/usr/bin/python3 tools/torch-to-safetensors "
+                                "experiments/quickstart.yaml build/test-tmp/yaml.safetensors",
+                                out, sizeof out), 2);
     ck_assert_msg(strstr(out, "experiments/quickstart.yaml: not a zip-format PyTorch checkpoint"),
                   "%s", out);
 }

@@ -107,12 +107,8 @@ static void rate(const char *page, const char *dir, const char *name, const char
 {
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "mkdir -p %s && /usr/bin/python3 tests/rate_in_chromium.py %s %s "
-             "'%s' %s %s 2>&1", dir, page, dir, name, ratings, earlier ? earlier : "");
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t used = fread(out, 1, sizeof out - 1, p);
-    out[used] = 0;
-    ck_assert_msg(pclose(p) == 0, "%s:\n%s", cmd, out);
+             "'%s' %s %s", dir, page, dir, name, ratings, earlier ? earlier : "");
+    ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "%s:\n%s", cmd, out);
 }
 
 static char *slurp(const char *path)

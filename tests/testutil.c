@@ -140,16 +140,23 @@ double test_ink_share(const TestPixels *p)
     return (double)ink / ((double)p->w * p->h);
 }
 
-int clrun(const char *args, char *out, size_t size)
+int test_shell(const char *cmd, char *out, size_t size)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "build/clrun %s 2>&1", args);
-    FILE *p = popen(cmd, "r");
-    ck_assert_msg(p != NULL, "cannot run %s", cmd);
+    char full[4096];
+    snprintf(full, sizeof full, "%s 2>&1", cmd);
+    FILE *p = popen(full, "r");
+    ck_assert_msg(p != NULL, "cannot run %s", full);
     size_t used = fread(out, 1, size - 1, p);
     out[used] = 0;
     int status = pclose(p);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int clrun(const char *args, char *out, size_t size)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "build/clrun %s", args);
+    return test_shell(cmd, out, size);
 }
 
 void check_png(const char *path)

@@ -52,8 +52,10 @@ int test_is_white(const unsigned char *c);
 /* The share of pixels that are not white: 0 for a blank figure. */
 double test_ink_share(const TestPixels *p);
 
-/* Runs "build/clrun ARGS" with stdout and stderr into out (NUL-terminated);
- * returns the exit status. */
+/* Runs the shell command with stdout and stderr into out (NUL-terminated);
+ * returns the exit status (-1 when it did not exit). */
+int test_shell(const char *cmd, char *out, size_t size);
+/* test_shell("build/clrun ARGS"). */
 int clrun(const char *args, char *out, size_t size);
 
 /* Fails unless path is a PNG figure of at least 400x300 pixels that is not
