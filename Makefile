@@ -3,6 +3,7 @@
 #   make run        install missing packages, build, train the quickstart
 #   make check      install missing packages, build, run every test
 #   make deps       install the Debian packages the project needs (only missing ones)
+#   make deps-slurm also try slurm-wlm and munge (optional: the Slurm sweep test)
 # Options: WERROR=1 (warnings are errors), SANITIZE=address,undefined.
 
 CC      ?= cc
@@ -30,7 +31,7 @@ CL_SRC   := cl/prelude.cl $(filter-out cl/prelude.cl,$(sort $(wildcard cl/*.cl))
 # Tests compile kernels once into a cache of their own.
 export POCL_CACHE_DIR := $(CURDIR)/build/pocl-cache
 
-.PHONY: all run check deps clean FORCE
+.PHONY: all run check deps deps-slurm clean FORCE
 all: build/clrun
 
 # Rebuilds everything when the flags change (WERROR=1, SANITIZE=...).
@@ -55,14 +56,20 @@ build/check_clrun: $(TEST_OBJ) $(LIB_OBJ)
 deps:
 	@tools/install-deps
 
+# After deps: two apt-gets at once (make -j) would fight over dpkg's lock.
+deps-slurm: deps
+	@tools/install-deps --slurm
+
 run: deps
 	@$(MAKE) --no-print-directory build/clrun
 	build/clrun run experiments/quickstart.yaml
 
-check: deps
+# The Slurm sweep test starts a cluster of its own; it says when it is skipped.
+check: deps-slurm
 	@$(MAKE) --no-print-directory build/clrun build/check_clrun
 	@mkdir -p build/pocl-cache build/test-tmp
 	CK_DEFAULT_TIMEOUT=600 build/check_clrun
+	tests/slurm-sweep-test
 
 clean:
 	rm -rf build
