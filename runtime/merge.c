@@ -336,11 +336,25 @@ static void file_key(const char *key, char *out, size_t size)
             *c = '_';
 }
 
-/* The metric against key a, one line per value of another key (the first other). */
+/* The keys that take more than one value: those the figures show. */
+static int varying_keys(const Grid *g, int *keys)
+{
+    const char *values[2];
+    int n = 0;
+    for (int k = 0; k < g->n_keys; k++)
+        if (axis_values(g, k, values, 2) > 1)
+            keys[n++] = k;
+    return n;
+}
+
+/* The metric against key a, one line per value of another varying key (the
+ * first), averaged over the rest. */
 static int plot_key(const Grid *g, const char *root, int m, int a, Err *err)
 {
     const char *va[SWEEP_MAX_VALUES], *vb[SWEEP_MAX_VALUES];
-    int b = g->n_keys > 1 ? (a == 0 ? 1 : 0) : -1;
+    int keys[SWEEP_MAX_KEYS], n_keys = varying_keys(g, keys), b = -1;
+    for (int k = 0; k < n_keys && b < 0; k++)
+        b = keys[k] != a ? keys[k] : -1;
     int na = axis_values(g, a, va, SWEEP_MAX_VALUES), nb = b < 0 ? 1 : axis_values(g, b, vb,
                                                                                   SWEEP_MAX_VALUES);
     double x[SWEEP_MAX_VALUES], *mean = malloc((size_t)na * (size_t)nb * sizeof *mean);
@@ -362,7 +376,7 @@ static int plot_key(const Grid *g, const char *root, int m, int a, Err *err)
     }
     char title[320], xlabel[320], name[160], path[PATH_MAX];
     snprintf(title, sizeof title, "%s against %s%s", metrics[m].name, g->keys[a],
-             g->n_keys > 2 ? " (mean over the other keys)" : "");
+             n_keys > 2 ? " (mean over the other keys)" : "");
     if (numeric)
         snprintf(xlabel, sizeof xlabel, "%s", g->keys[a]);
     else { /* positions stand for the values, which the label spells out */
@@ -378,17 +392,18 @@ static int plot_key(const Grid *g, const char *root, int m, int a, Err *err)
     return rc;
 }
 
-static int plot_heat(const Grid *g, const char *root, int m, Err *err)
+/* The metric over the two varying keys a (rows) and b (columns). */
+static int plot_heat(const Grid *g, const char *root, int m, int a, int b, Err *err)
 {
     const char *va[SWEEP_MAX_VALUES], *vb[SWEEP_MAX_VALUES];
-    int na = axis_values(g, 0, va, SWEEP_MAX_VALUES), nb = axis_values(g, 1, vb, SWEEP_MAX_VALUES);
+    int na = axis_values(g, a, va, SWEEP_MAX_VALUES), nb = axis_values(g, b, vb, SWEEP_MAX_VALUES);
     double *mean = malloc((size_t)na * (size_t)nb * sizeof *mean);
     if (!mean)
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
-    cell_means(g, m, 0, va, na, 1, vb, nb, mean);
+    cell_means(g, m, a, va, na, b, vb, nb, mean);
     char title[400], path[PATH_MAX];
-    snprintf(title, sizeof title, "%s (rows: %s, columns: %s)", metrics[m].name, g->keys[0],
-             g->keys[1]);
+    snprintf(title, sizeof title, "%s (rows: %s, columns: %s)", metrics[m].name, g->keys[a],
+             g->keys[b]);
     snprintf(path, sizeof path, "%s/sweep_heatmap.png", root);
     int rc = plot_heatmap(path, title, mean, na, nb, va, vb, err);
     free(mean);
@@ -419,10 +434,11 @@ int merge_sweep(const char *root, const char *metric, Err *err)
     memset(&g, 0, sizeof g);
     int rc = grid_read(&g, root, err);
     if (!rc) rc = write_results(&g, root, err);
-    for (int a = 0; !rc && a < g.n_keys; a++)
-        rc = plot_key(&g, root, m, a, err);
-    if (!rc && g.n_keys == 2)
-        rc = plot_heat(&g, root, m, err);
+    int keys[SWEEP_MAX_KEYS], n_keys = rc ? 0 : varying_keys(&g, keys);
+    for (int k = 0; !rc && k < n_keys; k++)
+        rc = plot_key(&g, root, m, keys[k], err);
+    if (!rc && n_keys == 2)
+        rc = plot_heat(&g, root, m, keys[0], keys[1], err);
     if (!rc) {
         long finished = 0;
         for (long i = 0; i < g.n; i++)

@@ -3,9 +3,9 @@
  * each point's ROOT/<i>/history.csv, config.yaml and SUCCESS, and writes
  * ROOT/results.csv (one row per point: index, every swept key, status, final
  * and best test and validation accuracy and loss, epochs, seconds, device),
- * ROOT/sweep_<key>.png (the metric against each key, one line per value of
- * another key, averaged over the rest) and, for a two-key grid,
- * ROOT/sweep_heatmap.png. Points without SUCCESS are listed and kept in the
+ * ROOT/sweep_<key>.png (the metric against each key that takes more than one
+ * value, one line per value of another such key, averaged over the rest) and,
+ * when two keys vary, ROOT/sweep_heatmap.png. Points without SUCCESS are listed and kept in the
  * table as incomplete, never dropped. */
 #ifndef CLRUN_MERGE_H
 #define CLRUN_MERGE_H

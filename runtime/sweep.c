@@ -121,12 +121,22 @@ static int read_overrides(Sweep *s, char *const *overrides, int n, Err *err)
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
     for (int i = 0; i < n; i++) {
         const char *eq = strchr(overrides[i], '=');
-        if (!eq || !is_axis(eq + 1)) {
+        char key[256];
+        snprintf(key, sizeof key, "%.*s", eq ? (int)(eq - overrides[i]) : 0, overrides[i]);
+        int swept = 0;
+        for (int a = 0; eq && a < s->n_axes; a++)
+            swept |= strcmp(s->axes[a].key, key) == 0;
+        if (!eq || (!is_axis(eq + 1) && !swept)) {
             s->base[s->n_base++] = overrides[i];
             continue;
         }
-        char key[256];
-        snprintf(key, sizeof key, "%.*s", (int)(eq - overrides[i]), overrides[i]);
+        if (!is_axis(eq + 1)) { /* a swept key given one value: an axis of one */
+            SweepAxis *a = axis_for(s, key, err);
+            int rc = a ? add_value(a, eq + 1, s->path, err) : CLRUN_EINPUT;
+            if (rc)
+                return rc;
+            continue;
+        }
         SweepAxis *a = axis_for(s, key, err);
         if (!a)
             return CLRUN_EINPUT;

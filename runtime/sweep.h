@@ -1,6 +1,7 @@
 /* sweep.h: a grid of variants of one experiment. The experiment's `sweep:`
  * block maps dotted keys (anything KEY=VALUE could override) to lists of
- * values, and a command-line KEY=a,b,c adds or replaces an axis; the grid is
+ * values, and a command-line KEY=a,b,c adds or replaces an axis (KEY=a of a
+ * swept key leaves it that one value); the grid is
  * the product, numbered from 0 with the first key varying slowest. Point i
  * is the experiment with the base overrides and one value per key applied,
  * run into ROOT/<i>/ (ROOT by default runs/<experiment>). */
