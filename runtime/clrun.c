@@ -133,6 +133,9 @@ static int cmd_run(Args *a, Err *err)
     if (!rc && e.model == e.root)
         rc = err_set(err, CLRUN_EINPUT, "%s: this is a model; `clrun run` needs an experiment "
                      "(model:, data:, optimizer:, loss:, train:)", a->file);
+    if (!rc && spec_get(e.root, "sweep"))
+        printf("Note: %s has a sweep: block; `clrun run` runs its base settings, `clrun sweep` "
+               "the grid\n", a->file);
     if (!rc)
         rc = train_run(&e, &a->run, err);
     experiment_free(&e);
@@ -181,6 +184,8 @@ static int cmd_sweep(Args *a, Err *err)
     } else if (!rc) {
         rc = point_index(a, &index, err);
         if (!rc && a->jobs) rc = count_arg(a->jobs, "--jobs", 1, &jobs, err);
+        if (!rc && jobs > 256)
+            rc = err_set(err, CLRUN_EINPUT, "--jobs %ld: at most 256 workers", jobs);
         if (!rc && a->jobs && index >= 0)
             rc = err_set(err, CLRUN_EINPUT, "--jobs runs the whole grid; --index (or an array "
                          "task's index) runs one point: give one of them");

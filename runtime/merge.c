@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "plot.h"
+#include "rundir.h"
 #include "sweep.h"
 
 #define MERGE_MAX_FIELDS (SWEEP_MAX_KEYS + 1)
@@ -54,14 +55,7 @@ static void read_history(const char *dir, PointResult *r)
     FILE *f = fopen(path, "r");
     for (int first = 1; f && fgets(line, sizeof line, f); first = 0) {
         double v[8];
-        const char *p = line;
-        for (int i = 0; i < 8; i++) {
-            char *end;
-            v[i] = strtod(p, &end);
-            if (end == p)
-                v[i] = NAN; /* NA */
-            p = strchr(p, ',') ? strchr(p, ',') + 1 : p + strlen(p);
-        }
+        rundir_numbers(line, v, 8);
         if (first || isnan(v[0]))
             continue;
         r->epochs++;

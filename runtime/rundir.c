@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,17 @@ int rundir_csv_resume(const char *dir, const char *name, const char *header, lon
     if (!(*out = fopen(path, "a")))
         return err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", path, strerror(errno));
     return CLRUN_OK;
+}
+
+void rundir_numbers(const char *row, double *v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char *end;
+        v[i] = strtod(row, &end);
+        if (end == row || (*end && *end != ',' && *end != '\n' && *end != '\r'))
+            v[i] = NAN;
+        row = strchr(row, ',') ? strchr(row, ',') + 1 : row + strlen(row);
+    }
 }
 
 int rundir_row(FILE *f, const char *name, Err *err, const char *fmt, ...)

@@ -27,6 +27,10 @@ int rundir_csv(const char *dir, const char *name, const char *header, FILE **out
 int rundir_csv_resume(const char *dir, const char *name, const char *header, long epochs,
                       void (*keep)(void *ctx, const char *row), void *ctx, FILE **out, Err *err);
 
+/* The first n comma-separated fields of a CSV row as numbers; NA and
+ * anything else that is not a number become NaN. */
+void rundir_numbers(const char *row, double *v, int n);
+
 /* Writes a formatted row and flushes it, naming the file on failure. */
 int rundir_row(FILE *f, const char *name, Err *err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -8,7 +8,6 @@
 
 #include <libgen.h>
 #include <limits.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -491,14 +490,7 @@ static void keep_history_row(void *ctx, const char *row)
 {
     Trainer *t = ctx;
     double v[7];
-    const char *p = row;
-    for (int i = 0; i < 7; i++) {
-        char *end;
-        v[i] = strtod(p, &end);
-        if (end == p)
-            v[i] = NAN; /* NA */
-        p = strchr(p, ',') ? strchr(p, ',') + 1 : p + strlen(p);
-    }
+    rundir_numbers(row, v, 7);
     int epoch = (int)v[0];
     if (epoch < 1 || epoch > t->done)
         return;
