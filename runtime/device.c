@@ -126,7 +126,7 @@ int dev_list(FILE *out, Err *err)
     return CLRUN_OK;
 }
 
-int dev_all(char (*specs)[16], int max, int *n, Err *err)
+int dev_all(char (*specs)[DEV_SPEC_MAX], int max, int *n, Err *err)
 {
     Platforms ps;
     int rc = get_platforms(&ps, err);
@@ -135,7 +135,7 @@ int dev_all(char (*specs)[16], int max, int *n, Err *err)
         cl_device_id ids[MAX_DEVICES];
         cl_uint count = get_devices(ps.platforms[p], ids);
         for (cl_uint d = 0; d < count && *n < max; d++)
-            snprintf(specs[(*n)++], 16, "%u:%u", p, d);
+            snprintf(specs[(*n)++], DEV_SPEC_MAX, "%u:%u", p, d);
     }
     if (!rc && *n == 0)
         rc = err_set(err, CLRUN_ERUNTIME, "no OpenCL devices (clrun devices lists them)");

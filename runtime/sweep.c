@@ -173,9 +173,9 @@ static int check_value(const Sweep *s, int a, int v, Err *err)
         memcpy(all, s->base, (size_t)s->n_base * sizeof *all);
         snprintf(assignment, size, "%s=%s", key, value);
         all[s->n_base] = assignment;
-        if (!(rc = experiment_load(&e, s->path, all, s->n_base + 1, err)))
-            experiment_free(&e);
-        else if (rc == CLRUN_EINPUT)
+        rc = experiment_load(&e, s->path, all, s->n_base + 1, err);
+        experiment_free(&e);
+        if (rc == CLRUN_EINPUT)
             err_prefix(err, rc, "%s: sweep %s=%s", s->path, key, value);
     }
     free(assignment);

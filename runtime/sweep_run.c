@@ -48,10 +48,11 @@ int sweep_run_point(const Sweep *s, long i, const char *root, const RunOptions *
     int n = 0;
     Experiment e;
     int rc = sweep_overrides(s, i, &overrides, &n, err);
-    if (!rc && !(rc = experiment_load(&e, s->path, overrides, n, err))) {
+    if (!rc) {
+        rc = experiment_load(&e, s->path, overrides, n, err);
         RunOptions po = *o;
         po.out_dir = dir;
-        rc = train_run(&e, &po, err);
+        if (!rc) rc = train_run(&e, &po, err);
         experiment_free(&e);
     }
     for (int k = s->n_base; overrides && k < n; k++)
@@ -128,7 +129,7 @@ static void worker(const Sweep *s, const char *root, const char *device, int que
 }
 
 /* --device as specs: one, a comma-separated list, all of them, or the default (NULL). */
-static int device_specs(const char *devices, char (*specs)[16], int *n, Err *err)
+static int device_specs(const char *devices, char (*specs)[DEV_SPEC_MAX], int *n, Err *err)
 {
     if (devices && strcmp(devices, "all") == 0)
         return dev_all(specs, SWEEP_MAX_DEVICES, n, err);
@@ -136,17 +137,17 @@ static int device_specs(const char *devices, char (*specs)[16], int *n, Err *err
     for (const char *d = devices; d && *n < SWEEP_MAX_DEVICES;
          d = strchr(d, ',') ? strchr(d, ',') + 1 : NULL) {
         int len = (int)strcspn(d, ",");
-        if (len == 0 || len >= 16)
+        if (len == 0 || len >= DEV_SPEC_MAX)
             return err_set(err, CLRUN_EINPUT, "--device: '%s' is not a device list (0:0,0:1 or "
                            "all)", devices);
-        snprintf(specs[(*n)++], 16, "%.*s", len, d);
+        snprintf(specs[(*n)++], DEV_SPEC_MAX, "%.*s", len, d);
     }
     return CLRUN_OK;
 }
 
 int sweep_run_all(const Sweep *s, const char *root, int jobs, const char *devices, Err *err)
 {
-    char specs[SWEEP_MAX_DEVICES][16];
+    char specs[SWEEP_MAX_DEVICES][DEV_SPEC_MAX];
     int n_devices = 0, fds[2];
     int rc = device_specs(devices, specs, &n_devices, err);
     long pending = 0;
