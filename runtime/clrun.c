@@ -1,5 +1,6 @@
 /* clrun.c: the command line. Parses argv, calls the library, and maps its
  * status to the exit code: 0 success, 1 runtime failure, 2 bad input or usage. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,8 @@
 #include "device.h"
 #include "experiment.h"
 #include "graph.h"
+#include "merge.h"
+#include "sweep_run.h"
 #include "train.h"
 
 static const char usage[] =
@@ -16,16 +19,28 @@ static const char usage[] =
     "                                       layer table of a model or experiment\n"
     "  clrun run EXP.yaml [KEY=VALUE ...] [--device SPEC] [--out DIR] [--weights FILE]\n"
     "                 [--profile]           train and evaluate an experiment\n"
+    "  clrun sweep EXP.yaml [KEY=VALUE ...] [KEY=A,B,...] [--count | --list | --index I |\n"
+    "                 --jobs N] [--device SPEC,... | all] [--out ROOT]\n"
+    "                                       the grid of the experiment's sweep: block\n"
+    "  clrun merge ROOT [--metric NAME]     results.csv and figures of a sweep\n"
     "SPEC is P:D by index or name (0:0, pocl, nvidia:0); also $CLRUN_DEVICE.\n"
     "KEY=VALUE overrides a setting by dotted path: train.batch_size=128,\n"
-    "optimizer.learning_rate=0.001, model.layers.fc1.units=64.\n";
+    "optimizer.learning_rate=0.001, model.layers.fc1.units=64. For sweep, KEY=A,B,...\n"
+    "sweeps KEY over those values; without --index, $SLURM_ARRAY_TASK_ID or\n"
+    "$JOB_COMPLETION_INDEX picks the point, else the whole grid runs (--jobs 1).\n";
 
 typedef struct {
     const char *file;
     char **overrides;
     int n_overrides;
     RunOptions run;
+    int count, list;            /* sweep --count, --list */
+    const char *index, *jobs;   /* sweep --index I, --jobs N */
+    const char *metric;         /* merge --metric */
 } Args;
+
+/* The options each command takes. */
+enum { OPT_RUN = 1, OPT_SWEEP = 2, OPT_MERGE = 4 };
 
 static int usage_error(const char *fmt, const char *what)
 {
@@ -35,31 +50,52 @@ static int usage_error(const char *fmt, const char *what)
     return CLRUN_EINPUT;
 }
 
+/* The option's value slot or flag in a, when cmd takes it. */
+static int find_option(Args *a, const char *arg, int cmd, const char ***value, int **flag)
+{
+    const struct {
+        const char *name;
+        int cmds;
+        const char **value;
+        int *flag;
+    } options[] = {
+        {"--profile", OPT_RUN, NULL, &a->run.profile},
+        {"--device", OPT_RUN | OPT_SWEEP, &a->run.device, NULL},
+        {"--out", OPT_RUN | OPT_SWEEP, &a->run.out_dir, NULL},
+        {"--weights", OPT_RUN, &a->run.weights, NULL},
+        {"--count", OPT_SWEEP, NULL, &a->count},
+        {"--list", OPT_SWEEP, NULL, &a->list},
+        {"--index", OPT_SWEEP, &a->index, NULL},
+        {"--jobs", OPT_SWEEP, &a->jobs, NULL},
+        {"--metric", OPT_MERGE, &a->metric, NULL},
+    };
+    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
+        if ((options[i].cmds & cmd) && strcmp(arg, options[i].name) == 0) {
+            *value = options[i].value;
+            *flag = options[i].flag;
+            return 1;
+        }
+    return 0;
+}
+
 /* Splits argv after the command into the file, overrides and options. */
-static int parse_args(int argc, char **argv, int with_options, Args *a)
+static int parse_args(int argc, char **argv, int cmd, Args *a)
 {
     memset(a, 0, sizeof *a);
-    a->overrides = calloc((size_t)argc, sizeof *a->overrides);
+    a->overrides = calloc((size_t)argc + 1, sizeof *a->overrides);
     for (int i = 0; i < argc; i++) {
-        const char *arg = argv[i];
-        const char **opt = NULL;
-        if (with_options && strcmp(arg, "--profile") == 0) {
-            a->run.profile = 1;
-            continue;
-        }
-        if (with_options && strcmp(arg, "--device") == 0)
-            opt = &a->run.device;
-        else if (with_options && strcmp(arg, "--out") == 0)
-            opt = &a->run.out_dir;
-        else if (with_options && strcmp(arg, "--weights") == 0)
-            opt = &a->run.weights;
-        if (opt) {
-            if (i + 1 == argc)
+        const char *arg = argv[i], **value = NULL;
+        int *flag = NULL;
+        if (find_option(a, arg, cmd, &value, &flag)) {
+            if (flag)
+                *flag = 1;
+            else if (i + 1 == argc)
                 return usage_error("%s needs a value", arg);
-            *opt = argv[++i];
+            else
+                *value = argv[++i];
         } else if (arg[0] == '-') {
             return usage_error("unknown option '%s'", arg);
-        } else if (strchr(arg, '=')) {
+        } else if (strchr(arg, '=') && cmd != OPT_MERGE) {
             a->overrides[a->n_overrides++] = argv[i];
         } else if (!a->file) {
             a->file = arg;
@@ -67,7 +103,8 @@ static int parse_args(int argc, char **argv, int with_options, Args *a)
             return usage_error("unexpected argument '%s' (overrides are KEY=VALUE)", arg);
         }
     }
-    return a->file ? CLRUN_OK : usage_error("%s", "a YAML file is needed");
+    return a->file ? CLRUN_OK : usage_error("%s", cmd == OPT_MERGE ? "a sweep directory is needed"
+                                                                   : "a YAML file is needed");
 }
 
 static int cmd_devices(Err *err)
@@ -96,10 +133,75 @@ static int cmd_run(Args *a, Err *err)
     if (!rc && e.model == e.root)
         rc = err_set(err, CLRUN_EINPUT, "%s: this is a model; `clrun run` needs an experiment "
                      "(model:, data:, optimizer:, loss:, train:)", a->file);
+    if (!rc && spec_get(e.root, "sweep"))
+        printf("Note: %s has a sweep: block; `clrun run` runs its base settings, `clrun sweep` "
+               "the grid\n", a->file);
     if (!rc)
         rc = train_run(&e, &a->run, err);
     experiment_free(&e);
     return rc;
+}
+
+/* A whole number from min up, or a usage error naming the option. */
+static int count_arg(const char *text, const char *option, long min, long *out, Err *err)
+{
+    char *end = NULL;
+    *out = text ? strtol(text, &end, 10) : -1;
+    if (!text || end == text || *end || *out < min)
+        return err_set(err, CLRUN_EINPUT, "%s must be a whole number of at least %ld, got '%s'",
+                       option, min, text ? text : "");
+    return CLRUN_OK;
+}
+
+/* The point an array task runs: --index, else Slurm's or Kubernetes' index; -1: none. */
+static int point_index(const Args *a, long *index, Err *err)
+{
+    const char *from = "--index", *text = a->index;
+    if (!text && (text = getenv("SLURM_ARRAY_TASK_ID")))
+        from = "SLURM_ARRAY_TASK_ID";
+    else if (!text && (text = getenv("JOB_COMPLETION_INDEX")))
+        from = "JOB_COMPLETION_INDEX";
+    *index = -1;
+    return text ? count_arg(text, from, 0, index, err) : CLRUN_OK;
+}
+
+static int cmd_sweep(Args *a, Err *err)
+{
+    Sweep s;
+    long index = -1, jobs = 1;
+    int rc = sweep_load(&s, a->file, a->overrides, a->n_overrides, err);
+    char root[PATH_MAX];
+    snprintf(root, sizeof root, "%s%s", a->run.out_dir ? "" : "runs/",
+             a->run.out_dir ? a->run.out_dir : s.name);
+    if (!rc && a->count) {
+        printf("%ld\n", s.count);
+    } else if (!rc && a->list) {
+        for (long i = 0; i < s.count; i++) {
+            char what[1024];
+            sweep_describe(&s, i, what, sizeof what);
+            printf("#%ld : %s\n", i, what);
+        }
+    } else if (!rc) {
+        rc = point_index(a, &index, err);
+        if (!rc && a->jobs) rc = count_arg(a->jobs, "--jobs", 1, &jobs, err);
+        if (!rc && jobs > 256)
+            rc = err_set(err, CLRUN_EINPUT, "--jobs %ld: at most 256 workers", jobs);
+        if (!rc && a->jobs && index >= 0)
+            rc = err_set(err, CLRUN_EINPUT, "--jobs runs the whole grid; --index (or an array "
+                         "task's index) runs one point: give one of them");
+        if (!rc) rc = sweep_write_grid(&s, root, err);
+        if (!rc && index >= 0)
+            rc = sweep_run_point(&s, index, root, &a->run, err);
+        else if (!rc)
+            rc = sweep_run_all(&s, root, (int)jobs, a->run.device, err);
+    }
+    sweep_free(&s);
+    return rc;
+}
+
+static int cmd_merge(Args *a, Err *err)
+{
+    return merge_sweep(a->file, a->metric, err);
 }
 
 int main(int argc, char **argv)
@@ -118,7 +220,11 @@ int main(int argc, char **argv)
     else if (strcmp(cmd, "summary") == 0)
         rc = parse_args(argc - 2, argv + 2, 0, &a) ? CLRUN_EINPUT : cmd_summary(&a, &err);
     else if (strcmp(cmd, "run") == 0)
-        rc = parse_args(argc - 2, argv + 2, 1, &a) ? CLRUN_EINPUT : cmd_run(&a, &err);
+        rc = parse_args(argc - 2, argv + 2, OPT_RUN, &a) ? CLRUN_EINPUT : cmd_run(&a, &err);
+    else if (strcmp(cmd, "sweep") == 0)
+        rc = parse_args(argc - 2, argv + 2, OPT_SWEEP, &a) ? CLRUN_EINPUT : cmd_sweep(&a, &err);
+    else if (strcmp(cmd, "merge") == 0)
+        rc = parse_args(argc - 2, argv + 2, OPT_MERGE, &a) ? CLRUN_EINPUT : cmd_merge(&a, &err);
     else
         rc = usage_error("unknown command '%s'", cmd);
     if (rc && err.msg[0])

@@ -126,6 +126,22 @@ int dev_list(FILE *out, Err *err)
     return CLRUN_OK;
 }
 
+int dev_all(char (*specs)[DEV_SPEC_MAX], int max, int *n, Err *err)
+{
+    Platforms ps;
+    int rc = get_platforms(&ps, err);
+    *n = 0;
+    for (cl_uint p = 0; !rc && p < ps.n_platforms; p++) {
+        cl_device_id ids[MAX_DEVICES];
+        cl_uint count = get_devices(ps.platforms[p], ids);
+        for (cl_uint d = 0; d < count && *n < max; d++)
+            snprintf(specs[(*n)++], DEV_SPEC_MAX, "%u:%u", p, d);
+    }
+    if (!rc && *n == 0)
+        rc = err_set(err, CLRUN_ERUNTIME, "no OpenCL devices (clrun devices lists them)");
+    return rc;
+}
+
 static int contains_nocase(const char *hay, const char *needle)
 {
     size_t n = strlen(needle);

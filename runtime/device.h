@@ -68,6 +68,10 @@ typedef struct {
 /* Writes "P:D  TYPE  NAME  (DRIVER)" for every device of every platform. */
 int dev_list(FILE *out, Err *err);
 
+/* The "P:D" spec of every device of every platform, at most max of them. */
+enum { DEV_SPEC_MAX = 24 };
+int dev_all(char (*specs)[DEV_SPEC_MAX], int max, int *n, Err *err);
+
 /* Opens the device named by spec (NULL: $CLRUN_DEVICE, else the first GPU, else
  * the first device). spec is "P:D" or "P" by index, or case-insensitive name
  * substrings for platform and device ("pocl", "nvidia:0", ":titan"). */

@@ -48,7 +48,8 @@ static int read_experiment(Experiment *e, Err *err)
     if (!rc) rc = spec_map(e->root, "data", 1, &data, err);
     if (!rc) rc = data_parse(&e->data, data, err);
     if (!rc) rc = read_train(e, err);
-    spec_get(e->root, "run"); /* provenance written into config.yaml by a run: not a setting */
+    spec_mark_used(spec_get(e->root, "run"));   /* provenance a run wrote into config.yaml */
+    spec_mark_used(spec_get(e->root, "sweep")); /* `clrun sweep`'s grid; `clrun run` runs the base */
     e->analyses = spec_get(e->root, "analyses");
     return rc;
 }

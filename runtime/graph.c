@@ -429,21 +429,23 @@ void graph_summary(const Graph *g, FILE *out)
 
 /* ---- weights ---- */
 
+int graph_read_tensor(Graph *g, const Param *p, const char *name, cl_mem m, StTensor *t, Err *err)
+{
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->ndim = p->ndim;
+    memcpy(t->shape, p->dims, sizeof p->dims);
+    t->count = p->count;
+    if (!(t->data = malloc(p->count * sizeof(float))))
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    return dev_read(g->dev, m, 0, p->count * sizeof(float), t->data, err);
+}
+
 int graph_save_weights(Graph *g, const char *path, Err *err)
 {
     StTensor *t = calloc((size_t)g->n_params, sizeof *t);
     int rc = t ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "out of memory");
-    for (int i = 0; i < g->n_params && !rc; i++) {
-        Param *p = &g->params[i];
-        snprintf(t[i].name, sizeof t[i].name, "%s", p->name);
-        t[i].ndim = p->ndim;
-        memcpy(t[i].shape, p->dims, sizeof p->dims);
-        t[i].count = p->count;
-        if (!(t[i].data = malloc(p->count * sizeof(float))))
-            rc = err_set(err, CLRUN_ERUNTIME, "out of memory");
-        else
-            rc = dev_read(g->dev, p->value, 0, p->count * sizeof(float), t[i].data, err);
-    }
+    for (int i = 0; i < g->n_params && !rc; i++)
+        rc = graph_read_tensor(g, &g->params[i], g->params[i].name, g->params[i].value, &t[i], err);
     static const char *const meta[] = {"format", "pt"};
     if (!rc)
         rc = st_write(path, t, g->n_params, meta, 1, err);
@@ -469,6 +471,16 @@ static int check_tensor(const Param *p, const StTensor *t, const char *path, Err
                    got, want);
 }
 
+int graph_write_tensor(Graph *g, const Param *p, const StFile *f, const char *name, cl_mem m,
+                       const char *path, Err *err)
+{
+    const StTensor *t = st_find(f, name);
+    if (!t)
+        return err_set(err, CLRUN_EINPUT, "%s: no tensor '%s' for the model's parameter", path, name);
+    int rc = check_tensor(p, t, path, err);
+    return rc ? rc : dev_write(g->dev, m, 0, p->count * sizeof(float), t->data, err);
+}
+
 int graph_load_weights(Graph *g, const char *path, Err *err)
 {
     StFile f;
@@ -485,15 +497,9 @@ int graph_load_weights(Graph *g, const char *path, Err *err)
             rc = err_set(err, CLRUN_EINPUT, "%s: tensor '%s' matches no parameter of model '%s'",
                          path, f.t[i].name, g->name);
     }
-    for (int i = 0; i < g->n_params && !rc; i++) {
-        Param *p = &g->params[i];
-        const StTensor *t = st_find(&f, p->name);
-        if (!t)
-            rc = err_set(err, CLRUN_EINPUT, "%s: no tensor '%s' for the model's parameter", path,
-                         p->name);
-        else if (!(rc = check_tensor(p, t, path, err)))
-            rc = dev_write(g->dev, p->value, 0, p->count * sizeof(float), t->data, err);
-    }
+    for (int i = 0; i < g->n_params && !rc; i++)
+        rc = graph_write_tensor(g, &g->params[i], &f, g->params[i].name, g->params[i].value, path,
+                                err);
     st_free(&f);
     return rc;
 }

@@ -13,6 +13,7 @@
 
 #include "device.h"
 #include "err.h"
+#include "io/safetensors.h"
 #include "spec.h"
 
 #define SHAPE_MAX_RANK 3
@@ -135,6 +136,12 @@ void graph_summary(const Graph *g, FILE *out);
 /* Parameter files (safetensors, PyTorch names and layouts). */
 int graph_save_weights(Graph *g, const char *path, Err *err);
 int graph_load_weights(Graph *g, const char *path, Err *err);
+/* Buffer m, shaped as parameter p, into t (named name; t->data is the
+ * caller's to free), and back from f's tensor `name` (checking its shape;
+ * path names f in messages). Checkpoints keep optimizer state this way. */
+int graph_read_tensor(Graph *g, const Param *p, const char *name, cl_mem m, StTensor *t, Err *err);
+int graph_write_tensor(Graph *g, const Param *p, const StFile *f, const char *name, cl_mem m,
+                       const char *path, Err *err);
 
 /* ---- for layer implementations ---- */
 

@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -58,6 +60,52 @@ int rundir_csv(const char *dir, const char *name, const char *header, FILE **out
     if (!(*out = fopen(path, "w")))
         return err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", path, strerror(errno));
     return rundir_row(*out, path, err, "%s\n", header);
+}
+
+int rundir_csv_resume(const char *dir, const char *name, const char *header, long epochs,
+                      void (*keep)(void *ctx, const char *row), void *ctx, FILE **out, Err *err)
+{
+    char path[PATH_MAX + 64], tmp[PATH_MAX + 72], *line = NULL;
+    size_t cap = 0;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *in = fopen(path, "r"), *kept = fopen(tmp, "w");
+    if (!kept) {
+        if (in)
+            fclose(in);
+        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", tmp, strerror(errno));
+    }
+    fprintf(kept, "%s\n", header);
+    for (int first = 1; in && getline(&line, &cap, in) > 0; first = 0) {
+        char *end = NULL;
+        long epoch = strtol(line, &end, 10);
+        if (!first && end != line && *end == ',' && epoch <= epochs && strchr(line, '\n')) {
+            fputs(line, kept);
+            keep(ctx, line);
+        }
+    }
+    free(line);
+    if (in)
+        fclose(in);
+    int bad = ferror(kept);
+    if (fclose(kept) != 0 || bad || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", path, strerror(errno));
+    }
+    if (!(*out = fopen(path, "a")))
+        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", path, strerror(errno));
+    return CLRUN_OK;
+}
+
+void rundir_numbers(const char *row, double *v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char *end;
+        v[i] = strtod(row, &end);
+        if (end == row || (*end && *end != ',' && *end != '\n' && *end != '\r'))
+            v[i] = NAN;
+        row = strchr(row, ',') ? strchr(row, ',') + 1 : row + strlen(row);
+    }
 }
 
 int rundir_row(FILE *f, const char *name, Err *err, const char *fmt, ...)

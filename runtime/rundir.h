@@ -20,6 +20,17 @@ int rundir_config(const char *dir, SpecNode *root, const char *source,
 /* Opens dir/name for writing and writes the CSV header line. */
 int rundir_csv(const char *dir, const char *name, const char *header, FILE **out, Err *err);
 
+/* For a run that carries on from a checkpoint after `epochs` epochs: keeps
+ * dir/name's header and the rows whose first field (the epoch) is at most
+ * epochs, hands each kept row to keep(ctx, row) and opens the file to append
+ * more. A missing file starts again with the header. */
+int rundir_csv_resume(const char *dir, const char *name, const char *header, long epochs,
+                      void (*keep)(void *ctx, const char *row), void *ctx, FILE **out, Err *err);
+
+/* The first n comma-separated fields of a CSV row as numbers; NA and
+ * anything else that is not a number become NaN. */
+void rundir_numbers(const char *row, double *v, int n);
+
 /* Writes a formatted row and flushes it, naming the file on failure. */
 int rundir_row(FILE *f, const char *name, Err *err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

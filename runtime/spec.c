@@ -744,6 +744,15 @@ static const char *suggestion(const SpecNode *map, const char *key)
     return best;
 }
 
+void spec_mark_used(SpecNode *node)
+{
+    if (!node)
+        return;
+    node->used = 1;
+    for (int i = 0; i < node->n; i++)
+        spec_mark_used(node->items[i]);
+}
+
 int spec_check_unused(SpecNode *node, const char *context, Err *err)
 {
     for (int i = 0; node && i < node->n; i++) {

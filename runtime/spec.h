@@ -68,6 +68,10 @@ int spec_ints(SpecNode *map, const char *key, int required, long *out, int max, 
 int spec_map(SpecNode *map, const char *key, int required, SpecNode **out, Err *err);
 int spec_seq(SpecNode *map, const char *key, int required, SpecNode **out, Err *err);
 
+/* Marks a subtree read, for blocks that are not settings (a run's provenance,
+ * a sweep's grid): spec_check_unused then passes over them. NULL is a no-op. */
+void spec_mark_used(SpecNode *node);
+
 /* Fails on the first map member in the subtree that was never read:
  * "file:line:col: unknown key 'fitlers' in layer 'conv1', did you mean 'filters'?"
  * The suggestion is a key read or looked up in the same map, within edit distance 2.

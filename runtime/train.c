@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "analysis/analysis.h"
+#include "checkpoint.h"
 #include "data/feed.h"
 #include "device.h"
 #include "graph.h"
@@ -27,7 +28,8 @@
 
 typedef struct {
     Experiment *e;
-    Device dev;
+    Device *dev;           /* own_dev, or a device the caller opened and keeps */
+    Device own_dev;
     Graph g;
     Loss loss;
     AnalysisList analyses;
@@ -37,6 +39,8 @@ typedef struct {
     float scale, shift;    /* stored value -> normalised input */
     uint64_t rng;          /* shuffling */
     long seen;             /* training examples seen, for steps.csv */
+    long done;             /* epochs completed before this process (from a checkpoint) */
+    uint64_t settings;     /* checkpoint_fingerprint of the experiment */
     char dir[PATH_MAX];
     FILE *history, *steps;
     float *slots;          /* per-batch metrics of the epoch, read back */
@@ -96,8 +100,8 @@ static int pace(Trainer *t, int batch, Err *err)
         if (rc != CL_SUCCESS)
             return dev_check(rc, "clWaitForEvents", "training batch", err);
     }
-    dev_profile_collect(&t->dev);
-    return dev_check(clEnqueueMarkerWithWaitList(t->dev.queue, 0, NULL, slot),
+    dev_profile_collect(t->dev);
+    return dev_check(clEnqueueMarkerWithWaitList(t->dev->queue, 0, NULL, slot),
                      "clEnqueueMarkerWithWaitList", "training batch", err);
 }
 
@@ -149,7 +153,7 @@ static void progress(Trainer *t, int epoch, int done, int total, double started,
 /* Reads the epoch's per-batch metrics and sums them in batch order. */
 static int read_slots(Trainer *t, int n, const Feed *s, Score *score, Err *err)
 {
-    int rc = dev_read(&t->dev, t->loss.metrics, 0, 2 * (size_t)n * sizeof(float), t->slots, err);
+    int rc = dev_read(t->dev, t->loss.metrics, 0, 2 * (size_t)n * sizeof(float), t->slots, err);
     double loss = 0, correct = 0;
     for (int i = 0; !rc && i < n; i++) {
         loss += t->slots[2 * i];
@@ -207,10 +211,10 @@ static int train_epoch(Trainer *t, int epoch, Score *score, Err *err)
         rc = feed_batch(&t->train, g, b * bs, rows_of(&t->train, bs, b), t->scale, t->shift,
                         t->loss.labels, err);
         if (!rc) rc = graph_forward(g, err);
-        dev_profile_tag(&t->dev, "%s", "loss");
+        dev_profile_tag(t->dev, "%s", "loss");
         if (!rc) rc = loss_compute(&t->loss, g, b, err);
         if (!rc) rc = graph_backward(g, err);
-        dev_profile_tag(&t->dev, "%s", "optimizer");
+        dev_profile_tag(t->dev, "%s", "optimizer");
         if (!rc) rc = optim_step(&t->e->optim, g, err);
         if (!rc) rc = pace(t, b, err);
         g->step++;
@@ -233,9 +237,9 @@ static int evaluate(Trainer *t, Feed *s, Score *score, Err *err)
     for (int b = 0; b < total && !rc; b++) {
         rc = feed_batch(s, g, b * bs, rows_of(s, bs, b), t->scale, t->shift, t->loss.labels, err);
         if (!rc) rc = graph_forward(g, err);
-        dev_profile_tag(&t->dev, "%s", "loss");
+        dev_profile_tag(t->dev, "%s", "loss");
         if (!rc) rc = loss_compute(&t->loss, g, b, err);
-        dev_profile_collect(&t->dev);
+        dev_profile_collect(t->dev);
     }
     return rc ? rc : read_slots(t, total, s, score, err);
 }
@@ -339,7 +343,7 @@ static int run_epochs(Trainer *t, Err *err)
 {
     int rc = CLRUN_OK;
     Score test = {0, 0};
-    for (int epoch = 1; epoch <= t->e->epochs && !rc; epoch++) {
+    for (int epoch = (int)t->done + 1; epoch <= t->e->epochs && !rc; epoch++) {
         double started = now();
         Score train, val = {0, 0};
         rc = train_epoch(t, epoch, &train, err);
@@ -354,8 +358,11 @@ static int run_epochs(Trainer *t, Err *err)
         }
         if (!rc && t->steps)
             rc = plot_loss_curve(t, epoch, err);
+        CheckpointInfo ck = {epoch, t->rng, t->seen, t->settings};
+        if (!rc) rc = checkpoint_save(t->dir, &t->g, &t->e->optim, &ck, err);
     }
-    if (!rc && t->e->epochs == 0) /* evaluation of given weights only */
+    /* evaluation of given weights only, or every epoch was done before a stop */
+    if (!rc && t->done == t->e->epochs)
         rc = evaluate(t, &t->test, &test, err);
     if (!rc)
         printf("Test accuracy: %.4f (%.0f/%d), test loss: %.4f\n", test.accuracy,
@@ -442,15 +449,19 @@ static int weights_path(Trainer *t, const RunOptions *o, char *out, size_t size,
 
 static int prepare_device(Trainer *t, const RunOptions *o, Err *err)
 {
-    int rc = dev_open_profiled(&t->dev, o->device, o->profile, err);
-    if (rc)
-        return rc;
     double started = now();
-    if ((rc = dev_build(&t->dev, err)))
-        return rc;
-    printf("Device: %s (%s, driver %s); kernels %s in %.2fs\n", t->dev.name,
-           t->dev.platform_name, t->dev.driver,
-           t->dev.program_from_cache ? "loaded from cache" : "compiled", now() - started);
+    int rc = CLRUN_OK;
+    if (o->dev) {
+        t->dev = o->dev;
+    } else {
+        t->dev = &t->own_dev;
+        if ((rc = dev_open_profiled(t->dev, o->device, o->profile, err)) ||
+            (rc = dev_build(t->dev, err)))
+            return rc;
+    }
+    printf("Device: %s (%s, driver %s); kernels %s in %.2fs\n", t->dev->name,
+           t->dev->platform_name, t->dev->driver,
+           t->dev->program_from_cache ? "loaded from cache" : "compiled", now() - started);
     long bs = t->e->batch_size, most = (t->train_ds.n + bs - 1) / bs;
     if ((t->test_ds.n + bs - 1) / bs > most)
         most = (t->test_ds.n + bs - 1) / bs;
@@ -458,7 +469,7 @@ static int prepare_device(Trainer *t, const RunOptions *o, Err *err)
     t->curves = calloc(CURVES * (size_t)(t->e->epochs + 1), sizeof *t->curves);
     if (!t->slots || !t->curves)
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
-    rc = graph_setup(&t->g, &t->dev, (int)bs, (uint64_t)t->e->seed, err);
+    rc = graph_setup(&t->g, t->dev, (int)bs, (uint64_t)t->e->seed, err);
     if (!rc) rc = loss_setup(&t->loss, &t->g, (int)most, err);
     if (!rc) rc = optim_setup(&t->e->optim, &t->g, err);
     char weights[PATH_MAX];
@@ -474,21 +485,79 @@ static int prepare_device(Trainer *t, const RunOptions *o, Err *err)
     return rc ? rc : feed_data(t, err);
 }
 
+/* A history.csv row of an epoch done before a stop, back into the curves. */
+static void keep_history_row(void *ctx, const char *row)
+{
+    Trainer *t = ctx;
+    double v[7];
+    rundir_numbers(row, v, 7);
+    int epoch = (int)v[0];
+    if (epoch < 1 || epoch > t->done)
+        return;
+    Score train = {v[1], v[2]}, val = {v[3], v[4]}, test = {v[5], v[6]};
+    long seen = t->seen;
+    t->seen = (long)epoch * t->train.n; /* every epoch sees every training example */
+    keep_curves(t, epoch, &train, &val, &test);
+    t->seen = seen;
+}
+
+/* A steps.csv row (epoch, batch, examples seen, loss), back into the loss curve. */
+static void keep_steps_row(void *ctx, const char *row)
+{
+    Trainer *t = ctx;
+    double seen = 0, loss = 0;
+    Err ignored;
+    if (sscanf(row, "%*d,%*d,%lf,%lf", &seen, &loss) == 2)
+        keep_step(t, seen, loss, &ignored);
+}
+
 static int write_outputs_start(Trainer *t, Err *err)
 {
     char seed[32];
     snprintf(seed, sizeof seed, "%ld", t->e->seed);
-    const char *kv[] = {"clrun", CLRUN_VERSION, "device", t->dev.name,
-                        "platform", t->dev.platform_name, "driver", t->dev.driver,
-                        "opencl", t->dev.version, "seed", seed,
+    const char *kv[] = {"clrun", CLRUN_VERSION, "device", t->dev->name,
+                        "platform", t->dev->platform_name, "driver", t->dev->driver,
+                        "opencl", t->dev->version, "seed", seed,
                         "train_data", t->train_ds.source, "test_data", t->test_ds.source};
-    int rc = rundir_make(t->dir, err);
-    if (!rc) rc = rundir_config(t->dir, t->e->root, t->e->path, kv, 8, err);
-    if (!rc) rc = rundir_csv(t->dir, "history.csv", "epoch,loss,accuracy,val_loss,val_accuracy,"
-                             "test_loss,test_accuracy,seconds,images_per_s", &t->history, err);
-    if (!rc && t->e->log_every > 0)
-        rc = rundir_csv(t->dir, "steps.csv", "epoch,batch,examples_seen,loss", &t->steps, err);
+    static const char history[] = "epoch,loss,accuracy,val_loss,val_accuracy,test_loss,"
+                                  "test_accuracy,seconds,images_per_s";
+    static const char steps[] = "epoch,batch,examples_seen,loss";
+    int rc = rundir_config(t->dir, t->e->root, t->e->path, kv, 8, err);
+    if (!rc && t->done)
+        rc = rundir_csv_resume(t->dir, "history.csv", history, t->done, keep_history_row, t,
+                               &t->history, err);
+    else if (!rc)
+        rc = rundir_csv(t->dir, "history.csv", history, &t->history, err);
+    if (!rc && t->e->log_every > 0 && t->done)
+        rc = rundir_csv_resume(t->dir, "steps.csv", steps, t->done, keep_steps_row, t, &t->steps,
+                               err);
+    else if (!rc && t->e->log_every > 0)
+        rc = rundir_csv(t->dir, "steps.csv", steps, &t->steps, err);
     return rc;
+}
+
+/* A run in a directory with a checkpoint for the same settings carries on from
+ * it; whatever it finds, the directory is no longer a finished run. */
+static int resume(Trainer *t, Err *err)
+{
+    char success[PATH_MAX + 16];
+    snprintf(success, sizeof success, "%s/SUCCESS", t->dir);
+    unlink(success);
+    t->settings = checkpoint_fingerprint(t->e->root);
+    CheckpointInfo ck = {0, t->rng, 0, t->settings};
+    int found = 0, rc = t->e->epochs > 0 ? checkpoint_load(t->dir, &t->g, &t->e->optim, &ck,
+                                                           &found, err)
+                                         : CLRUN_OK;
+    if (rc || !found)
+        return rc;
+    if (ck.epoch > t->e->epochs)
+        return err_set(err, CLRUN_EINPUT, "%s/checkpoint.safetensors: %ld epochs done, more than "
+                       "the %ld asked for", t->dir, ck.epoch, t->e->epochs);
+    t->done = ck.epoch;
+    t->rng = ck.rng;
+    t->seen = ck.seen;
+    printf("Resuming after epoch %ld from %s/checkpoint.safetensors\n", t->done, t->dir);
+    return CLRUN_OK;
 }
 
 static int prepare(Trainer *t, const RunOptions *o, Err *err)
@@ -504,6 +573,8 @@ static int prepare(Trainer *t, const RunOptions *o, Err *err)
         snprintf(t->dir, sizeof t->dir, "%s", o->out_dir);
     else
         snprintf(t->dir, sizeof t->dir, "runs/%s", t->e->name);
+    if (!rc) rc = rundir_make(t->dir, err);
+    if (!rc) rc = resume(t, err);
     return rc ? rc : write_outputs_start(t, err);
 }
 
@@ -519,12 +590,27 @@ static void trainer_free(Trainer *t)
     feed_free(&t->val);
     feed_free(&t->test);
     graph_free(&t->g);
-    dev_close(&t->dev);
+    if (t->dev == &t->own_dev)
+        dev_close(t->dev);
     dataset_free(&t->train_ds);
     dataset_free(&t->test_ds);
     free(t->slots);
     free(t->curves);
     free(t->steps_xy);
+}
+
+/* SUCCESS, written last: the run directory holds a finished run. */
+static int mark_success(const char *dir, Err *err)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/SUCCESS", dir);
+    FILE *f = fopen(path, "w");
+    if (!f || fputs("finished\n", f) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+        if (f)
+            fclose(f);
+        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
+    }
+    return fclose(f) == 0 ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
 }
 
 int train_run(Experiment *e, const RunOptions *o, Err *err)
@@ -536,15 +622,18 @@ int train_run(Experiment *e, const RunOptions *o, Err *err)
     int rc = prepare(&t, o, err);
     double started = now();
     if (!rc) rc = run_epochs(&t, err);
-    if (!rc && o->profile && !(rc = dev_finish(&t.dev, err)))
-        dev_profile_report(&t.dev, now() - started, stdout);
+    if (!rc && o->profile && !(rc = dev_finish(t.dev, err)))
+        dev_profile_report(t.dev, now() - started, stdout);
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/weights.safetensors", t.dir);
     if (!rc) rc = graph_save_weights(&t.g, path, err);
     AnalysisContext ctx = {&t.g, &t.train, &t.test, t.scale, t.shift, t.loss.labels, t.dir};
     if (!rc) rc = analysis_run_list(&t.analyses, &ctx, err);
-    if (!rc)
+    if (!rc) rc = mark_success(t.dir, err);
+    if (!rc) {
+        checkpoint_remove(t.dir);
         printf("Run directory: %s\n", t.dir);
+    }
     trainer_free(&t);
     return rc;
 }

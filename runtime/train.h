@@ -4,6 +4,7 @@
 #ifndef CLRUN_TRAIN_H
 #define CLRUN_TRAIN_H
 
+#include "device.h"
 #include "experiment.h"
 
 typedef struct {
@@ -11,6 +12,8 @@ typedef struct {
     const char *out_dir;  /* --out DIR, or NULL for runs/<experiment>/ */
     const char *weights;  /* --weights FILE, or NULL for model.weights */
     int profile;          /* --profile: time every kernel, report per kernel and layer */
+    Device *dev;          /* an opened, built device to use (and leave open), or NULL to
+                             open the one `device` names */
 } RunOptions;
 
 int train_run(Experiment *e, const RunOptions *o, Err *err);

@@ -186,6 +186,7 @@ static const struct {
     {"cs375-resnet18", 11173962, "data.limit=16 train.batch_size=8"},
     {"cs375-rsa", 11173962, NULL}, /* needs targets: cs375_rsa_compares_with_another_network */
     {"project5-mnist", 21840, "data.limit=256"},
+    {"project5-sweep", 21840, "data.limit=256"}, /* `clrun run` runs its base settings */
     {"project5-greek", 21840, "data.limit=256"},
 };
 #define N_EXPERIMENTS (int)(sizeof experiments / sizeof experiments[0])

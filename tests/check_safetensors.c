@@ -83,10 +83,13 @@ START_TEST(round_trip)
         tensor("conv.weight", 3, s_cube, cube),
         tensor("empty", 2, s_empty, &empty),
     };
-    const char *meta[] = {"format", "pt", "step", "42"};
+    char long_value[300];
+    memset(long_value, 'x', sizeof long_value - 1);
+    long_value[sizeof long_value - 1] = '\0';
+    const char *meta[] = {"format", "pt", "step", "42", "quote", "a\"b\\c\n", "long", long_value};
     int n = sizeof in / sizeof in[0];
     Err err = {""};
-    ck_assert_msg(st_write(path, in, n, meta, 2, &err) == CLRUN_OK, "%s", err.msg);
+    ck_assert_msg(st_write(path, in, n, meta, 4, &err) == CLRUN_OK, "%s", err.msg);
 
     char tmp[160];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -104,6 +107,12 @@ START_TEST(round_trip)
         assert_same(&f.t[i], &in[i]);
     ck_assert_ptr_eq(st_find(&f, "conv.weight"), &f.t[2]);
     ck_assert_ptr_null(st_find(&f, "conv"));
+    /* metadata comes back unescaped; a value too long to keep is checked, not kept */
+    ck_assert_str_eq(st_meta(&f, "format"), "pt");
+    ck_assert_str_eq(st_meta(&f, "step"), "42");
+    ck_assert_str_eq(st_meta(&f, "quote"), "a\"b\\c\n");
+    ck_assert_ptr_null(st_meta(&f, "long"));
+    ck_assert_ptr_null(st_meta(&f, "pt"));
     st_free(&f);
     ck_assert_int_eq(f.n, 0);
 }

@@ -17,6 +17,7 @@ Suite *npy_suite(void);
 Suite *stats_suite(void);
 Suite *neighbours_suite(void);
 Suite *similarity_suite(void);
+Suite *sweep_suite(void);
 Suite *cli_suite(void);
 Suite *parity_suite(void);
 Suite *layers_suite(void);

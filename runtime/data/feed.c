@@ -54,6 +54,8 @@ int feed_select(Feed *s, const char *name, Graph *g, FeedData *f, const int *exa
 
 int feed_shuffle(Feed *s, Graph *g, uint64_t *rng, Err *err)
 {
+    for (int i = 0; i < s->n; i++) /* from the natural order: the generator alone decides */
+        s->order_host[i] = s->first + i;
     rng_shuffle(rng, s->order_host, s->n);
     return upload_order(s, g, err);
 }

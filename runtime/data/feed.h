@@ -37,7 +37,9 @@ int feed_split(Feed *s, const char *name, Graph *g, FeedData *f, int first, int 
  * order; first is 0, so feed_stats does not apply to it. */
 int feed_select(Feed *s, const char *name, Graph *g, FeedData *f, const int *examples, int n,
                 Err *err);
-/* A new random order for the split (Fisher-Yates from rng), uploaded. */
+/* A new random order for the split, uploaded: a Fisher-Yates shuffle of the
+ * natural order from rng (as torch.randperm, independent of the last order,
+ * so the generator's state alone decides it: what a checkpoint keeps). */
 int feed_shuffle(Feed *s, Graph *g, uint64_t *rng, Err *err);
 /* Fills the graph's input with rows examples from position start of the
  * split's order as value * scale + shift, their labels into labels, and sets

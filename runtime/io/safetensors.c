@@ -476,6 +476,8 @@ enum { SEEN_DTYPE = 1, SEEN_SHAPE = 2, SEEN_OFFSETS = 4, SEEN_ALL = 7 };
 typedef struct {
     Entry *e;
     int n, cap;
+    StMeta meta[ST_MAX_META];
+    int n_meta;
 } Entries;
 
 __attribute__((format(printf, 4, 5))) static int tensor_fail(const char *path, Err *err,
@@ -542,12 +544,21 @@ static int tensor_member(Json *j, const char *key, void *ctx)
     return tensor_fail(j->path, j->err, e, "unknown field \"%s\"", key);
 }
 
-/* Metadata is free-form to the format, but its values must be strings. */
+/* Metadata is free-form to the format, but its values must be strings. Each
+ * is checked first; one that fits is then read again into a kept pair. */
 static int metadata_member(Json *j, const char *key, void *ctx)
 {
-    (void)key;
-    (void)ctx;
-    return json_string(j, NULL, 0);
+    Entries *es = ctx;
+    size_t start = j->pos;
+    int rc = json_string(j, NULL, 0);
+    StMeta *m = &es->meta[es->n_meta];
+    if (rc || es->n_meta == ST_MAX_META || strlen(key) >= sizeof m->key ||
+        j->pos - start >= sizeof m->value)
+        return rc;
+    strcpy(m->key, key);
+    j->pos = start;
+    es->n_meta++;
+    return json_string(j, m->value, sizeof m->value);
 }
 
 static int new_entry(Json *j, Entries *es, const char *name, Entry **out)
@@ -574,7 +585,7 @@ static int new_entry(Json *j, Entries *es, const char *name, Entry **out)
 static int header_member(Json *j, const char *key, void *ctx)
 {
     if (strcmp(key, "__metadata__") == 0)
-        return json_object(j, metadata_member, NULL);
+        return json_object(j, metadata_member, ctx);
     Entry *e = NULL;
     int rc = new_entry(j, ctx, key, &e);
     if (!rc)
@@ -726,6 +737,8 @@ static int take_tensors(Entries *es, StFile *f, const char *path, Err *err)
     for (int i = 0; i < es->n; i++)
         f->t[i] = es->e[i].t;
     f->n = es->n;
+    memcpy(f->meta, es->meta, sizeof f->meta);
+    f->n_meta = es->n_meta;
     free(es->e);
     return CLRUN_OK;
 }
@@ -754,6 +767,14 @@ int st_read(const char *path, StFile *f, Err *err)
     free(header);
     fclose(fp);
     return rc;
+}
+
+const char *st_meta(const StFile *f, const char *key)
+{
+    for (int i = 0; i < f->n_meta; i++)
+        if (strcmp(f->meta[i].key, key) == 0)
+            return f->meta[i].value;
+    return NULL;
 }
 
 const StTensor *st_find(const StFile *f, const char *name)

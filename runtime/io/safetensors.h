@@ -22,9 +22,18 @@ typedef struct {
     float *data;  /* values converted to float */
 } StTensor;
 
+#define ST_MAX_META 32
+
+/* A metadata pair short enough to keep (longer ones are checked, not kept). */
+typedef struct {
+    char key[64], value[256];
+} StMeta;
+
 typedef struct {
     int n;
     StTensor *t;
+    int n_meta;
+    StMeta meta[ST_MAX_META]; /* the first ST_MAX_META pairs that fit */
 } StFile;
 
 /* Writes the tensors as F32 in the given order, and n_meta metadata pairs
@@ -34,9 +43,12 @@ int st_write(const char *path, const StTensor *tensors, int n, const char *const
              int n_meta, Err *err);
 
 /* Reads every tensor, in the order of their data in the file, converting
- * F64, F32, F16, BF16, I64, I32, I16, I8, U8 and BOOL to float. Metadata is
- * checked but not kept. On failure f is left empty (st_free is still safe). */
+ * F64, F32, F16, BF16, I64, I32, I16, I8, U8 and BOOL to float. Metadata
+ * values must be strings; the pairs that fit StMeta are kept. On failure f is left empty (st_free is still safe). */
 int st_read(const char *path, StFile *f, Err *err);
+
+/* The metadata value of key, or NULL. */
+const char *st_meta(const StFile *f, const char *key);
 
 /* The tensor called name, or NULL. */
 const StTensor *st_find(const StFile *f, const char *name);

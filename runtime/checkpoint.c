@@ -1,0 +1,146 @@
+/* checkpoint.c: saving and restoring a run's state (see checkpoint.h). */
+#include "checkpoint.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CHECKPOINT_FILE "checkpoint.safetensors"
+
+uint64_t checkpoint_fingerprint(const SpecNode *root)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *m = open_memstream(&text, &size);
+    uint64_t h = 0xcbf29ce484222325ull;
+    if (m && spec_write(m, root, 0) == CLRUN_OK && fclose(m) == 0) {
+        for (size_t i = 0; i < size; i++)
+            h = (h ^ (unsigned char)text[i]) * 0x100000001b3ull;
+    } else if (m) {
+        fclose(m);
+    }
+    free(text);
+    return h;
+}
+
+static void path_of(const char *dir, char *out, size_t size)
+{
+    snprintf(out, size, "%s/" CHECKPOINT_FILE, dir);
+}
+
+/* The state buffer k of parameter i, or NULL (buffers have none). */
+static cl_mem state_of(const Optimizer *o, int i, int k)
+{
+    return k < o->type->n_state ? o->state[i * OPTIM_MAX_STATE + k] : NULL;
+}
+
+static void state_name(const Param *p, int k, char *out, size_t size)
+{
+    snprintf(out, size, "optimizer.%d.%s", k, p->name);
+}
+
+int checkpoint_save(const char *dir, Graph *g, const Optimizer *o, const CheckpointInfo *info,
+                    Err *err)
+{
+    int cap = g->n_params * (1 + OPTIM_MAX_STATE), n = 0;
+    StTensor *t = calloc((size_t)cap, sizeof *t);
+    int rc = t ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "out of memory");
+    for (int i = 0; i < g->n_params && !rc; i++) {
+        const Param *p = &g->params[i];
+        rc = graph_read_tensor(g, p, p->name, p->value, &t[n++], err);
+        for (int k = 0; k < OPTIM_MAX_STATE && !rc; k++) {
+            char name[160];
+            state_name(p, k, name, sizeof name);
+            if (state_of(o, i, k))
+                rc = graph_read_tensor(g, p, name, state_of(o, i, k), &t[n++], err);
+        }
+    }
+    char epoch[32], rng[32], seen[32], settings[32], step[32], iterations[32], path[PATH_MAX];
+    snprintf(epoch, sizeof epoch, "%ld", info->epoch);
+    snprintf(rng, sizeof rng, "%016" PRIx64, info->rng);
+    snprintf(seen, sizeof seen, "%ld", info->seen);
+    snprintf(settings, sizeof settings, "%016" PRIx64, info->settings);
+    snprintf(step, sizeof step, "%" PRIu32, g->step);
+    snprintf(iterations, sizeof iterations, "%ld", o->iterations);
+    const char *meta[] = {"format", "clrun-checkpoint", "epoch", epoch, "rng", rng, "seen", seen,
+                          "settings", settings, "step", step, "iterations", iterations};
+    path_of(dir, path, sizeof path);
+    if (!rc) rc = st_write(path, t, n, meta, 7, err);
+    for (int i = 0; t && i < n; i++)
+        free(t[i].data);
+    free(t);
+    return rc;
+}
+
+/* The metadata value of key as an unsigned number in base, or an error. */
+static int meta_number(const StFile *f, const char *key, int base, uint64_t *out, const char *path,
+                       Err *err)
+{
+    const char *v = st_meta(f, key);
+    char *end = NULL;
+    if (v && *v)
+        *out = strtoull(v, &end, base);
+    if (!v || !*v || *end)
+        return err_set(err, CLRUN_EINPUT, "%s: damaged checkpoint: no valid '%s' (delete the file "
+                       "to start the run over)", path, key);
+    return CLRUN_OK;
+}
+
+static int restore(const StFile *f, const char *path, Graph *g, Optimizer *o, CheckpointInfo *info,
+                   Err *err)
+{
+    uint64_t epoch = 0, rng = 0, seen = 0, step = 0, iterations = 0;
+    int rc = meta_number(f, "epoch", 10, &epoch, path, err);
+    if (!rc) rc = meta_number(f, "rng", 16, &rng, path, err);
+    if (!rc) rc = meta_number(f, "seen", 10, &seen, path, err);
+    if (!rc) rc = meta_number(f, "step", 10, &step, path, err);
+    if (!rc) rc = meta_number(f, "iterations", 10, &iterations, path, err);
+    for (int i = 0; i < g->n_params && !rc; i++) {
+        const Param *p = &g->params[i];
+        rc = graph_write_tensor(g, p, f, p->name, p->value, path, err);
+        for (int k = 0; k < OPTIM_MAX_STATE && !rc; k++) {
+            char name[160];
+            state_name(p, k, name, sizeof name);
+            if (state_of(o, i, k))
+                rc = graph_write_tensor(g, p, f, name, state_of(o, i, k), path, err);
+        }
+    }
+    if (rc)
+        return rc;
+    info->epoch = (long)epoch;
+    info->rng = rng;
+    info->seen = (long)seen;
+    g->step = (uint32_t)step;
+    o->iterations = (long)iterations;
+    return CLRUN_OK;
+}
+
+int checkpoint_load(const char *dir, Graph *g, Optimizer *o, CheckpointInfo *info, int *found,
+                    Err *err)
+{
+    char path[PATH_MAX];
+    path_of(dir, path, sizeof path);
+    *found = 0;
+    if (access(path, F_OK) != 0)
+        return CLRUN_OK;
+    StFile f;
+    uint64_t settings = 0;
+    int rc = st_read(path, &f, err);
+    if (!rc) rc = meta_number(&f, "settings", 16, &settings, path, err);
+    if (!rc && settings != info->settings)
+        printf("Checkpoint: %s is for other settings; starting over\n", path);
+    else if (!rc && !(rc = restore(&f, path, g, o, info, err)))
+        *found = 1;
+    st_free(&f);
+    return rc;
+}
+
+void checkpoint_remove(const char *dir)
+{
+    char path[PATH_MAX];
+    path_of(dir, path, sizeof path);
+    unlink(path);
+}

@@ -1,0 +1,37 @@
+/* checkpoint.h: what a run needs to carry on after it was stopped, saved
+ * after every epoch as <dir>/checkpoint.safetensors (written whole or not at
+ * all): every parameter and buffer, the optimizer's state buffers and step
+ * count, the dropout step, the epochs done, the shuffle generator and the
+ * examples seen, and a fingerprint of the settings so that a run with other
+ * settings never continues from it. */
+#ifndef CLRUN_CHECKPOINT_H
+#define CLRUN_CHECKPOINT_H
+
+#include <stdint.h>
+
+#include "graph.h"
+#include "optim.h"
+
+typedef struct {
+    long epoch;        /* epochs completed */
+    uint64_t rng;      /* the shuffle generator after them */
+    long seen;         /* training examples seen */
+    uint64_t settings; /* checkpoint_fingerprint of the experiment */
+} CheckpointInfo;
+
+/* FNV-1a of the experiment tree as spec_write prints it. */
+uint64_t checkpoint_fingerprint(const SpecNode *root);
+
+int checkpoint_save(const char *dir, Graph *g, const Optimizer *o, const CheckpointInfo *info,
+                    Err *err);
+
+/* When dir holds a checkpoint with info->settings' fingerprint, restores g,
+ * o and info from it and sets *found; without one (or for other settings,
+ * which it says on stdout) leaves everything as it was, *found 0. A damaged
+ * checkpoint is an error naming the file, never silently skipped. */
+int checkpoint_load(const char *dir, Graph *g, Optimizer *o, CheckpointInfo *info, int *found,
+                    Err *err);
+
+void checkpoint_remove(const char *dir);
+
+#endif

@@ -1,0 +1,445 @@
+/* merge.c: a sweep's results table and figures (see merge.h). */
+#include "merge.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "plot.h"
+#include "rundir.h"
+#include "sweep.h"
+
+#define MERGE_MAX_FIELDS (SWEEP_MAX_KEYS + 1)
+
+/* The metrics, as results.csv names them, and where PointResult keeps them. */
+static const struct {
+    const char *name;
+    size_t offset;
+} metrics[] = {
+    {"final_test_accuracy", offsetof(PointResult, final_test_accuracy)},
+    {"best_test_accuracy", offsetof(PointResult, best_test_accuracy)},
+    {"final_test_loss", offsetof(PointResult, final_test_loss)},
+    {"best_test_loss", offsetof(PointResult, best_test_loss)},
+    {"final_val_accuracy", offsetof(PointResult, final_val_accuracy)},
+    {"best_val_accuracy", offsetof(PointResult, best_val_accuracy)},
+    {"final_val_loss", offsetof(PointResult, final_val_loss)},
+    {"best_val_loss", offsetof(PointResult, best_val_loss)},
+    {"seconds", offsetof(PointResult, seconds)},
+};
+#define N_METRICS (int)(sizeof metrics / sizeof metrics[0])
+
+static double metric_of(const PointResult *r, int m)
+{
+    return *(const double *)((const char *)r + metrics[m].offset);
+}
+
+/* ---- one point ---- */
+
+static double better(double best, double v, int larger)
+{
+    if (isnan(v))
+        return best;
+    return isnan(best) || (larger ? v > best : v < best) ? v : best;
+}
+
+static void read_history(const char *dir, PointResult *r)
+{
+    char path[PATH_MAX + 16], line[512];
+    snprintf(path, sizeof path, "%s/history.csv", dir);
+    FILE *f = fopen(path, "r");
+    for (int first = 1; f && fgets(line, sizeof line, f); first = 0) {
+        double v[8];
+        rundir_numbers(line, v, 8);
+        if (first || isnan(v[0]))
+            continue;
+        r->epochs++;
+        r->final_val_loss = v[3], r->final_val_accuracy = v[4];
+        r->final_test_loss = v[5], r->final_test_accuracy = v[6];
+        r->best_val_loss = better(r->best_val_loss, v[3], 0);
+        r->best_val_accuracy = better(r->best_val_accuracy, v[4], 1);
+        r->best_test_loss = better(r->best_test_loss, v[5], 0);
+        r->best_test_accuracy = better(r->best_test_accuracy, v[6], 1);
+        r->seconds = isnan(r->seconds) ? v[7] : r->seconds + v[7];
+    }
+    if (f)
+        fclose(f);
+}
+
+/* The device named in config.yaml's run: block. */
+static void read_device(const char *dir, PointResult *r)
+{
+    char path[PATH_MAX + 16], line[512];
+    snprintf(path, sizeof path, "%s/config.yaml", dir);
+    FILE *f = fopen(path, "r");
+    int in_run = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "run:", 4) == 0)
+            in_run = 1;
+        else if (in_run && strncmp(line, "  device: \"", 11) == 0)
+            snprintf(r->device, sizeof r->device, "%.*s", (int)strcspn(line + 11, "\"\n"),
+                     line + 11);
+    }
+    if (f)
+        fclose(f);
+}
+
+void merge_read_point(const char *dir, PointResult *r)
+{
+    memset(r, 0, sizeof *r);
+    for (int m = 0; m < N_METRICS; m++)
+        *(double *)((char *)r + metrics[m].offset) = NAN;
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/SUCCESS", dir);
+    r->finished = access(path, F_OK) == 0;
+    read_history(dir, r);
+    read_device(dir, r);
+}
+
+/* ---- the grid ---- */
+
+typedef struct {
+    int n_keys;
+    char keys[SWEEP_MAX_KEYS][128];
+    long n;
+    long *index;
+    char *(*values)[SWEEP_MAX_KEYS]; /* values[point][key] */
+    PointResult *results;
+} Grid;
+
+/* Splits a CSV line in place into fields, unquoting "..." ("" is a quote). */
+static int split_csv(char *line, char **fields, int max)
+{
+    int n = 0;
+    char *p = line;
+    line[strcspn(line, "\r\n")] = '\0';
+    while (n < max) {
+        char *out = p;
+        fields[n++] = p;
+        if (*p == '"') {
+            char *in = p + 1;
+            for (; *in && !(in[0] == '"' && in[1] != '"'); in++)
+                *out++ = *in == '"' ? *++in : *in;
+            p = *in ? in + 1 : in;
+        } else {
+            p += strcspn(p, ",");
+            out = p;
+        }
+        char next = *p;
+        *out = '\0';
+        if (next != ',')
+            break;
+        p++;
+    }
+    return n;
+}
+
+static void grid_free(Grid *g)
+{
+    for (long i = 0; g->values && i < g->n; i++)
+        for (int k = 0; k < g->n_keys; k++)
+            free(g->values[i][k]);
+    free(g->index);
+    free(g->values);
+    free(g->results);
+}
+
+static int grid_add(Grid *g, char **fields, long *cap, const char *path, int line, Err *err)
+{
+    if (g->n == *cap) {
+        long grown = *cap ? 2 * *cap : 64;
+        long *index = realloc(g->index, (size_t)grown * sizeof *index);
+        if (index)
+            g->index = index;
+        char *(*values)[SWEEP_MAX_KEYS] = realloc(g->values, (size_t)grown * sizeof *values);
+        if (values)
+            g->values = values;
+        if (!index || !values)
+            return err_set(err, CLRUN_ERUNTIME, "out of memory");
+        *cap = grown;
+    }
+    char *end;
+    g->index[g->n] = strtol(fields[0], &end, 10);
+    if (end == fields[0] || *end || g->index[g->n] < 0)
+        return err_set(err, CLRUN_EINPUT, "%s:%d: '%s' is not a point index", path, line,
+                       fields[0]);
+    for (int k = 0; k < g->n_keys; k++)
+        if (!(g->values[g->n][k] = strdup(fields[1 + k])))
+            return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    g->n++;
+    return CLRUN_OK;
+}
+
+static int grid_read(Grid *g, const char *root, Err *err)
+{
+    char path[PATH_MAX + 16], line[8192], *fields[MERGE_MAX_FIELDS];
+    snprintf(path, sizeof path, "%s/sweep.csv", root);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return err_set(err, CLRUN_EINPUT, "%s: cannot open (%s): is %s a sweep's directory?", path,
+                       strerror(errno), root);
+    long cap = 0;
+    int rc = CLRUN_OK;
+    for (int ln = 1; !rc && fgets(line, sizeof line, f); ln++) {
+        int n = split_csv(line, fields, MERGE_MAX_FIELDS);
+        if (ln == 1) {
+            g->n_keys = n - 1;
+            for (int k = 0; k < g->n_keys; k++)
+                snprintf(g->keys[k], sizeof g->keys[k], "%s", fields[1 + k]);
+            if (n < 2 || strcmp(fields[0], "index") != 0)
+                rc = err_set(err, CLRUN_EINPUT, "%s:1: expected index and the swept keys", path);
+        } else if (n != g->n_keys + 1) {
+            rc = err_set(err, CLRUN_EINPUT, "%s:%d: %d fields, the header has %d", path, ln, n,
+                         g->n_keys + 1);
+        } else {
+            rc = grid_add(g, fields, &cap, path, ln, err);
+        }
+    }
+    fclose(f);
+    if (!rc && !(g->results = calloc((size_t)(g->n ? g->n : 1), sizeof *g->results)))
+        rc = err_set(err, CLRUN_ERUNTIME, "out of memory");
+    for (long i = 0; !rc && i < g->n; i++) {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s/%ld", root, g->index[i]);
+        merge_read_point(dir, &g->results[i]);
+    }
+    return rc;
+}
+
+/* ---- outputs ---- */
+
+static void put_number(FILE *f, double v, const char *fmt)
+{
+    if (isnan(v))
+        fputs(",NA", f);
+    else
+        fprintf(f, fmt, v);
+}
+
+static void put_text(FILE *f, const char *v)
+{
+    fputc(',', f);
+    if (!strpbrk(v, ",\"")) {
+        fputs(v, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *v; v++)
+        fprintf(f, *v == '"' ? "\"\"" : "%c", *v);
+    fputc('"', f);
+}
+
+static int write_results(const Grid *g, const char *root, Err *err)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/results.csv", root);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", path, strerror(errno));
+    fprintf(f, "index");
+    for (int k = 0; k < g->n_keys; k++)
+        put_text(f, g->keys[k]);
+    fprintf(f, ",status");
+    for (int m = 0; m < N_METRICS; m++)
+        fprintf(f, ",%s", metrics[m].name);
+    fprintf(f, ",epochs,device\n");
+    for (long i = 0; i < g->n; i++) {
+        const PointResult *r = &g->results[i];
+        fprintf(f, "%ld", g->index[i]);
+        for (int k = 0; k < g->n_keys; k++)
+            put_text(f, g->values[i][k]);
+        fprintf(f, ",%s", r->finished ? "finished" : r->epochs ? "incomplete" : "not started");
+        for (int m = 0; m < N_METRICS; m++)
+            put_number(f, metric_of(r, m), m == N_METRICS - 1 ? ",%.3f" : ",%.6f");
+        fprintf(f, ",%d", r->epochs);
+        put_text(f, r->device[0] ? r->device : "NA");
+        fputc('\n', f);
+    }
+    int bad = ferror(f);
+    return fclose(f) != 0 || bad ? err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path)
+                                 : CLRUN_OK;
+}
+
+/* The distinct values of key k in order of first appearance (the axis order). */
+static int axis_values(const Grid *g, int k, const char **out, int max)
+{
+    int n = 0;
+    for (long i = 0; i < g->n; i++) {
+        int seen = 0;
+        for (int j = 0; j < n && !seen; j++)
+            seen = strcmp(out[j], g->values[i][k]) == 0;
+        if (!seen && n < max)
+            out[n++] = g->values[i][k];
+    }
+    return n;
+}
+
+static int value_index(const char **values, int n, const char *v)
+{
+    for (int j = 0; j < n; j++)
+        if (strcmp(values[j], v) == 0)
+            return j;
+    return -1;
+}
+
+/* The values as numbers when they all are; else their positions. */
+static int as_numbers(const char **values, int n, double *x)
+{
+    int numeric = 1;
+    for (int j = 0; j < n; j++) {
+        char *end;
+        x[j] = strtod(values[j], &end);
+        numeric = numeric && end != values[j] && !*end;
+    }
+    for (int j = 0; !numeric && j < n; j++)
+        x[j] = j;
+    return numeric;
+}
+
+/* The mean metric over finished points for each (value of key a, value of key b). */
+static void cell_means(const Grid *g, int m, int a, const char **va, int na, int b,
+                       const char **vb, int nb, double *mean)
+{
+    int *count = calloc((size_t)na * (size_t)nb, sizeof *count);
+    for (int c = 0; c < na * nb; c++)
+        mean[c] = 0;
+    for (long i = 0; count && i < g->n; i++) {
+        double v = metric_of(&g->results[i], m);
+        if (!g->results[i].finished || isnan(v))
+            continue;
+        int x = value_index(va, na, g->values[i][a]), y = b < 0 ? 0 : value_index(vb, nb,
+                                                                                 g->values[i][b]);
+        mean[x * nb + y] += v;
+        count[x * nb + y]++;
+    }
+    for (int c = 0; c < na * nb; c++)
+        mean[c] = count && count[c] ? mean[c] / count[c] : NAN;
+    free(count);
+}
+
+static void file_key(const char *key, char *out, size_t size)
+{
+    snprintf(out, size, "%s", key);
+    for (char *c = out; *c; c++)
+        if (!(isalnum((unsigned char)*c) || *c == '_' || *c == '-'))
+            *c = '_';
+}
+
+/* The keys that take more than one value: those the figures show. */
+static int varying_keys(const Grid *g, int *keys)
+{
+    const char *values[2];
+    int n = 0;
+    for (int k = 0; k < g->n_keys; k++)
+        if (axis_values(g, k, values, 2) > 1)
+            keys[n++] = k;
+    return n;
+}
+
+/* The metric against key a, one line per value of another varying key (the
+ * first), averaged over the rest. */
+static int plot_key(const Grid *g, const char *root, int m, int a, Err *err)
+{
+    const char *va[SWEEP_MAX_VALUES], *vb[SWEEP_MAX_VALUES];
+    int keys[SWEEP_MAX_KEYS], n_keys = varying_keys(g, keys), b = -1;
+    for (int k = 0; k < n_keys && b < 0; k++)
+        b = keys[k] != a ? keys[k] : -1;
+    int na = axis_values(g, a, va, SWEEP_MAX_VALUES), nb = b < 0 ? 1 : axis_values(g, b, vb,
+                                                                                  SWEEP_MAX_VALUES);
+    double x[SWEEP_MAX_VALUES], *mean = malloc((size_t)na * (size_t)nb * sizeof *mean);
+    double *ys = malloc((size_t)na * (size_t)nb * sizeof *ys);
+    PlotSeries *series = calloc((size_t)nb, sizeof *series);
+    char (*labels)[160] = calloc((size_t)nb, sizeof *labels);
+    if (!mean || !ys || !series || !labels) {
+        free(mean), free(ys), free(series), free(labels);
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    }
+    int numeric = as_numbers(va, na, x);
+    cell_means(g, m, a, va, na, b, vb, nb, mean);
+    for (int s = 0; s < nb; s++) {
+        for (int j = 0; j < na; j++)
+            ys[s * na + j] = mean[j * nb + s];
+        if (b >= 0)
+            snprintf(labels[s], sizeof labels[s], "%s=%s", g->keys[b], vb[s]);
+        series[s] = (PlotSeries){x, ys + s * na, na, b >= 0 ? labels[s] : metrics[m].name, na == 1};
+    }
+    char title[320], xlabel[320], name[160], path[PATH_MAX];
+    snprintf(title, sizeof title, "%s against %s%s", metrics[m].name, g->keys[a],
+             n_keys > 2 ? " (mean over the other keys)" : "");
+    if (numeric)
+        snprintf(xlabel, sizeof xlabel, "%s", g->keys[a]);
+    else { /* positions stand for the values, which the label spells out */
+        int n = snprintf(xlabel, sizeof xlabel, "%s:", g->keys[a]);
+        for (int j = 0; j < na && n < (int)sizeof xlabel; j++)
+            n += snprintf(xlabel + n, sizeof xlabel - (size_t)n, " %d=%s", j, va[j]);
+    }
+    PlotPanel panel = {title, xlabel, metrics[m].name, series, nb};
+    file_key(g->keys[a], name, sizeof name);
+    snprintf(path, sizeof path, "%s/sweep_%s.png", root, name);
+    int rc = plot_lines(path, &panel, 1, err);
+    free(mean), free(ys), free(series), free(labels);
+    return rc;
+}
+
+/* The metric over the two varying keys a (rows) and b (columns). */
+static int plot_heat(const Grid *g, const char *root, int m, int a, int b, Err *err)
+{
+    const char *va[SWEEP_MAX_VALUES], *vb[SWEEP_MAX_VALUES];
+    int na = axis_values(g, a, va, SWEEP_MAX_VALUES), nb = axis_values(g, b, vb, SWEEP_MAX_VALUES);
+    double *mean = malloc((size_t)na * (size_t)nb * sizeof *mean);
+    if (!mean)
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    cell_means(g, m, a, va, na, b, vb, nb, mean);
+    char title[400], path[PATH_MAX];
+    snprintf(title, sizeof title, "%s (rows: %s, columns: %s)", metrics[m].name, g->keys[a],
+             g->keys[b]);
+    snprintf(path, sizeof path, "%s/sweep_heatmap.png", root);
+    int rc = plot_heatmap(path, title, mean, na, nb, va, vb, err);
+    free(mean);
+    return rc;
+}
+
+static void list_incomplete(const Grid *g)
+{
+    int n = 0;
+    for (long i = 0; i < g->n; i++) {
+        if (g->results[i].finished)
+            continue;
+        printf("%s %ld", n++ ? "," : "Incomplete points (no SUCCESS):", g->index[i]);
+    }
+    if (n)
+        printf("\n");
+}
+
+int merge_sweep(const char *root, const char *metric, Err *err)
+{
+    int m = 0;
+    while (metric && m < N_METRICS && strcmp(metrics[m].name, metric) != 0)
+        m++;
+    if (m == N_METRICS)
+        return err_set(err, CLRUN_EINPUT, "unknown metric '%s' (final_test_accuracy, "
+                       "best_val_loss, ... as results.csv names them)", metric);
+    Grid g;
+    memset(&g, 0, sizeof g);
+    int rc = grid_read(&g, root, err);
+    if (!rc) rc = write_results(&g, root, err);
+    int keys[SWEEP_MAX_KEYS], n_keys = rc ? 0 : varying_keys(&g, keys);
+    for (int k = 0; !rc && k < n_keys; k++)
+        rc = plot_key(&g, root, m, keys[k], err);
+    if (!rc && n_keys == 2)
+        rc = plot_heat(&g, root, m, keys[0], keys[1], err);
+    if (!rc) {
+        long finished = 0;
+        for (long i = 0; i < g.n; i++)
+            finished += g.results[i].finished;
+        printf("Merged %ld points (%ld finished) into %s/results.csv\n", g.n, finished, root);
+        list_incomplete(&g);
+    }
+    grid_free(&g);
+    return rc;
+}
