@@ -273,9 +273,10 @@ static void csv_field(FILE *f, const char *v)
 
 int sweep_write_grid(const Sweep *s, const char *root, Err *err)
 {
-    char path[PATH_MAX], tmp[PATH_MAX + 32];
+    char path[PATH_MAX], tmp[PATH_MAX + 128], host[64] = "";
+    gethostname(host, sizeof host - 1); /* array tasks on several nodes share the folder */
     snprintf(path, sizeof path, "%s/sweep.csv", root);
-    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    snprintf(tmp, sizeof tmp, "%s.%s.%ld.tmp", path, host, (long)getpid());
     int rc = rundir_make(root, err);
     FILE *f = rc ? NULL : fopen(tmp, "w");
     if (!rc && !f)
