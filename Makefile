@@ -31,7 +31,7 @@ CL_SRC   := cl/prelude.cl $(filter-out cl/prelude.cl,$(sort $(wildcard cl/*.cl))
 # Tests compile kernels once into a cache of their own.
 export POCL_CACHE_DIR := $(CURDIR)/build/pocl-cache
 
-.PHONY: all run check deps deps-slurm clean FORCE
+.PHONY: all run check bench deps deps-slurm clean FORCE
 all: build/clrun
 
 # Rebuilds everything when the flags change (WERROR=1, SANITIZE=...).
@@ -70,6 +70,12 @@ check: deps-slurm
 	@mkdir -p build/pocl-cache build/test-tmp
 	CK_DEFAULT_TIMEOUT=600 build/check_clrun
 	tests/slurm-sweep-test
+
+# clrun against PyTorch on this machine (bench/bench.py); BENCH_ARGS="--rounds 5" etc.
+bench: deps
+	@tools/install-deps --bench
+	@$(MAKE) --no-print-directory build/clrun
+	/usr/bin/python3 bench/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf build
