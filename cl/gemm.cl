@@ -2,9 +2,9 @@
  *
  * C[m, n] = sum_k A(m, k) * B(k, n)  (+ C[m, n] when accumulate)
  * with A(m, k) = A[m * a_sm + k * a_sk] and B(k, n) = B[k * b_sk + n * b_sn],
- * so the callers' transposes are strides. Two shapes of data cover every layer:
- * gemm_nn when B's rows are contiguous (b_sn = 1) and gemm_nt when both
- * operands run along k (a_sk = b_sk = 1). */
+ * so the callers' transposes are strides. gemm_nn needs B's rows contiguous
+ * (b_sn = 1); a product whose operands both run along k (a_sk = b_sk = 1) is
+ * one transpose away from it (launch_gemm). */
 
 /* Each work-item computes an 8 x 16 block of C: per k, one 16-wide load of B,
  * eight broadcast values of A and eight 16-wide multiply-adds, held in
@@ -50,46 +50,19 @@ __kernel void gemm_nn(int M, int N, int K,
         }
 }
 
-/* The same product when both operands run along k (a_sk = b_sk = 1), as in
- * x . W^T and in weight gradients: each work-item takes a 4x4 block of C and
- * walks k four at a time with vector loads, since neighbouring work-items
- * cannot share loads here. */
-__kernel void gemm_nt(int M, int N, int K,
-                      __global const float *A, int a_sm,
-                      __global const float *B, int b_sn,
-                      __global float *C, int ldc, int accumulate)
+/* out[c * out_stride + r] = in[r * in_stride + c] (plus what out holds when
+ * accumulate): the transposes that turn a product whose operands both run
+ * along k into gemm_nn (launch_gemm). Work-items run along c, so the reads
+ * are contiguous. */
+__kernel void transpose(__global const float *in, int rows, int cols, int in_stride,
+                        __global float *out, int out_stride, int accumulate)
 {
-    int n0 = get_global_id(0) * 4, m0 = get_global_id(1) * 4;
-    if (n0 >= N || m0 >= M)
+    int c = get_global_id(0), r = get_global_id(1);
+    if (c >= cols || r >= rows)
         return;
-    __global const float *a[4], *b[4];
-    for (int i = 0; i < 4; i++) {
-        a[i] = A + min(m0 + i, M - 1) * a_sm;
-        b[i] = B + min(n0 + i, N - 1) * b_sn;
-    }
-    float4 acc[4][4];
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++)
-            acc[i][j] = (float4)(0.0f);
-    int k = 0;
-    for (; k + 4 <= K; k += 4) {
-        float4 av[4], bv[4];
-        for (int i = 0; i < 4; i++) {
-            av[i] = vload4(0, a[i] + k);
-            bv[i] = vload4(0, b[i] + k);
-        }
-        for (int i = 0; i < 4; i++)
-            for (int j = 0; j < 4; j++)
-                acc[i][j] = fma(av[i], bv[j], acc[i][j]);
-    }
-    for (int i = 0; i < 4 && m0 + i < M; i++)
-        for (int j = 0; j < 4 && n0 + j < N; j++) {
-            float s = (acc[i][j].x + acc[i][j].y) + (acc[i][j].z + acc[i][j].w);
-            for (int t = k; t < K; t++)
-                s = fma(a[i][t], b[j][t], s);
-            __global float *c = C + (m0 + i) * ldc + n0 + j;
-            *c = accumulate ? *c + s : s;
-        }
+    float v = in[r * in_stride + c];
+    __global float *o = out + c * out_stride + r;
+    *o = accumulate ? *o + v : v;
 }
 
 /* out[r] = sum over c of in[r * cols + c]: bias gradients, in a fixed order. */

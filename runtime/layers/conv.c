@@ -130,6 +130,7 @@ static int conv_setup(Node *n, Graph *g, Err *err)
     else
         graph_want_scratch(g, SCRATCH_COL, k * cols);
     graph_want_scratch(g, SCRATCH_TMP, (size_t)c->filters * cols);
+    gemm_reserve(g, (int)c->filters, (int)k, (int)cols); /* dW = dY col^T */
     return rc;
 }
 

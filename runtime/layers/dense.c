@@ -42,7 +42,10 @@ static int dense_setup(Node *n, Graph *g, Err *err)
     int rc = layer_kernel(g, n, "bias_act_rows", &d->bias_act, err);
     if (!rc)
         rc = layer_kernel(g, n, "act_backward", &d->act_bwd, err);
-    return rc ? rc : layer_kernel(g, n, "sum_cols", &d->sum_cols, err);
+    if (!rc)
+        rc = layer_kernel(g, n, "sum_cols", &d->sum_cols, err);
+    gemm_reserve(g, g->max_batch, (int)d->units, d->in); /* y = x W^T */
+    return rc;
 }
 
 static int dense_forward(Node *n, Graph *g, Err *err)

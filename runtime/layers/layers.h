@@ -26,8 +26,15 @@ const char *act_name(int act);
 void window_axis(int same, long in, long k, long stride, long pad, long *out, long *lead);
 
 /* Shared launch helpers. */
+/* C[M, N] (+)= A(m, k) B(k, n) with A(m, k) = A[m * a_sm + k * a_sk] and
+ * B(k, n) = B[k * b_sk + n * b_sn] (cl/gemm.cl). B's rows must be contiguous
+ * (b_sn = 1), or both operands run along k (a_sk = b_sk = 1): then the smaller
+ * operand is transposed into scratch first, which gemm_reserve sets aside. */
 int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_mem B, int b_sk,
                 int b_sn, cl_mem C, int ldc, int accumulate, Err *err);
+/* Reserves the scratch of a product whose operands both run along k, for its
+ * largest sizes (a layer's setup, at the largest batch). */
+void gemm_reserve(Graph *g, int M, int N, int K);
 /* A kernel handle for a layer's setup, with the layer named on failure. */
 int layer_kernel(Graph *g, Node *n, const char *name, cl_kernel *out, Err *err);
 /* The one input of a single-input layer, checked. */

@@ -107,24 +107,70 @@ void window_axis(int same, long in, long k, long stride, long pad, long *out, lo
     }
 }
 
-int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_mem B, int b_sk,
-                int b_sn, cl_mem C, int ldc, int accumulate, Err *err)
+static int launch_nn(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_mem B,
+                     int b_sk, cl_mem C, int ldc, int accumulate, Err *err)
 {
-    cl_kernel k;
-    int rc;
-    if (a_sk == 1 && b_sk == 1) {
-        /* 4x4 blocks of C a work-item: gemm_nt in cl/gemm.cl */
-        size_t global[2] = {(size_t)(N + 3) / 4, (size_t)(M + 3) / 4}, local[2] = {1, 1};
-        rc = dev_kernel(g->dev, "gemm_nt", &k, err);
-        return rc ? rc : DEV_LAUNCH(g->dev, k, 2, global, local, err, KA(M), KA(N), KA(K), KA(A),
-                                    KA(a_sm), KA(B), KA(b_sn), KA(C), KA(ldc), KA(accumulate));
-    }
-    if (b_sn != 1)
-        return err_set(err, CLRUN_ERUNTIME, "no GEMM kernel for B strides (%d, %d)", b_sk, b_sn);
     /* 8x16 blocks of C a work-item: NN_TM and NN_TN in cl/gemm.cl */
     size_t global[2] = {(size_t)(N + 15) / 16, (size_t)(M + 7) / 8}, local[2] = {16, 1};
-    rc = dev_kernel(g->dev, "gemm_nn", &k, err);
+    cl_kernel k;
+    int rc = dev_kernel(g->dev, "gemm_nn", &k, err);
     return rc ? rc : DEV_LAUNCH(g->dev, k, 2, global, local, err, KA(M), KA(N), KA(K), KA(A),
                                 KA(a_sm), KA(a_sk), KA(B), KA(b_sk), KA(C), KA(ldc),
                                 KA(accumulate));
+}
+
+/* out[c * out_stride + r] (+)= in[r * in_stride + c] for rows x cols of in. */
+static int launch_transpose(Graph *g, cl_mem in, int rows, int cols, int in_stride, cl_mem out,
+                            int out_stride, int accumulate, Err *err)
+{
+    size_t global[2] = {(size_t)cols, (size_t)rows}, local[2] = {16, 1};
+    cl_kernel k;
+    int rc = dev_kernel(g->dev, "transpose", &k, err);
+    return rc ? rc : DEV_LAUNCH(g->dev, k, 2, global, local, err, KA(in), KA(rows), KA(cols),
+                                KA(in_stride), KA(out), KA(out_stride), KA(accumulate));
+}
+
+/* Whether to transpose A (and compute C^T) rather than B: whichever moves fewer floats. */
+static int transpose_a(size_t M, size_t N, size_t K)
+{
+    return M * K + M * N < N * K;
+}
+
+void gemm_reserve(Graph *g, int M, int N, int K)
+{
+    size_t m = (size_t)M, n = (size_t)N, k = (size_t)K;
+    /* the smaller of the two ways at these sizes covers either way at smaller ones */
+    graph_want_scratch(g, SCRATCH_GEMM_T, transpose_a(m, n, k) ? m * k : n * k);
+    graph_want_scratch(g, SCRATCH_GEMM_C, m * n);
+}
+
+/* C = A B^T with both operands running along k, through gemm_nn. */
+static int launch_nt(Graph *g, int M, int N, int K, cl_mem A, int a_sm, cl_mem B, int b_sn,
+                     cl_mem C, int ldc, int accumulate, Err *err)
+{
+    size_t m = (size_t)M, n = (size_t)N, k = (size_t)K;
+    int by_a = transpose_a(m, n, k);
+    cl_mem t = g->scratch[SCRATCH_GEMM_T], ct = g->scratch[SCRATCH_GEMM_C];
+    if (!t || g->scratch_floats[SCRATCH_GEMM_T] < (by_a ? m * k : n * k) ||
+        (by_a && g->scratch_floats[SCRATCH_GEMM_C] < m * n))
+        return err_set(err, CLRUN_ERUNTIME, "internal: a %dx%dx%d product has no GEMM scratch "
+                       "(gemm_reserve in the layer's setup)", M, N, K);
+    if (!by_a) { /* T[K, N] = B^T, then C = A T */
+        int rc = launch_transpose(g, B, N, K, b_sn, t, N, 0, err);
+        return rc ? rc : launch_nn(g, M, N, K, A, a_sm, 1, t, N, C, ldc, accumulate, err);
+    }
+    /* T[K, M] = A^T, C^T[N, M] = B T, then C = (C^T)^T */
+    int rc = launch_transpose(g, A, M, K, a_sm, t, M, 0, err);
+    if (!rc) rc = launch_nn(g, N, M, K, B, b_sn, 1, t, M, ct, M, 0, err);
+    return rc ? rc : launch_transpose(g, ct, N, M, M, C, ldc, accumulate, err);
+}
+
+int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_mem B, int b_sk,
+                int b_sn, cl_mem C, int ldc, int accumulate, Err *err)
+{
+    if (a_sk == 1 && b_sk == 1)
+        return launch_nt(g, M, N, K, A, a_sm, B, b_sn, C, ldc, accumulate, err);
+    if (b_sn != 1)
+        return err_set(err, CLRUN_ERUNTIME, "no GEMM kernel for B strides (%d, %d)", b_sk, b_sn);
+    return launch_nn(g, M, N, K, A, a_sm, a_sk, B, b_sk, C, ldc, accumulate, err);
 }
