@@ -9,58 +9,86 @@
 /* Each work-item computes an 8 x 16 block of C: per k, one 16-wide load of B,
  * eight broadcast values of A and eight 16-wide multiply-adds, held in
  * registers (a vector-register micro-kernel on CPUs). Rows past M are clamped
- * for loads and skipped for stores; the last columns, when N is not a
- * multiple of 16, take a scalar path. */
+ * for loads and skipped for stores. B's rows hold b_cols >= N readable floats
+ * (zero padding past N, when the caller made B); blocks that fit in them take
+ * the vector path, storing only the columns below N, and the rest a scalar
+ * path. Dimension 2 splits K into chunks of k_chunk: split s sums its chunk
+ * into C + s * M * ldc (partial products, which sum_splits adds up). */
 #define NN_TM 8
 #define NN_TN 16
 
 __kernel void gemm_nn(int M, int N, int K,
                       __global const float *A, int a_sm, int a_sk,
-                      __global const float *B, int b_sk,
-                      __global float *C, int ldc, int accumulate)
+                      __global const float *B, int b_sk, int b_cols,
+                      __global float *C, int ldc, int accumulate, int k_chunk)
 {
-    int n0 = get_global_id(0) * NN_TN, m0 = get_global_id(1) * NN_TM;
+    int n0 = get_global_id(0) * NN_TN, m0 = get_global_id(1) * NN_TM, split = get_global_id(2);
+    int kb = split * k_chunk, ke = min(K, kb + k_chunk);
     if (n0 >= N || m0 >= M)
         return;
+    C += split * M * ldc;
     int arow[NN_TM];
     for (int i = 0; i < NN_TM; i++)
         arow[i] = min(m0 + i, M - 1) * a_sm;
-    if (n0 + NN_TN <= N) {
+    if (n0 + NN_TN <= b_cols) {
         float16 acc[NN_TM];
         for (int i = 0; i < NN_TM; i++)
             acc[i] = (float16)(0.0f);
-        for (int k = 0; k < K; k++) {
+        for (int k = kb; k < ke; k++) {
             float16 b = vload16(0, B + k * b_sk + n0);
             for (int i = 0; i < NN_TM; i++)
                 acc[i] = fma((float16)(A[arow[i] + k * a_sk]), b, acc[i]);
         }
         for (int i = 0; i < NN_TM && m0 + i < M; i++) {
             __global float *c = C + (m0 + i) * ldc + n0;
-            vstore16(accumulate ? vload16(0, c) + acc[i] : acc[i], 0, c);
+            if (n0 + NN_TN <= N) {
+                vstore16(accumulate ? vload16(0, c) + acc[i] : acc[i], 0, c);
+                continue;
+            }
+            float v[NN_TN];
+            vstore16(acc[i], 0, v);
+            for (int j = 0; n0 + j < N; j++)
+                c[j] = accumulate ? c[j] + v[j] : v[j];
         }
         return;
     }
     for (int i = 0; i < NN_TM && m0 + i < M; i++)
         for (int n = n0; n < N; n++) {
             float s = 0.0f;
-            for (int k = 0; k < K; k++)
+            for (int k = kb; k < ke; k++)
                 s = fma(A[arow[i] + k * a_sk], B[k * b_sk + n], s);
             __global float *c = C + (m0 + i) * ldc + n;
             *c = accumulate ? *c + s : s;
         }
 }
 
+/* C[m, n] (+)= the sum over s of P[s][m][n] (M x N each, rows ldp apart), in
+ * split order, so a split product is the same every run. */
+__kernel void sum_splits(__global const float *P, int splits, int M, int N, int ldp,
+                         __global float *C, int ldc, int accumulate)
+{
+    int n = get_global_id(0), m = get_global_id(1);
+    if (n >= N || m >= M)
+        return;
+    float s = 0.0f;
+    for (int i = 0; i < splits; i++)
+        s += P[(i * M + m) * ldp + n];
+    __global float *c = C + m * ldc + n;
+    *c = accumulate ? *c + s : s;
+}
+
 /* out[c * out_stride + r] = in[r * in_stride + c] (plus what out holds when
- * accumulate): the transposes that turn a product whose operands both run
- * along k into gemm_nn (launch_gemm). Work-items run along c, so the reads
- * are contiguous. */
+ * accumulate) for r below rows, and 0 for r from rows to rows_out (padding
+ * for gemm_nn's vector path): the transposes that turn a product whose
+ * operands both run along k into gemm_nn (launch_gemm). Work-items run along
+ * c, so the reads are contiguous. */
 __kernel void transpose(__global const float *in, int rows, int cols, int in_stride,
-                        __global float *out, int out_stride, int accumulate)
+                        __global float *out, int out_stride, int rows_out, int accumulate)
 {
     int c = get_global_id(0), r = get_global_id(1);
-    if (c >= cols || r >= rows)
+    if (c >= cols || r >= rows_out)
         return;
-    float v = in[r * in_stride + c];
+    float v = r < rows ? in[r * in_stride + c] : 0.0f;
     __global float *o = out + c * out_stride + r;
     *o = accumulate ? *o + v : v;
 }

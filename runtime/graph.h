@@ -54,7 +54,7 @@ typedef struct {
 } Param;
 
 /* Scratch buffers shared by every layer (one layer uses them at a time). */
-enum { SCRATCH_COL, SCRATCH_TMP, SCRATCH_GEMM_T, SCRATCH_GEMM_C, SCRATCH_SLOTS };
+enum { SCRATCH_COL, SCRATCH_TMP, SCRATCH_GEMM_T, SCRATCH_GEMM_C, SCRATCH_GEMM_P, SCRATCH_SLOTS };
 
 typedef struct Node Node;
 typedef struct Graph Graph;

@@ -1378,6 +1378,74 @@ START_TEST(shape_errors_name_file_line_and_layer)
 }
 END_TEST
 
+/* ---- the GEMM every dense and convolution layer is built on ---- */
+
+static const struct {
+    int M, N, K, nt, accumulate; /* nt: both operands run along k */
+} gemm_cases[] = {
+    {5, 37, 19, 0, 0},     /* gemm_nn, tail columns */
+    {9, 16, 3, 0, 1},
+    {64, 256, 78, 1, 0},   /* B transposed, padded */
+    {3, 300, 40, 1, 1},    /* A transposed, C^T transposed back into C */
+    {10, 25, 5000, 1, 0},  /* few output blocks, K split and summed */
+    {20, 7, 3000, 1, 1},
+};
+#define N_GEMM_CASES (int)(sizeof gemm_cases / sizeof gemm_cases[0])
+
+/* launch_gemm against a double-precision product, for every path it takes. */
+START_TEST(gemm_matches_a_double_reference)
+{
+    Device d;
+    Graph g;
+    SpecNode *model;
+    Err err = {""};
+    int M = gemm_cases[_i].M, N = gemm_cases[_i].N, K = gemm_cases[_i].K;
+    int nt = gemm_cases[_i].nt, acc = gemm_cases[_i].accumulate;
+    test_device(&d);
+    test_graph(&g, &model, &d, "input: [2]\nlayers: [{name: d, type: dense, units: 2}]\n", 1, 1);
+    gemm_reserve(&g, M, N, K);
+    for (int slot = SCRATCH_GEMM_T; slot <= SCRATCH_GEMM_P; slot++)
+        ck_assert_ok(graph_buffer(&g, g.scratch_floats[slot], "test scratch", &g.scratch[slot],
+                                  &err), err);
+    size_t na = (size_t)M * K, nb = (size_t)K * N, nc = (size_t)M * N;
+    double *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b), *c = malloc(nc * sizeof *c);
+    double *got = malloc(nc * sizeof *got);
+    ck_assert(a && b && c && got);
+    uint64_t state = 11 + (uint64_t)_i;
+    for (size_t i = 0; i < na; i++)
+        a[i] = 2 * rng_uniform(&state) - 1;
+    for (size_t i = 0; i < nb; i++)
+        b[i] = 2 * rng_uniform(&state) - 1; /* [K, N], or [N, K] when nt */
+    for (size_t i = 0; i < nc; i++)
+        c[i] = 2 * rng_uniform(&state) - 1;
+    cl_mem A, B, C;
+    ck_assert_ok(graph_buffer(&g, na, "A", &A, &err), err);
+    ck_assert_ok(graph_buffer(&g, nb, "B", &B, &err), err);
+    ck_assert_ok(graph_buffer(&g, nc, "C", &C, &err), err);
+    test_put(&d, A, a, na);
+    test_put(&d, B, b, nb);
+    test_put(&d, C, c, nc);
+    int rc = nt ? launch_gemm(&g, M, N, K, A, K, 1, B, 1, K, C, N, acc, &err)
+                : launch_gemm(&g, M, N, K, A, K, 1, B, N, 1, C, N, acc, &err);
+    ck_assert_ok(rc, err);
+    test_get(&d, C, got, nc);
+    for (int m = 0; m < M; m++)
+        for (int n = 0; n < N; n++) {
+            double want = acc ? (double)(float)c[m * N + n] : 0, scale = 1;
+            for (int k = 0; k < K; k++) {
+                double x = (float)a[(size_t)m * K + k];
+                double y = (float)(nt ? b[(size_t)n * K + k] : b[(size_t)k * N + n]);
+                want += x * y;
+                scale += fabs(x * y);
+            }
+            ck_assert_msg(fabs(got[m * N + n] - want) <= 1e-6 * scale, "case %d C[%d][%d] = %.9g, "
+                          "want %.9g", _i, m, n, got[m * N + n], want);
+        }
+    free(a), free(b), free(c), free(got);
+    test_close(&g, &d, model);
+}
+END_TEST
+
 Suite *layers_suite(void)
 {
     Suite *s = suite_create("layers");
@@ -1393,6 +1461,7 @@ Suite *layers_suite(void)
                         (int)(sizeof drop_cases / sizeof drop_cases[0]));
     tcase_add_loop_test(device, batchnorm_running_statistics, 0,
                         (int)(sizeof bn_cases / sizeof bn_cases[0]));
+    tcase_add_loop_test(device, gemm_matches_a_double_reference, 0, N_GEMM_CASES);
     suite_add_tcase(s, device);
 
     TCase *shapes = tcase_create("shapes");

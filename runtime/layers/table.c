@@ -107,62 +107,106 @@ void window_axis(int same, long in, long k, long stride, long pad, long *out, lo
     }
 }
 
-static int launch_nn(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_mem B,
-                     int b_sk, cl_mem C, int ldc, int accumulate, Err *err)
+enum { SPLIT_TARGET = 64, SPLIT_MIN_K = 256 }; /* blocks to aim for; shortest chunk of K */
+
+static int round16(int n)
 {
-    /* 8x16 blocks of C a work-item: NN_TM and NN_TN in cl/gemm.cl */
-    size_t global[2] = {(size_t)(N + 15) / 16, (size_t)(M + 7) / 8}, local[2] = {16, 1};
-    cl_kernel k;
-    int rc = dev_kernel(g->dev, "gemm_nn", &k, err);
-    return rc ? rc : DEV_LAUNCH(g->dev, k, 2, global, local, err, KA(M), KA(N), KA(K), KA(A),
-                                KA(a_sm), KA(a_sk), KA(B), KA(b_sk), KA(C), KA(ldc),
-                                KA(accumulate));
+    return (n + 15) / 16 * 16;
 }
 
-/* out[c * out_stride + r] (+)= in[r * in_stride + c] for rows x cols of in. */
-static int launch_transpose(Graph *g, cl_mem in, int rows, int cols, int in_stride, cl_mem out,
-                            int out_stride, int accumulate, Err *err)
+/* K chunks for a product of few output blocks and a long K (weight gradients
+ * summed over a batch of pixels), so that every core gets work: about
+ * SPLIT_TARGET blocks in all, no chunk shorter than SPLIT_MIN_K. */
+static int gemm_splits(int M, int N, int K)
 {
-    size_t global[2] = {(size_t)cols, (size_t)rows}, local[2] = {16, 1};
+    int blocks = ((M + 7) / 8) * ((N + 15) / 16);
+    if (blocks >= SPLIT_TARGET || K < 2 * SPLIT_MIN_K)
+        return 1;
+    int splits = (SPLIT_TARGET + blocks - 1) / blocks, most = K / SPLIT_MIN_K;
+    return splits < most ? splits : most;
+}
+
+static int launch_nn(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_mem B,
+                     int b_sk, int b_cols, cl_mem C, int ldc, int accumulate, Err *err)
+{
+    int splits = gemm_splits(M, N, K), chunk = (K + splits - 1) / splits;
+    cl_mem out = splits > 1 ? g->scratch[SCRATCH_GEMM_P] : C;
+    int ld = splits > 1 ? N : ldc, acc = splits > 1 ? 0 : accumulate;
+    if (splits > 1 && (!out || g->scratch_floats[SCRATCH_GEMM_P] < (size_t)splits * M * N))
+        return err_set(err, CLRUN_ERUNTIME, "internal: a %dx%dx%d product split %d ways has no "
+                       "scratch (gemm_reserve in the layer's setup)", M, N, K, splits);
+    /* 8x16 blocks of C a work-item: NN_TM and NN_TN in cl/gemm.cl */
+    size_t global[3] = {(size_t)(N + 15) / 16, (size_t)(M + 7) / 8, (size_t)splits};
+    size_t local[3] = {16, 1, 1};
+    cl_kernel k;
+    int rc = dev_kernel(g->dev, "gemm_nn", &k, err);
+    if (!rc)
+        rc = DEV_LAUNCH(g->dev, k, 3, global, local, err, KA(M), KA(N), KA(K), KA(A), KA(a_sm),
+                        KA(a_sk), KA(B), KA(b_sk), KA(b_cols), KA(out), KA(ld), KA(acc),
+                        KA(chunk));
+    if (rc || splits == 1)
+        return rc;
+    size_t g2[2] = {(size_t)N, (size_t)M}, l2[2] = {16, 1};
+    if (!(rc = dev_kernel(g->dev, "sum_splits", &k, err)))
+        rc = DEV_LAUNCH(g->dev, k, 2, g2, l2, err, KA(out), KA(splits), KA(M), KA(N), KA(N), KA(C),
+                        KA(ldc), KA(accumulate));
+    return rc;
+}
+
+/* out[c * out_stride + r] (+)= in[r * in_stride + c] for rows x cols of in,
+ * and zeros for rows up to rows_out. */
+static int launch_transpose(Graph *g, cl_mem in, int rows, int cols, int in_stride, cl_mem out,
+                            int out_stride, int rows_out, int accumulate, Err *err)
+{
+    size_t global[2] = {(size_t)cols, (size_t)rows_out}, local[2] = {16, 1};
     cl_kernel k;
     int rc = dev_kernel(g->dev, "transpose", &k, err);
     return rc ? rc : DEV_LAUNCH(g->dev, k, 2, global, local, err, KA(in), KA(rows), KA(cols),
-                                KA(in_stride), KA(out), KA(out_stride), KA(accumulate));
+                                KA(in_stride), KA(out), KA(out_stride), KA(rows_out),
+                                KA(accumulate));
 }
 
-/* Whether to transpose A (and compute C^T) rather than B: whichever moves fewer floats. */
-static int transpose_a(size_t M, size_t N, size_t K)
+/* Floats moved by transposing A (A^T padded to 16 columns, and C^T) and by
+ * transposing B (B^T padded); launch_nt takes the cheaper. */
+static size_t cost_a(int M, int N, int K)
 {
-    return M * K + M * N < N * K;
+    return (size_t)round16(M) * (size_t)K + (size_t)M * (size_t)N;
+}
+
+static size_t cost_b(int N, int K)
+{
+    return (size_t)round16(N) * (size_t)K;
 }
 
 void gemm_reserve(Graph *g, int M, int N, int K)
 {
-    size_t m = (size_t)M, n = (size_t)N, k = (size_t)K;
-    /* the smaller of the two ways at these sizes covers either way at smaller ones */
-    graph_want_scratch(g, SCRATCH_GEMM_T, transpose_a(m, n, k) ? m * k : n * k);
-    graph_want_scratch(g, SCRATCH_GEMM_C, m * n);
+    size_t a = cost_a(M, N, K), b = cost_b(N, K), mn = (size_t)M * (size_t)N;
+    /* at smaller sizes the cheaper way moves no more than the cheaper one here */
+    graph_want_scratch(g, SCRATCH_GEMM_T, a < b ? a : b);
+    graph_want_scratch(g, SCRATCH_GEMM_C, mn);
+    /* splits * blocks is below SPLIT_TARGET + blocks, so partials stay below this */
+    graph_want_scratch(g, SCRATCH_GEMM_P, (size_t)SPLIT_TARGET * 8 * 16 + mn);
 }
 
 /* C = A B^T with both operands running along k, through gemm_nn. */
 static int launch_nt(Graph *g, int M, int N, int K, cl_mem A, int a_sm, cl_mem B, int b_sn,
                      cl_mem C, int ldc, int accumulate, Err *err)
 {
-    size_t m = (size_t)M, n = (size_t)N, k = (size_t)K;
-    int by_a = transpose_a(m, n, k);
+    int by_a = cost_a(M, N, K) < cost_b(N, K), mp = round16(M), np = round16(N);
     cl_mem t = g->scratch[SCRATCH_GEMM_T], ct = g->scratch[SCRATCH_GEMM_C];
-    if (!t || g->scratch_floats[SCRATCH_GEMM_T] < (by_a ? m * k : n * k) ||
-        (by_a && g->scratch_floats[SCRATCH_GEMM_C] < m * n))
+    if (!t || g->scratch_floats[SCRATCH_GEMM_T] < (by_a ? cost_a(M, N, K) - (size_t)M * N
+                                                      : cost_b(N, K)) ||
+        (by_a && g->scratch_floats[SCRATCH_GEMM_C] < (size_t)M * N))
         return err_set(err, CLRUN_ERUNTIME, "internal: a %dx%dx%d product has no GEMM scratch "
                        "(gemm_reserve in the layer's setup)", M, N, K);
-    if (!by_a) { /* T[K, N] = B^T, then C = A T */
-        int rc = launch_transpose(g, B, N, K, b_sn, t, N, 0, err);
-        return rc ? rc : launch_nn(g, M, N, K, A, a_sm, 1, t, N, C, ldc, accumulate, err);
+    if (!by_a) { /* T[K, np] = B^T, then C = A T */
+        int rc = launch_transpose(g, B, N, K, b_sn, t, np, np, 0, err);
+        return rc ? rc : launch_nn(g, M, N, K, A, a_sm, 1, t, np, np, C, ldc, accumulate, err);
     }
-    /* T[K, M] = A^T, C^T[N, M] = B T, then C = (C^T)^T */
-    int rc = launch_transpose(g, A, M, K, a_sm, t, M, 0, err);
-    if (!rc) rc = launch_nn(g, N, M, K, B, b_sn, 1, t, M, ct, M, 0, err);
-    return rc ? rc : launch_transpose(g, ct, N, M, M, C, ldc, accumulate, err);
+    /* T[K, mp] = A^T, C^T[N, M] = B T, then C = (C^T)^T */
+    int rc = launch_transpose(g, A, M, K, a_sm, t, mp, mp, 0, err);
+    if (!rc) rc = launch_nn(g, N, M, K, B, b_sn, 1, t, mp, mp, ct, M, 0, err);
+    return rc ? rc : launch_transpose(g, ct, N, M, M, C, ldc, N, accumulate, err);
 }
 
 int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_mem B, int b_sk,
@@ -172,5 +216,5 @@ int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_
         return launch_nt(g, M, N, K, A, a_sm, B, b_sn, C, ldc, accumulate, err);
     if (b_sn != 1)
         return err_set(err, CLRUN_ERUNTIME, "no GEMM kernel for B strides (%d, %d)", b_sk, b_sn);
-    return launch_nn(g, M, N, K, A, a_sm, a_sk, B, b_sk, C, ldc, accumulate, err);
+    return launch_nn(g, M, N, K, A, a_sm, a_sk, B, b_sk, N, C, ldc, accumulate, err);
 }
