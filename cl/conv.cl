@@ -11,15 +11,16 @@ typedef struct {
 } ConvGeom;
 
 /* col[(c*KH + i)*KW + j, n*P + p] = x[n, c, oy*SH - PH + i, ox*SW - PW + j] or 0,
- * with p = oy*OW + ox. Launched as (P, N, C*KH*KW): neighbouring work-items
- * write neighbouring columns, and the row's divisions are the same for all. */
+ * with p = oy*OW + ox. Launched as (OW, OH, C*KH*KW * N), an output plane to
+ * a work-group (launch_planes): neighbouring work-items write neighbouring
+ * columns, and the divisions are the same for the whole group. */
 __kernel void im2col(__global const float *x, __global float *col, ConvGeom g)
 {
-    int p = get_global_id(0), n = get_global_id(1), row = get_global_id(2);
+    int ox = get_global_id(0), oy = get_global_id(1), z = get_global_id(2);
     int P = g.oh * g.ow;
-    if (p >= P || n >= g.n || row >= g.c * g.kh * g.kw)
+    if (ox >= g.ow || oy >= g.oh || z >= g.c * g.kh * g.kw * g.n)
         return;
-    int oy = p / g.ow, ox = p - oy * g.ow;
+    int row = z / g.n, n = z - row * g.n, p = oy * g.ow + ox;
     int c = row / (g.kh * g.kw), r = row - c * g.kh * g.kw, ki = r / g.kw, kj = r - ki * g.kw;
     int iy = oy * g.sh - g.ph + ki, ix = ox * g.sw - g.pw + kj;
     float v = 0.0f;
@@ -29,13 +30,14 @@ __kernel void im2col(__global const float *x, __global float *col, ConvGeom g)
 }
 
 /* dx[n, c, y, x] = sum of dcol over the (kernel offset, output) pairs that read
- * it: a gather, so no two work-items write one element. */
+ * it: a gather, so no two work-items write one element. Launched as (W, H,
+ * N*C), a plane to a work-group (launch_planes). */
 __kernel void col2im(__global const float *dcol, __global float *dx, ConvGeom g)
 {
-    int i = get_global_id(0);
-    if (i >= g.n * g.c * g.h * g.w)
+    int ix = get_global_id(0), iy = get_global_id(1), nc = get_global_id(2);
+    if (ix >= g.w || iy >= g.h || nc >= g.n * g.c)
         return;
-    int ix = i % g.w, iy = (i / g.w) % g.h, c = (i / (g.w * g.h)) % g.c, n = i / (g.w * g.h * g.c);
+    int n = nc / g.c, c = nc - n * g.c, i = (nc * g.h + iy) * g.w + ix;
     int P = g.oh * g.ow, cols = g.n * P;
     float s = 0.0f;
     for (int ki = 0; ki < g.kh; ki++) {

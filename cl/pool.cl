@@ -1,7 +1,9 @@
 /* pool.cl: max and average pooling over [N*C] planes (global average pooling
  * is average pooling with one window the size of the plane). Max pooling
  * remembers the winner of each window so backward can route the gradient to
- * it; average pooling recomputes each window's divisor. */
+ * it; average pooling recomputes each window's divisor. Every kernel runs on
+ * (x, y, plane) of what it writes, a plane to a work-group (launch_planes),
+ * so no work-item divides to find where it is. */
 
 /* Mirrors PoolGeom in runtime/layers/pool.c: passed to kernels by value. */
 typedef struct {
@@ -31,10 +33,10 @@ inline void windows_of(int i, int s, int pad, int k, int olen, int *lo, int *hi)
 __kernel void maxpool_forward(__global const float *x, __global float *y, __global int *arg,
                               PoolGeom g)
 {
-    int i = get_global_id(0);
-    if (i >= g.planes * g.oh * g.ow)
+    int ox = get_global_id(0), oy = get_global_id(1), plane = get_global_id(2);
+    if (ox >= g.ow || oy >= g.oh || plane >= g.planes)
         return;
-    int ox = i % g.ow, oy = (i / g.ow) % g.oh, plane = i / (g.ow * g.oh);
+    int i = (plane * g.oh + oy) * g.ow + ox;
     __global const float *xp = x + plane * g.h * g.w;
     int y0, x0, y1 = window_span(oy, g.sh, g.ph, g.kh, g.h, &y0);
     int x1 = window_span(ox, g.sw, g.pw, g.kw, g.w, &x0);
@@ -56,10 +58,10 @@ __kernel void maxpool_forward(__global const float *x, __global float *y, __glob
 __kernel void maxpool_backward(__global const float *dy, __global float *dx,
                                __global const int *arg, PoolGeom g)
 {
-    int i = get_global_id(0);
-    if (i >= g.planes * g.h * g.w)
+    int ix = get_global_id(0), iy = get_global_id(1), plane = get_global_id(2);
+    if (ix >= g.w || iy >= g.h || plane >= g.planes)
         return;
-    int ix = i % g.w, iy = (i / g.w) % g.h, plane = i / (g.w * g.h), here = iy * g.w + ix;
+    int i = (plane * g.h + iy) * g.w + ix, here = iy * g.w + ix;
     int oy0, oy1, ox0, ox1;
     windows_of(iy, g.sh, g.ph, g.kh, g.oh, &oy0, &oy1);
     windows_of(ix, g.sw, g.pw, g.kw, g.ow, &ox0, &ox1);
@@ -85,10 +87,10 @@ inline float avg_divisor(PoolGeom g, int oy, int ox)
 
 __kernel void avgpool_forward(__global const float *x, __global float *y, PoolGeom g)
 {
-    int i = get_global_id(0);
-    if (i >= g.planes * g.oh * g.ow)
+    int ox = get_global_id(0), oy = get_global_id(1), plane = get_global_id(2);
+    if (ox >= g.ow || oy >= g.oh || plane >= g.planes)
         return;
-    int ox = i % g.ow, oy = (i / g.ow) % g.oh, plane = i / (g.ow * g.oh);
+    int i = (plane * g.oh + oy) * g.ow + ox;
     __global const float *xp = x + plane * g.h * g.w;
     int y0, x0, y1 = window_span(oy, g.sh, g.ph, g.kh, g.h, &y0);
     int x1 = window_span(ox, g.sw, g.pw, g.kw, g.w, &x0);
@@ -102,10 +104,10 @@ __kernel void avgpool_forward(__global const float *x, __global float *y, PoolGe
 /* dx[plane, iy, ix] = sum of dy / divisor over the windows holding it. */
 __kernel void avgpool_backward(__global const float *dy, __global float *dx, PoolGeom g)
 {
-    int i = get_global_id(0);
-    if (i >= g.planes * g.h * g.w)
+    int ix = get_global_id(0), iy = get_global_id(1), plane = get_global_id(2);
+    if (ix >= g.w || iy >= g.h || plane >= g.planes)
         return;
-    int ix = i % g.w, iy = (i / g.w) % g.h, plane = i / (g.w * g.h);
+    int i = (plane * g.h + iy) * g.w + ix;
     int oy0, oy1, ox0, ox1;
     windows_of(iy, g.sh, g.ph, g.kh, g.oh, &oy0, &oy1);
     windows_of(ix, g.sw, g.pw, g.kw, g.ow, &ox0, &ox1);

@@ -154,7 +154,8 @@ static ConvBatch conv_batch(const Conv *c, int batch)
 static int im2col(Node *n, Graph *g, const ConvBatch *s, cl_mem col, Err *err)
 {
     Conv *c = n->state;
-    size_t g3[3] = {(size_t)s->P, (size_t)g->batch, (size_t)s->K}, l3[3] = {64, 1, 1};
+    size_t g3[3], l3[3];
+    launch_planes(g, s->geom.ow, s->geom.oh, s->K * g->batch, g3, l3);
     return DEV_LAUNCH(g->dev, c->im2col, 3, g3, l3, err, KA(n->inputs[0]->out), KA(col),
                       KA(s->geom));
 }
@@ -199,8 +200,9 @@ static int conv_backward(Node *n, Graph *g, Err *err)
         return rc;
     /* dcol[K, NP] = W^T . dY, into the column buffer, whose use for dW is over */
     rc = launch_gemm(g, s.K, s.NP, s.O, w->value, 1, s.K, tmp, s.NP, 1, col, s.NP, 0, err);
-    size_t gx[1] = {(size_t)g->batch * s.geom.c * s.geom.h * s.geom.w};
-    return rc ? rc : DEV_LAUNCH(g->dev, c->col2im, 1, gx, NULL, err, KA(col), KA(dx), KA(s.geom));
+    size_t gx[3], lx[3];
+    launch_planes(g, s.geom.w, s.geom.h, g->batch * s.geom.c, gx, lx);
+    return rc ? rc : DEV_LAUNCH(g->dev, c->col2im, 3, gx, lx, err, KA(col), KA(dx), KA(s.geom));
 }
 
 const LayerType layer_conv2d = {"conv2d", conv_parse, conv_infer, conv_setup, conv_forward,

@@ -35,6 +35,10 @@ int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_
 /* Reserves the scratch of a product whose operands both run along k, for its
  * largest sizes (a layer's setup, at the largest batch). */
 void gemm_reserve(Graph *g, int M, int N, int K);
+/* Global and local sizes for a kernel over (x, y, plane) of planes of w x h:
+ * a whole plane to a work-group when the device allows it (POCL's cost is per
+ * work-group, so they should be big), else a row, else 64 of a row. */
+void launch_planes(const Graph *g, int w, int h, int planes, size_t global[3], size_t local[3]);
 /* A kernel handle for a layer's setup, with the layer named on failure. */
 int layer_kernel(Graph *g, Node *n, const char *name, cl_kernel *out, Err *err);
 /* The one input of a single-input layer, checked. */

@@ -136,23 +136,26 @@ static int pool_setup(Node *n, Graph *g, Err *err)
                         "maxpool2d window winners", &p->argmax, err);
 }
 
-/* Forward (x -> y) and backward (dy -> dx) take the same arguments. */
-static int pool_launch(Node *n, Graph *g, cl_kernel k, cl_mem from, cl_mem to, size_t items,
+/* Forward (x -> y) and backward (dy -> dx) take the same arguments; each
+ * runs on the (x, y, plane) of the w x h planes it writes. */
+static int pool_launch(Node *n, Graph *g, cl_kernel k, cl_mem from, cl_mem to, int w, int h,
                        Err *err)
 {
     Pool *p = n->state;
     PoolGeom geom = p->geom;
     geom.planes = g->batch * n->inputs[0]->out_shape.dim[0];
-    size_t global[1] = {items};
+    size_t global[3], local[3];
+    launch_planes(g, w, h, geom.planes, global, local);
     if (p->avg)
-        return DEV_LAUNCH(g->dev, k, 1, global, NULL, err, KA(from), KA(to), KA(geom));
-    return DEV_LAUNCH(g->dev, k, 1, global, NULL, err, KA(from), KA(to), KA(p->argmax), KA(geom));
+        return DEV_LAUNCH(g->dev, k, 3, global, local, err, KA(from), KA(to), KA(geom));
+    return DEV_LAUNCH(g->dev, k, 3, global, local, err, KA(from), KA(to), KA(p->argmax),
+                      KA(geom));
 }
 
 static int pool_forward(Node *n, Graph *g, Err *err)
 {
-    return pool_launch(n, g, ((Pool *)n->state)->fwd, n->inputs[0]->out, n->out,
-                       (size_t)g->batch * shape_size(n->out_shape), err);
+    Pool *p = n->state;
+    return pool_launch(n, g, p->fwd, n->inputs[0]->out, n->out, p->geom.ow, p->geom.oh, err);
 }
 
 static int pool_backward(Node *n, Graph *g, Err *err)
@@ -160,8 +163,8 @@ static int pool_backward(Node *n, Graph *g, Err *err)
     cl_mem dx = n->in_grad[0];
     if (!dx)
         return CLRUN_OK;
-    return pool_launch(n, g, ((Pool *)n->state)->bwd, n->grad, dx,
-                       (size_t)g->batch * shape_size(n->inputs[0]->out_shape), err);
+    Pool *p = n->state;
+    return pool_launch(n, g, p->bwd, n->grad, dx, p->geom.w, p->geom.h, err);
 }
 
 const LayerType layer_maxpool2d = {"maxpool2d", maxpool_parse, pool_infer, pool_setup,

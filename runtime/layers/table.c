@@ -209,6 +209,16 @@ static int launch_nt(Graph *g, int M, int N, int K, cl_mem A, int a_sm, cl_mem B
     return rc ? rc : launch_transpose(g, ct, N, M, M, C, ldc, N, accumulate, err);
 }
 
+void launch_planes(const Graph *g, int w, int h, int planes, size_t global[3], size_t local[3])
+{
+    size_t most = g->dev->max_work_group < 1024 ? g->dev->max_work_group : 1024;
+    size_t wx = (size_t)w <= most ? (size_t)w : 64, wy = (size_t)w * h <= most ? (size_t)h : 1;
+    local[0] = wx, local[1] = wy, local[2] = 1;
+    global[0] = ((size_t)w + wx - 1) / wx * wx;
+    global[1] = (size_t)h;
+    global[2] = (size_t)planes;
+}
+
 int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_mem B, int b_sk,
                 int b_sn, cl_mem C, int ldc, int accumulate, Err *err)
 {
