@@ -11,22 +11,28 @@ typedef struct {
 } ConvGeom;
 
 /* col[(c*KH + i)*KW + j, n*P + p] = x[n, c, oy*SH - PH + i, ox*SW - PW + j] or 0,
- * with p = oy*OW + ox. Launched as (OW, OH, C*KH*KW * N), an output plane to
- * a work-group (launch_planes): neighbouring work-items write neighbouring
- * columns, and the divisions are the same for the whole group. */
+ * with p = oy*OW + ox. Launched as (OH, N, C*KH*KW): each work-item copies
+ * one output row of OW floats for one kernel offset, a run the compiler can
+ * vectorise (with stride 1 it is a shifted row of x), and the offset's
+ * divisions are the same for the whole work-group. */
 __kernel void im2col(__global const float *x, __global float *col, ConvGeom g)
 {
-    int ox = get_global_id(0), oy = get_global_id(1), z = get_global_id(2);
-    int P = g.oh * g.ow;
-    if (ox >= g.ow || oy >= g.oh || z >= g.c * g.kh * g.kw * g.n)
+    int oy = get_global_id(0), n = get_global_id(1), row = get_global_id(2);
+    if (oy >= g.oh || n >= g.n || row >= g.c * g.kh * g.kw)
         return;
-    int row = z / g.n, n = z - row * g.n, p = oy * g.ow + ox;
     int c = row / (g.kh * g.kw), r = row - c * g.kh * g.kw, ki = r / g.kw, kj = r - ki * g.kw;
-    int iy = oy * g.sh - g.ph + ki, ix = ox * g.sw - g.pw + kj;
-    float v = 0.0f;
-    if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w)
-        v = x[((n * g.c + c) * g.h + iy) * g.w + ix];
-    col[(size_t)row * g.n * P + n * P + p] = v;
+    int iy = oy * g.sh - g.ph + ki, x0 = kj - g.pw;
+    __global float *out = col + (size_t)row * g.n * g.oh * g.ow + ((size_t)n * g.oh + oy) * g.ow;
+    if (iy < 0 || iy >= g.h) {
+        for (int ox = 0; ox < g.ow; ox++)
+            out[ox] = 0.0f;
+        return;
+    }
+    __global const float *xr = x + ((size_t)(n * g.c + c) * g.h + iy) * g.w;
+    for (int ox = 0; ox < g.ow; ox++) {
+        int ix = ox * g.sw + x0;
+        out[ox] = ix >= 0 && ix < g.w ? xr[ix] : 0.0f;
+    }
 }
 
 /* dx[n, c, y, x] = sum of dcol over the (kernel offset, output) pairs that read

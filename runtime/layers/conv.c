@@ -155,7 +155,7 @@ static int im2col(Node *n, Graph *g, const ConvBatch *s, cl_mem col, Err *err)
 {
     Conv *c = n->state;
     size_t g3[3], l3[3];
-    launch_planes(g, s->geom.ow, s->geom.oh, s->K * g->batch, g3, l3);
+    launch_planes(g, s->geom.oh, g->batch, s->K, g3, l3);
     return DEV_LAUNCH(g->dev, c->im2col, 3, g3, l3, err, KA(n->inputs[0]->out), KA(col),
                       KA(s->geom));
 }
