@@ -55,9 +55,9 @@ __kernel void col2im(__global const float *dcol, __global float *dx, ConvGeom g)
             continue;
         for (int kj = 0; kj < g.kw; kj++) {
             int tx = ix + g.pw - kj;
-            if (tx < 0 || tx % g.sw)
+            if (tx < 0 || (g.sw != 1 && tx % g.sw))
                 continue;
-            int ox = tx / g.sw;
+            int ox = g.sw == 1 ? tx : tx / g.sw; /* this one varies across the vector lanes */
             if (ox >= g.ow)
                 continue;
             int row = (c * g.kh + ki) * g.kw + kj;

@@ -75,6 +75,20 @@ __kernel void maxpool_backward(__global const float *dy, __global float *dx,
     dx[i] = s;
 }
 
+/* The same when windows do not overlap (stride at least the window, as in
+ * the usual 2x2 pooling): each output hands its gradient to its winner, which
+ * no other window has, into dx zeroed beforehand. Runs on the outputs. */
+__kernel void maxpool_backward_disjoint(__global const float *dy, __global float *dx,
+                                        __global const int *arg, PoolGeom g)
+{
+    int ox = get_global_id(0), oy = get_global_id(1), plane = get_global_id(2);
+    if (ox >= g.ow || oy >= g.oh || plane >= g.planes)
+        return;
+    int o = (plane * g.oh + oy) * g.ow + ox;
+    if (arg[o] >= 0)
+        dx[plane * g.h * g.w + arg[o]] = dy[o];
+}
+
 /* What output (oy, ox) of average pooling divides its sum by. */
 inline float avg_divisor(PoolGeom g, int oy, int ox)
 {

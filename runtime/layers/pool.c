@@ -26,6 +26,7 @@ typedef struct {
     PoolGeom geom;     /* planes set per batch */
     cl_kernel fwd, bwd;
     cl_mem argmax;     /* max: the winner of each window, for backward */
+    int disjoint;      /* max with windows that do not overlap: backward scatters */
 } Pool;
 
 static Pool *pool_new(Node *n, int avg, Err *err)
@@ -126,9 +127,11 @@ static int global_infer(Node *n, Graph *g, Err *err)
 static int pool_setup(Node *n, Graph *g, Err *err)
 {
     Pool *p = n->state;
+    p->disjoint = !p->avg && p->geom.sh >= p->geom.kh && p->geom.sw >= p->geom.kw;
     int rc = layer_kernel(g, n, p->avg ? "avgpool_forward" : "maxpool_forward", &p->fwd, err);
     if (!rc)
-        rc = layer_kernel(g, n, p->avg ? "avgpool_backward" : "maxpool_backward", &p->bwd, err);
+        rc = layer_kernel(g, n, p->avg ? "avgpool_backward" : p->disjoint
+                                ? "maxpool_backward_disjoint" : "maxpool_backward", &p->bwd, err);
     if (rc || p->avg)
         return rc;
     /* ints and floats have the same size in OpenCL C */
@@ -164,7 +167,11 @@ static int pool_backward(Node *n, Graph *g, Err *err)
     if (!dx)
         return CLRUN_OK;
     Pool *p = n->state;
-    return pool_launch(n, g, p->bwd, n->grad, dx, p->geom.w, p->geom.h, err);
+    if (!p->disjoint)
+        return pool_launch(n, g, p->bwd, n->grad, dx, p->geom.w, p->geom.h, err);
+    size_t bytes = (size_t)g->batch * shape_size(n->inputs[0]->out_shape) * sizeof(float);
+    int rc = dev_fill_zero(g->dev, dx, bytes, err);
+    return rc ? rc : pool_launch(n, g, p->bwd, n->grad, dx, p->geom.ow, p->geom.oh, err);
 }
 
 const LayerType layer_maxpool2d = {"maxpool2d", maxpool_parse, pool_infer, pool_setup,
