@@ -93,19 +93,8 @@ __kernel void transpose(__global const float *in, int rows, int cols, int in_str
     *o = accumulate ? *o + v : v;
 }
 
-/* out[r] = sum over c of in[r * cols + c]: bias gradients, in a fixed order. */
-__kernel void sum_rows(__global const float *in, __global float *out, int rows, int cols)
-{
-    int r = get_global_id(0);
-    if (r >= rows)
-        return;
-    float s = 0.0f;
-    for (int c = 0; c < cols; c++)
-        s += in[r * cols + c];
-    out[r] = s;
-}
-
-/* out[c] = sum over r of in[r * cols + c]: dense bias gradients over the batch. */
+/* out[c] = sum over r of in[r * cols + c], in a fixed order: bias gradients of
+ * dense and convolution layers, over the batch (and the pixels). */
 __kernel void sum_cols(__global const float *in, __global float *out, int rows, int cols)
 {
     int c = get_global_id(0);

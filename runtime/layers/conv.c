@@ -19,10 +19,10 @@ typedef struct {
     int act;
     int bias;          /* bias: false, for a convolution followed by batchnorm */
     ConvGeom geom;
-    cl_kernel im2col, col2im, to_nchw, to_cnp, sum_rows;
-    /* The column matrix [C*KH*KW, N*OH*OW]: the layer's own when it is small, so
+    cl_kernel im2col, col2im, to_nchw, to_npo, sum_cols;
+    /* The column matrix [N*OH*OW, C*KH*KW]: the layer's own when it is small, so
      * backward reuses forward's; else the graph's shared scratch, rebuilt in
-     * backward. The [OC, N*OH*OW] product always lives in shared scratch. */
+     * backward. The [N*OH*OW, OC] product always lives in shared scratch. */
     cl_mem own_col;
 } Conv;
 
@@ -122,15 +122,16 @@ static int conv_setup(Node *n, Graph *g, Err *err)
     size_t cols = (size_t)g->max_batch * c->geom.oh * c->geom.ow;
     int rc = layer_kernel(g, n, "im2col", &c->im2col, err);
     if (!rc) rc = layer_kernel(g, n, "col2im", &c->col2im, err);
-    if (!rc) rc = layer_kernel(g, n, "cnp_to_nchw", &c->to_nchw, err);
-    if (!rc) rc = layer_kernel(g, n, "nchw_to_cnp", &c->to_cnp, err);
-    if (!rc) rc = layer_kernel(g, n, "sum_rows", &c->sum_rows, err);
+    if (!rc) rc = layer_kernel(g, n, "npo_to_nchw", &c->to_nchw, err);
+    if (!rc) rc = layer_kernel(g, n, "nchw_to_npo", &c->to_npo, err);
+    if (!rc) rc = layer_kernel(g, n, "sum_cols", &c->sum_cols, err);
     if (!rc && k * cols <= OWN_COL_MAX_FLOATS)
         rc = graph_buffer(g, k * cols, "conv2d column matrix", &c->own_col, err);
     else
         graph_want_scratch(g, SCRATCH_COL, k * cols);
     graph_want_scratch(g, SCRATCH_TMP, (size_t)c->filters * cols);
-    gemm_reserve(g, (int)c->filters, (int)k, (int)cols); /* dW = dY col^T */
+    gemm_reserve(g, (int)cols, (int)c->filters, (int)k); /* Y^T = col W^T */
+    gemm_reserve(g, (int)c->filters, (int)k, (int)cols); /* dW = dY col, split along N*P */
     return rc;
 }
 
@@ -155,7 +156,7 @@ static int im2col(Node *n, Graph *g, const ConvBatch *s, cl_mem col, Err *err)
 {
     Conv *c = n->state;
     size_t g3[3], l3[3];
-    launch_planes(g, s->geom.oh, g->batch, s->K, g3, l3);
+    launch_planes(g, s->geom.ow, s->geom.oh, g->batch, g3, l3);
     return DEV_LAUNCH(g->dev, c->im2col, 3, g3, l3, err, KA(n->inputs[0]->out), KA(col),
                       KA(s->geom));
 }
@@ -169,8 +170,9 @@ static int conv_forward(Node *n, Graph *g, Err *err)
     cl_mem bias = c->bias ? node_param(g, n, 1)->value : NULL;
     size_t l2[2] = {64, 1};
     int rc = im2col(n, g, &s, col, err);
+    /* Y^T[NP, O] = col[NP, K] . W[O, K]^T */
     if (!rc)
-        rc = launch_gemm(g, s.O, s.NP, s.K, w->value, s.K, 1, col, s.NP, 1, tmp, s.NP, 0, err);
+        rc = launch_gemm(g, s.NP, s.O, s.K, col, s.K, 1, w->value, 1, s.K, tmp, s.O, 0, err);
     size_t g2[2] = {(size_t)s.P, (size_t)g->batch * s.O};
     if (!rc)
         rc = DEV_LAUNCH(g->dev, c->to_nchw, 2, g2, l2, err, KA(tmp), KA(bias), KA(n->out),
@@ -187,19 +189,19 @@ static int conv_backward(Node *n, Graph *g, Err *err)
     size_t g2[2] = {(size_t)s.P, (size_t)g->batch * s.O}, l2[2] = {64, 1}, go[1] = {(size_t)s.O};
     int rc = c->own_col ? CLRUN_OK : im2col(n, g, &s, col, err);
     if (!rc)
-        rc = DEV_LAUNCH(g->dev, c->to_cnp, 2, g2, l2, err, KA(n->grad), KA(n->out), KA(tmp),
+        rc = DEV_LAUNCH(g->dev, c->to_npo, 2, g2, l2, err, KA(n->grad), KA(n->out), KA(tmp),
                         KA(g->batch), KA(s.O), KA(s.P), KA(c->act));
     if (!rc && c->bias)
-        rc = DEV_LAUNCH(g->dev, c->sum_rows, 1, go, NULL, err, KA(tmp),
-                        KA(node_param(g, n, 1)->grad), KA(s.O), KA(s.NP));
-    /* dW[O, K] = dY[O, NP] . col[K, NP]^T */
+        rc = DEV_LAUNCH(g->dev, c->sum_cols, 1, go, NULL, err, KA(tmp),
+                        KA(node_param(g, n, 1)->grad), KA(s.NP), KA(s.O));
+    /* dW[O, K] = dY^T[NP, O]^T . col[NP, K] */
     if (!rc)
-        rc = launch_gemm(g, s.O, s.K, s.NP, tmp, s.NP, 1, col, 1, s.NP, w->grad, s.K, 0, err);
+        rc = launch_gemm(g, s.O, s.K, s.NP, tmp, 1, s.O, col, s.K, 1, w->grad, s.K, 0, err);
     cl_mem dx = n->in_grad[0];
     if (rc || !dx)
         return rc;
-    /* dcol[K, NP] = W^T . dY, into the column buffer, whose use for dW is over */
-    rc = launch_gemm(g, s.K, s.NP, s.O, w->value, 1, s.K, tmp, s.NP, 1, col, s.NP, 0, err);
+    /* dcol[NP, K] = dY^T[NP, O] . W[O, K], into the column buffer, whose use for dW is over */
+    rc = launch_gemm(g, s.NP, s.K, s.O, tmp, s.O, 1, w->value, s.K, 1, col, s.K, 0, err);
     size_t gx[3], lx[3];
     launch_planes(g, s.geom.w, s.geom.h, g->batch * s.geom.c, gx, lx);
     return rc ? rc : DEV_LAUNCH(g->dev, c->col2im, 3, gx, lx, err, KA(col), KA(dx), KA(s.geom));

@@ -137,7 +137,7 @@ static int launch_nn(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk
                        "scratch (gemm_reserve in the layer's setup)", M, N, K, splits);
     /* 8x16 blocks of C a work-item: NN_TM and NN_TN in cl/gemm.cl */
     size_t global[3] = {(size_t)(N + 15) / 16, (size_t)(M + 7) / 8, (size_t)splits};
-    size_t local[3] = {16, 1, 1};
+    size_t local[3] = {1, 1, 1}; /* POCL runs these fastest one work-item a group */
     cl_kernel k;
     int rc = dev_kernel(g->dev, "gemm_nn", &k, err);
     if (!rc)
