@@ -58,17 +58,16 @@ int checkpoint_save(const char *dir, Graph *g, const Optimizer *o, const Checkpo
                 rc = graph_read_tensor(g, p, name, state_of(o, i, k), &t[n++], err);
         }
     }
-    char epoch[32], rng[32], seen[32], settings[32], step[32], iterations[32], path[PATH_MAX];
+    char epoch[32], rng[32], settings[32], step[32], iterations[32], path[PATH_MAX];
     snprintf(epoch, sizeof epoch, "%ld", info->epoch);
     snprintf(rng, sizeof rng, "%016" PRIx64, info->rng);
-    snprintf(seen, sizeof seen, "%ld", info->seen);
     snprintf(settings, sizeof settings, "%016" PRIx64, info->settings);
     snprintf(step, sizeof step, "%" PRIu32, g->step);
     snprintf(iterations, sizeof iterations, "%ld", o->iterations);
-    const char *meta[] = {"format", "clrun-checkpoint", "epoch", epoch, "rng", rng, "seen", seen,
+    const char *meta[] = {"format", "clrun-checkpoint", "epoch", epoch, "rng", rng,
                           "settings", settings, "step", step, "iterations", iterations};
     path_of(dir, path, sizeof path);
-    if (!rc) rc = st_write(path, t, n, meta, 7, err);
+    if (!rc) rc = st_write(path, t, n, meta, 6, err);
     for (int i = 0; t && i < n; i++)
         free(t[i].data);
     free(t);
@@ -92,10 +91,9 @@ static int meta_number(const StFile *f, const char *key, int base, uint64_t *out
 static int restore(const StFile *f, const char *path, Graph *g, Optimizer *o, CheckpointInfo *info,
                    Err *err)
 {
-    uint64_t epoch = 0, rng = 0, seen = 0, step = 0, iterations = 0;
+    uint64_t epoch = 0, rng = 0, step = 0, iterations = 0;
     int rc = meta_number(f, "epoch", 10, &epoch, path, err);
     if (!rc) rc = meta_number(f, "rng", 16, &rng, path, err);
-    if (!rc) rc = meta_number(f, "seen", 10, &seen, path, err);
     if (!rc) rc = meta_number(f, "step", 10, &step, path, err);
     if (!rc) rc = meta_number(f, "iterations", 10, &iterations, path, err);
     for (int i = 0; i < g->n_params && !rc; i++) {
@@ -112,7 +110,6 @@ static int restore(const StFile *f, const char *path, Graph *g, Optimizer *o, Ch
         return rc;
     info->epoch = (long)epoch;
     info->rng = rng;
-    info->seen = (long)seen;
     g->step = (uint32_t)step;
     o->iterations = (long)iterations;
     return CLRUN_OK;

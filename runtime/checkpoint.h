@@ -1,8 +1,8 @@
 /* checkpoint.h: what a run needs to carry on after it was stopped, saved
  * after every epoch as <dir>/checkpoint.safetensors (written whole or not at
  * all): every parameter and buffer, the optimizer's state buffers and step
- * count, the dropout step, the epochs done, the shuffle generator and the
- * examples seen, and a fingerprint of the settings so that a run with other
+ * count, the dropout step, the epochs done and the shuffle generator, and a
+ * fingerprint of the settings so that a run with other
  * settings never continues from it. */
 #ifndef CLRUN_CHECKPOINT_H
 #define CLRUN_CHECKPOINT_H
@@ -15,7 +15,6 @@
 typedef struct {
     long epoch;        /* epochs completed */
     uint64_t rng;      /* the shuffle generator after them */
-    long seen;         /* training examples seen */
     uint64_t settings; /* checkpoint_fingerprint of the experiment */
 } CheckpointInfo;
 

@@ -28,7 +28,7 @@ static int read_train(Experiment *e, Err *err)
     return rc ? rc : spec_check_unused(train, "train", err);
 }
 
-static void base_name(const char *path, char *out, size_t size)
+void experiment_name(const char *path, char *out, size_t size)
 {
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
@@ -59,7 +59,7 @@ int experiment_load(Experiment *e, const char *path, char *const *overrides, int
 {
     memset(e, 0, sizeof *e);
     e->path = path;
-    base_name(path, e->name, sizeof e->name);
+    experiment_name(path, e->name, sizeof e->name);
     if (!(e->root = spec_load(path, err)))
         return CLRUN_EINPUT;
     int is_model = spec_get(e->root, "layers") != NULL;

@@ -30,4 +30,8 @@ int experiment_load(Experiment *e, const char *path, char *const *overrides, int
                     Err *err);
 void experiment_free(Experiment *e);
 
+/* An experiment's name: its file's base name without the extension
+ * ("experiments/quickstart.yaml" -> "quickstart"), which names runs/<name>/. */
+void experiment_name(const char *path, char *out, size_t size);
+
 #endif

@@ -13,6 +13,7 @@
 
 #include "plot.h"
 #include "rundir.h"
+#include "spec.h"
 #include "sweep.h"
 
 #define MERGE_MAX_FIELDS (SWEEP_MAX_KEYS + 1)
@@ -71,22 +72,17 @@ static void read_history(const char *dir, PointResult *r)
         fclose(f);
 }
 
-/* The device named in config.yaml's run: block. */
+/* The device named in config.yaml's run: block, if it reads. */
 static void read_device(const char *dir, PointResult *r)
 {
-    char path[PATH_MAX + 16], line[512];
+    char path[PATH_MAX + 16];
+    Err ignored;
     snprintf(path, sizeof path, "%s/config.yaml", dir);
-    FILE *f = fopen(path, "r");
-    int in_run = 0;
-    while (f && fgets(line, sizeof line, f)) {
-        if (strncmp(line, "run:", 4) == 0)
-            in_run = 1;
-        else if (in_run && strncmp(line, "  device: \"", 11) == 0)
-            snprintf(r->device, sizeof r->device, "%.*s", (int)strcspn(line + 11, "\"\n"),
-                     line + 11);
-    }
-    if (f)
-        fclose(f);
+    SpecNode *root = access(path, F_OK) == 0 ? spec_load(path, &ignored) : NULL;
+    const char *device = NULL;
+    if (root && !spec_string(spec_get(root, "run"), "device", 0, &device, &ignored) && device)
+        snprintf(r->device, sizeof r->device, "%s", device);
+    spec_free(root);
 }
 
 void merge_read_point(const char *dir, PointResult *r)
@@ -221,17 +217,11 @@ static void put_number(FILE *f, double v, const char *fmt)
         fprintf(f, fmt, v);
 }
 
+/* ",v" with v quoted as CSV needs. */
 static void put_text(FILE *f, const char *v)
 {
     fputc(',', f);
-    if (!strpbrk(v, ",\"")) {
-        fputs(v, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *v; v++)
-        fprintf(f, *v == '"' ? "\"\"" : "%c", *v);
-    fputc('"', f);
+    rundir_csv_field(f, v);
 }
 
 static int write_results(const Grid *g, const char *root, Err *err)

@@ -97,6 +97,21 @@ int rundir_csv_resume(const char *dir, const char *name, const char *header, lon
     return CLRUN_OK;
 }
 
+void rundir_csv_field(FILE *f, const char *v)
+{
+    if (!strpbrk(v, ",\"\n")) {
+        fputs(v, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *v; v++) {
+        if (*v == '"')
+            fputc('"', f);
+        fputc(*v, f);
+    }
+    fputc('"', f);
+}
+
 void rundir_numbers(const char *row, double *v, int n)
 {
     for (int i = 0; i < n; i++) {

@@ -31,6 +31,10 @@ int rundir_csv_resume(const char *dir, const char *name, const char *header, lon
  * anything else that is not a number become NaN. */
 void rundir_numbers(const char *row, double *v, int n);
 
+/* Writes v as one CSV field: as it is, or in quotes (a quote doubled) when it
+ * holds a comma, a quote or a line break. */
+void rundir_csv_field(FILE *f, const char *v);
+
 /* Writes a formatted row and flushes it, naming the file on failure. */
 int rundir_row(FILE *f, const char *name, Err *err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

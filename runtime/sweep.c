@@ -151,34 +151,32 @@ static int read_overrides(Sweep *s, char *const *overrides, int n, Err *err)
     return CLRUN_OK;
 }
 
-static void base_name(const char *path, char *out, size_t size)
+/* "key=value" (caller frees), or NULL when out of memory. */
+static char *assignment(const SweepAxis *a, int v)
 {
-    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
-    const char *dot = strrchr(base, '.');
-    int len = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
-    snprintf(out, size, "%.*s", len, base);
+    size_t size = strlen(a->key) + strlen(a->values[v]) + 2;
+    char *text = malloc(size);
+    if (text)
+        snprintf(text, size, "%s=%s", a->key, a->values[v]);
+    return text;
 }
 
 /* Loads the experiment with the base overrides and key a at its value v alone,
  * so that an error names the key and value to blame. */
 static int check_value(const Sweep *s, int a, int v, Err *err)
 {
-    char **all = calloc((size_t)s->n_base + 2, sizeof *all);
-    const char *key = s->axes[a].key, *value = s->axes[a].values[v];
-    size_t size = strlen(key) + strlen(value) + 2;
-    char *assignment = malloc(size);
-    int rc = all && assignment ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "out of memory");
+    char **all = calloc((size_t)s->n_base + 2, sizeof *all), *one = assignment(&s->axes[a], v);
+    int rc = all && one ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "out of memory");
     Experiment e;
     if (!rc) {
         memcpy(all, s->base, (size_t)s->n_base * sizeof *all);
-        snprintf(assignment, size, "%s=%s", key, value);
-        all[s->n_base] = assignment;
+        all[s->n_base] = one;
         rc = experiment_load(&e, s->path, all, s->n_base + 1, err);
         experiment_free(&e);
         if (rc == CLRUN_EINPUT)
-            err_prefix(err, rc, "%s: sweep %s=%s", s->path, key, value);
+            err_prefix(err, rc, "%s: sweep %s", s->path, one);
     }
-    free(assignment);
+    free(one);
     free(all);
     return rc;
 }
@@ -187,7 +185,7 @@ int sweep_load(Sweep *s, const char *path, char *const *overrides, int n_overrid
 {
     memset(s, 0, sizeof *s);
     s->path = path;
-    base_name(path, s->name, sizeof s->name);
+    experiment_name(path, s->name, sizeof s->name);
     SpecNode *root = spec_load(path, err);
     if (!root)
         return CLRUN_EINPUT;
@@ -245,30 +243,10 @@ int sweep_overrides(const Sweep *s, long i, char ***out, int *n, Err *err)
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
     for (int k = 0; k < s->n_base; k++)
         (*out)[k] = s->base[k];
-    for (int a = 0; a < s->n_axes; a++) {
-        const char *value = s->axes[a].values[choice[a]];
-        size_t size = strlen(s->axes[a].key) + strlen(value) + 2;
-        if (!((*out)[s->n_base + a] = malloc(size)))
+    for (int a = 0; a < s->n_axes; a++)
+        if (!((*out)[s->n_base + a] = assignment(&s->axes[a], choice[a])))
             return err_set(err, CLRUN_ERUNTIME, "out of memory");
-        snprintf((*out)[s->n_base + a], size, "%s=%s", s->axes[a].key, value);
-    }
     return CLRUN_OK;
-}
-
-/* A CSV field: quoted when it holds a comma or a quote. */
-static void csv_field(FILE *f, const char *v)
-{
-    if (!strpbrk(v, ",\"\n")) {
-        fputs(v, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *v; v++) {
-        if (*v == '"')
-            fputc('"', f);
-        fputc(*v, f);
-    }
-    fputc('"', f);
 }
 
 int sweep_write_grid(const Sweep *s, const char *root, Err *err)
@@ -286,7 +264,7 @@ int sweep_write_grid(const Sweep *s, const char *root, Err *err)
     fprintf(f, "index");
     for (int a = 0; a < s->n_axes; a++) {
         fputc(',', f);
-        csv_field(f, s->axes[a].key);
+        rundir_csv_field(f, s->axes[a].key);
     }
     for (long i = 0; i < s->count; i++) {
         int choice[SWEEP_MAX_KEYS];
@@ -294,7 +272,7 @@ int sweep_write_grid(const Sweep *s, const char *root, Err *err)
         fprintf(f, "\n%ld", i);
         for (int a = 0; a < s->n_axes; a++) {
             fputc(',', f);
-            csv_field(f, s->axes[a].values[choice[a]]);
+            rundir_csv_field(f, s->axes[a].values[choice[a]]);
         }
     }
     fputc('\n', f);

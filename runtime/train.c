@@ -310,7 +310,7 @@ static void keep_curves(Trainer *t, int epoch, const Score *train, const Score *
 {
     const Score *scores[3] = {train, val, test};
     curve(t, CURVE_EPOCH)[epoch - 1] = epoch;
-    curve(t, CURVE_SEEN)[epoch - 1] = (double)t->seen;
+    curve(t, CURVE_SEEN)[epoch - 1] = (double)epoch * t->train.n; /* every epoch sees them all */
     for (int s = 0; s < 3; s++) {
         curve(t, CURVE_LOSS + 2 * s)[epoch - 1] = scores[s]->loss;
         curve(t, CURVE_ACCURACY + 2 * s)[epoch - 1] = scores[s]->accuracy;
@@ -358,7 +358,7 @@ static int run_epochs(Trainer *t, Err *err)
         }
         if (!rc && t->steps)
             rc = plot_loss_curve(t, epoch, err);
-        CheckpointInfo ck = {epoch, t->rng, t->seen, t->settings};
+        CheckpointInfo ck = {epoch, t->rng, t->settings};
         if (!rc) rc = checkpoint_save(t->dir, &t->g, &t->e->optim, &ck, err);
     }
     /* evaluation of given weights only, or every epoch was done before a stop */
@@ -495,10 +495,7 @@ static void keep_history_row(void *ctx, const char *row)
     if (epoch < 1 || epoch > t->done)
         return;
     Score train = {v[1], v[2]}, val = {v[3], v[4]}, test = {v[5], v[6]};
-    long seen = t->seen;
-    t->seen = (long)epoch * t->train.n; /* every epoch sees every training example */
     keep_curves(t, epoch, &train, &val, &test);
-    t->seen = seen;
 }
 
 /* A steps.csv row (epoch, batch, examples seen, loss), back into the loss curve. */
@@ -544,7 +541,7 @@ static int resume(Trainer *t, Err *err)
     snprintf(success, sizeof success, "%s/SUCCESS", t->dir);
     unlink(success);
     t->settings = checkpoint_fingerprint(t->e->root);
-    CheckpointInfo ck = {0, t->rng, 0, t->settings};
+    CheckpointInfo ck = {0, t->rng, t->settings};
     int found = 0, rc = t->e->epochs > 0 ? checkpoint_load(t->dir, &t->g, &t->e->optim, &ck,
                                                            &found, err)
                                          : CLRUN_OK;
@@ -555,7 +552,7 @@ static int resume(Trainer *t, Err *err)
                        "the %ld asked for", t->dir, ck.epoch, t->e->epochs);
     t->done = ck.epoch;
     t->rng = ck.rng;
-    t->seen = ck.seen;
+    t->seen = t->done * t->train.n;
     printf("Resuming after epoch %ld from %s/checkpoint.safetensors\n", t->done, t->dir);
     return CLRUN_OK;
 }
