@@ -8,12 +8,16 @@
 
 /* Each work-item computes an 8 x 16 block of C: per k, one 16-wide load of B,
  * eight broadcast values of A and eight 16-wide multiply-adds, held in
- * registers (a vector-register micro-kernel on CPUs). Rows past M are clamped
- * for loads and skipped for stores. B's rows hold b_cols >= N readable floats
- * (zero padding past N, when the caller made B); blocks that fit in them take
- * the vector path, storing only the columns below N, and the rest a scalar
- * path. Dimension 2 splits K into chunks of k_chunk: split s sums its chunk
- * into C + s * M * ldc (partial products, which sum_splits adds up). */
+ * registers (a vector-register micro-kernel on CPUs). The loops over the
+ * block are unrolled so that the compiler keeps the accumulators in registers
+ * (rolled, POCL's LLVM kept them on the stack at a third of the speed), and A
+ * and B are walked by pointers, which spares the multiplies. Rows past M are
+ * clamped for loads and skipped for stores. B's rows hold b_cols >= N
+ * readable floats (zero padding past N, when the caller made B); blocks that
+ * fit in them take the vector path, storing only the columns below N, and the
+ * rest a scalar path. Dimension 2 splits K into chunks of k_chunk: split s
+ * sums its chunk into C + s * M * ldc (partial products, which sum_splits
+ * adds up). */
 #define NN_TM 8
 #define NN_TN 16
 
@@ -27,19 +31,26 @@ __kernel void gemm_nn(int M, int N, int K,
     if (n0 >= N || m0 >= M)
         return;
     C += split * M * ldc;
-    int arow[NN_TM];
+    __global const float *arow[NN_TM];
+#pragma unroll
     for (int i = 0; i < NN_TM; i++)
-        arow[i] = min(m0 + i, M - 1) * a_sm;
+        arow[i] = A + min(m0 + i, M - 1) * a_sm + kb * a_sk;
+    __global const float *b = B + kb * b_sk + n0;
     if (n0 + NN_TN <= b_cols) {
         float16 acc[NN_TM];
+#pragma unroll
         for (int i = 0; i < NN_TM; i++)
             acc[i] = (float16)(0.0f);
-        for (int k = kb; k < ke; k++) {
-            float16 b = vload16(0, B + k * b_sk + n0);
+        for (int k = 0; k < ke - kb; k++, b += b_sk) {
+            float16 bk = vload16(0, b);
+#pragma unroll
             for (int i = 0; i < NN_TM; i++)
-                acc[i] = fma((float16)(A[arow[i] + k * a_sk]), b, acc[i]);
+                acc[i] = fma((float16)(arow[i][k * a_sk]), bk, acc[i]);
         }
-        for (int i = 0; i < NN_TM && m0 + i < M; i++) {
+#pragma unroll
+        for (int i = 0; i < NN_TM; i++) {
+            if (m0 + i >= M)
+                break;
             __global float *c = C + (m0 + i) * ldc + n0;
             if (n0 + NN_TN <= N) {
                 vstore16(accumulate ? vload16(0, c) + acc[i] : acc[i], 0, c);
@@ -53,11 +64,11 @@ __kernel void gemm_nn(int M, int N, int K,
         return;
     }
     for (int i = 0; i < NN_TM && m0 + i < M; i++)
-        for (int n = n0; n < N; n++) {
+        for (int n = 0; n0 + n < N; n++) {
             float s = 0.0f;
-            for (int k = kb; k < ke; k++)
-                s = fma(A[arow[i] + k * a_sk], B[k * b_sk + n], s);
-            __global float *c = C + (m0 + i) * ldc + n;
+            for (int k = 0; k < ke - kb; k++)
+                s = fma(arow[i][k * a_sk], b[k * b_sk + n], s);
+            __global float *c = C + (m0 + i) * ldc + n0 + n;
             *c = accumulate ? *c + s : s;
         }
 }

@@ -45,6 +45,7 @@ static int dense_setup(Node *n, Graph *g, Err *err)
     if (!rc)
         rc = layer_kernel(g, n, "sum_cols", &d->sum_cols, err);
     gemm_reserve(g, g->max_batch, (int)d->units, d->in); /* y = x W^T */
+    gemm_reserve(g, (int)d->units, d->in, g->max_batch); /* dW = dz^T x */
     return rc;
 }
 
