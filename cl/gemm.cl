@@ -13,11 +13,12 @@
  * (rolled, POCL's LLVM kept them on the stack at a third of the speed), and A
  * and B are walked by pointers, which spares the multiplies. Rows past M are
  * clamped for loads and skipped for stores. B's rows hold b_cols >= N
- * readable floats (zero padding past N, when the caller made B); blocks that
- * fit in them take the vector path, storing only the columns below N, and the
- * rest a scalar path. Dimension 2 splits K into chunks of k_chunk: split s
- * sums its chunk into C + s * M * ldc (partial products, which sum_splits
- * adds up). */
+ * readable floats (zero padding past N, when the caller made B). The last
+ * block of a row, when it would read past b_cols, reads the 16 columns that
+ * end there instead and stores only its own (at or past n0, below N); only a
+ * B narrower than 16 takes the scalar path. Dimension 2 splits K into chunks
+ * of k_chunk: split s sums its chunk into C + s * M * ldc (partial products,
+ * which sum_splits adds up). */
 #define NN_TM 8
 #define NN_TN 16
 
@@ -35,8 +36,9 @@ __kernel void gemm_nn(int M, int N, int K,
 #pragma unroll
     for (int i = 0; i < NN_TM; i++)
         arow[i] = A + min(m0 + i, M - 1) * a_sm + kb * a_sk;
-    __global const float *b = B + kb * b_sk + n0;
-    if (n0 + NN_TN <= b_cols) {
+    if (b_cols >= NN_TN) {
+        int nb = min(n0, b_cols - NN_TN); /* first column this block computes */
+        __global const float *b = B + kb * b_sk + nb;
         float16 acc[NN_TM];
 #pragma unroll
         for (int i = 0; i < NN_TM; i++)
@@ -51,24 +53,25 @@ __kernel void gemm_nn(int M, int N, int K,
         for (int i = 0; i < NN_TM; i++) {
             if (m0 + i >= M)
                 break;
-            __global float *c = C + (m0 + i) * ldc + n0;
-            if (n0 + NN_TN <= N) {
+            __global float *c = C + (m0 + i) * ldc + nb;
+            if (nb == n0 && n0 + NN_TN <= N) {
                 vstore16(accumulate ? vload16(0, c) + acc[i] : acc[i], 0, c);
                 continue;
             }
             float v[NN_TN];
             vstore16(acc[i], 0, v);
-            for (int j = 0; n0 + j < N; j++)
+            for (int j = n0 - nb; j < NN_TN && nb + j < N; j++)
                 c[j] = accumulate ? c[j] + v[j] : v[j];
         }
         return;
     }
+    __global const float *b = B + kb * b_sk;
     for (int i = 0; i < NN_TM && m0 + i < M; i++)
-        for (int n = 0; n0 + n < N; n++) {
+        for (int n = n0; n < N; n++) {
             float s = 0.0f;
             for (int k = 0; k < ke - kb; k++)
                 s = fma(arow[i][k * a_sk], b[k * b_sk + n], s);
-            __global float *c = C + (m0 + i) * ldc + n0 + n;
+            __global float *c = C + (m0 + i) * ldc + n;
             *c = accumulate ? *c + s : s;
         }
 }

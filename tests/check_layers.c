@@ -1385,6 +1385,7 @@ static const struct {
 } gemm_cases[] = {
     {5, 37, 19, 0, 0},     /* gemm_nn, tail columns */
     {9, 16, 3, 0, 1},
+    {13, 45, 33, 0, 1},    /* the last block reads the 16 columns that end the row */
     {64, 256, 78, 1, 0},   /* B transposed, padded */
     {3, 300, 40, 1, 1},    /* A transposed, C^T transposed back into C */
     {10, 25, 5000, 1, 0},  /* few output blocks, K split and summed */

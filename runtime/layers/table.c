@@ -192,11 +192,13 @@ void gemm_reserve(Graph *g, int M, int N, int K)
     /* at smaller sizes the cheaper way moves no more than the cheaper one here */
     graph_want_scratch(g, SCRATCH_GEMM_T, a < b ? a : b);
     graph_want_scratch(g, SCRATCH_GEMM_C, mn);
-    /* a smaller batch gives a shorter K and no more splits; launch_nt may
-     * swap M and N */
+    /* Split for parallelism, splits * blocks stays below 2 * SPLIT_TARGET
+     * blocks of 8 x 16, whatever the batch. Split for the cache, a smaller
+     * batch gives a shorter K or a narrower B and no more splits; launch_nt
+     * may swap M and N. */
     int s1 = gemm_splits(M, N, K), s2 = gemm_splits(N, M, K), splits = s1 > s2 ? s1 : s2;
-    if (splits > 1)
-        graph_want_scratch(g, SCRATCH_GEMM_P, (size_t)splits * mn);
+    size_t most = (size_t)splits * mn, small = (size_t)2 * SPLIT_TARGET * 8 * 16;
+    graph_want_scratch(g, SCRATCH_GEMM_P, most > small ? most : small);
 }
 
 /* C = A B^T with both operands running along k, through gemm_nn. */
