@@ -1,15 +1,97 @@
-/* conv.cl: 2-D convolution as im2col + GEMM (gemm.cl).
+/* conv.cl: 2-D convolution. Forward is an implicit GEMM (conv_implicit) that
+ * reads the image where it lies; the gradients go through a column matrix
+ * and gemm.cl.
  *
  * Layouts: x is [N, C, H, W]; the column matrix is [N*OH*OW, C*KH*KW], a row
- * per output pixel, so the GEMM with the [OC, C*KH*KW] weights, Y^T = col W^T,
- * streams both operands along their rows and gives [N*OH*OW, OC], which
- * npo_to_nchw turns into [N, OC, OH, OW] while adding bias and activation. */
+ * per output pixel, so the GEMMs of the backward pass stream both operands
+ * along their rows; their [N*OH*OW, OC] side comes from nchw_to_npo. */
 
 typedef struct {
     int n, c, h, w;       /* input */
     int kh, kw, sh, sw, ph, pw;
     int oh, ow;           /* output size */
 } ConvGeom;
+
+/* The weights as the B operand of conv_implicit, [C*KH*KW, b_cols], zero past
+ * O columns: b[(c*KH + i)*KW + j][o] = w[o, c, i, j]. Launched as (b_cols,
+ * rows). */
+__kernel void conv_weights_b(__global const float *w, __global float *b, int O, int C, int KH,
+                             int KW, int b_cols)
+{
+    int o = get_global_id(0), row = get_global_id(1);
+    if (o >= b_cols || row >= C * KH * KW)
+        return;
+    b[row * b_cols + o] = o < O ? w[o * C * KH * KW + row] : 0.0f;
+}
+
+/* Which conv_implicit computes: g's input [N, C, H, W] and output [N, OC, OH,
+ * OW] (g.n, g.c, g.h, g.w, g.oh, g.ow), window, stride and leading padding. */
+#define CI_TP 8  /* output pixels of a row a work-item computes */
+#define CI_TO 16 /* output channels a work-item computes */
+
+/* The sum over one row of the window (KW taps, b stepping a row of B each)
+ * into the eight pixels' accumulators; guarded: some taps fall outside the
+ * image (padding) and read as 0. */
+inline void conv_row(__global const float *xr, const int *ix, int W, int KW, int guarded,
+                     __global const float **b, int b_cols, float16 *acc)
+{
+    for (int j = 0; j < KW; j++, *b += b_cols) {
+        float16 bk = vload16(0, *b);
+#pragma unroll
+        for (int t = 0; t < CI_TP; t++) {
+            int at = ix[t] + j;
+            float v = !guarded || (at >= 0 && at < W) ? xr[at] : 0.0f;
+            acc[t] = fma((float16)(v), bk, acc[t]);
+        }
+    }
+}
+
+/* y[n, o, oy, ox] = act(bias[o] + sum over c, i, j of
+ *     x[n, c, oy*SH - PH + i, ox*SW - PW + j] * B[(c*KH + i)*KW + j][o])
+ * with taps outside the image read as 0; bias may be NULL. An implicit GEMM:
+ * each work-item holds 8 pixels of one output row x 16 channels in registers,
+ * the micro-kernel of gemm_nn (B rows 16 wide, broadcast image values), and
+ * reads the image where it lies instead of a column matrix. Launched as
+ * (ceil(OW / 8), OH, N * b_cols / 16), one work-item a group; pixels past OW
+ * are clamped for loads and skipped for stores. */
+__kernel void conv_implicit(__global const float *x, __global const float *B, int b_cols,
+                            __global const float *bias, __global float *y, int OC, int act,
+                            ConvGeom g)
+{
+    int ox0 = get_global_id(0) * CI_TP, oy = get_global_id(1), nob = get_global_id(2);
+    int oblocks = b_cols / CI_TO, n = nob / oblocks, o0 = (nob - n * oblocks) * CI_TO;
+    if (ox0 >= g.ow || oy >= g.oh || n >= g.n)
+        return;
+    int ix[CI_TP];
+#pragma unroll
+    for (int t = 0; t < CI_TP; t++)
+        ix[t] = min(ox0 + t, g.ow - 1) * g.sw - g.pw;
+    int inside = ix[0] >= 0 && ix[CI_TP - 1] + g.kw <= g.w;
+    float16 acc[CI_TP];
+#pragma unroll
+    for (int t = 0; t < CI_TP; t++)
+        acc[t] = (float16)(0.0f);
+    __global const float *b = B + o0;
+    for (int c = 0; c < g.c; c++) {
+        __global const float *xc = x + (size_t)(n * g.c + c) * g.h * g.w;
+        for (int i = 0; i < g.kh; i++) {
+            int iy = oy * g.sh - g.ph + i;
+            if (iy < 0 || iy >= g.h)
+                b += g.kw * b_cols;
+            else if (inside)
+                conv_row(xc + iy * g.w, ix, g.w, g.kw, 0, &b, b_cols, acc);
+            else
+                conv_row(xc + iy * g.w, ix, g.w, g.kw, 1, &b, b_cols, acc);
+        }
+    }
+    for (int t = 0; t < CI_TP && ox0 + t < g.ow; t++) {
+        float v[CI_TO];
+        vstore16(acc[t], 0, v);
+        for (int o = 0; o < CI_TO && o0 + o < OC; o++)
+            y[((size_t)(n * OC + o0 + o) * g.oh + oy) * g.ow + ox0 + t] =
+                act_apply(v[o] + (bias ? bias[o0 + o] : 0.0f), act);
+    }
+}
 
 /* col[n*P + p, (c*KH + i)*KW + j] = x[n, c, oy*SH - PH + i, ox*SW - PW + j] or 0,
  * with p = oy*OW + ox. Launched as (OW, OH, N), an output plane of one
@@ -65,17 +147,6 @@ __kernel void col2im(__global const float *dcol, __global float *dx, ConvGeom g)
         }
     }
     dx[i] = s;
-}
-
-/* y[n, o, p] = act(t[n*P + p, o] + b[o]); b is NULL for a layer without bias */
-__kernel void npo_to_nchw(__global const float *t, __global const float *b, __global float *y,
-                          int N, int O, int P, int act)
-{
-    int p = get_global_id(0), no = get_global_id(1);
-    if (p >= P || no >= N * O)
-        return;
-    int n = no / O, o = no % O;
-    y[no * P + p] = act_apply(t[(n * P + p) * O + o] + (b ? b[o] : 0.0f), act);
 }
 
 /* t[n*P + p, o] = dy[n, o, p] * act'(y[n, o, p]) */

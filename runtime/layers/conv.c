@@ -1,5 +1,7 @@
-/* conv.c: conv2d, as im2col + GEMM with bias and activation fused into the
- * layout change back to [N, C, H, W] (kernels in cl/conv.cl, cl/gemm.cl). */
+/* conv.c: conv2d. Forward is an implicit GEMM over the image with bias and
+ * activation fused; backward goes through a column matrix: the weight
+ * gradient as a GEMM with it, the input gradient as a GEMM into it and
+ * col2im (kernels in cl/conv.cl, cl/gemm.cl). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,14 +21,8 @@ typedef struct {
     int act;
     int bias;          /* bias: false, for a convolution followed by batchnorm */
     ConvGeom geom;
-    cl_kernel im2col, col2im, to_nchw, to_npo, sum_cols;
-    /* The column matrix [N*OH*OW, C*KH*KW]: the layer's own when it is small, so
-     * backward reuses forward's; else the graph's shared scratch, rebuilt in
-     * backward. The [N*OH*OW, OC] product always lives in shared scratch. */
-    cl_mem own_col;
+    cl_kernel im2col, col2im, to_npo, sum_cols, weights_b, implicit;
 } Conv;
-
-#define OWN_COL_MAX_FLOATS (16u << 20)
 
 static int parse_pair(SpecNode *spec, const char *key, int required, long def, long out[2],
                       Err *err)
@@ -114,6 +110,11 @@ static int conv_infer(Node *n, Graph *g, Err *err)
     return rc || !c->bias ? rc : graph_add_param(g, n, "bias", 1, bdims, b, err);
 }
 
+static int round16(long n)
+{
+    return (int)((n + 15) / 16 * 16);
+}
+
 static int conv_setup(Node *n, Graph *g, Err *err)
 {
     Conv *c = n->state;
@@ -122,16 +123,16 @@ static int conv_setup(Node *n, Graph *g, Err *err)
     size_t cols = (size_t)g->max_batch * c->geom.oh * c->geom.ow;
     int rc = layer_kernel(g, n, "im2col", &c->im2col, err);
     if (!rc) rc = layer_kernel(g, n, "col2im", &c->col2im, err);
-    if (!rc) rc = layer_kernel(g, n, "npo_to_nchw", &c->to_nchw, err);
     if (!rc) rc = layer_kernel(g, n, "nchw_to_npo", &c->to_npo, err);
     if (!rc) rc = layer_kernel(g, n, "sum_cols", &c->sum_cols, err);
-    if (!rc && k * cols <= OWN_COL_MAX_FLOATS)
-        rc = graph_buffer(g, k * cols, "conv2d column matrix", &c->own_col, err);
-    else
-        graph_want_scratch(g, SCRATCH_COL, k * cols);
+    if (!rc) rc = layer_kernel(g, n, "conv_weights_b", &c->weights_b, err);
+    if (!rc) rc = layer_kernel(g, n, "conv_implicit", &c->implicit, err);
+    graph_want_scratch(g, SCRATCH_COL, k * cols);
     graph_want_scratch(g, SCRATCH_TMP, (size_t)c->filters * cols);
-    gemm_reserve(g, (int)cols, (int)c->filters, (int)k); /* Y^T = col W^T */
+    /* the weights as conv_implicit's B */
+    graph_want_scratch(g, SCRATCH_GEMM_T, k * (size_t)round16(c->filters));
     gemm_reserve(g, (int)c->filters, (int)k, (int)cols); /* dW = dY col, split along N*P */
+    gemm_reserve(g, (int)cols, (int)k, (int)c->filters); /* dcol = dY W */
     return rc;
 }
 
@@ -152,32 +153,34 @@ static ConvBatch conv_batch(const Conv *c, int batch)
     return b;
 }
 
-static int im2col(Node *n, Graph *g, const ConvBatch *s, cl_mem col, Err *err)
-{
-    Conv *c = n->state;
-    size_t g3[3], l3[3];
-    launch_planes(g, s->geom.ow, s->geom.oh, g->batch, g3, l3);
-    return DEV_LAUNCH(g->dev, c->im2col, 3, g3, l3, err, KA(n->inputs[0]->out), KA(col),
-                      KA(s->geom));
-}
-
 static int conv_forward(Node *n, Graph *g, Err *err)
 {
     Conv *c = n->state;
-    ConvBatch s = conv_batch(c, g->batch);
-    Param *w = node_param(g, n, 0);
-    cl_mem col = c->own_col ? c->own_col : g->scratch[SCRATCH_COL], tmp = g->scratch[SCRATCH_TMP];
+    ConvGeom geom = conv_batch(c, g->batch).geom;
+    cl_mem w = node_param(g, n, 0)->value, b = g->scratch[SCRATCH_GEMM_T];
     cl_mem bias = c->bias ? node_param(g, n, 1)->value : NULL;
-    size_t l2[2] = {64, 1};
-    int rc = im2col(n, g, &s, col, err);
-    /* Y^T[NP, O] = col[NP, K] . W[O, K]^T */
-    if (!rc)
-        rc = launch_gemm(g, s.NP, s.O, s.K, col, s.K, 1, w->value, 1, s.K, tmp, s.O, 0, err);
-    size_t g2[2] = {(size_t)s.P, (size_t)g->batch * s.O};
-    if (!rc)
-        rc = DEV_LAUNCH(g->dev, c->to_nchw, 2, g2, l2, err, KA(tmp), KA(bias), KA(n->out),
-                        KA(g->batch), KA(s.O), KA(s.P), KA(c->act));
-    return rc;
+    int b_cols = round16(c->filters), o = (int)c->filters;
+    size_t gb[2] = {(size_t)b_cols, (size_t)geom.c * geom.kh * geom.kw}, lb[2] = {16, 1};
+    size_t gi[3] = {(size_t)(geom.ow + 7) / 8, (size_t)geom.oh, (size_t)geom.n * b_cols / 16};
+    size_t li[3] = {1, 1, 1}; /* 8 pixels x 16 channels a work-item: CI_TP, CI_TO */
+    int rc = DEV_LAUNCH(g->dev, c->weights_b, 2, gb, lb, err, KA(w), KA(b), KA(o), KA(c->geom.c),
+                        KA(geom.kh), KA(geom.kw), KA(b_cols));
+    return rc ? rc : DEV_LAUNCH(g->dev, c->implicit, 3, gi, li, err, KA(n->inputs[0]->out), KA(b),
+                                KA(b_cols), KA(bias), KA(n->out), KA(o), KA(c->act), KA(geom));
+}
+
+/* dx through the column matrix: dcol[NP, K] = dz^T[NP, O] . W[O, K], into
+ * the column buffer, whose use for dW is over, then col2im; dz^T in tmp.
+ * (Convolving dz with the turned kernel directly, conv_implicit's way, measured
+ * slower here: its padding multiplies many zeros on small images.) */
+static int input_grad(Node *n, Graph *g, const ConvBatch *s, cl_mem col, cl_mem dx, Err *err)
+{
+    Conv *c = n->state;
+    cl_mem w = node_param(g, n, 0)->value, tmp = g->scratch[SCRATCH_TMP];
+    int rc = launch_gemm(g, s->NP, s->K, s->O, tmp, s->O, 1, w, s->K, 1, col, s->K, 0, err);
+    size_t gx[3], lx[3];
+    launch_planes(g, s->geom.w, s->geom.h, g->batch * s->geom.c, gx, lx);
+    return rc ? rc : DEV_LAUNCH(g->dev, c->col2im, 3, gx, lx, err, KA(col), KA(dx), KA(s->geom));
 }
 
 static int conv_backward(Node *n, Graph *g, Err *err)
@@ -185,26 +188,24 @@ static int conv_backward(Node *n, Graph *g, Err *err)
     Conv *c = n->state;
     ConvBatch s = conv_batch(c, g->batch);
     Param *w = node_param(g, n, 0);
-    cl_mem col = c->own_col ? c->own_col : g->scratch[SCRATCH_COL], tmp = g->scratch[SCRATCH_TMP];
+    cl_mem col = g->scratch[SCRATCH_COL], tmp = g->scratch[SCRATCH_TMP];
     size_t g2[2] = {(size_t)s.P, (size_t)g->batch * s.O}, l2[2] = {64, 1}, go[1] = {(size_t)s.O};
-    int rc = c->own_col ? CLRUN_OK : im2col(n, g, &s, col, err);
-    if (!rc)
-        rc = DEV_LAUNCH(g->dev, c->to_npo, 2, g2, l2, err, KA(n->grad), KA(n->out), KA(tmp),
+    /* tmp = dz^T[NP, O] */
+    int rc = DEV_LAUNCH(g->dev, c->to_npo, 2, g2, l2, err, KA(n->grad), KA(n->out), KA(tmp),
                         KA(g->batch), KA(s.O), KA(s.P), KA(c->act));
     if (!rc && c->bias)
         rc = DEV_LAUNCH(g->dev, c->sum_cols, 1, go, NULL, err, KA(tmp),
                         KA(node_param(g, n, 1)->grad), KA(s.NP), KA(s.O));
-    /* dW[O, K] = dY^T[NP, O]^T . col[NP, K] */
+    size_t g3[3], l3[3];
+    launch_planes(g, s.geom.ow, s.geom.oh, g->batch, g3, l3);
+    if (!rc)
+        rc = DEV_LAUNCH(g->dev, c->im2col, 3, g3, l3, err, KA(n->inputs[0]->out), KA(col),
+                        KA(s.geom));
+    /* dW[O, K] = dz^T[NP, O]^T . col[NP, K] */
     if (!rc)
         rc = launch_gemm(g, s.O, s.K, s.NP, tmp, 1, s.O, col, s.K, 1, w->grad, s.K, 0, err);
     cl_mem dx = n->in_grad[0];
-    if (rc || !dx)
-        return rc;
-    /* dcol[NP, K] = dY^T[NP, O] . W[O, K], into the column buffer, whose use for dW is over */
-    rc = launch_gemm(g, s.NP, s.K, s.O, tmp, s.O, 1, w->value, s.K, 1, col, s.K, 0, err);
-    size_t gx[3], lx[3];
-    launch_planes(g, s.geom.w, s.geom.h, g->batch * s.geom.c, gx, lx);
-    return rc ? rc : DEV_LAUNCH(g->dev, c->col2im, 3, gx, lx, err, KA(col), KA(dx), KA(s.geom));
+    return rc || !dx ? rc : input_grad(n, g, &s, col, dx, err);
 }
 
 const LayerType layer_conv2d = {"conv2d", conv_parse, conv_infer, conv_setup, conv_forward,
