@@ -1,10 +1,12 @@
 /* conv.cl: 2-D convolution. Forward is an implicit GEMM (conv_implicit) that
- * reads the image where it lies; the gradients go through a column matrix
- * and gemm.cl.
+ * reads the image where it lies; the gradients are batches of products
+ * (gemm.cl) with column matrices.
  *
- * Layouts: x is [N, C, H, W]; the column matrix is [N*OH*OW, C*KH*KW], a row
- * per output pixel, so the GEMMs of the backward pass stream both operands
- * along their rows; their [N*OH*OW, OC] side comes from nchw_to_npo. */
+ * Layouts: x is [N, C, H, W]. The weight gradient's column matrix (im2col)
+ * has a row per output pixel, [N*OH*OW, C*KH*KW], so that dz_n[O, P] .
+ * col_n[P, K] streams it along rows; the input gradient's (col2im) has a row
+ * of pixels per kernel offset, [N, C*KH*KW, OH*OW], which W^T . dz_n
+ * writes along rows. */
 
 typedef struct {
     int n, c, h, w;       /* input */
@@ -94,15 +96,18 @@ __kernel void conv_implicit(__global const float *x, __global const float *B, in
 }
 
 /* col[n*P + p, (c*KH + i)*KW + j] = x[n, c, oy*SH - PH + i, ox*SW - PW + j] or 0,
- * with p = oy*OW + ox. Launched as (OW, OH, N), an output plane of one
- * example to a work-group (launch_planes): each work-item writes its row of
- * the column matrix, contiguous, and nothing divides. */
-__kernel void im2col(__global const float *x, __global float *col, ConvGeom g)
+ * with p = oy*OW + ox, rows ld >= C*KH*KW apart (zeros past C*KH*KW: a row
+ * narrower than gemm_nn's 16-wide vectors is padded to 16). Launched as (OW,
+ * OH, N), an output plane of one example to a work-group (launch_planes):
+ * each work-item writes its row of the column matrix, contiguous, and
+ * nothing divides. */
+__kernel void im2col(__global const float *x, __global float *col, int ld, ConvGeom g)
 {
     int ox = get_global_id(0), oy = get_global_id(1), n = get_global_id(2);
     if (ox >= g.ow || oy >= g.oh || n >= g.n)
         return;
-    __global float *out = col + ((size_t)(n * g.oh + oy) * g.ow + ox) * (g.c * g.kh * g.kw);
+    __global float *out = col + ((size_t)(n * g.oh + oy) * g.ow + ox) * ld;
+    __global float *end = out + ld;
     int y0 = oy * g.sh - g.ph, x0 = ox * g.sw - g.pw;
     for (int c = 0; c < g.c; c++) {
         __global const float *xc = x + (size_t)(n * g.c + c) * g.h * g.w;
@@ -115,18 +120,23 @@ __kernel void im2col(__global const float *x, __global float *col, ConvGeom g)
             }
         }
     }
+    while (out < end)
+        *out++ = 0.0f;
 }
 
-/* dx[n, c, y, x] = sum of dcol over the (kernel offset, output) pairs that read
- * it: a gather, so no two work-items write one element. Launched as (W, H,
- * N*C), a plane to a work-group (launch_planes). */
+/* dx[n, c, y, x] = the sum of dcol[n, (c*KH + i)*KW + j, oy*OW + ox] over the
+ * kernel offsets (i, j) and outputs (oy, ox) that read it, dcol a row of
+ * pixels per kernel offset for each example: a gather, so no two work-items
+ * write one element, and with stride 1 neighbouring work-items read
+ * neighbouring pixels. Launched as (W, H, N*C), a plane to a work-group
+ * (launch_planes). */
 __kernel void col2im(__global const float *dcol, __global float *dx, ConvGeom g)
 {
     int ix = get_global_id(0), iy = get_global_id(1), nc = get_global_id(2);
     if (ix >= g.w || iy >= g.h || nc >= g.n * g.c)
         return;
-    int n = nc / g.c, c = nc - n * g.c, i = (nc * g.h + iy) * g.w + ix;
-    int K = g.c * g.kh * g.kw;
+    int P = g.oh * g.ow;
+    __global const float *d = dcol + (size_t)nc * g.kh * g.kw * P; /* row (n, c, 0, 0) */
     float s = 0.0f;
     for (int ki = 0; ki < g.kh; ki++) {
         int ty = iy + g.ph - ki;
@@ -142,20 +152,8 @@ __kernel void col2im(__global const float *dcol, __global float *dx, ConvGeom g)
             int ox = g.sw == 1 ? tx : tx / g.sw; /* this one varies across the vector lanes */
             if (ox >= g.ow)
                 continue;
-            int row = (c * g.kh + ki) * g.kw + kj;
-            s += dcol[((size_t)(n * g.oh + oy) * g.ow + ox) * K + row];
+            s += d[(ki * g.kw + kj) * P + oy * g.ow + ox];
         }
     }
-    dx[i] = s;
-}
-
-/* t[n*P + p, o] = dy[n, o, p] * act'(y[n, o, p]) */
-__kernel void nchw_to_npo(__global const float *dy, __global const float *y, __global float *t,
-                          int N, int O, int P, int act)
-{
-    int p = get_global_id(0), no = get_global_id(1);
-    if (p >= P || no >= N * O)
-        return;
-    int n = no / O, o = no % O;
-    t[(n * P + p) * O + o] = dy[no * P + p] * act_grad(y[no * P + p], act);
+    dx[(nc * g.h + iy) * g.w + ix] = s;
 }

@@ -16,38 +16,47 @@
  * readable floats (zero padding past N, when the caller made B). The last
  * block of a row, when it would read past b_cols, reads the 16 columns that
  * end there instead and stores only its own (at or past n0, below N); only a
- * B narrower than 16 takes the scalar path. Dimension 2 splits K into chunks
- * of k_chunk: split s sums its chunk into C + s * M * ldc (partial products,
- * which sum_splits adds up). */
+ * B narrower than 16 takes the scalar path.
+ *
+ * Items and splits: item i multiplies A + i * a_item by B + i * b_item over
+ * min(K, k_total - i * K) of k, and split s (dimension 2) sums items
+ * [s * per_split, (s + 1) * per_split) into C + s * c_split. One product is
+ * one item; a long K cut into chunks is items along the same matrices
+ * (a_item = K * a_sk); a batch of products is items with matrices of their
+ * own, one a split, or several a split and the splits' partial products added
+ * up by sum_splits. */
 #define NN_TM 8
 #define NN_TN 16
 
-__kernel void gemm_nn(int M, int N, int K,
-                      __global const float *A, int a_sm, int a_sk,
-                      __global const float *B, int b_sk, int b_cols,
-                      __global float *C, int ldc, int accumulate, int k_chunk)
+__kernel void gemm_nn(int M, int N, int K, int k_total, int per_split,
+                      __global const float *A, int a_sm, int a_sk, int a_item,
+                      __global const float *B, int b_sk, int b_item, int b_cols,
+                      __global float *C, int ldc, int c_split, int accumulate)
 {
     int n0 = get_global_id(0) * NN_TN, m0 = get_global_id(1) * NN_TM, split = get_global_id(2);
-    int kb = split * k_chunk, ke = min(K, kb + k_chunk);
     if (n0 >= N || m0 >= M)
         return;
-    C += split * M * ldc;
+    int first = split * per_split, last = min(first + per_split, (k_total + K - 1) / K);
+    C += split * c_split;
     __global const float *arow[NN_TM];
-#pragma unroll
-    for (int i = 0; i < NN_TM; i++)
-        arow[i] = A + min(m0 + i, M - 1) * a_sm + kb * a_sk;
     if (b_cols >= NN_TN) {
         int nb = min(n0, b_cols - NN_TN); /* first column this block computes */
-        __global const float *b = B + kb * b_sk + nb;
         float16 acc[NN_TM];
 #pragma unroll
         for (int i = 0; i < NN_TM; i++)
             acc[i] = (float16)(0.0f);
-        for (int k = 0; k < ke - kb; k++, b += b_sk) {
-            float16 bk = vload16(0, b);
+        for (int item = first; item < last; item++) {
 #pragma unroll
             for (int i = 0; i < NN_TM; i++)
-                acc[i] = fma((float16)(arow[i][k * a_sk]), bk, acc[i]);
+                arow[i] = A + item * a_item + min(m0 + i, M - 1) * a_sm;
+            __global const float *b = B + item * b_item + nb;
+            int kn = min(K, k_total - item * K);
+            for (int k = 0; k < kn; k++, b += b_sk) {
+                float16 bk = vload16(0, b);
+#pragma unroll
+                for (int i = 0; i < NN_TM; i++)
+                    acc[i] = fma((float16)(arow[i][k * a_sk]), bk, acc[i]);
+            }
         }
 #pragma unroll
         for (int i = 0; i < NN_TM; i++) {
@@ -65,12 +74,15 @@ __kernel void gemm_nn(int M, int N, int K,
         }
         return;
     }
-    __global const float *b = B + kb * b_sk;
     for (int i = 0; i < NN_TM && m0 + i < M; i++)
         for (int n = n0; n < N; n++) {
             float s = 0.0f;
-            for (int k = 0; k < ke - kb; k++)
-                s = fma(arow[i][k * a_sk], b[k * b_sk + n], s);
+            for (int item = first; item < last; item++) {
+                __global const float *a = A + item * a_item + (m0 + i) * a_sm;
+                __global const float *b = B + item * b_item + n;
+                for (int k = 0; k < min(K, k_total - item * K); k++)
+                    s = fma(a[k * a_sk], b[k * b_sk], s);
+            }
             __global float *c = C + (m0 + i) * ldc + n;
             *c = accumulate ? *c + s : s;
         }

@@ -1,7 +1,9 @@
 /* conv.c: conv2d. Forward is an implicit GEMM over the image with bias and
- * activation fused; backward goes through a column matrix: the weight
- * gradient as a GEMM with it, the input gradient as a GEMM into it and
- * col2im (kernels in cl/conv.cl, cl/gemm.cl). */
+ * activation fused; backward works on dz in [N, O, OH*OW] as it is, a batch
+ * of products an example each: the bias and weight gradients summed over
+ * the batch (the weights' with a column matrix), the input gradient as
+ * products into a column matrix, then col2im (kernels in cl/conv.cl,
+ * cl/gemm.cl). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +23,8 @@ typedef struct {
     int act;
     int bias;          /* bias: false, for a convolution followed by batchnorm */
     ConvGeom geom;
-    cl_kernel im2col, col2im, to_npo, sum_cols, weights_b, implicit;
+    cl_kernel im2col, col2im, act_bwd, weights_b, implicit;
+    cl_mem ones; /* 16 ones: the B that sums dz's rows into the bias gradient */
 } Conv;
 
 static int parse_pair(SpecNode *spec, const char *key, int required, long def, long out[2],
@@ -115,24 +118,32 @@ static int round16(long n)
     return (int)((n + 15) / 16 * 16);
 }
 
+/* Row length of the column matrix for the weight gradient: K, or 16 when K
+ * is narrower than gemm_nn's vectors. */
+static int col_ld(int K)
+{
+    return K < 16 ? 16 : K;
+}
+
 static int conv_setup(Node *n, Graph *g, Err *err)
 {
     Conv *c = n->state;
     c->geom.n = g->max_batch;
-    size_t k = (size_t)c->geom.c * c->geom.kh * c->geom.kw;
-    size_t cols = (size_t)g->max_batch * c->geom.oh * c->geom.ow;
+    int k = c->geom.c * c->geom.kh * c->geom.kw, p = c->geom.oh * c->geom.ow;
+    size_t cols = (size_t)g->max_batch * p;
+    const float ones[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
     int rc = layer_kernel(g, n, "im2col", &c->im2col, err);
     if (!rc) rc = layer_kernel(g, n, "col2im", &c->col2im, err);
-    if (!rc) rc = layer_kernel(g, n, "nchw_to_npo", &c->to_npo, err);
-    if (!rc) rc = layer_kernel(g, n, "sum_cols", &c->sum_cols, err);
+    if (!rc) rc = layer_kernel(g, n, "act_backward", &c->act_bwd, err);
     if (!rc) rc = layer_kernel(g, n, "conv_weights_b", &c->weights_b, err);
     if (!rc) rc = layer_kernel(g, n, "conv_implicit", &c->implicit, err);
-    graph_want_scratch(g, SCRATCH_COL, k * cols);
-    graph_want_scratch(g, SCRATCH_TMP, (size_t)c->filters * cols);
+    if (!rc) rc = graph_buffer(g, 16, "conv2d ones", &c->ones, err);
+    if (!rc) rc = dev_write(g->dev, c->ones, 0, sizeof ones, ones, err);
+    graph_want_scratch(g, SCRATCH_COL, (size_t)col_ld(k) * cols);
     /* the weights as conv_implicit's B */
-    graph_want_scratch(g, SCRATCH_GEMM_T, k * (size_t)round16(c->filters));
-    gemm_reserve(g, (int)c->filters, (int)k, (int)cols); /* dW = dY col, split along N*P */
-    gemm_reserve(g, (int)cols, (int)k, (int)c->filters); /* dcol = dY W */
+    graph_want_scratch(g, SCRATCH_GEMM_T, (size_t)k * round16(c->filters));
+    gemm_batch_reserve(g, (int)c->filters, k, p, g->max_batch); /* dW */
+    gemm_batch_reserve(g, (int)c->filters, 1, p, g->max_batch); /* bias */
     return rc;
 }
 
@@ -169,15 +180,35 @@ static int conv_forward(Node *n, Graph *g, Err *err)
                                 KA(b_cols), KA(bias), KA(n->out), KA(o), KA(c->act), KA(geom));
 }
 
-/* dx through the column matrix: dcol[NP, K] = dz^T[NP, O] . W[O, K], into
- * the column buffer, whose use for dW is over, then col2im; dz^T in tmp.
- * (Convolving dz with the turned kernel directly, conv_implicit's way, measured
- * slower here: its padding multiplies many zeros on small images.) */
+/* The bias and weight gradients, summed over the batch: db[O] = dz_n[O, P]
+ * . 1, and dW[O, K] = dz_n[O, P] . col_n[P, K] with col built here. */
+static int param_grads(Node *n, Graph *g, const ConvBatch *s, cl_mem col, Err *err)
+{
+    Conv *c = n->state;
+    int ld = col_ld(s->K), rc = CLRUN_OK;
+    GemmBatch p = {s->O, 1, s->P, g->batch, n->grad, s->P, 1, s->O * s->P,
+                   c->ones, 0, 0, 16, NULL, 1, 0, 0};
+    if (c->bias) {
+        p.C = node_param(g, n, 1)->grad;
+        rc = launch_gemm_batch(g, &p, 1, err);
+    }
+    size_t g3[3], l3[3];
+    launch_planes(g, s->geom.ow, s->geom.oh, g->batch, g3, l3);
+    if (!rc)
+        rc = DEV_LAUNCH(g->dev, c->im2col, 3, g3, l3, err, KA(n->inputs[0]->out), KA(col), KA(ld),
+                        KA(s->geom));
+    p.N = s->K, p.B = col, p.b_sk = ld, p.b_item = s->P * ld, p.b_cols = ld;
+    p.C = node_param(g, n, 0)->grad, p.ldc = s->K;
+    return rc ? rc : launch_gemm_batch(g, &p, 1, err);
+}
+
+/* dx: dcol_n[K, P] = W^T[K, O] . dz_n[O, P] for each example, then col2im. */
 static int input_grad(Node *n, Graph *g, const ConvBatch *s, cl_mem col, cl_mem dx, Err *err)
 {
     Conv *c = n->state;
-    cl_mem w = node_param(g, n, 0)->value, tmp = g->scratch[SCRATCH_TMP];
-    int rc = launch_gemm(g, s->NP, s->K, s->O, tmp, s->O, 1, w, s->K, 1, col, s->K, 0, err);
+    GemmBatch p = {s->K, s->P, s->O, g->batch, node_param(g, n, 0)->value, 1, s->K, 0,
+                   n->grad, s->P, s->O * s->P, s->P, col, s->P, s->K * s->P, 0};
+    int rc = launch_gemm_batch(g, &p, 0, err);
     size_t gx[3], lx[3];
     launch_planes(g, s->geom.w, s->geom.h, g->batch * s->geom.c, gx, lx);
     return rc ? rc : DEV_LAUNCH(g->dev, c->col2im, 3, gx, lx, err, KA(col), KA(dx), KA(s->geom));
@@ -187,24 +218,16 @@ static int conv_backward(Node *n, Graph *g, Err *err)
 {
     Conv *c = n->state;
     ConvBatch s = conv_batch(c, g->batch);
-    Param *w = node_param(g, n, 0);
-    cl_mem col = g->scratch[SCRATCH_COL], tmp = g->scratch[SCRATCH_TMP];
-    size_t g2[2] = {(size_t)s.P, (size_t)g->batch * s.O}, l2[2] = {64, 1}, go[1] = {(size_t)s.O};
-    /* tmp = dz^T[NP, O] */
-    int rc = DEV_LAUNCH(g->dev, c->to_npo, 2, g2, l2, err, KA(n->grad), KA(n->out), KA(tmp),
-                        KA(g->batch), KA(s.O), KA(s.P), KA(c->act));
-    if (!rc && c->bias)
-        rc = DEV_LAUNCH(g->dev, c->sum_cols, 1, go, NULL, err, KA(tmp),
-                        KA(node_param(g, n, 1)->grad), KA(s.NP), KA(s.O));
-    size_t g3[3], l3[3];
-    launch_planes(g, s.geom.ow, s.geom.oh, g->batch, g3, l3);
+    cl_mem col = g->scratch[SCRATCH_COL], dx = n->in_grad[0];
+    size_t gall[1] = {(size_t)g->batch * s.O * s.P};
+    int count = (int)gall[0], rc = CLRUN_OK;
+    /* dz = dy * act'(y), in place: nothing reads this node's grad after it */
+    if (c->act != ACT_LINEAR)
+        rc = DEV_LAUNCH(g->dev, c->act_bwd, 1, gall, NULL, err, KA(n->grad), KA(n->out),
+                        KA(n->grad), KA(count), KA(c->act));
     if (!rc)
-        rc = DEV_LAUNCH(g->dev, c->im2col, 3, g3, l3, err, KA(n->inputs[0]->out), KA(col),
-                        KA(s.geom));
-    /* dW[O, K] = dz^T[NP, O]^T . col[NP, K] */
-    if (!rc)
-        rc = launch_gemm(g, s.O, s.K, s.NP, tmp, 1, s.O, col, s.K, 1, w->grad, s.K, 0, err);
-    cl_mem dx = n->in_grad[0];
+        rc = param_grads(n, g, &s, col, err);
+    /* the column matrix is free again once dW has it */
     return rc || !dx ? rc : input_grad(n, g, &s, col, dx, err);
 }
 

@@ -32,9 +32,28 @@ void window_axis(int same, long in, long k, long stride, long pad, long *out, lo
  * operand is transposed into scratch first, which gemm_reserve sets aside. */
 int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_mem B, int b_sk,
                 int b_sn, cl_mem C, int ldc, int accumulate, Err *err);
-/* Reserves the scratch of a product whose operands both run along k, for its
- * largest sizes (a layer's setup, at the largest batch). */
+/* Reserves the scratch of a product (its transposes and partial products),
+ * for its largest sizes (a layer's setup, at the largest batch). */
 void gemm_reserve(Graph *g, int M, int N, int K);
+/* A batch of products: item i multiplies A + i * a_item (A(m, k) at m * a_sm
+ * + k * a_sk) by B + i * b_item (rows b_sk apart, contiguous, b_cols >= N
+ * readable floats each) into C + i * c_item (rows ldc apart), or all of them
+ * summed into C. */
+typedef struct {
+    int M, N, K, items;
+    cl_mem A;
+    int a_sm, a_sk, a_item;
+    cl_mem B;
+    int b_sk, b_item, b_cols;
+    cl_mem C;
+    int ldc, c_item;
+    int accumulate;
+} GemmBatch;
+/* C_i (+)= A_i B_i for each item, or with summed C (+)= the sum over the items
+ * of A_i B_i, added in a fixed order. */
+int launch_gemm_batch(Graph *g, const GemmBatch *p, int summed, Err *err);
+/* Reserves the partial products of a summed batch at its largest. */
+void gemm_batch_reserve(Graph *g, int M, int N, int K, int items);
 /* Global and local sizes for a kernel over (x, y, plane) of planes of w x h:
  * a whole plane to a work-group when the device allows it (POCL's cost is per
  * work-group, so they should be big), else a row, else 64 of a row. */

@@ -107,58 +107,121 @@ void window_axis(int same, long in, long k, long stride, long pad, long *out, lo
     }
 }
 
-/* Blocks to aim for; shortest chunk of K; a B larger than this falls out of
- * the cache between the row blocks of C that sweep it (half a 32 MB L3). */
-enum { SPLIT_TARGET = 64, SPLIT_MIN_K = 256, SPLIT_CACHE_BYTES = 16 << 20 };
+/* Blocks of C to aim for; the chunks a long K is cut into; a B larger than
+ * this falls out of the cache between the row blocks of C that sweep it (half
+ * a 32 MB L3); the B each split should then stay within. */
+enum {
+    SPLIT_TARGET = 64,
+    SPLIT_MIN_K = 256,
+    SPLIT_CACHE_BYTES = 16 << 20,
+    SPLIT_SLAB_BYTES = 512 << 10,
+};
+/* Partial products for the splits made for parallelism: splits * blocks stays
+ * below 2 * SPLIT_TARGET blocks of 8 x 16 (items_per_split). */
+#define SPLIT_SMALL_FLOATS ((size_t)2 * SPLIT_TARGET * 8 * 16)
 
 static int round16(int n)
 {
     return (n + 15) / 16 * 16;
 }
 
-/* K chunks, each summed into its own partial product (sum_splits adds them),
- * for two kinds of product with a long K: one of few output blocks (weight
- * gradients of a small layer), so that every core gets work, about
- * SPLIT_TARGET blocks in all; and one whose B outgrows the cache (weight
- * gradients summed over a batch of pixels), where chunks of SPLIT_MIN_K keep
- * each chunk's rows of B in cache while all the blocks use them (3x faster on
- * conv2d_2 of the Keras CNN). */
-static int gemm_splits(int M, int N, int K)
+/* How many of `items` products of M x N x K, to be added up, each split sums
+ * (cl/gemm.cl): all, unless there are few output blocks, then enough splits
+ * that every core gets work, about SPLIT_TARGET blocks in all; or unless B
+ * outgrows the cache, then as many as keep each split's B within
+ * SPLIT_SLAB_BYTES, in cache while all the blocks use it (3x faster on the
+ * weight gradient of the Keras CNN's conv2d_2). */
+static int items_per_split(int M, int N, int K, int items)
 {
-    int blocks = ((M + 7) / 8) * ((N + 15) / 16), most = K / SPLIT_MIN_K;
-    if (K < 2 * SPLIT_MIN_K)
-        return 1;
-    if ((size_t)K * (size_t)N * sizeof(float) > SPLIT_CACHE_BYTES)
-        return most;
-    int splits = (SPLIT_TARGET + blocks - 1) / blocks;
-    return splits < most ? splits : most;
+    size_t item_bytes = (size_t)K * (size_t)N * sizeof(float);
+    if (item_bytes * (size_t)items > SPLIT_CACHE_BYTES) {
+        size_t per = SPLIT_SLAB_BYTES / item_bytes;
+        return per < 1 ? 1 : per > (size_t)items ? items : (int)per;
+    }
+    int blocks = ((M + 7) / 8) * ((N + 15) / 16), splits = (SPLIT_TARGET + blocks - 1) / blocks;
+    splits = splits < items ? splits : items;
+    return (items + splits - 1) / splits;
 }
 
-static int launch_nn(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_mem B,
-                     int b_sk, int b_cols, cl_mem C, int ldc, int accumulate, Err *err)
+static int split_count(int M, int N, int K, int items)
 {
-    int splits = gemm_splits(M, N, K), chunk = (K + splits - 1) / splits;
-    cl_mem out = splits > 1 ? g->scratch[SCRATCH_GEMM_P] : C;
-    int ld = splits > 1 ? N : ldc, acc = splits > 1 ? 0 : accumulate;
-    if (splits > 1 && (!out || g->scratch_floats[SCRATCH_GEMM_P] < (size_t)splits * M * N))
-        return err_set(err, CLRUN_ERUNTIME, "internal: a %dx%dx%d product split %d ways has no "
-                       "scratch (gemm_reserve in the layer's setup)", M, N, K, splits);
-    /* 8x16 blocks of C a work-item: NN_TM and NN_TN in cl/gemm.cl */
-    size_t global[3] = {(size_t)(N + 15) / 16, (size_t)(M + 7) / 8, (size_t)splits};
+    int per = items_per_split(M, N, K, items);
+    return (items + per - 1) / per;
+}
+
+/* A lone product's K as items: chunks of SPLIT_MIN_K when it is long enough
+ * to be worth splitting. */
+static int k_chunk(int K)
+{
+    return K < 2 * SPLIT_MIN_K ? K : SPLIT_MIN_K;
+}
+
+/* Scratch for the partial products of `items` summed products, at their
+ * largest; a smaller batch gives fewer items, or a smaller M or N and no
+ * more than SPLIT_SMALL_FLOATS. */
+static void reserve_partials(Graph *g, int M, int N, int K, int items)
+{
+    size_t most = (size_t)split_count(M, N, K, items) * (size_t)M * (size_t)N;
+    graph_want_scratch(g, SCRATCH_GEMM_P, most > SPLIT_SMALL_FLOATS ? most : SPLIT_SMALL_FLOATS);
+}
+
+/* gemm_nn over p's matrices: items of K, k_total in all, per_split items a
+ * split into C + s * c_split. */
+static int launch_items(Graph *g, const GemmBatch *p, int k_total, int per_split, cl_mem C,
+                        int ldc, int c_split, int accumulate, Err *err)
+{
+    int splits = (p->items + per_split - 1) / per_split;
+    size_t global[3] = {(size_t)(p->N + 15) / 16, (size_t)(p->M + 7) / 8, (size_t)splits};
     size_t local[3] = {1, 1, 1}; /* POCL runs these fastest one work-item a group */
     cl_kernel k;
     int rc = dev_kernel(g->dev, "gemm_nn", &k, err);
-    if (!rc)
-        rc = DEV_LAUNCH(g->dev, k, 3, global, local, err, KA(M), KA(N), KA(K), KA(A), KA(a_sm),
-                        KA(a_sk), KA(B), KA(b_sk), KA(b_cols), KA(out), KA(ld), KA(acc),
-                        KA(chunk));
-    if (rc || splits == 1)
-        return rc;
-    size_t g2[2] = {(size_t)N, (size_t)M}, l2[2] = {16, 1};
-    if (!(rc = dev_kernel(g->dev, "sum_splits", &k, err)))
-        rc = DEV_LAUNCH(g->dev, k, 2, g2, l2, err, KA(out), KA(splits), KA(M), KA(N), KA(N), KA(C),
-                        KA(ldc), KA(accumulate));
+    return rc ? rc : DEV_LAUNCH(g->dev, k, 3, global, local, err, KA(p->M), KA(p->N), KA(p->K),
+                                KA(k_total), KA(per_split), KA(p->A), KA(p->a_sm), KA(p->a_sk),
+                                KA(p->a_item), KA(p->B), KA(p->b_sk), KA(p->b_item),
+                                KA(p->b_cols), KA(C), KA(ldc), KA(c_split), KA(accumulate));
+}
+
+/* C (+)= the sum of p's items, k_total of k in all: the splits' partial
+ * products in scratch, added up in a fixed order, so it is the same every run. */
+static int launch_summed(Graph *g, const GemmBatch *p, int k_total, Err *err)
+{
+    int per = items_per_split(p->M, p->N, p->K, p->items), splits = (p->items + per - 1) / per;
+    if (splits == 1)
+        return launch_items(g, p, k_total, per, p->C, p->ldc, 0, p->accumulate, err);
+    cl_mem part = g->scratch[SCRATCH_GEMM_P];
+    if (!part || g->scratch_floats[SCRATCH_GEMM_P] < (size_t)splits * p->M * p->N)
+        return err_set(err, CLRUN_ERUNTIME, "internal: %d products of %dx%dx%d summed in %d "
+                       "splits have no scratch (a reserve in the layer's setup)", p->items, p->M,
+                       p->N, p->K, splits);
+    int rc = launch_items(g, p, k_total, per, part, p->N, p->M * p->N, 0, err);
+    size_t g2[2] = {(size_t)p->N, (size_t)p->M}, l2[2] = {16, 1};
+    cl_kernel k;
+    if (!rc && !(rc = dev_kernel(g->dev, "sum_splits", &k, err)))
+        rc = DEV_LAUNCH(g->dev, k, 2, g2, l2, err, KA(part), KA(splits), KA(p->M), KA(p->N),
+                        KA(p->N), KA(p->C), KA(p->ldc), KA(p->accumulate));
     return rc;
+}
+
+int launch_gemm_batch(Graph *g, const GemmBatch *p, int summed, Err *err)
+{
+    int k_total = p->items * p->K;
+    return summed ? launch_summed(g, p, k_total, err)
+                  : launch_items(g, p, k_total, 1, p->C, p->ldc, p->c_item, p->accumulate, err);
+}
+
+void gemm_batch_reserve(Graph *g, int M, int N, int K, int items)
+{
+    reserve_partials(g, M, N, K, items);
+}
+
+/* One product, B's rows contiguous, its K cut into chunks when long. */
+static int launch_nn(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_mem B,
+                     int b_sk, int b_cols, cl_mem C, int ldc, int accumulate, Err *err)
+{
+    int chunk = k_chunk(K);
+    GemmBatch p = {M, N, chunk, (K + chunk - 1) / chunk, A, a_sm, a_sk, chunk * a_sk,
+                   B, b_sk, chunk * b_sk, b_cols, C, ldc, 0, accumulate};
+    return launch_summed(g, &p, K, err);
 }
 
 /* out[c * out_stride + r] (+)= in[r * in_stride + c] for rows x cols of in,
@@ -192,13 +255,10 @@ void gemm_reserve(Graph *g, int M, int N, int K)
     /* at smaller sizes the cheaper way moves no more than the cheaper one here */
     graph_want_scratch(g, SCRATCH_GEMM_T, a < b ? a : b);
     graph_want_scratch(g, SCRATCH_GEMM_C, mn);
-    /* Split for parallelism, splits * blocks stays below 2 * SPLIT_TARGET
-     * blocks of 8 x 16, whatever the batch. Split for the cache, a smaller
-     * batch gives a shorter K or a narrower B and no more splits; launch_nt
-     * may swap M and N. */
-    int s1 = gemm_splits(M, N, K), s2 = gemm_splits(N, M, K), splits = s1 > s2 ? s1 : s2;
-    size_t most = (size_t)splits * mn, small = (size_t)2 * SPLIT_TARGET * 8 * 16;
-    graph_want_scratch(g, SCRATCH_GEMM_P, most > small ? most : small);
+    /* launch_nt may swap M and N */
+    int chunk = k_chunk(K), items = (K + chunk - 1) / chunk;
+    reserve_partials(g, M, N, chunk, items);
+    reserve_partials(g, N, M, chunk, items);
 }
 
 /* C = A B^T with both operands running along k, through gemm_nn. */
