@@ -126,34 +126,35 @@ __kernel void im2col(__global const float *x, __global float *col, int ld, ConvG
 
 /* dx[n, c, y, x] = the sum of dcol[n, (c*KH + i)*KW + j, oy*OW + ox] over the
  * kernel offsets (i, j) and outputs (oy, ox) that read it, dcol a row of
- * pixels per kernel offset for each example: a gather, so no two work-items
- * write one element, and with stride 1 neighbouring work-items read
- * neighbouring pixels. Launched as (W, H, N*C), a plane to a work-group
- * (launch_planes). */
-__kernel void col2im(__global const float *dcol, __global float *dx, ConvGeom g)
+ * pixels per kernel offset for each example. A work-item sums a row of dx in
+ * place, offset by offset, along the row (a loop the compiler vectorises);
+ * no two work-items write one element. Launched as (H, N*C). */
+__kernel void col2im(__global const float *restrict dcol, __global float *restrict dx, ConvGeom g)
 {
-    int ix = get_global_id(0), iy = get_global_id(1), nc = get_global_id(2);
-    if (ix >= g.w || iy >= g.h || nc >= g.n * g.c)
+    int iy = get_global_id(0), nc = get_global_id(1);
+    if (iy >= g.h || nc >= g.n * g.c)
         return;
+    __global float *out = dx + (nc * g.h + iy) * g.w;
+    for (int ix = 0; ix < g.w; ix++)
+        out[ix] = 0.0f;
     int P = g.oh * g.ow;
-    __global const float *d = dcol + (size_t)nc * g.kh * g.kw * P; /* row (n, c, 0, 0) */
-    float s = 0.0f;
     for (int ki = 0; ki < g.kh; ki++) {
         int ty = iy + g.ph - ki;
-        if (ty < 0 || ty % g.sh)
-            continue;
-        int oy = ty / g.sh;
-        if (oy >= g.oh)
+        if (ty < 0 || ty % g.sh || ty / g.sh >= g.oh)
             continue;
         for (int kj = 0; kj < g.kw; kj++) {
-            int tx = ix + g.pw - kj;
-            if (tx < 0 || (g.sw != 1 && tx % g.sw))
-                continue;
-            int ox = g.sw == 1 ? tx : tx / g.sw; /* this one varies across the vector lanes */
-            if (ox >= g.ow)
-                continue;
-            s += d[(ki * g.kw + kj) * P + oy * g.ow + ox];
+            /* dx pixel ox*SW - PW + kj for the outputs ox that land inside */
+            int lead = g.pw - kj, first = lead > 0 ? (lead + g.sw - 1) / g.sw : 0;
+            int end = min(g.ow, (g.w - 1 + lead) / g.sw + 1);
+            __global const float *d = dcol + ((size_t)(nc * g.kh + ki) * g.kw + kj) * P +
+                                      ty / g.sh * g.ow;
+            __global float *o = out - lead;
+            if (g.sw == 1)
+                for (int ox = first; ox < end; ox++)
+                    o[ox] += d[ox];
+            else
+                for (int ox = first; ox < end; ox++)
+                    o[ox * g.sw] += d[ox];
         }
     }
-    dx[(nc * g.h + iy) * g.w + ix] = s;
 }

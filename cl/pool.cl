@@ -54,6 +54,29 @@ __kernel void maxpool_forward(__global const float *x, __global float *y, __glob
     arg[i] = where;
 }
 
+/* maxpool_forward for 2x2 windows, stride 2, every window inside the image
+ * (the usual pooling): straight-line code, which POCL vectorises across
+ * work-items; the same winners, ties to the first in row-major order. */
+__kernel void maxpool2_forward(__global const float *x, __global float *y, __global int *arg,
+                               PoolGeom g)
+{
+    int ox = get_global_id(0), oy = get_global_id(1), plane = get_global_id(2);
+    if (ox >= g.ow || oy >= g.oh || plane >= g.planes)
+        return;
+    int i = (plane * g.oh + oy) * g.ow + ox, at = 2 * oy * g.w + 2 * ox;
+    __global const float *xp = x + plane * g.h * g.w;
+    float best = xp[at], v;
+    int where = at;
+    v = xp[at + 1];
+    where = v > best ? at + 1 : where, best = v > best ? v : best;
+    v = xp[at + g.w];
+    where = v > best ? at + g.w : where, best = v > best ? v : best;
+    v = xp[at + g.w + 1];
+    where = v > best ? at + g.w + 1 : where, best = v > best ? v : best;
+    y[i] = best;
+    arg[i] = where;
+}
+
 /* dx[plane, iy, ix] = sum of dy over the windows whose winner it was. */
 __kernel void maxpool_backward(__global const float *dy, __global float *dx,
                                __global const int *arg, PoolGeom g)

@@ -209,9 +209,8 @@ static int input_grad(Node *n, Graph *g, const ConvBatch *s, cl_mem col, cl_mem 
     GemmBatch p = {s->K, s->P, s->O, g->batch, node_param(g, n, 0)->value, 1, s->K, 0,
                    n->grad, s->P, s->O * s->P, s->P, col, s->P, s->K * s->P, 0};
     int rc = launch_gemm_batch(g, &p, 0, err);
-    size_t gx[3], lx[3];
-    launch_planes(g, s->geom.w, s->geom.h, g->batch * s->geom.c, gx, lx);
-    return rc ? rc : DEV_LAUNCH(g->dev, c->col2im, 3, gx, lx, err, KA(col), KA(dx), KA(s->geom));
+    size_t gx[2] = {(size_t)s->geom.h, (size_t)g->batch * s->geom.c};
+    return rc ? rc : DEV_LAUNCH(g->dev, c->col2im, 2, gx, NULL, err, KA(col), KA(dx), KA(s->geom));
 }
 
 static int conv_backward(Node *n, Graph *g, Err *err)

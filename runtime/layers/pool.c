@@ -128,7 +128,11 @@ static int pool_setup(Node *n, Graph *g, Err *err)
 {
     Pool *p = n->state;
     p->disjoint = !p->avg && p->geom.sh >= p->geom.kh && p->geom.sw >= p->geom.kw;
-    int rc = layer_kernel(g, n, p->avg ? "avgpool_forward" : "maxpool_forward", &p->fwd, err);
+    PoolGeom q = p->geom;
+    int pairs = q.kh == 2 && q.kw == 2 && q.sh == 2 && q.sw == 2 && q.ph == 0 && q.pw == 0 &&
+                2 * q.oh <= q.h && 2 * q.ow <= q.w;
+    int rc = layer_kernel(g, n, p->avg ? "avgpool_forward" : pairs ? "maxpool2_forward"
+                                : "maxpool_forward", &p->fwd, err);
     if (!rc)
         rc = layer_kernel(g, n, p->avg ? "avgpool_backward" : p->disjoint
                                 ? "maxpool_backward_disjoint" : "maxpool_backward", &p->bwd, err);
