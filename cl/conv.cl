@@ -1,12 +1,10 @@
 /* conv.cl: 2-D convolution. Forward is an implicit GEMM (conv_implicit) that
  * reads the image where it lies; the gradients are batches of products
- * (gemm.cl) with column matrices.
+ * (gemm.cl) with a column matrix.
  *
- * Layouts: x is [N, C, H, W]. The weight gradient's column matrix (im2col)
- * has a row per output pixel, [N*OH*OW, C*KH*KW], so that dz_n[O, P] .
- * col_n[P, K] streams it along rows; the input gradient's (col2im) has a row
- * of pixels per kernel offset, [N, C*KH*KW, OH*OW], which W^T . dz_n
- * writes along rows. */
+ * Layouts: x is [N, C, H, W]; the column matrix is [N, C*KH*KW, OH*OW], a
+ * row of output pixels per kernel offset for each example, so that im2col
+ * and col2im run along rows of the image. */
 
 typedef struct {
     int n, c, h, w;       /* input */
@@ -95,33 +93,40 @@ __kernel void conv_implicit(__global const float *x, __global const float *B, in
     }
 }
 
-/* col[n*P + p, (c*KH + i)*KW + j] = x[n, c, oy*SH - PH + i, ox*SW - PW + j] or 0,
- * with p = oy*OW + ox, rows ld >= C*KH*KW apart (zeros past C*KH*KW: a row
- * narrower than gemm_nn's 16-wide vectors is padded to 16). Launched as (OW,
- * OH, N), an output plane of one example to a work-group (launch_planes):
- * each work-item writes its row of the column matrix, contiguous, and
- * nothing divides. */
-__kernel void im2col(__global const float *x, __global float *col, int ld, ConvGeom g)
+/* col[n, (c*KH + i)*KW + j, oy*OW + ox] = x[n, c, oy*SH - PH + i, ox*SW - PW + j],
+ * or 0 outside the image: a row of output pixels per kernel offset. A
+ * work-item writes a row, output row by output row, copying the run that
+ * lands inside the image (a loop the compiler vectorises). Launched as
+ * (C*KH*KW, N). */
+__kernel void im2col(__global const float *restrict x, __global float *restrict col, ConvGeom g)
 {
-    int ox = get_global_id(0), oy = get_global_id(1), n = get_global_id(2);
-    if (ox >= g.ow || oy >= g.oh || n >= g.n)
+    int row = get_global_id(0), n = get_global_id(1), area = g.kh * g.kw;
+    if (row >= g.c * area || n >= g.n)
         return;
-    __global float *out = col + ((size_t)(n * g.oh + oy) * g.ow + ox) * ld;
-    __global float *end = out + ld;
-    int y0 = oy * g.sh - g.ph, x0 = ox * g.sw - g.pw;
-    for (int c = 0; c < g.c; c++) {
-        __global const float *xc = x + (size_t)(n * g.c + c) * g.h * g.w;
-        for (int ki = 0; ki < g.kh; ki++) {
-            int iy = y0 + ki;
-            int inside = iy >= 0 && iy < g.h;
-            for (int kj = 0; kj < g.kw; kj++) {
-                int ix = x0 + kj;
-                *out++ = inside && ix >= 0 && ix < g.w ? xc[iy * g.w + ix] : 0.0f;
-            }
+    int c = row / area, ki = (row - c * area) / g.kw, kj = row - c * area - ki * g.kw;
+    int lead = g.pw - kj, first = min(g.ow, lead > 0 ? (lead + g.sw - 1) / g.sw : 0);
+    int end = max(first, min(g.ow, (g.w - 1 + lead) / g.sw + 1));
+    __global const float *xc = x + (size_t)(n * g.c + c) * g.h * g.w;
+    __global float *out = col + ((size_t)n * g.c * area + row) * g.oh * g.ow;
+    for (int oy = 0; oy < g.oh; oy++, out += g.ow) {
+        int iy = oy * g.sh - g.ph + ki;
+        if (iy < 0 || iy >= g.h) {
+            for (int ox = 0; ox < g.ow; ox++)
+                out[ox] = 0.0f;
+            continue;
         }
+        __global const float *xr = xc + iy * g.w - lead; /* pixel ox*SW of the run */
+        for (int ox = 0; ox < first; ox++)
+            out[ox] = 0.0f;
+        if (g.sw == 1)
+            for (int ox = first; ox < end; ox++)
+                out[ox] = xr[ox];
+        else
+            for (int ox = first; ox < end; ox++)
+                out[ox] = xr[ox * g.sw];
+        for (int ox = end; ox < g.ow; ox++)
+            out[ox] = 0.0f;
     }
-    while (out < end)
-        *out++ = 0.0f;
 }
 
 /* dx[n, c, y, x] = the sum of dcol[n, (c*KH + i)*KW + j, oy*OW + ox] over the

@@ -2,9 +2,8 @@
  *
  * C[m, n] = sum_k A(m, k) * B(k, n)  (+ C[m, n] when accumulate)
  * with A(m, k) = A[m * a_sm + k * a_sk] and B(k, n) = B[k * b_sk + n * b_sn],
- * so the callers' transposes are strides. gemm_nn needs B's rows contiguous
- * (b_sn = 1); a product whose operands both run along k (a_sk = b_sk = 1) is
- * one transpose away from it (launch_gemm). */
+ * so the callers' transposes are strides. gemm_nn takes B's rows contiguous
+ * (b_sn = 1), gemm_nt both operands along k (a_sk = b_sk = 1). */
 
 /* Each work-item computes an 8 x 16 block of C: per k, one 16-wide load of B,
  * eight broadcast values of A and eight 16-wide multiply-adds, held in
@@ -103,20 +102,77 @@ __kernel void sum_splits(__global const float *P, int splits, int M, int N, int 
     *c = accumulate ? *c + s : s;
 }
 
-/* out[c * out_stride + r] = in[r * in_stride + c] (plus what out holds when
- * accumulate) for r below rows, and 0 for r from rows to rows_out (padding
- * for gemm_nn's vector path): the transposes that turn a product whose
- * operands both run along k into gemm_nn (launch_gemm). Work-items run along
- * c, so the reads are contiguous. */
-__kernel void transpose(__global const float *in, int rows, int cols, int in_stride,
-                        __global float *out, int out_stride, int rows_out, int accumulate)
+/* C[m, n] = the sum over k of A[m * lda + k] B[n * ldb + k], both operands
+ * along k (x W^T of dense layers, conv2d's weight gradient dz col^T): each
+ * work-item computes a 4 x 4 block of C as sixteen 16-wide vectors of
+ * partial sums along k, eight 16-wide loads to sixteen multiply-adds, and
+ * adds each vector up at the end in a fixed order. Rows past M or N are
+ * clamped for loads and skipped for stores. Items and splits as gemm_nn's,
+ * with a_item and b_item the items' offsets. */
+#define NT_TM 4
+#define NT_TN 4
+
+inline float sum16(float16 v)
 {
-    int c = get_global_id(0), r = get_global_id(1);
-    if (c >= cols || r >= rows_out)
+    float8 h = v.lo + v.hi;
+    float4 q = h.lo + h.hi;
+    float2 d = q.lo + q.hi;
+    return d.x + d.y;
+}
+
+__kernel void gemm_nt(int M, int N, int K, int k_total, int per_split,
+                      __global const float *A, int lda, int a_item,
+                      __global const float *B, int ldb, int b_item,
+                      __global float *C, int ldc, int c_split, int accumulate)
+{
+    int n0 = get_global_id(0) * NT_TN, m0 = get_global_id(1) * NT_TM, split = get_global_id(2);
+    if (n0 >= N || m0 >= M)
         return;
-    float v = r < rows ? in[r * in_stride + c] : 0.0f;
-    __global float *o = out + c * out_stride + r;
-    *o = accumulate ? *o + v : v;
+    int first = split * per_split, last = min(first + per_split, (k_total + K - 1) / K);
+    C += split * c_split;
+    float16 acc[NT_TM][NT_TN];
+    float tail[NT_TM][NT_TN];
+#pragma unroll
+    for (int i = 0; i < NT_TM; i++)
+#pragma unroll
+        for (int j = 0; j < NT_TN; j++)
+            acc[i][j] = (float16)(0.0f), tail[i][j] = 0.0f;
+    for (int item = first; item < last; item++) {
+        __global const float *a[NT_TM], *b[NT_TN];
+#pragma unroll
+        for (int i = 0; i < NT_TM; i++)
+            a[i] = A + item * a_item + min(m0 + i, M - 1) * lda;
+#pragma unroll
+        for (int j = 0; j < NT_TN; j++)
+            b[j] = B + item * b_item + min(n0 + j, N - 1) * ldb;
+        int kn = min(K, k_total - item * K), kv = kn & ~15;
+        for (int k = 0; k < kv; k += 16) {
+            float16 av[NT_TM], bv[NT_TN];
+#pragma unroll
+            for (int i = 0; i < NT_TM; i++)
+                av[i] = vload16(0, a[i] + k);
+#pragma unroll
+            for (int j = 0; j < NT_TN; j++)
+                bv[j] = vload16(0, b[j] + k);
+#pragma unroll
+            for (int i = 0; i < NT_TM; i++)
+#pragma unroll
+                for (int j = 0; j < NT_TN; j++)
+                    acc[i][j] = fma(av[i], bv[j], acc[i][j]);
+        }
+        for (int k = kv; k < kn; k++)
+#pragma unroll
+            for (int i = 0; i < NT_TM; i++)
+#pragma unroll
+                for (int j = 0; j < NT_TN; j++)
+                    tail[i][j] = fma(a[i][k], b[j][k], tail[i][j]);
+    }
+    for (int i = 0; i < NT_TM && m0 + i < M; i++)
+        for (int j = 0; j < NT_TN && n0 + j < N; j++) {
+            float s = sum16(acc[i][j]) + tail[i][j];
+            __global float *c = C + (m0 + i) * ldc + n0 + j;
+            *c = accumulate ? *c + s : s;
+        }
 }
 
 /* out[c] = sum over r of in[r * cols + c], in a fixed order: bias gradients of

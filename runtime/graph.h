@@ -53,8 +53,10 @@ typedef struct {
     cl_mem value, grad; /* grad NULL for buffers */
 } Param;
 
-/* Scratch buffers shared by every layer (one layer uses them at a time). */
-enum { SCRATCH_COL, SCRATCH_TMP, SCRATCH_GEMM_T, SCRATCH_GEMM_C, SCRATCH_GEMM_P, SCRATCH_SLOTS };
+/* Scratch buffers shared by every layer (one layer uses them at a time):
+ * conv2d's column matrix and its weights as a GEMM operand, and the partial
+ * products of split GEMMs. */
+enum { SCRATCH_COL, SCRATCH_CONV_B, SCRATCH_GEMM_P, SCRATCH_SLOTS };
 
 typedef struct Node Node;
 typedef struct Graph Graph;

@@ -118,13 +118,6 @@ static int round16(long n)
     return (int)((n + 15) / 16 * 16);
 }
 
-/* Row length of the column matrix for the weight gradient: K, or 16 when K
- * is narrower than gemm_nn's vectors. */
-static int col_ld(int K)
-{
-    return K < 16 ? 16 : K;
-}
-
 static int conv_setup(Node *n, Graph *g, Err *err)
 {
     Conv *c = n->state;
@@ -139,9 +132,9 @@ static int conv_setup(Node *n, Graph *g, Err *err)
     if (!rc) rc = layer_kernel(g, n, "conv_implicit", &c->implicit, err);
     if (!rc) rc = graph_buffer(g, 16, "conv2d ones", &c->ones, err);
     if (!rc) rc = dev_write(g->dev, c->ones, 0, sizeof ones, ones, err);
-    graph_want_scratch(g, SCRATCH_COL, (size_t)col_ld(k) * cols);
+    graph_want_scratch(g, SCRATCH_COL, (size_t)k * cols);
     /* the weights as conv_implicit's B */
-    graph_want_scratch(g, SCRATCH_GEMM_T, (size_t)k * round16(c->filters));
+    graph_want_scratch(g, SCRATCH_CONV_B, (size_t)k * round16(c->filters));
     gemm_batch_reserve(g, (int)c->filters, k, p, g->max_batch); /* dW */
     gemm_batch_reserve(g, (int)c->filters, 1, p, g->max_batch); /* bias */
     return rc;
@@ -168,7 +161,7 @@ static int conv_forward(Node *n, Graph *g, Err *err)
 {
     Conv *c = n->state;
     ConvGeom geom = conv_batch(c, g->batch).geom;
-    cl_mem w = node_param(g, n, 0)->value, b = g->scratch[SCRATCH_GEMM_T];
+    cl_mem w = node_param(g, n, 0)->value, b = g->scratch[SCRATCH_CONV_B];
     cl_mem bias = c->bias ? node_param(g, n, 1)->value : NULL;
     int b_cols = round16(c->filters), o = (int)c->filters;
     size_t gb[2] = {(size_t)b_cols, (size_t)geom.c * geom.kh * geom.kw}, lb[2] = {16, 1};
@@ -181,23 +174,23 @@ static int conv_forward(Node *n, Graph *g, Err *err)
 }
 
 /* The bias and weight gradients, summed over the batch: db[O] = dz_n[O, P]
- * . 1, and dW[O, K] = dz_n[O, P] . col_n[P, K] with col built here. */
+ * . 1, and dW[O, K] = dz_n[O, P] . col_n[K, P]^T with col built here. */
 static int param_grads(Node *n, Graph *g, const ConvBatch *s, cl_mem col, Err *err)
 {
     Conv *c = n->state;
-    int ld = col_ld(s->K), rc = CLRUN_OK;
-    GemmBatch p = {s->O, 1, s->P, g->batch, n->grad, s->P, 1, s->O * s->P,
-                   c->ones, 0, 0, 16, NULL, 1, 0, 0};
+    int rc = CLRUN_OK;
+    GemmBatch p = {.M = s->O, .N = 1, .K = s->P, .items = g->batch,
+                   .A = n->grad, .a_sm = s->P, .a_sk = 1, .a_item = s->O * s->P,
+                   .B = c->ones, .b_sk = 0, .b_sn = 1, .b_cols = 16, .ldc = 1};
     if (c->bias) {
         p.C = node_param(g, n, 1)->grad;
         rc = launch_gemm_batch(g, &p, 1, err);
     }
-    size_t g3[3], l3[3];
-    launch_planes(g, s->geom.ow, s->geom.oh, g->batch, g3, l3);
+    size_t gc[2] = {(size_t)s->K, (size_t)g->batch};
     if (!rc)
-        rc = DEV_LAUNCH(g->dev, c->im2col, 3, g3, l3, err, KA(n->inputs[0]->out), KA(col), KA(ld),
+        rc = DEV_LAUNCH(g->dev, c->im2col, 2, gc, NULL, err, KA(n->inputs[0]->out), KA(col),
                         KA(s->geom));
-    p.N = s->K, p.B = col, p.b_sk = ld, p.b_item = s->P * ld, p.b_cols = ld;
+    p.N = s->K, p.B = col, p.b_sk = 1, p.b_sn = s->P, p.b_item = s->K * s->P;
     p.C = node_param(g, n, 0)->grad, p.ldc = s->K;
     return rc ? rc : launch_gemm_batch(g, &p, 1, err);
 }
@@ -206,8 +199,10 @@ static int param_grads(Node *n, Graph *g, const ConvBatch *s, cl_mem col, Err *e
 static int input_grad(Node *n, Graph *g, const ConvBatch *s, cl_mem col, cl_mem dx, Err *err)
 {
     Conv *c = n->state;
-    GemmBatch p = {s->K, s->P, s->O, g->batch, node_param(g, n, 0)->value, 1, s->K, 0,
-                   n->grad, s->P, s->O * s->P, s->P, col, s->P, s->K * s->P, 0};
+    GemmBatch p = {.M = s->K, .N = s->P, .K = s->O, .items = g->batch,
+                   .A = node_param(g, n, 0)->value, .a_sm = 1, .a_sk = s->K,
+                   .B = n->grad, .b_sk = s->P, .b_sn = 1, .b_item = s->O * s->P, .b_cols = s->P,
+                   .C = col, .ldc = s->P, .c_item = s->K * s->P};
     int rc = launch_gemm_batch(g, &p, 0, err);
     size_t gx[2] = {(size_t)s->geom.h, (size_t)g->batch * s->geom.c};
     return rc ? rc : DEV_LAUNCH(g->dev, c->col2im, 2, gx, NULL, err, KA(col), KA(dx), KA(s->geom));

@@ -28,23 +28,23 @@ void window_axis(int same, long in, long k, long stride, long pad, long *out, lo
 /* Shared launch helpers. */
 /* C[M, N] (+)= A(m, k) B(k, n) with A(m, k) = A[m * a_sm + k * a_sk] and
  * B(k, n) = B[k * b_sk + n * b_sn] (cl/gemm.cl). B's rows must be contiguous
- * (b_sn = 1), or both operands run along k (a_sk = b_sk = 1): then the smaller
- * operand is transposed into scratch first, which gemm_reserve sets aside. */
+ * (b_sn = 1, gemm_nn), or both operands run along k (a_sk = b_sk = 1,
+ * gemm_nt). */
 int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_mem B, int b_sk,
                 int b_sn, cl_mem C, int ldc, int accumulate, Err *err);
-/* Reserves the scratch of a product (its transposes and partial products),
+/* Reserves the scratch of a product (partial products of its K in chunks)
  * for its largest sizes (a layer's setup, at the largest batch). */
 void gemm_reserve(Graph *g, int M, int N, int K);
-/* A batch of products: item i multiplies A + i * a_item (A(m, k) at m * a_sm
- * + k * a_sk) by B + i * b_item (rows b_sk apart, contiguous, b_cols >= N
- * readable floats each) into C + i * c_item (rows ldc apart), or all of them
- * summed into C. */
+/* A batch of products, strides as launch_gemm's: item i multiplies A +
+ * i * a_item by B + i * b_item (b_cols >= N readable floats in each row of a
+ * B with contiguous rows) into C + i * c_item (rows ldc apart), or all of
+ * them summed into C. */
 typedef struct {
     int M, N, K, items;
     cl_mem A;
     int a_sm, a_sk, a_item;
     cl_mem B;
-    int b_sk, b_item, b_cols;
+    int b_sk, b_sn, b_item, b_cols;
     cl_mem C;
     int ldc, c_item;
     int accumulate;

@@ -116,37 +116,56 @@ enum {
     SPLIT_CACHE_BYTES = 16 << 20,
     SPLIT_SLAB_BYTES = 512 << 10,
 };
+
+/* The blocks of C a work-item computes: NN_TM x NN_TN and NT_TM x NT_TN in
+ * cl/gemm.cl. */
+typedef struct {
+    const char *kernel;
+    int tm, tn;
+} GemmKernel;
+
+static const GemmKernel gemm_nn = {"gemm_nn", 8, 16}, gemm_nt = {"gemm_nt", 4, 4};
+
 /* Partial products for the splits made for parallelism: splits * blocks stays
- * below 2 * SPLIT_TARGET blocks of 8 x 16 (items_per_split). */
+ * below 2 * SPLIT_TARGET blocks (items_per_split). */
 #define SPLIT_SMALL_FLOATS ((size_t)2 * SPLIT_TARGET * 8 * 16)
 
-static int round16(int n)
+static int is_nt(const GemmBatch *p)
 {
-    return (n + 15) / 16 * 16;
+    return p->b_sn != 1;
 }
 
-/* How many of `items` products of M x N x K, to be added up, each split sums
- * (cl/gemm.cl): all, unless there are few output blocks, then enough splits
- * that every core gets work, about SPLIT_TARGET blocks in all; or unless B
- * outgrows the cache, then as many as keep each split's B within
- * SPLIT_SLAB_BYTES, in cache while all the blocks use it (3x faster on the
- * weight gradient of the Keras CNN's conv2d_2). */
-static int items_per_split(int M, int N, int K, int items)
+/* How many of `items` products of M x N x K, to be added up, each split sums:
+ * all, unless there are few output blocks, then enough splits that every
+ * core gets work, about SPLIT_TARGET blocks in all; or unless B outgrows the
+ * cache, then as many as keep each split's B within SPLIT_SLAB_BYTES, in
+ * cache while all the blocks use it (3x faster on the weight gradient of the
+ * Keras CNN's conv2d_2). */
+static int items_per_split(const GemmKernel *kn, int M, int N, int K, int items)
 {
     size_t item_bytes = (size_t)K * (size_t)N * sizeof(float);
     if (item_bytes * (size_t)items > SPLIT_CACHE_BYTES) {
         size_t per = SPLIT_SLAB_BYTES / item_bytes;
         return per < 1 ? 1 : per > (size_t)items ? items : (int)per;
     }
-    int blocks = ((M + 7) / 8) * ((N + 15) / 16), splits = (SPLIT_TARGET + blocks - 1) / blocks;
+    int blocks = ((M + kn->tm - 1) / kn->tm) * ((N + kn->tn - 1) / kn->tn);
+    int splits = (SPLIT_TARGET + blocks - 1) / blocks;
     splits = splits < items ? splits : items;
     return (items + splits - 1) / splits;
 }
 
-static int split_count(int M, int N, int K, int items)
+/* Scratch for the partial products of `items` summed products, at their
+ * largest, with either kernel; a smaller batch gives fewer items, or a
+ * smaller M or N and no more than SPLIT_SMALL_FLOATS. */
+static void reserve_partials(Graph *g, int M, int N, int K, int items)
 {
-    int per = items_per_split(M, N, K, items);
-    return (items + per - 1) / per;
+    size_t most = SPLIT_SMALL_FLOATS;
+    for (int i = 0; i < 2; i++) {
+        int per = items_per_split(i ? &gemm_nt : &gemm_nn, M, N, K, items);
+        size_t floats = (size_t)((items + per - 1) / per) * (size_t)M * (size_t)N;
+        most = floats > most ? floats : most;
+    }
+    graph_want_scratch(g, SCRATCH_GEMM_P, most);
 }
 
 /* A lone product's K as items: chunks of SPLIT_MIN_K when it is long enough
@@ -156,36 +175,37 @@ static int k_chunk(int K)
     return K < 2 * SPLIT_MIN_K ? K : SPLIT_MIN_K;
 }
 
-/* Scratch for the partial products of `items` summed products, at their
- * largest; a smaller batch gives fewer items, or a smaller M or N and no
- * more than SPLIT_SMALL_FLOATS. */
-static void reserve_partials(Graph *g, int M, int N, int K, int items)
-{
-    size_t most = (size_t)split_count(M, N, K, items) * (size_t)M * (size_t)N;
-    graph_want_scratch(g, SCRATCH_GEMM_P, most > SPLIT_SMALL_FLOATS ? most : SPLIT_SMALL_FLOATS);
-}
-
-/* gemm_nn over p's matrices: items of K, k_total in all, per_split items a
- * split into C + s * c_split. */
+/* p's items of K, k_total of k in all, per_split items a split into C + s *
+ * c_split, through gemm_nn or gemm_nt. */
 static int launch_items(Graph *g, const GemmBatch *p, int k_total, int per_split, cl_mem C,
                         int ldc, int c_split, int accumulate, Err *err)
 {
+    const GemmKernel *kn = is_nt(p) ? &gemm_nt : &gemm_nn;
     int splits = (p->items + per_split - 1) / per_split;
-    size_t global[3] = {(size_t)(p->N + 15) / 16, (size_t)(p->M + 7) / 8, (size_t)splits};
+    size_t global[3] = {(size_t)(p->N + kn->tn - 1) / kn->tn, (size_t)(p->M + kn->tm - 1) / kn->tm,
+                        (size_t)splits};
     size_t local[3] = {1, 1, 1}; /* POCL runs these fastest one work-item a group */
     cl_kernel k;
-    int rc = dev_kernel(g->dev, "gemm_nn", &k, err);
-    return rc ? rc : DEV_LAUNCH(g->dev, k, 3, global, local, err, KA(p->M), KA(p->N), KA(p->K),
-                                KA(k_total), KA(per_split), KA(p->A), KA(p->a_sm), KA(p->a_sk),
-                                KA(p->a_item), KA(p->B), KA(p->b_sk), KA(p->b_item),
-                                KA(p->b_cols), KA(C), KA(ldc), KA(c_split), KA(accumulate));
+    int rc = dev_kernel(g->dev, kn->kernel, &k, err);
+    if (rc)
+        return rc;
+    if (is_nt(p))
+        return DEV_LAUNCH(g->dev, k, 3, global, local, err, KA(p->M), KA(p->N), KA(p->K),
+                          KA(k_total), KA(per_split), KA(p->A), KA(p->a_sm), KA(p->a_item),
+                          KA(p->B), KA(p->b_sn), KA(p->b_item), KA(C), KA(ldc), KA(c_split),
+                          KA(accumulate));
+    return DEV_LAUNCH(g->dev, k, 3, global, local, err, KA(p->M), KA(p->N), KA(p->K),
+                      KA(k_total), KA(per_split), KA(p->A), KA(p->a_sm), KA(p->a_sk),
+                      KA(p->a_item), KA(p->B), KA(p->b_sk), KA(p->b_item), KA(p->b_cols), KA(C),
+                      KA(ldc), KA(c_split), KA(accumulate));
 }
 
 /* C (+)= the sum of p's items, k_total of k in all: the splits' partial
  * products in scratch, added up in a fixed order, so it is the same every run. */
 static int launch_summed(Graph *g, const GemmBatch *p, int k_total, Err *err)
 {
-    int per = items_per_split(p->M, p->N, p->K, p->items), splits = (p->items + per - 1) / per;
+    int per = items_per_split(is_nt(p) ? &gemm_nt : &gemm_nn, p->M, p->N, p->K, p->items);
+    int splits = (p->items + per - 1) / per;
     if (splits == 1)
         return launch_items(g, p, k_total, per, p->C, p->ldc, 0, p->accumulate, err);
     cl_mem part = g->scratch[SCRATCH_GEMM_P];
@@ -202,9 +222,19 @@ static int launch_summed(Graph *g, const GemmBatch *p, int k_total, Err *err)
     return rc;
 }
 
+static int check_strides(const GemmBatch *p, Err *err)
+{
+    if (p->b_sn == 1 || (p->a_sk == 1 && p->b_sk == 1))
+        return CLRUN_OK;
+    return err_set(err, CLRUN_ERUNTIME, "internal: no GEMM kernel for A strides (%d, %d) with B "
+                   "strides (%d, %d)", p->a_sm, p->a_sk, p->b_sk, p->b_sn);
+}
+
 int launch_gemm_batch(Graph *g, const GemmBatch *p, int summed, Err *err)
 {
-    int k_total = p->items * p->K;
+    int k_total = p->items * p->K, rc = check_strides(p, err);
+    if (rc)
+        return rc;
     return summed ? launch_summed(g, p, k_total, err)
                   : launch_items(g, p, k_total, 1, p->C, p->ldc, p->c_item, p->accumulate, err);
 }
@@ -214,72 +244,23 @@ void gemm_batch_reserve(Graph *g, int M, int N, int K, int items)
     reserve_partials(g, M, N, K, items);
 }
 
-/* One product, B's rows contiguous, its K cut into chunks when long. */
-static int launch_nn(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_mem B,
-                     int b_sk, int b_cols, cl_mem C, int ldc, int accumulate, Err *err)
-{
-    int chunk = k_chunk(K);
-    GemmBatch p = {M, N, chunk, (K + chunk - 1) / chunk, A, a_sm, a_sk, chunk * a_sk,
-                   B, b_sk, chunk * b_sk, b_cols, C, ldc, 0, accumulate};
-    return launch_summed(g, &p, K, err);
-}
-
-/* out[c * out_stride + r] (+)= in[r * in_stride + c] for rows x cols of in,
- * and zeros for rows up to rows_out. */
-static int launch_transpose(Graph *g, cl_mem in, int rows, int cols, int in_stride, cl_mem out,
-                            int out_stride, int rows_out, int accumulate, Err *err)
-{
-    size_t global[2] = {(size_t)cols, (size_t)rows_out}, local[2] = {16, 1};
-    cl_kernel k;
-    int rc = dev_kernel(g->dev, "transpose", &k, err);
-    return rc ? rc : DEV_LAUNCH(g->dev, k, 2, global, local, err, KA(in), KA(rows), KA(cols),
-                                KA(in_stride), KA(out), KA(out_stride), KA(rows_out),
-                                KA(accumulate));
-}
-
-/* Floats moved by transposing A (A^T padded to 16 columns, and C^T) and by
- * transposing B (B^T padded); launch_nt takes the cheaper. */
-static size_t cost_a(int M, int N, int K)
-{
-    return (size_t)round16(M) * (size_t)K + (size_t)M * (size_t)N;
-}
-
-static size_t cost_b(int N, int K)
-{
-    return (size_t)round16(N) * (size_t)K;
-}
-
 void gemm_reserve(Graph *g, int M, int N, int K)
 {
-    size_t a = cost_a(M, N, K), b = cost_b(N, K), mn = (size_t)M * (size_t)N;
-    /* at smaller sizes the cheaper way moves no more than the cheaper one here */
-    graph_want_scratch(g, SCRATCH_GEMM_T, a < b ? a : b);
-    graph_want_scratch(g, SCRATCH_GEMM_C, mn);
-    /* launch_nt may swap M and N */
-    int chunk = k_chunk(K), items = (K + chunk - 1) / chunk;
-    reserve_partials(g, M, N, chunk, items);
-    reserve_partials(g, N, M, chunk, items);
+    int chunk = k_chunk(K);
+    reserve_partials(g, M, N, chunk, (K + chunk - 1) / chunk);
 }
 
-/* C = A B^T with both operands running along k, through gemm_nn. */
-static int launch_nt(Graph *g, int M, int N, int K, cl_mem A, int a_sm, cl_mem B, int b_sn,
-                     cl_mem C, int ldc, int accumulate, Err *err)
+int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_mem B, int b_sk,
+                int b_sn, cl_mem C, int ldc, int accumulate, Err *err)
 {
-    int by_a = cost_a(M, N, K) < cost_b(N, K), mp = round16(M), np = round16(N);
-    cl_mem t = g->scratch[SCRATCH_GEMM_T], ct = g->scratch[SCRATCH_GEMM_C];
-    if (!t || g->scratch_floats[SCRATCH_GEMM_T] < (by_a ? cost_a(M, N, K) - (size_t)M * N
-                                                      : cost_b(N, K)) ||
-        (by_a && g->scratch_floats[SCRATCH_GEMM_C] < (size_t)M * N))
-        return err_set(err, CLRUN_ERUNTIME, "internal: a %dx%dx%d product has no GEMM scratch "
-                       "(gemm_reserve in the layer's setup)", M, N, K);
-    if (!by_a) { /* T[K, np] = B^T, then C = A T */
-        int rc = launch_transpose(g, B, N, K, b_sn, t, np, np, 0, err);
-        return rc ? rc : launch_nn(g, M, N, K, A, a_sm, 1, t, np, np, C, ldc, accumulate, err);
-    }
-    /* T[K, mp] = A^T, C^T[N, M] = B T, then C = (C^T)^T */
-    int rc = launch_transpose(g, A, M, K, a_sm, t, mp, mp, 0, err);
-    if (!rc) rc = launch_nn(g, N, M, K, B, b_sn, 1, t, mp, mp, ct, M, 0, err);
-    return rc ? rc : launch_transpose(g, ct, N, M, M, C, ldc, N, accumulate, err);
+    /* a long K is cut into chunks: items along the same matrices */
+    int chunk = k_chunk(K);
+    GemmBatch p = {.M = M, .N = N, .K = chunk, .items = (K + chunk - 1) / chunk,
+                   .A = A, .a_sm = a_sm, .a_sk = a_sk, .a_item = chunk * a_sk,
+                   .B = B, .b_sk = b_sk, .b_sn = b_sn, .b_item = chunk * b_sk, .b_cols = N,
+                   .C = C, .ldc = ldc, .accumulate = accumulate};
+    int rc = check_strides(&p, err);
+    return rc ? rc : launch_summed(g, &p, K, err);
 }
 
 void launch_planes(const Graph *g, int w, int h, int planes, size_t global[3], size_t local[3])
@@ -290,14 +271,4 @@ void launch_planes(const Graph *g, int w, int h, int planes, size_t global[3], s
     global[0] = ((size_t)w + wx - 1) / wx * wx;
     global[1] = (size_t)h;
     global[2] = (size_t)planes;
-}
-
-int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_mem B, int b_sk,
-                int b_sn, cl_mem C, int ldc, int accumulate, Err *err)
-{
-    if (a_sk == 1 && b_sk == 1)
-        return launch_nt(g, M, N, K, A, a_sm, B, b_sn, C, ldc, accumulate, err);
-    if (b_sn != 1)
-        return err_set(err, CLRUN_ERUNTIME, "no GEMM kernel for B strides (%d, %d)", b_sk, b_sn);
-    return launch_nn(g, M, N, K, A, a_sm, a_sk, B, b_sk, N, C, ldc, accumulate, err);
 }
