@@ -84,12 +84,24 @@ __kernel void conv_implicit(__global const float *x, __global const float *B, in
                 conv_row(xc + iy * g.w, ix, g.w, g.kw, 1, &b, b_cols, acc);
         }
     }
-    for (int t = 0; t < CI_TP && ox0 + t < g.ow; t++) {
-        float v[CI_TO];
-        vstore16(acc[t], 0, v);
-        for (int o = 0; o < CI_TO && o0 + o < OC; o++)
-            y[((size_t)(n * OC + o0 + o) * g.oh + oy) * g.ow + ox0 + t] =
-                act_apply(v[o] + (bias ? bias[o0 + o] : 0.0f), act);
+    /* turned to a run of 8 pixels per channel, stored 8 wide */
+    float v[CI_TP][CI_TO];
+#pragma unroll
+    for (int t = 0; t < CI_TP; t++)
+        vstore16(acc[t], 0, v[t]);
+    int whole = ox0 + CI_TP <= g.ow;
+    for (int o = 0; o < CI_TO && o0 + o < OC; o++) {
+        float8 r = (float8)(v[0][o], v[1][o], v[2][o], v[3][o], v[4][o], v[5][o], v[6][o], v[7][o]);
+        r = act_apply8(r + (bias ? bias[o0 + o] : 0.0f), act);
+        __global float *out = y + ((size_t)(n * OC + o0 + o) * g.oh + oy) * g.ow + ox0;
+        if (whole) {
+            vstore8(r, 0, out);
+            continue;
+        }
+        float w[CI_TP];
+        vstore8(r, 0, w);
+        for (int t = 0; ox0 + t < g.ow; t++)
+            out[t] = w[t];
     }
 }
 

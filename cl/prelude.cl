@@ -18,6 +18,17 @@ inline float act_apply(float x, int act)
     }
 }
 
+/* act_apply on eight values at once. */
+inline float8 act_apply8(float8 x, int act)
+{
+    switch (act) {
+    case ACT_RELU: return fmax(x, 0.0f);
+    case ACT_SIGMOID: return 1.0f / (1.0f + exp(-x));
+    case ACT_TANH: return tanh(x);
+    default: return x;
+    }
+}
+
 /* Derivative written in terms of the activation's output y, so backward needs
  * only what forward kept. */
 inline float act_grad(float y, int act)
