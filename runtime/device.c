@@ -577,6 +577,17 @@ void dev_profile_report(Device *d, double wall_seconds, FILE *out)
                     group[i].seconds, group[i].launches,
                     total > 0 ? 100 * group[i].seconds / total : 0);
     }
+    /* each kernel of each layer and pass: where a layer's time goes */
+    memcpy(group, p->rows, (size_t)p->n_rows * sizeof *group);
+    qsort(group, (size_t)p->n_rows, sizeof *group, by_time);
+    fprintf(out, "\n%-48s %10s %9s %7s\n", "Layer and pass: kernel", "seconds", "launches",
+            "share");
+    for (int i = 0; i < p->n_rows; i++) {
+        char what[sizeof group[i].tag + sizeof group[i].kernel + 2];
+        snprintf(what, sizeof what, "%s: %s", group[i].tag, group[i].kernel);
+        fprintf(out, "%-48s %10.3f %9ld %6.1f%%\n", what, group[i].seconds, group[i].launches,
+                total > 0 ? 100 * group[i].seconds / total : 0);
+    }
     fprintf(out, "\nIn kernels: %.3f s of %.3f s wall time (%.1f%% outside kernels)\n", total,
             wall_seconds, wall_seconds > 0 ? 100 * (1 - total / wall_seconds) : 0);
     free(group);
