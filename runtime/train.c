@@ -50,6 +50,8 @@ typedef struct {
     int n_steps, cap_steps;
     cl_event pace[QUEUE_DEPTH];
     double shown_at;       /* when the progress bar was last drawn */
+    double first_batch;    /* with --profile: seconds from clrun's start to the first batch
+                              done, 0 before it */
 } Trainer;
 
 typedef struct {
@@ -61,6 +63,27 @@ static double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Seconds since this process started (to 1/100 s, from /proc/self/stat and
+ * the boot clock), or -1 where that cannot be read. */
+static double process_age(void)
+{
+    FILE *f = fopen("/proc/self/stat", "r");
+    char buf[1024];
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = 0;
+    char *field = strrchr(buf, ')'); /* the command name may hold spaces */
+    unsigned long long start = 0;
+    /* after the name: state is field 3, starttime field 22 */
+    if (!field || sscanf(field + 2, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+                                    "%*s %*s %*s %*s %llu", &start) != 1)
+        return -1;
+    struct timespec ts;
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9 - (double)start / (double)sysconf(_SC_CLK_TCK);
 }
 
 void train_data_root(char *out, size_t size)
@@ -217,6 +240,9 @@ static int train_epoch(Trainer *t, int epoch, Score *score, Err *err)
         dev_profile_tag(t->dev, "%s", "optimizer");
         if (!rc) rc = optim_step(&t->e->optim, g, err);
         if (!rc) rc = pace(t, b, err);
+        /* start-up, as the user waits for it: to the first batch done */
+        if (!rc && t->dev->profile.enabled && !t->first_batch && !(rc = dev_finish(t->dev, err)))
+            t->first_batch = process_age();
         g->step++;
         if (!rc && b >= QUEUE_DEPTH)
             progress(t, epoch, b + 1 - QUEUE_DEPTH, total, started, 0);
@@ -619,8 +645,12 @@ int train_run(Experiment *e, const RunOptions *o, Err *err)
     int rc = prepare(&t, o, err);
     double started = now();
     if (!rc) rc = run_epochs(&t, err);
-    if (!rc && o->profile && !(rc = dev_finish(t.dev, err)))
+    if (!rc && o->profile && !(rc = dev_finish(t.dev, err))) {
         dev_profile_report(t.dev, now() - started, stdout);
+        if (t.first_batch > 0)
+            printf("Start-up: the first batch was done %.2f s after clrun started\n",
+                   t.first_batch);
+    }
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/weights.safetensors", t.dir);
     if (!rc) rc = graph_save_weights(&t.g, path, err);

@@ -250,6 +250,50 @@ START_TEST(experiment_runs_one_short_epoch)
 }
 END_TEST
 
+/* The number in the column after `label` (at a line's start) of out, or -1. */
+static double profile_column(const char *label, int column)
+{
+    char key[128];
+    snprintf(key, sizeof key, "\n%s ", label);
+    const char *at = strstr(out, key);
+    double v[3] = {-1, -1, -1};
+    if (at && sscanf(at + strlen(key), "%lf %lf %lf%%", &v[0], &v[1], &v[2]) == 3)
+        return v[column];
+    return -1;
+}
+
+/* --profile on the quickstart's LeNet, 4 training and 4 test batches: the
+ * launches each table counts follow from the model (8 parameters updated a
+ * batch, a forward convolution a batch), the shares add up, and start-up is
+ * reported. */
+START_TEST(profile_counts_every_launch)
+{
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml train.epochs=1 data.limit=256 "
+                           "--out build/test-tmp/profile --profile", out, sizeof out), 0);
+    ck_assert_msg(profile_column("optimizer: sgd_step", 1) == 8 * 4, "%s", out);
+    ck_assert_msg(profile_column("conv1 forward: conv_implicit", 1) == 4 + 4, "%s", out);
+    ck_assert_msg(profile_column("sgd_step", 1) == 8 * 4, "%s", out);
+    const char *table = strstr(out, "\nKernel "), *end = strstr(out, "\nLayer and pass ");
+    ck_assert(table && end);
+    double shares = 0;
+    for (const char *line = strchr(table + 1, '\n'); line && line < end;
+         line = strchr(line + 1, '\n')) {
+        double seconds, share;
+        long launches;
+        char name[64];
+        if (sscanf(line, "%63s %lf %ld %lf%%", name, &seconds, &launches, &share) == 4)
+            shares += share;
+    }
+    ck_assert_msg(fabs(shares - 100) < 1, "kernel shares add up to %g%%:\n%s", shares, out);
+    double in_kernels, wall, first;
+    const char *sum = strstr(out, "In kernels: "), *start = strstr(out, "Start-up: ");
+    ck_assert_msg(sum && sscanf(sum, "In kernels: %lf s of %lf s", &in_kernels, &wall) == 2 &&
+                  in_kernels > 0 && in_kernels <= wall, "%s", out);
+    ck_assert_msg(start && sscanf(start, "Start-up: the first batch was done %lf s", &first) == 1 &&
+                  first > 0, "%s", out);
+}
+END_TEST
+
 /* cs375-rsa against keras-cifar10's representation, as its comments describe:
  * every layer's RDM, correlations with the target RDM and PLS readouts of the
  * target responses, one row per layer, and the factorized readout's masks. */
@@ -693,6 +737,7 @@ Suite *cli_suite(void)
     tcase_add_test(tc, summary_counts_the_seeds_lenet);
     tcase_add_test(tc, malformed_experiments_exit_2_naming_file_and_line);
     tcase_add_test(tc, quickstart_reaches_95_percent_and_its_run_directory_reloads);
+    tcase_add_test(tc, profile_counts_every_launch);
     tcase_add_test(tc, analyses_write_their_figures_and_arrays);
     tcase_add_test(tc, features_of_an_image_folder_match_the_folder_dataset);
     tcase_add_test(tc, torch_checkpoint_converts_to_weights_clrun_classifies_alike);
