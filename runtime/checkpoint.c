@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define CHECKPOINT_FILE "checkpoint.safetensors"
 
@@ -42,6 +43,24 @@ static void state_name(const Param *p, int k, char *out, size_t size)
     snprintf(out, size, "optimizer.%d.%s", k, p->name);
 }
 
+/* CRC-32 of the tensors' names, shapes and values, in order: written with the
+ * checkpoint and checked before anything of it is loaded, so a damaged file
+ * (a bit flipped on disk, a copy cut short) is reported, not trained on. */
+static uint32_t tensors_crc(const StTensor *t, int n)
+{
+    uLong crc = crc32(0L, Z_NULL, 0);
+    for (int i = 0; i < n; i++) {
+        crc = crc32(crc, (const Bytef *)t[i].name, (uInt)strlen(t[i].name));
+        crc = crc32(crc, (const Bytef *)t[i].shape, (uInt)(t[i].ndim * sizeof t[i].shape[0]));
+        for (size_t done = 0; done < t[i].count;) { /* uInt lengths: in pieces */
+            size_t part = t[i].count - done < (1u << 28) ? t[i].count - done : (1u << 28);
+            crc = crc32(crc, (const Bytef *)(t[i].data + done), (uInt)(part * sizeof(float)));
+            done += part;
+        }
+    }
+    return (uint32_t)crc;
+}
+
 int checkpoint_save(const char *dir, Graph *g, const Optimizer *o, const CheckpointInfo *info,
                     Err *err)
 {
@@ -58,16 +77,18 @@ int checkpoint_save(const char *dir, Graph *g, const Optimizer *o, const Checkpo
                 rc = graph_read_tensor(g, p, name, state_of(o, i, k), &t[n++], err);
         }
     }
-    char epoch[32], rng[32], settings[32], step[32], iterations[32], path[PATH_MAX];
+    char epoch[32], rng[32], settings[32], step[32], iterations[32], crc[16], path[PATH_MAX];
     snprintf(epoch, sizeof epoch, "%ld", info->epoch);
     snprintf(rng, sizeof rng, "%016" PRIx64, info->rng);
     snprintf(settings, sizeof settings, "%016" PRIx64, info->settings);
     snprintf(step, sizeof step, "%" PRIu32, g->step);
     snprintf(iterations, sizeof iterations, "%ld", o->iterations);
+    snprintf(crc, sizeof crc, "%08" PRIx32, rc ? 0 : tensors_crc(t, n));
     const char *meta[] = {"format", "clrun-checkpoint", "epoch", epoch, "rng", rng,
-                          "settings", settings, "step", step, "iterations", iterations};
+                          "settings", settings, "step", step, "iterations", iterations,
+                          "crc32", crc};
     path_of(dir, path, sizeof path);
-    if (!rc) rc = st_write(path, t, n, meta, 6, err);
+    if (!rc) rc = st_write(path, t, n, meta, 7, err);
     for (int i = 0; t && i < n; i++)
         free(t[i].data);
     free(t);
@@ -91,8 +112,12 @@ static int meta_number(const StFile *f, const char *key, int base, uint64_t *out
 static int restore(const StFile *f, const char *path, Graph *g, Optimizer *o, CheckpointInfo *info,
                    Err *err)
 {
-    uint64_t epoch = 0, rng = 0, step = 0, iterations = 0;
-    int rc = meta_number(f, "epoch", 10, &epoch, path, err);
+    uint64_t epoch = 0, rng = 0, step = 0, iterations = 0, crc = 0;
+    int rc = meta_number(f, "crc32", 16, &crc, path, err);
+    if (!rc && crc != tensors_crc(f->t, f->n))
+        rc = err_set(err, CLRUN_EINPUT, "%s: damaged checkpoint: its contents do not match its "
+                     "checksum (delete the file to start the run over)", path);
+    if (!rc) rc = meta_number(f, "epoch", 10, &epoch, path, err);
     if (!rc) rc = meta_number(f, "rng", 16, &rng, path, err);
     if (!rc) rc = meta_number(f, "step", 10, &step, path, err);
     if (!rc) rc = meta_number(f, "iterations", 10, &iterations, path, err);

@@ -23,6 +23,7 @@ int main(void)
     srunner_add_suite(runner, neighbours_suite());
     srunner_add_suite(runner, similarity_suite());
     srunner_add_suite(runner, sweep_suite());
+    srunner_add_suite(runner, faults_suite());
     srunner_add_suite(runner, factorized_suite());
     srunner_add_suite(runner, cli_suite());
     srunner_run_all(runner, CK_NORMAL);

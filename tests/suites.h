@@ -18,6 +18,7 @@ Suite *stats_suite(void);
 Suite *neighbours_suite(void);
 Suite *similarity_suite(void);
 Suite *sweep_suite(void);
+Suite *faults_suite(void);
 Suite *cli_suite(void);
 Suite *parity_suite(void);
 Suite *layers_suite(void);

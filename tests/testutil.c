@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rng.h"
@@ -138,6 +139,63 @@ double test_ink_share(const TestPixels *p)
         for (int x = 0; x < p->w; x++)
             ink += !test_is_white(test_pixel(p, x, y));
     return (double)ink / ((double)p->w * p->h);
+}
+
+int test_file_exists(const char *path)
+{
+    return access(path, F_OK) == 0;
+}
+
+int test_count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    int n = 0, c;
+    while (f && (c = fgetc(f)) != EOF)
+        n += c == '\n';
+    if (f)
+        fclose(f);
+    return n;
+}
+
+int test_wait_for(const char *path)
+{
+    for (int i = 0; i < 1200 && !test_file_exists(path); i++)
+        nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+    return test_file_exists(path);
+}
+
+pid_t test_spawn(const char *cmd)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        setpgid(0, 0);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+size_t test_read_file(const char *path, char *buf, size_t size)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "no %s", path);
+    size_t n = fread(buf, 1, size - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return n;
+}
+
+void test_history_numbers(const char *path, char *buf, size_t size)
+{
+    char raw[8192], *line, *save = NULL;
+    test_read_file(path, raw, sizeof raw);
+    buf[0] = 0;
+    for (line = strtok_r(raw, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *cut = line;
+        for (int commas = 0; *cut && commas < 7; cut++)
+            commas += *cut == ',';
+        snprintf(buf + strlen(buf), size - strlen(buf), "%.*s\n", (int)(cut - line), line);
+    }
 }
 
 int test_shell(const char *cmd, char *out, size_t size)

@@ -5,6 +5,7 @@
 #define CLRUN_TESTUTIL_H
 
 #include <check.h>
+#include <sys/types.h>
 
 #include "device.h"
 #include "graph.h"
@@ -51,6 +52,20 @@ const unsigned char *test_pixel(const TestPixels *p, int x, int y);
 int test_is_white(const unsigned char *c);
 /* The share of pixels that are not white: 0 for a blank figure. */
 double test_ink_share(const TestPixels *p);
+
+/* Files and processes of the tests that run clrun as a user would. */
+int test_file_exists(const char *path);
+int test_count_lines(const char *path);
+/* Waits (at most a minute) until path exists; returns whether it did. */
+int test_wait_for(const char *path);
+/* Starts `sh -c cmd` in a process group of its own; returns its pid. */
+pid_t test_spawn(const char *cmd);
+/* The whole file into buf (NUL-terminated, at most size - 1 bytes); returns
+ * the bytes read. The test fails when the file cannot be opened. */
+size_t test_read_file(const char *path, char *buf, size_t size);
+/* history.csv without its timing columns (seconds, images/s): the numbers a
+ * run must reproduce. */
+void test_history_numbers(const char *path, char *buf, size_t size);
 
 /* Runs the shell command with stdout and stderr into out (NUL-terminated);
  * returns the exit status (-1 when it did not exit). */

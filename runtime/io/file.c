@@ -2,6 +2,9 @@
 #include "io/file.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,6 +39,22 @@ void file_put_u32s(FILE *fp, const void *data, size_t count)
     }
 }
 
+/* Flushes the directory holding path, so that a rename into it survives a
+ * crash of the machine, not only of the process. */
+static int sync_dir_of(const char *path, Err *err)
+{
+    char copy[PATH_MAX];
+    snprintf(copy, sizeof copy, "%s", path);
+    const char *dir = dirname(copy);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    int failed = fd < 0 || fsync(fd) != 0;
+    if (fd >= 0)
+        close(fd);
+    return failed ? err_set(err, CLRUN_ERUNTIME, "%s: cannot flush the directory: %s", dir,
+                            strerror(errno))
+                  : CLRUN_OK;
+}
+
 int file_write_atomic(const char *path, void (*write)(FILE *fp, const void *ctx), const void *ctx,
                       Err *err)
 {
@@ -54,6 +73,8 @@ int file_write_atomic(const char *path, void (*write)(FILE *fp, const void *ctx)
         else if (rename(tmp, path) != 0)
             rc = err_set(err, CLRUN_ERUNTIME, "%s: cannot rename to %s: %s", tmp, path,
                          strerror(errno));
+        else
+            rc = sync_dir_of(path, err);
         if (rc)
             unlink(tmp);
     }

@@ -17,8 +17,8 @@ void file_put_le(unsigned char *p, uint64_t v, int bytes);
 void file_put_u32s(FILE *fp, const void *data, size_t count);
 
 /* Writes path through path.tmp: write(fp, ctx) fills it, then it is flushed,
- * synced and renamed over path; on any failure path.tmp is removed and path
- * is left as it was. */
+ * synced and renamed over path, and the directory is flushed; on any failure
+ * path.tmp is removed and path is left as it was. */
 int file_write_atomic(const char *path, void (*write)(FILE *fp, const void *ctx), const void *ctx,
                       Err *err);
 
