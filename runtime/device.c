@@ -654,6 +654,12 @@ int dev_read(Device *d, cl_mem m, size_t offset, size_t bytes, void *dst, Err *e
                      "clEnqueueReadBuffer", "device to host", err);
 }
 
+int dev_read_later(Device *d, cl_mem m, size_t bytes, void *dst, Err *err)
+{
+    return dev_check(clEnqueueReadBuffer(d->queue, m, CL_FALSE, 0, bytes, dst, 0, NULL, NULL),
+                     "clEnqueueReadBuffer", "device to host, queued", err);
+}
+
 int dev_fill_zero(Device *d, cl_mem m, size_t bytes, Err *err)
 {
     float zero = 0;

@@ -106,6 +106,9 @@ int dev_launch(Device *d, cl_kernel k, int dims, const size_t *global, const siz
 int dev_alloc(Device *d, size_t bytes, const char *what, cl_mem *out, Err *err);
 int dev_write(Device *d, cl_mem m, size_t offset, size_t bytes, const void *src, Err *err);
 int dev_read(Device *d, cl_mem m, size_t offset, size_t bytes, void *dst, Err *err);
+/* A read queued behind what is queued: dst holds the bytes once a later wait
+ * (an event, dev_finish, a blocking read) has passed it; it must live that long. */
+int dev_read_later(Device *d, cl_mem m, size_t bytes, void *dst, Err *err);
 int dev_fill_zero(Device *d, cl_mem m, size_t bytes, Err *err);
 int dev_finish(Device *d, Err *err);
 void dev_release(cl_mem *m);

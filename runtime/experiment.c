@@ -11,11 +11,13 @@ static int read_train(Experiment *e, Err *err)
     e->batch_size = 64;
     e->seed = 0;
     e->shuffle = 1;
+    e->nan_check = 1;
     int rc = spec_map(e->root, "train", 1, &train, err);
     if (!rc) rc = spec_int(train, "epochs", 0, &e->epochs, err);
     if (!rc) rc = spec_int(train, "batch_size", 0, &e->batch_size, err);
     if (!rc) rc = spec_int(train, "seed", 0, &e->seed, err);
     if (!rc) rc = spec_bool(train, "shuffle", 0, &e->shuffle, err);
+    if (!rc) rc = spec_bool(train, "nan_check", 0, &e->nan_check, err);
     if (!rc) rc = spec_int(train, "log_every", 0, &e->log_every, err);
     if (!rc && e->log_every < 0)
         rc = spec_error(spec_get(train, "log_every"), err, "log_every must not be negative");

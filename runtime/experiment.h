@@ -19,6 +19,7 @@ typedef struct {
     long epochs, batch_size;
     long seed;
     int shuffle;
+    int nan_check;         /* stop at the first NaN or infinity in training (default on) */
     long log_every;        /* steps.csv: the loss of every N-th batch; 0: none */
     SpecNode *analyses;    /* the `analyses:` list, read by the trainer, or NULL */
 } Experiment;

@@ -364,12 +364,79 @@ void graph_free(Graph *g)
 
 /* ---- passes ---- */
 
+/* ---- non-finite checks ---- */
+
+/* Positions: node i's output is i (forward), the loss n_nodes, node i's
+ * gradients 2 * n_nodes - i (backward, computed from the last node down). */
+int graph_loss_pos(const Graph *g)
+{
+    return g->n_nodes;
+}
+
+static int positions(const Graph *g)
+{
+    return 2 * g->n_nodes;
+}
+
+int graph_nonfinite_on(Graph *g, Err *err)
+{
+    int rc = dev_kernel(g->dev, "find_nonfinite", &g->find_nonfinite, err);
+    /* ints and floats have the same size in OpenCL C */
+    return rc ? rc : graph_buffer(g, 1, "non-finite check", &g->nonfinite, err);
+}
+
+int graph_nonfinite_check(Graph *g, cl_mem buf, int offset, int n, int pos, Err *err)
+{
+    if (!g->nonfinite || !g->training || n <= 0)
+        return CLRUN_OK;
+    int code = g->check_batch * positions(g) + pos;
+    size_t global[1] = {(size_t)(n + 63) / 64}; /* CHECK_RUN in cl/check.cl */
+    return DEV_LAUNCH(g->dev, g->find_nonfinite, 1, global, NULL, err, KA(buf), KA(offset), KA(n),
+                      KA(g->nonfinite), KA(code));
+}
+
+void graph_nonfinite_describe(const Graph *g, int code, char *out, size_t size, int *batch)
+{
+    int pos = code % positions(g);
+    *batch = code / positions(g);
+    if (pos == graph_loss_pos(g))
+        snprintf(out, size, "the loss");
+    else if (pos < g->n_nodes)
+        snprintf(out, size, "the output of layer '%s' (forward)", g->nodes[pos].name);
+    else
+        snprintf(out, size, "the gradients of layer '%s' (backward)",
+                 g->nodes[positions(g) - pos].name);
+}
+
+/* The gradients node i's backward pass made: to its inputs and its parameters. */
+static int check_grads(Graph *g, int i, Err *err)
+{
+    Node *n = &g->nodes[i];
+    int rc = CLRUN_OK, pos = positions(g) - i;
+    for (int j = 0; j < n->n_inputs && !rc; j++)
+        if (n->in_grad[j])
+            rc = graph_nonfinite_check(g, n->in_grad[j], 0,
+                                       g->batch * (int)shape_size(n->inputs[j]->out_shape), pos,
+                                       err);
+    for (int p = 0; p < n->n_params && !rc; p++) {
+        Param *q = &g->params[n->params[p]];
+        if (q->grad)
+            rc = graph_nonfinite_check(g, q->grad, 0, (int)q->count, pos, err);
+    }
+    return rc;
+}
+
+/* ---- passes ---- */
+
 int graph_forward(Graph *g, Err *err)
 {
     for (int i = 1; i < g->n_nodes; i++) {
         Node *n = &g->nodes[i];
         dev_profile_tag(g->dev, "%s forward", n->name);
         int rc = n->type->forward ? n->type->forward(n, g, err) : CLRUN_OK;
+        if (!rc)
+            rc = graph_nonfinite_check(g, n->out, 0, g->batch * (int)shape_size(n->out_shape), i,
+                                       err);
         if (rc)
             return rc;
     }
@@ -398,6 +465,8 @@ int graph_backward(Graph *g, Err *err)
         int rc = gather_grads(g, n, err);
         if (!rc && n->type->backward)
             rc = n->type->backward(n, g, err);
+        if (!rc)
+            rc = check_grads(g, i, err);
         if (rc)
             return rc;
     }

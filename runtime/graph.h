@@ -115,7 +115,25 @@ struct Graph {
     cl_mem scratch[SCRATCH_SLOTS];
     size_t scratch_floats[SCRATCH_SLOTS];
     cl_kernel add_into;     /* sums extra gradients */
+    /* train.nan_check: while training, every node's output and gradients are
+     * checked for NaN and infinity (graph_nonfinite_on) */
+    cl_mem nonfinite;       /* the earliest check code that found one, INT_MAX for none */
+    cl_kernel find_nonfinite;
+    int check_batch;        /* the batch of the epoch, for the codes */
 };
+
+/* Non-finite checks (train.nan_check). Once on, each training batch's node
+ * outputs (forward), the loss and the gradients (backward) are checked on the
+ * device, and g->nonfinite keeps the code of the earliest tensor holding a NaN
+ * or an infinity: codes grow with the batch (g->check_batch) and with the
+ * order the tensors are computed in. */
+int graph_nonfinite_on(Graph *g, Err *err);
+/* Checks n values of buf from offset as the tensor at pos (graph_loss_pos for
+ * the loss). */
+int graph_nonfinite_check(Graph *g, cl_mem buf, int offset, int n, int pos, Err *err);
+int graph_loss_pos(const Graph *g);
+/* What code names: "the output of layer 'conv2' (forward)", and its batch. */
+void graph_nonfinite_describe(const Graph *g, int code, char *out, size_t size, int *batch);
 
 /* Parses and checks a model map (name, input, layers, weights?) and infers shapes. */
 int graph_build(Graph *g, SpecNode *model, Err *err);

@@ -49,6 +49,7 @@ typedef struct {
     double *steps_xy;      /* steps.csv kept for loss_curve.png: examples seen, loss */
     int n_steps, cap_steps;
     cl_event pace[QUEUE_DEPTH];
+    cl_int flags[QUEUE_DEPTH];  /* train.nan_check: g.nonfinite after the paced batches */
     double shown_at;       /* when the progress bar was last drawn */
     double first_batch;    /* with --profile: seconds from clrun's start to the first batch
                               done, 0 before it */
@@ -111,25 +112,52 @@ void train_data_root(char *out, size_t size)
 
 /* ---- queue pacing and progress ---- */
 
-/* Keeps at most QUEUE_DEPTH batches queued: the device never starves, the
- * host never runs an epoch ahead, and progress means work done. */
-static int pace(Trainer *t, int batch, Err *err)
+/* The error of a non-finite value found by the checks (code: g.nonfinite). */
+static int nonfinite_error(Trainer *t, int code, int epoch, int total, Err *err)
 {
-    cl_event *slot = &t->pace[batch % QUEUE_DEPTH];
+    char what[200], kept[PATH_MAX + 80];
+    int batch = 0;
+    graph_nonfinite_describe(&t->g, code, what, sizeof what, &batch);
+    if (epoch > 1)
+        snprintf(kept, sizeof kept, "the checkpoint of epoch %d is kept in %s", epoch - 1, t->dir);
+    else
+        snprintf(kept, sizeof kept, "no epoch had finished, so there is no checkpoint");
+    return err_set(err, CLRUN_ERUNTIME, "a NaN or infinity first appeared in %s, epoch %d, batch "
+                   "%d of %d: training stopped; %s (a smaller learning rate often helps; "
+                   "train.nan_check: false turns this check off)", what, epoch, batch + 1, total,
+                   kept);
+}
+
+/* Keeps at most QUEUE_DEPTH batches queued: the device never starves, the
+ * host never runs an epoch ahead, and progress means work done. With the
+ * non-finite checks on, each batch is followed by a queued read of what they
+ * found, looked at once the batch is done: training stops a few batches
+ * after a NaN, without waiting on the device for it. */
+static int pace(Trainer *t, int epoch, int batch, int total, Err *err)
+{
+    int at = batch % QUEUE_DEPTH;
+    cl_event *slot = &t->pace[at];
     if (*slot) {
         cl_int rc = clWaitForEvents(1, slot);
         clReleaseEvent(*slot);
         *slot = NULL;
         if (rc != CL_SUCCESS)
             return dev_check(rc, "clWaitForEvents", "training batch", err);
+        if (t->g.nonfinite && t->flags[at] != INT_MAX)
+            return nonfinite_error(t, t->flags[at], epoch, total, err);
     }
     dev_profile_collect(t->dev);
-    return dev_check(clEnqueueMarkerWithWaitList(t->dev->queue, 0, NULL, slot),
-                     "clEnqueueMarkerWithWaitList", "training batch", err);
+    int rc = t->g.nonfinite ? dev_read_later(t->dev, t->g.nonfinite, sizeof t->flags[at],
+                                             &t->flags[at], err)
+                            : CLRUN_OK;
+    return rc ? rc : dev_check(clEnqueueMarkerWithWaitList(t->dev->queue, 0, NULL, slot),
+                               "clEnqueueMarkerWithWaitList", "training batch", err);
 }
 
 static void release_pace(Trainer *t)
 {
+    if (t->dev && t->dev->queue)
+        clFinish(t->dev->queue); /* queued reads into t->flags land before anything goes */
     for (int i = 0; i < QUEUE_DEPTH; i++)
         if (t->pace[i]) {
             clReleaseEvent(t->pace[i]);
@@ -230,16 +258,21 @@ static int train_epoch(Trainer *t, int epoch, Score *score, Err *err)
         rc = feed_shuffle(&t->train, g, &t->rng, err);
     g->training = 1;
     t->shown_at = 0;
+    const cl_int none = INT_MAX;
+    if (!rc && g->nonfinite)
+        rc = dev_write(t->dev, g->nonfinite, 0, sizeof none, &none, err);
     for (int b = 0; b < total && !rc; b++) {
+        g->check_batch = b;
         rc = feed_batch(&t->train, g, b * bs, rows_of(&t->train, bs, b), t->scale, t->shift,
                         t->loss.labels, err);
         if (!rc) rc = graph_forward(g, err);
         dev_profile_tag(t->dev, "%s", "loss");
         if (!rc) rc = loss_compute(&t->loss, g, b, err);
+        if (!rc) rc = graph_nonfinite_check(g, t->loss.metrics, 2 * b, 1, graph_loss_pos(g), err);
         if (!rc) rc = graph_backward(g, err);
         dev_profile_tag(t->dev, "%s", "optimizer");
         if (!rc) rc = optim_step(&t->e->optim, g, err);
-        if (!rc) rc = pace(t, b, err);
+        if (!rc) rc = pace(t, epoch, b, total, err);
         /* start-up, as the user waits for it: to the first batch done */
         if (!rc && t->dev->profile.enabled && !t->first_batch && !(rc = dev_finish(t->dev, err)))
             t->first_batch = process_age();
@@ -248,6 +281,10 @@ static int train_epoch(Trainer *t, int epoch, Score *score, Err *err)
             progress(t, epoch, b + 1 - QUEUE_DEPTH, total, started, 0);
     }
     if (!rc) rc = read_slots(t, total, &t->train, score, err);
+    cl_int found = INT_MAX;
+    if (!rc && g->nonfinite && !(rc = dev_read(t->dev, g->nonfinite, 0, sizeof found, &found, err)) &&
+        found != INT_MAX)
+        rc = nonfinite_error(t, found, epoch, total, err);
     release_pace(t);
     if (!rc)
         progress(t, epoch, total, total, started, 1);
@@ -498,6 +535,7 @@ static int prepare_device(Trainer *t, const RunOptions *o, Err *err)
     rc = graph_setup(&t->g, t->dev, (int)bs, (uint64_t)t->e->seed, err);
     if (!rc) rc = loss_setup(&t->loss, &t->g, (int)most, err);
     if (!rc) rc = optim_setup(&t->e->optim, &t->g, err);
+    if (!rc && t->e->nan_check) rc = graph_nonfinite_on(&t->g, err);
     char weights[PATH_MAX];
     if (!rc) rc = weights_path(t, o, weights, sizeof weights, err);
     if (!rc && weights[0]) {

@@ -1,8 +1,8 @@
 /* check_faults.c: what a run keeps through faults, through build/clrun: runs
  * killed at random moments (one of them while a checkpoint is being written)
  * resume to the same bits as a run never stopped, a damaged checkpoint is
- * reported and not loaded, and the same experiment twice gives the same
- * weights and history. */
+ * reported and not loaded, the same experiment twice gives the same
+ * weights and history, and a NaN stops training at the layer it came from. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io/safetensors.h"
 #include "rng.h"
 #include "suites.h"
 #include "testutil.h"
@@ -176,6 +177,46 @@ START_TEST(same_run_twice_gives_the_same_bits)
 }
 END_TEST
 
+/* LeNet whose learning rate jumps from 0.01 to 1e33 after epoch 1: the first
+ * update of epoch 2 leaves conv1's weights near 1e31, finite, and conv2's
+ * products overflow on the next batch. */
+#define DIVERGING_YAML \
+    "model: ../../models/lenet.yaml\n" \
+    "data: {dataset: mnist, limit: 512}\n" \
+    "optimizer: {name: sgd, learning_rate: 0.01,\n" \
+    "            schedule: {type: step, gamma: 1.0e+35, step_size: 1}}\n" \
+    "loss: nll\n" \
+    "train: {epochs: 3, batch_size: 64, seed: 1}\n"
+
+/* A NaN or infinity stops training with exit 1 naming where it first
+ * appeared, and the last good checkpoint stays; train.nan_check: false lets
+ * the run go on to the end. */
+START_TEST(nonfinite_value_stops_training_at_its_layer)
+{
+    static const char dir[] = "build/test-tmp/faults-nan";
+    const char *path = test_write_file("diverging.yaml", DIVERGING_YAML);
+    char cmd[512], ckpt[256];
+    fresh("faults-nan");
+    snprintf(cmd, sizeof cmd, "build/clrun run %s --out %s", path, dir);
+    ck_assert_int_eq(test_shell(cmd, out, sizeof out), 1);
+    ck_assert_msg(strstr(out, "a NaN or infinity first appeared in the output of layer 'conv2' "
+                              "(forward), epoch 2, batch 2 of 8: training stopped; the checkpoint "
+                              "of epoch 1 is kept in build/test-tmp/faults-nan"), "%s", out);
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", dir);
+    StFile f;
+    Err err = {""};
+    ck_assert_msg(st_read(ckpt, &f, &err) == CLRUN_OK, "%s", err.msg);
+    ck_assert_str_eq(st_meta(&f, "epoch"), "1");
+    st_free(&f);
+    ck_assert(!test_file_exists("build/test-tmp/faults-nan/weights.safetensors"));
+    ck_assert(!test_file_exists("build/test-tmp/faults-nan/SUCCESS"));
+    fresh("faults-nan");
+    snprintf(cmd, sizeof cmd, "build/clrun run %s train.nan_check=false --out %s", path, dir);
+    ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "test loss: nan"), "%s", out);
+}
+END_TEST
+
 Suite *faults_suite(void)
 {
     Suite *s = suite_create("faults");
@@ -184,6 +225,7 @@ Suite *faults_suite(void)
     tcase_add_test(tc, run_killed_at_random_moments_resumes_to_the_same_bits);
     tcase_add_test(tc, damaged_checkpoint_is_reported_not_loaded);
     tcase_add_test(tc, same_run_twice_gives_the_same_bits);
+    tcase_add_test(tc, nonfinite_value_stops_training_at_its_layer);
     suite_add_tcase(s, tc);
     return s;
 }

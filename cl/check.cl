@@ -1,0 +1,17 @@
+/* check.cl: the non-finite check of training (train.nan_check). */
+
+#define CHECK_RUN 64 /* values a work-item checks: a loop the compiler vectorises */
+
+/* *first = min(*first, code) when x[offset .. offset + n) holds a NaN or an
+ * infinity: the trainer gives each checked tensor of each batch a code that
+ * grows in the order they are computed, so *first names the earliest. */
+__kernel void find_nonfinite(__global const float *x, int offset, int n, __global int *first,
+                             int code)
+{
+    int begin = get_global_id(0) * CHECK_RUN, end = min(n, begin + CHECK_RUN);
+    int bad = 0;
+    for (int i = begin; i < end; i++)
+        bad |= !isfinite(x[offset + i]);
+    if (bad)
+        atomic_min(first, code);
+}
