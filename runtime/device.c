@@ -395,8 +395,9 @@ static int build_failure(Device *d, cl_int rc, Err *err)
         clGetProgramBuildInfo(d->program, d->id, CL_PROGRAM_BUILD_LOG, len, log, NULL);
         log[len] = 0;
     }
-    err_set(err, CLRUN_ERUNTIME, "clBuildProgram(cl/*.cl on %s): %s; build log:\n%s", d->name,
-            dev_error_name(rc), log ? log : "(none)");
+    err_set(err, CLRUN_ERUNTIME, "clBuildProgram(cl/*.cl on %s): %s: clrun's kernels do not "
+            "build on this device; try another with --device (clrun devices lists them). Build "
+            "log:\n%s", d->name, dev_error_name(rc), log ? log : "(none)");
     free(log);
     return CLRUN_ERUNTIME;
 }

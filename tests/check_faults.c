@@ -2,7 +2,8 @@
  * killed at random moments (one of them while a checkpoint is being written)
  * resume to the same bits as a run never stopped, a damaged checkpoint is
  * reported and not loaded, the same experiment twice gives the same
- * weights and history, and a NaN stops training at the layer it came from. */
+ * weights and history, a NaN stops training at the layer it came from, and
+ * device faults say what to do. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "device.h"
 #include "io/safetensors.h"
 #include "rng.h"
 #include "suites.h"
@@ -217,6 +219,28 @@ START_TEST(nonfinite_value_stops_training_at_its_layer)
 }
 END_TEST
 
+/* A batch past the device's largest buffer, and a device out of resources:
+ * exit 1, the OpenCL call and what it was for named, and what to do. */
+START_TEST(device_faults_say_what_to_do)
+{
+    char cmd[512];
+    fresh("faults-huge");
+    snprintf(cmd, sizeof cmd, "build/clrun run experiments/quickstart.yaml "
+             "train.batch_size=1048576 --out build/test-tmp/faults-huge/run");
+    ck_assert_int_eq(test_shell(cmd, out, sizeof out), 1);
+    ck_assert_msg(strstr(out, "allows at most") &&
+                  strstr(out, "try a smaller train.batch_size or another device with --device"),
+                  "%s", out);
+    ck_assert(!test_file_exists("build/test-tmp/faults-huge/run"));
+    Err err = {""};
+    ck_assert_int_eq(dev_check(CL_OUT_OF_RESOURCES, "clEnqueueNDRangeKernel", "gemm_nn", &err),
+                     CLRUN_ERUNTIME);
+    ck_assert_msg(strstr(err.msg, "clEnqueueNDRangeKernel(gemm_nn): CL_OUT_OF_RESOURCES") &&
+                  strstr(err.msg, "try a smaller train.batch_size or another device"), "%s",
+                  err.msg);
+}
+END_TEST
+
 Suite *faults_suite(void)
 {
     Suite *s = suite_create("faults");
@@ -226,6 +250,7 @@ Suite *faults_suite(void)
     tcase_add_test(tc, damaged_checkpoint_is_reported_not_loaded);
     tcase_add_test(tc, same_run_twice_gives_the_same_bits);
     tcase_add_test(tc, nonfinite_value_stops_training_at_its_layer);
+    tcase_add_test(tc, device_faults_say_what_to_do);
     suite_add_tcase(s, tc);
     return s;
 }
