@@ -6,6 +6,7 @@
  * hold a half-written run afterwards. One more test cuts a gzipped IDX file
  * at every length. */
 #include <glob.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
