@@ -189,6 +189,7 @@ static int cmd_sweep(Args *a, Err *err)
         if (!rc && a->jobs && index >= 0)
             rc = err_set(err, CLRUN_EINPUT, "--jobs runs the whole grid; --index (or an array "
                          "task's index) runs one point: give one of them");
+        if (!rc && index >= 0) rc = sweep_check_index(&s, index, err);
         if (!rc) rc = sweep_write_grid(&s, root, err);
         if (!rc && index >= 0)
             rc = sweep_run_point(&s, index, root, &a->run, err);

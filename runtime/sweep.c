@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "experiment.h"
+#include "graph.h"
 #include "rundir.h"
 #include "spec.h"
 
@@ -98,6 +99,8 @@ static int read_block(Sweep *s, SpecNode *root, Err *err)
             return spec_error(list, err, "sweep: '%s' must be a list of one or more values",
                               list->key);
         SweepAxis *a = axis_for(s, list->key, err);
+        if (a)
+            a->line = list->line, a->col = list->col;
         for (int v = 0; a && v < list->n && !rc; v++) {
             char text[1024];
             rc = value_text(list->items[v], text, sizeof text, err);
@@ -130,14 +133,15 @@ static int read_overrides(Sweep *s, char *const *overrides, int n, Err *err)
             s->base[s->n_base++] = overrides[i];
             continue;
         }
+        SweepAxis *a = axis_for(s, key, err);
+        if (a)
+            a->line = a->col = 0;
         if (!is_axis(eq + 1)) { /* a swept key given one value: an axis of one */
-            SweepAxis *a = axis_for(s, key, err);
             int rc = a ? add_value(a, eq + 1, s->path, err) : CLRUN_EINPUT;
             if (rc)
                 return rc;
             continue;
         }
-        SweepAxis *a = axis_for(s, key, err);
         if (!a)
             return CLRUN_EINPUT;
         for (const char *v = eq + 1; v; v = strchr(v, ',') ? strchr(v, ',') + 1 : NULL) {
@@ -162,20 +166,28 @@ static char *assignment(const SweepAxis *a, int v)
 }
 
 /* Loads the experiment with the base overrides and key a at its value v alone,
- * so that an error names the key and value to blame. */
+ * and builds its model, so that an error names the key (where the file sweeps
+ * it) and the value to blame. */
 static int check_value(const Sweep *s, int a, int v, Err *err)
 {
     char **all = calloc((size_t)s->n_base + 2, sizeof *all), *one = assignment(&s->axes[a], v);
     int rc = all && one ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "out of memory");
     Experiment e;
+    Graph g;
+    memset(&g, 0, sizeof g);
     if (!rc) {
         memcpy(all, s->base, (size_t)s->n_base * sizeof *all);
         all[s->n_base] = one;
         rc = experiment_load(&e, s->path, all, s->n_base + 1, err);
+        if (!rc) rc = graph_build(&g, e.model, err);
+        graph_free(&g);
         experiment_free(&e);
-        if (rc == CLRUN_EINPUT)
-            err_prefix(err, rc, "%s: sweep %s", s->path, one);
     }
+    const SweepAxis *axis = &s->axes[a];
+    if (rc == CLRUN_EINPUT && axis->line)
+        err_prefix(err, rc, "%s:%d:%d: sweep %s", s->path, axis->line, axis->col, one);
+    else if (rc == CLRUN_EINPUT)
+        err_prefix(err, rc, "%s: sweep %s", s->path, one);
     free(one);
     free(all);
     return rc;
@@ -204,6 +216,14 @@ int sweep_load(Sweep *s, const char *path, char *const *overrides, int n_overrid
         for (int v = 0; !rc && v < s->axes[a].n; v++)
             rc = check_value(s, a, v, err);
     return rc;
+}
+
+int sweep_check_index(const Sweep *s, long i, Err *err)
+{
+    if (i < 0 || i >= s->count)
+        return err_set(err, CLRUN_EINPUT, "%s: point %ld is out of range: the sweep has %ld "
+                       "points, 0 to %ld", s->path, i, s->count, s->count - 1);
+    return CLRUN_OK;
 }
 
 void sweep_free(Sweep *s)

@@ -18,6 +18,7 @@
 
 typedef struct {
     char key[128];
+    int line, col;                  /* where the sweep: block names the key; 0: the command line */
     int n;
     char *values[SWEEP_MAX_VALUES]; /* each as YAML flow text ("0.25", "[3, 3]", "'relu'") */
 } SweepAxis;
@@ -34,10 +35,14 @@ typedef struct {
 
 /* Reads path's sweep: block and the command line's overrides (KEY=a,b,... is
  * an axis; any other KEY=VALUE applies to every point), and loads the
- * experiment once per distinct value, so that a key it does not know or a
- * value it refuses is an error (file and line) before anything runs. */
+ * experiment and builds its model once per distinct value, so that a key it
+ * does not know or a value it or the model refuses is an error (file and
+ * line) before anything runs. */
 int sweep_load(Sweep *s, const char *path, char *const *overrides, int n_overrides, Err *err);
 void sweep_free(Sweep *s);
+
+/* Whether point i is in the grid; an input error naming the file when not. */
+int sweep_check_index(const Sweep *s, long i, Err *err);
 
 /* The value index of each axis at point i. */
 void sweep_choice(const Sweep *s, long i, int *choice);

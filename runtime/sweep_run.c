@@ -33,9 +33,8 @@ static int finished(const char *root, long i)
 
 int sweep_run_point(const Sweep *s, long i, const char *root, const RunOptions *o, Err *err)
 {
-    if (i < 0 || i >= s->count)
-        return err_set(err, CLRUN_EINPUT, "%s: point %ld is out of range: the sweep has %ld "
-                       "points, 0 to %ld", s->path, i, s->count, s->count - 1);
+    if (sweep_check_index(s, i, err))
+        return CLRUN_EINPUT;
     char dir[PATH_MAX], what[1024];
     snprintf(dir, sizeof dir, "%s/%ld", root, i);
     sweep_describe(s, i, what, sizeof what);

@@ -621,6 +621,13 @@ static int resume(Trainer *t, Err *err)
     return CLRUN_OK;
 }
 
+/* What the analyses see of the trainer. */
+static AnalysisContext analysis_context(Trainer *t)
+{
+    return (AnalysisContext){&t->g, &t->train, &t->test, t->scale, t->shift, t->loss.labels,
+                             t->dir};
+}
+
 static int prepare(Trainer *t, const RunOptions *o, Err *err)
 {
     int rc = graph_build(&t->g, t->e->model, err);
@@ -634,6 +641,8 @@ static int prepare(Trainer *t, const RunOptions *o, Err *err)
         snprintf(t->dir, sizeof t->dir, "%s", o->out_dir);
     else
         snprintf(t->dir, sizeof t->dir, "runs/%s", t->e->name);
+    AnalysisContext ctx = analysis_context(t);
+    if (!rc) rc = analysis_check_list(&t->analyses, &ctx, err);
     if (!rc) rc = rundir_make(t->dir, err);
     if (!rc) rc = resume(t, err);
     return rc ? rc : write_outputs_start(t, err);
@@ -692,7 +701,7 @@ int train_run(Experiment *e, const RunOptions *o, Err *err)
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/weights.safetensors", t.dir);
     if (!rc) rc = graph_save_weights(&t.g, path, err);
-    AnalysisContext ctx = {&t.g, &t.train, &t.test, t.scale, t.shift, t.loss.labels, t.dir};
+    AnalysisContext ctx = analysis_context(&t);
     if (!rc) rc = analysis_run_list(&t.analyses, &ctx, err);
     if (!rc) rc = mark_success(t.dir, err);
     if (!rc) {

@@ -23,5 +23,6 @@ Suite *cli_suite(void);
 Suite *parity_suite(void);
 Suite *layers_suite(void);
 Suite *factorized_suite(void);
+Suite *bad_suite(void);
 
 #endif

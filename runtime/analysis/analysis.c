@@ -60,6 +60,15 @@ int analysis_parse_list(AnalysisList *list, SpecNode *analyses, const Graph *g, 
     return rc;
 }
 
+int analysis_check_list(AnalysisList *list, AnalysisContext *ctx, Err *err)
+{
+    int rc = CLRUN_OK;
+    for (int i = 0; i < list->n && !rc; i++)
+        if (list->items[i].type->check)
+            rc = list->items[i].type->check(&list->items[i], ctx, err);
+    return rc;
+}
+
 int analysis_run_list(AnalysisList *list, AnalysisContext *ctx, Err *err)
 {
     for (int i = 0; i < list->n; i++) {

@@ -29,6 +29,9 @@ typedef struct {
     /* Reads and checks the entry's keys (layer names against g); fills a->state. */
     int (*parse)(Analysis *a, SpecNode *spec, const Graph *g, Err *err);
     int (*run)(Analysis *a, AnalysisContext *ctx, Err *err);
+    /* Optional: checks the entry's input files against the data before
+     * training, so that a bad file fails before anything is written. */
+    int (*check)(Analysis *a, AnalysisContext *ctx, Err *err);
 } AnalysisType;
 
 struct Analysis {
@@ -44,6 +47,7 @@ typedef struct {
 
 /* Parses `analyses:` (a list of maps with `type:`); absent: an empty list. */
 int analysis_parse_list(AnalysisList *list, SpecNode *analyses, const Graph *g, Err *err);
+int analysis_check_list(AnalysisList *list, AnalysisContext *ctx, Err *err);
 int analysis_run_list(AnalysisList *list, AnalysisContext *ctx, Err *err);
 void analysis_free_list(AnalysisList *list);
 

@@ -380,5 +380,16 @@ static int factorized_run(Analysis *a, AnalysisContext *ctx, Err *err)
     return rc;
 }
 
+static int factorized_check(Analysis *a, AnalysisContext *ctx, Err *err)
+{
+    FactorizedReadout *f = a->state;
+    NpyArray Y;
+    int rc = analysis_targets(f->targets_node, f->targets, f->train ? ctx->train : ctx->test, 4,
+                              &Y, err);
+    if (!rc)
+        npy_free(&Y);
+    return rc;
+}
+
 const AnalysisType analysis_factorized_readout = {"factorized_readout", factorized_parse,
-                                                  factorized_run};
+                                                  factorized_run, factorized_check};

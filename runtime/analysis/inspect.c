@@ -187,7 +187,7 @@ static int predictions_run(Analysis *a, AnalysisContext *ctx, Err *err)
     return rc;
 }
 
-const AnalysisType analysis_predictions = {"predictions", predictions_parse, predictions_run};
+const AnalysisType analysis_predictions = {"predictions", predictions_parse, predictions_run, NULL};
 
 /* ---- features: a layer's activations as .npy, labels beside them ---- */
 
@@ -282,7 +282,7 @@ static int features_run(Analysis *a, AnalysisContext *ctx, Err *err)
     return rc;
 }
 
-const AnalysisType analysis_features = {"features", features_parse, features_run};
+const AnalysisType analysis_features = {"features", features_parse, features_run, NULL};
 
 /* ---- feature maps of a layer for one example ---- */
 
@@ -339,7 +339,7 @@ static int maps_run(Analysis *a, AnalysisContext *ctx, Err *err)
     return draw_maps(ctx, m->layer, m->train ? ctx->train : ctx->test, m->image, file, err);
 }
 
-const AnalysisType analysis_feature_maps = {"feature_maps", maps_parse, maps_run};
+const AnalysisType analysis_feature_maps = {"feature_maps", maps_parse, maps_run, NULL};
 
 /* ---- filters of a convolution, and what they make of one image ---- */
 
@@ -384,4 +384,4 @@ static int filters_run(Analysis *a, AnalysisContext *ctx, Err *err)
     return rc;
 }
 
-const AnalysisType analysis_filters = {"filters", filters_parse, filters_run};
+const AnalysisType analysis_filters = {"filters", filters_parse, filters_run, NULL};

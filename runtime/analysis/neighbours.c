@@ -273,4 +273,4 @@ static int neighbours_run(Analysis *a, AnalysisContext *ctx, Err *err)
     return rc;
 }
 
-const AnalysisType analysis_neighbours = {"neighbours", neighbours_parse, neighbours_run};
+const AnalysisType analysis_neighbours = {"neighbours", neighbours_parse, neighbours_run, NULL};

@@ -236,4 +236,4 @@ static int rsa_run(Analysis *a, AnalysisContext *ctx, Err *err)
     return rc;
 }
 
-const AnalysisType analysis_rsa = {"rsa", rsa_parse, rsa_run};
+const AnalysisType analysis_rsa = {"rsa", rsa_parse, rsa_run, NULL};

@@ -277,4 +277,4 @@ static int similarity_run(Analysis *a, AnalysisContext *ctx, Err *err)
     return rc;
 }
 
-const AnalysisType analysis_similarity = {"similarity", similarity_parse, similarity_run};
+const AnalysisType analysis_similarity = {"similarity", similarity_parse, similarity_run, NULL};
