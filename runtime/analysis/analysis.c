@@ -159,6 +159,13 @@ int analysis_split(SpecNode *map, const char *key, int *is_train, Err *err)
 int analysis_targets(const SpecNode *node, const char *path, const Feed *split, int min_items,
                      NpyArray *out, Err *err)
 {
+    NpyArray checked;
+    if (!out) {
+        int rc = analysis_targets(node, path, split, min_items, &checked, err);
+        if (!rc)
+            npy_free(&checked);
+        return rc;
+    }
     int rc = npy_read(path, out, err);
     if (!rc && (out->ndim != 2 || out->shape[1] < 1))
         rc = spec_error(node, err, "%s: targets must be items x units", path);

@@ -88,7 +88,9 @@ void analysis_folder_free(FolderSet *s);
 
 /* Target responses from the .npy at path (named at node): items x units,
  * items being the first examples of split, which must offer them all; at
- * least min_items. On failure out is left empty. */
+ * least min_items. On failure out is left empty; with out NULL the file is
+ * only checked (before training, so a bad one fails before anything is
+ * written). */
 int analysis_targets(const SpecNode *node, const char *path, const Feed *split, int min_items,
                      NpyArray *out, Err *err);
 /* "<dir>/<name>" */

@@ -383,12 +383,8 @@ static int factorized_run(Analysis *a, AnalysisContext *ctx, Err *err)
 static int factorized_check(Analysis *a, AnalysisContext *ctx, Err *err)
 {
     FactorizedReadout *f = a->state;
-    NpyArray Y;
-    int rc = analysis_targets(f->targets_node, f->targets, f->train ? ctx->train : ctx->test, 4,
-                              &Y, err);
-    if (!rc)
-        npy_free(&Y);
-    return rc;
+    return analysis_targets(f->targets_node, f->targets, f->train ? ctx->train : ctx->test, 4,
+                            NULL, err);
 }
 
 const AnalysisType analysis_factorized_readout = {"factorized_readout", factorized_parse,

@@ -254,12 +254,8 @@ static int readout_run(Analysis *a, AnalysisContext *ctx, Err *err)
 static int readout_check(Analysis *a, AnalysisContext *ctx, Err *err)
 {
     Readout *r = a->state;
-    NpyArray Y;
-    int rc = analysis_targets(r->targets_node, r->targets, r->train ? ctx->train : ctx->test, 4,
-                              &Y, err);
-    if (!rc)
-        npy_free(&Y);
-    return rc;
+    return analysis_targets(r->targets_node, r->targets, r->train ? ctx->train : ctx->test, 4,
+                            NULL, err);
 }
 
 const AnalysisType analysis_readout = {"readout", readout_parse, readout_run, readout_check};
