@@ -2,6 +2,7 @@
 #   make            build/clrun
 #   make run        install missing packages, build, train the quickstart
 #   make check      install missing packages, build, run every test
+#   make oclgrind-check  the kernel tests on Oclgrind, which checks every access
 #   make deps       install the Debian packages the project needs (only missing ones)
 #   make deps-slurm also try slurm-wlm and munge (optional: the Slurm sweep test)
 # Options: WERROR=1 (warnings are errors), SANITIZE=address,undefined.
@@ -31,7 +32,7 @@ CL_SRC   := cl/prelude.cl $(filter-out cl/prelude.cl,$(sort $(wildcard cl/*.cl))
 # Tests compile kernels once into a cache of their own.
 export POCL_CACHE_DIR := $(CURDIR)/build/pocl-cache
 
-.PHONY: all run check bench deps deps-slurm clean FORCE
+.PHONY: all run check oclgrind-check bench deps deps-slurm clean FORCE
 all: build/clrun
 
 # Rebuilds everything when the flags change (WERROR=1, SANITIZE=...).
@@ -69,7 +70,14 @@ check: deps-slurm
 	@$(MAKE) --no-print-directory build/clrun build/check_clrun
 	@mkdir -p build/pocl-cache build/test-tmp
 	CK_DEFAULT_TIMEOUT=600 build/check_clrun
+	tests/oclgrind-check
 	tests/slurm-sweep-test
+
+# The suites that launch kernels again, on Oclgrind, with tiny shapes; any
+# out-of-bounds access, data race or uninitialised value it reports fails.
+oclgrind-check: deps
+	@$(MAKE) --no-print-directory build/check_clrun
+	tests/oclgrind-check
 
 # clrun against PyTorch on this machine (bench/bench.py); BENCH_ARGS="--rounds 5" etc.
 bench: deps

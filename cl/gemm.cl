@@ -112,9 +112,16 @@ __kernel void sum_splits(__global const float *P, int splits, int M, int N, int 
 #define NT_TM 4
 #define NT_TN 4
 
+/* The halves come through private memory rather than as v.lo and v.hi (the
+ * same code once optimised): Oclgrind 21.10's check of uninitialised values
+ * (tests/oclgrind-check) takes element 11 of any vector shuffle, such as
+ * v.hi, for uninitialised, as it compares the shuffle's mask with the wrong
+ * constant. */
 inline float sum16(float16 v)
 {
-    float8 h = v.lo + v.hi;
+    float halves[16];
+    vstore16(v, 0, halves);
+    float8 h = vload8(0, halves) + vload8(1, halves);
     float4 q = h.lo + h.hi;
     float2 d = q.lo + q.hi;
     return d.x + d.y;

@@ -23,6 +23,12 @@ void test_device(Device *d)
     ck_assert_msg(rc == CLRUN_OK, "no device for kernel tests: %s", err.msg);
 }
 
+int test_tiny(void)
+{
+    const char *tiny = getenv("CLRUN_TEST_TINY");
+    return tiny && *tiny && strcmp(tiny, "0") != 0;
+}
+
 const char *test_write_file(const char *name, const char *text)
 {
     static char path[512];

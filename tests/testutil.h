@@ -15,6 +15,12 @@
  * fails the test with the message when it cannot. */
 void test_device(Device *d);
 
+/* Whether CLRUN_TEST_TINY is set: the kernel tests then keep to tiny shapes
+ * and leave out the long runs (fits, training steps on real batches) whose
+ * kernels other tests reach, for a simulated device such as Oclgrind (make
+ * oclgrind-check), which interprets every work-item and checks its accesses. */
+int test_tiny(void);
+
 /* Writes text to a fresh file under build/test-tmp/ and returns its path
  * (static storage, valid until the next call). */
 const char *test_write_file(const char *name, const char *text);
