@@ -16,6 +16,7 @@
  * buffers of its own), so the gradient with respect to the input of the
  * layers under test is front's grad. */
 #include <check.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +30,52 @@
 #include "rng.h"
 #include "suites.h"
 #include "testutil.h"
+
+/* The non-finite check keeps the earliest code: a NaN in a later position of
+ * an earlier batch beats an infinity of a later batch, values outside the
+ * checked range and finite ones count for nothing, and the code decodes to
+ * the layer and batch. */
+START_TEST(nonfinite_check_keeps_the_earliest_place)
+{
+    Device d;
+    Graph g;
+    SpecNode *model;
+    Err err = {""};
+    test_device(&d);
+    test_graph(&g, &model, &d, "input: [4]\nlayers: [{name: fc, type: dense, units: 3}]\n", 1, 1);
+    ck_assert_ok(graph_nonfinite_on(&g, &err), err);
+    g.training = 1;
+    cl_int none = INT_MAX, found = 0;
+    ck_assert_ok(dev_write(&d, g.nonfinite, 0, sizeof none, &none, &err), err);
+    double v[200];
+    for (int i = 0; i < 200; i++)
+        v[i] = i - 100.5;
+    cl_mem a, b;
+    ck_assert_ok(graph_buffer(&g, 200, "a", &a, &err), err);
+    ck_assert_ok(graph_buffer(&g, 200, "b", &b, &err), err);
+    test_put(&d, a, v, 200);
+    v[130] = NAN;
+    v[10] = INFINITY; /* before the range checked below */
+    test_put(&d, b, v, 200);
+    g.check_batch = 2;
+    ck_assert_ok(graph_nonfinite_check(&g, b, 50, 150, 1, &err), err); /* NaN: batch 2, pos 1 */
+    g.check_batch = 0;
+    ck_assert_ok(graph_nonfinite_check(&g, a, 0, 200, 0, &err), err); /* all finite */
+    ck_assert_ok(graph_nonfinite_check(&g, b, 20, 150, 2, &err), err); /* NaN: batch 0, pos 2 */
+    ck_assert_ok(dev_read(&d, g.nonfinite, 0, sizeof found, &found, &err), err);
+    char what[160];
+    int batch = -1;
+    graph_nonfinite_describe(&g, found, what, sizeof what, &batch);
+    ck_assert_int_eq(batch, 0);
+    ck_assert_str_eq(what, "the loss"); /* position 2 of a two-node graph */
+    g.training = 0; /* evaluation is not checked */
+    ck_assert_ok(dev_write(&d, g.nonfinite, 0, sizeof none, &none, &err), err);
+    ck_assert_ok(graph_nonfinite_check(&g, b, 0, 200, 1, &err), err);
+    ck_assert_ok(dev_read(&d, g.nonfinite, 0, sizeof found, &found, &err), err);
+    ck_assert_int_eq(found, INT_MAX);
+    test_close(&g, &d, model);
+}
+END_TEST
 
 Suite *layers_suite(void);
 
@@ -1470,6 +1517,7 @@ Suite *layers_suite(void)
     tcase_add_loop_test(device, batchnorm_running_statistics, 0,
                         (int)(sizeof bn_cases / sizeof bn_cases[0]));
     /* the last product's 18 MB B takes minutes on a simulated device */
+    tcase_add_test(device, nonfinite_check_keeps_the_earliest_place);
     tcase_add_loop_test(device, gemm_matches_a_double_reference, 0,
                         test_tiny() ? N_GEMM_CASES - 1 : N_GEMM_CASES);
     suite_add_tcase(s, device);
