@@ -400,6 +400,8 @@ START_TEST(write_then_reload_gives_the_same_tree)
                                      "nothing: {}\n"
                                      "nested: [[1, 2], [a]]\n"
                                      "unicode: \"\\u00fcn\\u00ef\"\n"
+                                     /* YAML line breaks and characters it refuses raw */
+                                     "\"a\\Nb\": [\"\\x80\\N\\x9f\", \"\\L\\P\\uFFFE\\uFFFF\"]\n"
                                      "layers:\n"
                                      "  - name: conv1\n"
                                      "    kernel_size: [5, 5]\n"
