@@ -798,7 +798,9 @@ static int plain_ok(const char *s, int flow)
         return 0;
     if (strchr("!&*|>'\"%@`#,[]{}", s[0]) || (strchr("-?:", s[0]) && strchr(" \t", s[1])))
         return 0;
-    if (strstr(s, ": ") || strstr(s, " #") || strstr(s, "\t#") || (flow && strpbrk(s, ",[]{}:")))
+    /* Inside [ ], libyaml takes a leading '?' as a key indicator whatever follows. */
+    if (strstr(s, ": ") || strstr(s, " #") || strstr(s, "\t#") ||
+        (flow && (s[0] == '?' || strpbrk(s, ",[]{}:"))))
         return 0;
     unsigned cp;
     for (const char *c = s; *c; c++)
