@@ -17,6 +17,7 @@
 #define CMDLINE_FILE "<command line>"
 #define MAX_DEPTH 64      /* deeper YAML is surely a mistake; stops runaway recursion */
 #define SUGGEST_MAX_LEN 32 /* keys longer than this get no "did you mean" */
+#define EXPLICIT_KEY_LEN 200 /* longer keys are written "? key", as escaping can quadruple them */
 
 /* ---- nodes ---- */
 
@@ -895,10 +896,15 @@ static void write_block(FILE *out, const SpecNode *node, int indent, int first_i
         const SpecNode *it = node->items[i];
         fprintf(out, "%*s", i == 0 && first_inline ? 0 : indent, "");
         if (node->kind == SPEC_MAP) {
+            /* libyaml reads a key over 1024 characters only as an explicit "? key". */
+            int explicit_key = strlen(it->key) > EXPLICIT_KEY_LEN;
+            fputs(explicit_key ? "? " : "", out);
             if (plain_ok(it->key, 0))
                 fputs(it->key, out);
             else
                 write_quoted(out, it->key);
+            if (explicit_key)
+                fprintf(out, "\n%*s", indent, "");
             fputc(':', out);
         } else {
             fputc('-', out);

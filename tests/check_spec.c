@@ -408,6 +408,10 @@ START_TEST(write_then_reload_gives_the_same_tree)
                                      "    kernel_size: [5, 5]\n"
                                      "  - {name: fc, units: 10, act: null}\n");
     override_ok(root, "extra={a: [1, -2.5e3], b: \"q\\\"uote\"}");
+    char long_key[1200] = "long_key=[{? "; /* YAML's limit for keys without "?" is 1024 */
+    memset(long_key + strlen(long_key), 'k', 1100);
+    strcpy(long_key + 1113, ": {x: 1}}]");
+    override_ok(root, long_key);
 
     char *text = NULL;
     size_t size = 0;
