@@ -800,7 +800,7 @@ static int plain_ok(const char *s, int flow)
     if (strchr("!&*|>'\"%@`#,[]{}", s[0]) || (strchr("-?:", s[0]) && strchr(" \t", s[1])))
         return 0;
     /* Inside [ ], libyaml takes a leading '?' as a key indicator whatever follows. */
-    if (strstr(s, ": ") || strstr(s, " #") || strstr(s, "\t#") ||
+    if (strstr(s, ": ") || strstr(s, ":\t") || strstr(s, " #") || strstr(s, "\t#") ||
         (flow && (s[0] == '?' || strpbrk(s, ",[]{}:"))))
         return 0;
     unsigned cp;
