@@ -799,6 +799,8 @@ static int plain_ok(const char *s, int flow)
         return 0;
     if (strchr("!&*|>'\"%@`#,[]{}", s[0]) || (strchr("-?:", s[0]) && strchr(" \t", s[1])))
         return 0;
+    if (strncmp(s, "---", 3) == 0 || strncmp(s, "...", 3) == 0) /* document markers at column 1 */
+        return 0;
     /* Inside [ ], libyaml takes a leading '?' as a key indicator whatever follows. */
     if (strstr(s, ": ") || strstr(s, ":\t") || strstr(s, " #") || strstr(s, "\t#") ||
         (flow && (s[0] == '?' || strpbrk(s, ",[]{}:"))))

@@ -394,6 +394,7 @@ START_TEST(write_then_reload_gives_the_same_tree)
     SpecNode *root = load_text(path, "name: quick\n"
                                      "strings: [\"3\", \"yes\", \"a, b\", \"#c\", 'x: y', \"\", plain]\n"
                                      "question:\n  - ?q\n  - x\n"
+                                     "\"--- x\": 1\n\"...\": 2\n"
                                      "odd: {\"key: x\": 1, \"tab:\\tx\": 3, \"\": 2, dash: \"-\", colon: a:b}\n"
                                      "text: |\n  two\n  lines\tand tab\n"
                                      "empty:\n"
