@@ -5,6 +5,8 @@
 #   make oclgrind-check  the kernel tests on Oclgrind, which checks every access
 #   make deps       install the Debian packages the project needs (only missing ones)
 #   make deps-slurm also try slurm-wlm and munge (optional: the Slurm sweep test)
+#   make fuzz       build the libFuzzer targets (fuzz/) with clang, run each
+#                   FUZZ_SECONDS (default 60) on a copy of its corpus
 # Options: WERROR=1 (warnings are errors), SANITIZE=address,undefined.
 
 CC      ?= cc
@@ -32,7 +34,7 @@ CL_SRC   := cl/prelude.cl $(filter-out cl/prelude.cl,$(sort $(wildcard cl/*.cl))
 # Tests compile kernels once into a cache of their own.
 export POCL_CACHE_DIR := $(CURDIR)/build/pocl-cache
 
-.PHONY: all run check oclgrind-check bench deps deps-slurm clean FORCE
+.PHONY: all run check oclgrind-check bench fuzz fuzz-run deps deps-slurm deps-fuzz clean FORCE
 all: build/clrun
 
 # Rebuilds everything when the flags change (WERROR=1, SANITIZE=...).
@@ -61,6 +63,9 @@ deps:
 deps-slurm: deps
 	@tools/install-deps --slurm
 
+deps-fuzz: deps
+	@tools/install-deps --fuzz
+
 run: deps
 	@$(MAKE) --no-print-directory build/clrun
 	build/clrun run experiments/quickstart.yaml
@@ -72,6 +77,7 @@ check: deps-slurm
 	CK_DEFAULT_TIMEOUT=600 build/check_clrun
 	tests/oclgrind-check
 	tests/slurm-sweep-test
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
 
 # The suites that launch kernels again, on Oclgrind, with tiny shapes; any
 # out-of-bounds access, data race or uninitialised value it reports fails.
@@ -85,7 +91,38 @@ bench: deps
 	@$(MAKE) --no-print-directory build/clrun
 	/usr/bin/python3 bench/bench.py $(BENCH_ARGS)
 
+# Fuzzing (fuzz/): each target links only the loader it tests, built again
+# with clang and the sanitizers into build/fuzz/ (no OpenCL device needed).
+FUZZ_SECONDS ?= 60
+FUZZ_CC      := clang
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iruntime -Ifuzz -MMD -MP $(FUZZ_SAN)
+FUZZ_TARGETS := spec idx cifar safetensors npy
+FUZZ_IO      := runtime/io/file.c runtime/err.c
+FUZZ_DATA    := runtime/data/idx.c runtime/data/cifar.c runtime/data/dataset.c runtime/err.c
+fuzz_src_spec        := runtime/spec.c runtime/err.c
+fuzz_src_idx         := $(FUZZ_DATA)
+fuzz_src_cifar       := $(FUZZ_DATA)
+fuzz_src_safetensors := runtime/io/safetensors.c $(FUZZ_IO)
+fuzz_src_npy         := runtime/io/npy.c $(FUZZ_IO)
+fuzz_obj = $(patsubst %.c,build/fuzz/obj/%.o,fuzz/$(1).c fuzz/fuzz.c $(fuzz_src_$(1)))
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+.SECONDEXPANSION:
+$(addprefix build/fuzz/,$(FUZZ_TARGETS)): build/fuzz/%: $$(call fuzz_obj,$$*)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $^ -o $@ -lyaml -lz
+
+fuzz: deps-fuzz
+	@$(MAKE) --no-print-directory fuzz-run
+
+# After deps-fuzz, which installs clang.
+fuzz-run: $(addprefix build/fuzz/,$(FUZZ_TARGETS))
+	fuzz/run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 clean:
 	rm -rf build
 
--include $(shell find build/obj -name '*.d' 2>/dev/null)
+-include $(shell find build/obj build/fuzz/obj -name '*.d' 2>/dev/null)

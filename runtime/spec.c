@@ -17,6 +17,7 @@
 #define CMDLINE_FILE "<command line>"
 #define MAX_DEPTH 64      /* deeper YAML is surely a mistake; stops runaway recursion */
 #define SUGGEST_MAX_LEN 32 /* keys longer than this get no "did you mean" */
+#define EXPLICIT_KEY_LEN 200 /* longer keys are written "? key", as escaping can quadruple them */
 
 /* ---- nodes ---- */
 
@@ -772,6 +773,24 @@ int spec_check_unused(SpecNode *node, const char *context, Err *err)
 
 /* ---- writing ---- */
 
+/* The length of the UTF-8 character at s when YAML would not read it back
+ * written raw: a C1 control (U+0080 to U+009F; U+0085 is a line break to
+ * YAML), the line and paragraph separators U+2028 and U+2029 (breaks too), or
+ * the noncharacters U+FFFE and U+FFFF; else 0. Its code point goes to *cp. */
+static int unsafe_utf8(const unsigned char *s, unsigned *cp)
+{
+    if (s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f) {
+        *cp = s[1];
+        return 2;
+    }
+    if ((s[0] == 0xe2 && s[1] == 0x80 && (s[2] == 0xa8 || s[2] == 0xa9)) ||
+        (s[0] == 0xef && s[1] == 0xbf && (s[2] == 0xbe || s[2] == 0xbf))) {
+        *cp = (s[0] & 0x0fu) << 12 | (s[1] & 0x3fu) << 6 | (s[2] & 0x3fu);
+        return 3;
+    }
+    return 0;
+}
+
 /* Whether s reads back as the same plain scalar where it is written (flow: inside [ ]). */
 static int plain_ok(const char *s, int flow)
 {
@@ -780,10 +799,16 @@ static int plain_ok(const char *s, int flow)
         return 0;
     if (strchr("!&*|>'\"%@`#,[]{}", s[0]) || (strchr("-?:", s[0]) && strchr(" \t", s[1])))
         return 0;
-    if (strstr(s, ": ") || strstr(s, " #") || strstr(s, "\t#") || (flow && strpbrk(s, ",[]{}:")))
+    if (strncmp(s, "---", 3) == 0 || strncmp(s, "...", 3) == 0) /* document markers at column 1 */
         return 0;
+    /* Inside [ ], libyaml takes a leading '?' as a key indicator whatever follows. */
+    if (strstr(s, ": ") || strstr(s, ":\t") || strstr(s, " #") || strstr(s, "\t#") ||
+        (flow && (s[0] == '?' || strpbrk(s, ",[]{}:"))))
+        return 0;
+    unsigned cp;
     for (const char *c = s; *c; c++)
-        if ((*c != '\t' && (unsigned char)*c < 0x20) || *c == 0x7f)
+        if ((*c != '\t' && (unsigned char)*c < 0x20) || *c == 0x7f ||
+            unsafe_utf8((const unsigned char *)c, &cp))
             return 0;
     return 1;
 }
@@ -793,7 +818,12 @@ static void write_quoted(FILE *out, const char *s)
     fputc('"', out);
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
+        unsigned cp;
+        int len = unsafe_utf8((const unsigned char *)s, &cp);
+        if (len) {
+            fprintf(out, cp < 0x100 ? "\\x%02x" : "\\u%04x", cp);
+            s += len - 1;
+        } else if (c == '"' || c == '\\')
             fprintf(out, "\\%c", c);
         else if (c == '\n')
             fputs("\\n", out);
@@ -868,10 +898,15 @@ static void write_block(FILE *out, const SpecNode *node, int indent, int first_i
         const SpecNode *it = node->items[i];
         fprintf(out, "%*s", i == 0 && first_inline ? 0 : indent, "");
         if (node->kind == SPEC_MAP) {
+            /* libyaml reads a key over 1024 characters only as an explicit "? key". */
+            int explicit_key = strlen(it->key) > EXPLICIT_KEY_LEN;
+            fputs(explicit_key ? "? " : "", out);
             if (plain_ok(it->key, 0))
                 fputs(it->key, out);
             else
                 write_quoted(out, it->key);
+            if (explicit_key)
+                fprintf(out, "\n%*s", indent, "");
             fputc(':', out);
         } else {
             fputc('-', out);

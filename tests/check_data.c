@@ -289,6 +289,31 @@ START_TEST(truncated)
 }
 END_TEST
 
+/* Arrays larger than the reader's first allocation are read whole across its
+ * growth steps; a header declaring far more than the file holds (a 38-byte
+ * fuzzer find asked for 1 GiB up front) fails as truncation with the counts. */
+START_TEST(large_arrays)
+{
+    const char *images = tmp_path(0, "i"), *labels = tmp_path(1, "l");
+    write_idx_pair(images, labels, 3, 1000, 1000, 3, 1);
+    Dataset ds;
+    Err err = {""};
+    ck_assert_msg(idx_load(&ds, images, labels, &err) == CLRUN_OK, "%s", err.msg);
+    ck_assert_int_eq(ds.n, 3);
+    for (size_t i = 0; i < 3000000; i += 999)
+        ck_assert_int_eq(ds.pixels[i], (unsigned char)(i * 2654435761u >> 13));
+    dataset_free(&ds);
+
+    uint32_t dims[3] = {1024, 1024, 1024};
+    size_t len;
+    unsigned char *buf = idx_bytes(0x803, dims, 3, 3 << 20, &len);
+    write_gz(images, buf, len);
+    free(buf);
+    assert_load_fails(images, labels, images,
+                      "truncated: expected 1073741824 bytes of pixels, got 3145728", NULL);
+}
+END_TEST
+
 /* A damaged deflate stream or trailer is caught, at the latest by the CRC. */
 START_TEST(corrupt_gzip)
 {
@@ -428,6 +453,7 @@ Suite *data_suite(void)
     tcase_add_test(tc, open_prefers_full);
     tcase_add_test(tc, plain_and_gzip);
     tcase_add_test(tc, truncated);
+    tcase_add_test(tc, large_arrays);
     tcase_add_test(tc, corrupt_gzip);
     tcase_add_test(tc, garbage);
     tcase_add_test(tc, wrong_magic);

@@ -393,18 +393,26 @@ START_TEST(write_then_reload_gives_the_same_tree)
     Err err;
     SpecNode *root = load_text(path, "name: quick\n"
                                      "strings: [\"3\", \"yes\", \"a, b\", \"#c\", 'x: y', \"\", plain]\n"
-                                     "odd: {\"key: x\": 1, \"\": 2, dash: \"-\", colon: a:b}\n"
+                                     "question:\n  - ?q\n  - x\n"
+                                     "\"--- x\": 1\n\"...\": 2\n"
+                                     "odd: {\"key: x\": 1, \"tab:\\tx\": 3, \"\": 2, dash: \"-\", colon: a:b}\n"
                                      "text: |\n  two\n  lines\tand tab\n"
                                      "empty:\n"
                                      "none: []\n"
                                      "nothing: {}\n"
                                      "nested: [[1, 2], [a]]\n"
                                      "unicode: \"\\u00fcn\\u00ef\"\n"
+                                     /* YAML line breaks and characters it refuses raw */
+                                     "\"a\\Nb\": [\"\\x80\\N\\x9f\", \"\\L\\P\\uFFFE\\uFFFF\"]\n"
                                      "layers:\n"
                                      "  - name: conv1\n"
                                      "    kernel_size: [5, 5]\n"
                                      "  - {name: fc, units: 10, act: null}\n");
     override_ok(root, "extra={a: [1, -2.5e3], b: \"q\\\"uote\"}");
+    char long_key[1200] = "long_key=[{? "; /* YAML's limit for keys without "?" is 1024 */
+    memset(long_key + strlen(long_key), 'k', 1100);
+    strcpy(long_key + 1113, ": {x: 1}}]");
+    override_ok(root, long_key);
 
     char *text = NULL;
     size_t size = 0;

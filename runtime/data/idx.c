@@ -23,6 +23,8 @@
 
 /* gzread counts in unsigned int; large chunks keep inflate's loop tight. */
 #define IDX_CHUNK (1u << 24)
+/* The first allocation for an array's bytes (a 10,000-image MNIST set is 7.8 MB). */
+#define IDX_FIRST ((size_t)1 << 20)
 
 typedef struct {
     gzFile gz;
@@ -52,14 +54,16 @@ static int idx_open(IdxFile *f, const char *path, Err *err)
     return CLRUN_OK;
 }
 
-/* Reads exactly len bytes. A stream that merely stops is reported as
- * truncation with the counts, one that is damaged as a gzip error. */
-static int idx_read(IdxFile *f, void *buf, size_t len, const char *what, Err *err)
+/* Reads bytes [from, to) of a total-byte part into buf + from. A stream that
+ * merely stops is reported as truncation with the counts, one that is damaged
+ * as a gzip error. */
+static int idx_read(IdxFile *f, unsigned char *buf, size_t from, size_t to, size_t total,
+                    const char *what, Err *err)
 {
-    size_t got = 0;
-    while (got < len) {
-        size_t want = len - got < IDX_CHUNK ? len - got : IDX_CHUNK;
-        int r = gzread(f->gz, (unsigned char *)buf + got, (unsigned)want);
+    size_t got = from;
+    while (got < to) {
+        size_t want = to - got < IDX_CHUNK ? to - got : IDX_CHUNK;
+        int r = gzread(f->gz, buf + got, (unsigned)want);
         if (r <= 0)
             break;
         got += (size_t)r;
@@ -68,10 +72,10 @@ static int idx_read(IdxFile *f, void *buf, size_t len, const char *what, Err *er
     const char *msg = gzerror(f->gz, &code);
     if (code != Z_OK && code != Z_BUF_ERROR)
         return err_set(err, CLRUN_EINPUT, "%s: gzip error after %zu of %zu bytes of %s: %s",
-                       f->path, got, len, what, msg);
-    if (got < len)
+                       f->path, got, total, what, msg);
+    if (got < to)
         return err_set(err, CLRUN_EINPUT, "%s: truncated: expected %zu bytes of %s, got %zu",
-                       f->path, len, what, got);
+                       f->path, total, what, got);
     return CLRUN_OK;
 }
 
@@ -98,7 +102,7 @@ static int idx_expect_end(IdxFile *f, Err *err)
 static int idx_header(IdxFile *f, uint32_t magic, int ndim, uint32_t *dims, Err *err)
 {
     unsigned char b[12];
-    int rc = idx_read(f, b, 4, "header", err);
+    int rc = idx_read(f, b, 0, 4, 4, "header", err);
     if (rc)
         return rc;
     uint32_t got = be32(b);
@@ -106,7 +110,7 @@ static int idx_header(IdxFile *f, uint32_t magic, int ndim, uint32_t *dims, Err 
         return err_set(err, CLRUN_EINPUT,
                        "%s: bad magic 0x%08x: not an IDX %s file (expected magic 0x%08x)", f->path,
                        got, magic == IDX_IMAGES_MAGIC ? "image" : "label", magic);
-    if ((rc = idx_read(f, b, 4 * (size_t)ndim, "header", err)))
+    if ((rc = idx_read(f, b, 0, 4 * (size_t)ndim, 4 * (size_t)ndim, "header", err)))
         return rc;
     for (int i = 0; i < ndim; i++) {
         dims[i] = be32(b + 4 * i);
@@ -130,17 +134,28 @@ static uint64_t idx_bytes(const uint32_t *dims, int ndim)
     return bytes;
 }
 
+/* The buffer grows as the data arrives, doubling from IDX_FIRST, so a header
+ * that declares more than the file holds costs no more memory than the file. */
 static int idx_body(IdxFile *f, IdxArray *a, int ndim, const char *what, Err *err)
 {
     uint64_t bytes = idx_bytes(a->dims, ndim);
     if (!bytes)
         return err_set(err, CLRUN_EINPUT, "%s: its dimensions ask for more than %llu bytes of %s",
                        f->path, (unsigned long long)IDX_MAX_BYTES, what);
-    a->data = malloc((size_t)bytes);
-    if (!a->data)
-        return err_set(err, CLRUN_ERUNTIME, "%s: out of memory for %llu bytes of %s", f->path,
-                       (unsigned long long)bytes, what);
-    int rc = idx_read(f, a->data, (size_t)bytes, what, err);
+    int rc = CLRUN_OK;
+    for (size_t have = 0; !rc && have < bytes;) {
+        size_t next = have ? 2 * have : IDX_FIRST;
+        next = next < bytes ? next : (size_t)bytes;
+        unsigned char *grown = realloc(a->data, next);
+        if (!grown) {
+            rc = err_set(err, CLRUN_ERUNTIME, "%s: out of memory for %zu bytes of %s", f->path,
+                         next, what);
+            break;
+        }
+        a->data = grown;
+        rc = idx_read(f, a->data, have, next, (size_t)bytes, what, err);
+        have = next;
+    }
     if (!rc)
         rc = idx_expect_end(f, err);
     if (rc) {
