@@ -195,23 +195,43 @@ int analysis_folder(SpecNode *map, const char *key, char *out, size_t size, Err 
     return rc;
 }
 
+/* Loads dir's images into ds and checks that they have the model's input
+ * shape and that there are some. */
+static int folder_images(const Graph *g, const char *what, const char *dir,
+                         const ImageOptions *opt, Dataset *ds, Err *err)
+{
+    int rc = images_load(ds, dir, opt, err);
+    Shape in = g->nodes[0].out_shape;
+    long size = (long)ds->c * ds->h * ds->w;
+    int same = !rc && size == shape_size(in) &&
+               (in.rank != 3 || (in.dim[0] == ds->c && in.dim[1] == ds->h && in.dim[2] == ds->w));
+    if (!rc && ds->n == 0)
+        rc = err_set(err, CLRUN_EINPUT, "no %s images in %s", what, dir);
+    if (!rc && !same) {
+        char shape[64];
+        shape_format(in, shape, sizeof shape);
+        rc = err_set(err, CLRUN_EINPUT, "the %s images in %s are [%d, %d, %d] but the model's "
+                     "input is %s (set grayscale and size to match)", what, dir, ds->c, ds->h,
+                     ds->w, shape);
+    }
+    return rc;
+}
+
+int analysis_folder_check(const AnalysisContext *ctx, const char *what, const char *dir,
+                          const ImageOptions *opt, Err *err)
+{
+    Dataset ds;
+    memset(&ds, 0, sizeof ds);
+    int rc = folder_images(ctx->g, what, dir, opt, &ds, err);
+    dataset_free(&ds);
+    return rc;
+}
+
 int analysis_folder_activations(AnalysisContext *ctx, const char *what, const char *dir,
                                 const ImageOptions *opt, Node *layer, FolderSet *s, Err *err)
 {
     Graph *g = ctx->g;
-    int rc = images_load(&s->ds, dir, opt, err);
-    Shape in = g->nodes[0].out_shape;
-    long size = (long)s->ds.c * s->ds.h * s->ds.w;
-    int same = !rc && size == shape_size(in) &&
-               (in.rank != 3 || (in.dim[0] == s->ds.c && in.dim[1] == s->ds.h &&
-                                 in.dim[2] == s->ds.w));
-    if (!rc && !same && s->ds.n > 0) {
-        char shape[64];
-        shape_format(in, shape, sizeof shape);
-        rc = err_set(err, CLRUN_EINPUT, "the %s images in %s are [%d, %d, %d] but the model's "
-                     "input is %s (set grayscale and size to match)", what, dir, s->ds.c,
-                     s->ds.h, s->ds.w, shape);
-    }
+    int rc = folder_images(g, what, dir, opt, &s->ds, err);
     if (!rc) rc = feed_upload(&s->data, g, &s->ds, err);
     if (!rc) rc = feed_split(&s->split, what, g, &s->data, 0, s->ds.n, err);
     if (!rc) rc = analysis_activations(ctx, &s->split, s->ds.n, layer, &s->acts, &s->labels, err);

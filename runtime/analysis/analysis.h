@@ -80,10 +80,13 @@ typedef struct {
     int *labels; /* ds.n */
 } FolderSet;
 
-/* Loads dir (`what` names it in messages), checks that its images have the
+/* Loads dir (`what` names it in messages), checks that it has images of the
  * model's input shape and runs them through the graph. */
 int analysis_folder_activations(AnalysisContext *ctx, const char *what, const char *dir,
                                 const ImageOptions *opt, Node *layer, FolderSet *s, Err *err);
+/* The same checks alone, before training (an analysis's check hook). */
+int analysis_folder_check(const AnalysisContext *ctx, const char *what, const char *dir,
+                          const ImageOptions *opt, Err *err);
 void analysis_folder_free(FolderSet *s);
 
 /* Target responses from the .npy at path (named at node): items x units,

@@ -282,7 +282,15 @@ static int features_run(Analysis *a, AnalysisContext *ctx, Err *err)
     return rc;
 }
 
-const AnalysisType analysis_features = {"features", features_parse, features_run, NULL};
+static int features_check(Analysis *a, AnalysisContext *ctx, Err *err)
+{
+    Features *f = a->state;
+    return f->folder[0] ? analysis_folder_check(ctx, "feature", f->folder, &f->images, err)
+                        : CLRUN_OK;
+}
+
+const AnalysisType analysis_features = {"features", features_parse, features_run,
+                                        features_check};
 
 /* ---- feature maps of a layer for one example ---- */
 

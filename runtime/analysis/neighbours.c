@@ -42,10 +42,7 @@ static int neighbours_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *er
 static int set_load(FolderSet *s, const char *what, const char *dir, const Neighbours *nb,
                     AnalysisContext *ctx, Err *err)
 {
-    int rc = analysis_folder_activations(ctx, what, dir, &nb->images, nb->layer, s, err);
-    if (!rc && s->ds.n == 0)
-        rc = err_set(err, CLRUN_EINPUT, "analysis neighbours: no %s images in %s", what, dir);
-    return rc;
+    return analysis_folder_activations(ctx, what, dir, &nb->images, nb->layer, s, err);
 }
 
 static const char *name_of(const Dataset *ds, int c)
@@ -273,4 +270,12 @@ static int neighbours_run(Analysis *a, AnalysisContext *ctx, Err *err)
     return rc;
 }
 
-const AnalysisType analysis_neighbours = {"neighbours", neighbours_parse, neighbours_run, NULL};
+static int neighbours_check(Analysis *a, AnalysisContext *ctx, Err *err)
+{
+    Neighbours *nb = a->state;
+    int rc = analysis_folder_check(ctx, "reference", nb->reference, &nb->images, err);
+    return rc ? rc : analysis_folder_check(ctx, "query", nb->query, &nb->images, err);
+}
+
+const AnalysisType analysis_neighbours = {"neighbours", neighbours_parse, neighbours_run,
+                                          neighbours_check};

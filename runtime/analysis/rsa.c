@@ -236,4 +236,22 @@ static int rsa_run(Analysis *a, AnalysisContext *ctx, Err *err)
     return rc;
 }
 
-const AnalysisType analysis_rsa = {"rsa", rsa_parse, rsa_run, NULL};
+/* Each target RDM, before training: a square matrix (its size against the
+ * layers' RDMs is checked when they are made). */
+static int rsa_check(Analysis *a, AnalysisContext *ctx, Err *err)
+{
+    (void)ctx;
+    Rsa *r = a->state;
+    int rc = CLRUN_OK;
+    for (int t = 0; t < r->n_targets && !rc; t++) {
+        NpyArray target;
+        rc = npy_read(r->targets[t], &target, err);
+        if (!rc && (target.ndim != 2 || target.shape[0] != target.shape[1]))
+            rc = spec_error(r->target_nodes[t], err, "%s: a target RDM must be a square matrix",
+                            r->targets[t]);
+        npy_free(&target);
+    }
+    return rc;
+}
+
+const AnalysisType analysis_rsa = {"rsa", rsa_parse, rsa_run, rsa_check};
