@@ -405,13 +405,6 @@ START_TEST(trailing_data)
 }
 END_TEST
 
-static double seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 START_TEST(fashion_mnist)
 {
     if (access(FASHION "train-images-idx3-ubyte.gz", R_OK) != 0) {
@@ -425,17 +418,13 @@ START_TEST(fashion_mnist)
     for (int i = 0; i < 2; i++) {
         Dataset ds;
         Err err = {""};
-        double t0 = seconds();
         ck_assert_msg(dataset_open(&ds, "fashion-mnist", splits[i].split, ".", &err) == CLRUN_OK,
                       "%s", err.msg);
-        double took = seconds() - t0;
         ck_assert_int_eq(ds.n, splits[i].n);
         ck_assert_int_eq(ds.h, 28);
         ck_assert_int_eq(ds.w, 28);
         ck_assert_int_eq(ds.classes, 10);
         ck_assert_msg(strstr(ds.source, "/usr/share/datasets/fashion-mnist"), "%s", ds.source);
-        /* Generous, for sanitizer builds; unoptimized it takes about 0.2 s. */
-        ck_assert_msg(took < 5.0, "loading took %.2f s", took);
         dataset_free(&ds);
     }
 }

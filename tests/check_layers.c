@@ -29,7 +29,57 @@
 #include "optim.h"
 #include "rng.h"
 #include "suites.h"
+#include "data/feed.h"
 #include "testutil.h"
+
+/* A batch gathered on the device from a dataset of bytes and one of floats:
+ * the examples the split's order names, scaled and shifted, and their labels. */
+START_TEST(feed_gathers_a_batch_in_the_split_order)
+{
+    static const int order[4] = {5, 0, 3, 2};
+    for (int floats = 0; floats < 2; floats++) {
+        Device d;
+        Graph g;
+        SpecNode *model;
+        Err err = {""};
+        test_device(&d);
+        test_graph(&g, &model, &d, "input: [3]\nlayers: [{name: fc, type: dense, units: 2}]\n", 4,
+                   1);
+        unsigned char pixels[18], labels[6];
+        float values[18];
+        for (int i = 0; i < 18; i++)
+            pixels[i] = (unsigned char)(i * 37 % 251), values[i] = (float)pixels[i] - 100.25f;
+        for (int i = 0; i < 6; i++)
+            labels[i] = (unsigned char)(9 - i);
+        Dataset ds = {.n = 6, .c = 3, .h = 1, .w = 1, .labels = labels, .classes = 10};
+        if (floats)
+            ds.values = values;
+        else
+            ds.pixels = pixels;
+        FeedData f;
+        Feed split;
+        cl_mem y;
+        ck_assert_ok(feed_upload(&f, &g, &ds, &err), err);
+        ck_assert_ok(feed_select(&split, "test", &g, &f, order, 4, &err), err);
+        ck_assert_ok(graph_buffer(&g, 4, "labels", &y, &err), err);
+        ck_assert_ok(feed_batch(&split, &g, 0, 4, 0.5f, -1.0f, y, &err), err);
+        double x[12];
+        cl_int got[4];
+        test_get(&d, g.nodes[0].out, x, 12);
+        ck_assert_ok(dev_read(&d, y, 0, sizeof got, got, &err), err);
+        for (int r = 0; r < 4; r++) {
+            ck_assert_int_eq(got[r], labels[order[r]]);
+            for (int j = 0; j < 3; j++) {
+                float v = floats ? values[3 * order[r] + j] : (float)pixels[3 * order[r] + j];
+                ck_assert_msg(x[3 * r + j] == (double)(v * 0.5f + -1.0f), "row %d value %d: %g",
+                              r, j, x[3 * r + j]);
+            }
+        }
+        feed_free(&split);
+        test_close(&g, &d, model);
+    }
+}
+END_TEST
 
 /* The non-finite check keeps the earliest code: a NaN in a later position of
  * an earlier batch beats an infinity of a later batch, values outside the
@@ -1518,6 +1568,7 @@ Suite *layers_suite(void)
                         (int)(sizeof bn_cases / sizeof bn_cases[0]));
     /* the last product's 18 MB B takes minutes on a simulated device */
     tcase_add_test(device, nonfinite_check_keeps_the_earliest_place);
+    tcase_add_test(device, feed_gathers_a_batch_in_the_split_order);
     tcase_add_loop_test(device, gemm_matches_a_double_reference, 0,
                         test_tiny() ? N_GEMM_CASES - 1 : N_GEMM_CASES);
     suite_add_tcase(s, device);
