@@ -71,13 +71,20 @@ run: deps
 	build/clrun run experiments/quickstart.yaml
 
 # The Slurm sweep test starts a cluster of its own; it says when it is skipped.
+# With SANITIZE the Oclgrind pass and the fuzzers are left out: the kernels are
+# the same, Oclgrind's preloaded runtime cannot come before ASan's, and the
+# fuzzers are sanitized builds of their own.
 check: deps-slurm
 	@$(MAKE) --no-print-directory build/clrun build/check_clrun
 	@mkdir -p build/pocl-cache build/test-tmp
 	CK_DEFAULT_TIMEOUT=600 build/check_clrun
+ifeq ($(SANITIZE),)
 	tests/oclgrind-check
+endif
 	tests/slurm-sweep-test
+ifeq ($(SANITIZE),)
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
+endif
 
 # The suites that launch kernels again, on Oclgrind, with tiny shapes; any
 # out-of-bounds access, data race or uninitialised value it reports fails.
