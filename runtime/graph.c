@@ -362,8 +362,6 @@ void graph_free(Graph *g)
     memset(g, 0, sizeof *g);
 }
 
-/* ---- passes ---- */
-
 /* ---- non-finite checks ---- */
 
 /* Positions: node i's output is i (forward), the loss n_nodes, node i's

@@ -281,9 +281,10 @@ static int train_epoch(Trainer *t, int epoch, Score *score, Err *err)
             progress(t, epoch, b + 1 - QUEUE_DEPTH, total, started, 0);
     }
     if (!rc) rc = read_slots(t, total, &t->train, score, err);
-    cl_int found = INT_MAX;
-    if (!rc && g->nonfinite && !(rc = dev_read(t->dev, g->nonfinite, 0, sizeof found, &found, err)) &&
-        found != INT_MAX)
+    cl_int found = INT_MAX; /* the batches pace has not looked at yet */
+    if (!rc && g->nonfinite)
+        rc = dev_read(t->dev, g->nonfinite, 0, sizeof found, &found, err);
+    if (!rc && found != INT_MAX)
         rc = nonfinite_error(t, found, epoch, total, err);
     release_pace(t);
     if (!rc)

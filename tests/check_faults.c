@@ -26,13 +26,6 @@ static char out[1 << 16];
 #define RUN "build/clrun run experiments/project5-mnist.yaml train.epochs=6 data.limit=1024 " \
             "analyses=[] --out build/test-tmp/"
 
-static void fresh(const char *dir)
-{
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf build/test-tmp/%s && mkdir -p build/test-tmp/%s", dir, dir);
-    ck_assert_int_eq(test_shell(cmd, out, sizeof out), 0);
-}
-
 /* Runs RUN into dir to the end; the test fails with its output otherwise. */
 static void run_to_end(const char *dir)
 {
@@ -109,8 +102,8 @@ static void assert_same_run(const char *a_dir, const char *b_dir)
  * a run never stopped. */
 START_TEST(run_killed_at_random_moments_resumes_to_the_same_bits)
 {
-    fresh("faults-whole");
-    fresh("faults-killed");
+    test_fresh_dir("faults-whole");
+    test_fresh_dir("faults-killed");
     run_to_end("faults-whole");
     ck_assert_msg(kill_during_checkpoint_write("faults-killed"),
                   "the kill did not land while the checkpoint was written");
@@ -148,7 +141,7 @@ START_TEST(damaged_checkpoint_is_reported_not_loaded)
 {
     static const char ckpt[] = "build/test-tmp/faults-damaged/checkpoint.safetensors";
     char cmd[512];
-    fresh("faults-damaged");
+    test_fresh_dir("faults-damaged");
     pid_t pid = start("faults-damaged");
     ck_assert(test_wait_for(ckpt));
     kill(pid, SIGKILL);
@@ -171,8 +164,8 @@ END_TEST
  * and the same history. */
 START_TEST(same_run_twice_gives_the_same_bits)
 {
-    fresh("faults-once");
-    fresh("faults-twice");
+    test_fresh_dir("faults-once");
+    test_fresh_dir("faults-twice");
     run_to_end("faults-once");
     run_to_end("faults-twice");
     assert_same_run("faults-once", "faults-twice");
@@ -198,7 +191,7 @@ START_TEST(nonfinite_value_stops_training_at_its_layer)
     static const char dir[] = "build/test-tmp/faults-nan";
     const char *path = test_write_file("diverging.yaml", DIVERGING_YAML);
     char cmd[512], ckpt[256];
-    fresh("faults-nan");
+    test_fresh_dir("faults-nan");
     snprintf(cmd, sizeof cmd, "build/clrun run %s --out %s", path, dir);
     ck_assert_int_eq(test_shell(cmd, out, sizeof out), 1);
     ck_assert_msg(strstr(out, "a NaN or infinity first appeared in the output of layer 'conv2' "
@@ -212,7 +205,7 @@ START_TEST(nonfinite_value_stops_training_at_its_layer)
     st_free(&f);
     ck_assert(!test_file_exists("build/test-tmp/faults-nan/weights.safetensors"));
     ck_assert(!test_file_exists("build/test-tmp/faults-nan/SUCCESS"));
-    fresh("faults-nan");
+    test_fresh_dir("faults-nan");
     snprintf(cmd, sizeof cmd, "build/clrun run %s train.nan_check=false --out %s", path, dir);
     ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "%s", out);
     ck_assert_msg(strstr(out, "test loss: nan"), "%s", out);
@@ -224,7 +217,7 @@ END_TEST
 START_TEST(device_faults_say_what_to_do)
 {
     char cmd[512];
-    fresh("faults-huge");
+    test_fresh_dir("faults-huge");
     snprintf(cmd, sizeof cmd, "build/clrun run experiments/quickstart.yaml "
              "train.batch_size=1048576 --out build/test-tmp/faults-huge/run");
     ck_assert_int_eq(test_shell(cmd, out, sizeof out), 1);

@@ -28,14 +28,6 @@ static char out[1 << 16];
     "  train.batch_size: [32, 64]\n" \
     "  model.layers.conv2_drop.rate: [0.0, 0.5]\n"
 
-/* Removes build/test-tmp/<dir> left by an earlier run of the suite. */
-static void fresh(const char *dir)
-{
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf build/test-tmp/%s", dir);
-    ck_assert_int_eq(test_shell(cmd, out, sizeof out), 0);
-}
-
 START_TEST(grid_counts_lists_and_checks_its_keys)
 {
     const char *path = test_write_file("grid.yaml", SWEEP_YAML);
@@ -82,7 +74,7 @@ END_TEST
 /* --jobs 2 runs every point, each ending with SUCCESS, and merges. */
 START_TEST(local_sweep_runs_every_point_and_merges)
 {
-    fresh("local");
+    test_fresh_dir("local");
     const char *path = test_write_file("local.yaml", SWEEP_YAML);
     char args[1024], file[256];
     snprintf(args, sizeof args, "sweep %s --jobs 2 --out build/test-tmp/local", path);
@@ -127,7 +119,7 @@ END_TEST
 /* An array task's index picks the point; only that point runs. */
 START_TEST(array_task_index_runs_one_point)
 {
-    fresh("array");
+    test_fresh_dir("array");
     const char *path = test_write_file("array.yaml", SWEEP_YAML);
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "SLURM_ARRAY_TASK_ID=2 build/clrun sweep %s --out build/test-tmp/array",
@@ -150,7 +142,7 @@ END_TEST
  * without redoing that point. */
 START_TEST(killed_sweep_finishes_without_redoing_points)
 {
-    fresh("killed");
+    test_fresh_dir("killed");
     const char *path = test_write_file("killed.yaml", SWEEP_YAML);
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "exec build/clrun sweep %s train.epochs=3 --jobs 1 "

@@ -147,6 +147,13 @@ double test_ink_share(const TestPixels *p)
     return (double)ink / ((double)p->w * p->h);
 }
 
+void test_fresh_dir(const char *dir)
+{
+    char cmd[512], out[1024];
+    snprintf(cmd, sizeof cmd, "rm -rf build/test-tmp/%s && mkdir -p build/test-tmp/%s", dir, dir);
+    ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "%s", out);
+}
+
 int test_file_exists(const char *path)
 {
     return access(path, F_OK) == 0;

@@ -60,6 +60,8 @@ int test_is_white(const unsigned char *c);
 double test_ink_share(const TestPixels *p);
 
 /* Files and processes of the tests that run clrun as a user would. */
+/* Empties build/test-tmp/<dir>, left by an earlier run of the suite. */
+void test_fresh_dir(const char *dir);
 int test_file_exists(const char *path);
 int test_count_lines(const char *path);
 /* Waits (at most a minute) until path exists; returns whether it did. */

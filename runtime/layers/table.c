@@ -130,9 +130,10 @@ static const GemmKernel gemm_nn = {"gemm_nn", 8, 16}, gemm_nt = {"gemm_nt", 4, 4
  * below 2 * SPLIT_TARGET blocks (items_per_split). */
 #define SPLIT_SMALL_FLOATS ((size_t)2 * SPLIT_TARGET * 8 * 16)
 
-static int is_nt(const GemmBatch *p)
+/* gemm_nt when both operands run along k, else gemm_nn (B's rows contiguous). */
+static const GemmKernel *kernel_of(const GemmBatch *p)
 {
-    return p->b_sn != 1;
+    return p->b_sn != 1 ? &gemm_nt : &gemm_nn;
 }
 
 /* How many of `items` products of M x N x K, to be added up, each split sums:
@@ -154,10 +155,10 @@ static int items_per_split(const GemmKernel *kn, int M, int N, int K, int items)
     return (items + splits - 1) / splits;
 }
 
-/* Scratch for the partial products of `items` summed products, at their
- * largest, with either kernel; a smaller batch gives fewer items, or a
- * smaller M or N and no more than SPLIT_SMALL_FLOATS. */
-static void reserve_partials(Graph *g, int M, int N, int K, int items)
+/* Partial products of `items` summed products at their largest, with either
+ * kernel; a smaller batch gives fewer items, or a smaller M or N and no more
+ * than SPLIT_SMALL_FLOATS. */
+void gemm_batch_reserve(Graph *g, int M, int N, int K, int items)
 {
     size_t most = SPLIT_SMALL_FLOATS;
     for (int i = 0; i < 2; i++) {
@@ -180,7 +181,7 @@ static int k_chunk(int K)
 static int launch_items(Graph *g, const GemmBatch *p, int k_total, int per_split, cl_mem C,
                         int ldc, int c_split, int accumulate, Err *err)
 {
-    const GemmKernel *kn = is_nt(p) ? &gemm_nt : &gemm_nn;
+    const GemmKernel *kn = kernel_of(p);
     int splits = (p->items + per_split - 1) / per_split;
     size_t global[3] = {(size_t)(p->N + kn->tn - 1) / kn->tn, (size_t)(p->M + kn->tm - 1) / kn->tm,
                         (size_t)splits};
@@ -189,7 +190,7 @@ static int launch_items(Graph *g, const GemmBatch *p, int k_total, int per_split
     int rc = dev_kernel(g->dev, kn->kernel, &k, err);
     if (rc)
         return rc;
-    if (is_nt(p))
+    if (kn == &gemm_nt)
         return DEV_LAUNCH(g->dev, k, 3, global, local, err, KA(p->M), KA(p->N), KA(p->K),
                           KA(k_total), KA(per_split), KA(p->A), KA(p->a_sm), KA(p->a_item),
                           KA(p->B), KA(p->b_sn), KA(p->b_item), KA(C), KA(ldc), KA(c_split),
@@ -204,7 +205,7 @@ static int launch_items(Graph *g, const GemmBatch *p, int k_total, int per_split
  * products in scratch, added up in a fixed order, so it is the same every run. */
 static int launch_summed(Graph *g, const GemmBatch *p, int k_total, Err *err)
 {
-    int per = items_per_split(is_nt(p) ? &gemm_nt : &gemm_nn, p->M, p->N, p->K, p->items);
+    int per = items_per_split(kernel_of(p), p->M, p->N, p->K, p->items);
     int splits = (p->items + per - 1) / per;
     if (splits == 1)
         return launch_items(g, p, k_total, per, p->C, p->ldc, 0, p->accumulate, err);
@@ -239,15 +240,10 @@ int launch_gemm_batch(Graph *g, const GemmBatch *p, int summed, Err *err)
                   : launch_items(g, p, k_total, 1, p->C, p->ldc, p->c_item, p->accumulate, err);
 }
 
-void gemm_batch_reserve(Graph *g, int M, int N, int K, int items)
-{
-    reserve_partials(g, M, N, K, items);
-}
-
 void gemm_reserve(Graph *g, int M, int N, int K)
 {
     int chunk = k_chunk(K);
-    reserve_partials(g, M, N, chunk, (K + chunk - 1) / chunk);
+    gemm_batch_reserve(g, M, N, chunk, (K + chunk - 1) / chunk);
 }
 
 int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_mem B, int b_sk,
