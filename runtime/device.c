@@ -520,7 +520,7 @@ static void kernel_name(cl_kernel k, char *buf, size_t size)
 
 /* Room for one more pending event and its tag; NULL when memory ran out (that
  * launch goes unprofiled). */
-static cl_event *profile_slot(DevProfile *p, cl_kernel k)
+static cl_event *profile_slot(DevProfile *p, const char *kernel)
 {
     if (p->n_pending == p->cap_pending) {
         int cap = p->cap_pending ? 2 * p->cap_pending : 1024;
@@ -535,9 +535,20 @@ static cl_event *profile_slot(DevProfile *p, cl_kernel k)
         p->cap_pending = cap;
     }
     DevProfileRow *what = &p->pending_what[p->n_pending];
-    kernel_name(k, what->kernel, sizeof what->kernel);
+    snprintf(what->kernel, sizeof what->kernel, "%s", kernel);
     memcpy(what->tag, p->tag, sizeof p->tag);
     return &p->pending[p->n_pending];
+}
+
+cl_event *dev_profile_event(Device *d, const char *name)
+{
+    return d->profile.enabled ? profile_slot(&d->profile, name) : NULL;
+}
+
+void dev_profile_enqueued(Device *d, cl_event *ev)
+{
+    if (ev)
+        d->profile.n_pending++;
 }
 
 static void profile_add(DevProfile *p, const char *kernel, const char *tag, double seconds)
@@ -699,16 +710,13 @@ int dev_launch(Device *d, cl_kernel k, int dims, const size_t *global, const siz
     }
     if (d->trace)
         trace_launch(d, k, dims, glob, loc);
-    cl_event *ev = d->profile.enabled ? profile_slot(&d->profile, k) : NULL;
+    char name[64];
+    kernel_name(k, name, sizeof name);
+    cl_event *ev = dev_profile_event(d, name);
     cl_int cle = clEnqueueNDRangeKernel(d->queue, k, (cl_uint)dims, NULL, glob, loc, 0, NULL, ev);
-    if (ev && cle == CL_SUCCESS)
-        d->profile.n_pending++;
-    if (cle != CL_SUCCESS) {
-        char name[64];
-        kernel_name(k, name, sizeof name);
-        return dev_check(cle, "clEnqueueNDRangeKernel", name, err);
-    }
-    return CLRUN_OK;
+    if (cle == CL_SUCCESS)
+        dev_profile_enqueued(d, ev);
+    return dev_check(cle, "clEnqueueNDRangeKernel", name, err);
 }
 
 int dev_alloc(Device *d, size_t bytes, const char *what, cl_mem *out, Err *err)

@@ -523,8 +523,8 @@ static int prepare_device(Trainer *t, const RunOptions *o, Err *err)
             (rc = dev_build(t->dev, err)))
             return rc;
     }
-    printf("Device: %s (%s, driver %s); kernels %s in %.2fs\n", t->dev->name,
-           t->dev->platform_name, t->dev->driver,
+    printf("Device: %s (%s, driver %s); %s kernel plan, %s in %.2fs\n", t->dev->name,
+           t->dev->platform_name, t->dev->driver, plan_name(&t->dev->plan),
            t->dev->program_from_cache ? "loaded from cache" : "compiled", now() - started);
     long bs = t->e->batch_size, most = (t->train_ds.n + bs - 1) / bs;
     if ((t->test_ds.n + bs - 1) / bs > most)
@@ -579,12 +579,13 @@ static int write_outputs_start(Trainer *t, Err *err)
     snprintf(seed, sizeof seed, "%ld", t->e->seed);
     const char *kv[] = {"clrun", CLRUN_VERSION, "device", t->dev->name,
                         "platform", t->dev->platform_name, "driver", t->dev->driver,
-                        "opencl", t->dev->version, "seed", seed,
+                        "opencl", t->dev->version, "kernels", plan_name(&t->dev->plan),
+                        "gemm", plan_gemm_name(&t->dev->plan), "seed", seed,
                         "train_data", t->train_ds.source, "test_data", t->test_ds.source};
     static const char history[] = "epoch,loss,accuracy,val_loss,val_accuracy,test_loss,"
                                   "test_accuracy,seconds,images_per_s";
     static const char steps[] = "epoch,batch,examples_seen,loss";
-    int rc = rundir_config(t->dir, t->e->root, t->e->path, kv, 8, err);
+    int rc = rundir_config(t->dir, t->e->root, t->e->path, kv, 10, err);
     if (!rc && t->done)
         rc = rundir_csv_resume(t->dir, "history.csv", history, t->done, keep_history_row, t,
                                &t->history, err);

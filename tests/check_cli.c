@@ -203,26 +203,6 @@ START_TEST(experiment_has_its_seeds_parameter_count)
 }
 END_TEST
 
-/* A CIFAR-10 tree of random records (a handful per batch file) under dir, for
- * experiments that need CIFAR-10 where the real one is not downloaded. */
-static void synthetic_cifar(const char *dir)
-{
-    static const char *const files[] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
-                                        "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"};
-    char path[512];
-    snprintf(path, sizeof path, "mkdir -p %s/data/cifar10/cifar-10-batches-bin", dir);
-    ck_assert_int_eq(system(path), 0);
-    uint64_t state = 7;
-    for (int f = 0; f < 6; f++) {
-        snprintf(path, sizeof path, "%s/data/cifar10/cifar-10-batches-bin/%s", dir, files[f]);
-        FILE *fp = fopen(path, "wb");
-        ck_assert_ptr_nonnull(fp);
-        for (int r = 0; r < 20 * 3073; r++)
-            fputc(r % 3073 == 0 ? (int)(rng_next(&state) % 10) : (int)(rng_next(&state) & 255), fp);
-        fclose(fp);
-    }
-}
-
 /* Runs experiments/NAME.yaml with overrides, CIFAR-10 experiments on synthetic
  * CIFAR-10; fails unless it exits 0 and reports a test accuracy. */
 static void run_experiment(const char *name, const char *overrides)
@@ -231,7 +211,7 @@ static void run_experiment(const char *name, const char *overrides)
     if (strstr(name, "cifar") || strstr(name, "resnet") || strstr(name, "cs375")) {
         char root[256];
         snprintf(root, sizeof root, "%s/build/test-tmp/cifar-root", getenv("PWD"));
-        synthetic_cifar(root);
+        test_synthetic_cifar(root);
         snprintf(env, sizeof env, "CLRUN_ROOT=%s ", root);
     }
     snprintf(args, sizeof args, "%sbuild/clrun run experiments/%s.yaml %s "
