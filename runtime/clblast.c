@@ -97,11 +97,11 @@ static int apply_tuning(cl_device_id device, const char *path, const char *text,
     return CLRUN_OK;
 }
 
-/* $CLRUN_CLBLAST_TUNING's files, for d's device, once. */
-static int apply_tunings(Device *d, Err *err)
+/* $CLRUN_CLBLAST_TUNING's files, for device, once. */
+static int apply_tunings(cl_device_id device, Err *err)
 {
     const char *list = getenv("CLRUN_CLBLAST_TUNING");
-    if (!list || !*list || clblast.tuned == d->id)
+    if (!list || !*list || clblast.tuned == device)
         return CLRUN_OK;
     char *paths = strdup(list), *save = NULL;
     int rc = paths ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "out of memory");
@@ -113,13 +113,19 @@ static int apply_tunings(Device *d, Err *err)
         if (f)
             fclose(f);
         text[n] = 0;
-        rc = f ? apply_tuning(d->id, path, text, err)
+        rc = f ? apply_tuning(device, path, text, err)
                : err_set(err, CLRUN_EINPUT, "%s: cannot read (CLRUN_CLBLAST_TUNING)", path);
     }
     free(paths);
     if (!rc)
-        clblast.tuned = d->id;
+        clblast.tuned = device;
     return rc;
+}
+
+int clblast_prepare(cl_device_id device, Err *err)
+{
+    int rc = load(err);
+    return rc ? rc : apply_tunings(device, err);
 }
 
 /* An operand of `rows` x `cols` elements as CLBlast takes it: transposed or
@@ -148,9 +154,8 @@ int clblast_fits(const ClblastGemm *g)
 
 int clblast_gemm(Device *d, const ClblastGemm *g, Err *err)
 {
-    int rc = load(err);
-    if (!rc)
-        rc = apply_tunings(d, err);
+    int rc = clblast.lib ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "internal: CLBlast was not "
+                                             "prepared when the device opened");
     int ta = TRANSPOSE_NO, tb = TRANSPOSE_NO;
     size_t lda = 0, ldb = 0;
     if (!rc && !(operand(g->a_sm, g->a_sk, g->M, g->K, &ta, &lda) &&

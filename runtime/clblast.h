@@ -37,8 +37,12 @@ typedef struct {
  * takes them (one of its strides 1). */
 int clblast_fits(const ClblastGemm *g);
 
-/* Enqueues the batch on d's queue (loading CLBlast and applying the tuning
- * on first use); a failure names CLBlast's call and status. */
+/* Loads CLBlast and applies $CLRUN_CLBLAST_TUNING's files for device (once
+ * a process): dev_open does, under CLRUN_GEMM=clblast, so a missing library
+ * or a bad tuning file stops a run before it starts (CLRUN_EINPUT). */
+int clblast_prepare(cl_device_id device, Err *err);
+
+/* Enqueues the batch on d's queue; a failure names CLBlast's call and status. */
 int clblast_gemm(Device *d, const ClblastGemm *g, Err *err);
 
 #endif

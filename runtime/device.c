@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cl_sources.h"
+#include "clblast.h"
 
 #define MAX_PLATFORMS 16
 #define MAX_DEVICES 32
@@ -278,6 +279,8 @@ int dev_open_profiled(Device *d, const char *spec, int profile, Err *err)
     clGetPlatformInfo(d->platform, CL_PLATFORM_NAME, sizeof d->platform_name, d->platform_name,
                       NULL);
     if ((rc = device_plan(d->id, &d->plan, err)) || (rc = open_trace(d, err)))
+        return rc;
+    if (d->plan.gemm == GEMM_CLBLAST && (rc = clblast_prepare(d->id, err)))
         return rc;
     cl_int cle;
     d->ctx = clCreateContext(NULL, 1, &d->id, NULL, NULL, &cle);

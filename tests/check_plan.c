@@ -166,6 +166,37 @@ START_TEST(clblast_trains_lenet_as_the_cpu_plan_does)
 }
 END_TEST
 
+/* CLRUN_CLBLAST_TUNING: a tuner's result is applied before the first run
+ * starts (a file that lacks one of Xgemm's parameters is refused by
+ * CLBlastOverrideParameters, which shows they reach it); a file that is not
+ * a tuner's result is refused, naming it; neither leaves a run behind. */
+START_TEST(clblast_tuning_files_are_applied)
+{
+    static const char *const run = "CLRUN_GEMM=clblast build/clrun run experiments/quickstart.yaml "
+                                   "train.epochs=1 data.limit=128 --kernels gpu --out ";
+    char cmd[1024], bad[256];
+    snprintf(cmd, sizeof cmd, "CLRUN_CLBLAST_TUNING=tests/fixtures/clblast_xgemm_1_32.json %s"
+             "build/test-tmp/plan-tuned", run);
+    test_fresh_dir("build/test-tmp/plan-tuned");
+    ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "%s", out);
+    test_read_file("tests/fixtures/clblast_xgemm_1_32.json", out, sizeof out);
+    char *kwg = strstr(out, " KWG=32");
+    ck_assert_ptr_nonnull(kwg);
+    memmove(kwg, kwg + strlen(" KWG=32"), strlen(kwg + strlen(" KWG=32")) + 1);
+    snprintf(bad, sizeof bad, "%s", test_write_file("no-kwg.json", out));
+    const char *files[2] = {bad, "README.md"}, *says[2] = {"CLBlastOverrideParameters(Xgemm)",
+                                                           "not a CLBlast tuner result"};
+    for (int i = 0; i < 2; i++) {
+        test_fresh_dir("build/test-tmp/plan-untuned");
+        snprintf(cmd, sizeof cmd, "CLRUN_CLBLAST_TUNING=%s %sbuild/test-tmp/plan-untuned",
+                 files[i], run);
+        ck_assert_int_eq(test_shell(cmd, out, sizeof out), 2);
+        ck_assert_msg(strstr(out, files[i]) && strstr(out, says[i]), "%s", out);
+        ck_assert(!test_file_exists("build/test-tmp/plan-untuned/config.yaml"));
+    }
+}
+END_TEST
+
 /* ---- launch shapes ---- */
 
 /* Kernels only the cpu plan uses: a work-item a group, big register blocks. */
@@ -234,6 +265,7 @@ Suite *plan_suite(void)
     tcase_add_test(runs, gpu_plan_trains_lenet_as_the_cpu_plan_does);
     tcase_add_test(runs, gpu_plan_gives_the_same_bits_every_run);
     tcase_add_test(runs, clblast_trains_lenet_as_the_cpu_plan_does);
+    tcase_add_test(runs, clblast_tuning_files_are_applied);
     tcase_add_loop_test(runs, gpu_plan_launches_groups_of_64_or_more, 0,
                         (int)(sizeof traced / sizeof traced[0]));
     suite_add_tcase(s, runs);
