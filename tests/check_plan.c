@@ -77,6 +77,26 @@ START_TEST(devices_show_the_plan)
 }
 END_TEST
 
+/* A local size past the kernel's limit on the device is an error naming the
+ * kernel, never a launch; groups the plan shapes over planes stay within it. */
+START_TEST(local_sizes_are_checked_against_the_kernel)
+{
+    Device d;
+    Err err = {""};
+    cl_kernel k;
+    test_device(&d);
+    ck_assert_ok(dev_kernel(&d, "add_into", &k, &err), err);
+    size_t most = dev_group_limit(&d, k), global[1] = {2 * most}, local[1] = {2 * most};
+    ck_assert_msg(most >= 1 && most <= d.max_work_group, "limit %zu", most);
+    cl_mem m = NULL;
+    int n = 1;
+    int rc = DEV_LAUNCH(&d, k, 1, global, local, &err, KA(m), KA(m), KA(n));
+    ck_assert_int_eq(rc, CLRUN_ERUNTIME);
+    ck_assert_msg(strstr(err.msg, "add_into") && strstr(err.msg, "--kernels cpu"), "%s", err.msg);
+    dev_close(&d);
+}
+END_TEST
+
 /* ---- training under the gpu plan ---- */
 
 /* LeNet (the quickstart) for 20 batches of 64 with the loss of every batch
@@ -259,6 +279,7 @@ Suite *plan_suite(void)
     tcase_add_test(choice, plan_follows_the_device);
     tcase_add_test(choice, bad_plans_are_refused);
     tcase_add_test(choice, devices_show_the_plan);
+    tcase_add_test(choice, local_sizes_are_checked_against_the_kernel);
     suite_add_tcase(s, choice);
     TCase *runs = tcase_create("runs");
     tcase_set_timeout(runs, 300);
