@@ -504,12 +504,19 @@ int dev_kernel(Device *d, const char *name, cl_kernel *out, Err *err)
     return CLRUN_OK;
 }
 
-size_t dev_group_limit(const Device *d, cl_kernel k)
+/* The kernel table's index of k (every kernel comes from dev_kernel), or -1. */
+static int kernel_index(const Device *d, cl_kernel k)
 {
     for (int i = 0; i < d->n_kernels; i++)
         if (d->kernels[i].kernel == k)
-            return d->kernels[i].max_group;
-    return d->max_work_group;
+            return i;
+    return -1;
+}
+
+size_t dev_group_limit(const Device *d, cl_kernel k)
+{
+    int i = kernel_index(d, k);
+    return i >= 0 ? d->kernels[i].max_group : d->max_work_group;
 }
 
 /* ---- profiling ---- */
@@ -671,10 +678,9 @@ void dev_profile_report(Device *d, double wall_seconds, FILE *out)
 
 /* ---- launches and buffers ---- */
 
-static void trace_launch(Device *d, cl_kernel k, int dims, const size_t *glob, const size_t *loc)
+static void trace_launch(Device *d, const char *name, int dims, const size_t *glob,
+                         const size_t *loc)
 {
-    char name[64];
-    kernel_name(k, name, sizeof name);
     size_t g[3] = {1, 1, 1}, l[3] = {1, 1, 1};
     for (int i = 0; i < dims; i++)
         g[i] = glob[i], l[i] = loc[i];
@@ -694,7 +700,10 @@ int dev_launch(Device *d, cl_kernel k, int dims, const size_t *global, const siz
             return dev_check(cle, "clSetKernelArg", what, err);
         }
     }
-    size_t most = dev_group_limit(d, k), def = d->plan.group < most ? d->plan.group : most;
+    int at = kernel_index(d, k);
+    const char *name = at >= 0 ? d->kernels[at].name : "a kernel not from dev_kernel";
+    size_t most = at >= 0 ? d->kernels[at].max_group : d->max_work_group;
+    size_t def = d->plan.group < most ? d->plan.group : most;
     size_t loc[3] = {def, 1, 1}, glob[3], items = 1;
     for (int i = 0; i < dims; i++) {
         if (local)
@@ -704,17 +713,12 @@ int dev_launch(Device *d, cl_kernel k, int dims, const size_t *global, const siz
         glob[i] = (global[i] + loc[i] - 1) / loc[i] * loc[i];
         items *= loc[i];
     }
-    if (items > most) {
-        char name[64];
-        kernel_name(k, name, sizeof name);
+    if (items > most)
         return err_set(err, CLRUN_ERUNTIME, "clEnqueueNDRangeKernel(%s): work-groups of %zu "
                        "work-items, but %s allows %zu for this kernel: try --kernels cpu", name,
                        items, d->name, most);
-    }
     if (d->trace)
-        trace_launch(d, k, dims, glob, loc);
-    char name[64];
-    kernel_name(k, name, sizeof name);
+        trace_launch(d, name, dims, glob, loc);
     cl_event *ev = dev_profile_event(d, name);
     cl_int cle = clEnqueueNDRangeKernel(d->queue, k, (cl_uint)dims, NULL, glob, loc, 0, NULL, ev);
     if (cle == CL_SUCCESS)
