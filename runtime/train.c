@@ -347,7 +347,9 @@ static double *curve(const Trainer *t, int k)
 }
 
 /* history.png: loss and accuracy per epoch for each split, redrawn every epoch
- * so it can be watched during a long run. */
+ * so it can be watched during a long run; markers show the epochs while
+ * there are few enough to tell apart. */
+enum { MARKED_EPOCHS = 30 };
 static int plot_history(Trainer *t, int epochs, Err *err)
 {
     static const char *const splits[] = {"training", "validation", "test"};
@@ -357,13 +359,18 @@ static int plot_history(Trainer *t, int epochs, Err *err)
         if (s == 1 && t->val.n == 0)
             continue;
         const double *x = curve(t, CURVE_EPOCH);
-        loss[n] = (PlotSeries){x, curve(t, CURVE_LOSS + 2 * s), epochs, splits[s], epochs == 1};
-        accuracy[n] = (PlotSeries){x, curve(t, CURVE_ACCURACY + 2 * s), epochs, splits[s],
-                                   epochs == 1};
+        int style = epochs <= MARKED_EPOCHS ? PLOT_LINE_MARKERS : PLOT_LINE;
+        loss[n] = (PlotSeries){.x = x, .y = curve(t, CURVE_LOSS + 2 * s), .n = epochs,
+                               .label = splits[s], .markers = style};
+        accuracy[n] = loss[n];
+        accuracy[n].y = curve(t, CURVE_ACCURACY + 2 * s);
         n++;
     }
-    PlotPanel panels[2] = {{"Loss", "epoch", "loss", loss, n},
-                           {"Accuracy", "epoch", "accuracy", accuracy, n}};
+    PlotPanel panels[2] = {
+        {.title = "Loss", .xlabel = "epoch", .ylabel = "loss", .series = loss, .n_series = n,
+         .integer_x = 1},
+        {.title = "Accuracy", .xlabel = "epoch", .ylabel = "accuracy", .series = accuracy,
+         .n_series = n, .integer_x = 1}};
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/history.png", t->dir);
     return plot_lines(path, panels, 2, err);
@@ -392,9 +399,12 @@ static int plot_loss_curve(Trainer *t, int epochs, Err *err)
         x[i] = t->steps_xy[2 * i];
         y[i] = t->steps_xy[2 * i + 1];
     }
-    PlotSeries series[2] = {{x, y, n, "training loss", 0},
-                            {curve(t, CURVE_SEEN), curve(t, CURVE_LOSS + 4), epochs, "test loss", 1}};
-    PlotPanel panel = {"Loss against examples seen", "examples seen", "loss", series, 2};
+    PlotSeries series[2] = {
+        {.x = x, .y = y, .n = n, .label = "training loss", .markers = PLOT_LINE},
+        {.x = curve(t, CURVE_SEEN), .y = curve(t, CURVE_LOSS + 4), .n = epochs,
+         .label = "test loss", .markers = PLOT_MARKERS}};
+    PlotPanel panel = {.title = "Loss against examples seen", .xlabel = "examples seen",
+                       .ylabel = "loss", .series = series, .n_series = 2};
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/loss_curve.png", t->dir);
     if (!rc) rc = plot_lines(path, &panel, 1, err);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "plot.h"
+#include "plot_layout.h"
 #include "suites.h"
 #include "testutil.h"
 
@@ -70,9 +71,12 @@ START_TEST(lines_draw_two_coloured_series)
         a[i] = sin(i * 0.2);
         b[i] = i % 7 == 3 ? NAN : cos(i * 0.2);
     }
-    PlotSeries left[] = {{x, a, N, "train", 0}, {x, b, N, "valid", 1}};
-    PlotSeries right[] = {{x, b, N, NULL, 0}, {x, a, 0, "empty", 0}};
-    PlotPanel panels[] = {{"loss", "step", "loss", left, 2}, {"accuracy", "step", NULL, right, 2}};
+    PlotSeries left[] = {{.x = x, .y = a, .n = N, .label = "train"},
+                         {.x = x, .y = b, .n = N, .label = "valid", .markers = PLOT_MARKERS}};
+    PlotSeries right[] = {{.x = x, .y = b, .n = N}, {.x = x, .y = a, .n = 0, .label = "empty"}};
+    PlotPanel panels[] = {{.title = "loss", .xlabel = "step", .ylabel = "loss", .series = left,
+                           .n_series = 2},
+                          {.title = "accuracy", .xlabel = "step", .series = right, .n_series = 2}};
     char path[PATH_MAX];
     Err err;
     tmp_path(path, "lines.png");
@@ -90,8 +94,8 @@ END_TEST
 START_TEST(lines_accept_empty_and_nan_series)
 {
     double x[] = {NAN, 1.0, NAN}, y[] = {2.0, NAN, NAN};
-    PlotSeries s[] = {{x, y, 3, "nan", 0}, {NULL, NULL, 0, NULL, 1}};
-    PlotPanel panels[] = {{"empty", NULL, NULL, s, 2}, {NULL, NULL, NULL, NULL, 0}};
+    PlotSeries s[] = {{.x = x, .y = y, .n = 3, .label = "nan"}, {.markers = PLOT_MARKERS}};
+    PlotPanel panels[] = {{.title = "empty", .series = s, .n_series = 2}, {.n_series = 0}};
     char path[PATH_MAX];
     Err err;
     tmp_path(path, "empty.png");
@@ -103,6 +107,15 @@ START_TEST(lines_accept_empty_and_nan_series)
 }
 END_TEST
 
+/* The cells' extent in pixels from the top left, from the layout plot.c draws. */
+static void heat_cells_px(const PlotHeatmap *h, double *x0, double *x1, double *y0, double *y1)
+{
+    PlotHeatLayout l;
+    plot_heat_layout(h, &l);
+    *x0 = l.viewport.x0 * PLOT_WIDTH, *x1 = l.viewport.x1 * PLOT_WIDTH;
+    *y0 = (1 - l.viewport.y1) * PLOT_HEIGHT, *y1 = (1 - l.viewport.y0) * PLOT_HEIGHT;
+}
+
 START_TEST(heatmap_colours_follow_values)
 {
     enum { R = 4, C = 5 };
@@ -113,10 +126,11 @@ START_TEST(heatmap_colours_follow_values)
     char path[PATH_MAX];
     Err err;
     tmp_path(path, "heat.png");
-    ck_assert_ok(plot_heatmap(path, "confusion", v, R, C, rows, NULL, &err), err);
+    PlotHeatmap h = {.title = "confusion", .values = v, .rows = R, .cols = C, .row_labels = rows};
+    ck_assert_ok(plot_heatmap(path, &h, &err), err);
     TestPixels p = read_figure(path);
-    /* The plot area is x 0.14..0.82, y 0.12..0.9 of the page (from the top: 0.1..0.88). */
-    double x0 = 0.14 * 900, x1 = 0.82 * 900, y0 = 0.10 * 600, y1 = 0.88 * 600;
+    double x0, x1, y0, y1;
+    heat_cells_px(&h, &x0, &x1, &y0, &y1);
     int cx_min = (int)(x0 + (x1 - x0) * 0.5 / C), cy_min = (int)(y0 + (y1 - y0) * 0.5 / R);
     int cx_max = (int)(x0 + (x1 - x0) * (C - 0.5) / C), cy_max = (int)(y0 + (y1 - y0) * (R - 0.5) / R);
     const unsigned char *lo = test_pixel(&p, cx_min, cy_min), *hi = test_pixel(&p, cx_max, cy_max);
@@ -139,9 +153,11 @@ START_TEST(heatmap_cells_sit_where_their_values_are)
     char path[PATH_MAX];
     Err err;
     tmp_path(path, "hot.png");
-    ck_assert_ok(plot_heatmap(path, "one hot cell", v, R, C, NULL, NULL, &err), err);
+    PlotHeatmap h = {.title = "one hot cell", .values = v, .rows = R, .cols = C};
+    ck_assert_ok(plot_heatmap(path, &h, &err), err);
     TestPixels p = read_figure(path);
-    double x0 = 0.14 * 900, x1 = 0.82 * 900, y0 = 0.10 * 600, y1 = 0.88 * 600;
+    double x0, x1, y0, y1;
+    heat_cells_px(&h, &x0, &x1, &y0, &y1);
     const unsigned char *hot = test_pixel(&p, (int)(x0 + (x1 - x0) * 0.5 / C), (int)(y0 + (y1 - y0) * 0.5 / R));
     const unsigned char *right = test_pixel(&p, (int)(x0 + (x1 - x0) * 1.5 / C), (int)(y0 + (y1 - y0) * 0.5 / R));
     const unsigned char *below = test_pixel(&p, (int)(x0 + (x1 - x0) * 0.5 / C), (int)(y0 + (y1 - y0) * 1.5 / R));
@@ -196,13 +212,14 @@ START_TEST(missing_directory_is_a_runtime_error)
 {
     double x[] = {0, 1}, v[] = {1, 2, 3, 4};
     float img[4] = {0, 1, 1, 0};
-    PlotSeries s = {x, x, 2, "s", 0};
-    PlotPanel panel = {"t", "x", "y", &s, 1};
+    PlotSeries s = {.x = x, .y = x, .n = 2, .label = "s"};
+    PlotPanel panel = {.title = "t", .xlabel = "x", .ylabel = "y", .series = &s, .n_series = 1};
     char path[PATH_MAX];
     Err err;
     tmp_path(path, "missing/fig.png");
     assert_bad_path(plot_lines(path, &panel, 1, &err), &err, path);
-    assert_bad_path(plot_heatmap(path, "h", v, 2, 2, NULL, NULL, &err), &err, path);
+    PlotHeatmap h = {.title = "h", .values = v, .rows = 2, .cols = 2};
+    assert_bad_path(plot_heatmap(path, &h, &err), &err, path);
     assert_bad_path(plot_images(path, NULL, img, 1, 2, 2, 1, NULL, &err), &err, path);
     /* A later figure still works: no stream was left half-initialised. */
     tmp_path(path, "after.png");

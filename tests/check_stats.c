@@ -48,6 +48,18 @@ START_TEST(median)
 }
 END_TEST
 
+/* Undefined correlations (NaN) are left out of the median and counted. */
+START_TEST(median_of_finite_values)
+{
+    double r[] = {NAN, 0.9, 0.1, NAN, 0.5, INFINITY}, none[] = {NAN, NAN};
+    size_t left_out = 0;
+    ck_assert_double_eq(stats_median_finite(r, 6, &left_out), 0.5);
+    ck_assert_uint_eq(left_out, 3);
+    ck_assert(isnan(stats_median_finite(none, 2, &left_out)));
+    ck_assert_uint_eq(left_out, 2);
+}
+END_TEST
+
 START_TEST(ranks)
 {
     static const double x[] = {10, 20, 20, 30};
@@ -362,6 +374,7 @@ Suite *stats_suite(void)
     tcase_add_test(tc, cosine);
     tcase_add_test(tc, pearson);
     tcase_add_test(tc, median);
+    tcase_add_test(tc, median_of_finite_values);
     tcase_add_test(tc, ranks);
     tcase_add_test(tc, spearman);
     tcase_add_test(tc, minmax);

@@ -124,8 +124,11 @@ static int write_distances(AnalysisContext *ctx, const FolderSet *ref, const Fol
     }
     analysis_path(ctx, "distances.png", path, sizeof path);
     if (!rc)
-        rc = plot_heatmap(path, "Sum of squared differences (rows: query, columns: reference)",
-                          dist, nq, nr, labels, labels + nq, err);
+        rc = plot_heatmap(path, &(PlotHeatmap){.title = "Sum of squared differences of embeddings",
+                                               .xlabel = "reference", .ylabel = "query",
+                                               .values = dist, .rows = nq, .cols = nr,
+                                               .row_labels = labels, .col_labels = labels + nq},
+                          err);
     free(names);
     free(labels);
     return rc;

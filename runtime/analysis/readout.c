@@ -136,12 +136,10 @@ static int score_split(const Readout *r, const double *X, const NpyArray *Y, int
             pred[i] = s;
             act[i] = Y->data[(size_t)order[ntr + i] * q + u];
         }
-        rs[u] = stats_pearson(pred, act, (size_t)nte);
-        if (isnan(rs[u]))
-            rs[u] = 0; /* a constant unit or prediction: nothing explained */
+        rs[u] = stats_pearson(pred, act, (size_t)nte); /* NaN: a constant unit or prediction */
     }
     if (!rc)
-        *score = stats_median(rs, (size_t)q);
+        *score = stats_median_finite(rs, (size_t)q, NULL);
     free(order), free(xtr), free(ytr), free(W), free(b), free(pred), free(act), free(rs);
     return rc;
 }
@@ -193,12 +191,12 @@ static int write_results(const Readout *r, AnalysisContext *ctx, int items, cons
 {
     int L = r->n_layers, S = (int)r->splits;
     double *x = malloc((size_t)L * 3 * sizeof *x), *mean = x + L, *sd = x + 2 * L;
-    double *lo = malloc((size_t)L * 2 * sizeof *lo), *hi = lo ? lo + L : NULL;
+    const char **names = malloc((size_t)L * sizeof *names);
     char path[PATH_MAX];
     analysis_path(ctx, "readout.csv", path, sizeof path);
-    FILE *f = x && lo ? fopen(path, "w") : NULL;
+    FILE *f = x && names ? fopen(path, "w") : NULL;
     if (!f) {
-        free(x), free(lo);
+        free(x), free(names);
         return err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
     }
     fprintf(f, "layer,method,lambda,components,mean_median_r,sd");
@@ -211,7 +209,7 @@ static int write_results(const Readout *r, AnalysisContext *ctx, int items, cons
             m += scores[l * S + s] / S;
         for (int s = 0; s < S; s++)
             v += (scores[l * S + s] - m) * (scores[l * S + s] - m) / (S > 1 ? S - 1 : 1);
-        x[l] = l + 1, mean[l] = m, sd[l] = sqrt(v), lo[l] = m - sd[l], hi[l] = m + sd[l];
+        x[l] = l, mean[l] = m, sd[l] = sqrt(v), names[l] = r->layers[l]->name;
         int k = r->pls ? layer_components(r, r->layers[l], items) : 0;
         fewest = k < fewest ? k : fewest, most = k > most ? k : most;
         if (r->pls)
@@ -223,14 +221,15 @@ static int write_results(const Readout *r, AnalysisContext *ctx, int items, cons
     }
     fprintf(f, "\n");
     int rc = fclose(f) == 0 ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
-    PlotSeries series[3] = {{x, mean, L, "median r (mean over splits)", 0},
-                            {x, hi, L, "+1 sd", 1}, {x, lo, L, "-1 sd", 1}};
+    PlotSeries series = {.x = x, .y = mean, .n = L, .markers = PLOT_LINE_MARKERS, .err = sd,
+                         .label = S > 1 ? "median r, mean and sd over splits" : "median r"};
     char title[80];
     plot_title(r, fewest, most, title, sizeof title);
-    PlotPanel panel = {title, "layer (in the order listed)", "median Pearson r", series, 3};
+    PlotPanel panel = {.title = title, .xlabel = "layer", .ylabel = "median Pearson r",
+                       .series = &series, .n_series = 1, .x_names = names, .n_x_names = L};
     analysis_path(ctx, "readout.png", path, sizeof path);
     if (!rc) rc = plot_lines(path, &panel, 1, err);
-    free(x), free(lo);
+    free(x), free(names);
     return rc;
 }
 

@@ -220,15 +220,16 @@ static int compare_with_people(AnalysisContext *ctx, const Similarity *s, const 
                s->layers[l]->name, people->raters, people->raters == 1 ? "" : "s", r,
                isnan(r) ? " (the network's or the people's scores are all equal)" : "");
         snprintf(labels[l], sizeof labels[l], "%s (r = %.2f)", s->layers[l]->name, r);
-        series[l] = (PlotSeries){net + l * P, people->normalized, P, labels[l], 1};
+        series[l] = (PlotSeries){.x = net + l * P, .y = people->normalized, .n = P,
+                                 .label = labels[l], .markers = PLOT_MARKERS};
     }
     if (fclose(f) != 0)
         return err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
     char title[96];
     snprintf(title, sizeof title, "Network and people on %d pairs (%d rater%s)", P,
              people->raters, people->raters == 1 ? "" : "s");
-    PlotPanel panel = {title, "network similarity (normalized)", "human similarity (normalized)",
-                       series, L};
+    PlotPanel panel = {.title = title, .xlabel = "network similarity (normalized)",
+                       .ylabel = "human similarity (normalized)", .series = series, .n_series = L};
     analysis_path(ctx, "similarity_scatter.png", path, sizeof path);
     return plot_lines(path, &panel, 1, err);
 }

@@ -129,6 +129,20 @@ double stats_median(double *x, size_t n)
     return n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
 }
 
+double stats_median_finite(double *x, size_t n, size_t *left_out)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(x[i])) {
+            double v = x[i];
+            x[i] = x[kept];
+            x[kept++] = v;
+        }
+    if (left_out)
+        *left_out = n - kept;
+    return stats_median(x, kept);
+}
+
 void stats_minmax(double *x, size_t n)
 {
     double lo = INFINITY, hi = -INFINITY;

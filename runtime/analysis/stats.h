@@ -29,6 +29,11 @@ double stats_spearman(const double *a, const double *b, size_t n);
 /* The median of n values, sorting them in place (NaNs sort last); NaN when n is 0. */
 double stats_median(double *x, size_t n);
 
+/* The median of the finite values among x[0..n) (NaN when there are none),
+ * reordering x; *left_out (may be NULL) gets the count of the others, such
+ * as the undefined correlations of constant units. */
+double stats_median_finite(double *x, size_t n, size_t *left_out);
+
 /* Scales x in place to [0, 1]; all-equal input becomes all 0. */
 void stats_minmax(double *x, size_t n);
 
