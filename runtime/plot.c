@@ -592,7 +592,7 @@ static void draw_images(const void *ctx)
     if (c->title) {
         plvpor(0.0, 1.0, 0.0, 1.0);
         plwind(0.0, 1.0, 0.0, 1.0);
-        plptex(0.5, 1 - 28 / c->layout.height, 1.0, 0.0, 0.5, c->title);
+        plptex(0.5, 1 - 25 / c->layout.height, 1.0, 0.0, 0.5, c->title);
     }
     plschr(0, c->caption_scale > 0 ? c->caption_scale : 1.0);
     for (int k = 0; k < c->n; k++) {

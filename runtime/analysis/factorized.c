@@ -154,9 +154,7 @@ static int score(FactorizedModel *m, const double *targets, const int *order, in
             a[i] = pred[(size_t)i * units + j];
             y[i] = targets[(size_t)order[train + i] * units + j];
         }
-        r[j] = stats_pearson(a, y, (size_t)test);
-        if (isnan(r[j]))
-            r[j] = 0; /* a constant unit or prediction: nothing explained */
+        r[j] = stats_pearson(a, y, (size_t)test); /* NaN: a constant unit or prediction */
     }
     free(pred), free(a);
     return rc;
@@ -383,7 +381,8 @@ static int factorized_run(Analysis *a, AnalysisContext *ctx, Err *err)
         printf("Factorized readout of %s: median held-out r %.3f over %d units (%d items held "
                "out)", f->layer->name, median, units - (int)na, fit.test);
         if (na)
-            printf("; %zu constant unit%s left out (r undefined, NA)", na, na == 1 ? "" : "s");
+            printf("; %zu unit%s left out: constant target or prediction, r undefined (NA)", na,
+                   na == 1 ? "" : "s");
         printf("\n");
     }
     factorized_fit_free(&fit);
