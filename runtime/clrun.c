@@ -8,9 +8,11 @@
 #include "device.h"
 #include "experiment.h"
 #include "graph.h"
+#include "interrupt.h"
 #include "merge.h"
 #include "sweep_run.h"
 #include "train.h"
+#include "version.h"
 
 static const char usage[] =
     "usage:\n"
@@ -23,11 +25,62 @@ static const char usage[] =
     "                 --jobs N] [--device SPEC,... | all] [--out ROOT]\n"
     "                                       the grid of the experiment's sweep: block\n"
     "  clrun merge ROOT [--metric NAME]     results.csv and figures of a sweep\n"
+    "  clrun help [COMMAND]                 this text, or one command's (COMMAND --help)\n"
+    "  clrun --version                      clrun's version\n"
     "SPEC is P:D by index or name (0:0, pocl, nvidia:0); also $CLRUN_DEVICE.\n"
     "KEY=VALUE overrides a setting by dotted path: train.batch_size=128,\n"
     "optimizer.learning_rate=0.001, model.layers.fc1.units=64. For sweep, KEY=A,B,...\n"
     "sweeps KEY over those values; without --index, $SLURM_ARRAY_TASK_ID or\n"
-    "$JOB_COMPLETION_INDEX picks the point, else the whole grid runs (--jobs 1).\n";
+    "$JOB_COMPLETION_INDEX picks the point, else the whole grid runs (--jobs 1).\n"
+    "Options that take a value are written --out DIR or --out=DIR.\n";
+
+/* Each command's own help: `clrun help COMMAND` and `clrun COMMAND --help`. */
+static const struct {
+    const char *name, *help;
+} command_help[] = {
+    {"devices", "usage: clrun devices\n"
+                "Lists every OpenCL device as \"P:D  TYPE  NAME  (DRIVER)\"; P:D is what\n"
+                "--device and $CLRUN_DEVICE take.\n"},
+    {"summary", "usage: clrun summary FILE.yaml [KEY=VALUE ...]\n"
+                "The layer table of a model or experiment: each layer's type, output shape and\n"
+                "parameters; the last line is \"Total params: N\".\n"},
+    {"run", "usage: clrun run EXP.yaml [KEY=VALUE ...] [--device SPEC] [--out DIR]\n"
+            "                 [--weights FILE] [--profile]\n"
+            "Trains and evaluates the experiment into runs/NAME (or --out DIR): history.csv,\n"
+            "weights.safetensors, a checkpoint, figures and analyses. Running the same\n"
+            "command again resumes a stopped run. --weights starts from saved weights\n"
+            "(train.epochs=0 only evaluates and analyses them); --profile times each kernel.\n"},
+    {"sweep", "usage: clrun sweep EXP.yaml [KEY=VALUE ...] [KEY=A,B,...] [--count | --list |\n"
+              "                 --index I | --jobs N] [--device SPEC,... | all] [--out ROOT]\n"
+              "Runs the grid of the experiment's sweep: block (or of KEY=A,B,... overrides)\n"
+              "into ROOT/NNNN, then merges it. --count and --list show the grid; --index I\n"
+              "(or $SLURM_ARRAY_TASK_ID, $JOB_COMPLETION_INDEX) runs one point; --jobs N\n"
+              "runs N points at a time.\n"},
+    {"merge", "usage: clrun merge ROOT [--metric NAME]\n"
+              "Writes ROOT/results.csv (a row per finished point) and the sweep's figures;\n"
+              "--metric picks the figures' metric (final_test_accuracy by default).\n"},
+};
+
+/* Prints the help of the named command to stdout; 0, or 2 when there is no such command. */
+static int print_help(const char *cmd)
+{
+    if (!cmd) {
+        fputs(usage, stdout);
+        return CLRUN_OK;
+    }
+    for (size_t i = 0; i < sizeof command_help / sizeof command_help[0]; i++)
+        if (strcmp(cmd, command_help[i].name) == 0) {
+            fputs(command_help[i].help, stdout);
+            return CLRUN_OK;
+        }
+    fprintf(stderr, "clrun: no command '%s'\n%s", cmd, usage);
+    return CLRUN_EINPUT;
+}
+
+static int is_help(const char *arg)
+{
+    return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
 
 typedef struct {
     const char *file;
@@ -50,8 +103,10 @@ static int usage_error(const char *fmt, const char *what)
     return CLRUN_EINPUT;
 }
 
-/* The option's value slot or flag in a, when cmd takes it. */
-static int find_option(Args *a, const char *arg, int cmd, const char ***value, int **flag)
+/* The option's value slot or flag in a, when cmd takes it; arg may be
+ * --name=value, its length up to '=' is then len. */
+static int find_option(Args *a, const char *arg, size_t len, int cmd, const char ***value,
+                       int **flag)
 {
     const struct {
         const char *name;
@@ -70,7 +125,8 @@ static int find_option(Args *a, const char *arg, int cmd, const char ***value, i
         {"--metric", OPT_MERGE, &a->metric, NULL},
     };
     for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
-        if ((options[i].cmds & cmd) && strcmp(arg, options[i].name) == 0) {
+        if ((options[i].cmds & cmd) && strlen(options[i].name) == len &&
+            strncmp(arg, options[i].name, len) == 0) {
             *value = options[i].value;
             *flag = options[i].flag;
             return 1;
@@ -84,11 +140,16 @@ static int parse_args(int argc, char **argv, int cmd, Args *a)
     memset(a, 0, sizeof *a);
     a->overrides = calloc((size_t)argc + 1, sizeof *a->overrides);
     for (int i = 0; i < argc; i++) {
-        const char *arg = argv[i], **value = NULL;
+        const char *arg = argv[i], **value = NULL, *eq = strchr(arg, '=');
         int *flag = NULL;
-        if (find_option(a, arg, cmd, &value, &flag)) {
+        size_t len = arg[0] == '-' && eq ? (size_t)(eq - arg) : strlen(arg);
+        if (find_option(a, arg, len, cmd, &value, &flag)) {
+            if (flag && len < strlen(arg))
+                return usage_error("%s takes no value", arg);
             if (flag)
                 *flag = 1;
+            else if (len < strlen(arg))
+                *value = arg + len + 1; /* --out=DIR */
             else if (i + 1 == argc)
                 return usage_error("%s needs a value", arg);
             else
@@ -128,6 +189,7 @@ static int cmd_summary(Args *a, Err *err)
 
 static int cmd_run(Args *a, Err *err)
 {
+    interrupt_install();
     Experiment e;
     int rc = experiment_load(&e, a->file, a->overrides, a->n_overrides, err);
     if (!rc && e.model == e.root)
@@ -205,12 +267,31 @@ static int cmd_merge(Args *a, Err *err)
     return merge_sweep(a->file, a->metric, err);
 }
 
+/* Whether the command's arguments ask for its help. */
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 2; i < argc; i++)
+        if (is_help(argv[i]))
+            return 1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? CLRUN_EINPUT : CLRUN_OK;
+    /* Each line as it is written, also into a pipe or file (Slurm, nohup, tee). */
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return CLRUN_EINPUT;
     }
+    if (is_help(argv[1]) || strcmp(argv[1], "help") == 0)
+        return print_help(argc > 2 && !is_help(argv[1]) ? argv[2] : NULL);
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("clrun %s\n", CLRUN_VERSION);
+        return CLRUN_OK;
+    }
+    if (wants_help(argc, argv))
+        return print_help(argv[1]);
     Err err = {""};
     Args a;
     memset(&a, 0, sizeof a);
@@ -230,6 +311,8 @@ int main(int argc, char **argv)
         rc = usage_error("unknown command '%s'", cmd);
     if (rc && err.msg[0])
         fprintf(stderr, "clrun: %s\n", err.msg);
+    if (rc && interrupt_signal()) /* as a shell reports a process the signal ended */
+        rc = 128 + interrupt_signal();
     free(a.overrides);
     return rc;
 }

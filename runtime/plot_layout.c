@@ -305,7 +305,7 @@ void plot_images_layout(int n, int h, int w, int cols, int titled, double captio
 {
     memset(l, 0, sizeof *l);
     l->top = titled ? 50 : IMAGE_GAP;
-    l->caption = caption_scale > 0 ? caption_scale * 2 * PLOT_CHAR_H + 6 : 0; /* a line, a gap */
+    l->caption = caption_scale > 0 ? caption_scale * 2.4 * PLOT_CHAR_H + 6 : 0; /* a line, gaps */
     if (cols <= 0) { /* the count of columns that gives the largest thumbnails */
         double best = -1;
         for (int c = 1; c <= n; c++) {

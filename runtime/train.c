@@ -5,9 +5,12 @@
  * metric slots read once per epoch, so the host never waits inside an epoch
  * except to pace the queue and draw the progress bar. */
 #include "train.h"
+#include "interrupt.h"
+#include "version.h"
 
 #include <libgen.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,7 +26,6 @@
 #include "plot.h"
 #include "rundir.h"
 
-#define CLRUN_VERSION "0.1.0"
 #define QUEUE_DEPTH 3 /* batches in flight before the host waits */
 
 typedef struct {
@@ -190,12 +192,16 @@ static void progress(Trainer *t, int epoch, int done, int total, double started,
     if (seen > t->train.n)
         seen = t->train.n;
     int width = 30, filled = total ? width * done / total : width;
-    char bar[64];
+    char bar[64], eta[48] = "";
     for (int i = 0; i < width; i++)
         bar[i] = i < filled ? '=' : i == filled ? '>' : '.';
     bar[width] = 0;
-    printf("\rEpoch %d/%ld [%s] %d/%d - %.1fs - loss: %.4f - accuracy: %.4f ", epoch,
-           t->e->epochs, bar, done, total, elapsed, loss / seen, correct / seen);
+    if (!final && done > 0) { /* the rest of the epoch at the pace so far */
+        long left = lround(elapsed / done * (total - done));
+        snprintf(eta, sizeof eta, " - ETA: %ld:%02ld", left / 60, left % 60);
+    }
+    printf("\rEpoch %d/%ld [%s] %d/%d - %.1fs%s - loss: %.4f - accuracy: %.4f\033[K", epoch,
+           t->e->epochs, bar, done, total, elapsed, eta, loss / seen, correct / seen);
     fflush(stdout);
 }
 
@@ -248,6 +254,15 @@ static int log_steps(Trainer *t, int epoch, int total, Err *err)
     return rc;
 }
 
+/* The stop a signal asked for: after the last finished epoch, whose
+ * checkpoint is on disk. The progress bar's line is ended first. */
+static int stopped(int epoch, Err *err)
+{
+    if (isatty(STDOUT_FILENO))
+        putchar('\n');
+    return err_set(err, CLRUN_ERUNTIME, "stopped after epoch %d; the same command resumes", epoch);
+}
+
 static int train_epoch(Trainer *t, int epoch, Score *score, Err *err)
 {
     Graph *g = &t->g;
@@ -262,6 +277,10 @@ static int train_epoch(Trainer *t, int epoch, Score *score, Err *err)
     if (!rc && g->nonfinite)
         rc = dev_write(t->dev, g->nonfinite, 0, sizeof none, &none, err);
     for (int b = 0; b < total && !rc; b++) {
+        if (interrupt_signal()) {
+            rc = stopped(epoch - 1, err);
+            break;
+        }
         g->check_batch = b;
         rc = feed_batch(&t->train, g, b * bs, rows_of(&t->train, bs, b), t->scale, t->shift,
                         t->loss.labels, err);
@@ -712,6 +731,8 @@ int train_run(Experiment *e, const RunOptions *o, Err *err)
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/weights.safetensors", t.dir);
     if (!rc) rc = graph_save_weights(&t.g, path, err);
+    if (!rc && interrupt_signal())
+        rc = stopped((int)e->epochs, err);
     AnalysisContext ctx = analysis_context(&t);
     if (!rc) rc = analysis_run_list(&t.analyses, &ctx, err);
     if (!rc) rc = mark_success(t.dir, err);

@@ -3,9 +3,11 @@
  * (accuracy, run directory, reloading its weights and config). Runs
  * build/clrun, which `make check` builds first. */
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "analysis/stats.h"
@@ -15,6 +17,7 @@
 #include "rng.h"
 #include "suites.h"
 #include "testutil.h"
+#include "version.h"
 
 static char out[1 << 16];
 
@@ -23,6 +26,145 @@ START_TEST(devices_lists_the_pocl_device)
     ck_assert_int_eq(clrun("devices", out, sizeof out), 0);
     ck_assert_msg(strstr(out, "0:0  CPU  ") && strstr(out, "Portable Computing Language"),
                   "no POCL CPU device in:\n%s", out);
+}
+END_TEST
+
+/* Help on every command, on request only, to stdout with exit 0. */
+START_TEST(help_and_version_answer_with_exit_0)
+{
+    static const char *const commands[] = {"devices", "summary", "run", "sweep", "merge"};
+    ck_assert_int_eq(clrun("help", out, sizeof out), 0);
+    for (int i = 0; i < 5; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "  clrun %s ", commands[i]);
+        ck_assert_msg(strstr(out, want), "help does not list %s:\n%s", commands[i], out);
+    }
+    for (int i = 0; i < 5; i++) {
+        char want[64], args[64];
+        snprintf(want, sizeof want, "usage: clrun %s", commands[i]);
+        snprintf(args, sizeof args, "%s --help", commands[i]);
+        ck_assert_int_eq(clrun(args, out, sizeof out), 0);
+        ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "%s:\n%s", args, out);
+        snprintf(args, sizeof args, "help %s", commands[i]);
+        ck_assert_int_eq(clrun(args, out, sizeof out), 0);
+        ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "%s:\n%s", args, out);
+    }
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml -h", out, sizeof out), 0);
+    ck_assert_ptr_nonnull(strstr(out, "usage: clrun run"));
+    ck_assert_int_eq(clrun("--version", out, sizeof out), 0);
+    ck_assert_str_eq(out, "clrun " CLRUN_VERSION "\n");
+    ck_assert_int_eq(clrun("help nonsense", out, sizeof out), 2);
+    ck_assert_ptr_nonnull(strstr(out, "no command 'nonsense'"));
+}
+END_TEST
+
+/* The usage text follows usage errors only, not a failure of the run itself. */
+START_TEST(usage_follows_usage_errors_only)
+{
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml --bogus", out, sizeof out), 2);
+    ck_assert_ptr_nonnull(strstr(out, "unknown option '--bogus'"));
+    ck_assert_ptr_nonnull(strstr(out, "usage:"));
+    ck_assert_int_eq(clrun("run build/test-tmp/no-such-experiment.yaml", out, sizeof out), 2);
+    ck_assert_ptr_null(strstr(out, "usage:"));
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml --profile=yes", out, sizeof out), 2);
+    ck_assert_ptr_nonnull(strstr(out, "takes no value"));
+}
+END_TEST
+
+/* --out=DIR as well as --out DIR. */
+START_TEST(out_option_takes_an_equals_sign)
+{
+    test_fresh_dir("out-equals");
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml train.epochs=1 data.limit=200 "
+                           "--out=build/test-tmp/out-equals", out, sizeof out), 0);
+    ck_assert_int_eq(access("build/test-tmp/out-equals/SUCCESS", F_OK), 0);
+}
+END_TEST
+
+/* Into a pipe, stdout is written line by line: lines printed before an
+ * error (on unbuffered stderr) come before it in the combined stream. */
+START_TEST(output_into_a_pipe_appears_line_by_line)
+{
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml --weights build/test-tmp/none.safetensors"
+                           " --out build/test-tmp/piped 2>&1 | cat", out, sizeof out), 0);
+    const char *data = strstr(out, "Data: "), *error = strstr(out, "none.safetensors");
+    ck_assert_msg(data && error && data < error, "stdout came after stderr:\n%s", out);
+}
+END_TEST
+
+/* Runs build/clrun with argv, its stdout and stderr into one pipe held in
+ * buf; once the output holds `after`, sends it sig. The exit status, or -1. */
+static int clrun_signalled(char *const argv[], const char *after, int sig, char *buf, size_t size)
+{
+    int fd[2];
+    ck_assert_int_eq(pipe(fd), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(fd[1], STDOUT_FILENO);
+        dup2(fd[1], STDERR_FILENO);
+        close(fd[0]);
+        execv("build/clrun", argv);
+        _exit(127);
+    }
+    close(fd[1]);
+    size_t used = 0;
+    ssize_t got;
+    int sent = 0;
+    while ((got = read(fd[0], buf + used, size - 1 - used)) > 0) {
+        used += (size_t)got;
+        buf[used] = 0;
+        if (!sent && strstr(buf, after))
+            sent = kill(pid, sig) == 0;
+    }
+    close(fd[0]);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(sent, "never saw '%s' in:\n%s", after, buf);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Ctrl-C stops after the last finished epoch with exit 130, saying so, and
+ * the same command resumes from there; SIGTERM exits 143. */
+START_TEST(ctrl_c_stops_after_an_epoch_and_the_same_command_resumes)
+{
+    char *argv[] = {"clrun", "run", "experiments/quickstart.yaml", "train.epochs=40",
+                    "data.limit=300", "--out", "build/test-tmp/stopped", NULL};
+    test_fresh_dir("stopped");
+    test_fresh_dir("terminated");
+    ck_assert_int_eq(clrun_signalled(argv, "Epoch 2/40", SIGINT, out, sizeof out), 130);
+    int epoch = 0;
+    const char *said = strstr(out, "clrun: stopped after epoch ");
+    ck_assert_msg(said && sscanf(said, "clrun: stopped after epoch %d;", &epoch) == 1, "%s", out);
+    ck_assert_msg(epoch >= 2 && epoch < 40, "stopped after epoch %d", epoch);
+    ck_assert_ptr_nonnull(strstr(said, "; the same command resumes\n"));
+    ck_assert_int_eq(test_count_lines("build/test-tmp/stopped/history.csv") - 1, epoch);
+    ck_assert_int_ne(access("build/test-tmp/stopped/SUCCESS", F_OK), 0);
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml train.epochs=40 data.limit=300 "
+                           "--out build/test-tmp/stopped", out, sizeof out), 0);
+    char resumed[64];
+    snprintf(resumed, sizeof resumed, "Resuming after epoch %d ", epoch);
+    ck_assert_msg(strstr(out, resumed), "no '%s' in:\n%s", resumed, out);
+    ck_assert_int_eq(test_count_lines("build/test-tmp/stopped/history.csv") - 1, 40);
+    ck_assert_int_eq(access("build/test-tmp/stopped/SUCCESS", F_OK), 0);
+    argv[6] = "build/test-tmp/terminated";
+    ck_assert_int_eq(clrun_signalled(argv, "Epoch 1/40", SIGTERM, out, sizeof out), 143);
+    ck_assert_ptr_nonnull(strstr(out, "the same command resumes"));
+}
+END_TEST
+
+/* On a terminal, the progress bar shows the time the epoch has left. */
+START_TEST(progress_bar_shows_an_eta_on_a_terminal)
+{
+    if (test_shell("script -qc true /dev/null", out, sizeof out) != 0)
+        return; /* no script(1) to make a terminal */
+    test_fresh_dir("eta");
+    ck_assert_int_eq(test_shell("script -qec 'build/clrun run experiments/quickstart.yaml "
+                                "train.epochs=1 --out build/test-tmp/eta' /dev/null",
+                                out, sizeof out), 0);
+    int m = 0, s = 0;
+    const char *eta = strstr(out, " - ETA: ");
+    ck_assert_msg(eta && sscanf(eta, " - ETA: %d:%d", &m, &s) == 2 && s < 60, "%s", out);
 }
 END_TEST
 
@@ -750,5 +892,15 @@ Suite *cli_suite(void)
     tcase_add_loop_test(tc, experiment_runs_one_short_epoch, 0, N_EXPERIMENTS);
     tcase_add_test(tc, cs375_rsa_compares_with_another_network);
     suite_add_tcase(s, tc);
+    /* the command line itself: CK_RUN_CASE=commands runs these alone */
+    TCase *cmd = tcase_create("commands");
+    tcase_set_timeout(cmd, 600);
+    tcase_add_test(cmd, help_and_version_answer_with_exit_0);
+    tcase_add_test(cmd, usage_follows_usage_errors_only);
+    tcase_add_test(cmd, out_option_takes_an_equals_sign);
+    tcase_add_test(cmd, output_into_a_pipe_appears_line_by_line);
+    tcase_add_test(cmd, ctrl_c_stops_after_an_epoch_and_the_same_command_resumes);
+    tcase_add_test(cmd, progress_bar_shows_an_eta_on_a_terminal);
+    suite_add_tcase(s, cmd);
     return s;
 }
