@@ -285,6 +285,9 @@ static void draw_panel(const PlotPanel *p, int n_panels)
     pladv(0);
     plvpor(l.viewport.x0, l.viewport.x1, l.viewport.y0, l.viewport.y1);
     plwind(w->x0, w->x1, w->y0, w->y1);
+    /* Plain numbers up to 7 digits (examples seen): PLplot's "(x10^4)" goes off the edge. */
+    plsxax(7, 0);
+    plsyax(5, 0);
     plcol0(COL_GRID);
     plwidth(1.0);
     plbox(custom_x ? "" : "g", 0, 0, "g", 0, 0);
@@ -469,9 +472,9 @@ static void heat_axis_titles(const HeatCtx *c)
 {
     const PlotRect *v = &c->layout.viewport;
     if (c->h->xlabel)
-        plmtex("b", (v->y0 * PLOT_HEIGHT - 22) / CHAR_PX, 0.5, 0.5, c->h->xlabel);
+        plmtex("b", (v->y0 * PLOT_HEIGHT - 16) / CHAR_PX, 0.5, 0.5, c->h->xlabel);
     if (c->h->ylabel)
-        plmtex("l", (v->x0 * PLOT_WIDTH - 22) / CHAR_PX, 0.5, 0.5, c->h->ylabel);
+        plmtex("l", (v->x0 * PLOT_WIDTH - 16) / CHAR_PX, 0.5, 0.5, c->h->ylabel);
 }
 
 /* Each finite value in its cell: white on the dark end of viridis, black on the light. */
@@ -578,7 +581,7 @@ static double caption_scale(const char *const *captions, int n, int cols)
             longest = strlen(captions[k]);
     if (!captions)
         return 0.0;
-    double fit = (double)PLOT_WIDTH / cols / ((double)longest * PLOT_CHAR_W * 0.8 + 8);
+    double fit = (double)PLOT_WIDTH / cols / ((double)longest * PLOT_CHAR_W + 12);
     return fit < 0.5 ? 0.5 : fit > 0.9 ? 0.9 : fit;
 }
 

@@ -252,7 +252,7 @@ void plot_layout(const PlotPanel *p, int n_panels, PlotLayout *l)
 
 enum {
     HEAT_TOP = 55, HEAT_RIGHT = 140, /* the colour bar and its labels */
-    HEAT_GAP = 12, HEAT_AXIS_TITLE = 40,
+    HEAT_GAP = 12, HEAT_AXIS_TITLE = 45,
 };
 
 void plot_heat_layout(const PlotHeatmap *h, PlotHeatLayout *l)

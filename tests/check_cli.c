@@ -168,6 +168,33 @@ START_TEST(progress_bar_shows_an_eta_on_a_terminal)
 }
 END_TEST
 
+/* The Playground spiral reaches its stated goal: test loss below 0.1, first
+ * before epoch 230 (the seed's Playground run), and still below at the end. */
+START_TEST(playground_spiral_reaches_its_goal)
+{
+    test_fresh_dir("spiral");
+    ck_assert_int_eq(clrun("run experiments/keras-playground-spiral.yaml --out build/test-tmp/spiral",
+                           out, sizeof out), 0);
+    FILE *f = fopen("build/test-tmp/spiral/history.csv", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[512];
+    int epoch = 0, first = 0, rows = 0;
+    double test_loss = NAN;
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f)); /* the header */
+    while (fgets(line, sizeof line, f)) {
+        ck_assert_msg(sscanf(line, "%d,%*f,%*f,%*[^,],%*[^,],%lf", &epoch, &test_loss) == 2, "%s",
+                      line);
+        rows++;
+        if (!first && test_loss < 0.1)
+            first = epoch;
+    }
+    fclose(f);
+    ck_assert_int_eq(rows, 300);
+    ck_assert_msg(first > 0 && first < 230, "test loss first below 0.1 at epoch %d", first);
+    ck_assert_msg(test_loss < 0.1, "test loss %g after 300 epochs", test_loss);
+}
+END_TEST
+
 START_TEST(summary_counts_the_seeds_lenet)
 {
     ck_assert_int_eq(clrun("summary experiments/quickstart.yaml", out, sizeof out), 0);
@@ -321,7 +348,7 @@ static const struct {
     {"keras-cnn", 1199882, "data.limit=256"},
     {"keras-cnn-dropout", 1199882, "data.limit=256"},
     {"keras-cifar10", 624106, "data.limit=64"},
-    {"keras-playground-spiral", 37, ""},
+    {"keras-playground-spiral", 49, ""},
     {"ds5220-mlp", 101770, "data.limit=256"},
     {"ds5220-mlp-normalized", 101770, "data.limit=256"},
     {"ds5220-cnn", 8490, "data.limit=256"},
@@ -902,5 +929,10 @@ Suite *cli_suite(void)
     tcase_add_test(cmd, ctrl_c_stops_after_an_epoch_and_the_same_command_resumes);
     tcase_add_test(cmd, progress_bar_shows_an_eta_on_a_terminal);
     suite_add_tcase(s, cmd);
+    /* what the experiments' own files claim: CK_RUN_CASE=claims */
+    TCase *claims = tcase_create("claims");
+    tcase_set_timeout(claims, 600);
+    tcase_add_test(claims, playground_spiral_reaches_its_goal);
+    suite_add_tcase(s, claims);
     return s;
 }
