@@ -480,13 +480,19 @@ static int check_data(Trainer *t, Err *err)
     return loss_check_outputs(&t->loss, graph_output(&t->g), classes, t->e->data.dataset, err);
 }
 
-/* Splits the training set (Keras' validation_split takes the last fraction,
- * before any shuffling), uploads both sets and works out the normalisation. */
+/* The examples that train: all of the training set but the last
+ * validation_split of it (Keras' validation_split, taken before any shuffling). */
+static int training_count(const Trainer *t)
+{
+    return (int)(t->train_ds.n * (1.0 - t->e->data.validation_split));
+}
+
+/* Splits the training set, uploads both sets and works out the normalisation. */
 static int feed_data(Trainer *t, Err *err)
 {
     Graph *g = &t->g;
     const DataSpec *d = &t->e->data;
-    int n = t->train_ds.n, n_train = (int)(n * (1.0 - d->validation_split));
+    int n = t->train_ds.n, n_train = training_count(t);
     if (n_train < 1 || (d->validation_split > 0 && n_train == n))
         return spec_error(d->node, err, "validation_split %g leaves %d of %d examples for "
                           "training", d->validation_split, n_train, n);
@@ -509,6 +515,22 @@ static int feed_data(Trainer *t, Err *err)
     return CLRUN_OK;
 }
 
+/* n with a comma between each group of three digits ("60,000"), in buf[32]. */
+static const char *thousands(long n, char *buf)
+{
+    char digits[24];
+    int len = snprintf(digits, sizeof digits, "%ld", n < 0 ? -n : n), at = 0;
+    if (n < 0)
+        buf[at++] = '-';
+    for (int i = 0; i < len; i++) {
+        if (i > 0 && (len - i) % 3 == 0)
+            buf[at++] = ',';
+        buf[at++] = digits[i];
+    }
+    buf[at] = '\0';
+    return buf;
+}
+
 static int load_data(Trainer *t, Err *err)
 {
     char root[PATH_MAX];
@@ -523,8 +545,18 @@ static int load_data(Trainer *t, Err *err)
         t->train_ds.n = (int)d->limit;
     if (d->limit > 0 && t->test_ds.n > d->limit)
         t->test_ds.n = (int)d->limit;
-    printf("Data: %s: %d training and %d test examples\n", t->train_ds.source, t->train_ds.n,
-           t->test_ds.n);
+    char train[32], val[32], test[32], limit[96] = "";
+    int n_train = training_count(t);
+    if (d->limit > 0)
+        snprintf(limit, sizeof limit, " (data.limit: the first %ld of the training and of the "
+                 "test set)", d->limit);
+    if (n_train < t->train_ds.n)
+        printf("Data: %s: %s training, %s validation and %s test examples%s\n",
+               t->train_ds.source, thousands(n_train, train), thousands(t->train_ds.n - n_train, val),
+               thousands(t->test_ds.n, test), limit);
+    else
+        printf("Data: %s: %s training and %s test examples%s\n", t->train_ds.source,
+               thousands(n_train, train), thousands(t->test_ds.n, test), limit);
     return CLRUN_OK;
 }
 

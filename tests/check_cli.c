@@ -124,6 +124,19 @@ static int clrun_signalled(char *const argv[], const char *after, int sig, char 
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* The data line counts what each split holds after validation_split and
+ * data.limit, with thousands separators. */
+START_TEST(data_line_counts_each_split)
+{
+    test_fresh_dir("data-line");
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml train.epochs=1 data.limit=1500 "
+                           "data.validation_split=0.2 --out build/test-tmp/data-line",
+                           out, sizeof out), 0);
+    ck_assert_msg(strstr(out, ": 1,200 training, 300 validation and 1,500 test examples (data.limit:"
+                         " the first 1500 of the training and of the test set)\n"), "%s", out);
+}
+END_TEST
+
 /* Ctrl-C stops after the last finished epoch with exit 130, saying so, and
  * the same command resumes from there; SIGTERM exits 143. */
 START_TEST(ctrl_c_stops_after_an_epoch_and_the_same_command_resumes)
@@ -926,6 +939,7 @@ Suite *cli_suite(void)
     tcase_add_test(cmd, usage_follows_usage_errors_only);
     tcase_add_test(cmd, out_option_takes_an_equals_sign);
     tcase_add_test(cmd, output_into_a_pipe_appears_line_by_line);
+    tcase_add_test(cmd, data_line_counts_each_split);
     tcase_add_test(cmd, ctrl_c_stops_after_an_epoch_and_the_same_command_resumes);
     tcase_add_test(cmd, progress_bar_shows_an_eta_on_a_terminal);
     suite_add_tcase(s, cmd);
