@@ -22,6 +22,7 @@ typedef struct {
     int nan_check;         /* stop at the first NaN or infinity in training (default on) */
     long log_every;        /* steps.csv: the loss of every N-th batch; 0: none */
     SpecNode *analyses;    /* the `analyses:` list, read by the trainer, or NULL */
+    long plot_dpi;         /* plot.dpi: the figures' resolution (plot.h's PLOT_DPI: 900x600 px) */
 } Experiment;
 
 /* Loads path, includes the model file, applies KEY=VALUE overrides and checks

@@ -39,6 +39,16 @@ static const int palette[][3] = {
 /* The legend's symbol column, and the px per character height PLplot uses. */
 static const double LEGEND_SYMBOL_PX = 36.0, CHAR_PX = 15.5;
 
+/* pngcairo's resolution when none is set, at which plot_layout.h's pixel
+ * sizes hold; plot_set_dpi scales from it. */
+static const double PNGCAIRO_DPI = 90.0;
+static double plot_scale = 1.0;
+
+void plot_set_dpi(int dpi)
+{
+    plot_scale = dpi >= PLOT_DPI_MIN && dpi <= PLOT_DPI_MAX ? dpi / (double)PLOT_DPI : 1.0;
+}
+
 typedef void (*DrawFn)(const void *ctx);
 
 static jmp_buf plot_jump;
@@ -100,10 +110,14 @@ static int draw_stream(const char *file, int nx, int height, DrawFn draw, const 
     stage = 1;
     plsdev("pngcairo");
     plsfnam(file);
-    plspage(0, 0, PLOT_WIDTH, height, 0, 0);
+    /* More pixels per inch at the same size in inches: text, markers and
+     * layout scale together; line widths are scaled where they are set. */
+    plspage(PNGCAIRO_DPI * plot_scale, PNGCAIRO_DPI * plot_scale, (PLINT)lround(PLOT_WIDTH * plot_scale),
+            (PLINT)lround(height * plot_scale), 0, 0);
     set_palette();
     plssub(nx, 1);
     plinit();
+    plwidth(plot_scale);
     plfont(1);
     plschr(0, 1.0);
     draw(ctx);
@@ -227,7 +241,7 @@ static void draw_legend(const PlotPanel *p, const PlotLayout *l)
         styles[n] = 1;
         fg[n] = COL_FG;
         nsym[n] = 1;
-        widths[n] = 2.0;
+        widths[n] = 2.0 * plot_scale;
         scales[n] = 1.0;
         labels[n] = s->label;
         symbols[n] = MARKER;
@@ -289,23 +303,23 @@ static void draw_panel(const PlotPanel *p, int n_panels)
     plsxax(7, 0);
     plsyax(5, 0);
     plcol0(COL_GRID);
-    plwidth(1.0);
+    plwidth(plot_scale);
     plbox(custom_x ? "" : "g", 0, 0, "g", 0, 0);
     plcol0(COL_FG);
     plbox(custom_x ? "bc" : "bcnst", 0, 0, "bcnstv", 0, 0);
     if (custom_x)
         draw_x_ticks(p, &l);
     plmtex("b", (l.bottom_px - 22) / CHAR_PX, 0.5, 0.5, text(p->xlabel));
-    plmtex("l", 5.0, 0.5, 0.5, text(p->ylabel));
+    plmtex("l", 5.8, 0.5, 0.5, text(p->ylabel)); /* clear of 5-character tick labels */
     plschr(0, l.title_scale);
     plmtex("t", 2.0 / l.title_scale, 0.5, 0.5, text(p->title));
     plschr(0, 1.0);
-    plwidth(2.0);
+    plwidth(2.0 * plot_scale);
     for (int i = 0; i < p->n_series; i++) {
         plcol0(COL_SERIES + i % N_SERIES_COLORS);
         draw_series(&p->series[i]);
     }
-    plwidth(1.0);
+    plwidth(plot_scale);
     plcol0(COL_FG);
     draw_legend(p, &l);
 }

@@ -1,5 +1,6 @@
 /* plot.h: figures as PNG files (line charts, heatmaps, image grids), drawn
- * with PLplot's pngcairo driver on a white background, 900x600 px, and
+ * with PLplot's pngcairo driver on a white background, 900x600 px (twice
+ * that at plot_set_dpi(200)), and
  * written atomically (to path.tmp, then renamed). Non-finite values in series
  * are skipped, and in heatmaps and images left undrawn (white). Functions return CLRUN_OK, CLRUN_EINPUT for bad arguments or
  * CLRUN_ERUNTIME when the file cannot be written; the message names the path. */
@@ -7,6 +8,12 @@
 #define CLRUN_PLOT_H
 
 #include "err.h"
+
+/* The resolution of the figures drawn after it: PLOT_DPI (the default)
+ * makes 900x600 px, 200 twice as many each way with everything drawn twice
+ * as large (for print). Outside PLOT_DPI_MIN..PLOT_DPI_MAX: the default. */
+enum { PLOT_DPI = 100, PLOT_DPI_MIN = 50, PLOT_DPI_MAX = 400 };
+void plot_set_dpi(int dpi);
 
 /* How a series is drawn: a line through its points, markers at them, or both. */
 enum { PLOT_LINE = 0, PLOT_MARKERS = 1, PLOT_LINE_MARKERS = 2 };

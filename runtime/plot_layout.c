@@ -7,7 +7,7 @@
 #include <string.h>
 
 enum {
-    MARGIN_LEFT = 95,   /* y tick labels and the y label */
+    MARGIN_LEFT = 110,  /* y tick labels and the y label */
     MARGIN_RIGHT = 25,
     MARGIN_TOP = 55,    /* the title */
     MARGIN_BOTTOM = 45, /* below the tick labels: the x label */

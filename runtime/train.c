@@ -751,6 +751,7 @@ int train_run(Experiment *e, const RunOptions *o, Err *err)
     memset(&t, 0, sizeof t);
     t.e = e;
     t.rng = (uint64_t)e->seed ^ 0x53485546464c45ull; /* "SHUFFLE": apart from the init stream */
+    plot_set_dpi((int)e->plot_dpi); /* for the history, the loss curve and the analyses */
     int rc = prepare(&t, o, err);
     double started = now();
     if (!rc) rc = run_epochs(&t, err);

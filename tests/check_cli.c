@@ -137,6 +137,22 @@ START_TEST(data_line_counts_each_split)
 }
 END_TEST
 
+/* plot.dpi: 200 gives figures of twice the pixels; out of range, exit 2. */
+START_TEST(plot_dpi_sets_the_figures_resolution)
+{
+    test_fresh_dir("dpi");
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml train.epochs=1 data.limit=300 "
+                           "'plot={dpi: 200}' --out build/test-tmp/dpi", out, sizeof out), 0);
+    TestPixels p = test_read_png("build/test-tmp/dpi/history.png");
+    free(p.rgb);
+    ck_assert_int_eq(p.w, 1800);
+    ck_assert_int_eq(p.h, 1200);
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml 'plot={dpi: 5}' --out build/test-tmp/dpi",
+                           out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "dpi must be between 50 and 400"), "%s", out);
+}
+END_TEST
+
 /* Ctrl-C stops after the last finished epoch with exit 130, saying so, and
  * the same command resumes from there; SIGTERM exits 143. */
 START_TEST(ctrl_c_stops_after_an_epoch_and_the_same_command_resumes)
@@ -940,6 +956,7 @@ Suite *cli_suite(void)
     tcase_add_test(cmd, out_option_takes_an_equals_sign);
     tcase_add_test(cmd, output_into_a_pipe_appears_line_by_line);
     tcase_add_test(cmd, data_line_counts_each_split);
+    tcase_add_test(cmd, plot_dpi_sets_the_figures_resolution);
     tcase_add_test(cmd, ctrl_c_stops_after_an_epoch_and_the_same_command_resumes);
     tcase_add_test(cmd, progress_bar_shows_an_eta_on_a_terminal);
     suite_add_tcase(s, cmd);

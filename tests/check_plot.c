@@ -228,6 +228,38 @@ START_TEST(missing_directory_is_a_runtime_error)
 END_TEST
 
 
+/* plot.dpi 200: twice the pixels each way, and everything drawn twice as
+ * large, so the share of ink stays about the same (a little lower: the
+ * anti-aliased edges of lines count for less); drawn at the old size on the
+ * larger page it would fall to a third or less. */
+START_TEST(dpi_200_draws_everything_twice_as_large)
+{
+    enum { N = 10 };
+    double x[N], y[N];
+    for (int i = 0; i < N; i++)
+        x[i] = i + 1, y[i] = 1.0 / (i + 1);
+    PlotSeries s = {.x = x, .y = y, .n = N, .label = "loss", .markers = PLOT_LINE_MARKERS};
+    PlotPanel p = {.title = "Loss", .xlabel = "epoch", .ylabel = "loss", .series = &s,
+                   .n_series = 1, .integer_x = 1};
+    char path[PATH_MAX];
+    Err err;
+    double share[2];
+    for (int k = 0; k < 2; k++) {
+        plot_set_dpi(k ? 200 : PLOT_DPI);
+        tmp_path(path, k ? "dpi200.png" : "dpi100.png");
+        ck_assert_ok(plot_lines(path, &p, 1, &err), err);
+        TestPixels px = test_read_png(path);
+        ck_assert_int_eq(px.w, 900 * (k + 1));
+        ck_assert_int_eq(px.h, 600 * (k + 1));
+        share[k] = test_ink_share(&px);
+        free(px.rgb);
+    }
+    plot_set_dpi(PLOT_DPI);
+    ck_assert_msg(share[1] > 0.6 * share[0] && share[1] < 1.25 * share[0],
+                  "ink %.4f at 100 dpi, %.4f at 200", share[0], share[1]);
+}
+END_TEST
+
 /* ---- layout: computed, then checked against the data ---- */
 
 /* Asserts that every point of p (with a marker's radius and its error bar)
@@ -402,6 +434,7 @@ Suite *plot_suite(void)
     tcase_add_test(tc, heatmap_cells_sit_where_their_values_are);
     tcase_add_test(tc, images_show_dark_and_light_pixels);
     tcase_add_test(tc, missing_directory_is_a_runtime_error);
+    tcase_add_test(tc, dpi_200_draws_everything_twice_as_large);
     tcase_add_test(tc, layout_legend_leaves_rising_curves_clear);
     tcase_add_test(tc, layout_legend_rises_above_data_in_every_corner);
     tcase_add_test(tc, layout_epoch_axes_have_integer_ticks);
