@@ -17,7 +17,7 @@
 static const char usage[] =
     "usage:\n"
     "  clrun devices                        list OpenCL platforms and devices\n"
-    "  clrun summary FILE.yaml [KEY=VALUE ...]\n"
+    "  clrun summary FILE.yaml [KEY=VALUE ...] [--tensors]\n"
     "                                       layer table of a model or experiment\n"
     "  clrun run EXP.yaml [KEY=VALUE ...] [--device SPEC] [--out DIR] [--weights FILE]\n"
     "                 [--profile]           train and evaluate an experiment\n"
@@ -41,9 +41,11 @@ static const struct {
     {"devices", "usage: clrun devices\n"
                 "Lists every OpenCL device as \"P:D  TYPE  NAME  (DRIVER)\"; P:D is what\n"
                 "--device and $CLRUN_DEVICE take.\n"},
-    {"summary", "usage: clrun summary FILE.yaml [KEY=VALUE ...]\n"
+    {"summary", "usage: clrun summary FILE.yaml [KEY=VALUE ...] [--tensors]\n"
                 "The layer table of a model or experiment: each layer's type, output shape and\n"
-                "parameters; the last line is \"Total params: N\".\n"},
+                "parameters; the last line is \"Total params: N\". --tensors lists every\n"
+                "parameter tensor first, with its PyTorch name and shape, and the trainable\n"
+                "and non-trainable counts.\n"},
     {"run", "usage: clrun run EXP.yaml [KEY=VALUE ...] [--device SPEC] [--out DIR]\n"
             "                 [--weights FILE] [--profile]\n"
             "Trains and evaluates the experiment into runs/NAME (or --out DIR): history.csv,\n"
@@ -90,10 +92,11 @@ typedef struct {
     int count, list;            /* sweep --count, --list */
     const char *index, *jobs;   /* sweep --index I, --jobs N */
     const char *metric;         /* merge --metric */
+    int tensors;                /* summary --tensors */
 } Args;
 
 /* The options each command takes. */
-enum { OPT_RUN = 1, OPT_SWEEP = 2, OPT_MERGE = 4 };
+enum { OPT_RUN = 1, OPT_SWEEP = 2, OPT_MERGE = 4, OPT_SUMMARY = 8 };
 
 static int usage_error(const char *fmt, const char *what)
 {
@@ -123,6 +126,7 @@ static int find_option(Args *a, const char *arg, size_t len, int cmd, const char
         {"--index", OPT_SWEEP, &a->index, NULL},
         {"--jobs", OPT_SWEEP, &a->jobs, NULL},
         {"--metric", OPT_MERGE, &a->metric, NULL},
+        {"--tensors", OPT_SUMMARY, NULL, &a->tensors},
     };
     for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
         if ((options[i].cmds & cmd) && strlen(options[i].name) == len &&
@@ -180,6 +184,8 @@ static int cmd_summary(Args *a, Err *err)
     memset(&g, 0, sizeof g);
     int rc = experiment_load(&e, a->file, a->overrides, a->n_overrides, err);
     if (!rc) rc = graph_build(&g, e.model, err);
+    if (!rc && a->tensors)
+        graph_summary_tensors(&g, stdout);
     if (!rc)
         graph_summary(&g, stdout);
     graph_free(&g);
@@ -300,7 +306,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "devices") == 0)
         rc = argc == 2 ? cmd_devices(&err) : usage_error("%s takes no arguments", cmd);
     else if (strcmp(cmd, "summary") == 0)
-        rc = parse_args(argc - 2, argv + 2, 0, &a) ? CLRUN_EINPUT : cmd_summary(&a, &err);
+        rc = parse_args(argc - 2, argv + 2, OPT_SUMMARY, &a) ? CLRUN_EINPUT : cmd_summary(&a, &err);
     else if (strcmp(cmd, "run") == 0)
         rc = parse_args(argc - 2, argv + 2, OPT_RUN, &a) ? CLRUN_EINPUT : cmd_run(&a, &err);
     else if (strcmp(cmd, "sweep") == 0)

@@ -6,6 +6,7 @@
  * except to pace the queue and draw the progress bar. */
 #include "train.h"
 #include "interrupt.h"
+#include "text.h"
 #include "version.h"
 
 #include <libgen.h>
@@ -515,22 +516,6 @@ static int feed_data(Trainer *t, Err *err)
     return CLRUN_OK;
 }
 
-/* n with a comma between each group of three digits ("60,000"), in buf[32]. */
-static const char *thousands(long n, char *buf)
-{
-    char digits[24];
-    int len = snprintf(digits, sizeof digits, "%ld", n < 0 ? -n : n), at = 0;
-    if (n < 0)
-        buf[at++] = '-';
-    for (int i = 0; i < len; i++) {
-        if (i > 0 && (len - i) % 3 == 0)
-            buf[at++] = ',';
-        buf[at++] = digits[i];
-    }
-    buf[at] = '\0';
-    return buf;
-}
-
 static int load_data(Trainer *t, Err *err)
 {
     char root[PATH_MAX];
@@ -545,18 +530,18 @@ static int load_data(Trainer *t, Err *err)
         t->train_ds.n = (int)d->limit;
     if (d->limit > 0 && t->test_ds.n > d->limit)
         t->test_ds.n = (int)d->limit;
-    char train[32], val[32], test[32], limit[96] = "";
+    char train[TEXT_NUMBER_MAX], val[TEXT_NUMBER_MAX], test[TEXT_NUMBER_MAX], limit[96] = "";
     int n_train = training_count(t);
     if (d->limit > 0)
         snprintf(limit, sizeof limit, " (data.limit: the first %ld of the training and of the "
                  "test set)", d->limit);
     if (n_train < t->train_ds.n)
         printf("Data: %s: %s training, %s validation and %s test examples%s\n",
-               t->train_ds.source, thousands(n_train, train), thousands(t->train_ds.n - n_train, val),
-               thousands(t->test_ds.n, test), limit);
+               t->train_ds.source, text_thousands(n_train, train), text_thousands(t->train_ds.n - n_train, val),
+               text_thousands(t->test_ds.n, test), limit);
     else
         printf("Data: %s: %s training and %s test examples%s\n", t->train_ds.source,
-               thousands(n_train, train), thousands(t->test_ds.n, test), limit);
+               text_thousands(n_train, train), text_thousands(t->test_ds.n, test), limit);
     return CLRUN_OK;
 }
 

@@ -153,6 +153,28 @@ START_TEST(plot_dpi_sets_the_figures_resolution)
 }
 END_TEST
 
+/* summary --tensors: each tensor with PyTorch's name and shape (those of the
+ * seed's LeNet in PyTorch), counts with separators; the last line unchanged. */
+START_TEST(summary_lists_tensors_with_pytorch_names)
+{
+    static const char *const rows[] = {
+        "conv1.weight", "[10, 1, 5, 5]", "250",   "conv1.bias", "[10]",      "10",
+        "conv2.weight", "[20, 10, 5, 5]", "5,000", "conv2.bias", "[20]",      "20",
+        "fc1.weight",   "[50, 320]",      "16,000", "fc1.bias",  "[50]",      "50",
+        "fc2.weight",   "[10, 50]",       "500",   "fc2.bias",   "[10]",      "10"};
+    ck_assert_int_eq(clrun("summary experiments/quickstart.yaml --tensors", out, sizeof out), 0);
+    for (int i = 0; i < 8; i++) {
+        char want[128];
+        snprintf(want, sizeof want, "\n%-40s %-20s %12s  yes\n", rows[3 * i], rows[3 * i + 1],
+                 rows[3 * i + 2]);
+        ck_assert_msg(strstr(out, want), "no '%s' in:\n%s", want + 1, out);
+    }
+    ck_assert_ptr_nonnull(strstr(out, "\nTrainable params: 21,840\nNon-trainable params: 0\n"));
+    const char *last = strstr(out, "Total params:");
+    ck_assert_msg(last && strcmp(last, "Total params: 21840\n") == 0, "%s", out);
+}
+END_TEST
+
 /* Ctrl-C stops after the last finished epoch with exit 130, saying so, and
  * the same command resumes from there; SIGTERM exits 143. */
 START_TEST(ctrl_c_stops_after_an_epoch_and_the_same_command_resumes)
@@ -957,6 +979,7 @@ Suite *cli_suite(void)
     tcase_add_test(cmd, output_into_a_pipe_appears_line_by_line);
     tcase_add_test(cmd, data_line_counts_each_split);
     tcase_add_test(cmd, plot_dpi_sets_the_figures_resolution);
+    tcase_add_test(cmd, summary_lists_tensors_with_pytorch_names);
     tcase_add_test(cmd, ctrl_c_stops_after_an_epoch_and_the_same_command_resumes);
     tcase_add_test(cmd, progress_bar_shows_an_eta_on_a_terminal);
     suite_add_tcase(s, cmd);
