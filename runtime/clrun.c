@@ -21,6 +21,8 @@ static const char usage[] =
     "                                       layer table of a model or experiment\n"
     "  clrun run EXP.yaml [KEY=VALUE ...] [--device SPEC] [--out DIR] [--weights FILE]\n"
     "                 [--profile]           train and evaluate an experiment\n"
+    "  clrun evaluate EXP.yaml --weights FILE [KEY=VALUE ...] [--split test|val|train]\n"
+    "                 [--device SPEC]       loss and accuracy of saved weights\n"
     "  clrun sweep EXP.yaml [KEY=VALUE ...] [KEY=A,B,...] [--count | --list | --index I |\n"
     "                 --jobs N] [--device SPEC,... | all] [--out ROOT]\n"
     "                                       the grid of the experiment's sweep: block\n"
@@ -52,6 +54,11 @@ static const struct {
             "weights.safetensors, a checkpoint, figures and analyses. Running the same\n"
             "command again resumes a stopped run. --weights starts from saved weights\n"
             "(train.epochs=0 only evaluates and analyses them); --profile times each kernel.\n"},
+    {"evaluate", "usage: clrun evaluate EXP.yaml --weights FILE [KEY=VALUE ...]\n"
+                 "                 [--split test|val|train] [--device SPEC]\n"
+                 "Prints the loss and accuracy of the weights on one split of the experiment's\n"
+                 "data (test by default; val needs data.validation_split). Writes nothing and\n"
+                 "runs no analyses (`clrun run EXP.yaml train.epochs=0 --weights FILE` does).\n"},
     {"sweep", "usage: clrun sweep EXP.yaml [KEY=VALUE ...] [KEY=A,B,...] [--count | --list |\n"
               "                 --index I | --jobs N] [--device SPEC,... | all] [--out ROOT]\n"
               "Runs the grid of the experiment's sweep: block (or of KEY=A,B,... overrides)\n"
@@ -93,10 +100,11 @@ typedef struct {
     const char *index, *jobs;   /* sweep --index I, --jobs N */
     const char *metric;         /* merge --metric */
     int tensors;                /* summary --tensors */
+    const char *split;          /* evaluate --split */
 } Args;
 
 /* The options each command takes. */
-enum { OPT_RUN = 1, OPT_SWEEP = 2, OPT_MERGE = 4, OPT_SUMMARY = 8 };
+enum { OPT_RUN = 1, OPT_SWEEP = 2, OPT_MERGE = 4, OPT_SUMMARY = 8, OPT_EVALUATE = 16 };
 
 static int usage_error(const char *fmt, const char *what)
 {
@@ -118,9 +126,10 @@ static int find_option(Args *a, const char *arg, size_t len, int cmd, const char
         int *flag;
     } options[] = {
         {"--profile", OPT_RUN, NULL, &a->run.profile},
-        {"--device", OPT_RUN | OPT_SWEEP, &a->run.device, NULL},
+        {"--device", OPT_RUN | OPT_SWEEP | OPT_EVALUATE, &a->run.device, NULL},
         {"--out", OPT_RUN | OPT_SWEEP, &a->run.out_dir, NULL},
-        {"--weights", OPT_RUN, &a->run.weights, NULL},
+        {"--weights", OPT_RUN | OPT_EVALUATE, &a->run.weights, NULL},
+        {"--split", OPT_EVALUATE, &a->split, NULL},
         {"--count", OPT_SWEEP, NULL, &a->count},
         {"--list", OPT_SWEEP, NULL, &a->list},
         {"--index", OPT_SWEEP, &a->index, NULL},
@@ -206,6 +215,23 @@ static int cmd_run(Args *a, Err *err)
                "the grid\n", a->file);
     if (!rc)
         rc = train_run(&e, &a->run, err);
+    experiment_free(&e);
+    return rc;
+}
+
+static int cmd_evaluate(Args *a, Err *err)
+{
+    const char *split = a->split ? a->split : "test";
+    if (strcmp(split, "test") && strcmp(split, "val") && strcmp(split, "train"))
+        return usage_error("--split takes test, val or train, not '%s'", split);
+    if (!a->run.weights)
+        return usage_error("%s", "evaluate needs --weights FILE");
+    Experiment e;
+    int rc = experiment_load(&e, a->file, a->overrides, a->n_overrides, err);
+    if (!rc && e.model == e.root)
+        rc = err_set(err, CLRUN_EINPUT, "%s: this is a model; `clrun evaluate` needs an "
+                     "experiment (its data: and loss:)", a->file);
+    if (!rc) rc = train_evaluate(&e, &a->run, split, err);
     experiment_free(&e);
     return rc;
 }
@@ -309,6 +335,8 @@ int main(int argc, char **argv)
         rc = parse_args(argc - 2, argv + 2, OPT_SUMMARY, &a) ? CLRUN_EINPUT : cmd_summary(&a, &err);
     else if (strcmp(cmd, "run") == 0)
         rc = parse_args(argc - 2, argv + 2, OPT_RUN, &a) ? CLRUN_EINPUT : cmd_run(&a, &err);
+    else if (strcmp(cmd, "evaluate") == 0)
+        rc = parse_args(argc - 2, argv + 2, OPT_EVALUATE, &a) ? CLRUN_EINPUT : cmd_evaluate(&a, &err);
     else if (strcmp(cmd, "sweep") == 0)
         rc = parse_args(argc - 2, argv + 2, OPT_SWEEP, &a) ? CLRUN_EINPUT : cmd_sweep(&a, &err);
     else if (strcmp(cmd, "merge") == 0)

@@ -675,15 +675,25 @@ static AnalysisContext analysis_context(Trainer *t)
                              t->dir};
 }
 
-static int prepare(Trainer *t, const RunOptions *o, Err *err)
+/* The model on the device with its weights, and the data, checked: all an
+ * evaluation needs. Analyses are read (and checked) only when `analyses` is set. */
+static int prepare_model(Trainer *t, const RunOptions *o, int analyses, Err *err)
 {
     int rc = graph_build(&t->g, t->e->model, err);
-    if (!rc) rc = analysis_parse_list(&t->analyses, t->e->analyses, &t->g, err);
+    if (!rc && analyses)
+        rc = analysis_parse_list(&t->analyses, t->e->analyses, &t->g, err);
+    else
+        spec_mark_used(t->e->analyses);
     if (!rc) rc = loss_find(&t->loss, t->e->loss, t->e->loss_node, err);
     if (!rc) rc = spec_check_unused(t->e->root, "experiment", err);
     if (!rc) rc = load_data(t, err);
     if (!rc) rc = check_data(t, err);
-    if (!rc) rc = prepare_device(t, o, err);
+    return rc ? rc : prepare_device(t, o, err);
+}
+
+static int prepare(Trainer *t, const RunOptions *o, Err *err)
+{
+    int rc = prepare_model(t, o, 1, err);
     if (o->out_dir)
         snprintf(t->dir, sizeof t->dir, "%s", o->out_dir);
     else
@@ -728,6 +738,28 @@ static int mark_success(const char *dir, Err *err)
         return err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
     }
     return fclose(f) == 0 ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
+}
+
+int train_evaluate(Experiment *e, const RunOptions *o, const char *split, Err *err)
+{
+    Trainer t;
+    memset(&t, 0, sizeof t);
+    t.e = e;
+    int rc = prepare_model(&t, o, 0, err);
+    Feed *feed = strcmp(split, "train") == 0 ? &t.train : strcmp(split, "val") == 0 ? &t.val
+                                                                                   : &t.test;
+    if (!rc && feed->n == 0)
+        rc = err_set(err, CLRUN_EINPUT, "--split val: %s has no validation split "
+                     "(data.validation_split)", e->path);
+    Score s = {0, 0};
+    if (!rc) rc = evaluate(&t, feed, &s, err);
+    char n[TEXT_NUMBER_MAX];
+    if (!rc)
+        printf("Evaluation on the %s split (%s examples): loss %.4f, accuracy %.4f (%.0f/%d)\n",
+               feed->name, text_thousands(feed->n, n), s.loss, s.accuracy, s.accuracy * feed->n,
+               feed->n);
+    trainer_free(&t);
+    return rc;
 }
 
 int train_run(Experiment *e, const RunOptions *o, Err *err)

@@ -18,6 +18,11 @@ typedef struct {
 
 int train_run(Experiment *e, const RunOptions *o, Err *err);
 
+/* `clrun evaluate`: the loss and accuracy of the given weights (o->weights or
+ * model.weights) on one split ("test", "val" or "train"), printed; nothing is
+ * written and the analyses do not run. */
+int train_evaluate(Experiment *e, const RunOptions *o, const char *split, Err *err);
+
 /* The directory datasets are found under: $CLRUN_ROOT, else the current
  * directory when it has data/, else the repository the binary was built in. */
 void train_data_root(char *out, size_t size);

@@ -32,14 +32,15 @@ END_TEST
 /* Help on every command, on request only, to stdout with exit 0. */
 START_TEST(help_and_version_answer_with_exit_0)
 {
-    static const char *const commands[] = {"devices", "summary", "run", "sweep", "merge"};
+    static const char *const commands[] = {"devices", "summary", "run", "evaluate", "sweep",
+                                           "merge"};
     ck_assert_int_eq(clrun("help", out, sizeof out), 0);
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         char want[64];
         snprintf(want, sizeof want, "  clrun %s ", commands[i]);
         ck_assert_msg(strstr(out, want), "help does not list %s:\n%s", commands[i], out);
     }
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         char want[64], args[64];
         snprintf(want, sizeof want, "usage: clrun %s", commands[i]);
         snprintf(args, sizeof args, "%s --help", commands[i]);
@@ -172,6 +173,43 @@ START_TEST(summary_lists_tensors_with_pytorch_names)
     ck_assert_ptr_nonnull(strstr(out, "\nTrainable params: 21,840\nNon-trainable params: 0\n"));
     const char *last = strstr(out, "Total params:");
     ck_assert_msg(last && strcmp(last, "Total params: 21840\n") == 0, "%s", out);
+}
+END_TEST
+
+/* clrun evaluate: the same loss and accuracy as the run that saved the
+ * weights reported for them, and no run directory. */
+START_TEST(evaluate_reports_what_the_run_reported)
+{
+    const char *yaml = test_write_file("evalonly.yaml",
+                                       "model: ../../models/lenet.yaml\n"
+                                       "data: {dataset: mnist, limit: 500}\n"
+                                       "optimizer: {name: sgd, learning_rate: 0.01, momentum: 0.5}\n"
+                                       "loss: nll\n"
+                                       "train: {epochs: 1, batch_size: 64, seed: 42}\n");
+    char args[512];
+    test_fresh_dir("evaluated");
+    snprintf(args, sizeof args, "run %s --out build/test-tmp/evaluated", yaml);
+    ck_assert_int_eq(clrun(args, out, sizeof out), 0);
+    double acc = 0, loss = 0;
+    int right = 0;
+    const char *said = strstr(out, "Test accuracy: ");
+    ck_assert_msg(said && sscanf(said, "Test accuracy: %lf (%d/500), test loss: %lf", &acc, &right,
+                                 &loss) == 3, "%s", out);
+    test_shell("rm -rf runs/evalonly", out, sizeof out);
+    snprintf(args, sizeof args, "evaluate %s --weights build/test-tmp/evaluated/weights.safetensors",
+             yaml);
+    ck_assert_int_eq(clrun(args, out, sizeof out), 0);
+    char want[128];
+    snprintf(want, sizeof want, "Evaluation on the test split (500 examples): loss %.4f, accuracy "
+             "%.4f (%d/500)\n", loss, acc, right);
+    ck_assert_msg(strstr(out, want), "no '%s' in:\n%s", want, out);
+    ck_assert_int_ne(access("runs/evalonly", F_OK), 0);
+    strcat(args, " --split val");
+    ck_assert_int_eq(clrun(args, out, sizeof out), 2);
+    ck_assert_ptr_nonnull(strstr(out, "no validation split"));
+    snprintf(args, sizeof args, "evaluate %s", yaml);
+    ck_assert_int_eq(clrun(args, out, sizeof out), 2);
+    ck_assert_ptr_nonnull(strstr(out, "evaluate needs --weights FILE"));
 }
 END_TEST
 
@@ -980,6 +1018,7 @@ Suite *cli_suite(void)
     tcase_add_test(cmd, data_line_counts_each_split);
     tcase_add_test(cmd, plot_dpi_sets_the_figures_resolution);
     tcase_add_test(cmd, summary_lists_tensors_with_pytorch_names);
+    tcase_add_test(cmd, evaluate_reports_what_the_run_reported);
     tcase_add_test(cmd, ctrl_c_stops_after_an_epoch_and_the_same_command_resumes);
     tcase_add_test(cmd, progress_bar_shows_an_eta_on_a_terminal);
     suite_add_tcase(s, cmd);
