@@ -314,6 +314,27 @@ static void expect_bad(const char *name, const char *yaml, const char *extra, co
     "optimizer: {name: sgd, learning_rate: 0.01}\n" \
     "loss: nll\n"
 
+/* A required key that is missing because it was misspelt: the message points
+ * at the misspelling and names the key meant. */
+START_TEST(a_misspelt_required_key_is_named)
+{
+    expect_bad("typo-optimiser.yaml",
+               "model: ../../models/lenet.yaml\ndata: {dataset: mnist}\n"
+               "optimiser: {name: sgd, learning_rate: 0.01}\nloss: nll\n", "",
+               "typo-optimiser.yaml:3:1: unknown key 'optimiser', did you mean 'optimizer'?", NULL);
+    const char *model = test_write_file("typo-model.yaml", "name: m\ninput: [4]\nlayers:\n"
+                                                           "  - {name: h, type: dense, unit: 10}\n");
+    char yaml[512];
+    snprintf(yaml, sizeof yaml, "model: %s\ndata: {dataset: playground, features: [x1, x2, x1_sq, "
+             "x2_sq]}\noptimizer: {name: sgd, learning_rate: 0.01}\nloss: binary_cross_entropy\n"
+             "train: {epochs: 1}\n",
+             strrchr(model, '/') + 1);
+    expect_bad("typo-units.yaml", yaml, "",
+               "typo-model.yaml:4:28: layer 'h': unknown key 'unit', did you mean 'units'?",
+               "(missing required key 'units')");
+}
+END_TEST
+
 START_TEST(malformed_experiments_exit_2_naming_file_and_line)
 {
     expect_bad("syntax.yaml", EXPERIMENT_HEAD "train: {epochs: 1\nmodel: x\n", "",
@@ -1019,6 +1040,7 @@ Suite *cli_suite(void)
     tcase_add_test(cmd, plot_dpi_sets_the_figures_resolution);
     tcase_add_test(cmd, summary_lists_tensors_with_pytorch_names);
     tcase_add_test(cmd, evaluate_reports_what_the_run_reported);
+    tcase_add_test(cmd, a_misspelt_required_key_is_named);
     tcase_add_test(cmd, ctrl_c_stops_after_an_epoch_and_the_same_command_resumes);
     tcase_add_test(cmd, progress_bar_shows_an_eta_on_a_terminal);
     suite_add_tcase(s, cmd);
