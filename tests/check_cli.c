@@ -213,6 +213,39 @@ START_TEST(evaluate_reports_what_the_run_reported)
 }
 END_TEST
 
+/* tools/pyclrun.py reads a run: history records (NA as None) that match what
+ * the run printed, the weights by PyTorch name and shape, int64 labels. */
+START_TEST(python_reader_reads_a_run)
+{
+    const char *yaml = test_write_file("pyreader.yaml",
+                                       "model: ../../models/lenet.yaml\n"
+                                       "data: {dataset: mnist, limit: 200}\n"
+                                       "optimizer: {name: sgd, learning_rate: 0.01, momentum: 0.5}\n"
+                                       "loss: nll\n"
+                                       "train: {epochs: 2, batch_size: 64, seed: 42}\n"
+                                       "analyses:\n  - {type: features, layer: fc1}\n");
+    char args[512];
+    test_fresh_dir("pyreader");
+    snprintf(args, sizeof args, "run %s --out build/test-tmp/pyreader", yaml);
+    ck_assert_int_eq(clrun(args, out, sizeof out), 0);
+    double loss = 0;
+    const char *said = strstr(out, "test loss: ");
+    ck_assert_msg(said && sscanf(said, "test loss: %lf", &loss) == 1, "%s", out);
+    ck_assert_int_eq(test_shell("/usr/bin/python3 -c \"import sys; sys.path.insert(0, 'tools'); "
+                                "import pyclrun; d = 'build/test-tmp/pyreader'; "
+                                "h = pyclrun.history(d); "
+                                "w = pyclrun.read_safetensors(d + '/weights.safetensors'); "
+                                "y = pyclrun.load_npy(d, 'labels_test.npy'); "
+                                "f = pyclrun.load_npy(d, 'features_fc1_test.npy'); "
+                                "print(len(h), h[1]['epoch'], h[0]['val_loss'], sorted(w)[0], "
+                                "w['fc1.weight'].shape, y.dtype, f.dtype, f.shape, "
+                                "'%.4f' % h[-1]['test_loss'])\"", out, sizeof out), 0);
+    char want[160];
+    snprintf(want, sizeof want, "2 2 None conv1.bias (50, 320) int64 float32 (200, 50) %.4f\n", loss);
+    ck_assert_str_eq(out, want);
+}
+END_TEST
+
 /* Ctrl-C stops after the last finished epoch with exit 130, saying so, and
  * the same command resumes from there; SIGTERM exits 143. */
 START_TEST(ctrl_c_stops_after_an_epoch_and_the_same_command_resumes)
@@ -1041,6 +1074,7 @@ Suite *cli_suite(void)
     tcase_add_test(cmd, summary_lists_tensors_with_pytorch_names);
     tcase_add_test(cmd, evaluate_reports_what_the_run_reported);
     tcase_add_test(cmd, a_misspelt_required_key_is_named);
+    tcase_add_test(cmd, python_reader_reads_a_run);
     tcase_add_test(cmd, ctrl_c_stops_after_an_epoch_and_the_same_command_resumes);
     tcase_add_test(cmd, progress_bar_shows_an_eta_on_a_terminal);
     suite_add_tcase(s, cmd);

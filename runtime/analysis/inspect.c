@@ -236,7 +236,7 @@ static int write_features(AnalysisContext *ctx, const Node *layer, const char *w
     int rc = npy_write_f32(path, acts, 1 + layer->out_shape.rank, shape, err);
     snprintf(name, sizeof name, "labels_%s.npy", which);
     analysis_path(ctx, name, path, sizeof path);
-    return rc ? rc : npy_write_i32(path, labels, 1, shape, err);
+    return rc ? rc : npy_write_labels(path, labels, n, err);
 }
 
 /* The folder's images as features_<layer>_folder_<name>.npy and

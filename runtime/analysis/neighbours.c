@@ -80,7 +80,7 @@ static int write_embeddings(AnalysisContext *ctx, const Node *layer, const Folde
     int rc = npy_write_f32(path, s->acts, 1 + layer->out_shape.rank, shape, err);
     snprintf(name, sizeof name, "labels_%s.npy", which);
     analysis_path(ctx, name, path, sizeof path);
-    if (!rc) rc = npy_write_i32(path, s->labels, 1, shape, err);
+    if (!rc) rc = npy_write_labels(path, s->labels, s->ds.n, err);
     return rc;
 }
 
