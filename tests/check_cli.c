@@ -246,6 +246,36 @@ START_TEST(python_reader_reads_a_run)
 }
 END_TEST
 
+/* Two analyses of a type with fixed file names keep both sets of files: in
+ * <type>_<index>/, or in the directory their name: gives. */
+START_TEST(two_analyses_of_one_type_write_separate_files)
+{
+    const char *head = "model: ../../models/project5-lenet.yaml\n"
+                       "data: {dataset: mnist, limit: 400}\n"
+                       "optimizer: {name: sgd, learning_rate: 0.01, momentum: 0.5}\n"
+                       "loss: nll\ntrain: {epochs: 1}\nanalyses:\n"
+                       "  - {type: predictions, count: 4}\n  - {type: predictions, count: 8}\n";
+    char yaml[1024], args[512];
+    snprintf(yaml, sizeof yaml, "%s  - {type: rsa, layers: [conv1, fc1], name: rsa-a}\n"
+             "  - {type: features, layer: fc1}\n", head);
+    test_fresh_dir("two-analyses");
+    snprintf(args, sizeof args, "run %s --out build/test-tmp/two-analyses",
+             test_write_file("two-analyses.yaml", yaml));
+    ck_assert_int_eq(clrun(args, out, sizeof out), 0);
+    ck_assert(test_file_exists("build/test-tmp/two-analyses/predictions_0/confusion.csv"));
+    ck_assert(test_file_exists("build/test-tmp/two-analyses/predictions_1/confusion.csv"));
+    ck_assert(test_file_exists("build/test-tmp/two-analyses/rsa-a/rsa_layers.csv"));
+    ck_assert(test_file_exists("build/test-tmp/two-analyses/features_fc1_test.npy"));
+    ck_assert(!test_file_exists("build/test-tmp/two-analyses/confusion.csv"));
+    snprintf(yaml, sizeof yaml, "%s  - {type: rsa, layers: [fc1], name: p}\n"
+             "  - {type: readout, layers: [fc1], targets: t.npy, name: p}\n", head);
+    snprintf(args, sizeof args, "run %s --out build/test-tmp/two-analyses",
+             test_write_file("two-alike.yaml", yaml));
+    ck_assert_int_eq(clrun(args, out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "analyses 2 and 3 would write into the same directory p/"), "%s", out);
+}
+END_TEST
+
 /* Ctrl-C stops after the last finished epoch with exit 130, saying so, and
  * the same command resumes from there; SIGTERM exits 143. */
 START_TEST(ctrl_c_stops_after_an_epoch_and_the_same_command_resumes)
@@ -1075,6 +1105,7 @@ Suite *cli_suite(void)
     tcase_add_test(cmd, evaluate_reports_what_the_run_reported);
     tcase_add_test(cmd, a_misspelt_required_key_is_named);
     tcase_add_test(cmd, python_reader_reads_a_run);
+    tcase_add_test(cmd, two_analyses_of_one_type_write_separate_files);
     tcase_add_test(cmd, ctrl_c_stops_after_an_epoch_and_the_same_command_resumes);
     tcase_add_test(cmd, progress_bar_shows_an_eta_on_a_terminal);
     suite_add_tcase(s, cmd);
