@@ -20,6 +20,8 @@ static int read_train(Experiment *e, Err *err)
     if (!rc) rc = spec_bool(train, "shuffle", 0, &e->shuffle, err);
     if (!rc) rc = spec_bool(train, "nan_check", 0, &e->nan_check, err);
     if (!rc) rc = spec_int(train, "log_every", 0, &e->log_every, err);
+    if (!rc) rc = monitor_parse(&e->early_stopping, train, "early_stopping", 1, err);
+    if (!rc) rc = monitor_parse(&e->save_best, train, "save_best", 0, err);
     if (!rc && e->log_every < 0)
         rc = spec_error(spec_get(train, "log_every"), err, "log_every must not be negative");
     if (!rc && (e->epochs < 0 || e->epochs > 1000000))

@@ -6,6 +6,7 @@
  * except to pace the queue and draw the progress bar. */
 #include "train.h"
 #include "interrupt.h"
+#include "monitor.h"
 #include "text.h"
 #include "version.h"
 
@@ -56,6 +57,7 @@ typedef struct {
     double shown_at;       /* when the progress bar was last drawn */
     double first_batch;    /* with --profile: seconds from clrun's start to the first batch
                               done, 0 before it */
+    double lr;             /* the learning rate at the end of the last epoch trained */
 } Trainer;
 
 typedef struct {
@@ -307,6 +309,7 @@ static int train_epoch(Trainer *t, int epoch, Score *score, Err *err)
     if (!rc && found != INT_MAX)
         rc = nonfinite_error(t, found, epoch, total, err);
     release_pace(t);
+    t->lr = optim_learning_rate(&t->e->optim);
     if (!rc)
         progress(t, epoch, total, total, started, 1);
     return rc ? rc : log_steps(t, epoch, total, err);
@@ -347,14 +350,15 @@ static int record_epoch(Trainer *t, int epoch, const Score *train, const Score *
         snprintf(val_text, sizeof val_text, " - val_loss: %.4f - val_accuracy: %.4f", val->loss,
                  val->accuracy);
     printf("%sEpoch %d/%ld - %.1fs - %.0f img/s - loss: %.4f - accuracy: %.4f%s - test_loss: "
-           "%.4f - test_accuracy: %.4f\n",
+           "%.4f - test_accuracy: %.4f - lr: %.4g\n",
            isatty(STDOUT_FILENO) ? "\r\033[K" : "", epoch, t->e->epochs, seconds, ips, train->loss,
-           train->accuracy, val_text, test->loss, test->accuracy);
+           train->accuracy, val_text, test->loss, test->accuracy, t->lr);
     fflush(stdout);
-    return rundir_row(t->history, "history.csv", err, "%d,%.6f,%.6f,%s,%s,%.6f,%.6f,%.3f,%.1f\n",
-                      epoch, train->loss, train->accuracy, cell(vl, sizeof vl, val->loss, has_val),
+    return rundir_row(t->history, "history.csv", err,
+                      "%d,%.6f,%.6f,%s,%s,%.6f,%.6f,%.3f,%.1f,%.6g\n", epoch, train->loss,
+                      train->accuracy, cell(vl, sizeof vl, val->loss, has_val),
                       cell(va, sizeof va, val->accuracy, has_val), test->loss, test->accuracy,
-                      seconds, ips);
+                      seconds, ips, t->lr);
 }
 
 /* t->curves holds one array per curve, each with room for every epoch. */
@@ -433,11 +437,55 @@ static int plot_loss_curve(Trainer *t, int epochs, Err *err)
     return rc;
 }
 
+/* An epoch's metrics, in history.csv's order, from the curves. */
+static void epoch_metrics(const Trainer *t, int epoch, double m[MONITOR_METRICS])
+{
+    for (int k = 0; k < MONITOR_METRICS; k++)
+        m[k] = curve(t, CURVE_LOSS + k)[epoch - 1];
+}
+
+/* weights_best.safetensors and weights_best.txt (the epoch and the value). */
+static int save_best(Trainer *t, Err *err)
+{
+    const Monitor *m = &t->e->save_best;
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/weights_best.safetensors", t->dir);
+    int rc = graph_save_weights(&t->g, path, err);
+    snprintf(path, sizeof path, "%s/weights_best.txt", t->dir);
+    FILE *f = rc ? NULL : fopen(path, "w");
+    if (!rc && (!f || fprintf(f, "epoch %d\n%s %.6f\n", m->best_epoch, monitor_name(m),
+                              m->best) < 0 || fclose(f) != 0))
+        rc = err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
+    return rc;
+}
+
+/* After epoch: the best weights kept; 1 in *stop when early stopping says so. */
+static int watch_epoch(Trainer *t, int epoch, int replay, int *stop, Err *err)
+{
+    double m[MONITOR_METRICS];
+    epoch_metrics(t, epoch, m);
+    Monitor *best = &t->e->save_best, *es = &t->e->early_stopping;
+    int rc = CLRUN_OK;
+    if (best->on && monitor_update(best, epoch, m) && !replay)
+        rc = save_best(t, err);
+    if (es->on)
+        monitor_update(es, epoch, m);
+    *stop = monitor_stop(es);
+    if (*stop && !replay)
+        printf("Early stopping after epoch %d: %s has not improved by more than %g for %ld "
+               "epoch%s (best %.4f at epoch %d)\n", epoch, monitor_name(es), es->min_delta,
+               es->wait, es->wait == 1 ? "" : "s", es->best, es->best_epoch);
+    return rc;
+}
+
 static int run_epochs(Trainer *t, Err *err)
 {
-    int rc = CLRUN_OK;
+    int rc = CLRUN_OK, stop = 0;
     Score test = {0, 0};
-    for (int epoch = (int)t->done + 1; epoch <= t->e->epochs && !rc; epoch++) {
+    for (int epoch = 1; epoch <= t->done && !rc; epoch++) /* a resumed run decides alike */
+        rc = watch_epoch(t, epoch, 1, &stop, err);
+    int trained = 0;
+    for (int epoch = (int)t->done + 1; epoch <= t->e->epochs && !rc && !stop; epoch++, trained++) {
         double started = now();
         Score train, val = {0, 0};
         rc = train_epoch(t, epoch, &train, err);
@@ -452,11 +500,12 @@ static int run_epochs(Trainer *t, Err *err)
         }
         if (!rc && t->steps)
             rc = plot_loss_curve(t, epoch, err);
+        if (!rc) rc = watch_epoch(t, epoch, 0, &stop, err);
         CheckpointInfo ck = {epoch, t->rng, t->settings};
         if (!rc) rc = checkpoint_save(t->dir, &t->g, &t->e->optim, &ck, err);
     }
-    /* evaluation of given weights only, or every epoch was done before a stop */
-    if (!rc && t->done == t->e->epochs)
+    /* evaluation of given weights only, or training had ended before a stop */
+    if (!rc && !trained)
         rc = evaluate(t, &t->test, &test, err);
     if (!rc)
         printf("Test accuracy: %.4f (%.0f/%d), test loss: %.4f\n", test.accuracy,
@@ -628,7 +677,7 @@ static int write_outputs_start(Trainer *t, Err *err)
                         "opencl", t->dev->version, "seed", seed,
                         "train_data", t->train_ds.source, "test_data", t->test_ds.source};
     static const char history[] = "epoch,loss,accuracy,val_loss,val_accuracy,test_loss,"
-                                  "test_accuracy,seconds,images_per_s";
+                                  "test_accuracy,seconds,images_per_s,lr";
     static const char steps[] = "epoch,batch,examples_seen,loss";
     int rc = rundir_config(t->dir, t->e->root, t->e->path, kv, 8, err);
     if (!rc && t->done)
@@ -691,9 +740,28 @@ static int prepare_model(Trainer *t, const RunOptions *o, int analyses, Err *err
     return rc ? rc : prepare_device(t, o, err);
 }
 
+/* A monitored metric needs its split; watching the test set is selection on it. */
+static int check_monitors(const Trainer *t, Err *err)
+{
+    const Monitor *ms[2] = {&t->e->early_stopping, &t->e->save_best};
+    for (int i = 0; i < 2; i++) {
+        if (!ms[i]->on)
+            continue;
+        if (monitor_split(ms[i]) == 1 && t->val.n == 0)
+            return spec_error(ms[i]->node, err, "monitor %s needs a validation split "
+                              "(data.validation_split)", monitor_name(ms[i]));
+        if (monitor_split(ms[i]) == 2)
+            printf("Note: monitoring %s chooses by the test set, so the test score is no longer "
+                   "an unbiased estimate; monitor val_* with data.validation_split instead\n",
+                   monitor_name(ms[i]));
+    }
+    return CLRUN_OK;
+}
+
 static int prepare(Trainer *t, const RunOptions *o, Err *err)
 {
     int rc = prepare_model(t, o, 1, err);
+    if (!rc) rc = check_monitors(t, err);
     if (o->out_dir)
         snprintf(t->dir, sizeof t->dir, "%s", o->out_dir);
     else

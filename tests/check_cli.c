@@ -276,6 +276,72 @@ START_TEST(two_analyses_of_one_type_write_separate_files)
 }
 END_TEST
 
+/* Early stopping by Keras' rule (stop once val_loss has not improved for
+ * `patience` epochs), checked against the history; the best epoch's weights,
+ * evaluated again, give that epoch's validation scores; the rate in effect
+ * is in the history. */
+START_TEST(early_stopping_and_the_best_weights)
+{
+    const char *yaml = test_write_file("early.yaml",
+        "model: ../../models/lenet.yaml\n"
+        "data: {dataset: mnist, limit: 600, validation_split: 0.2}\n"
+        "optimizer: {name: sgd, learning_rate: 0.5}\n"
+        "loss: nll\n"
+        "train: {epochs: 30, batch_size: 64, seed: 1, early_stopping: {monitor: val_loss, "
+        "patience: 2}, save_best: {monitor: val_accuracy}}\n");
+    char args[512];
+    test_fresh_dir("early");
+    snprintf(args, sizeof args, "run %s --out build/test-tmp/early", yaml);
+    ck_assert_int_eq(clrun(args, out, sizeof out), 0);
+    FILE *f = fopen("build/test-tmp/early/history.csv", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[512];
+    double val_loss[31], val_acc[31], lr = 0;
+    int epochs = 0;
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    ck_assert_ptr_nonnull(strstr(line, ",images_per_s,lr\n"));
+    while (fgets(line, sizeof line, f) && epochs < 30) {
+        int e;
+        ck_assert_int_eq(sscanf(line, "%d,%*f,%*f,%lf,%lf,%*f,%*f,%*f,%*f,%lf", &e,
+                                &val_loss[epochs + 1], &val_acc[epochs + 1], &lr), 4);
+        ck_assert_int_eq(e, ++epochs);
+        ck_assert_double_eq(lr, 0.5);
+    }
+    fclose(f);
+    int best = 1, best_acc = 1, stop = 0;  /* replayed here: best val_loss, then 2 worse */
+    for (int e = 1; e <= epochs && !stop; e++) {
+        if (val_loss[e] < val_loss[best])
+            best = e;
+        if (val_acc[e] > val_acc[best_acc])
+            best_acc = e;
+        stop = e - best >= 2;
+        ck_assert_msg(!stop || e == epochs, "should have stopped after epoch %d of %d", e, epochs);
+    }
+    ck_assert_msg(stop && epochs < 30, "ran %d epochs", epochs);
+    char want[128];
+    snprintf(want, sizeof want, "Early stopping after epoch %d: val_loss", epochs);
+    ck_assert_msg(strstr(out, want), "no '%s' in:\n%s", want, out);
+    char *text = NULL;
+    size_t cap = 0;
+    f = fopen("build/test-tmp/early/weights_best.txt", "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_gt(getdelim(&text, &cap, 0, f), 0);
+    fclose(f);
+    snprintf(want, sizeof want, "epoch %d\nval_accuracy %.6f\n", best_acc, val_acc[best_acc]);
+    ck_assert_str_eq(text, want);
+    free(text);
+    snprintf(args, sizeof args, "evaluate %s --weights build/test-tmp/early/weights_best.safetensors "
+             "--split val", yaml);
+    ck_assert_int_eq(clrun(args, out, sizeof out), 0);
+    snprintf(want, sizeof want, "(120 examples): loss %.4f, accuracy %.4f", val_loss[best_acc],
+             val_acc[best_acc]);
+    ck_assert_msg(strstr(out, want), "no '%s' in:\n%s", want, out);
+    snprintf(args, sizeof args, "run %s data.validation_split=0 --out build/test-tmp/early", yaml);
+    ck_assert_int_eq(clrun(args, out, sizeof out), 2);
+    ck_assert_ptr_nonnull(strstr(out, "monitor val_loss needs a validation split"));
+}
+END_TEST
+
 /* Ctrl-C stops after the last finished epoch with exit 130, saying so, and
  * the same command resumes from there; SIGTERM exits 143. */
 START_TEST(ctrl_c_stops_after_an_epoch_and_the_same_command_resumes)
@@ -430,7 +496,7 @@ static double last_test_accuracy(const char *history)
     char line[512], header[512];
     ck_assert_ptr_nonnull(fgets(header, sizeof header, f));
     ck_assert_str_eq(header, "epoch,loss,accuracy,val_loss,val_accuracy,test_loss,test_accuracy,"
-                             "seconds,images_per_s\n");
+                             "seconds,images_per_s,lr\n");
     int rows = 0;
     double acc = -1;
     while (fgets(line, sizeof line, f)) {
@@ -1106,6 +1172,7 @@ Suite *cli_suite(void)
     tcase_add_test(cmd, a_misspelt_required_key_is_named);
     tcase_add_test(cmd, python_reader_reads_a_run);
     tcase_add_test(cmd, two_analyses_of_one_type_write_separate_files);
+    tcase_add_test(cmd, early_stopping_and_the_best_weights);
     tcase_add_test(cmd, ctrl_c_stops_after_an_epoch_and_the_same_command_resumes);
     tcase_add_test(cmd, progress_bar_shows_an_eta_on_a_terminal);
     suite_add_tcase(s, cmd);
