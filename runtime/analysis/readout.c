@@ -242,8 +242,12 @@ static int readout_run(Analysis *a, AnalysisContext *ctx, Err *err)
     double *scores = rc ? NULL : malloc((size_t)r->n_layers * r->splits * sizeof *scores);
     if (!rc && !scores)
         rc = err_set(err, CLRUN_ERUNTIME, "out of memory");
-    for (int l = 0; !rc && l < r->n_layers; l++)
+    for (int l = 0; !rc && l < r->n_layers; l++) {
+        /* a wide layer takes a while: say what is under way */
+        printf("Analysis readout: layer %s (%d of %d), %ld splits\n", r->layers[l]->name, l + 1,
+               r->n_layers, r->splits);
         rc = score_layer(r, ctx, r->layers[l], &Y, scores + l * r->splits, err);
+    }
     if (!rc) rc = write_results(r, ctx, (int)Y.shape[0], scores, err);
     free(scores);
     npy_free(&Y);
