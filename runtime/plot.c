@@ -36,8 +36,8 @@ static const int palette[][3] = {
 };
 
 #define MARKER "#(840)" /* a circle */
-/* The legend's symbol column, and the px per character height PLplot uses. */
-static const double LEGEND_SYMBOL_PX = 36.0, CHAR_PX = 15.5;
+/* px per line of text in PLplot's plmtex displacements, with the font set here. */
+static const double CHAR_PX = 15.5;
 
 /* pngcairo's resolution when none is set, at which plot_layout.h's pixel
  * sizes hold; plot_set_dpi scales from it. */
@@ -253,7 +253,7 @@ static void draw_legend(const PlotPanel *p, const PlotLayout *l)
                 (l->legend_right ? PL_POSITION_RIGHT : PL_POSITION_LEFT);
     PLFLT w, h;
     pllegend(&w, &h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, pos, 0.02, 0.02,
-             LEGEND_SYMBOL_PX / l->width, COL_BG, COL_FG, 1, n, 1, n, opts, 1.0, 0.9, 2.0, 0.0,
+             PLOT_LEGEND_SYMBOL / l->width, COL_BG, COL_FG, 1, n, 1, n, opts, 1.0, 0.9, 2.0, 0.0,
              fg, labels, NULL, NULL, NULL, NULL, colors, styles, widths, colors, scales, nsym,
              symbols);
 }

@@ -1,5 +1,6 @@
-/* plot_layout.c: the layout of a line chart (see plot_layout.h). Pure
- * arithmetic: plot.c draws what this computes, and the tests check it. */
+/* plot_layout.c: where the parts of a figure go (see plot_layout.h): line
+ * charts, heatmaps and image grids. Pure arithmetic: plot.c draws what this
+ * computes, and tests/check_plot.c checks it. */
 #include "plot_layout.h"
 
 #include <math.h>
@@ -12,16 +13,11 @@ enum {
     MARGIN_TOP = 55,    /* the title */
     MARGIN_BOTTOM = 45, /* below the tick labels: the x label */
     TICK_LABEL_GAP = 25,
-    LEGEND_LEAD = 80,   /* px before a legend label: the symbol and gaps */
+    LEGEND_LEAD = PLOT_LEGEND_SYMBOL + 44, /* px before a legend label: the symbol and gaps */
     LEGEND_ROW = 30,
     LEGEND_PAD = 12,
 };
 static const double LEGEND_TEXT_SCALE = 0.9, LEGEND_OFFSET = 0.02, MIN_TITLE_SCALE = 0.5;
-
-int plot_rect_contains(const PlotRect *r, double x, double y)
-{
-    return x >= r->x0 && x <= r->x1 && y >= r->y0 && y <= r->y1;
-}
 
 /* Liang-Barsky clipping: whether any part of the segment lies in r. */
 int plot_rect_meets_segment(const PlotRect *r, double x0, double y0, double x1, double y1)

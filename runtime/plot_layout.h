@@ -1,7 +1,9 @@
-/* plot_layout.h: where the parts of a line chart go, computed without PLplot
- * so that tests can check it: the data window with margins, integer and
- * category ticks, and the legend box, placed in a corner the data leave empty
- * (or above the data, after raising the window's top). Sizes are in pixels of
+/* plot_layout.h: where the parts of a figure go, computed without PLplot so
+ * that tests can check it. Line charts: the data window with margins for
+ * whole markers, integer and category ticks, and the legend box, placed in a
+ * corner the data leave empty (or above the data, after raising the window's
+ * top). Heatmaps: room for their labels, turned and thinned as needed.
+ * Image grids: thumbnails as large as the figure allows. Sizes are in pixels of
  * a figure at scale 1; text sizes are estimates on the generous side of what
  * PLplot draws with the font plot.c sets. */
 #ifndef CLRUN_PLOT_LAYOUT_H
@@ -17,6 +19,7 @@ enum {
     PLOT_CHAR_W = 12,      /* px per character of axis and legend text, at most */
     PLOT_CHAR_H = 14,      /* px per line of text */
     PLOT_MARKER_R = 7,     /* px: the radius of a marker */
+    PLOT_LEGEND_SYMBOL = 36, /* px: the width of a legend's line and marker */
     PLOT_MAX_LEGEND = 16,
 };
 
@@ -45,9 +48,6 @@ typedef struct {
 /* The layout of panel p, one of n_panels side by side in a figure of the
  * default size. */
 void plot_layout(const PlotPanel *p, int n_panels, PlotLayout *out);
-
-/* Whether world point (x, y) lies inside r (used for the legend box). */
-int plot_rect_contains(const PlotRect *r, double x, double y);
 
 /* Whether the segment from (x0, y0) to (x1, y1) crosses or touches r. */
 int plot_rect_meets_segment(const PlotRect *r, double x0, double y0, double x1, double y1);
