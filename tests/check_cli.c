@@ -995,7 +995,8 @@ static void run_on_trained(const char *head, const char *entry, const char *trai
 }
 
 /* Trains head into build/test-tmp/<dir> and writes the targets <file>: 6
- * units, each a fixed random linear function of fc1's 50 features. */
+ * units, each a fixed random linear function of fc1's 50 features, but the
+ * last, which is 0 throughout: its r is undefined and left out. */
 static void fc1_linear_targets(const char *head, const char *dir, const char *file)
 {
     NpyArray f = features_of(head, "fc1", dir);
@@ -1003,7 +1004,7 @@ static void fc1_linear_targets(const char *head, const char *dir, const char *fi
     double w[50 * UNITS];
     uint64_t state = 3;
     for (int k = 0; k < 50 * UNITS; k++)
-        w[k] = 2 * rng_uniform(&state) - 1;
+        w[k] = k % UNITS == UNITS - 1 ? 0 : 2 * rng_uniform(&state) - 1;
     write_linear_targets(&f, w, UNITS, file);
     npy_free(&f);
 }
@@ -1018,6 +1019,8 @@ START_TEST(readout_recovers_a_linear_function_of_a_layer)
                    "units: 100, splits: 3, lambda: 0.01}", "readout1", "readout2");
     ck_assert_msg(strstr(out, "Analysis readout: layer conv1 (1 of 2), 3 splits\n") &&
                   strstr(out, "Analysis readout: layer fc1 (2 of 2), 3 splits\n"), "%s", out);
+    ck_assert_msg(strstr(out, "Analysis readout: layer fc1: 1 target unit left out of the median: "
+                              "r is undefined"), "%s", out);
     FILE *csv = fopen("build/test-tmp/readout2/readout.csv", "r");
     ck_assert_ptr_nonnull(csv);
     char line[512];

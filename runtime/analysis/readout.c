@@ -106,9 +106,11 @@ static int fit(const Readout *r, const double *X, const double *Y, int n, int p,
     return stats_ridge(X, Y, n, p, q, r->lambda, W, b, err);
 }
 
-/* One random split: fit on the training items, the median r on the others. */
+/* One random split: fit on the training items, the median r on the others;
+ * *undefined counts the units whose r is undefined (constant on the test
+ * items, or predicted constant), which the median leaves out. */
 static int score_split(const Readout *r, const double *X, const NpyArray *Y, int p, uint64_t *rng,
-                       double *score, Err *err)
+                       double *score, size_t *undefined, Err *err)
 {
     int n = (int)Y->shape[0], q = (int)Y->shape[1], ntr = train_items(r, n);
     int nte = n - ntr, *order = malloc((size_t)n * sizeof *order);
@@ -139,14 +141,14 @@ static int score_split(const Readout *r, const double *X, const NpyArray *Y, int
         rs[u] = stats_pearson(pred, act, (size_t)nte); /* NaN: a constant unit or prediction */
     }
     if (!rc)
-        *score = stats_median_finite(rs, (size_t)q, NULL);
+        *score = stats_median_finite(rs, (size_t)q, undefined);
     free(order), free(xtr), free(ytr), free(W), free(b), free(pred), free(act), free(rs);
     return rc;
 }
 
 /* Mean and standard deviation across splits of one layer's scores. */
 static int score_layer(const Readout *r, AnalysisContext *ctx, Node *layer, const NpyArray *Y,
-                       double *scores, Err *err)
+                       double *scores, size_t *undefined, Err *err)
 {
     Feed *split = r->train ? ctx->train : ctx->test;
     int n = (int)Y->shape[0], dims = (int)shape_size(layer->out_shape);
@@ -162,8 +164,12 @@ static int score_layer(const Readout *r, AnalysisContext *ctx, Node *layer, cons
         for (int k = 0; k < p; k++)
             X[(size_t)i * p + k] = acts[(size_t)i * dims + cols[k]];
     uint64_t rng = (uint64_t)r->seed ^ 0x53504c495453ull; /* "SPLITS": the same splits per layer */
-    for (int s = 0; !rc && s < r->splits; s++)
-        rc = score_split(r, X, Y, p, &rng, &scores[s], err);
+    *undefined = 0; /* the most of any split */
+    for (int s = 0; !rc && s < r->splits; s++) {
+        size_t u = 0;
+        rc = score_split(r, X, Y, p, &rng, &scores[s], &u, err);
+        *undefined = u > *undefined ? u : *undefined;
+    }
     free(acts), free(labels), free(cols), free(X);
     return rc;
 }
@@ -246,7 +252,12 @@ static int readout_run(Analysis *a, AnalysisContext *ctx, Err *err)
         /* a wide layer takes a while: say what is under way */
         printf("Analysis readout: layer %s (%d of %d), %ld splits\n", r->layers[l]->name, l + 1,
                r->n_layers, r->splits);
-        rc = score_layer(r, ctx, r->layers[l], &Y, scores + l * r->splits, err);
+        size_t undefined = 0;
+        rc = score_layer(r, ctx, r->layers[l], &Y, scores + l * r->splits, &undefined, err);
+        if (!rc && undefined)
+            printf("Analysis readout: layer %s: %zu target unit%s left out of the median: r is "
+                   "undefined (the unit or its prediction is constant on the test items)\n",
+                   r->layers[l]->name, undefined, undefined == 1 ? "" : "s");
     }
     if (!rc) rc = write_results(r, ctx, (int)Y.shape[0], scores, err);
     free(scores);
