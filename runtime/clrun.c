@@ -23,6 +23,8 @@ static const char usage[] =
     "                 [--profile]           train and evaluate an experiment\n"
     "  clrun evaluate EXP.yaml --weights FILE [KEY=VALUE ...] [--split test|val|train]\n"
     "                 [--device SPEC]       loss and accuracy of saved weights\n"
+    "  clrun predict EXP.yaml --weights FILE [KEY=VALUE ...] [--out FILE.csv] [--invert]\n"
+    "                 PATH...               class probabilities of images (files, folders)\n"
     "  clrun sweep EXP.yaml [KEY=VALUE ...] [KEY=A,B,...] [--count | --list | --index I |\n"
     "                 --jobs N] [--device SPEC,... | all] [--out ROOT]\n"
     "                                       the grid of the experiment's sweep: block\n"
@@ -59,6 +61,13 @@ static const struct {
                  "Prints the loss and accuracy of the weights on one split of the experiment's\n"
                  "data (test by default; val needs data.validation_split). Writes nothing and\n"
                  "runs no analyses (`clrun run EXP.yaml train.epochs=0 --weights FILE` does).\n"},
+    {"predict", "usage: clrun predict EXP.yaml --weights FILE [KEY=VALUE ...] [--out FILE.csv]\n"
+                "                 [--invert] [--device SPEC] PATH...\n"
+                "Reads the images (PNG or JPEG files, or the image files of folders) as the\n"
+                "experiment's data are read: its image options for folder data, else the\n"
+                "model's input size and channels; --invert swaps black and white (dark writing\n"
+                "on a light page for MNIST's light on dark). Writes predictions.csv (or --out):\n"
+                "file, predicted class, and a probability per class.\n"},
     {"sweep", "usage: clrun sweep EXP.yaml [KEY=VALUE ...] [KEY=A,B,...] [--count | --list |\n"
               "                 --index I | --jobs N] [--device SPEC,... | all] [--out ROOT]\n"
               "Runs the grid of the experiment's sweep: block (or of KEY=A,B,... overrides)\n"
@@ -101,10 +110,13 @@ typedef struct {
     const char *metric;         /* merge --metric */
     int tensors;                /* summary --tensors */
     const char *split;          /* evaluate --split */
+    char **paths;               /* predict: the images or folders after the file */
+    int n_paths, invert;        /* predict --invert */
 } Args;
 
 /* The options each command takes. */
-enum { OPT_RUN = 1, OPT_SWEEP = 2, OPT_MERGE = 4, OPT_SUMMARY = 8, OPT_EVALUATE = 16 };
+enum { OPT_RUN = 1, OPT_SWEEP = 2, OPT_MERGE = 4, OPT_SUMMARY = 8, OPT_EVALUATE = 16,
+       OPT_PREDICT = 32 };
 
 static int usage_error(const char *fmt, const char *what)
 {
@@ -126,9 +138,10 @@ static int find_option(Args *a, const char *arg, size_t len, int cmd, const char
         int *flag;
     } options[] = {
         {"--profile", OPT_RUN, NULL, &a->run.profile},
-        {"--device", OPT_RUN | OPT_SWEEP | OPT_EVALUATE, &a->run.device, NULL},
-        {"--out", OPT_RUN | OPT_SWEEP, &a->run.out_dir, NULL},
-        {"--weights", OPT_RUN | OPT_EVALUATE, &a->run.weights, NULL},
+        {"--device", OPT_RUN | OPT_SWEEP | OPT_EVALUATE | OPT_PREDICT, &a->run.device, NULL},
+        {"--out", OPT_RUN | OPT_SWEEP | OPT_PREDICT, &a->run.out_dir, NULL},
+        {"--weights", OPT_RUN | OPT_EVALUATE | OPT_PREDICT, &a->run.weights, NULL},
+        {"--invert", OPT_PREDICT, NULL, &a->invert},
         {"--split", OPT_EVALUATE, &a->split, NULL},
         {"--count", OPT_SWEEP, NULL, &a->count},
         {"--list", OPT_SWEEP, NULL, &a->list},
@@ -152,6 +165,7 @@ static int parse_args(int argc, char **argv, int cmd, Args *a)
 {
     memset(a, 0, sizeof *a);
     a->overrides = calloc((size_t)argc + 1, sizeof *a->overrides);
+    a->paths = calloc((size_t)argc + 1, sizeof *a->paths);
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i], **value = NULL, *eq = strchr(arg, '=');
         int *flag = NULL;
@@ -173,6 +187,8 @@ static int parse_args(int argc, char **argv, int cmd, Args *a)
             a->overrides[a->n_overrides++] = argv[i];
         } else if (!a->file) {
             a->file = arg;
+        } else if (cmd == OPT_PREDICT) {
+            a->paths[a->n_paths++] = argv[i];
         } else {
             return usage_error("unexpected argument '%s' (overrides are KEY=VALUE)", arg);
         }
@@ -232,6 +248,24 @@ static int cmd_evaluate(Args *a, Err *err)
         rc = err_set(err, CLRUN_EINPUT, "%s: this is a model; `clrun evaluate` needs an "
                      "experiment (its data: and loss:)", a->file);
     if (!rc) rc = train_evaluate(&e, &a->run, split, err);
+    experiment_free(&e);
+    return rc;
+}
+
+static int cmd_predict(Args *a, Err *err)
+{
+    if (!a->run.weights)
+        return usage_error("%s", "predict needs --weights FILE");
+    if (a->n_paths == 0)
+        return usage_error("%s", "predict needs images or folders of them after the experiment");
+    Experiment e;
+    int rc = experiment_load(&e, a->file, a->overrides, a->n_overrides, err);
+    if (!rc && e.model == e.root)
+        rc = err_set(err, CLRUN_EINPUT, "%s: this is a model; `clrun predict` needs an "
+                     "experiment (its data: and loss:)", a->file);
+    if (!rc)
+        rc = train_predict(&e, &a->run, (const char *const *)a->paths, a->n_paths,
+                           a->run.out_dir ? a->run.out_dir : "predictions.csv", a->invert, err);
     experiment_free(&e);
     return rc;
 }
@@ -337,6 +371,8 @@ int main(int argc, char **argv)
         rc = parse_args(argc - 2, argv + 2, OPT_RUN, &a) ? CLRUN_EINPUT : cmd_run(&a, &err);
     else if (strcmp(cmd, "evaluate") == 0)
         rc = parse_args(argc - 2, argv + 2, OPT_EVALUATE, &a) ? CLRUN_EINPUT : cmd_evaluate(&a, &err);
+    else if (strcmp(cmd, "predict") == 0)
+        rc = parse_args(argc - 2, argv + 2, OPT_PREDICT, &a) ? CLRUN_EINPUT : cmd_predict(&a, &err);
     else if (strcmp(cmd, "sweep") == 0)
         rc = parse_args(argc - 2, argv + 2, OPT_SWEEP, &a) ? CLRUN_EINPUT : cmd_sweep(&a, &err);
     else if (strcmp(cmd, "merge") == 0)
@@ -348,5 +384,6 @@ int main(int argc, char **argv)
     if (rc && interrupt_signal()) /* as a shell reports a process the signal ended */
         rc = 128 + interrupt_signal();
     free(a.overrides);
+    free(a.paths);
     return rc;
 }

@@ -7,6 +7,7 @@
 #include "train.h"
 #include "interrupt.h"
 #include "monitor.h"
+#include "predict.h"
 #include "text.h"
 #include "version.h"
 
@@ -826,6 +827,70 @@ int train_evaluate(Experiment *e, const RunOptions *o, const char *split, Err *e
         printf("Evaluation on the %s split (%s examples): loss %.4f, accuracy %.4f (%.0f/%d)\n",
                feed->name, text_thousands(feed->n, n), s.loss, s.accuracy, s.accuracy * feed->n,
                feed->n);
+    trainer_free(&t);
+    return rc;
+}
+
+/* How images to predict are read: as the experiment's image folders are, or
+ * else to the model's input: its channels (1: gray), its size. */
+static ImageOptions predict_images(const Trainer *t, int invert)
+{
+    if (t->e->data.source == DATA_FOLDER)
+        return t->e->data.images;
+    Shape in = t->g.nodes[0].out_shape;
+    ImageOptions o = {.grayscale = in.rank == 3 && in.dim[0] == 1, .invert = invert};
+    if (in.rank == 3)
+        o.height = in.dim[1], o.width = in.dim[2];
+    return o;
+}
+
+/* The model's outputs for the images, as class probabilities, into csv. */
+static int predict_files(Trainer *t, const Dataset *ds, char *const *files, const char *csv,
+                         Err *err)
+{
+    FeedData data = {0};
+    Feed split = {0};
+    float *out = NULL;
+    int *labels = NULL, classes = t->test_ds.classes, units = 0;
+    double *probs = malloc((size_t)ds->n * (classes > 0 ? classes : 1) * sizeof *probs);
+    Node *last = graph_output(&t->g);
+    int rc = probs ? feed_upload(&data, &t->g, ds, err) : err_set(err, CLRUN_ERUNTIME,
+                                                                  "out of memory");
+    if (!rc) rc = feed_split(&split, "predict", &t->g, &data, 0, ds->n, err);
+    AnalysisContext ctx = analysis_context(t);
+    if (!rc) rc = analysis_activations(&ctx, &split, ds->n, last, &out, &labels, err);
+    units = (int)shape_size(last->out_shape);
+    for (int i = 0; !rc && i < ds->n; i++)
+        rc = predict_probabilities(t->loss.type->name, out + (size_t)i * units, units, classes,
+                                   probs + (size_t)i * classes, err);
+    if (!rc) rc = predict_write(csv, files, ds->n, probs, classes, &t->test_ds, err);
+    feed_free(&split);
+    free(out), free(labels), free(probs);
+    return rc;
+}
+
+int train_predict(Experiment *e, const RunOptions *o, const char *const *paths, int n,
+                  const char *csv, int invert, Err *err)
+{
+    Trainer t;
+    memset(&t, 0, sizeof t);
+    t.e = e;
+    Dataset ds = {0};
+    char **files = NULL;
+    int rc = prepare_model(&t, o, 0, err);
+    ImageOptions opt = predict_images(&t, invert);
+    Shape in = t.g.nodes[0].out_shape;
+    if (!rc) rc = images_load_files(&ds, paths, n, &opt, &files, err);
+    if (!rc && (long)ds.c * ds.h * ds.w != shape_size(in))
+        rc = err_set(err, CLRUN_EINPUT, "the images are %dx%dx%d, but the model takes %ld values",
+                     ds.c, ds.h, ds.w, shape_size(in));
+    if (!rc) rc = predict_files(&t, &ds, files, csv, err);
+    if (!rc)
+        printf("Predictions for %d image%s: %s\n", ds.n, ds.n == 1 ? "" : "s", csv);
+    for (int i = 0; files && i < ds.n; i++)
+        free(files[i]);
+    free(files);
+    dataset_free(&ds);
     trainer_free(&t);
     return rc;
 }

@@ -32,15 +32,15 @@ END_TEST
 /* Help on every command, on request only, to stdout with exit 0. */
 START_TEST(help_and_version_answer_with_exit_0)
 {
-    static const char *const commands[] = {"devices", "summary", "run", "evaluate", "sweep",
-                                           "merge"};
+    static const char *const commands[] = {"devices", "summary", "run", "evaluate", "predict",
+                                           "sweep", "merge"};
     ck_assert_int_eq(clrun("help", out, sizeof out), 0);
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < 7; i++) {
         char want[64];
         snprintf(want, sizeof want, "  clrun %s ", commands[i]);
         ck_assert_msg(strstr(out, want), "help does not list %s:\n%s", commands[i], out);
     }
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < 7; i++) {
         char want[64], args[64];
         snprintf(want, sizeof want, "usage: clrun %s", commands[i]);
         snprintf(args, sizeof args, "%s --help", commands[i]);
@@ -339,6 +339,56 @@ START_TEST(early_stopping_and_the_best_weights)
     snprintf(args, sizeof args, "run %s data.validation_split=0 --out build/test-tmp/early", yaml);
     ck_assert_int_eq(clrun(args, out, sizeof out), 2);
     ck_assert_ptr_nonnull(strstr(out, "monitor val_loss needs a validation split"));
+}
+END_TEST
+
+/* clrun predict on 20 MNIST test digits written as PNG files: the same class
+ * probabilities as the features analysis reads off the model's log_softmax
+ * output for the same digits from the IDX files (a different path in). */
+START_TEST(predict_gives_the_models_probabilities_for_image_files)
+{
+    char yaml[256]; /* test_write_file's answer lasts until its next call */
+    snprintf(yaml, sizeof yaml, "%s", test_write_file("predict.yaml",
+        "model: ../../models/lenet.yaml\n"
+        "data: {dataset: mnist, limit: 500, normalize: {mean: 0.1307, std: 0.3081}}\n"
+        "optimizer: {name: sgd, learning_rate: 0.01, momentum: 0.5}\n"
+        "loss: nll\n"
+        "train: {epochs: 1, batch_size: 64, seed: 42}\n"
+        "analyses:\n  - {type: features, layer: log_softmax_1, limit: 20}\n"));
+    const char *script = test_write_file("digits.py",
+        "import os, struct, sys, zlib\n"
+        "sys.path.insert(0, 'tools')\n"
+        "import pyclrun\n"
+        "def chunk(t, d):\n"
+        "    return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d))\n"
+        "images, _ = pyclrun.mnist_sample('t10k')\n"
+        "os.makedirs(sys.argv[1], exist_ok=True)\n"
+        "for i in range(20):\n"
+        "    raw = b''.join(b'\\0' + row.tobytes() for row in images[i])\n"
+        "    with open('%s/%02d.png' % (sys.argv[1], i), 'wb') as f:\n"
+        "        f.write(b'\\x89PNG\\r\\n\\x1a\\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 28, 28, "
+        "8, 0, 0, 0, 0)) + chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b''))\n");
+    char cmd[1024];
+    test_fresh_dir("predict");
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s build/test-tmp/predict/digits", script);
+    ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "%s", out);
+    snprintf(cmd, sizeof cmd, "run %s --out build/test-tmp/predict/run", yaml);
+    ck_assert_msg(clrun(cmd, out, sizeof out) == 0, "%s", out);
+    snprintf(cmd, sizeof cmd, "predict %s --weights build/test-tmp/predict/run/weights.safetensors "
+             "--out=build/test-tmp/predict/predictions.csv build/test-tmp/predict/digits", yaml);
+    ck_assert_int_eq(clrun(cmd, out, sizeof out), 0);
+    ck_assert_ptr_nonnull(strstr(out, "Predictions for 20 images: build/test-tmp/predict/predictions.csv"));
+    ck_assert_int_eq(test_shell("/usr/bin/python3 -c \"import csv, numpy as np; "
+                                "d = 'build/test-tmp/predict/'; "
+                                "rows = list(csv.reader(open(d + 'predictions.csv'))); "
+                                "p = np.array([[float(v) for v in r[2:]] for r in rows[1:]]); "
+                                "want = np.exp(np.load(d + 'run/features_log_softmax_1_test.npy')); "
+                                "print(rows[0][:3], len(rows) - 1, rows[1][0], "
+                                "float(abs(p - want).max()) < 2e-6, "
+                                "[int(r[1]) for r in rows[1:]] == list(want.argmax(1)))\"",
+                                out, sizeof out), 0);
+    ck_assert_str_eq(out, "['file', 'predicted', '0'] 20 build/test-tmp/predict/digits/00.png "
+                          "True True\n");
 }
 END_TEST
 
@@ -1178,6 +1228,7 @@ Suite *cli_suite(void)
     tcase_add_test(cmd, python_reader_reads_a_run);
     tcase_add_test(cmd, two_analyses_of_one_type_write_separate_files);
     tcase_add_test(cmd, early_stopping_and_the_best_weights);
+    tcase_add_test(cmd, predict_gives_the_models_probabilities_for_image_files);
     tcase_add_test(cmd, ctrl_c_stops_after_an_epoch_and_the_same_command_resumes);
     tcase_add_test(cmd, progress_bar_shows_an_eta_on_a_terminal);
     suite_add_tcase(s, cmd);
