@@ -22,7 +22,8 @@ static const char usage[] =
     "  clrun run EXP.yaml [KEY=VALUE ...] [--device SPEC] [--out DIR] [--weights FILE]\n"
     "                 [--profile]           train and evaluate an experiment\n"
     "  clrun evaluate EXP.yaml --weights FILE [KEY=VALUE ...] [--split test|val|train]\n"
-    "                 [--device SPEC]       loss and accuracy of saved weights\n"
+    "                 [--per-class] [--device SPEC]\n"
+    "                                       loss and accuracy of saved weights\n"
     "  clrun predict EXP.yaml --weights FILE [KEY=VALUE ...] [--out FILE.csv] [--invert]\n"
     "                 PATH...               class probabilities of images (files, folders)\n"
     "  clrun sweep EXP.yaml [KEY=VALUE ...] [KEY=A,B,...] [--count | --list | --index I |\n"
@@ -57,9 +58,10 @@ static const struct {
             "command again resumes a stopped run. --weights starts from saved weights\n"
             "(train.epochs=0 only evaluates and analyses them); --profile times each kernel.\n"},
     {"evaluate", "usage: clrun evaluate EXP.yaml --weights FILE [KEY=VALUE ...]\n"
-                 "                 [--split test|val|train] [--device SPEC]\n"
+                 "                 [--split test|val|train] [--per-class] [--device SPEC]\n"
                  "Prints the loss and accuracy of the weights on one split of the experiment's\n"
-                 "data (test by default; val needs data.validation_split). Writes nothing and\n"
+                 "data (test by default; val needs data.validation_split), with --per-class\n"
+                 "each class's examples, correct predictions and accuracy. Writes nothing and\n"
                  "runs no analyses (`clrun run EXP.yaml train.epochs=0 --weights FILE` does).\n"},
     {"predict", "usage: clrun predict EXP.yaml --weights FILE [KEY=VALUE ...] [--out FILE.csv]\n"
                 "                 [--invert] [--device SPEC] PATH...\n"
@@ -112,6 +114,7 @@ typedef struct {
     const char *split;          /* evaluate --split */
     char **paths;               /* predict: the images or folders after the file */
     int n_paths, invert;        /* predict --invert */
+    int per_class;              /* evaluate --per-class */
 } Args;
 
 /* The options each command takes. */
@@ -143,6 +146,7 @@ static int find_option(Args *a, const char *arg, size_t len, int cmd, const char
         {"--weights", OPT_RUN | OPT_EVALUATE | OPT_PREDICT, &a->run.weights, NULL},
         {"--invert", OPT_PREDICT, NULL, &a->invert},
         {"--split", OPT_EVALUATE, &a->split, NULL},
+        {"--per-class", OPT_EVALUATE, NULL, &a->per_class},
         {"--count", OPT_SWEEP, NULL, &a->count},
         {"--list", OPT_SWEEP, NULL, &a->list},
         {"--index", OPT_SWEEP, &a->index, NULL},
@@ -247,7 +251,7 @@ static int cmd_evaluate(Args *a, Err *err)
     if (!rc && e.model == e.root)
         rc = err_set(err, CLRUN_EINPUT, "%s: this is a model; `clrun evaluate` needs an "
                      "experiment (its data: and loss:)", a->file);
-    if (!rc) rc = train_evaluate(&e, &a->run, split, err);
+    if (!rc) rc = train_evaluate(&e, &a->run, split, a->per_class, err);
     experiment_free(&e);
     return rc;
 }

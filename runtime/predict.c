@@ -27,14 +27,6 @@ int predict_probabilities(const char *loss, const float *out, int units, int cla
     return CLRUN_OK;
 }
 
-static void class_name(const Dataset *names, int c, char *buf, size_t size)
-{
-    if (names && names->class_names && c < names->classes)
-        snprintf(buf, size, "%s", names->class_names[c]);
-    else
-        snprintf(buf, size, "%d", c);
-}
-
 /* A CSV field: quoted when it holds a comma, a quote or a line break. */
 static void field(FILE *f, const char *s)
 {
@@ -49,6 +41,43 @@ static void field(FILE *f, const char *s)
         fputc(*s, f);
     }
     fputc('"', f);
+}
+
+static void class_name(const Dataset *names, int c, char *buf, size_t size)
+{
+    if (names && names->class_names && c < names->classes)
+        snprintf(buf, size, "%s", names->class_names[c]);
+    else
+        snprintf(buf, size, "%d", c);
+}
+
+static int most_probable(const double *p, int classes)
+{
+    int best = 0;
+    for (int c = 1; c < classes; c++)
+        best = p[c] > p[best] ? c : best;
+    return best;
+}
+
+void predict_per_class(FILE *out, const double *probs, const int *labels, int n, int classes,
+                       const Dataset *names)
+{
+    char name[DATASET_NAME_MAX + 16];
+    fprintf(out, "%-20s %10s %10s %9s\n", "class", "examples", "correct", "accuracy");
+    for (int c = 0; c < classes; c++) {
+        int examples = 0, correct = 0;
+        for (int i = 0; i < n; i++)
+            if (labels[i] == c) {
+                examples++;
+                correct += most_probable(probs + (size_t)i * classes, classes) == c;
+            }
+        class_name(names, c, name, sizeof name);
+        if (examples)
+            fprintf(out, "%-20s %10d %10d %9.4f\n", name, examples, correct,
+                    (double)correct / examples);
+        else
+            fprintf(out, "%-20s %10d %10d %9s\n", name, 0, 0, "NA");
+    }
 }
 
 int predict_write(const char *path, char *const *files, int n, const double *probs, int classes,
@@ -67,9 +96,7 @@ int predict_write(const char *path, char *const *files, int n, const double *pro
     fputc('\n', f);
     for (int i = 0; i < n; i++) {
         const double *p = probs + (size_t)i * classes;
-        int best = 0;
-        for (int c = 1; c < classes; c++)
-            best = p[c] > p[best] ? c : best;
+        int best = most_probable(p, classes);
         field(f, files[i]);
         class_name(names, best, name, sizeof name);
         fputc(',', f);

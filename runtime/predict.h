@@ -4,6 +4,8 @@
 #ifndef CLRUN_PREDICT_H
 #define CLRUN_PREDICT_H
 
+#include <stdio.h>
+
 #include "data/dataset.h"
 #include "err.h"
 
@@ -19,5 +21,10 @@ int predict_probabilities(const char *loss, const float *out, int units, int cla
  * may be NULL: the class numbers), then a row per file. */
 int predict_write(const char *path, char *const *files, int n, const double *probs, int classes,
                   const Dataset *names, Err *err);
+
+/* A table to out: per class (named from names, or numbered), its examples,
+ * those whose most probable class is theirs, and that share. */
+void predict_per_class(FILE *out, const double *probs, const int *labels, int n, int classes,
+                       const Dataset *names);
 
 #endif

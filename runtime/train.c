@@ -809,7 +809,68 @@ static int mark_success(const char *dir, Err *err)
     return fclose(f) == 0 ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
 }
 
-int train_evaluate(Experiment *e, const RunOptions *o, const char *split, Err *err)
+/* How images to predict are read: as the experiment's image folders are, or
+ * else to the model's input: its channels (1: gray), its size. */
+static ImageOptions predict_images(const Trainer *t, int invert)
+{
+    if (t->e->data.source == DATA_FOLDER)
+        return t->e->data.images;
+    Shape in = t->g.nodes[0].out_shape;
+    ImageOptions o = {.grayscale = in.rank == 3 && in.dim[0] == 1, .invert = invert};
+    if (in.rank == 3)
+        o.height = in.dim[1], o.width = in.dim[2];
+    return o;
+}
+
+/* The class probabilities the model gives the examples of split ([n,
+ * classes] in *probs) and their labels (*labels); the caller frees both. */
+static int split_probabilities(Trainer *t, Feed *split, double **probs, int **labels, Err *err)
+{
+    int n = split->n, classes = t->test_ds.classes > 0 ? t->test_ds.classes : 1;
+    float *out = NULL;
+    Node *last = graph_output(&t->g);
+    int units = (int)shape_size(last->out_shape);
+    AnalysisContext ctx = analysis_context(t);
+    int rc = (*probs = malloc((size_t)n * classes * sizeof **probs))
+                 ? analysis_activations(&ctx, split, n, last, &out, labels, err)
+                 : err_set(err, CLRUN_ERUNTIME, "out of memory");
+    for (int i = 0; !rc && i < n; i++)
+        rc = predict_probabilities(t->loss.type->name, out + (size_t)i * units, units, classes,
+                                   *probs + (size_t)i * classes, err);
+    free(out);
+    return rc;
+}
+
+/* The model's outputs for the images, as class probabilities, into csv. */
+static int predict_files(Trainer *t, const Dataset *ds, char *const *files, const char *csv,
+                         Err *err)
+{
+    FeedData data = {0};
+    Feed split = {0};
+    double *probs = NULL;
+    int *labels = NULL;
+    int rc = feed_upload(&data, &t->g, ds, err);
+    if (!rc) rc = feed_split(&split, "predict", &t->g, &data, 0, ds->n, err);
+    if (!rc) rc = split_probabilities(t, &split, &probs, &labels, err);
+    if (!rc) rc = predict_write(csv, files, ds->n, probs, t->test_ds.classes, &t->test_ds, err);
+    feed_free(&split);
+    free(labels), free(probs);
+    return rc;
+}
+
+/* Each class's examples, those predicted right, and the accuracy. */
+static int per_class(Trainer *t, Feed *feed, Err *err)
+{
+    double *probs = NULL;
+    int *labels = NULL, rc = split_probabilities(t, feed, &probs, &labels, err);
+    if (!rc)
+        predict_per_class(stdout, probs, labels, feed->n, t->test_ds.classes, &t->test_ds);
+    free(probs), free(labels);
+    return rc;
+}
+
+int train_evaluate(Experiment *e, const RunOptions *o, const char *split, int by_class,
+                   Err *err)
 {
     Trainer t;
     memset(&t, 0, sizeof t);
@@ -827,45 +888,8 @@ int train_evaluate(Experiment *e, const RunOptions *o, const char *split, Err *e
         printf("Evaluation on the %s split (%s examples): loss %.4f, accuracy %.4f (%.0f/%d)\n",
                feed->name, text_thousands(feed->n, n), s.loss, s.accuracy, s.accuracy * feed->n,
                feed->n);
+    if (!rc && by_class) rc = per_class(&t, feed, err);
     trainer_free(&t);
-    return rc;
-}
-
-/* How images to predict are read: as the experiment's image folders are, or
- * else to the model's input: its channels (1: gray), its size. */
-static ImageOptions predict_images(const Trainer *t, int invert)
-{
-    if (t->e->data.source == DATA_FOLDER)
-        return t->e->data.images;
-    Shape in = t->g.nodes[0].out_shape;
-    ImageOptions o = {.grayscale = in.rank == 3 && in.dim[0] == 1, .invert = invert};
-    if (in.rank == 3)
-        o.height = in.dim[1], o.width = in.dim[2];
-    return o;
-}
-
-/* The model's outputs for the images, as class probabilities, into csv. */
-static int predict_files(Trainer *t, const Dataset *ds, char *const *files, const char *csv,
-                         Err *err)
-{
-    FeedData data = {0};
-    Feed split = {0};
-    float *out = NULL;
-    int *labels = NULL, classes = t->test_ds.classes, units = 0;
-    double *probs = malloc((size_t)ds->n * (classes > 0 ? classes : 1) * sizeof *probs);
-    Node *last = graph_output(&t->g);
-    int rc = probs ? feed_upload(&data, &t->g, ds, err) : err_set(err, CLRUN_ERUNTIME,
-                                                                  "out of memory");
-    if (!rc) rc = feed_split(&split, "predict", &t->g, &data, 0, ds->n, err);
-    AnalysisContext ctx = analysis_context(t);
-    if (!rc) rc = analysis_activations(&ctx, &split, ds->n, last, &out, &labels, err);
-    units = (int)shape_size(last->out_shape);
-    for (int i = 0; !rc && i < ds->n; i++)
-        rc = predict_probabilities(t->loss.type->name, out + (size_t)i * units, units, classes,
-                                   probs + (size_t)i * classes, err);
-    if (!rc) rc = predict_write(csv, files, ds->n, probs, classes, &t->test_ds, err);
-    feed_free(&split);
-    free(out), free(labels), free(probs);
     return rc;
 }
 

@@ -19,9 +19,10 @@ typedef struct {
 int train_run(Experiment *e, const RunOptions *o, Err *err);
 
 /* `clrun evaluate`: the loss and accuracy of the given weights (o->weights or
- * model.weights) on one split ("test", "val" or "train"), printed; nothing is
- * written and the analyses do not run. */
-int train_evaluate(Experiment *e, const RunOptions *o, const char *split, Err *err);
+ * model.weights) on one split ("test", "val" or "train"), printed, and with
+ * by_class each class's; nothing is written and the analyses do not run. */
+int train_evaluate(Experiment *e, const RunOptions *o, const char *split, int by_class,
+                   Err *err);
 
 /* `clrun predict`: the class probabilities the weights give the images that
  * paths name (files, or folders of them), read as the experiment's data are

@@ -177,7 +177,8 @@ START_TEST(summary_lists_tensors_with_pytorch_names)
 END_TEST
 
 /* clrun evaluate: the same loss and accuracy as the run that saved the
- * weights reported for them, and no run directory. */
+ * weights reported for them, and no run directory; --per-class counts add up
+ * to the run's correct predictions over the 500 test examples. */
 START_TEST(evaluate_reports_what_the_run_reported)
 {
     const char *yaml = test_write_file("evalonly.yaml",
@@ -198,6 +199,19 @@ START_TEST(evaluate_reports_what_the_run_reported)
     test_shell("rm -rf runs/evalonly", out, sizeof out);
     snprintf(args, sizeof args, "evaluate %s --weights build/test-tmp/evaluated/weights.safetensors",
              yaml);
+    char per_class[sizeof args + 16];
+    snprintf(per_class, sizeof per_class, "%s --per-class", args);
+    ck_assert_int_eq(clrun(per_class, out, sizeof out), 0);
+    const char *table = strstr(out, "class                  examples    correct  accuracy\n");
+    ck_assert_msg(table, "%s", out);
+    int examples = 0, correct = 0;
+    for (const char *row = strchr(table, '\n') + 1; *row; row = strchr(row, '\n') + 1) {
+        int e = 0, c = 0;
+        ck_assert_msg(sscanf(row, "%*s %d %d", &e, &c) == 2, "%s", row);
+        examples += e, correct += c;
+    }
+    ck_assert_int_eq(examples, 500);
+    ck_assert_int_eq(correct, right);
     ck_assert_int_eq(clrun(args, out, sizeof out), 0);
     char want[128];
     snprintf(want, sizeof want, "Evaluation on the test split (500 examples): loss %.4f, accuracy "
