@@ -6,6 +6,7 @@
 #   make gpu-resources  the gpu plan's registers and spills on AMD and NVIDIA ISAs
 #   make deps       install the Debian packages the project needs (only missing ones)
 #   make deps-slurm also try slurm-wlm and munge (optional: the Slurm sweep test)
+#   make figures    render every kind of figure from small runs into build/figures/gallery
 #   make fuzz       build the libFuzzer targets (fuzz/) with clang, run each
 #                   FUZZ_SECONDS (default 60) on a copy of its corpus
 # Options: WERROR=1 (warnings are errors), SANITIZE=address,undefined.
@@ -35,7 +36,7 @@ CL_SRC   := cl/prelude.cl $(filter-out cl/prelude.cl,$(sort $(wildcard cl/*.cl))
 # Tests compile kernels once into a cache of their own.
 export POCL_CACHE_DIR := $(CURDIR)/build/pocl-cache
 
-.PHONY: all run check oclgrind-check gpu-resources bench fuzz fuzz-run deps deps-slurm deps-fuzz clean FORCE
+.PHONY: all run check oclgrind-check gpu-resources bench figures fuzz fuzz-run deps deps-slurm deps-fuzz clean FORCE
 all: build/clrun
 
 # Rebuilds everything when the flags change (WERROR=1, SANITIZE=...).
@@ -103,6 +104,11 @@ oclgrind-check: deps
 # fails on private-memory spills or more than 128 vector registers.
 gpu-resources: deps
 	tools/gpu-resources
+
+# Every kind of figure clrun draws, from small runs (tools/make-figures).
+figures: deps
+	@$(MAKE) --no-print-directory build/clrun
+	tools/make-figures
 
 # clrun against PyTorch on this machine (bench/bench.py); BENCH_ARGS="--rounds 5" etc.
 bench: deps
