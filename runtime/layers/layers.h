@@ -25,7 +25,7 @@ const char *act_name(int act);
  * padding at the end (TensorFlow), else `pad` pixels on both sides. */
 void window_axis(int same, long in, long k, long stride, long pad, long *out, long *lead);
 
-/* Shared launch helpers. */
+/* Shared launch helpers: products and bias sums in gemm.c, the rest in table.c. */
 /* C[M, N] (+)= A(m, k) B(k, n) with A(m, k) = A[m * a_sm + k * a_sk] and
  * B(k, n) = B[k * b_sk + n * b_sn] (cl/gemm.cl). B's rows must be contiguous
  * (b_sn = 1, gemm_nn), or both operands run along k (a_sk = b_sk = 1,
