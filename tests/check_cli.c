@@ -179,6 +179,43 @@ END_TEST
 /* clrun evaluate: the same loss and accuracy as the run that saved the
  * weights reported for them, and no run directory; --per-class counts add up
  * to the run's correct predictions over the 500 test examples. */
+/* Keras' spelling, a dense softmax under sparse_categorical_crossentropy,
+ * trains as clrun's own (logits under cross_entropy) does, to the last
+ * printed digit: the loss is fused with the softmax. Evaluating its weights
+ * gives the same loss and accuracy as those of clrun's spelling. */
+START_TEST(keras_spelling_trains_as_clruns_own)
+{
+    static const char *const spellings[2][3] = {
+        {"keras", "sparse_categorical_crossentropy", ", activation: softmax"},
+        {"clrun", "cross_entropy", ""}};
+    char history[2][4096], said[2][256], args[512], yaml[1024], name[64];
+    for (int i = 0; i < 2; i++) {
+        snprintf(yaml, sizeof yaml,
+                 "model: {input: [1, 28, 28], layers: [{type: flatten}, {name: h, type: dense, "
+                 "units: 16, activation: relu}, {name: out, type: dense, units: 10%s}]}\n"
+                 "data: {dataset: mnist, limit: 300}\n"
+                 "optimizer: {name: sgd, learning_rate: 0.1}\nloss: %s\n"
+                 "train: {epochs: 2, batch_size: 32, seed: 5}\n", spellings[i][2],
+                 spellings[i][1]);
+        snprintf(name, sizeof name, "spelling-%s", spellings[i][0]);
+        const char *path = test_write_file(name, yaml);
+        test_fresh_dir(name);
+        snprintf(args, sizeof args, "run %s --out build/test-tmp/%s", path, name);
+        ck_assert_msg(clrun(args, out, sizeof out) == 0, "%s", out);
+        snprintf(args, sizeof args, "build/test-tmp/%s/history.csv", name);
+        test_history_numbers(args, history[i], sizeof history[i]);
+        snprintf(args, sizeof args, "evaluate %s --weights build/test-tmp/%s/weights.safetensors",
+                 path, name);
+        ck_assert_msg(clrun(args, out, sizeof out) == 0, "%s", out);
+        const char *line = strstr(out, "Evaluation on the test split");
+        ck_assert_msg(line, "%s", out);
+        snprintf(said[i], sizeof said[i], "%.*s", (int)strcspn(line, "\n"), line);
+    }
+    ck_assert_str_eq(history[0], history[1]);
+    ck_assert_str_eq(said[0], said[1]);
+}
+END_TEST
+
 START_TEST(evaluate_reports_what_the_run_reported)
 {
     const char *yaml = test_write_file("evalonly.yaml",
@@ -1218,6 +1255,7 @@ Suite *cli_suite(void)
     tcase_add_test(cmd, plot_dpi_sets_the_figures_resolution);
     tcase_add_test(cmd, summary_lists_tensors_with_pytorch_names);
     tcase_add_test(cmd, evaluate_reports_what_the_run_reported);
+    tcase_add_test(cmd, keras_spelling_trains_as_clruns_own);
     tcase_add_test(cmd, a_misspelt_required_key_is_named);
     tcase_add_test(cmd, python_reader_reads_a_run);
     tcase_add_test(cmd, two_analyses_of_one_type_write_separate_files);
