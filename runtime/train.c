@@ -927,6 +927,7 @@ int train_run(Experiment *e, const RunOptions *o, Err *err)
     t.e = e;
     t.rng = (uint64_t)e->seed ^ 0x53485546464c45ull; /* "SHUFFLE": apart from the init stream */
     plot_set_dpi((int)e->plot_dpi); /* for the history, the loss curve and the analyses */
+    plot_set_format(e->plot_format);
     int rc = prepare(&t, o, err);
     double started = now();
     if (!rc) rc = run_epochs(&t, err);

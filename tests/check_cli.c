@@ -154,6 +154,40 @@ START_TEST(plot_dpi_sets_the_figures_resolution)
 }
 END_TEST
 
+/* plot.format: svg and pdf write each figure as a vector file of that
+ * format (by its header and trailer, and of a size that holds a drawing),
+ * the images of an analysis included, and no PNG; an unknown format, exit 2. */
+START_TEST(plot_format_writes_svg_and_pdf)
+{
+    static const char *const formats[2][3] = {{"svg", "<?xml", "</svg>"}, {"pdf", "%PDF-", "%%EOF"}};
+    static const char *const figures[] = {"history", "confusion", "predictions"};
+    static char file[1 << 18];
+    char args[512], path[256];
+    for (int f = 0; f < 2; f++) {
+        test_fresh_dir("format");
+        snprintf(args, sizeof args, "run experiments/quickstart.yaml train.epochs=1 data.limit=200 "
+                 "'plot={format: %s}' 'analyses=[{type: predictions, count: 4}]' "
+                 "--out build/test-tmp/format", formats[f][0]);
+        ck_assert_msg(clrun(args, out, sizeof out) == 0, "%s", out);
+        for (size_t i = 0; i < sizeof figures / sizeof figures[0]; i++) {
+            snprintf(path, sizeof path, "build/test-tmp/format/%s.%s", figures[i], formats[f][0]);
+            size_t n = test_read_file(path, file, sizeof file);
+            ck_assert_msg(n > 5000 && n < sizeof file - 1, "%s: %zu bytes", path, n);
+            ck_assert_msg(strncmp(file, formats[f][1], strlen(formats[f][1])) == 0, "%s: %.20s",
+                          path, file);
+            ck_assert_msg(strstr(file + n - 16, formats[f][2]), "%s ends in %.16s", path,
+                          file + n - 16);
+            snprintf(path, sizeof path, "build/test-tmp/format/%s.png", figures[i]);
+            ck_assert_int_eq(access(path, F_OK), -1);
+        }
+    }
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml 'plot={format: gif}' "
+                           "--out build/test-tmp/format-gif", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "unknown figure format 'gif' (known: png, svg, pdf)"), "%s", out);
+    ck_assert_int_eq(access("build/test-tmp/format-gif", F_OK), -1);
+}
+END_TEST
+
 /* summary --tensors: each tensor with PyTorch's name and shape (those of the
  * seed's LeNet in PyTorch), counts with separators; the last line unchanged. */
 START_TEST(summary_lists_tensors_with_pytorch_names)
@@ -1253,6 +1287,7 @@ Suite *cli_suite(void)
     tcase_add_test(cmd, output_into_a_pipe_appears_line_by_line);
     tcase_add_test(cmd, data_line_counts_each_split);
     tcase_add_test(cmd, plot_dpi_sets_the_figures_resolution);
+    tcase_add_test(cmd, plot_format_writes_svg_and_pdf);
     tcase_add_test(cmd, summary_lists_tensors_with_pytorch_names);
     tcase_add_test(cmd, evaluate_reports_what_the_run_reported);
     tcase_add_test(cmd, keras_spelling_trains_as_clruns_own);
