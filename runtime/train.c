@@ -704,8 +704,8 @@ static int resume(Trainer *t, Err *err)
     unlink(success);
     t->settings = checkpoint_fingerprint(t->e->root);
     CheckpointInfo ck = {0, t->rng, t->settings};
-    int found = 0, rc = t->e->epochs > 0 ? checkpoint_load(t->dir, &t->g, &t->e->optim, &ck,
-                                                           &found, err)
+    int found = 0, rc = t->e->epochs > 0 ? checkpoint_load(t->dir, t->e->root, &t->g,
+                                                           &t->e->optim, &ck, &found, err)
                                          : CLRUN_OK;
     if (rc || !found)
         return rc;

@@ -506,6 +506,45 @@ START_TEST(ctrl_c_stops_after_an_epoch_and_the_same_command_resumes)
 }
 END_TEST
 
+/* Keras' initial_epoch: raising train.epochs of a stopped run continues it
+ * from its checkpoint, and the extended run's history is that of a run
+ * trained to the new number of epochs from the start, number for number.
+ * Another change starts over, naming every setting that differs. */
+START_TEST(raising_the_epochs_of_a_stopped_run_extends_it)
+{
+    char *argv[] = {"clrun", "run", "experiments/quickstart.yaml", "train.epochs=30",
+                    "data.limit=300", "--out", "build/test-tmp/extended", NULL};
+    static char extended[8192], fresh[8192];
+    test_fresh_dir("extended");
+    test_fresh_dir("extended-fresh");
+    ck_assert_int_eq(clrun_signalled(argv, "Epoch 2/30", SIGINT, out, sizeof out), 130);
+    int epoch = 0;
+    const char *said = strstr(out, "clrun: stopped after epoch ");
+    ck_assert_msg(said && sscanf(said, "clrun: stopped after epoch %d;", &epoch) == 1, "%s", out);
+    ck_assert_msg(epoch < 30, "stopped after epoch %d", epoch);
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml train.epochs=35 data.limit=300 "
+                           "--out build/test-tmp/extended", out, sizeof out), 0);
+    char resumed[64];
+    snprintf(resumed, sizeof resumed, "Resuming after epoch %d ", epoch);
+    ck_assert_msg(strstr(out, "only train.epochs differs") && strstr(out, resumed), "%s", out);
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml train.epochs=35 data.limit=300 "
+                           "--out build/test-tmp/extended-fresh", out, sizeof out), 0);
+    test_history_numbers("build/test-tmp/extended/history.csv", extended, sizeof extended);
+    test_history_numbers("build/test-tmp/extended-fresh/history.csv", fresh, sizeof fresh);
+    ck_assert_str_eq(extended, fresh);
+
+    test_fresh_dir("extended");
+    ck_assert_int_eq(clrun_signalled(argv, "Epoch 2/30", SIGINT, out, sizeof out), 130);
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml train.epochs=35 data.limit=300 "
+                           "optimizer.learning_rate=0.02 --out build/test-tmp/extended",
+                           out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "is for other settings (those that differ: "
+                              "optimizer.learning_rate, train.epochs); starting over") &&
+                      !strstr(out, "Resuming"), "%s", out);
+    ck_assert_int_eq(test_count_lines("build/test-tmp/extended/history.csv") - 1, 35);
+}
+END_TEST
+
 /* On a terminal, the progress bar shows the time the epoch has left. */
 START_TEST(progress_bar_shows_an_eta_on_a_terminal)
 {
@@ -1297,6 +1336,7 @@ Suite *cli_suite(void)
     tcase_add_test(cmd, early_stopping_and_the_best_weights);
     tcase_add_test(cmd, predict_gives_the_models_probabilities_for_image_files);
     tcase_add_test(cmd, ctrl_c_stops_after_an_epoch_and_the_same_command_resumes);
+    tcase_add_test(cmd, raising_the_epochs_of_a_stopped_run_extends_it);
     tcase_add_test(cmd, progress_bar_shows_an_eta_on_a_terminal);
     suite_add_tcase(s, cmd);
     /* what the experiments' own files claim: CK_RUN_CASE=claims */
