@@ -477,6 +477,21 @@ START_TEST(predict_gives_the_models_probabilities_for_image_files)
 }
 END_TEST
 
+/* Runs argv (whose train.epochs is `epochs`), stops it with Ctrl-C once
+ * "Epoch 2/" appears and returns the epoch it says it stopped after; the
+ * message stays in out. */
+static int stop_after_epoch_2(char *const *argv, int epochs)
+{
+    char wait_for[32];
+    snprintf(wait_for, sizeof wait_for, "Epoch 2/%d", epochs);
+    ck_assert_int_eq(clrun_signalled(argv, wait_for, SIGINT, out, sizeof out), 130);
+    int epoch = 0;
+    const char *said = strstr(out, "clrun: stopped after epoch ");
+    ck_assert_msg(said && sscanf(said, "clrun: stopped after epoch %d;", &epoch) == 1, "%s", out);
+    ck_assert_msg(epoch >= 2 && epoch < epochs, "stopped after epoch %d", epoch);
+    return epoch;
+}
+
 /* Ctrl-C stops after the last finished epoch with exit 130, saying so, and
  * the same command resumes from there; SIGTERM exits 143. */
 START_TEST(ctrl_c_stops_after_an_epoch_and_the_same_command_resumes)
@@ -485,12 +500,8 @@ START_TEST(ctrl_c_stops_after_an_epoch_and_the_same_command_resumes)
                     "data.limit=300", "--out", "build/test-tmp/stopped", NULL};
     test_fresh_dir("stopped");
     test_fresh_dir("terminated");
-    ck_assert_int_eq(clrun_signalled(argv, "Epoch 2/40", SIGINT, out, sizeof out), 130);
-    int epoch = 0;
-    const char *said = strstr(out, "clrun: stopped after epoch ");
-    ck_assert_msg(said && sscanf(said, "clrun: stopped after epoch %d;", &epoch) == 1, "%s", out);
-    ck_assert_msg(epoch >= 2 && epoch < 40, "stopped after epoch %d", epoch);
-    ck_assert_ptr_nonnull(strstr(said, "; the same command resumes\n"));
+    int epoch = stop_after_epoch_2(argv, 40);
+    ck_assert_ptr_nonnull(strstr(out, "; the same command resumes\n"));
     ck_assert_int_eq(test_count_lines("build/test-tmp/stopped/history.csv") - 1, epoch);
     ck_assert_int_ne(access("build/test-tmp/stopped/SUCCESS", F_OK), 0);
     ck_assert_int_eq(clrun("run experiments/quickstart.yaml train.epochs=40 data.limit=300 "
@@ -517,11 +528,7 @@ START_TEST(raising_the_epochs_of_a_stopped_run_extends_it)
     static char extended[8192], fresh[8192];
     test_fresh_dir("extended");
     test_fresh_dir("extended-fresh");
-    ck_assert_int_eq(clrun_signalled(argv, "Epoch 2/30", SIGINT, out, sizeof out), 130);
-    int epoch = 0;
-    const char *said = strstr(out, "clrun: stopped after epoch ");
-    ck_assert_msg(said && sscanf(said, "clrun: stopped after epoch %d;", &epoch) == 1, "%s", out);
-    ck_assert_msg(epoch < 30, "stopped after epoch %d", epoch);
+    int epoch = stop_after_epoch_2(argv, 30);
     ck_assert_int_eq(clrun("run experiments/quickstart.yaml train.epochs=35 data.limit=300 "
                            "--out build/test-tmp/extended", out, sizeof out), 0);
     char resumed[64];
@@ -534,7 +541,7 @@ START_TEST(raising_the_epochs_of_a_stopped_run_extends_it)
     ck_assert_str_eq(extended, fresh);
 
     test_fresh_dir("extended");
-    ck_assert_int_eq(clrun_signalled(argv, "Epoch 2/30", SIGINT, out, sizeof out), 130);
+    stop_after_epoch_2(argv, 30);
     ck_assert_int_eq(clrun("run experiments/quickstart.yaml train.epochs=35 data.limit=300 "
                            "optimizer.learning_rate=0.02 --out build/test-tmp/extended",
                            out, sizeof out), 0);
