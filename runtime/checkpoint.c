@@ -167,12 +167,14 @@ int checkpoint_load(const char *dir, const SpecNode *root, Graph *g, Optimizer *
     if (access(path, F_OK) != 0)
         return CLRUN_OK;
     StFile f;
-    uint64_t settings = 0;
+    uint64_t settings = 0, done = 0;
     int rc = st_read(path, &f, err);
     if (!rc) rc = meta_number(&f, "settings", 16, &settings, path, err);
+    if (!rc) rc = meta_number(&f, "epoch", 10, &done, path, err);
     char diff[1024] = "";
+    /* fewer epochs than were done is no extension: that run starts over, as before */
     int extend = !rc && settings != info->settings &&
-                 only_epochs_differ(dir, root, diff, sizeof diff);
+                 only_epochs_differ(dir, root, diff, sizeof diff) && (long)done < info->epoch;
     if (!rc && settings != info->settings && !extend)
         printf("Checkpoint: %s is for other settings (those that differ: %s); "
                "starting over\n", path, diff);

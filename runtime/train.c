@@ -703,7 +703,7 @@ static int resume(Trainer *t, Err *err)
     snprintf(success, sizeof success, "%s/SUCCESS", t->dir);
     unlink(success);
     t->settings = checkpoint_fingerprint(t->e->root);
-    CheckpointInfo ck = {0, t->rng, t->settings};
+    CheckpointInfo ck = {t->e->epochs, t->rng, t->settings}; /* epochs asked for, for now */
     int found = 0, rc = t->e->epochs > 0 ? checkpoint_load(t->dir, t->e->root, &t->g,
                                                            &t->e->optim, &ck, &found, err)
                                          : CLRUN_OK;

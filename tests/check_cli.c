@@ -520,7 +520,8 @@ END_TEST
 /* Keras' initial_epoch: raising train.epochs of a stopped run continues it
  * from its checkpoint, and the extended run's history is that of a run
  * trained to the new number of epochs from the start, number for number.
- * Another change starts over, naming every setting that differs. */
+ * Another change, or fewer epochs than were done, starts over, naming every
+ * setting that differs. */
 START_TEST(raising_the_epochs_of_a_stopped_run_extends_it)
 {
     char *argv[] = {"clrun", "run", "experiments/quickstart.yaml", "train.epochs=30",
@@ -549,6 +550,14 @@ START_TEST(raising_the_epochs_of_a_stopped_run_extends_it)
                               "optimizer.learning_rate, train.epochs); starting over") &&
                       !strstr(out, "Resuming"), "%s", out);
     ck_assert_int_eq(test_count_lines("build/test-tmp/extended/history.csv") - 1, 35);
+
+    test_fresh_dir("extended"); /* fewer epochs than were done: no extension */
+    stop_after_epoch_2(argv, 30);
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml train.epochs=1 data.limit=300 "
+                           "--out build/test-tmp/extended", out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "(those that differ: train.epochs); starting over") &&
+                      !strstr(out, "Resuming"), "%s", out);
+    ck_assert_int_eq(test_count_lines("build/test-tmp/extended/history.csv") - 1, 1);
 }
 END_TEST
 
