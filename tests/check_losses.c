@@ -21,6 +21,7 @@
 
 #include "graph.h"
 #include "layers/loss.h"
+#include "predict.h"
 #include "rng.h"
 #include "suites.h"
 #include "testutil.h"
@@ -394,6 +395,21 @@ START_TEST(keras_softmax_layer_is_stable)
 }
 END_TEST
 
+/* predict's probabilities under Keras' names are the softmax's output as it
+ * stands (no second softmax); a model of other units than classes has none. */
+START_TEST(keras_losses_predict_the_softmax_output)
+{
+    static const float out[3] = {0.2f, 0.5f, 0.3f};
+    double probs[3];
+    Err err = {""};
+    run_ok(predict_probabilities(keras_losses[_i], out, 3, 3, probs, &err), &err);
+    for (int c = 0; c < 3; c++)
+        ck_assert_double_eq(probs[c], out[c]);
+    ck_assert_int_eq(predict_probabilities(keras_losses[_i], out, 3, 2, probs, &err),
+                     CLRUN_EINPUT);
+}
+END_TEST
+
 START_TEST(unknown_loss_lists_the_known)
 {
     SpecNode *root = test_spec("loss: hinge\n");
@@ -475,6 +491,7 @@ Suite *losses_suite(void)
 
     TCase *host = tcase_create("host");
     tcase_add_test(host, unknown_loss_lists_the_known);
+    tcase_add_loop_test(host, keras_losses_predict_the_softmax_output, 0, 2);
     tcase_add_loop_test(host, output_units_fit_the_classes, 0,
                         (int)(sizeof fit_cases / sizeof fit_cases[0]));
     suite_add_tcase(s, host);
