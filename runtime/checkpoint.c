@@ -140,8 +140,26 @@ static int restore(const StFile *f, const char *path, Graph *g, Optimizer *o, Ch
     return CLRUN_OK;
 }
 
-int checkpoint_load(const char *dir, Graph *g, Optimizer *o, CheckpointInfo *info, int *found,
-                    Err *err)
+/* The settings (dotted paths, into diff) in which root differs from those of
+ * the run that wrote dir's checkpoint, as its config.yaml records them
+ * (provenance, run:, aside); whether train.epochs is the only one. */
+static int only_epochs_differ(const char *dir, const SpecNode *root, char *diff, size_t size)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/config.yaml", dir);
+    Err ignored = {""};
+    SpecNode *old = access(path, F_OK) == 0 ? spec_load(path, &ignored) : NULL;
+    if (!old) {
+        snprintf(diff, size, "unknown: no readable config.yaml");
+        return 0;
+    }
+    int n = spec_diff(old, root, "run", diff, size);
+    spec_free(old);
+    return n == 1 && strcmp(diff, "train.epochs") == 0;
+}
+
+int checkpoint_load(const char *dir, const SpecNode *root, Graph *g, Optimizer *o,
+                    CheckpointInfo *info, int *found, Err *err)
 {
     char path[PATH_MAX];
     path_of(dir, path, sizeof path);
@@ -149,13 +167,22 @@ int checkpoint_load(const char *dir, Graph *g, Optimizer *o, CheckpointInfo *inf
     if (access(path, F_OK) != 0)
         return CLRUN_OK;
     StFile f;
-    uint64_t settings = 0;
+    uint64_t settings = 0, done = 0;
     int rc = st_read(path, &f, err);
     if (!rc) rc = meta_number(&f, "settings", 16, &settings, path, err);
-    if (!rc && settings != info->settings)
-        printf("Checkpoint: %s is for other settings; starting over\n", path);
+    if (!rc) rc = meta_number(&f, "epoch", 10, &done, path, err);
+    char diff[1024] = "";
+    /* fewer epochs than were done is no extension: that run starts over, as before */
+    int extend = !rc && settings != info->settings &&
+                 only_epochs_differ(dir, root, diff, sizeof diff) && (long)done < info->epoch;
+    if (!rc && settings != info->settings && !extend)
+        printf("Checkpoint: %s is for other settings (those that differ: %s); "
+               "starting over\n", path, diff);
     else if (!rc && !(rc = restore(&f, path, g, o, info, err)))
         *found = 1;
+    if (!rc && extend)
+        printf("Checkpoint: only train.epochs differs: the run continues after epoch %ld (Keras' "
+               "initial_epoch)\n", info->epoch);
     st_free(&f);
     return rc;
 }

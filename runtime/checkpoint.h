@@ -26,10 +26,15 @@ int checkpoint_save(const char *dir, Graph *g, const Optimizer *o, const Checkpo
 
 /* When dir holds a checkpoint with info->settings' fingerprint, restores g,
  * o and info from it and sets *found; without one (or for other settings,
- * which it says on stdout) leaves everything as it was, *found 0. A damaged
+ * which it says on stdout, naming the settings of root that differ from
+ * dir/config.yaml's) leaves everything as it was, *found 0. A checkpoint
+ * whose settings differ only in train.epochs is restored too: raising the
+ * epochs of a stopped run extends it (Keras' initial_epoch): info->epoch
+ * comes in as the epochs the run asks for, and an extension asks for more
+ * than were done (fewer start over). A damaged
  * checkpoint is an error naming the file, never silently skipped. */
-int checkpoint_load(const char *dir, Graph *g, Optimizer *o, CheckpointInfo *info, int *found,
-                    Err *err);
+int checkpoint_load(const char *dir, const SpecNode *root, Graph *g, Optimizer *o,
+                    CheckpointInfo *info, int *found, Err *err);
 
 void checkpoint_remove(const char *dir);
 

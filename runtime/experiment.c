@@ -33,11 +33,13 @@ static int read_train(Experiment *e, Err *err)
     return rc ? rc : spec_check_unused(train, "train", err);
 }
 
-/* plot: {dpi: N}, optional */
+/* plot: {dpi: N, format: png|svg|pdf}, optional */
 static int read_plot(Experiment *e, Err *err)
 {
     SpecNode *plot = NULL;
+    const char *format = NULL;
     e->plot_dpi = PLOT_DPI;
+    e->plot_format = PLOT_PNG;
     int rc = spec_map(e->root, "plot", 0, &plot, err);
     if (rc || !plot)
         return rc;
@@ -45,6 +47,10 @@ static int read_plot(Experiment *e, Err *err)
     if (!rc && (e->plot_dpi < PLOT_DPI_MIN || e->plot_dpi > PLOT_DPI_MAX))
         rc = spec_error(spec_get(plot, "dpi"), err, "dpi must be between %d and %d (%d: 900x600 "
                         "px figures)", PLOT_DPI_MIN, PLOT_DPI_MAX, PLOT_DPI);
+    if (!rc) rc = spec_string(plot, "format", 0, &format, err);
+    if (!rc && format && (e->plot_format = plot_format_find(format)) < 0)
+        rc = spec_error(spec_get(plot, "format"), err, "unknown figure format '%s' (known: png, "
+                        "svg, pdf)", format);
     return rc ? rc : spec_check_unused(plot, "plot", err);
 }
 

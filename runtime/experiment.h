@@ -25,6 +25,7 @@ typedef struct {
     Monitor early_stopping, save_best; /* train.early_stopping, train.save_best */
     SpecNode *analyses;    /* the `analyses:` list, read by the trainer, or NULL */
     long plot_dpi;         /* plot.dpi: the figures' resolution (plot.h's PLOT_DPI: 900x600 px) */
+    int plot_format;       /* plot.format: png, svg or pdf (plot.h's PLOT_PNG ...) */
 } Experiment;
 
 /* Loads path, includes the model file, applies KEY=VALUE overrides and checks

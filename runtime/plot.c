@@ -1,4 +1,5 @@
-/* plot.c: figures as PNG files through PLplot's pngcairo driver.
+/* plot.c: figures as PNG files through PLplot's pngcairo driver, or as SVG
+ * and PDF through svgcairo and pdfcairo.
  *
  * Every figure gets a fresh PLplot stream (plmkstrm ... plend1) and the caller's
  * current stream is restored afterwards. PLplot reports fatal errors through
@@ -47,6 +48,30 @@ static double plot_scale = 1.0;
 void plot_set_dpi(int dpi)
 {
     plot_scale = dpi >= PLOT_DPI_MIN && dpi <= PLOT_DPI_MAX ? dpi / (double)PLOT_DPI : 1.0;
+}
+
+static const char *const format_names[PLOT_FORMATS] = {"png", "svg", "pdf"};
+static const char *const format_devices[PLOT_FORMATS] = {"pngcairo", "svgcairo", "pdfcairo"};
+static int plot_format = PLOT_PNG;
+
+void plot_set_format(int format)
+{
+    plot_format = format >= 0 && format < PLOT_FORMATS ? format : PLOT_PNG;
+}
+
+int plot_format_find(const char *name)
+{
+    for (int i = 0; i < PLOT_FORMATS; i++)
+        if (strcmp(name, format_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+void plot_file_path(const char *path, char *out, size_t size)
+{
+    const char *dot = strrchr(path, '.');
+    int stem = dot && strcmp(dot, ".png") == 0 ? (int)(dot - path) : (int)strlen(path);
+    snprintf(out, size, "%.*s.%s", stem, path, format_names[plot_format]);
 }
 
 typedef void (*DrawFn)(const void *ctx);
@@ -108,7 +133,7 @@ static int draw_stream(const char *file, int nx, int height, DrawFn draw, const 
     if (strm < 0)
         on_plexit("cannot create a PLplot stream");
     stage = 1;
-    plsdev("pngcairo");
+    plsdev(format_devices[plot_format]);
     plsfnam(file);
     /* More pixels per inch at the same size in inches: text, markers and
      * layout scale together; line widths are scaled where they are set. */
@@ -130,10 +155,13 @@ static int draw_stream(const char *file, int nx, int height, DrawFn draw, const 
     return 0;
 }
 
-/* Draws a figure PLOT_WIDTH x height px into path.tmp and renames it onto path. */
-static int render(const char *path, int nx, int height, DrawFn draw, const void *ctx, Err *err)
+/* Draws a figure PLOT_WIDTH x height px into path.tmp and renames it onto
+ * path (its extension that of the format). */
+static int render(const char *png_path, int nx, int height, DrawFn draw, const void *ctx,
+                  Err *err)
 {
-    char tmp[PATH_MAX];
+    char path[PATH_MAX], tmp[PATH_MAX];
+    plot_file_path(png_path, path, sizeof path);
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
         return err_set(err, CLRUN_EINPUT, "%s: path too long", path);
     FILE *f = fopen(tmp, "wb");

@@ -1,11 +1,13 @@
-/* plot.h: figures as PNG files (line charts, heatmaps, image grids), drawn
- * with PLplot's pngcairo driver on a white background, 900x600 px (twice
+/* plot.h: figures as PNG files (or SVG and PDF, plot_set_format) (line
+ * charts, heatmaps, image grids), drawn with PLplot's pngcairo driver on a white background, 900x600 px (twice
  * that at plot_set_dpi(200)), and
  * written atomically (to path.tmp, then renamed). Non-finite values in series
  * are skipped, and in heatmaps and images left undrawn (white). Functions return CLRUN_OK, CLRUN_EINPUT for bad arguments or
  * CLRUN_ERUNTIME when the file cannot be written; the message names the path. */
 #ifndef CLRUN_PLOT_H
 #define CLRUN_PLOT_H
+
+#include <stddef.h>
 
 #include "err.h"
 
@@ -14,6 +16,17 @@
  * as large (for print). Outside PLOT_DPI_MIN..PLOT_DPI_MAX: the default. */
 enum { PLOT_DPI = 100, PLOT_DPI_MIN = 50, PLOT_DPI_MAX = 400 };
 void plot_set_dpi(int dpi);
+
+/* The file format of the figures drawn after it, through PLplot's cairo
+ * drivers: PNG (pngcairo), or SVG and PDF for print (svgcairo, pdfcairo),
+ * vector files of the same layout. Callers name their figures "x.png"; in
+ * SVG and PDF the file is x.svg or x.pdf. */
+enum { PLOT_PNG = 0, PLOT_SVG = 1, PLOT_PDF = 2, PLOT_FORMATS = 3 };
+void plot_set_format(int format);
+/* The format called name ("png", "svg", "pdf"), or -1. */
+int plot_format_find(const char *name);
+/* The path a figure named path ("x.png") is written to in the current format. */
+void plot_file_path(const char *path, char *out, size_t size);
 
 /* How a series is drawn: a line through its points, markers at them, or both. */
 enum { PLOT_LINE = 0, PLOT_MARKERS = 1, PLOT_LINE_MARKERS = 2 };

@@ -1,6 +1,8 @@
 /* predict.c: class probabilities and predictions.csv (see predict.h). */
 #include "predict.h"
 
+#include "layers/loss.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +13,11 @@ int predict_probabilities(const char *loss, const float *out, int units, int cla
     if (strcmp(loss, "binary_cross_entropy") == 0 && units == 1 && classes == 2) {
         probs[1] = out[0];
         probs[0] = 1.0 - out[0];
+        return CLRUN_OK;
+    }
+    if (loss_outputs_probabilities(loss) && units == classes) { /* a softmax's own output */
+        for (int c = 0; c < classes; c++)
+            probs[c] = out[c];
         return CLRUN_OK;
     }
     int logits = strcmp(loss, "cross_entropy") == 0;

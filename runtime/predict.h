@@ -12,7 +12,8 @@
 /* Probabilities of `classes` classes from one example's `units` outputs
  * under the named loss: nll's log-probabilities exponentiated,
  * cross_entropy's logits through a softmax, binary_cross_entropy's single
- * sigmoid output p as (1 - p, p). Other losses have no probabilities:
+ * sigmoid output p as (1 - p, p), Keras' categorical_crossentropy's softmax
+ * output as it stands. Other losses have no probabilities:
  * CLRUN_EINPUT. */
 int predict_probabilities(const char *loss, const float *out, int units, int classes,
                           double *probs, Err *err);

@@ -948,3 +948,65 @@ int spec_write(FILE *out, const SpecNode *node, int indent)
     }
     return ferror(out) ? CLRUN_ERUNTIME : CLRUN_OK;
 }
+
+/* ---- differences between two trees ---- */
+
+static void diff_note(const char *path, char *out, size_t size, int *n)
+{
+    size_t used = strlen(out);
+    if (used + 1 < size)
+        snprintf(out + used, size - used, "%s%s", *n ? ", " : "", path);
+    ++*n;
+}
+
+static void diff_at(const SpecNode *a, const SpecNode *b, const char *path, const char *skip,
+                    char *out, size_t size, int *n);
+
+/* The members of a map: each key of a against b, then the keys b alone has. */
+static void diff_maps(const SpecNode *a, const SpecNode *b, const char *path, const char *skip,
+                      char *out, size_t size, int *n)
+{
+    char sub[512];
+    for (int side = 0; side < 2; side++) {
+        const SpecNode *x = side ? b : a, *y = side ? a : b;
+        for (int i = 0; i < x->n; i++) {
+            const char *key = x->items[i]->key;
+            const SpecNode *other = member(y, key);
+            if ((skip && strcmp(key, skip) == 0) || (side && other))
+                continue;
+            snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", key);
+            if (other)
+                diff_at(x->items[i], other, sub, NULL, out, size, n);
+            else
+                diff_note(sub, out, size, n);
+        }
+    }
+}
+
+static void diff_at(const SpecNode *a, const SpecNode *b, const char *path, const char *skip,
+                    char *out, size_t size, int *n)
+{
+    if (a->kind != b->kind || (a->kind == SPEC_SEQ && a->n != b->n) ||
+        (a->kind == SPEC_SCALAR && strcmp(a->value, b->value) != 0)) {
+        diff_note(*path ? path : "(the whole file)", out, size, n);
+        return;
+    }
+    if (a->kind == SPEC_MAP) {
+        diff_maps(a, b, path, skip, out, size, n);
+        return;
+    }
+    char sub[512];
+    for (int i = 0; a->kind == SPEC_SEQ && i < a->n; i++) {
+        snprintf(sub, sizeof sub, "%s.%d", path, i);
+        diff_at(a->items[i], b->items[i], sub, NULL, out, size, n);
+    }
+}
+
+int spec_diff(const SpecNode *a, const SpecNode *b, const char *skip, char *out, size_t size)
+{
+    int n = 0;
+    if (size)
+        out[0] = 0;
+    diff_at(a, b, "", skip, out, size, &n);
+    return n;
+}

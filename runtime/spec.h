@@ -96,4 +96,11 @@ int spec_error(const SpecNode *node, Err *err, const char *fmt, ...) __attribute
  * CLRUN_ERUNTIME when the stream reports a write error. */
 int spec_write(FILE *out, const SpecNode *node, int indent);
 
+/* Appends to out (a NUL-terminated list, ", " between) the dotted path of
+ * every setting that differs between the trees a and b: a scalar of other
+ * text, a key on one side only, a list of another length (list items by
+ * index). Members of the top-level map named skip (NULL: none) are not
+ * compared. Returns how many differ. */
+int spec_diff(const SpecNode *a, const SpecNode *b, const char *skip, char *out, size_t size);
+
 #endif

@@ -703,9 +703,9 @@ static int resume(Trainer *t, Err *err)
     snprintf(success, sizeof success, "%s/SUCCESS", t->dir);
     unlink(success);
     t->settings = checkpoint_fingerprint(t->e->root);
-    CheckpointInfo ck = {0, t->rng, t->settings};
-    int found = 0, rc = t->e->epochs > 0 ? checkpoint_load(t->dir, &t->g, &t->e->optim, &ck,
-                                                           &found, err)
+    CheckpointInfo ck = {t->e->epochs, t->rng, t->settings}; /* epochs asked for, for now */
+    int found = 0, rc = t->e->epochs > 0 ? checkpoint_load(t->dir, t->e->root, &t->g,
+                                                           &t->e->optim, &ck, &found, err)
                                          : CLRUN_OK;
     if (rc || !found)
         return rc;
@@ -927,6 +927,7 @@ int train_run(Experiment *e, const RunOptions *o, Err *err)
     t.e = e;
     t.rng = (uint64_t)e->seed ^ 0x53485546464c45ull; /* "SHUFFLE": apart from the init stream */
     plot_set_dpi((int)e->plot_dpi); /* for the history, the loss curve and the analyses */
+    plot_set_format(e->plot_format);
     int rc = prepare(&t, o, err);
     double started = now();
     if (!rc) rc = run_epochs(&t, err);

@@ -154,6 +154,40 @@ START_TEST(plot_dpi_sets_the_figures_resolution)
 }
 END_TEST
 
+/* plot.format: svg and pdf write each figure as a vector file of that
+ * format (by its header and trailer, and of a size that holds a drawing),
+ * the images of an analysis included, and no PNG; an unknown format, exit 2. */
+START_TEST(plot_format_writes_svg_and_pdf)
+{
+    static const char *const formats[2][3] = {{"svg", "<?xml", "</svg>"}, {"pdf", "%PDF-", "%%EOF"}};
+    static const char *const figures[] = {"history", "confusion", "predictions"};
+    static char file[1 << 18];
+    char args[512], path[256];
+    for (int f = 0; f < 2; f++) {
+        test_fresh_dir("format");
+        snprintf(args, sizeof args, "run experiments/quickstart.yaml train.epochs=1 data.limit=200 "
+                 "'plot={format: %s}' 'analyses=[{type: predictions, count: 4}]' "
+                 "--out build/test-tmp/format", formats[f][0]);
+        ck_assert_msg(clrun(args, out, sizeof out) == 0, "%s", out);
+        for (size_t i = 0; i < sizeof figures / sizeof figures[0]; i++) {
+            snprintf(path, sizeof path, "build/test-tmp/format/%s.%s", figures[i], formats[f][0]);
+            size_t n = test_read_file(path, file, sizeof file);
+            ck_assert_msg(n > 5000 && n < sizeof file - 1, "%s: %zu bytes", path, n);
+            ck_assert_msg(strncmp(file, formats[f][1], strlen(formats[f][1])) == 0, "%s: %.20s",
+                          path, file);
+            ck_assert_msg(strstr(file + n - 16, formats[f][2]), "%s ends in %.16s", path,
+                          file + n - 16);
+            snprintf(path, sizeof path, "build/test-tmp/format/%s.png", figures[i]);
+            ck_assert_int_eq(access(path, F_OK), -1);
+        }
+    }
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml 'plot={format: gif}' "
+                           "--out build/test-tmp/format-gif", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "unknown figure format 'gif' (known: png, svg, pdf)"), "%s", out);
+    ck_assert_int_eq(access("build/test-tmp/format-gif", F_OK), -1);
+}
+END_TEST
+
 /* summary --tensors: each tensor with PyTorch's name and shape (those of the
  * seed's LeNet in PyTorch), counts with separators; the last line unchanged. */
 START_TEST(summary_lists_tensors_with_pytorch_names)
@@ -179,6 +213,43 @@ END_TEST
 /* clrun evaluate: the same loss and accuracy as the run that saved the
  * weights reported for them, and no run directory; --per-class counts add up
  * to the run's correct predictions over the 500 test examples. */
+/* Keras' spelling, a dense softmax under sparse_categorical_crossentropy,
+ * trains as clrun's own (logits under cross_entropy) does, to the last
+ * printed digit: the loss is fused with the softmax. Evaluating its weights
+ * gives the same loss and accuracy as those of clrun's spelling. */
+START_TEST(keras_spelling_trains_as_clruns_own)
+{
+    static const char *const spellings[2][3] = {
+        {"keras", "sparse_categorical_crossentropy", ", activation: softmax"},
+        {"clrun", "cross_entropy", ""}};
+    char history[2][4096], said[2][256], args[512], yaml[1024], name[64];
+    for (int i = 0; i < 2; i++) {
+        snprintf(yaml, sizeof yaml,
+                 "model: {input: [1, 28, 28], layers: [{type: flatten}, {name: h, type: dense, "
+                 "units: 16, activation: relu}, {name: out, type: dense, units: 10%s}]}\n"
+                 "data: {dataset: mnist, limit: 300}\n"
+                 "optimizer: {name: sgd, learning_rate: 0.1}\nloss: %s\n"
+                 "train: {epochs: 2, batch_size: 32, seed: 5}\n", spellings[i][2],
+                 spellings[i][1]);
+        snprintf(name, sizeof name, "spelling-%s", spellings[i][0]);
+        const char *path = test_write_file(name, yaml);
+        test_fresh_dir(name);
+        snprintf(args, sizeof args, "run %s --out build/test-tmp/%s", path, name);
+        ck_assert_msg(clrun(args, out, sizeof out) == 0, "%s", out);
+        snprintf(args, sizeof args, "build/test-tmp/%s/history.csv", name);
+        test_history_numbers(args, history[i], sizeof history[i]);
+        snprintf(args, sizeof args, "evaluate %s --weights build/test-tmp/%s/weights.safetensors",
+                 path, name);
+        ck_assert_msg(clrun(args, out, sizeof out) == 0, "%s", out);
+        const char *line = strstr(out, "Evaluation on the test split");
+        ck_assert_msg(line, "%s", out);
+        snprintf(said[i], sizeof said[i], "%.*s", (int)strcspn(line, "\n"), line);
+    }
+    ck_assert_str_eq(history[0], history[1]);
+    ck_assert_str_eq(said[0], said[1]);
+}
+END_TEST
+
 START_TEST(evaluate_reports_what_the_run_reported)
 {
     const char *yaml = test_write_file("evalonly.yaml",
@@ -406,6 +477,21 @@ START_TEST(predict_gives_the_models_probabilities_for_image_files)
 }
 END_TEST
 
+/* Runs argv (whose train.epochs is `epochs`), stops it with Ctrl-C once
+ * "Epoch 2/" appears and returns the epoch it says it stopped after; the
+ * message stays in out. */
+static int stop_after_epoch_2(char *const *argv, int epochs)
+{
+    char wait_for[32];
+    snprintf(wait_for, sizeof wait_for, "Epoch 2/%d", epochs);
+    ck_assert_int_eq(clrun_signalled(argv, wait_for, SIGINT, out, sizeof out), 130);
+    int epoch = 0;
+    const char *said = strstr(out, "clrun: stopped after epoch ");
+    ck_assert_msg(said && sscanf(said, "clrun: stopped after epoch %d;", &epoch) == 1, "%s", out);
+    ck_assert_msg(epoch >= 2 && epoch < epochs, "stopped after epoch %d", epoch);
+    return epoch;
+}
+
 /* Ctrl-C stops after the last finished epoch with exit 130, saying so, and
  * the same command resumes from there; SIGTERM exits 143. */
 START_TEST(ctrl_c_stops_after_an_epoch_and_the_same_command_resumes)
@@ -414,12 +500,8 @@ START_TEST(ctrl_c_stops_after_an_epoch_and_the_same_command_resumes)
                     "data.limit=300", "--out", "build/test-tmp/stopped", NULL};
     test_fresh_dir("stopped");
     test_fresh_dir("terminated");
-    ck_assert_int_eq(clrun_signalled(argv, "Epoch 2/40", SIGINT, out, sizeof out), 130);
-    int epoch = 0;
-    const char *said = strstr(out, "clrun: stopped after epoch ");
-    ck_assert_msg(said && sscanf(said, "clrun: stopped after epoch %d;", &epoch) == 1, "%s", out);
-    ck_assert_msg(epoch >= 2 && epoch < 40, "stopped after epoch %d", epoch);
-    ck_assert_ptr_nonnull(strstr(said, "; the same command resumes\n"));
+    int epoch = stop_after_epoch_2(argv, 40);
+    ck_assert_ptr_nonnull(strstr(out, "; the same command resumes\n"));
     ck_assert_int_eq(test_count_lines("build/test-tmp/stopped/history.csv") - 1, epoch);
     ck_assert_int_ne(access("build/test-tmp/stopped/SUCCESS", F_OK), 0);
     ck_assert_int_eq(clrun("run experiments/quickstart.yaml train.epochs=40 data.limit=300 "
@@ -432,6 +514,50 @@ START_TEST(ctrl_c_stops_after_an_epoch_and_the_same_command_resumes)
     argv[6] = "build/test-tmp/terminated";
     ck_assert_int_eq(clrun_signalled(argv, "Epoch 1/40", SIGTERM, out, sizeof out), 143);
     ck_assert_ptr_nonnull(strstr(out, "the same command resumes"));
+}
+END_TEST
+
+/* Keras' initial_epoch: raising train.epochs of a stopped run continues it
+ * from its checkpoint, and the extended run's history is that of a run
+ * trained to the new number of epochs from the start, number for number.
+ * Another change, or fewer epochs than were done, starts over, naming every
+ * setting that differs. */
+START_TEST(raising_the_epochs_of_a_stopped_run_extends_it)
+{
+    char *argv[] = {"clrun", "run", "experiments/quickstart.yaml", "train.epochs=30",
+                    "data.limit=300", "--out", "build/test-tmp/extended", NULL};
+    static char extended[8192], fresh[8192];
+    test_fresh_dir("extended");
+    test_fresh_dir("extended-fresh");
+    int epoch = stop_after_epoch_2(argv, 30);
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml train.epochs=35 data.limit=300 "
+                           "--out build/test-tmp/extended", out, sizeof out), 0);
+    char resumed[64];
+    snprintf(resumed, sizeof resumed, "Resuming after epoch %d ", epoch);
+    ck_assert_msg(strstr(out, "only train.epochs differs") && strstr(out, resumed), "%s", out);
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml train.epochs=35 data.limit=300 "
+                           "--out build/test-tmp/extended-fresh", out, sizeof out), 0);
+    test_history_numbers("build/test-tmp/extended/history.csv", extended, sizeof extended);
+    test_history_numbers("build/test-tmp/extended-fresh/history.csv", fresh, sizeof fresh);
+    ck_assert_str_eq(extended, fresh);
+
+    test_fresh_dir("extended");
+    stop_after_epoch_2(argv, 30);
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml train.epochs=35 data.limit=300 "
+                           "optimizer.learning_rate=0.02 --out build/test-tmp/extended",
+                           out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "is for other settings (those that differ: "
+                              "optimizer.learning_rate, train.epochs); starting over") &&
+                      !strstr(out, "Resuming"), "%s", out);
+    ck_assert_int_eq(test_count_lines("build/test-tmp/extended/history.csv") - 1, 35);
+
+    test_fresh_dir("extended"); /* fewer epochs than were done: no extension */
+    stop_after_epoch_2(argv, 30);
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml train.epochs=1 data.limit=300 "
+                           "--out build/test-tmp/extended", out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "(those that differ: train.epochs); starting over") &&
+                      !strstr(out, "Resuming"), "%s", out);
+    ck_assert_int_eq(test_count_lines("build/test-tmp/extended/history.csv") - 1, 1);
 }
 END_TEST
 
@@ -1216,14 +1342,17 @@ Suite *cli_suite(void)
     tcase_add_test(cmd, output_into_a_pipe_appears_line_by_line);
     tcase_add_test(cmd, data_line_counts_each_split);
     tcase_add_test(cmd, plot_dpi_sets_the_figures_resolution);
+    tcase_add_test(cmd, plot_format_writes_svg_and_pdf);
     tcase_add_test(cmd, summary_lists_tensors_with_pytorch_names);
     tcase_add_test(cmd, evaluate_reports_what_the_run_reported);
+    tcase_add_test(cmd, keras_spelling_trains_as_clruns_own);
     tcase_add_test(cmd, a_misspelt_required_key_is_named);
     tcase_add_test(cmd, python_reader_reads_a_run);
     tcase_add_test(cmd, two_analyses_of_one_type_write_separate_files);
     tcase_add_test(cmd, early_stopping_and_the_best_weights);
     tcase_add_test(cmd, predict_gives_the_models_probabilities_for_image_files);
     tcase_add_test(cmd, ctrl_c_stops_after_an_epoch_and_the_same_command_resumes);
+    tcase_add_test(cmd, raising_the_epochs_of_a_stopped_run_extends_it);
     tcase_add_test(cmd, progress_bar_shows_an_eta_on_a_terminal);
     suite_add_tcase(s, cmd);
     /* what the experiments' own files claim: CK_RUN_CASE=claims */

@@ -806,6 +806,9 @@ static const LayerCase layer_cases[] = {
      {DENSE(13, ACT_LINEAR)}, 3, 5},
     {"dense without activation", FLAT, "  - {name: fc, type: dense, units: 13}\n",
      {DENSE(13, ACT_LINEAR)}, 5, 5},
+    /* Keras' activation: softmax, without a loss to fuse with: the softmax's own backward */
+    {"dense softmax", FLAT, "  - {name: fc, type: dense, units: 13, activation: softmax}\n",
+     {DENSE(13, ACT_LINEAR), ONLY(REF_SOFTMAX)}, 3, 5},
     {"relu", IMG, "  - {name: act, type: relu}\n", {ACT(ACT_RELU)}, 3, 4},
     {"sigmoid", IMG, "  - {name: act, type: sigmoid}\n", {ACT(ACT_SIGMOID)}, 3, 4},
     {"tanh", FLAT, "  - {name: act, type: tanh}\n", {ACT(ACT_TANH)}, 3, 5},

@@ -7,6 +7,10 @@
  * Probabilities at and past Keras' clip are checked on their own: the loss
  * is that of the clip, the gradient 0. On the host: unknown names, and
  * whether a model's output units fit the dataset's classes.
+ * Keras' categorical_crossentropy and sparse_categorical_crossentropy, fused
+ * with the softmax that ends the model, against the same model in clrun's
+ * own spelling (logits and cross_entropy, same seed and weights) and against
+ * log-sum-exp in double, on logits where log(softmax(x)) would be infinite.
  * Every model starts with `front`, a dropout of rate 0 (a copy), so the
  * output is whatever the test puts in, unless a softmax follows. */
 #include <check.h>
@@ -17,6 +21,7 @@
 
 #include "graph.h"
 #include "layers/loss.h"
+#include "predict.h"
 #include "rng.h"
 #include "suites.h"
 #include "testutil.h"
@@ -278,6 +283,133 @@ START_TEST(bce_clips_as_keras)
 }
 END_TEST
 
+/* ---- Keras' spellings, fused with the softmax ---- */
+
+#define KERAS_ROWS 4
+#define KERAS_UNITS 5
+
+/* softmax, then -log p[label], in double through log-sum-exp; the gradient
+ * of the batch mean with respect to the logits into grad. */
+static double ref_softmax_nll(const double *z, int label, int cols, double rows, double *grad)
+{
+    double top = z[0], sum = 0;
+    for (int c = 1; c < cols; c++)
+        top = fmax(top, z[c]);
+    for (int c = 0; c < cols; c++)
+        sum += exp(z[c] - top);
+    double lse = top + log(sum);
+    for (int c = 0; c < cols; c++)
+        grad[c] = (exp(z[c] - lse) - (c == label)) / rows;
+    return lse - z[label];
+}
+
+/* One batch forward, loss and backward; the per-example losses and the
+ * last layer's weight gradient come back in doubles. */
+static void keras_pass(Net *t, const float *x, int cols, const int *labels, double *loss,
+                       double *wgrad, size_t wcount)
+{
+    Err err = {""};
+    t->g.batch = KERAS_ROWS;
+    run_ok(dev_write(&t->dev, t->g.nodes[0].out, 0, (size_t)(KERAS_ROWS * cols) * sizeof *x, x,
+                     &err), &err);
+    run_ok(dev_write(&t->dev, t->loss.labels, 0, KERAS_ROWS * sizeof *labels, labels, &err),
+           &err);
+    run_ok(graph_forward(&t->g, &err), &err);
+    run_ok(loss_compute(&t->loss, &t->g, 0, &err), &err);
+    run_ok(graph_backward(&t->g, &err), &err);
+    get(t, t->loss.per_example, loss, KERAS_ROWS);
+    Node *out = graph_output(&t->g);
+    get(t, node_param(&t->g, out, 0)->grad, wgrad, wcount);
+}
+
+static const char *const keras_losses[] = {"sparse_categorical_crossentropy",
+                                           "categorical_crossentropy"};
+
+/* A dense layer with activation: softmax under Keras' loss, against the same
+ * dense layer giving logits to cross_entropy: the same losses within 1e-6
+ * and the same weight gradients; the output is the softmax of those logits,
+ * and the loss log-sum-exp's. */
+START_TEST(keras_dense_softmax_matches_cross_entropy)
+{
+    enum { IN = 3 };
+    static const int labels[KERAS_ROWS] = {0, 4, 2, 1};
+    const size_t wcount = KERAS_UNITS * IN, n = KERAS_ROWS * KERAS_UNITS;
+    char keras_layers[128], clrun_layers[128];
+    snprintf(keras_layers, sizeof keras_layers,
+             "  - {name: out, type: dense, units: %d, activation: softmax}\n", KERAS_UNITS);
+    snprintf(clrun_layers, sizeof clrun_layers, "  - {name: out, type: dense, units: %d}\n",
+             KERAS_UNITS);
+    float x[KERAS_ROWS * IN];
+    test_fill(x, KERAS_ROWS * IN, 5, -3, 3);
+    double loss_k[KERAS_ROWS], loss_c[KERAS_ROWS], wg_k[KERAS_UNITS * IN], wg_c[KERAS_UNITS * IN];
+    double probs[KERAS_ROWS * KERAS_UNITS], logits[KERAS_ROWS * KERAS_UNITS];
+    double grad[KERAS_ROWS * KERAS_UNITS], want[KERAS_UNITS];
+    Net k, c;
+    net_open(&k, keras_losses[_i], IN, keras_layers);
+    net_open(&c, "cross_entropy", IN, clrun_layers);
+    keras_pass(&k, x, IN, labels, loss_k, wg_k, wcount);
+    keras_pass(&c, x, IN, labels, loss_c, wg_c, wcount);
+    get(&k, graph_output(&k.g)->out, probs, n);
+    get(&c, graph_output(&c.g)->out, logits, n);
+    assert_close("loss against cross_entropy", loss_k, loss_c, KERAS_ROWS, 0, 1e-6);
+    assert_close("weight gradient against cross_entropy", wg_k, wg_c, wcount, 1e-6, 1e-8);
+    for (int r = 0; r < KERAS_ROWS; r++) {
+        double *z = logits + r * KERAS_UNITS, sum = 0;
+        double ref = ref_softmax_nll(z, labels[r], KERAS_UNITS, KERAS_ROWS, want);
+        assert_close("loss against log-sum-exp", loss_k + r, &ref, 1, 1e-6, 1e-7);
+        for (int u = 0; u < KERAS_UNITS; u++)
+            sum += exp(z[u]);
+        for (int u = 0; u < KERAS_UNITS; u++)
+            grad[u] = exp(z[u]) / sum;
+        assert_close("softmax output", probs + r * KERAS_UNITS, grad, KERAS_UNITS, 1e-5, 1e-7);
+    }
+    net_close(&k);
+    net_close(&c);
+}
+END_TEST
+
+/* A softmax layer under Keras' loss on logits a thousand apart: the loss is
+ * finite and log-sum-exp's (log(softmax(x)) would be log 0), and the
+ * gradient reaching the softmax's input is softmax - one-hot over the batch. */
+START_TEST(keras_softmax_layer_is_stable)
+{
+    static const float x[KERAS_ROWS * 3] = {1000, 0, -1000, 1000, 0, -1000, -50, 50, 0, 1, 2, 3};
+    static const int labels[KERAS_ROWS] = {0, 2, 0, 1};
+    double loss[KERAS_ROWS], z[KERAS_ROWS * 3], got[KERAS_ROWS * 3], want[3];
+    Net t;
+    Err err = {""};
+    net_open(&t, keras_losses[_i], 3, "  - {name: out, type: softmax}\n");
+    run_batch(&t, 0, x, labels, KERAS_ROWS, z, got);
+    run_ok(graph_backward(&t.g, &err), &err);
+    get(&t, t.loss.per_example, loss, KERAS_ROWS);
+    get(&t, t.g.nodes[1].grad, got, KERAS_ROWS * 3); /* front's: the softmax's input */
+    for (int r = 0; r < KERAS_ROWS; r++) {
+        double zr[3] = {x[3 * r], x[3 * r + 1], x[3 * r + 2]};
+        double ref = ref_softmax_nll(zr, labels[r], 3, KERAS_ROWS, want);
+        ck_assert_msg(isfinite(loss[r]), "row %d: loss %g", r, loss[r]);
+        assert_close("loss", loss + r, &ref, 1, 1e-6, 1e-6);
+        assert_close("gradient of the logits", got + 3 * r, want, 3, 1e-5, 1e-8);
+    }
+    check_totals(&t, 1, loss[0] + loss[1] + loss[2] + loss[3], 1); /* only row 0 is right */
+    net_close(&t);
+}
+END_TEST
+
+/* predict's probabilities under Keras' names are the softmax's output as it
+ * stands (no second softmax); a model of other units than classes has none. */
+START_TEST(keras_losses_predict_the_softmax_output)
+{
+    static const float out[3] = {0.2f, 0.5f, 0.3f};
+    double probs[3];
+    Err err = {""};
+    run_ok(predict_probabilities(keras_losses[_i], out, 3, 3, probs, &err), &err);
+    for (int c = 0; c < 3; c++)
+        ck_assert_double_eq(probs[c], out[c]);
+    ck_assert_int_eq(predict_probabilities(keras_losses[_i], out, 3, 2, probs, &err),
+                     CLRUN_EINPUT);
+}
+END_TEST
+
 START_TEST(unknown_loss_lists_the_known)
 {
     SpecNode *root = test_spec("loss: hinge\n");
@@ -353,10 +485,13 @@ Suite *losses_suite(void)
     tcase_add_loop_test(device, loss_sums_counts_and_gradients, 0,
                         (int)(sizeof loss_cases / sizeof loss_cases[0]));
     tcase_add_test(device, bce_clips_as_keras);
+    tcase_add_loop_test(device, keras_dense_softmax_matches_cross_entropy, 0, 2);
+    tcase_add_loop_test(device, keras_softmax_layer_is_stable, 0, 2);
     suite_add_tcase(s, device);
 
     TCase *host = tcase_create("host");
     tcase_add_test(host, unknown_loss_lists_the_known);
+    tcase_add_loop_test(host, keras_losses_predict_the_softmax_output, 0, 2);
     tcase_add_loop_test(host, output_units_fit_the_classes, 0,
                         (int)(sizeof fit_cases / sizeof fit_cases[0]));
     suite_add_tcase(s, host);

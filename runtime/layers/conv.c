@@ -90,7 +90,7 @@ static int conv_parse(Node *n, SpecNode *spec, Err *err)
     if (!rc)
         rc = parse_padding(spec, c, err);
     if (!rc)
-        rc = act_parse(spec, &c->act, err);
+        rc = act_parse(spec, 0, &c->act, err);
     c->bias = 1;
     if (!rc)
         rc = spec_bool(spec, "bias", 0, &c->bias, err);

@@ -1,5 +1,6 @@
 /* dense.c: fully connected layer y = act(x W^T + b), W in PyTorch's [out, in]
- * layout (kernels in cl/gemm.cl and cl/act.cl). */
+ * layout (kernels in cl/gemm.cl and cl/act.cl; Keras' activation: softmax
+ * over each row with cl/softmax.cl, its logits kept for a fused loss). */
 #include <stdlib.h>
 
 #include "layers/layers.h"
@@ -8,7 +9,9 @@ typedef struct {
     long units;
     int act;
     int in;
-    cl_kernel bias_act, act_bwd;
+    int fused;      /* the loss differentiates through the softmax (layer_fuse_softmax) */
+    cl_mem logits;  /* activation: softmax only: x W^T + b */
+    cl_kernel bias_act, act_bwd, softmax_fwd, softmax_bwd;
 } Dense;
 
 static int dense_parse(Node *n, SpecNode *spec, Err *err)
@@ -18,7 +21,7 @@ static int dense_parse(Node *n, SpecNode *spec, Err *err)
     int rc = spec_int(spec, "units", 1, &d->units, err);
     if (!rc && d->units < 1)
         rc = spec_error(spec_get(spec, "units"), err, "units must be at least 1");
-    return rc ? rc : act_parse(spec, &d->act, err);
+    return rc ? rc : act_parse(spec, 1, &d->act, err);
 }
 
 static int dense_infer(Node *n, Graph *g, Err *err)
@@ -44,7 +47,25 @@ static int dense_setup(Node *n, Graph *g, Err *err)
         rc = layer_kernel(g, n, "act_backward", &d->act_bwd, err);
     gemm_reserve(g, g->max_batch, (int)d->units, d->in); /* y = x W^T */
     gemm_reserve(g, (int)d->units, d->in, g->max_batch); /* dW = dz^T x */
-    return rc;
+    if (rc || d->act != ACT_SOFTMAX)
+        return rc;
+    rc = layer_kernel(g, n, "softmax_forward", &d->softmax_fwd, err);
+    if (!rc) rc = layer_kernel(g, n, "softmax_backward", &d->softmax_bwd, err);
+    return rc ? rc : graph_buffer(g, (size_t)g->max_batch * (size_t)d->units, "dense logits",
+                                  &d->logits, err);
+}
+
+int dense_has_softmax(const Node *n)
+{
+    return ((const Dense *)n->state)->act == ACT_SOFTMAX;
+}
+
+void dense_fuse_softmax(Node *n, cl_mem *logits, cl_mem *logits_grad)
+{
+    Dense *d = n->state;
+    d->fused = 1;
+    *logits = d->logits;
+    *logits_grad = n->grad; /* backward takes it as dz */
 }
 
 static int dense_forward(Node *n, Graph *g, Err *err)
@@ -52,13 +73,16 @@ static int dense_forward(Node *n, Graph *g, Err *err)
     Dense *d = n->state;
     int U = (int)d->units, I = d->in;
     Param *w = node_param(g, n, 0), *b = node_param(g, n, 1);
-    /* y[N, U] = x[N, I] . W[U, I]^T */
-    int rc = launch_gemm(g, g->batch, U, I, n->inputs[0]->out, I, 1, w->value, 1, I, n->out, U, 0,
-                         err);
+    int softmax = d->act == ACT_SOFTMAX, act = softmax ? ACT_LINEAR : d->act;
+    cl_mem z = softmax ? d->logits : n->out;
+    /* z[N, U] = x[N, I] . W[U, I]^T */
+    int rc = launch_gemm(g, g->batch, U, I, n->inputs[0]->out, I, 1, w->value, 1, I, z, U, 0, err);
     size_t group = g->dev->plan.group, across = group < 16 ? group : 16;
     size_t global[2] = {(size_t)U, (size_t)g->batch}, local[2] = {across, group / across};
-    return rc ? rc : DEV_LAUNCH(g->dev, d->bias_act, 2, global, local, err, KA(n->out),
-                                KA(b->value), KA(g->batch), KA(U), KA(d->act));
+    if (!rc)
+        rc = DEV_LAUNCH(g->dev, d->bias_act, 2, global, local, err, KA(z), KA(b->value),
+                        KA(g->batch), KA(U), KA(act));
+    return rc || !softmax ? rc : launch_softmax(g, d->softmax_fwd, z, n->out, U, 0, err);
 }
 
 static int dense_backward(Node *n, Graph *g, Err *err)
@@ -69,7 +93,9 @@ static int dense_backward(Node *n, Graph *g, Err *err)
     size_t gall[1] = {(size_t)count};
     int rc = CLRUN_OK;
     /* dz = dy * act'(y), in place: nothing reads this node's grad after it */
-    if (d->act != ACT_LINEAR)
+    if (d->act == ACT_SOFTMAX && !d->fused)
+        rc = launch_softmax_backward(g, d->softmax_bwd, n->grad, n->out, n->grad, U, 0, err);
+    else if (d->act != ACT_LINEAR && d->act != ACT_SOFTMAX)
         rc = DEV_LAUNCH(g->dev, d->act_bwd, 1, gall, NULL, err, KA(n->grad), KA(n->out),
                         KA(n->grad), KA(count), KA(d->act));
     if (!rc)

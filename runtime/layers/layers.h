@@ -14,11 +14,33 @@ const LayerType *layer_find(const char *name);
 /* "conv2d, maxpool2d, ..." for messages. */
 void layer_names(char *buf, size_t size);
 
-/* Activation codes, shared with cl/prelude.cl. */
-enum { ACT_LINEAR = 0, ACT_RELU = 1, ACT_SIGMOID = 2, ACT_TANH = 3 };
-/* Reads an optional `activation:` key (linear when absent). */
-int act_parse(SpecNode *spec, int *act, Err *err);
+/* Activation codes, shared with cl/prelude.cl up to ACT_TANH. ACT_SOFTMAX
+ * (Keras' dense activation) runs over a row, never through the elementwise
+ * kernels: dense.c applies it with the softmax kernels. */
+enum { ACT_LINEAR = 0, ACT_RELU = 1, ACT_SIGMOID = 2, ACT_TANH = 3, ACT_SOFTMAX = 4 };
+/* Reads an optional `activation:` key (linear when absent); softmax only
+ * where the layer allows it (dense). */
+int act_parse(SpecNode *spec, int allow_softmax, int *act, Err *err);
 const char *act_name(int act);
+
+/* A loss on probabilities (Keras' categorical_crossentropy) fuses with the
+ * softmax that ends the model, computing log-softmax and NLL on its logits
+ * in one stable step: never log(softmax(x)). */
+/* Whether n is a softmax layer or a dense layer with activation: softmax. */
+int layer_ends_in_softmax(const Node *n);
+/* After setup, for such an n: the buffer of its logits, and the buffer
+ * where the loss writes dLoss/dlogits; n's backward then passes that on as
+ * it stands instead of differentiating the softmax. */
+void layer_fuse_softmax(Node *n, cl_mem *logits, cl_mem *logits_grad);
+void softmax_fuse(Node *n, cl_mem *logits, cl_mem *logits_grad);
+void dense_fuse_softmax(Node *n, cl_mem *logits, cl_mem *logits_grad);
+int dense_has_softmax(const Node *n);
+/* softmax (log_output 0) or log_softmax over each row of cols features, and
+ * its backward (dx may be dy: rows are read before they are written). */
+int launch_softmax(Graph *g, cl_kernel fwd, cl_mem x, cl_mem y, int cols, int log_output,
+                   Err *err);
+int launch_softmax_backward(Graph *g, cl_kernel bwd, cl_mem dy, cl_mem y, cl_mem dx, int cols,
+                            int log_output, Err *err);
 
 /* Output length and leading padding of one spatial axis of a sliding window
  * (convolution, pooling): 'same' gives ceil(in / stride) with the odd pixel of

@@ -9,6 +9,14 @@
  *   cross_entropy         logits; softmax and nll in one (PyTorch's CrossEntropyLoss)
  *   binary_cross_entropy  probabilities (sigmoid, or a softmax or sigmoid vector)
  *   mse                   any values
+ *   categorical_crossentropy, sparse_categorical_crossentropy
+ *                         Keras' names: probabilities from a softmax that ends
+ *                         the model (a softmax layer, or a dense layer's
+ *                         activation: softmax). The labels are class indices,
+ *                         so both are Keras' sparse loss (categorical_crossentropy
+ *                         on the label's one-hot vector is the same number).
+ *                         The loss fuses with that softmax: cross_entropy on
+ *                         its logits, stable where log(softmax(x)) is not.
  * binary_cross_entropy and mse compare every output unit with a target: on a
  * single unit the label itself (0 or 1 for binary_cross_entropy), on C units
  * the one-hot vector of the label. An example's loss is the mean over its
@@ -28,6 +36,7 @@ typedef struct {
     const char *input;   /* what the model's output must be, for the docs and messages */
     int one_unit_classes; /* the classes a single output unit can tell apart, its target
                              being the label itself; 0: one unit per class */
+    int on_softmax;       /* reads the logits of the model's final softmax (fused) */
 } LossType;
 
 typedef struct {
@@ -37,9 +46,14 @@ typedef struct {
     cl_mem per_example;  /* [max_batch] */
     cl_mem correct;      /* [max_batch] */
     cl_mem metrics;      /* [2 * slots]: loss sum, correct count */
+    cl_mem input, input_grad; /* what the kernel reads and differentiates: the output
+                                 node's, or the logits of a fused softmax */
     int slots;
 } Loss;
 
+/* Whether the named loss takes probabilities and so leaves the model's
+ * output as class probabilities (for predict). */
+int loss_outputs_probabilities(const char *name);
 /* Looks the name up; where locates it for the message. */
 int loss_find(Loss *l, const char *name, const SpecNode *where, Err *err);
 /* Checks, before anything runs, that the model's output out can take labels

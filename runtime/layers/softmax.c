@@ -6,6 +6,7 @@
 
 typedef struct {
     int log_output;
+    int fused; /* the loss differentiates through this softmax (layer_fuse_softmax) */
     cl_kernel fwd, bwd;
 } Softmax;
 
@@ -47,25 +48,46 @@ static int softmax_setup(Node *n, Graph *g, Err *err)
     return rc ? rc : layer_kernel(g, n, "softmax_backward", &s->bwd, err);
 }
 
+int launch_softmax(Graph *g, cl_kernel fwd, cl_mem x, cl_mem y, int cols, int log_output,
+                   Err *err)
+{
+    size_t global[1] = {(size_t)g->batch};
+    return DEV_LAUNCH(g->dev, fwd, 1, global, NULL, err, KA(x), KA(y), KA(g->batch), KA(cols),
+                      KA(log_output));
+}
+
+int launch_softmax_backward(Graph *g, cl_kernel bwd, cl_mem dy, cl_mem y, cl_mem dx, int cols,
+                            int log_output, Err *err)
+{
+    size_t global[1] = {(size_t)g->batch};
+    return DEV_LAUNCH(g->dev, bwd, 1, global, NULL, err, KA(dy), KA(y), KA(dx), KA(g->batch),
+                      KA(cols), KA(log_output));
+}
+
 static int softmax_forward(Node *n, Graph *g, Err *err)
 {
     Softmax *s = n->state;
-    int cols = n->out_shape.dim[0];
-    size_t global[1] = {(size_t)g->batch};
-    return DEV_LAUNCH(g->dev, s->fwd, 1, global, NULL, err, KA(n->inputs[0]->out), KA(n->out),
-                      KA(g->batch), KA(cols), KA(s->log_output));
+    return launch_softmax(g, s->fwd, n->inputs[0]->out, n->out, n->out_shape.dim[0],
+                          s->log_output, err);
 }
 
 static int softmax_backward(Node *n, Graph *g, Err *err)
 {
     Softmax *s = n->state;
     cl_mem dx = n->in_grad[0];
-    int cols = n->out_shape.dim[0];
-    size_t global[1] = {(size_t)g->batch};
-    if (!dx)
+    if (!dx || s->fused) /* fused: the loss wrote dx itself */
         return CLRUN_OK;
-    return DEV_LAUNCH(g->dev, s->bwd, 1, global, NULL, err, KA(n->grad), KA(n->out), KA(dx),
-                      KA(g->batch), KA(cols), KA(s->log_output));
+    return launch_softmax_backward(g, s->bwd, n->grad, n->out, dx, n->out_shape.dim[0],
+                                   s->log_output, err);
+}
+
+void softmax_fuse(Node *n, cl_mem *logits, cl_mem *logits_grad)
+{
+    Softmax *s = n->state;
+    s->fused = 1;
+    *logits = n->inputs[0]->out;
+    /* no input gradient wanted: the loss still needs somewhere to write */
+    *logits_grad = n->in_grad[0] ? n->in_grad[0] : n->grad;
 }
 
 const LayerType layer_softmax = {"softmax", softmax_parse, softmax_infer, softmax_setup,

@@ -41,28 +41,46 @@ void layer_names(char *buf, size_t size)
         used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", table[i]->name);
 }
 
-static const char *const act_names[] = {"linear", "relu", "sigmoid", "tanh"};
+static const char *const act_names[] = {"linear", "relu", "sigmoid", "tanh", "softmax"};
 
 const char *act_name(int act)
 {
     return act_names[act];
 }
 
-int act_parse(SpecNode *spec, int *act, Err *err)
+int act_parse(SpecNode *spec, int allow_softmax, int *act, Err *err)
 {
     const char *name = NULL;
     int rc = spec_string(spec, "activation", 0, &name, err);
-    if (rc || !name) {
-        *act = ACT_LINEAR;
+    *act = ACT_LINEAR;
+    if (rc || !name)
         return rc;
-    }
-    for (int i = 0; i < (int)(sizeof act_names / sizeof act_names[0]); i++)
+    int last = allow_softmax ? ACT_SOFTMAX : ACT_TANH;
+    for (int i = 0; i <= last; i++)
         if (strcmp(name, act_names[i]) == 0) {
             *act = i;
             return CLRUN_OK;
         }
-    return spec_error(spec_get(spec, "activation"), err,
-                      "unknown activation '%s' (known: linear, relu, sigmoid, tanh)", name);
+    SpecNode *where = spec_get(spec, "activation");
+    if (strcmp(name, "softmax") == 0 || strcmp(name, "log_softmax") == 0)
+        return spec_error(where, err, "activation '%s' works over a flat vector of class "
+                          "scores: add a {type: %s} layer after this one%s", name, name,
+                          allow_softmax ? "" : " (a flatten between them)");
+    return spec_error(where, err, "unknown activation '%s' (known: linear, relu, sigmoid, tanh%s)",
+                      name, allow_softmax ? ", softmax" : "");
+}
+
+int layer_ends_in_softmax(const Node *n)
+{
+    return n->type == &layer_softmax || (n->type == &layer_dense && dense_has_softmax(n));
+}
+
+void layer_fuse_softmax(Node *n, cl_mem *logits, cl_mem *logits_grad)
+{
+    if (n->type == &layer_softmax)
+        softmax_fuse(n, logits, logits_grad);
+    else
+        dense_fuse_softmax(n, logits, logits_grad);
 }
 
 int layer_kernel(Graph *g, Node *n, const char *name, cl_kernel *out, Err *err)
