@@ -1,5 +1,6 @@
 /* clrun.c: the command line. Parses argv, calls the library, and maps its
  * status to the exit code: 0 success, 1 runtime failure, 2 bad input or usage. */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,8 +147,9 @@ static int cmd_run(Args *a, Err *err)
 static int count_arg(const char *text, const char *option, long min, long *out, Err *err)
 {
     char *end = NULL;
+    errno = 0;
     *out = text ? strtol(text, &end, 10) : -1;
-    if (!text || end == text || *end || *out < min)
+    if (!text || end == text || *end || *out < min || errno == ERANGE)
         return err_set(err, CLRUN_EINPUT, "%s must be a whole number of at least %ld, got '%s'",
                        option, min, text ? text : "");
     return CLRUN_OK;

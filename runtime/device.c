@@ -161,6 +161,15 @@ static int is_index(const char *s)
     return 1;
 }
 
+/* Whether the digits of s name index i: compared as written, so that an
+ * index past cl_uint (4294967296) matches nothing instead of wrapping to 0. */
+static int index_is(const char *s, cl_uint i)
+{
+    errno = 0;
+    unsigned long long v = strtoull(s, NULL, 10);
+    return errno != ERANGE && v == i;
+}
+
 /* Does device d of platform p (indices pi, di) match the two halves of a spec? */
 static int spec_matches(const char *pspec, const char *dspec, cl_uint pi, cl_platform_id p,
                         cl_uint di, cl_device_id d)
@@ -168,13 +177,13 @@ static int spec_matches(const char *pspec, const char *dspec, cl_uint pi, cl_pla
     if (*pspec) {
         char ptext[800];
         platform_text(p, ptext, sizeof ptext);
-        if (is_index(pspec) ? (cl_uint)atoi(pspec) != pi : !contains_nocase(ptext, pspec))
+        if (is_index(pspec) ? !index_is(pspec, pi) : !contains_nocase(ptext, pspec))
             return 0;
     }
     if (*dspec) {
         char name[256] = "";
         clGetDeviceInfo(d, CL_DEVICE_NAME, sizeof name, name, NULL);
-        if (is_index(dspec) ? (cl_uint)atoi(dspec) != di : !contains_nocase(name, dspec))
+        if (is_index(dspec) ? !index_is(dspec, di) : !contains_nocase(name, dspec))
             return 0;
     }
     return 1;

@@ -2,6 +2,7 @@
  * takes what it knows and spec_check_unused rejects the rest with its line. */
 #include "experiment.h"
 
+#include <limits.h>
 #include <string.h>
 
 static int read_train(Experiment *e, Err *err)
@@ -13,20 +14,12 @@ static int read_train(Experiment *e, Err *err)
     e->shuffle = 1;
     e->nan_check = 1;
     int rc = spec_map(e->root, "train", 1, &train, err);
-    if (!rc) rc = spec_int(train, "epochs", 0, &e->epochs, err);
-    if (!rc) rc = spec_int(train, "batch_size", 0, &e->batch_size, err);
-    if (!rc) rc = spec_int(train, "seed", 0, &e->seed, err);
+    if (!rc) rc = spec_int(train, "epochs", 0, 0, 1000000, &e->epochs, err);
+    if (!rc) rc = spec_int(train, "batch_size", 0, 1, 1 << 20, &e->batch_size, err);
+    if (!rc) rc = spec_int(train, "seed", 0, 0, LONG_MAX, &e->seed, err);
     if (!rc) rc = spec_bool(train, "shuffle", 0, &e->shuffle, err);
     if (!rc) rc = spec_bool(train, "nan_check", 0, &e->nan_check, err);
-    if (!rc) rc = spec_int(train, "log_every", 0, &e->log_every, err);
-    if (!rc && e->log_every < 0)
-        rc = spec_error(spec_get(train, "log_every"), err, "log_every must not be negative");
-    if (!rc && (e->epochs < 0 || e->epochs > 1000000))
-        rc = spec_error(spec_get(train, "epochs"), err, "epochs must be between 0 and 1000000");
-    if (!rc && (e->batch_size < 1 || e->batch_size > 1 << 20))
-        rc = spec_error(spec_get(train, "batch_size"), err, "batch_size must be between 1 and 2^20");
-    if (!rc && e->seed < 0)
-        rc = spec_error(spec_get(train, "seed"), err, "seed must not be negative");
+    if (!rc) rc = spec_int(train, "log_every", 0, 0, INT_MAX, &e->log_every, err);
     return rc ? rc : spec_check_unused(train, "train", err);
 }
 

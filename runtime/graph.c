@@ -19,6 +19,17 @@ long shape_size(Shape s)
     return n;
 }
 
+long graph_count(const long *dims, int n)
+{
+    long count = 1;
+    for (int i = 0; i < n; i++) {
+        if (dims[i] < 0 || (dims[i] > 0 && count > GRAPH_MAX_VALUES / dims[i]))
+            return -1;
+        count *= dims[i];
+    }
+    return count;
+}
+
 void shape_format(Shape s, char *buf, size_t size)
 {
     size_t used = (size_t)snprintf(buf, size, "[");
@@ -69,12 +80,14 @@ int graph_add_param(Graph *g, Node *n, const char *suffix, int ndim, const long 
     Param *p = &g->params[g->n_params];
     memset(p, 0, sizeof *p);
     snprintf(p->name, sizeof p->name, "%s.%s", n->name, suffix);
+    long count = graph_count(dims, ndim);
+    if (count < 0)
+        return node_error(n, err, "%s has more than %ld values (%s dimensions too large)",
+                          p->name, GRAPH_MAX_VALUES, suffix);
     p->ndim = ndim;
-    p->count = 1;
-    for (int i = 0; i < ndim; i++) {
+    p->count = (size_t)count;
+    for (int i = 0; i < ndim; i++)
         p->dims[i] = dims[i];
-        p->count *= (size_t)dims[i];
-    }
     p->init = init;
     n->params[n->n_params++] = g->n_params++;
     return CLRUN_OK;
@@ -86,19 +99,18 @@ static int parse_input(Graph *g, SpecNode *model, Err *err)
 {
     long dims[SHAPE_MAX_RANK];
     int rank = 0;
-    int rc = spec_ints(model, "input", 1, dims, SHAPE_MAX_RANK, &rank, err);
+    int rc = spec_ints(model, "input", 1, 1, SPEC_SIZE_MAX, dims, SHAPE_MAX_RANK, &rank, err);
     if (rc)
         return rc;
     Node *in = &g->nodes[0];
     snprintf(in->name, sizeof in->name, "input");
     in->spec = spec_get(model, "input");
     in->out_shape.rank = rank;
-    for (int i = 0; i < rank; i++) {
-        if (dims[i] < 1 || dims[i] > (1 << 24))
-            return spec_error(in->spec, err, "input sizes must be between 1 and 2^24, got %ld",
-                              dims[i]);
+    for (int i = 0; i < rank; i++)
         in->out_shape.dim[i] = (int)dims[i];
-    }
+    if (graph_count(dims, rank) < 0)
+        return spec_error(in->spec, err, "the input has more than %ld values per example",
+                          GRAPH_MAX_VALUES);
     return CLRUN_OK;
 }
 
@@ -202,7 +214,13 @@ static int build_layer(Graph *g, int index, SpecNode *item, Err *err)
         return rc;
     if ((rc = n->type->infer(n, g, err)))
         return rc;
-    if (shape_size(n->out_shape) < 1)
+    long dims[SHAPE_MAX_RANK];
+    for (int i = 0; i < n->out_shape.rank; i++)
+        dims[i] = n->out_shape.dim[i];
+    long count = graph_count(dims, n->out_shape.rank);
+    if (count < 0)
+        return node_error(n, err, "output has more than %ld values per example", GRAPH_MAX_VALUES);
+    if (count < 1)
         return node_error(n, err, "output would be empty");
     return spec_check_unused(item, NULL, err);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io/file.h"
 #include "plot.h"
 #include "rundir.h"
 #include "spec.h"
@@ -53,7 +54,8 @@ static void read_history(const char *dir, PointResult *r)
 {
     char path[PATH_MAX + 16], line[512];
     snprintf(path, sizeof path, "%s/history.csv", dir);
-    FILE *f = fopen(path, "r");
+    Err absent;
+    FILE *f = file_open(path, &absent); /* none yet: a point not started */
     for (int first = 1; f && fgets(line, sizeof line, f); first = 0) {
         double v[8];
         rundir_numbers(line, v, 8);
@@ -175,10 +177,10 @@ static int grid_read(Grid *g, const char *root, Err *err)
 {
     char path[PATH_MAX + 16], line[8192], *fields[MERGE_MAX_FIELDS];
     snprintf(path, sizeof path, "%s/sweep.csv", root);
-    FILE *f = fopen(path, "r");
+    Err open_err;
+    FILE *f = file_open(path, &open_err);
     if (!f)
-        return err_set(err, CLRUN_EINPUT, "%s: cannot open (%s): is %s a sweep's directory?", path,
-                       strerror(errno), root);
+        return err_set(err, CLRUN_EINPUT, "%s: is %s a sweep's directory?", open_err.msg, root);
     long cap = 0;
     int rc = CLRUN_OK;
     for (int ln = 1; !rc && fgets(line, sizeof line, f); ln++) {

@@ -51,19 +51,27 @@ int spec_override(SpecNode *root, const char *assignment, Err *err);
 /* Member of map (NULL when absent or map is not a map); marks it used. */
 SpecNode *spec_get(SpecNode *map, const char *key);
 
+/* The largest size a model or data setting may take (units, filters,
+ * kernel_size, stride, padding, input sides): sizes and their products then
+ * stay far from the limits of int and cl_int. */
+#define SPEC_SIZE_MAX (1L << 24)
+
 /* Typed getters. When key is absent *out is left as it is (holding the default)
  * unless required, which fails naming the key and the map's position. A wrong type
  * fails with "file:line:col: 'filters' must be an integer, got 'abc'". A quoted
  * scalar is a string, never a number or bool. Integers and floats use YAML/JSON
- * syntax; spec_float accepts integers; spec_bool accepts true/false/yes/no/on/off.
+ * syntax; an integer outside [lo, hi] fails naming the range (every integer
+ * setting goes through spec_int or spec_ints, so none wraps); spec_float
+ * accepts integers; spec_bool accepts true/false/yes/no/on/off.
  * spec_string's result points into the tree. */
-int spec_int(SpecNode *map, const char *key, int required, long *out, Err *err);
+int spec_int(SpecNode *map, const char *key, int required, long lo, long hi, long *out, Err *err);
 int spec_float(SpecNode *map, const char *key, int required, double *out, Err *err);
 int spec_bool(SpecNode *map, const char *key, int required, int *out, Err *err);
 int spec_string(SpecNode *map, const char *key, int required, const char **out, Err *err);
 /* A list of at most max integers or a single integer (kernel_size: 5 or [5, 5]);
  * the count goes to *n. */
-int spec_ints(SpecNode *map, const char *key, int required, long *out, int max, int *n, Err *err);
+int spec_ints(SpecNode *map, const char *key, int required, long lo, long hi, long *out, int max,
+              int *n, Err *err);
 /* A member that must be a map, or a sequence; *out is the member itself. */
 int spec_map(SpecNode *map, const char *key, int required, SpecNode **out, Err *err);
 int spec_seq(SpecNode *map, const char *key, int required, SpecNode **out, Err *err);

@@ -86,10 +86,8 @@ static int predictions_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *e
     if (!(a->state = p))
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
     p->count = p->misclassified = 20;
-    int rc = spec_int(spec, "count", 0, &p->count, err);
-    if (!rc) rc = spec_int(spec, "misclassified", 0, &p->misclassified, err);
-    if (!rc && (p->count < 0 || p->count > 100 || p->misclassified < 0 || p->misclassified > 100))
-        rc = spec_error(spec, err, "count and misclassified must be between 0 and 100");
+    int rc = spec_int(spec, "count", 0, 0, 100, &p->count, err);
+    if (!rc) rc = spec_int(spec, "misclassified", 0, 0, 100, &p->misclassified, err);
     return rc;
 }
 
@@ -213,9 +211,7 @@ static int features_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *err)
     } else if (!rc) {
         rc = analysis_split(spec, "split", &f->train, err);
     }
-    if (!rc) rc = spec_int(spec, "limit", 0, &f->limit, err);
-    if (!rc && f->limit < 0)
-        rc = spec_error(spec_get(spec, "limit"), err, "limit must not be negative");
+    if (!rc) rc = spec_int(spec, "limit", 0, 0, INT_MAX, &f->limit, err);
     return rc;
 }
 
@@ -307,12 +303,10 @@ static int maps_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *err)
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
     int rc = analysis_layer(spec, "layer", g, &m->layer, err);
     if (!rc) rc = analysis_split(spec, "split", &m->train, err);
-    if (!rc) rc = spec_int(spec, "image", 0, &m->image, err);
+    if (!rc) rc = spec_int(spec, "image", 0, 0, INT_MAX, &m->image, err);
     if (!rc && m->layer->out_shape.rank != 3)
         rc = spec_error(spec_get(spec, "layer"), err, "layer '%s' has no feature maps "
                         "(its output is not [channels, height, width])", m->layer->name);
-    if (!rc && m->image < 0)
-        rc = spec_error(spec_get(spec, "image"), err, "image must not be negative");
     return rc;
 }
 
@@ -362,7 +356,7 @@ static int filters_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *err)
     if (!rc && strcmp(m->layer->type->name, "conv2d") != 0)
         rc = spec_error(spec_get(spec, "layer"), err, "layer '%s' is a %s, not a conv2d",
                         m->layer->name, m->layer->type->name);
-    if (!rc) rc = spec_int(spec, "image", 0, &m->image, err);
+    if (!rc) rc = spec_int(spec, "image", 0, 0, INT_MAX, &m->image, err);
     return rc;
 }
 

@@ -31,9 +31,7 @@ static int neighbours_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *er
     if (!rc) rc = analysis_folder(spec, "reference", nb->reference, sizeof nb->reference, err);
     if (!rc) rc = analysis_folder(spec, "query", nb->query, sizeof nb->query, err);
     if (!rc) rc = data_image_options(&nb->images, spec, err);
-    if (!rc) rc = spec_int(spec, "k", 0, &nb->k, err);
-    if (!rc && nb->k < 1)
-        rc = spec_error(spec_get(spec, "k"), err, "k must be at least 1, got %ld", nb->k);
+    if (!rc) rc = spec_int(spec, "k", 0, 1, INT_MAX, &nb->k, err);
     return rc;
 }
 

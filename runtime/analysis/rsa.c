@@ -54,14 +54,12 @@ static int rsa_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *err)
     int rc = analysis_layers(spec, "layers", g, r->layers, RSA_MAX_LAYERS, &r->n_layers, err);
     if (!rc) rc = parse_targets(r, spec, err);
     if (!rc) rc = analysis_split(spec, "split", &r->train, err);
-    if (!rc) rc = spec_int(spec, "limit", 0, &r->limit, err);
+    if (!rc) rc = spec_int(spec, "limit", 0, 2, INT_MAX, &r->limit, err);
     if (!rc) rc = spec_string(spec, "items", 0, &items, err);
     r->per_item = strcmp(items, "example") == 0;
     if (!rc && !r->per_item && strcmp(items, "class") != 0)
         rc = spec_error(spec_get(spec, "items"), err, "items must be class or example, got '%s'",
                         items);
-    if (!rc && r->limit < 2)
-        rc = spec_error(spec_get(spec, "limit"), err, "limit must be at least 2");
     return rc;
 }
 

@@ -65,14 +65,10 @@ static int similarity_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *er
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
     s->pairs = 20;
     int rc = analysis_layers(spec, "layers", g, s->layers, SIMILARITY_MAX_LAYERS, &s->n_layers, err);
-    if (!rc) rc = spec_int(spec, "class", 1, &s->klass, err);
-    if (!rc) rc = spec_int(spec, "pairs", 0, &s->pairs, err);
-    if (!rc) rc = spec_int(spec, "seed", 0, &s->seed, err);
-    if (!rc && s->klass < 0)
-        rc = spec_error(spec_get(spec, "class"), err, "class must not be negative");
-    if (!rc && (s->pairs < 2 || s->pairs > SIMILARITY_MAX_PAIRS))
-        rc = spec_error(spec_get(spec, "pairs"), err, "pairs must be 2 to %d (a correlation "
-                        "needs at least 2)", SIMILARITY_MAX_PAIRS);
+    if (!rc) rc = spec_int(spec, "class", 1, 0, INT_MAX, &s->klass, err);
+    /* a correlation needs at least 2 */
+    if (!rc) rc = spec_int(spec, "pairs", 0, 2, SIMILARITY_MAX_PAIRS, &s->pairs, err);
+    if (!rc) rc = spec_int(spec, "seed", 0, 0, LONG_MAX, &s->seed, err);
     return rc ? rc : ratings_parse(s, spec, err);
 }
 

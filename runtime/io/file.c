@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 uint64_t file_le(const unsigned char *p, int bytes)
@@ -37,6 +38,38 @@ void file_put_u32s(FILE *fp, const void *data, size_t count)
             used = 0;
         }
     }
+}
+
+int file_open_fd(const char *path, Err *err)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        err_set(err, CLRUN_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    memset(&st, 0, sizeof st);
+    int flags = fcntl(fd, F_GETFL);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || flags < 0 ||
+        fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        err_set(err, CLRUN_EINPUT, "%s: not a regular file (a %s); clrun reads only regular files",
+                path, S_ISDIR(st.st_mode) ? "directory" : S_ISFIFO(st.st_mode) ? "FIFO"
+                                                                : "device or socket");
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+FILE *file_open(const char *path, Err *err)
+{
+    int fd = file_open_fd(path, err);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "rb");
+    if (fd >= 0 && !f) {
+        err_set(err, CLRUN_ERUNTIME, "%s: cannot open: %s", path, strerror(errno));
+        close(fd);
+    }
+    return f;
 }
 
 /* Flushes the directory holding path, so that a rename into it survives a

@@ -386,9 +386,9 @@ static int read_file(FILE *fp, const char *path, NpyArray *a, Err *err)
 int npy_read(const char *path, NpyArray *out, Err *err)
 {
     memset(out, 0, sizeof *out);
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = file_open(path, err);
     if (!fp)
-        return err_set(err, CLRUN_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+        return CLRUN_EINPUT;
     int rc = read_file(fp, path, out, err);
     fclose(fp);
     if (rc)

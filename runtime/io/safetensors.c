@@ -746,9 +746,9 @@ static int take_tensors(Entries *es, StFile *f, const char *path, Err *err)
 int st_read(const char *path, StFile *f, Err *err)
 {
     memset(f, 0, sizeof *f);
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = file_open(path, err);
     if (!fp)
-        return err_set(err, CLRUN_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+        return CLRUN_EINPUT;
     Entries es = {0};
     char *header = NULL;
     size_t header_len = 0;
