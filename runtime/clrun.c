@@ -64,6 +64,7 @@ static int find_option(Args *a, const char *arg, int cmd, const char ***value, i
         {"--device", OPT_RUN | OPT_SWEEP, &a->run.device, NULL},
         {"--out", OPT_RUN | OPT_SWEEP, &a->run.out_dir, NULL},
         {"--weights", OPT_RUN, &a->run.weights, NULL},
+        {"--overwrite", OPT_RUN | OPT_SWEEP, NULL, &a->run.overwrite},
         {"--count", OPT_SWEEP, NULL, &a->count},
         {"--list", OPT_SWEEP, NULL, &a->list},
         {"--index", OPT_SWEEP, &a->index, NULL},
@@ -92,8 +93,8 @@ static int parse_args(int argc, char **argv, int cmd, Args *a)
                 *flag = 1;
             else if (i + 1 == argc)
                 return usage_error("%s needs a value", arg);
-            else
-                *value = argv[++i];
+            else if (!*(*value = argv[++i]))
+                return usage_error("%s needs a value, got an empty one", arg);
         } else if (arg[0] == '-') {
             return usage_error("unknown option '%s'", arg);
         } else if (strchr(arg, '=') && cmd != OPT_MERGE) {
@@ -192,11 +193,11 @@ static int cmd_sweep(Args *a, Err *err)
             rc = err_set(err, CLRUN_EINPUT, "--jobs runs the whole grid; --index (or an array "
                          "task's index) runs one point: give one of them");
         if (!rc && index >= 0) rc = sweep_check_index(&s, index, err);
-        if (!rc) rc = sweep_write_grid(&s, root, err);
+        if (!rc) rc = sweep_prepare(&s, root, index, a->run.overwrite, err);
         if (!rc && index >= 0)
             rc = sweep_run_point(&s, index, root, &a->run, err);
         else if (!rc)
-            rc = sweep_run_all(&s, root, (int)jobs, a->run.device, err);
+            rc = sweep_run_all(&s, root, (int)jobs, a->run.device, a->run.overwrite, err);
     }
     sweep_free(&s);
     return rc;

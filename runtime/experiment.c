@@ -5,6 +5,8 @@
 #include <limits.h>
 #include <string.h>
 
+#include "checkpoint.h"
+
 static int read_train(Experiment *e, Err *err)
 {
     SpecNode *train = NULL;
@@ -73,6 +75,7 @@ int experiment_load(Experiment *e, const char *path, char *const *overrides, int
         return CLRUN_OK;
     }
     rc = spec_map(e->root, "model", 1, &e->model, err);
+    e->settings = rc ? 0 : checkpoint_fingerprint(e->root);
     return rc ? rc : read_experiment(e, err);
 }
 

@@ -22,6 +22,9 @@ typedef struct {
     int nan_check;         /* stop at the first NaN or infinity in training (default on) */
     long log_every;        /* steps.csv: the loss of every N-th batch; 0: none */
     SpecNode *analyses;    /* the `analyses:` list, read by the trainer, or NULL */
+    unsigned long long settings; /* checkpoint_fingerprint of the tree as loaded and
+                                    overridden: what a finished run records, and what a
+                                    sweep compares a point's run with */
 } Experiment;
 
 /* Loads path, includes the model file, applies KEY=VALUE overrides and checks

@@ -581,6 +581,11 @@ int graph_load_weights(Graph *g, const char *path, Err *err)
         if (!known)
             rc = err_set(err, CLRUN_EINPUT, "%s: tensor '%s' matches no parameter of model '%s'",
                          path, f.t[i].name, g->name);
+        for (size_t k = 0; !rc && k < f.t[i].count; k++)
+            if (!isfinite(f.t[i].data[k])) /* else it surfaces later as a NaN loss */
+                rc = err_set(err, CLRUN_EINPUT, "%s: tensor '%s' holds %s (value %zu): these "
+                             "weights are not usable", path, f.t[i].name,
+                             isnan(f.t[i].data[k]) ? "NaN" : "an infinity", k);
     }
     for (int i = 0; i < g->n_params && !rc; i++)
         rc = graph_write_tensor(g, &g->params[i], &f, g->params[i].name, g->params[i].value, path,

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <yaml.h>
 
@@ -122,7 +123,8 @@ int spec_error(const SpecNode *node, Err *err, const char *fmt, ...)
     return rc;
 }
 
-int spec_path(const SpecNode *node, char *out, size_t size, Err *err)
+/* A path scalar resolved against the directory of the file that holds it. */
+static int resolve_path(const SpecNode *node, char *out, size_t size, Err *err)
 {
     const char *value = node->kind == SPEC_SCALAR ? node->value : "";
     if (!value[0])
@@ -132,6 +134,13 @@ int spec_path(const SpecNode *node, char *out, size_t size, Err *err)
     if ((size_t)snprintf(out, size, "%.*s%s", base, base ? node->file : "", value) >= size)
         return spec_error(node, err, "path too long: %s", value);
     return CLRUN_OK;
+}
+
+int spec_path(SpecNode *node, char *out, size_t size, Err *err)
+{
+    int rc = resolve_path(node, out, size, err);
+    node->path = rc == CLRUN_OK;
+    return rc;
 }
 
 int spec_set_context(SpecNode *node, const char *context, Err *err)
@@ -859,10 +868,32 @@ static void write_quoted(FILE *out, const char *s)
     fputc('"', out);
 }
 
+void spec_write_quoted(FILE *out, const char *s)
+{
+    write_quoted(out, s);
+}
+
+/* A path setting, absolute: the tree is written elsewhere (a run's
+ * config.yaml) and must name the same file from there. */
+static void write_path(FILE *out, const SpecNode *s)
+{
+    char rel[PATH_MAX], cwd[PATH_MAX], *abs = NULL;
+    Err ignored;
+    if (resolve_path(s, rel, sizeof rel, &ignored) != CLRUN_OK)
+        snprintf(rel, sizeof rel, "%s", s->value);
+    const char *tail = strncmp(rel, "./", 2) == 0 ? rel + 2 : rel;
+    if (rel[0] != '/' && getcwd(cwd, sizeof cwd) && asprintf(&abs, "%s/%s", cwd, tail) < 0)
+        abs = NULL;
+    write_quoted(out, abs ? abs : rel);
+    free(abs);
+}
+
 /* Quoted scalars stay quoted, which keeps a quoted "3" a string. */
 static void write_scalar(FILE *out, const SpecNode *s, int flow)
 {
-    if (!s->quoted && plain_ok(s->value, flow))
+    if (s->path)
+        write_path(out, s);
+    else if (!s->quoted && plain_ok(s->value, flow))
         fputs(s->value, out);
     else
         write_quoted(out, s->value);

@@ -25,6 +25,7 @@ struct SpecNode {
     SpecNode **items;   /* map members (each with key) or sequence items, in order */
     int n;
     int used;           /* set by the getters; spec_check_unused reports members never read */
+    int path;           /* read by spec_path: spec_write writes it absolute */
     char *context;      /* what the node belongs to ("layer 'conv1'"), put in its errors */
     /* private */
     char *file_owned;   /* on the root of each loaded file: the allocation behind file */
@@ -88,8 +89,10 @@ int spec_check_unused(SpecNode *node, const char *context, Err *err);
 
 /* A scalar's value as a file path: absolute as is, else relative to the
  * directory of the YAML file that holds it (a command-line override's value,
- * at line 0, as is). An empty or too long value is an error at the node. */
-int spec_path(const SpecNode *node, char *out, size_t size, Err *err);
+ * at line 0, as is). An empty or too long value is an error at the node.
+ * The node is marked a path: spec_write then writes it absolute, so that a
+ * run's config.yaml names the same file wherever it lies. */
+int spec_path(SpecNode *node, char *out, size_t size, Err *err);
 
 /* Names what a subtree describes, for every error about it or below it:
  * "file:line:col: layer 'conv1': 'filters' must be an integer". */
@@ -103,5 +106,7 @@ int spec_error(const SpecNode *node, Err *err, const char *fmt, ...) __attribute
  * read as another type or not parse. indent is the top level's indentation.
  * CLRUN_ERUNTIME when the stream reports a write error. */
 int spec_write(FILE *out, const SpecNode *node, int indent);
+/* s as a double-quoted YAML scalar (escapes as spec_write's). */
+void spec_write_quoted(FILE *out, const char *s);
 
 #endif

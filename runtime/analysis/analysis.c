@@ -166,7 +166,7 @@ int analysis_targets(const SpecNode *node, const char *path, const Feed *split, 
             npy_free(&checked);
         return rc;
     }
-    int rc = npy_read(path, out, err);
+    int rc = npy_read_finite(path, out, err);
     if (!rc && (out->ndim != 2 || out->shape[1] < 1))
         rc = spec_error(node, err, "%s: targets must be items x units", path);
     if (!rc && (out->shape[0] > split->n || out->shape[0] < min_items))

@@ -260,7 +260,8 @@ static int factorized_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *er
     int rc = parse_layer(f, spec, g, err);
     const char *targets = NULL;
     if (!rc) rc = spec_string(spec, "targets", 1, &targets, err);
-    if (!rc) rc = spec_path(f->targets_node = spec_get(spec, "targets"), f->targets, PATH_MAX, err);
+    if (!rc) rc = spec_path(spec_get(spec, "targets"), f->targets, PATH_MAX, err);
+    f->targets_node = spec_get(spec, "targets");
     if (!rc) rc = analysis_split(spec, "split", &f->train, err);
     if (!rc) rc = spec_int(spec, "epochs", 0, 1, 100000, &f->o.epochs, err);
     if (!rc) rc = spec_int(spec, "batch_size", 0, 1, 100000, &f->o.batch_size, err);

@@ -53,10 +53,7 @@ static int match_labels(FolderSet *ref, FolderSet *query, Err *err)
 {
     for (int i = 0; i < query->ds.n; i++) {
         const char *name = name_of(&query->ds, query->labels[i]);
-        int found = -1;
-        for (int c = 0; c < ref->ds.classes && found < 0; c++)
-            if (strcmp(name_of(&ref->ds, c), name) == 0)
-                found = c;
+        int found = dataset_class_index(&ref->ds, name);
         if (found < 0)
             return err_set(err, CLRUN_EINPUT, "analysis neighbours: query class '%s' (%s) is not "
                            "a class of the reference images (%s)", name, query->ds.source,

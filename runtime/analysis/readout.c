@@ -40,7 +40,8 @@ static int readout_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *err)
     int rc = analysis_layers(spec, "layers", g, r->layers, READOUT_MAX_LAYERS, &r->n_layers, err);
     const char *targets = NULL;
     if (!rc) rc = spec_string(spec, "targets", 1, &targets, err);
-    if (!rc) rc = spec_path(r->targets_node = spec_get(spec, "targets"), r->targets, PATH_MAX, err);
+    if (!rc) rc = spec_path(spec_get(spec, "targets"), r->targets, PATH_MAX, err);
+    r->targets_node = spec_get(spec, "targets");
     if (!rc) rc = spec_int(spec, "units", 0, 0, INT_MAX, &r->units, err);
     if (!rc) rc = spec_int(spec, "splits", 0, 1, 1000, &r->splits, err);
     if (!rc) rc = spec_int(spec, "seed", 0, 0, LONG_MAX, &r->seed, err);

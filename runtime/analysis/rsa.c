@@ -183,7 +183,7 @@ static int compare_targets(const Rsa *r, AnalysisContext *ctx, double **rdms, in
     for (int t = 0; !rc && t < r->n_targets; t++) {
         NpyArray target;
         targets[t] = r->targets[t];
-        rc = npy_read(r->targets[t], &target, err);
+        rc = npy_read_finite(r->targets[t], &target, err);
         if (!rc && (target.ndim != 2 || target.shape[0] != items || target.shape[1] != items))
             rc = spec_error(r->target_nodes[t], err, "%s: the target RDM must be %d x %d",
                             r->targets[t], items, items);
@@ -243,7 +243,7 @@ static int rsa_check(Analysis *a, AnalysisContext *ctx, Err *err)
     int rc = CLRUN_OK;
     for (int t = 0; t < r->n_targets && !rc; t++) {
         NpyArray target;
-        rc = npy_read(r->targets[t], &target, err);
+        rc = npy_read_finite(r->targets[t], &target, err);
         if (!rc && (target.ndim != 2 || target.shape[0] != target.shape[1]))
             rc = spec_error(r->target_nodes[t], err, "%s: a target RDM must be a square matrix",
                             r->targets[t]);
