@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cl_sources.h"
+#include "kcache.h"
 
 #define MAX_PLATFORMS 16
 #define MAX_DEVICES 32
@@ -314,42 +315,11 @@ static char *program_source(Err *err, int *rc)
     return src;
 }
 
-static uint64_t fnv1a(uint64_t h, const char *s)
-{
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return (h ^ 0xff) * 1099511628211ull; /* separator, so "ab"+"c" != "a"+"bc" */
-}
-
+/* The cache entry of this device and source. */
 static void cache_path(const Device *d, const char *src, char *out, size_t size)
 {
-    const char *base = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
-    char dir[3072];
-    if (base && *base)
-        snprintf(dir, sizeof dir, "%s/clrun", base);
-    else
-        snprintf(dir, sizeof dir, "%s/.cache/clrun", home && *home ? home : "/tmp");
-    uint64_t h = 14695981039346656037ull;
-    h = fnv1a(h, d->platform_name);
-    h = fnv1a(h, d->name);
-    h = fnv1a(h, d->driver);
-    h = fnv1a(h, d->version);
-    h = fnv1a(h, BUILD_OPTIONS);
-    h = fnv1a(h, src);
-    snprintf(out, size, "%s/%016llx.bin", dir, (unsigned long long)h);
-}
-
-static void mkdir_parents(const char *path)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            mkdir(tmp, 0755);
-            *p = '/';
-        }
+    const char *key[] = {d->platform_name, d->name, d->driver, d->version, BUILD_OPTIONS, NULL};
+    kcache_path(key, src, out, size);
 }
 
 /* Saving the binary is an optimisation: a failure only costs the next start. */
@@ -360,25 +330,15 @@ static void cache_store(const Device *d, const char *path)
         size == 0)
         return;
     unsigned char *bin = malloc(size);
-    if (bin && clGetProgramInfo(d->program, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) == 0) {
-        char tmp[4200];
-        snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
-        mkdir_parents(path);
-        FILE *f = fopen(tmp, "wb");
-        if (f) {
-            int ok = fwrite(bin, 1, size, f) == size;
-            ok = (fclose(f) == 0) && ok;
-            if (!ok || rename(tmp, path) != 0)
-                unlink(tmp);
-        }
-    }
+    if (bin && clGetProgramInfo(d->program, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) == 0)
+        kcache_write(path, bin, size);
     free(bin);
 }
 
 static int cache_load(Device *d, const char *path)
 {
     size_t size = 0;
-    unsigned char *bin = (unsigned char *)read_file(path, &size);
+    unsigned char *bin = kcache_read(path, &size);
     if (!bin)
         return 0;
     cl_int status, rc;

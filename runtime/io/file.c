@@ -88,11 +88,11 @@ static int sync_dir_of(const char *path, Err *err)
                   : CLRUN_OK;
 }
 
-int file_write_atomic(const char *path, void (*write)(FILE *fp, const void *ctx), const void *ctx,
-                      Err *err)
+/* Writes path through the temporary file tmp (see file.h). */
+static int write_through(const char *path, char *tmp, void (*write)(FILE *fp, const void *ctx),
+                         const void *ctx, Err *err)
 {
-    char *tmp = NULL;
-    if (asprintf(&tmp, "%s.tmp", path) < 0)
+    if (!tmp)
         return err_set(err, CLRUN_ERUNTIME, "%s: out of memory", path);
     int rc = CLRUN_OK;
     FILE *fp = fopen(tmp, "wb");
@@ -113,4 +113,19 @@ int file_write_atomic(const char *path, void (*write)(FILE *fp, const void *ctx)
     }
     free(tmp);
     return rc;
+}
+
+int file_write_atomic(const char *path, void (*write)(FILE *fp, const void *ctx), const void *ctx,
+                      Err *err)
+{
+    char *tmp = NULL;
+    return write_through(path, asprintf(&tmp, "%s.tmp", path) < 0 ? NULL : tmp, write, ctx, err);
+}
+
+int file_write_atomic_shared(const char *path, void (*write)(FILE *fp, const void *ctx),
+                             const void *ctx, Err *err)
+{
+    char *tmp = NULL;
+    return write_through(path, asprintf(&tmp, "%s.%ld.tmp", path, (long)getpid()) < 0 ? NULL : tmp,
+                         write, ctx, err);
 }

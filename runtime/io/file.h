@@ -30,5 +30,10 @@ FILE *file_open(const char *path, Err *err);
  * path.tmp is removed and path is left as it was. */
 int file_write_atomic(const char *path, void (*write)(FILE *fp, const void *ctx), const void *ctx,
                       Err *err);
+/* The same through path.<pid>.tmp, for a file several processes may write
+ * at once (a cache entry): each writes its own temporary file, and one
+ * whole file wins the rename. */
+int file_write_atomic_shared(const char *path, void (*write)(FILE *fp, const void *ctx),
+                             const void *ctx, Err *err);
 
 #endif
