@@ -555,6 +555,49 @@ START_TEST(damaged_kernel_cache_entry_is_rebuilt)
 }
 END_TEST
 
+/* A safetensors header of n zero-size tensors named t0, t1, ... into path. */
+static void write_many_tensors(const char *path, int n)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    char *header = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&header, &len);
+    ck_assert_ptr_nonnull(m);
+    fputc('{', m);
+    for (int i = 0; i < n; i++)
+        fprintf(m, "%s\"t%d\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}", i ? "," : "",
+                i);
+    fputc('}', m);
+    fclose(m);
+    unsigned char size[8];
+    for (int i = 0; i < 8; i++)
+        size[i] = (unsigned char)((uint64_t)len >> (8 * i));
+    fwrite(size, 1, 8, f);
+    fwrite(header, 1, len, f);
+    fclose(f);
+    free(header);
+}
+
+/* 100,000 tensors in a header are refused by count; 60,000 (under the cap)
+ * are read, names compared sorted, and refused for matching no parameter. */
+START_TEST(safetensors_with_many_tensors_is_refused)
+{
+    const char *exp = test_write_file("tiny.yaml", TINY_YAML);
+    test_fresh_dir("faults-many");
+    write_many_tensors("build/test-tmp/faults-many/100k.safetensors", 100000);
+    write_many_tensors("build/test-tmp/faults-many/60k.safetensors", 60000);
+    ck_assert_int_eq(run_clrun("run %s --weights build/test-tmp/faults-many/100k.safetensors "
+                               "--out build/test-tmp/faults-many/run", exp), 2);
+    ck_assert_msg(strstr(out, "100k.safetensors") && strstr(out, "more than 65536 tensors"), "%s",
+                  out);
+    ck_assert_int_eq(run_clrun("run %s --weights build/test-tmp/faults-many/60k.safetensors "
+                               "--out build/test-tmp/faults-many/run", exp), 2);
+    ck_assert_msg(strstr(out, "60k.safetensors: tensor 't0' matches no parameter"), "%s", out);
+    ck_assert(!test_file_exists("build/test-tmp/faults-many/run"));
+}
+END_TEST
+
 Suite *faults_suite(void)
 {
     Suite *s = suite_create("faults");
@@ -577,6 +620,7 @@ Suite *faults_suite(void)
     tcase_add_loop_test(tc, fifo_is_refused_not_waited_on, 0,
                         (int)(sizeof fifo_cases / sizeof fifo_cases[0]));
     tcase_add_test(tc, yaml_over_the_size_cap_is_refused);
+    tcase_add_test(tc, safetensors_with_many_tensors_is_refused);
     tcase_add_loop_test(tc, damaged_kernel_cache_entry_is_rebuilt, 0,
                         (int)(sizeof cache_damage / sizeof cache_damage[0]));
     suite_add_tcase(s, tc);
