@@ -2,6 +2,7 @@
  * device -> forward and backward passes (see graph.h). */
 #include "graph.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -114,29 +115,59 @@ static int parse_input(Graph *g, SpecNode *model, Err *err)
     return CLRUN_OK;
 }
 
-/* Layer names default to "<type>_<k>" for the k-th layer of that type. */
-static void default_name(Graph *g, int index, Node *n)
+/* Whether a layer before index has name, or a layer from index on is given
+ * it explicitly. */
+static int name_taken(const Graph *g, SpecNode *layers, int index, const char *name)
+{
+    for (int i = 0; i < index; i++)
+        if (strcmp(g->nodes[i].name, name) == 0)
+            return 1;
+    for (int i = index; i < layers->n; i++) {
+        SpecNode *given = layers->items[i]->kind == SPEC_MAP ? spec_get(layers->items[i], "name")
+                                                            : NULL;
+        if (given && given->kind == SPEC_SCALAR && strcmp(given->value, name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Layer names default to "<type>_<k>" for the k-th layer of that type, or
+ * the next k that no layer has. */
+static void default_name(Graph *g, SpecNode *layers, int index, Node *n)
 {
     int k = 1;
     for (int i = 1; i < index; i++)
         k += g->nodes[i].type == n->type;
-    snprintf(n->name, sizeof n->name, "%s_%d", n->type->name, k);
+    do /* never a name another layer has, or a later one is given */
+        snprintf(n->name, sizeof n->name, "%s_%d", n->type->name, k++);
+    while (name_taken(g, layers, index, n->name));
 }
 
-static int name_node(Graph *g, int index, Node *n, SpecNode *item, Err *err)
+/* Names become file names (features_<layer>_test.npy) and tensor names
+ * (<layer>.weight): a '/' or a '.' in one would write elsewhere or read back
+ * as another layer's. */
+static int name_ok(const char *name)
+{
+    for (const char *c = name; *c; c++)
+        if (!(isalnum((unsigned char)*c) || *c == '_' || *c == '-'))
+            return 0;
+    return *name != '\0' && *name != '-';
+}
+
+static int name_node(Graph *g, SpecNode *layers, int index, Node *n, SpecNode *item, Err *err)
 {
     const char *name = NULL;
     int rc = spec_string(item, "name", 0, &name, err);
     if (rc)
         return rc;
     if (!name) {
-        default_name(g, index, n);
+        default_name(g, layers, index, n);
         return CLRUN_OK;
     }
-    if (!*name || strlen(name) >= sizeof n->name || strchr(name, '.'))
+    if (!name_ok(name) || strlen(name) >= sizeof n->name)
         return spec_error(spec_get(item, "name"), err,
-                          "layer names must be 1 to %zu characters without '.', got '%s'",
-                          sizeof n->name - 1, name);
+                          "layer names must be 1 to %zu letters, digits, '_' or '-' (they name "
+                          "files and tensors), got '%s'", sizeof n->name - 1, name);
     snprintf(n->name, sizeof n->name, "%s", name);
     for (int i = 0; i < index; i++)
         if (strcmp(g->nodes[i].name, name) == 0)
@@ -183,9 +214,10 @@ static int connect(Graph *g, int index, Node *n, SpecNode *item, Err *err)
     return CLRUN_OK;
 }
 
-static int build_layer(Graph *g, int index, SpecNode *item, Err *err)
+static int build_layer(Graph *g, SpecNode *layers, int index, Err *err)
 {
     Node *n = &g->nodes[index];
+    SpecNode *item = layers->items[index - 1];
     n->spec = item;
     if (item->kind != SPEC_MAP)
         return spec_error(item, err, "layer %d must be a map such as {type: relu}", index);
@@ -203,7 +235,7 @@ static int build_layer(Graph *g, int index, SpecNode *item, Err *err)
         return spec_error(spec_get(item, "type"), err, "unknown layer type '%s' (known: %s)", type,
                           names);
     }
-    rc = name_node(g, index, n, item, err);
+    rc = name_node(g, layers, index, n, item, err);
     if (!rc && !written)
         rc = label_layer(item, index, n->name, err);
     if (rc)
@@ -251,7 +283,7 @@ int graph_build(Graph *g, SpecNode *model, Err *err)
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
     rc = parse_input(g, model, err);
     for (int i = 1; i < g->n_nodes && !rc; i++)
-        rc = build_layer(g, i, layers->items[i - 1], err);
+        rc = build_layer(g, layers, i, err);
     return rc ? rc : spec_check_unused(model, "model", err);
 }
 

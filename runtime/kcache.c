@@ -30,7 +30,7 @@ void kcache_path(const char *const *key_parts, const char *src, char *out, size_
         snprintf(dir, sizeof dir, "%s/clrun", base);
     else
         snprintf(dir, sizeof dir, "%s/.cache/clrun", home && *home ? home : "/tmp");
-    uint64_t h = 14695981039346656037ull;
+    uint64_t h = fnv1a(14695981039346656037ull, KCACHE_MAGIC); /* never an older format's name */
     for (; *key_parts; key_parts++)
         h = fnv1a(h, *key_parts);
     h = fnv1a(h, src);

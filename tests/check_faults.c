@@ -598,6 +598,27 @@ START_TEST(safetensors_with_many_tensors_is_refused)
 }
 END_TEST
 
+/* An explicit dense_2 and a later unnamed dense layer: the default name skips
+ * dense_2, so the run saves both layers' weights (it used to fail at the
+ * first checkpoint). */
+START_TEST(default_layer_name_never_clashes_with_a_given_one)
+{
+    const char *exp = test_write_file("names.yaml",
+        "model: {input: [1, 28, 28], layers: [{type: flatten}, {name: dense_2, type: dense, units: 20},\n"
+        "        {type: dense, units: 10}, {type: log_softmax}]}\n"
+        "data: {dataset: mnist, limit: 256}\noptimizer: {name: sgd, learning_rate: 0.1}\n"
+        "loss: nll\ntrain: {epochs: 2, batch_size: 64}\n");
+    test_fresh_dir("faults-names");
+    ck_assert_msg(run_clrun("run %s --out build/test-tmp/faults-names", exp) == 0, "%s", out);
+    StFile f;
+    Err err = {""};
+    ck_assert_ok(st_read("build/test-tmp/faults-names/weights.safetensors", &f, &err), err);
+    ck_assert_ptr_nonnull(st_find(&f, "dense_2.weight"));
+    ck_assert_ptr_nonnull(st_find(&f, "dense_3.weight"));
+    st_free(&f);
+}
+END_TEST
+
 Suite *faults_suite(void)
 {
     Suite *s = suite_create("faults");
@@ -621,6 +642,7 @@ Suite *faults_suite(void)
                         (int)(sizeof fifo_cases / sizeof fifo_cases[0]));
     tcase_add_test(tc, yaml_over_the_size_cap_is_refused);
     tcase_add_test(tc, safetensors_with_many_tensors_is_refused);
+    tcase_add_test(tc, default_layer_name_never_clashes_with_a_given_one);
     tcase_add_loop_test(tc, damaged_kernel_cache_entry_is_rebuilt, 0,
                         (int)(sizeof cache_damage / sizeof cache_damage[0]));
     suite_add_tcase(s, tc);

@@ -218,12 +218,15 @@ static int folder_images(const Graph *g, const char *what, const char *dir,
 }
 
 int analysis_folder_check(const AnalysisContext *ctx, const char *what, const char *dir,
-                          const ImageOptions *opt, Err *err)
+                          const ImageOptions *opt, Dataset *keep, Err *err)
 {
     Dataset ds;
     memset(&ds, 0, sizeof ds);
     int rc = folder_images(ctx->g, what, dir, opt, &ds, err);
-    dataset_free(&ds);
+    if (keep && !rc)
+        *keep = ds;
+    else
+        dataset_free(&ds);
     return rc;
 }
 

@@ -281,7 +281,7 @@ static int features_run(Analysis *a, AnalysisContext *ctx, Err *err)
 static int features_check(Analysis *a, AnalysisContext *ctx, Err *err)
 {
     Features *f = a->state;
-    return f->folder[0] ? analysis_folder_check(ctx, "feature", f->folder, &f->images, err)
+    return f->folder[0] ? analysis_folder_check(ctx, "feature", f->folder, &f->images, NULL, err)
                         : CLRUN_OK;
 }
 
@@ -341,7 +341,18 @@ static int maps_run(Analysis *a, AnalysisContext *ctx, Err *err)
     return draw_maps(ctx, m->layer, m->train ? ctx->train : ctx->test, m->image, file, err);
 }
 
-const AnalysisType analysis_feature_maps = {"feature_maps", maps_parse, maps_run, NULL};
+/* image: against the split, before training. */
+static int maps_check(Analysis *a, AnalysisContext *ctx, Err *err)
+{
+    const Maps *m = a->state;
+    const Feed *split = m->train ? ctx->train : ctx->test;
+    if (m->image < split->n)
+        return CLRUN_OK;
+    return spec_error(spec_get(a->spec, "image"), err, "image %ld is past the %d examples of the "
+                      "%s split", m->image, split->n, split->name);
+}
+
+const AnalysisType analysis_feature_maps = {"feature_maps", maps_parse, maps_run, maps_check};
 
 /* ---- filters of a convolution, and what they make of one image ---- */
 
@@ -386,4 +397,4 @@ static int filters_run(Analysis *a, AnalysisContext *ctx, Err *err)
     return rc;
 }
 
-const AnalysisType analysis_filters = {"filters", filters_parse, filters_run, NULL};
+const AnalysisType analysis_filters = {"filters", filters_parse, filters_run, maps_check};

@@ -218,15 +218,22 @@ static int draw_neighbours(AnalysisContext *ctx, const FolderSet *ref, const Fol
     return rc;
 }
 
+static int check_k(const Analysis *a, int references, Err *err)
+{
+    const Neighbours *nb = a->state;
+    if (nb->k <= references)
+        return CLRUN_OK;
+    return spec_error(spec_get(a->spec, "k"), err, "k is %ld but there are only %d reference "
+                      "images", nb->k, references);
+}
+
 static int neighbours_run(Analysis *a, AnalysisContext *ctx, Err *err)
 {
     Neighbours *nb = a->state;
     FolderSet ref = {0}, query = {0};
     int rc = set_load(&ref, "reference", nb->reference, nb, ctx, err);
     if (!rc) rc = set_load(&query, "query", nb->query, nb, ctx, err);
-    if (!rc && nb->k > ref.ds.n)
-        rc = spec_error(spec_get(a->spec, "k"), err, "k is %ld but there are only %d reference "
-                        "images", nb->k, ref.ds.n);
+    if (!rc) rc = check_k(a, ref.ds.n, err);
     if (!rc) rc = match_labels(&ref, &query, err);
     int nr = ref.ds.n, nq = query.ds.n, k = (int)nb->k, classes = ref.ds.classes;
     size_t size = (size_t)shape_size(nb->layer->out_shape);
@@ -265,11 +272,23 @@ static int neighbours_run(Analysis *a, AnalysisContext *ctx, Err *err)
     return rc;
 }
 
+/* Every setting against the folders, before training: k against the
+ * reference images, the query classes against the reference classes. */
 static int neighbours_check(Analysis *a, AnalysisContext *ctx, Err *err)
 {
     Neighbours *nb = a->state;
-    int rc = analysis_folder_check(ctx, "reference", nb->reference, &nb->images, err);
-    return rc ? rc : analysis_folder_check(ctx, "query", nb->query, &nb->images, err);
+    Dataset ref, query;
+    memset(&ref, 0, sizeof ref);
+    memset(&query, 0, sizeof query);
+    int rc = analysis_folder_check(ctx, "reference", nb->reference, &nb->images, &ref, err);
+    if (!rc) rc = analysis_folder_check(ctx, "query", nb->query, &nb->images, &query, err);
+    if (!rc) rc = check_k(a, ref.n, err);
+    Err why;
+    if (!rc && dataset_match_classes(&ref, &query, &why))
+        rc = spec_error(spec_get(a->spec, "query"), err, "%s", why.msg);
+    dataset_free(&ref);
+    dataset_free(&query);
+    return rc;
 }
 
 const AnalysisType analysis_neighbours = {"neighbours", neighbours_parse, neighbours_run,

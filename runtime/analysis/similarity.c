@@ -273,4 +273,30 @@ static int similarity_run(Analysis *a, AnalysisContext *ctx, Err *err)
     return rc;
 }
 
-const AnalysisType analysis_similarity = {"similarity", similarity_parse, similarity_run, NULL};
+/* The class, the pairs and every ratings file against the test split, before
+ * training: the same draw the run makes. */
+static int similarity_check(Analysis *a, AnalysisContext *ctx, Err *err)
+{
+    Similarity *s = a->state;
+    int P = (int)s->pairs;
+    const Dataset *ds = ctx->test->data->ds;
+    if (s->klass >= ds->classes)
+        return spec_error(spec_get(a->spec, "class"), err, "class %ld is not a class of the test "
+                          "set (0 to %d)", s->klass, ds->classes - 1);
+    int *examples = malloc((size_t)2 * P * sizeof *examples);
+    Ratings people = {0};
+    Err why;
+    int rc = examples ? draw_pairs(s, ctx->test, examples, &why)
+                      : err_set(&why, CLRUN_ERUNTIME, "out of memory");
+    if (rc)
+        rc = spec_error(spec_get(a->spec, "pairs"), err, "%s", why.msg);
+    for (int i = 0; !rc && i < s->n_ratings; i++)
+        rc = ratings_read(&people, s->ratings[i], examples, ctx->test->first, P, err);
+    if (!rc && people.raters) rc = ratings_finish(&people, err);
+    ratings_free(&people);
+    free(examples);
+    return rc;
+}
+
+const AnalysisType analysis_similarity = {"similarity", similarity_parse, similarity_run,
+                                          similarity_check};

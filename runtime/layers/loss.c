@@ -7,11 +7,11 @@
 #include <string.h>
 
 static const LossType losses[] = {
-    {"nll", "nll_loss", "log-probabilities (end the model with log_softmax)", 0},
-    {"cross_entropy", "cross_entropy_loss", "logits (no softmax at the end)", 0},
+    {"nll", "nll_loss", "log-probabilities (end the model with log_softmax)", 0, "softmax"},
+    {"cross_entropy", "cross_entropy_loss", "logits (no softmax at the end)", 0, NULL},
     {"binary_cross_entropy", "binary_cross_entropy_loss",
-     "probabilities (end the model with a sigmoid, or a softmax)", 2},
-    {"mse", "mse_loss", "values compared with the label, or its one-hot vector", INT_MAX},
+     "probabilities (end the model with a sigmoid, or a softmax)", 2, "log_softmax"},
+    {"mse", "mse_loss", "values compared with the label, or its one-hot vector", INT_MAX, NULL},
 };
 
 #define N_LOSSES (sizeof losses / sizeof losses[0])
@@ -47,6 +47,11 @@ int loss_check_outputs(const Loss *l, const Node *out, int classes, const char *
     int rc = check_flat(out, err);
     if (rc)
         return rc;
+    if (l->type->wrong_last && strcmp(out->type->name, l->type->wrong_last) == 0)
+        return node_error(out, err, "%s takes %s, but this %s layer gives %s", l->type->name,
+                          l->type->input, out->type->name,
+                          strcmp(out->type->name, "softmax") == 0 ? "probabilities"
+                                                                  : "log-probabilities");
     int units = out->out_shape.dim[0], one = l->type->one_unit_classes;
     if (units == 1 && one) {
         if (classes <= one)

@@ -28,6 +28,8 @@ typedef struct {
     const char *input;   /* what the model's output must be, for the docs and messages */
     int one_unit_classes; /* the classes a single output unit can tell apart, its target
                              being the label itself; 0: one unit per class */
+    const char *wrong_last; /* a last layer whose output is the wrong kind of input (nll
+                               after softmax trains to a negative loss), or NULL */
 } LossType;
 
 typedef struct {
