@@ -621,11 +621,15 @@ static int float_syntax(const char *s)
  * a cl_int or a product of sizes. */
 static int node_long(const SpecNode *node, const char *key, long lo, long hi, long *out, Err *err)
 {
-    if (!plain_scalar(node) || !int_syntax(node->value))
+    /* 3e9 is a float to YAML, but what the user got wrong is its size */
+    int is_float = plain_scalar(node) && float_syntax(node->value);
+    double whole = is_float ? strtod(node->value, NULL) : 0;
+    int wrong_size = is_float && whole == floor(whole) && (whole < (double)lo || whole > (double)hi);
+    if (!plain_scalar(node) || (!int_syntax(node->value) && !wrong_size))
         return type_error(node, key, "an integer", err);
     errno = 0;
-    long v = strtol(node->value, NULL, 10);
-    if (errno != ERANGE && v >= lo && v <= hi) {
+    long v = wrong_size ? 0 : strtol(node->value, NULL, 10);
+    if (!wrong_size && errno != ERANGE && v >= lo && v <= hi) {
         *out = v;
         return CLRUN_OK;
     }

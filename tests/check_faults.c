@@ -619,6 +619,28 @@ START_TEST(default_layer_name_never_clashes_with_a_given_one)
 }
 END_TEST
 
+/* A --weights path of 3,000 characters is named whole in the message. */
+START_TEST(long_path_is_named_whole)
+{
+    const char *exp = test_write_file("tiny.yaml", TINY_YAML);
+    char path[3200] = "build/test-tmp/faults-long";
+    for (int i = 0; i < 12; i++) {
+        size_t n = strlen(path);
+        snprintf(path + n, sizeof path - n, "/%0250d", i);
+    }
+    test_fresh_dir("faults-long");
+    char *cmd = NULL;
+    ck_assert(asprintf(&cmd, "build/clrun run %s --weights %s.safetensors --out "
+                       "build/test-tmp/faults-long/run", exp, path) > 0);
+    ck_assert_int_eq(test_shell(cmd, out, sizeof out), 2);
+    free(cmd);
+    char *want = NULL;
+    ck_assert(asprintf(&want, "%s.safetensors: cannot open: No such file or directory", path) > 0);
+    ck_assert_msg(strstr(out, want), "%s", out);
+    free(want);
+}
+END_TEST
+
 Suite *faults_suite(void)
 {
     Suite *s = suite_create("faults");
@@ -643,6 +665,7 @@ Suite *faults_suite(void)
     tcase_add_test(tc, yaml_over_the_size_cap_is_refused);
     tcase_add_test(tc, safetensors_with_many_tensors_is_refused);
     tcase_add_test(tc, default_layer_name_never_clashes_with_a_given_one);
+    tcase_add_test(tc, long_path_is_named_whole);
     tcase_add_loop_test(tc, damaged_kernel_cache_entry_is_rebuilt, 0,
                         (int)(sizeof cache_damage / sizeof cache_damage[0]));
     suite_add_tcase(s, tc);
