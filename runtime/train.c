@@ -20,6 +20,7 @@
 #include "device.h"
 #include "graph.h"
 #include "layers/loss.h"
+#include "memcheck.h"
 #include "plot.h"
 #include "rundir.h"
 
@@ -535,7 +536,8 @@ static int prepare_device(Trainer *t, const RunOptions *o, Err *err)
     t->curves = calloc(CURVES * (size_t)(t->e->epochs + 1), sizeof *t->curves);
     if (!t->slots || !t->curves)
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
-    rc = graph_setup(&t->g, t->dev, (int)bs, (uint64_t)t->e->seed, err);
+    rc = memcheck_graph(&t->g, t->dev, (int)bs, err);
+    if (!rc) rc = graph_setup(&t->g, t->dev, (int)bs, (uint64_t)t->e->seed, err);
     if (!rc) rc = loss_setup(&t->loss, &t->g, (int)most, err);
     if (!rc) rc = optim_setup(&t->e->optim, &t->g, err);
     if (!rc && t->e->nan_check) rc = graph_nonfinite_on(&t->g, err);

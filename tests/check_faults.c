@@ -225,7 +225,8 @@ START_TEST(device_faults_say_what_to_do)
     snprintf(cmd, sizeof cmd, "build/clrun run experiments/quickstart.yaml "
              "train.batch_size=1048576 --out build/test-tmp/faults-huge/run");
     ck_assert_int_eq(test_shell(cmd, out, sizeof out), 1);
-    ck_assert_msg(strstr(out, "allows at most") &&
+    /* refused by the total before allocating, or by the first buffer past the largest one */
+    ck_assert_msg((strstr(out, "the model needs") || strstr(out, "allows at most")) &&
                   strstr(out, "try a smaller train.batch_size or another device with --device"),
                   "%s", out);
     ck_assert(!test_file_exists("build/test-tmp/faults-huge/run"));
@@ -619,6 +620,27 @@ START_TEST(default_layer_name_never_clashes_with_a_given_one)
 }
 END_TEST
 
+/* A model of 26 GB under `ulimit -v` of 8 GB: refused with exit 1 and the
+ * bytes it needs before anything is allocated (POCL would abort half way),
+ * by the device's memory or by the limit, whichever is smaller. */
+START_TEST(model_past_the_memory_limit_is_refused_first)
+{
+    const char *exp = test_write_file("big.yaml",
+        "model: {input: [1, 28, 28], layers: [{type: flatten}, {name: fc, type: dense,\n"
+        "        units: 2000000}, {name: out, type: dense, units: 10}, {type: log_softmax}]}\n"
+        "data: {dataset: mnist, limit: 256}\noptimizer: {name: sgd, learning_rate: 0.1}\n"
+        "loss: nll\ntrain: {epochs: 1, batch_size: 64}\n");
+    char cmd[512];
+    test_fresh_dir("faults-memory");
+    snprintf(cmd, sizeof cmd, "ulimit -v 8000000 && build/clrun run %s "
+             "--out build/test-tmp/faults-memory/run", exp);
+    ck_assert_int_eq(test_shell(cmd, out, sizeof out), 1);
+    ck_assert_msg(strstr(out, "the model needs 26464813216 bytes") &&
+                  (strstr(out, "ulimit -v") || strstr(out, "of device memory")), "%s", out);
+    ck_assert(!test_file_exists("build/test-tmp/faults-memory/run"));
+}
+END_TEST
+
 /* A --weights path of 3,000 characters is named whole in the message. */
 START_TEST(long_path_is_named_whole)
 {
@@ -666,6 +688,7 @@ Suite *faults_suite(void)
     tcase_add_test(tc, safetensors_with_many_tensors_is_refused);
     tcase_add_test(tc, default_layer_name_never_clashes_with_a_given_one);
     tcase_add_test(tc, long_path_is_named_whole);
+    tcase_add_test(tc, model_past_the_memory_limit_is_refused_first);
     tcase_add_loop_test(tc, damaged_kernel_cache_entry_is_rebuilt, 0,
                         (int)(sizeof cache_damage / sizeof cache_damage[0]));
     suite_add_tcase(s, tc);
