@@ -33,9 +33,10 @@ __kernel void gemm_nn(int M, int N, int K, int k_total, int per_split,
                       __global float *C, int ldc, int c_split, int accumulate)
 {
     int n0 = get_global_id(0) * NN_TN, m0 = get_global_id(1) * NN_TM, split = get_global_id(2);
-    if (n0 >= N || m0 >= M)
-        return;
-    int first = split * per_split, last = min(first + per_split, (k_total + K - 1) / K);
+    int items = (k_total + K - 1) / K, first = split * per_split;
+    if (n0 >= N || m0 >= M || first >= items)
+        return; /* past C, or a split past the last when dimension 2 is padded */
+    int last = min(first + per_split, items);
     C += split * c_split;
     __global const float *arow[NN_TM];
     if (b_cols >= NN_TN) {
@@ -133,9 +134,10 @@ __kernel void gemm_nt(int M, int N, int K, int k_total, int per_split,
                       __global float *C, int ldc, int c_split, int accumulate)
 {
     int n0 = get_global_id(0) * NT_TN, m0 = get_global_id(1) * NT_TM, split = get_global_id(2);
-    if (n0 >= N || m0 >= M)
-        return;
-    int first = split * per_split, last = min(first + per_split, (k_total + K - 1) / K);
+    int items = (k_total + K - 1) / K, first = split * per_split;
+    if (n0 >= N || m0 >= M || first >= items)
+        return; /* past C, or a split past the last when dimension 2 is padded */
+    int last = min(first + per_split, items);
     C += split * c_split;
     float16 acc[NT_TM][NT_TN];
     float tail[NT_TM][NT_TN];

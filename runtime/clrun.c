@@ -19,12 +19,15 @@ static const char usage[] =
     "  clrun summary FILE.yaml [KEY=VALUE ...]\n"
     "                                       layer table of a model or experiment\n"
     "  clrun run EXP.yaml [KEY=VALUE ...] [--device SPEC] [--out DIR] [--weights FILE]\n"
-    "                 [--profile]           train and evaluate an experiment\n"
+    "                 [--profile] [--kernels cpu|gpu] [--trace-launches FILE]\n"
+    "                                       train and evaluate an experiment\n"
     "  clrun sweep EXP.yaml [KEY=VALUE ...] [KEY=A,B,...] [--count | --list | --index I |\n"
     "                 --jobs N] [--device SPEC,... | all] [--out ROOT]\n"
     "                                       the grid of the experiment's sweep: block\n"
     "  clrun merge ROOT [--metric NAME]     results.csv and figures of a sweep\n"
     "SPEC is P:D by index or name (0:0, pocl, nvidia:0); also $CLRUN_DEVICE.\n"
+    "--kernels forces the kernel plan (also $CLRUN_KERNELS; cpu for CPU devices, gpu for\n"
+    "the rest by default); --trace-launches writes a line per kernel launch.\n"
     "KEY=VALUE overrides a setting by dotted path: train.batch_size=128,\n"
     "optimizer.learning_rate=0.001, model.layers.fc1.units=64. For sweep, KEY=A,B,...\n"
     "sweeps KEY over those values; without --index, $SLURM_ARRAY_TASK_ID or\n"
@@ -38,6 +41,8 @@ typedef struct {
     int count, list;            /* sweep --count, --list */
     const char *index, *jobs;   /* sweep --index I, --jobs N */
     const char *metric;         /* merge --metric */
+    const char *kernels;        /* --kernels: the same as $CLRUN_KERNELS */
+    const char *trace;          /* --trace-launches: the same as $CLRUN_TRACE_LAUNCHES */
 } Args;
 
 /* The options each command takes. */
@@ -70,6 +75,8 @@ static int find_option(Args *a, const char *arg, int cmd, const char ***value, i
         {"--index", OPT_SWEEP, &a->index, NULL},
         {"--jobs", OPT_SWEEP, &a->jobs, NULL},
         {"--metric", OPT_MERGE, &a->metric, NULL},
+        {"--kernels", OPT_RUN | OPT_SWEEP, &a->kernels, NULL},
+        {"--trace-launches", OPT_RUN, &a->trace, NULL},
     };
     for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
         if ((options[i].cmds & cmd) && strcmp(arg, options[i].name) == 0) {
@@ -105,6 +112,11 @@ static int parse_args(int argc, char **argv, int cmd, Args *a)
             return usage_error("unexpected argument '%s' (overrides are KEY=VALUE)", arg);
         }
     }
+    /* the device is opened deep inside runs and sweep workers: they read these */
+    if (a->kernels)
+        setenv("CLRUN_KERNELS", a->kernels, 1);
+    if (a->trace)
+        setenv("CLRUN_TRACE_LAUNCHES", a->trace, 1);
     return a->file ? CLRUN_OK : usage_error("%s", cmd == OPT_MERGE ? "a sweep directory is needed"
                                                                    : "a YAML file is needed");
 }

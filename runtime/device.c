@@ -15,7 +15,6 @@
 
 #define MAX_PLATFORMS 16
 #define MAX_DEVICES 32
-#define BUILD_OPTIONS "-cl-std=CL1.2"
 
 const char *dev_error_name(cl_int code)
 {
@@ -103,6 +102,28 @@ static const char *type_name(cl_device_type t)
     return "OTHER";
 }
 
+/* What the kernel plan is chosen from. */
+static PlanFacts device_facts(cl_device_id id)
+{
+    PlanFacts f = {0};
+    clGetDeviceInfo(id, CL_DEVICE_TYPE, sizeof f.type, &f.type, NULL);
+    clGetDeviceInfo(id, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof f.max_work_group,
+                    &f.max_work_group, NULL);
+    clGetDeviceInfo(id, CL_DEVICE_LOCAL_MEM_SIZE, sizeof f.local_mem, &f.local_mem, NULL);
+    clGetDeviceInfo(id, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof f.compute_units, &f.compute_units,
+                    NULL);
+    clGetDeviceInfo(id, CL_DEVICE_GLOBAL_MEM_CACHE_SIZE, sizeof f.cache_bytes, &f.cache_bytes,
+                    NULL);
+    return f;
+}
+
+/* The plan of device id, as $CLRUN_KERNELS and $CLRUN_GEMM say. */
+static int device_plan(cl_device_id id, Plan *plan, Err *err)
+{
+    PlanFacts f = device_facts(id);
+    return plan_choose(plan, &f, getenv("CLRUN_KERNELS"), getenv("CLRUN_GEMM"), err);
+}
+
 int dev_list(FILE *out, Err *err)
 {
     Platforms ps;
@@ -120,8 +141,11 @@ int dev_list(FILE *out, Err *err)
             clGetDeviceInfo(ids[d], CL_DEVICE_NAME, sizeof name, name, NULL);
             clGetDeviceInfo(ids[d], CL_DRIVER_VERSION, sizeof driver, driver, NULL);
             clGetDeviceInfo(ids[d], CL_DEVICE_TYPE, sizeof t, &t, NULL);
-            fprintf(out, "%u:%u  %s  %s  (%s, driver %s)\n", p, d, type_name(t), name, pname,
-                    driver);
+            Plan plan;
+            if ((rc = device_plan(ids[d], &plan, err)))
+                return rc;
+            fprintf(out, "%u:%u  %s  %s  (%s, driver %s, kernels %s)\n", p, d, type_name(t),
+                    name, pname, driver, plan_name(&plan));
         }
     }
     return CLRUN_OK;
@@ -226,6 +250,18 @@ static int find_device(const char *spec, cl_platform_id *pout, cl_device_id *dou
     return err_set(err, CLRUN_ERUNTIME, "no OpenCL device found on any platform");
 }
 
+/* $CLRUN_TRACE_LAUNCHES: a file that gets "kernel global local tag" per launch. */
+static int open_trace(Device *d, Err *err)
+{
+    const char *path = getenv("CLRUN_TRACE_LAUNCHES");
+    if (!path || !*path)
+        return CLRUN_OK;
+    if (!(d->trace = fopen(path, "a")))
+        return err_set(err, CLRUN_EINPUT, "%s: cannot write the launch trace "
+                       "(CLRUN_TRACE_LAUNCHES): %s", path, strerror(errno));
+    return CLRUN_OK;
+}
+
 int dev_open(Device *d, const char *spec, Err *err)
 {
     return dev_open_profiled(d, spec, 0, err);
@@ -251,6 +287,8 @@ int dev_open_profiled(Device *d, const char *spec, int profile, Err *err)
     clGetDeviceInfo(d->id, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof d->max_alloc, &d->max_alloc, NULL);
     clGetPlatformInfo(d->platform, CL_PLATFORM_NAME, sizeof d->platform_name, d->platform_name,
                       NULL);
+    if ((rc = device_plan(d->id, &d->plan, err)) || (rc = open_trace(d, err)))
+        return rc;
     cl_int cle;
     d->ctx = clCreateContext(NULL, 1, &d->id, NULL, NULL, &cle);
     if ((rc = dev_check(cle, "clCreateContext", d->name, err)))
@@ -318,7 +356,7 @@ static char *program_source(Err *err, int *rc)
 /* The cache entry of this device and source. */
 static void cache_path(const Device *d, const char *src, char *out, size_t size)
 {
-    const char *key[] = {d->platform_name, d->name, d->driver, d->version, BUILD_OPTIONS, NULL};
+    const char *key[] = {d->platform_name, d->name, d->driver, d->version, d->plan.options, NULL};
     kcache_path(key, src, out, size);
 }
 
@@ -346,7 +384,7 @@ static int cache_load(Device *d, const char *path)
     d->program = clCreateProgramWithBinary(d->ctx, 1, &d->id, &size, &cbin, &status, &rc);
     free(bin);
     if (rc == CL_SUCCESS && status == CL_SUCCESS &&
-        clBuildProgram(d->program, 1, &d->id, BUILD_OPTIONS, NULL, NULL) == CL_SUCCESS)
+        clBuildProgram(d->program, 1, &d->id, d->plan.options, NULL, NULL) == CL_SUCCESS)
         return 1;
     if (d->program)
         clReleaseProgram(d->program);
@@ -390,7 +428,7 @@ int dev_build(Device *d, Err *err)
     free(src);
     if ((rc = dev_check(cle, "clCreateProgramWithSource", "cl/*.cl", err)))
         return rc;
-    cle = clBuildProgram(d->program, 1, &d->id, BUILD_OPTIONS, NULL, NULL);
+    cle = clBuildProgram(d->program, 1, &d->id, d->plan.options, NULL, NULL);
     if (cle != CL_SUCCESS)
         return build_failure(d, cle, err);
     cache_store(d, path);
@@ -409,12 +447,35 @@ int dev_kernel(Device *d, const char *name, cl_kernel *out, Err *err)
     cl_int cle;
     cl_kernel k = clCreateKernel(d->program, name, &cle);
     int rc = dev_check(cle, "clCreateKernel", name, err);
-    if (rc)
+    size_t most = 0;
+    cl_ulong local = 0, has = 0;
+    if (!rc)
+        rc = dev_check(clGetKernelWorkGroupInfo(k, d->id, CL_KERNEL_WORK_GROUP_SIZE, sizeof most,
+                                                &most, NULL), "clGetKernelWorkGroupInfo", name, err);
+    clGetKernelWorkGroupInfo(k, d->id, CL_KERNEL_LOCAL_MEM_SIZE, sizeof local, &local, NULL);
+    clGetDeviceInfo(d->id, CL_DEVICE_LOCAL_MEM_SIZE, sizeof has, &has, NULL);
+    if (!rc && local > has)
+        rc = err_set(err, CLRUN_ERUNTIME, "kernel %s needs %llu bytes of local memory, %s has "
+                     "%llu: try --kernels cpu", name, (unsigned long long)local, d->name,
+                     (unsigned long long)has);
+    if (rc) {
+        if (k)
+            clReleaseKernel(k);
         return rc;
+    }
     snprintf(d->kernels[d->n_kernels].name, sizeof d->kernels[0].name, "%s", name);
+    d->kernels[d->n_kernels].max_group = most;
     d->kernels[d->n_kernels++].kernel = k;
     *out = k;
     return CLRUN_OK;
+}
+
+size_t dev_group_limit(const Device *d, cl_kernel k)
+{
+    for (int i = 0; i < d->n_kernels; i++)
+        if (d->kernels[i].kernel == k)
+            return d->kernels[i].max_group;
+    return d->max_work_group;
 }
 
 /* ---- profiling ---- */
@@ -469,7 +530,7 @@ static void profile_add(DevProfile *p, const char *kernel, const char *tag, doub
 
 void dev_profile_tag(Device *d, const char *fmt, const char *name)
 {
-    if (d->profile.enabled)
+    if (d->profile.enabled || d->trace)
         snprintf(d->profile.tag, sizeof d->profile.tag, fmt, name);
 }
 
@@ -565,6 +626,17 @@ void dev_profile_report(Device *d, double wall_seconds, FILE *out)
 
 /* ---- launches and buffers ---- */
 
+static void trace_launch(Device *d, cl_kernel k, int dims, const size_t *glob, const size_t *loc)
+{
+    char name[64];
+    kernel_name(k, name, sizeof name);
+    size_t g[3] = {1, 1, 1}, l[3] = {1, 1, 1};
+    for (int i = 0; i < dims; i++)
+        g[i] = glob[i], l[i] = loc[i];
+    fprintf(d->trace, "%s %zux%zux%zu %zux%zux%zu %s\n", name, g[0], g[1], g[2], l[0], l[1],
+            l[2], d->profile.tag[0] ? d->profile.tag : "-");
+}
+
 int dev_launch(Device *d, cl_kernel k, int dims, const size_t *global, const size_t *local,
                int nargs, const KArg *args, Err *err)
 {
@@ -577,15 +649,25 @@ int dev_launch(Device *d, cl_kernel k, int dims, const size_t *global, const siz
             return dev_check(cle, "clSetKernelArg", what, err);
         }
     }
-    size_t def = d->max_work_group < 64 ? d->max_work_group : 64;
-    size_t loc[3] = {def, 1, 1}, glob[3];
+    size_t most = dev_group_limit(d, k), def = d->plan.group < most ? d->plan.group : most;
+    size_t loc[3] = {def, 1, 1}, glob[3], items = 1;
     for (int i = 0; i < dims; i++) {
         if (local)
             loc[i] = local[i];
         if (global[i] == 0)
             return CLRUN_OK; /* nothing to do: an empty launch is not an error */
         glob[i] = (global[i] + loc[i] - 1) / loc[i] * loc[i];
+        items *= loc[i];
     }
+    if (items > most) {
+        char name[64];
+        kernel_name(k, name, sizeof name);
+        return err_set(err, CLRUN_ERUNTIME, "clEnqueueNDRangeKernel(%s): work-groups of %zu "
+                       "work-items, but %s allows %zu for this kernel: try --kernels cpu", name,
+                       items, d->name, most);
+    }
+    if (d->trace)
+        trace_launch(d, k, dims, glob, loc);
     cl_event *ev = d->profile.enabled ? profile_slot(&d->profile, k) : NULL;
     cl_int cle = clEnqueueNDRangeKernel(d->queue, k, (cl_uint)dims, NULL, glob, loc, 0, NULL, ev);
     if (ev && cle == CL_SUCCESS)
@@ -667,6 +749,9 @@ void dev_release(cl_mem *m)
 
 void dev_close(Device *d)
 {
+    if (d->trace)
+        fclose(d->trace);
+    d->trace = NULL;
     for (int i = 0; i < d->profile.n_pending; i++)
         clReleaseEvent(d->profile.pending[i]);
     free(d->profile.pending);

@@ -13,6 +13,7 @@
 #include <CL/cl.h>
 
 #include "err.h"
+#include "plan.h"
 
 #define DEV_MAX_KERNELS 64
 
@@ -48,10 +49,13 @@ typedef struct {
     cl_device_type type;
     size_t max_work_group;
     cl_ulong max_alloc;
+    Plan plan;              /* the kernel plan: what runs the products, and its shapes */
+    FILE *trace;            /* $CLRUN_TRACE_LAUNCHES: every launch's kernel and sizes */
     int program_from_cache; /* the last dev_build found its binary on disk */
     struct {
         char name[64];
         cl_kernel kernel;
+        size_t max_group;   /* CL_KERNEL_WORK_GROUP_SIZE */
     } kernels[DEV_MAX_KERNELS];
     int n_kernels;
     DevProfile profile;
@@ -65,7 +69,8 @@ typedef struct {
 #define KA(x) ((KArg){sizeof(x), &(x)})
 #define KA_LOCAL(bytes) ((KArg){(bytes), NULL})
 
-/* Writes "P:D  TYPE  NAME  (DRIVER)" for every device of every platform. */
+/* Writes "P:D  TYPE  NAME  (PLATFORM, driver DRIVER, kernels PLAN)" for
+ * every device of every platform. */
 int dev_list(FILE *out, Err *err);
 
 /* The "P:D" spec of every device of every platform, at most max of them. */
@@ -74,7 +79,9 @@ int dev_all(char (*specs)[DEV_SPEC_MAX], int max, int *n, Err *err);
 
 /* Opens the device named by spec (NULL: $CLRUN_DEVICE, else the first GPU, else
  * the first device). spec is "P:D" or "P" by index, or case-insensitive name
- * substrings for platform and device ("pocl", "nvidia:0", ":titan"). */
+ * substrings for platform and device ("pocl", "nvidia:0", ":titan"). Its
+ * kernel plan follows its type, or $CLRUN_KERNELS and $CLRUN_GEMM (plan.h);
+ * $CLRUN_TRACE_LAUNCHES names a file that gets a line per launch. */
 int dev_open(Device *d, const char *spec, Err *err);
 /* As dev_open, with event profiling of every launch when profile is set. */
 int dev_open_profiled(Device *d, const char *spec, int profile, Err *err);
@@ -90,12 +97,17 @@ void dev_profile_report(Device *d, double wall_seconds, FILE *out);
  * using the on-disk binary cache when it holds this exact build. */
 int dev_build(Device *d, Err *err);
 
-/* The kernel of that name, created on first request and kept. */
+/* The kernel of that name, created on first request and kept; one that needs
+ * more local memory than the device has is an error naming it. */
 int dev_kernel(Device *d, const char *name, cl_kernel *out, Err *err);
+/* The most work-items a group of kernel k may have on this device. */
+size_t dev_group_limit(const Device *d, cl_kernel k);
 
 /* Sets the arguments and enqueues a 1-3 dimensional launch. The global size of
  * each dimension is rounded up to a multiple of the local size; kernels
- * guard against indices past their data. local NULL: a 1-D default. */
+ * guard against indices past their data. local NULL: groups of the plan's
+ * size along dimension 0. A local size past the kernel's limit is an error
+ * naming the kernel, never a launch. */
 int dev_launch(Device *d, cl_kernel k, int dims, const size_t *global, const size_t *local,
                int nargs, const KArg *args, Err *err);
 #define DEV_LAUNCH(d, k, dims, global, local, err, ...) \

@@ -428,7 +428,8 @@ static int positions(const Graph *g)
 
 int graph_nonfinite_on(Graph *g, Err *err)
 {
-    int rc = dev_kernel(g->dev, "find_nonfinite", &g->find_nonfinite, err);
+    const char *kernel = g->dev->plan.gpu ? "find_nonfinite_grid" : "find_nonfinite";
+    int rc = dev_kernel(g->dev, kernel, &g->find_nonfinite, err);
     /* ints and floats have the same size in OpenCL C */
     return rc ? rc : graph_buffer(g, 1, "non-finite check", &g->nonfinite, err);
 }
@@ -438,7 +439,11 @@ int graph_nonfinite_check(Graph *g, cl_mem buf, int offset, int n, int pos, Err 
     if (!g->nonfinite || !g->training || n <= 0)
         return CLRUN_OK;
     int code = g->check_batch * positions(g) + pos;
-    size_t global[1] = {(size_t)(n + 63) / 64}; /* CHECK_RUN in cl/check.cl */
+    /* a run of CHECK_RUN (cl/check.cl) a work-item on the cpu plan; on the
+     * gpu plan, a grid that fills the device, striding over the values */
+    const Plan *plan = &g->dev->plan;
+    size_t runs = (size_t)(n + 63) / 64, grid = plan->group * (size_t)plan->split_target;
+    size_t global[1] = {plan->gpu ? (runs * 64 < grid ? runs * 64 : grid) : runs};
     return DEV_LAUNCH(g->dev, g->find_nonfinite, 1, global, NULL, err, KA(buf), KA(offset), KA(n),
                       KA(g->nonfinite), KA(code));
 }

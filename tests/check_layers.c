@@ -127,6 +127,74 @@ START_TEST(nonfinite_check_keeps_the_earliest_place)
 }
 END_TEST
 
+/* A product launched with its split dimension padded (a local size above 1
+ * there, or more groups than splits): the work-items past the last split
+ * must write nothing, neither over C nor past it. Each kernel of both plans
+ * computes one 3 x 5 x 4 product as one split, C followed by sentinels. */
+static const struct {
+    const char *kernel;
+    int groups_x, side; /* groups along x (N = 5 columns), work-items a side (0: the plan's) */
+    int z_local;
+} split_cases[] = {{"gemm_nn", 1, 1, 4}, {"gemm_nt", 2, 1, 4}, {"gemm_tiled", 1, 0, 1}};
+
+START_TEST(padded_splits_write_nothing)
+{
+    Device d;
+    Graph g;
+    SpecNode *model;
+    Err err = {""};
+    test_device(&d);
+    test_graph(&g, &model, &d, "input: [2]\nlayers: [{name: d, type: dense, units: 2}]\n", 1, 1);
+    enum { M = 3, N = 5, K = 4, PAD = 4 };
+    double a[M * K], b[K * N], c[PAD * M * N], want[M * N] = {0};
+    for (int i = 0; i < M * K; i++)
+        a[i] = i % 7 - 3;
+    for (int i = 0; i < K * N; i++)
+        b[i] = i % 5 - 2;
+    for (int i = 0; i < PAD * M * N; i++)
+        c[i] = 99;
+    int nt = strcmp(split_cases[_i].kernel, "gemm_nt") == 0; /* B as [N, K] */
+    for (int m = 0; m < M; m++)
+        for (int n = 0; n < N; n++)
+            for (int k = 0; k < K; k++)
+                want[m * N + n] += a[m * K + k] * b[nt ? n * K + k : k * N + n];
+    cl_mem A, B, C;
+    ck_assert_ok(graph_buffer(&g, M * K, "A", &A, &err), err);
+    ck_assert_ok(graph_buffer(&g, K * N, "B", &B, &err), err);
+    ck_assert_ok(graph_buffer(&g, PAD * M * N, "C", &C, &err), err);
+    test_put(&d, A, a, M * K);
+    test_put(&d, B, b, K * N);
+    test_put(&d, C, c, PAD * M * N);
+    cl_kernel k;
+    ck_assert_ok(dev_kernel(&d, split_cases[_i].kernel, &k, &err), err);
+    int m_ = M, n_ = N, k_ = K, one = 1, zero = 0, lda = K, ldb = N, ldbt = K, unit = 1;
+    int cols = N, ldc = N, c_split = M * N;
+    size_t side = split_cases[_i].side ? 1 : (size_t)d.plan.tile_group;
+    size_t global[3] = {side * split_cases[_i].groups_x, side, PAD}, local[3] = {side, side, (size_t)split_cases[_i].z_local};
+    int rc;
+    if (strcmp(split_cases[_i].kernel, "gemm_nn") == 0)
+        rc = DEV_LAUNCH(&d, k, 3, global, local, &err, KA(m_), KA(n_), KA(k_), KA(k_), KA(one),
+                        KA(A), KA(lda), KA(unit), KA(zero), KA(B), KA(ldb), KA(zero), KA(cols),
+                        KA(C), KA(ldc), KA(c_split), KA(zero));
+    else if (nt)
+        rc = DEV_LAUNCH(&d, k, 3, global, local, &err, KA(m_), KA(n_), KA(k_), KA(k_), KA(one),
+                        KA(A), KA(lda), KA(zero), KA(B), KA(ldbt), KA(zero), KA(C), KA(ldc),
+                        KA(c_split), KA(zero));
+    else
+        rc = DEV_LAUNCH(&d, k, 3, global, local, &err, KA(m_), KA(n_), KA(k_), KA(k_), KA(one),
+                        KA(A), KA(lda), KA(unit), KA(zero), KA(B), KA(ldb), KA(unit), KA(zero),
+                        KA(C), KA(ldc), KA(c_split), KA(zero));
+    ck_assert_ok(rc, err);
+    test_get(&d, C, c, PAD * M * N);
+    for (int i = 0; i < M * N; i++)
+        ck_assert_msg(c[i] == want[i], "%s: C[%d] = %g, want %g", split_cases[_i].kernel, i, c[i],
+                      want[i]);
+    for (int i = M * N; i < PAD * M * N; i++)
+        ck_assert_msg(c[i] == 99, "%s wrote %g past C, at %d", split_cases[_i].kernel, c[i], i);
+    test_close(&g, &d, model);
+}
+END_TEST
+
 Suite *layers_suite(void);
 
 #define FD_EPS 1e-4
@@ -1571,6 +1639,8 @@ Suite *layers_suite(void)
     tcase_add_test(device, feed_gathers_a_batch_in_the_split_order);
     tcase_add_loop_test(device, gemm_matches_a_double_reference, 0,
                         test_tiny() ? N_GEMM_CASES - 1 : N_GEMM_CASES);
+    tcase_add_loop_test(device, padded_splits_write_nothing, 0,
+                        (int)(sizeof split_cases / sizeof split_cases[0]));
     suite_add_tcase(s, device);
 
     TCase *shapes = tcase_create("shapes");

@@ -119,7 +119,9 @@ static int bn_reduce(Node *n, Graph *g, cl_kernel k, const KArg *args, int nargs
 static int bn_map(Node *n, Graph *g, cl_kernel k, const KArg *args, int nargs, Err *err)
 {
     BatchNorm *b = n->state;
-    size_t across = b->pixels < 64 ? (size_t)b->pixels : 64;
+    size_t across = 1;
+    while (across < (size_t)b->pixels && across < 64)
+        across *= 2;
     size_t global[2] = {(size_t)b->pixels, (size_t)g->batch * b->channels};
     size_t local[2] = {across, 64 / across};
     return dev_launch(g->dev, k, 2, global, local, nargs, args, err);

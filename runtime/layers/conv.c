@@ -3,7 +3,9 @@
  * of products an example each: the bias and weight gradients summed over
  * the batch (the weights' with a column matrix), the input gradient as
  * products into a column matrix, then col2im (kernels in cl/conv.cl,
- * cl/gemm.cl). */
+ * cl/gemm.cl). The gpu plan has kernels of its own for the implicit GEMM and
+ * the column matrix, with the same arguments (cl/tiled.cl); only their
+ * names and launch shapes differ here. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,14 @@ typedef struct {
     cl_kernel im2col, col2im, act_bwd, weights_b, implicit;
     cl_mem ones; /* 16 ones: the B that sums dz's rows into the bias gradient */
 } Conv;
+
+/* The kernels of one plan: the implicit GEMM and the column matrix's. */
+typedef struct {
+    const char *implicit, *im2col, *col2im;
+} ConvKernels;
+
+static const ConvKernels cpu_kernels = {"conv_implicit", "im2col", "col2im"},
+                         gpu_kernels = {"conv_tiled", "im2col_items", "col2im_items"};
 
 static int parse_pair(SpecNode *spec, const char *key, int required, long def, long out[2],
                       Err *err)
@@ -123,11 +133,12 @@ static int conv_setup(Node *n, Graph *g, Err *err)
     int k = c->geom.c * c->geom.kh * c->geom.kw, p = c->geom.oh * c->geom.ow;
     size_t cols = (size_t)g->max_batch * p;
     const float ones[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
-    int rc = layer_kernel(g, n, "im2col", &c->im2col, err);
-    if (!rc) rc = layer_kernel(g, n, "col2im", &c->col2im, err);
+    const ConvKernels *ks = g->dev->plan.gpu ? &gpu_kernels : &cpu_kernels;
+    int rc = layer_kernel(g, n, ks->im2col, &c->im2col, err);
+    if (!rc) rc = layer_kernel(g, n, ks->col2im, &c->col2im, err);
     if (!rc) rc = layer_kernel(g, n, "act_backward", &c->act_bwd, err);
     if (!rc) rc = layer_kernel(g, n, "conv_weights_b", &c->weights_b, err);
-    if (!rc) rc = layer_kernel(g, n, "conv_implicit", &c->implicit, err);
+    if (!rc) rc = layer_kernel(g, n, ks->implicit, &c->implicit, err);
     if (!rc) rc = graph_buffer(g, 16, "conv2d ones", &c->ones, err);
     if (!rc) rc = dev_write(g->dev, c->ones, 0, sizeof ones, ones, err);
     graph_want_scratch(g, SCRATCH_COL, (size_t)k * cols);
@@ -155,6 +166,24 @@ static ConvBatch conv_batch(const Conv *c, int batch)
     return b;
 }
 
+/* conv_implicit's launch: 8 pixels x 16 channels a work-item (CI_TP, CI_TO)
+ * on the cpu plan; a TILE of channels x a TILE of the batch's pixels a
+ * group on the gpu plan. */
+static void implicit_shape(const Plan *plan, ConvGeom geom, int b_cols, size_t gi[3], size_t li[3])
+{
+    if (plan->gpu) {
+        size_t side = (size_t)plan->tile_group, tile = (size_t)plan->tile;
+        size_t pixels = (size_t)geom.n * geom.oh * geom.ow;
+        gi[0] = (pixels + tile - 1) / tile * side;
+        gi[1] = ((size_t)b_cols + tile - 1) / tile * side;
+        gi[2] = 1;
+        li[0] = li[1] = side, li[2] = 1;
+        return;
+    }
+    gi[0] = (size_t)(geom.ow + 7) / 8, gi[1] = (size_t)geom.oh, gi[2] = (size_t)geom.n * b_cols / 16;
+    li[0] = li[1] = li[2] = 1;
+}
+
 static int conv_forward(Node *n, Graph *g, Err *err)
 {
     Conv *c = n->state;
@@ -162,34 +191,45 @@ static int conv_forward(Node *n, Graph *g, Err *err)
     cl_mem w = node_param(g, n, 0)->value, b = g->scratch[SCRATCH_CONV_B];
     cl_mem bias = c->bias ? node_param(g, n, 1)->value : NULL;
     int b_cols = round16(c->filters), o = (int)c->filters;
-    size_t gb[2] = {(size_t)b_cols, (size_t)geom.c * geom.kh * geom.kw}, lb[2] = {16, 1};
-    size_t gi[3] = {(size_t)(geom.ow + 7) / 8, (size_t)geom.oh, (size_t)geom.n * b_cols / 16};
-    size_t li[3] = {1, 1, 1}; /* 8 pixels x 16 channels a work-item: CI_TP, CI_TO */
+    size_t gb[2] = {(size_t)b_cols, (size_t)geom.c * geom.kh * geom.kw}, lb[2] = {g->dev->plan.group, 1};
+    size_t gi[3], li[3];
+    implicit_shape(&g->dev->plan, geom, b_cols, gi, li);
     int rc = DEV_LAUNCH(g->dev, c->weights_b, 2, gb, lb, err, KA(w), KA(b), KA(o), KA(c->geom.c),
                         KA(geom.kh), KA(geom.kw), KA(b_cols));
     return rc ? rc : DEV_LAUNCH(g->dev, c->implicit, 3, gi, li, err, KA(n->inputs[0]->out), KA(b),
                                 KA(b_cols), KA(bias), KA(n->out), KA(o), KA(c->act), KA(geom));
 }
 
-/* The bias and weight gradients, summed over the batch: db[O] = dz_n[O, P]
- * . 1, and dW[O, K] = dz_n[O, P] . col_n[K, P]^T with col built here. */
+/* A launch of the column matrix's kernels: over (rows, examples) for im2col
+ * and (dx rows, planes) for col2im on the cpu plan, an element a work-item
+ * on the gpu plan. */
+static int layout_launch(Graph *g, cl_kernel k, const size_t cpu[2], size_t elements, cl_mem from,
+                         cl_mem to, const ConvGeom *geom, Err *err)
+{
+    size_t one[1] = {elements};
+    int gpu = g->dev->plan.gpu;
+    return DEV_LAUNCH(g->dev, k, gpu ? 1 : 2, gpu ? one : cpu, NULL, err, KA(from), KA(to),
+                      KA(*geom));
+}
+
+/* The bias and weight gradients, summed over the batch: db[O] = the sum of
+ * dz over examples and pixels, and dW[O, K] = dz_n[O, P] . col_n[K, P]^T
+ * with col built here. */
 static int param_grads(Node *n, Graph *g, const ConvBatch *s, cl_mem col, Err *err)
 {
     Conv *c = n->state;
     int rc = CLRUN_OK;
-    GemmBatch p = {.M = s->O, .N = 1, .K = s->P, .items = g->batch,
-                   .A = n->grad, .a_sm = s->P, .a_sk = 1, .a_item = s->O * s->P,
-                   .B = c->ones, .b_sk = 0, .b_sn = 1, .b_cols = 16, .ldc = 1};
-    if (c->bias) {
-        p.C = node_param(g, n, 1)->grad;
-        rc = launch_gemm_batch(g, &p, 1, err);
-    }
+    if (c->bias)
+        rc = launch_sum_channels(g, n->grad, node_param(g, n, 1)->grad, g->batch, s->O, s->P,
+                                 c->ones, err);
     size_t gc[2] = {(size_t)s->K, (size_t)g->batch};
     if (!rc)
-        rc = DEV_LAUNCH(g->dev, c->im2col, 2, gc, NULL, err, KA(n->inputs[0]->out), KA(col),
-                        KA(s->geom));
-    p.N = s->K, p.B = col, p.b_sk = 1, p.b_sn = s->P, p.b_item = s->K * s->P;
-    p.C = node_param(g, n, 0)->grad, p.ldc = s->K;
+        rc = layout_launch(g, c->im2col, gc, (size_t)s->K * s->NP, n->inputs[0]->out, col,
+                           &s->geom, err);
+    GemmBatch p = {.M = s->O, .N = s->K, .K = s->P, .items = g->batch,
+                   .A = n->grad, .a_sm = s->P, .a_sk = 1, .a_item = s->O * s->P,
+                   .B = col, .b_sk = 1, .b_sn = s->P, .b_item = s->K * s->P,
+                   .C = node_param(g, n, 0)->grad, .ldc = s->K};
     return rc ? rc : launch_gemm_batch(g, &p, 1, err);
 }
 
@@ -203,7 +243,8 @@ static int input_grad(Node *n, Graph *g, const ConvBatch *s, cl_mem col, cl_mem 
                    .C = col, .ldc = s->P, .c_item = s->K * s->P};
     int rc = launch_gemm_batch(g, &p, 0, err);
     size_t gx[2] = {(size_t)s->geom.h, (size_t)g->batch * s->geom.c};
-    return rc ? rc : DEV_LAUNCH(g->dev, c->col2im, 2, gx, NULL, err, KA(col), KA(dx), KA(s->geom));
+    size_t elements = (size_t)g->batch * s->geom.c * s->geom.h * s->geom.w;
+    return rc ? rc : layout_launch(g, c->col2im, gx, elements, col, dx, &s->geom, err);
 }
 
 static int conv_backward(Node *n, Graph *g, Err *err)

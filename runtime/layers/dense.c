@@ -8,7 +8,7 @@ typedef struct {
     long units;
     int act;
     int in;
-    cl_kernel bias_act, act_bwd, sum_cols;
+    cl_kernel bias_act, act_bwd;
 } Dense;
 
 static int dense_parse(Node *n, SpecNode *spec, Err *err)
@@ -40,8 +40,6 @@ static int dense_setup(Node *n, Graph *g, Err *err)
     int rc = layer_kernel(g, n, "bias_act_rows", &d->bias_act, err);
     if (!rc)
         rc = layer_kernel(g, n, "act_backward", &d->act_bwd, err);
-    if (!rc)
-        rc = layer_kernel(g, n, "sum_cols", &d->sum_cols, err);
     gemm_reserve(g, g->max_batch, (int)d->units, d->in); /* y = x W^T */
     gemm_reserve(g, (int)d->units, d->in, g->max_batch); /* dW = dz^T x */
     return rc;
@@ -65,14 +63,14 @@ static int dense_backward(Node *n, Graph *g, Err *err)
     Dense *d = n->state;
     int U = (int)d->units, I = d->in, N = g->batch, count = N * U;
     Param *w = node_param(g, n, 0), *b = node_param(g, n, 1);
-    size_t gall[1] = {(size_t)count}, gu[1] = {(size_t)U};
+    size_t gall[1] = {(size_t)count};
     int rc = CLRUN_OK;
     /* dz = dy * act'(y), in place: nothing reads this node's grad after it */
     if (d->act != ACT_LINEAR)
         rc = DEV_LAUNCH(g->dev, d->act_bwd, 1, gall, NULL, err, KA(n->grad), KA(n->out),
                         KA(n->grad), KA(count), KA(d->act));
     if (!rc)
-        rc = DEV_LAUNCH(g->dev, d->sum_cols, 1, gu, NULL, err, KA(n->grad), KA(b->grad), KA(N), KA(U));
+        rc = launch_sum_channels(g, n->grad, b->grad, N, U, 1, NULL, err);
     /* dW[U, I] = dz[N, U]^T . x[N, I] */
     if (!rc)
         rc = launch_gemm(g, U, I, N, n->grad, 1, U, n->inputs[0]->out, I, 1, w->grad, I, 0, err);

@@ -54,10 +54,16 @@ typedef struct {
 int launch_gemm_batch(Graph *g, const GemmBatch *p, int summed, Err *err);
 /* Reserves the partial products of a summed batch at its largest. */
 void gemm_batch_reserve(Graph *g, int M, int N, int K, int items);
-/* Global and local sizes for a kernel over (x, y, plane) of planes of w x h:
- * a whole plane to a work-group when the device allows it (POCL's cost is per
- * work-group, so they should be big), else a row, else 64 of a row. */
-void launch_planes(const Graph *g, int w, int h, int planes, size_t global[3], size_t local[3]);
+/* out[c] = the sum over n < N and p < P of in[(n*C + c)*P + p], in a fixed
+ * order (bias gradients; P = 1 for dense layers). ones: 16 ones on the
+ * device (the cpu plan sums P > 1 as products with them); reserve with
+ * gemm_batch_reserve(g, C, 1, P, N). */
+int launch_sum_channels(Graph *g, cl_mem in, cl_mem out, int N, int C, int P, cl_mem ones,
+                        Err *err);
+/* Global and local sizes for kernel k over (x, y, plane) of planes of w x h,
+ * as the plan shapes them (dev_launch rounds the global sizes up). */
+void launch_planes(const Graph *g, cl_kernel k, int w, int h, int planes, size_t global[3],
+                   size_t local[3]);
 /* A kernel handle for a layer's setup, with the layer named on failure. */
 int layer_kernel(Graph *g, Node *n, const char *name, cl_kernel *out, Err *err);
 /* The one input of a single-input layer, checked. */

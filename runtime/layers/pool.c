@@ -152,7 +152,7 @@ static int pool_launch(Node *n, Graph *g, cl_kernel k, cl_mem from, cl_mem to, i
     PoolGeom geom = p->geom;
     geom.planes = g->batch * n->inputs[0]->out_shape.dim[0];
     size_t global[3], local[3];
-    launch_planes(g, w, h, geom.planes, global, local);
+    launch_planes(g, k, w, h, geom.planes, global, local);
     if (p->avg)
         return DEV_LAUNCH(g->dev, k, 3, global, local, err, KA(from), KA(to), KA(geom));
     return DEV_LAUNCH(g->dev, k, 3, global, local, err, KA(from), KA(to), KA(p->argmax),

@@ -107,64 +107,71 @@ void window_axis(int same, long in, long k, long stride, long pad, long *out, lo
     }
 }
 
-/* Blocks of C to aim for; the chunks a long K is cut into; a B larger than
- * this falls out of the cache between the row blocks of C that sweep it (half
- * a 32 MB L3); the B each split should then stay within. */
-enum {
-    SPLIT_TARGET = 64,
-    SPLIT_MIN_K = 256,
-    SPLIT_CACHE_BYTES = 16 << 20,
-    SPLIT_SLAB_BYTES = 512 << 10,
-};
+/* A lone product's K is cut into chunks of this, when at least twice as long. */
+enum { SPLIT_MIN_K = 256 };
 
-/* The blocks of C a work-item computes: NN_TM x NN_TN and NT_TM x NT_TN in
- * cl/gemm.cl. */
+/* A product kernel and the block of C each of its groups computes: on the
+ * cpu plan a work-item a group, NN_TM x NN_TN or NT_TM x NT_TN (cl/gemm.cl);
+ * on the gpu plan TG x TG work-items, TILE x TILE (cl/tiled.cl). */
 typedef struct {
     const char *kernel;
     int tm, tn;
+    int side; /* work-items along each side of a group */
 } GemmKernel;
 
-static const GemmKernel gemm_nn = {"gemm_nn", 8, 16}, gemm_nt = {"gemm_nt", 4, 4};
+static const GemmKernel gemm_nn = {"gemm_nn", 8, 16, 1}, gemm_nt = {"gemm_nt", 4, 4, 1};
 
-/* Partial products for the splits made for parallelism: splits * blocks stays
- * below 2 * SPLIT_TARGET blocks (items_per_split). */
-#define SPLIT_SMALL_FLOATS ((size_t)2 * SPLIT_TARGET * 8 * 16)
-
-/* gemm_nt when both operands run along k, else gemm_nn (B's rows contiguous). */
-static const GemmKernel *kernel_of(const GemmBatch *p)
+static GemmKernel gemm_tiled(const Plan *plan)
 {
-    return p->b_sn != 1 ? &gemm_nt : &gemm_nn;
+    return (GemmKernel){"gemm_tiled", plan->tile, plan->tile, plan->tile_group};
+}
+
+/* The plan's kernels for products: gemm_nt when both operands run along k,
+ * else gemm_nn (B's rows contiguous); the gpu plan's tiled kernel takes any
+ * strides. */
+static GemmKernel kernel_of(const Graph *g, const GemmBatch *p)
+{
+    if (g->dev->plan.gpu)
+        return gemm_tiled(&g->dev->plan);
+    return p->b_sn != 1 ? gemm_nt : gemm_nn;
 }
 
 /* How many of `items` products of M x N x K, to be added up, each split sums:
  * all, unless there are few output blocks, then enough splits that every
- * core gets work, about SPLIT_TARGET blocks in all; or unless B outgrows the
- * cache, then as many as keep each split's B within SPLIT_SLAB_BYTES, in
+ * core gets work, about the plan's split target in all; or unless B outgrows
+ * the cache, then as many as keep each split's B within the plan's slab, in
  * cache while all the blocks use it (3x faster on the weight gradient of the
- * Keras CNN's conv2d_2). */
-static int items_per_split(const GemmKernel *kn, int M, int N, int K, int items)
+ * Keras CNN's conv2d_2 on the cpu plan). */
+static int items_per_split(const Plan *plan, GemmKernel kn, int M, int N, int K, int items)
 {
     size_t item_bytes = (size_t)K * (size_t)N * sizeof(float);
-    if (item_bytes * (size_t)items > SPLIT_CACHE_BYTES) {
-        size_t per = SPLIT_SLAB_BYTES / item_bytes;
+    if (item_bytes * (size_t)items > plan->cache_bytes) {
+        size_t per = plan->slab_bytes / item_bytes;
         return per < 1 ? 1 : per > (size_t)items ? items : (int)per;
     }
-    int blocks = ((M + kn->tm - 1) / kn->tm) * ((N + kn->tn - 1) / kn->tn);
-    int splits = (SPLIT_TARGET + blocks - 1) / blocks;
+    int blocks = ((M + kn.tm - 1) / kn.tm) * ((N + kn.tn - 1) / kn.tn);
+    int splits = (plan->split_target + blocks - 1) / blocks;
     splits = splits < items ? splits : items;
     return (items + splits - 1) / splits;
 }
 
-/* Partial products of `items` summed products at their largest, with either
- * kernel; a smaller batch gives fewer items, or a smaller M or N and no more
- * than SPLIT_SMALL_FLOATS. */
+/* Partial products of `items` summed products at their largest, with any of
+ * the plan's kernels; a smaller batch gives fewer items, or a smaller M or N
+ * and no more than two split targets' worth of blocks. */
 void gemm_batch_reserve(Graph *g, int M, int N, int K, int items)
 {
-    size_t most = SPLIT_SMALL_FLOATS;
-    for (int i = 0; i < 2; i++) {
-        int per = items_per_split(i ? &gemm_nt : &gemm_nn, M, N, K, items);
+    const Plan *plan = &g->dev->plan;
+    GemmKernel kernels[2] = {gemm_nn, gemm_nt};
+    int n = 2;
+    if (plan->gpu)
+        kernels[0] = gemm_tiled(plan), n = 1;
+    size_t most = 0;
+    for (int i = 0; i < n; i++) {
+        int per = items_per_split(plan, kernels[i], M, N, K, items);
         size_t floats = (size_t)((items + per - 1) / per) * (size_t)M * (size_t)N;
+        size_t small = (size_t)2 * plan->split_target * kernels[i].tm * kernels[i].tn;
         most = floats > most ? floats : most;
+        most = small > most ? small : most;
     }
     graph_want_scratch(g, SCRATCH_GEMM_P, most);
 }
@@ -177,20 +184,26 @@ static int k_chunk(int K)
 }
 
 /* p's items of K, k_total of k in all, per_split items a split into C + s *
- * c_split, through gemm_nn or gemm_nt. */
+ * c_split, through the plan's kernel. */
 static int launch_items(Graph *g, const GemmBatch *p, int k_total, int per_split, cl_mem C,
                         int ldc, int c_split, int accumulate, Err *err)
 {
-    const GemmKernel *kn = kernel_of(p);
+    GemmKernel kn = kernel_of(g, p);
     int splits = (p->items + per_split - 1) / per_split;
-    size_t global[3] = {(size_t)(p->N + kn->tn - 1) / kn->tn, (size_t)(p->M + kn->tm - 1) / kn->tm,
-                        (size_t)splits};
-    size_t local[3] = {1, 1, 1}; /* POCL runs these fastest one work-item a group */
+    size_t side = (size_t)kn.side;
+    size_t global[3] = {(size_t)(p->N + kn.tn - 1) / kn.tn * side,
+                        (size_t)(p->M + kn.tm - 1) / kn.tm * side, (size_t)splits};
+    size_t local[3] = {side, side, 1};
     cl_kernel k;
-    int rc = dev_kernel(g->dev, kn->kernel, &k, err);
+    int rc = dev_kernel(g->dev, kn.kernel, &k, err);
     if (rc)
         return rc;
-    if (kn == &gemm_nt)
+    if (g->dev->plan.gpu)
+        return DEV_LAUNCH(g->dev, k, 3, global, local, err, KA(p->M), KA(p->N), KA(p->K),
+                          KA(k_total), KA(per_split), KA(p->A), KA(p->a_sm), KA(p->a_sk),
+                          KA(p->a_item), KA(p->B), KA(p->b_sk), KA(p->b_sn), KA(p->b_item), KA(C),
+                          KA(ldc), KA(c_split), KA(accumulate));
+    if (p->b_sn != 1)
         return DEV_LAUNCH(g->dev, k, 3, global, local, err, KA(p->M), KA(p->N), KA(p->K),
                           KA(k_total), KA(per_split), KA(p->A), KA(p->a_sm), KA(p->a_item),
                           KA(p->B), KA(p->b_sn), KA(p->b_item), KA(C), KA(ldc), KA(c_split),
@@ -205,7 +218,7 @@ static int launch_items(Graph *g, const GemmBatch *p, int k_total, int per_split
  * products in scratch, added up in a fixed order, so it is the same every run. */
 static int launch_summed(Graph *g, const GemmBatch *p, int k_total, Err *err)
 {
-    int per = items_per_split(kernel_of(p), p->M, p->N, p->K, p->items);
+    int per = items_per_split(&g->dev->plan, kernel_of(g, p), p->M, p->N, p->K, p->items);
     int splits = (p->items + per - 1) / per;
     if (splits == 1)
         return launch_items(g, p, k_total, per, p->C, p->ldc, 0, p->accumulate, err);
@@ -215,7 +228,7 @@ static int launch_summed(Graph *g, const GemmBatch *p, int k_total, Err *err)
                        "splits have no scratch (a reserve in the layer's setup)", p->items, p->M,
                        p->N, p->K, splits);
     int rc = launch_items(g, p, k_total, per, part, p->N, p->M * p->N, 0, err);
-    size_t g2[2] = {(size_t)p->N, (size_t)p->M}, l2[2] = {16, 1};
+    size_t g2[2] = {(size_t)p->N, (size_t)p->M}, l2[2] = {g->dev->plan.group, 1};
     cl_kernel k;
     if (!rc && !(rc = dev_kernel(g->dev, "sum_splits", &k, err)))
         rc = DEV_LAUNCH(g->dev, k, 2, g2, l2, err, KA(part), KA(splits), KA(p->M), KA(p->N),
@@ -259,12 +272,79 @@ int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_
     return rc ? rc : launch_summed(g, &p, K, err);
 }
 
-void launch_planes(const Graph *g, int w, int h, int planes, size_t global[3], size_t local[3])
+/* The gpu plan's bias gradients: a tree a channel, in a group of a power of
+ * two from the plan's group size up to 256 (cl/tiled.cl). */
+static int sum_channels_tree(Graph *g, cl_mem in, cl_mem out, int N, int C, int P, Err *err)
 {
-    size_t most = g->dev->max_work_group < 1024 ? g->dev->max_work_group : 1024;
-    size_t wx = (size_t)w <= most ? (size_t)w : 64, wy = (size_t)w * h <= most ? (size_t)h : 1;
-    local[0] = wx, local[1] = wy, local[2] = 1;
-    global[0] = ((size_t)w + wx - 1) / wx * wx;
+    cl_kernel k;
+    int rc = dev_kernel(g->dev, "sum_channels", &k, err);
+    if (rc)
+        return rc;
+    size_t most = dev_group_limit(g->dev, k), group = g->dev->plan.group;
+    while (group < 256 && group < (size_t)N * P && group * 2 <= most)
+        group *= 2;
+    size_t global[1] = {(size_t)C * group}, local[1] = {group};
+    return DEV_LAUNCH(g->dev, k, 1, global, local, err, KA(in), KA(out), KA(N), KA(C), KA(P));
+}
+
+int launch_sum_channels(Graph *g, cl_mem in, cl_mem out, int N, int C, int P, cl_mem ones,
+                        Err *err)
+{
+    if (g->dev->plan.gpu)
+        return sum_channels_tree(g, in, out, N, C, P, err);
+    cl_kernel k;
+    int rc = CLRUN_OK;
+    if (P == 1) { /* a column a work-item, down the rows */
+        size_t global[1] = {(size_t)C};
+        if (!(rc = dev_kernel(g->dev, "sum_cols", &k, err)))
+            rc = DEV_LAUNCH(g->dev, k, 1, global, NULL, err, KA(in), KA(out), KA(N), KA(C));
+        return rc;
+    }
+    /* products of each example's [C, P] with a vector of ones, summed */
+    GemmBatch p = {.M = C, .N = 1, .K = P, .items = N, .A = in, .a_sm = P, .a_sk = 1,
+                   .a_item = C * P, .B = ones, .b_sk = 0, .b_sn = 1, .b_cols = 16, .C = out,
+                   .ldc = 1};
+    return launch_gemm_batch(g, &p, 1, err);
+}
+
+/* The smallest power of two at least n, up to most. */
+static size_t pow2_up(size_t n, size_t most)
+{
+    size_t p = 1;
+    while (p < n && p < most)
+        p *= 2;
+    return p;
+}
+
+/* The gpu plan's groups over planes: the plan's group size, a block of x,
+ * then y, then planes (small planes share a group, so none idles). */
+static void planes_gpu(size_t group, int w, int h, size_t local[3])
+{
+    local[0] = pow2_up((size_t)w, group);
+    local[1] = pow2_up((size_t)h, group / local[0]);
+    local[2] = group / local[0] / local[1];
+}
+
+/* The cpu plan's: a whole plane to a work-group when the kernel allows it
+ * (POCL's cost is per work-group, so they should be big), else a row, else
+ * 64 of a row. */
+static void planes_cpu(size_t most, int w, int h, size_t local[3])
+{
+    most = most < 1024 ? most : 1024;
+    local[0] = (size_t)w <= most ? (size_t)w : 64;
+    local[1] = (size_t)w * h <= most ? (size_t)h : 1;
+    local[2] = 1;
+}
+
+void launch_planes(const Graph *g, cl_kernel k, int w, int h, int planes, size_t global[3],
+                   size_t local[3])
+{
+    size_t most = dev_group_limit(g->dev, k), group = g->dev->plan.group;
+    if (g->dev->plan.gpu)
+        planes_gpu(group < most ? group : most, w, h, local);
+    else
+        planes_cpu(most, w, h, local);
+    global[0] = (size_t)w;
     global[1] = (size_t)h;
     global[2] = (size_t)planes;
 }
