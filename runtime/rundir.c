@@ -102,8 +102,11 @@ int rundir_config(const char *dir, SpecNode *root, const char *source,
     if (!f)
         return err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", tmp, strerror(errno));
     SpecNode *run = spec_get(root, "run");
-    if (run) /* a config.yaml given back to clrun: its old provenance is replaced below */
+    if (run) { /* a config.yaml given back to clrun: its old provenance is replaced below */
+        for (int i = 0; run->kind != SPEC_SCALAR && i < run->n; i++)
+            spec_free(run->items[i]);
         run->kind = SPEC_MAP, run->n = 0;
+    }
     fprintf(f, "# Resolved by clrun from %s\n", source);
     spec_write(f, root, 0);
     fprintf(f, "run:\n");
