@@ -714,11 +714,12 @@ int train_run(Experiment *e, const RunOptions *o, Err *err)
     if (!rc) rc = analysis_run_list(&t.analyses, &ctx, err);
     RunMark mark = {e->settings, ""};
     snprintf(mark.point, sizeof mark.point, "%s", o->point ? o->point : "");
-    if (!rc) rc = rundir_mark_success(t.dir, &mark, err);
-    if (!rc) {
+    if (!rc) /* before SUCCESS: a run stopped between the two starts over, and a finished
+                run has no checkpoint left to resume */
         checkpoint_remove(t.dir);
+    if (!rc) rc = rundir_mark_success(t.dir, &mark, err);
+    if (!rc)
         printf("Run directory: %s\n", t.dir);
-    }
     trainer_free(&t);
     return rc;
 }
