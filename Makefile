@@ -3,8 +3,10 @@
 #   make run        install missing packages, build, train the quickstart
 #   make check      install missing packages, build, run every test
 #   make oclgrind-check  the kernel tests on Oclgrind, which checks every access
+#   make gpu-resources  the gpu plan's registers and spills on AMD and NVIDIA ISAs
 #   make deps       install the Debian packages the project needs (only missing ones)
 #   make deps-slurm also try slurm-wlm and munge (optional: the Slurm sweep test)
+#   make figures    render every kind of figure from small runs into build/figures/gallery
 #   make fuzz       build the libFuzzer targets (fuzz/) with clang, run each
 #                   FUZZ_SECONDS (default 60) on a copy of its corpus
 # Options: WERROR=1 (warnings are errors), SANITIZE=address,undefined.
@@ -34,7 +36,7 @@ CL_SRC   := cl/prelude.cl $(filter-out cl/prelude.cl,$(sort $(wildcard cl/*.cl))
 # Tests compile kernels once into a cache of their own.
 export POCL_CACHE_DIR := $(CURDIR)/build/pocl-cache
 
-.PHONY: all run check oclgrind-check bench fuzz fuzz-run deps deps-slurm deps-fuzz clean FORCE
+.PHONY: all run check oclgrind-check gpu-resources bench figures fuzz fuzz-run deps deps-slurm deps-fuzz clean FORCE
 all: build/clrun
 
 # Rebuilds everything when the flags change (WERROR=1, SANITIZE=...).
@@ -51,6 +53,9 @@ build/obj/%.o: %.c build/flags | build/gen/cl_sources.h
 	$(CC) $(CFLAGS) -c $< -o $@
 
 build/clrun: build/obj/runtime/clrun.o $(LIB_OBJ)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+build/gemm_bench: build/obj/bench/gemm_bench.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 build/check_clrun: $(TEST_OBJ) $(LIB_OBJ)
@@ -78,8 +83,11 @@ check: deps-slurm
 	@$(MAKE) --no-print-directory build/clrun build/check_clrun
 	@mkdir -p build/pocl-cache build/test-tmp
 	CK_DEFAULT_TIMEOUT=600 build/check_clrun
+	tests/gpu-plan-check
 ifeq ($(SANITIZE),)
+	CLRUN_GEMM=clblast tests/gpu-plan-check layers
 	tests/oclgrind-check
+	tools/gpu-resources
 endif
 	tests/slurm-sweep-test
 ifeq ($(SANITIZE),)
@@ -91,6 +99,16 @@ endif
 oclgrind-check: deps
 	@$(MAKE) --no-print-directory build/check_clrun
 	tests/oclgrind-check
+
+# The gpu plan's kernels compiled for AMD gfx90a and gfx1030 and NVIDIA sm_80:
+# fails on private-memory spills or more than 128 vector registers.
+gpu-resources: deps
+	tools/gpu-resources
+
+# Every kind of figure clrun draws, from small runs (tools/make-figures).
+figures: deps
+	@$(MAKE) --no-print-directory build/clrun
+	tools/make-figures
 
 # clrun against PyTorch on this machine (bench/bench.py); BENCH_ARGS="--rounds 5" etc.
 bench: deps

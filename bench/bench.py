@@ -16,6 +16,11 @@ training is timed, not evaluation. The same script runs on a GPU machine,
 where PyTorch uses CUDA when it can.
 
     bench/bench.py [--rounds 3] [--models lenet,mlp,keras-cnn] [--device SPEC]
+                   [--data fashion-mnist|mnist]
+
+--data mnist trains on the bundled MNIST sample (data/mnist-sample, at most its
+8,000 images an epoch) instead, for machines without Debian's Fashion-MNIST
+(bench/gpu-check on a lent GPU machine).
 """
 import argparse
 import csv
@@ -27,7 +32,11 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLRUN = os.path.join(ROOT, "build", "clrun")
-FASHION = "/usr/share/datasets/fashion-mnist"
+# --data: clrun's dataset name, the IDX folder PyTorch reads, the images there
+DATASETS = {
+    "fashion-mnist": ("fashion-mnist", "/usr/share/datasets/fashion-mnist", 60000),
+    "mnist": ("mnist", os.path.join(ROOT, "data", "mnist-sample"), 8000),
+}
 BATCH = 64
 
 # name: (model file, images per epoch, forward FLOPs per image)
@@ -41,13 +50,13 @@ MODELS = {
 TRAIN_FACTOR = 3  # forward, and backward to the inputs and to the weights
 
 
-def clrun_images_per_s(model, images, device):
+def clrun_images_per_s(model, images, device, data):
     """The second epoch's training images/s, from history.csv."""
     with tempfile.TemporaryDirectory(prefix="clrun-bench-") as tmp:
         exp = os.path.join(tmp, "bench.yaml")
         with open(exp, "w") as f:
             f.write("model: %s\n" % os.path.join(ROOT, model))
-            f.write("data: {dataset: fashion-mnist, limit: %d}\n" % images)
+            f.write("data: {dataset: %s, limit: %d}\n" % (DATASETS[data][0], images))
             f.write("optimizer: {name: sgd, learning_rate: 0.01}\n")
             f.write("loss: nll\ntrain: {epochs: 2, batch_size: %d, seed: 1}\n" % BATCH)
         cmd = [CLRUN, "run", exp, "--out", os.path.join(tmp, "run")]
@@ -59,14 +68,15 @@ def clrun_images_per_s(model, images, device):
     return float(rows[-1]["images_per_s"])
 
 
-def torch_images_per_s(name, images, threads):
+def torch_images_per_s(name, images, threads, data):
     """The same in PyTorch, in a fresh process with its own thread count."""
     out = subprocess.run([sys.executable, __file__, "--torch", name, "--threads", str(threads),
-                          "--images", str(images)], check=True, capture_output=True, text=True)
+                          "--images", str(images), "--data", data], check=True,
+                         capture_output=True, text=True)
     return float(out.stdout.split()[-1])
 
 
-def torch_worker(name, images, threads):
+def torch_worker(name, images, threads, data):
     import numpy as np
     import torch
     import torch.nn as nn
@@ -77,8 +87,9 @@ def torch_worker(name, images, threads):
     torch.set_num_threads(threads)
     torch.manual_seed(1)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    pixels = pyclrun.read_idx(os.path.join(FASHION, "train-images-idx3-ubyte.gz"), images)
-    labels = pyclrun.read_idx(os.path.join(FASHION, "train-labels-idx1-ubyte.gz"), images)
+    folder = DATASETS[data][1]
+    pixels = pyclrun.read_idx(os.path.join(folder, "train-images-idx3-ubyte.gz"), images)
+    labels = pyclrun.read_idx(os.path.join(folder, "train-labels-idx1-ubyte.gz"), images)
     x = torch.from_numpy(pixels.astype(np.float32) / 255).unsqueeze(1).to(device)
     y = torch.from_numpy(labels.astype(np.int64)).to(device)
 
@@ -141,12 +152,13 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--models", default="lenet,mlp,keras-cnn")
     ap.add_argument("--device", default=None, help="clrun's --device")
+    ap.add_argument("--data", default="fashion-mnist", choices=sorted(DATASETS))
     ap.add_argument("--torch", help=argparse.SUPPRESS)
     ap.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
     ap.add_argument("--images", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.torch:
-        return torch_worker(args.torch, args.images, args.threads)
+        return torch_worker(args.torch, args.images, args.threads, args.data)
     names = args.models.split(",")
     for n in names:
         if n not in MODELS:
@@ -158,9 +170,11 @@ def main():
     for r in range(args.rounds):
         for n in names:
             model, images, _ = MODELS[n]
-            best[n]["clrun"] = max(best[n]["clrun"], clrun_images_per_s(model, images, args.device))
-            best[n]["torch1"] = max(best[n]["torch1"], torch_images_per_s(n, images, 1))
-            best[n]["torch2"] = max(best[n]["torch2"], torch_images_per_s(n, images, 2))
+            images = min(images, DATASETS[args.data][2]) // BATCH * BATCH
+            best[n]["clrun"] = max(best[n]["clrun"],
+                                   clrun_images_per_s(model, images, args.device, args.data))
+            best[n]["torch1"] = max(best[n]["torch1"], torch_images_per_s(n, images, 1, args.data))
+            best[n]["torch2"] = max(best[n]["torch2"], torch_images_per_s(n, images, 2, args.data))
         print("round %d of %d done" % (r + 1, args.rounds), file=sys.stderr)
     print("%-10s %12s %14s %14s %8s %10s %8s" % ("model", "clrun img/s", "torch 1 thr",
                                                 "torch 2 thr", "ratio", "GFLOP/s", "of peak"))

@@ -10,7 +10,7 @@
 
 /* The sum of every work-item's v, by a fixed tree (the local size is a power
  * of two), returned to all of them. */
-inline float bn_group_sum(float v, __local float *part)
+static inline float bn_group_sum(float v, __local float *part)
 {
     int l = get_local_id(0);
     part[l] = v;
@@ -34,14 +34,14 @@ typedef struct {
     int dp, jump, wrap;
 } BnWalk;
 
-inline BnWalk bn_walk(int l, int L, int c, int C, int P)
+static inline BnWalk bn_walk(int l, int L, int c, int C, int P)
 {
     BnWalk w = {((l / P) * C + c) * P + l % P, l % P, P, L % P, (L / P) * C * P + L % P,
                 (C - 1) * P};
     return w;
 }
 
-inline void bn_next(BnWalk *w)
+static inline void bn_next(BnWalk *w)
 {
     w->p += w->dp;
     w->at += w->jump;

@@ -32,7 +32,7 @@ __kernel void conv_weights_b(__global const float *w, __global float *b, int O, 
 /* The sum over one row of the window (KW taps, b stepping a row of B each)
  * into the eight pixels' accumulators; guarded: some taps fall outside the
  * image (padding) and read as 0. */
-inline void conv_row(__global const float *xr, const int *ix, int W, int KW, int guarded,
+static inline void conv_row(__global const float *xr, const int *ix, int W, int KW, int guarded,
                      __global const float **b, int b_cols, float16 *acc)
 {
     for (int j = 0; j < KW; j++, *b += b_cols) {

@@ -4,7 +4,7 @@
  * for dropout2d. Each Philox call gives four words, so one work-item handles
  * four masks. */
 
-inline int keep4(uint4 r, int lane, float rate)
+static inline int keep4(uint4 r, int lane, float rate)
 {
     uint w = lane == 0 ? r.x : lane == 1 ? r.y : lane == 2 ? r.z : r.w;
     return uniform01(w) >= rate;

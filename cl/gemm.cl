@@ -118,7 +118,7 @@ __kernel void sum_splits(__global const float *P, int splits, int M, int N, int 
  * (tests/oclgrind-check) takes element 11 of any vector shuffle, such as
  * v.hi, for uninitialised, as it compares the shuffle's mask with the wrong
  * constant. */
-inline float sum16(float16 v)
+static inline float sum16(float16 v)
 {
     float halves[16];
     vstore16(v, 0, halves);

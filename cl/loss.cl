@@ -2,7 +2,7 @@
  * mean), whether the prediction was right, and a fixed-order sum of both into
  * a metrics slot so an epoch needs no host round trip until it ends. */
 
-inline int argmax_row(__global const float *x, int cols)
+static inline int argmax_row(__global const float *x, int cols)
 {
     int best = 0;
     for (int c = 1; c < cols; c++)
@@ -46,13 +46,13 @@ __kernel void cross_entropy_loss(__global const float *logits, __global const in
 
 /* The target of unit c for label y: the label itself on a single unit, else
  * one-hot. */
-inline float unit_target(int c, int cols, int y)
+static inline float unit_target(int c, int cols, int y)
 {
     return cols == 1 ? (float)y : (float)(c == y);
 }
 
 /* A single unit predicts class 1 from 0.5 up; several, their argmax. */
-inline float unit_correct(__global const float *x, int cols, int y)
+static inline float unit_correct(__global const float *x, int cols, int y)
 {
     return cols == 1 ? (float)((x[0] >= 0.5f) == y) : (float)(argmax_row(x, cols) == y);
 }

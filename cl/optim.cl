@@ -6,7 +6,7 @@
  * 0.001, enough to move an Adam step by 6e-6 of itself. */
 
 /* The gradient with L2 weight decay folded in, as PyTorch's weight_decay. */
-inline float decayed_grad(__global const float *p, __global const float *grad, int i,
+static inline float decayed_grad(__global const float *p, __global const float *grad, int i,
                           float weight_decay)
 {
     return grad[i] + weight_decay * p[i];

@@ -16,7 +16,7 @@ typedef struct {
 
 /* The input pixels of output o's window along one axis, clipped to the image:
  * [*first, returned end). */
-inline int window_span(int o, int s, int pad, int k, int len, int *first)
+static inline int window_span(int o, int s, int pad, int k, int len, int *first)
 {
     int start = o * s - pad;
     *first = max(start, 0);
@@ -24,7 +24,7 @@ inline int window_span(int o, int s, int pad, int k, int len, int *first)
 }
 
 /* The outputs whose windows hold input pixel i along one axis: [*lo, *hi]. */
-inline void windows_of(int i, int s, int pad, int k, int olen, int *lo, int *hi)
+static inline void windows_of(int i, int s, int pad, int k, int olen, int *lo, int *hi)
 {
     *lo = max(0, (i + pad - k + s) / s);
     *hi = min(olen - 1, (i + pad) / s);
@@ -113,7 +113,7 @@ __kernel void maxpool_backward_disjoint(__global const float *dy, __global float
 }
 
 /* What output (oy, ox) of average pooling divides its sum by. */
-inline float avg_divisor(PoolGeom g, int oy, int ox)
+static inline float avg_divisor(PoolGeom g, int oy, int ox)
 {
     if (g.count_pad)
         return (float)(g.kh * g.kw);

@@ -8,7 +8,7 @@
 #define ACT_SIGMOID 2
 #define ACT_TANH 3
 
-inline float act_apply(float x, int act)
+static inline float act_apply(float x, int act)
 {
     switch (act) {
     case ACT_RELU: return fmax(x, 0.0f);
@@ -19,7 +19,7 @@ inline float act_apply(float x, int act)
 }
 
 /* act_apply on eight values at once. */
-inline float8 act_apply8(float8 x, int act)
+static inline float8 act_apply8(float8 x, int act)
 {
     switch (act) {
     case ACT_RELU: return fmax(x, 0.0f);
@@ -31,7 +31,7 @@ inline float8 act_apply8(float8 x, int act)
 
 /* Derivative written in terms of the activation's output y, so backward needs
  * only what forward kept. */
-inline float act_grad(float y, int act)
+static inline float act_grad(float y, int act)
 {
     switch (act) {
     case ACT_RELU: return y > 0.0f ? 1.0f : 0.0f;
@@ -42,7 +42,7 @@ inline float act_grad(float y, int act)
 }
 
 /* log(sum(exp(x))) over one row, shifted by the maximum so it cannot overflow. */
-inline float row_logsumexp(__global const float *x, int cols)
+static inline float row_logsumexp(__global const float *x, int cols)
 {
     float mx = -INFINITY;
     for (int c = 0; c < cols; c++)
@@ -56,7 +56,7 @@ inline float row_logsumexp(__global const float *x, int cols)
 /* Philox4x32-10 (Salmon et al., SC'11): four random words from a 128-bit
  * counter and a 64-bit key, the same on every device, so a dropout mask is a
  * pure function of (seed, step, layer, element). */
-inline uint4 philox4x32(uint4 ctr, uint2 key)
+static inline uint4 philox4x32(uint4 ctr, uint2 key)
 {
     for (int round = 0; round < 10; round++) {
         uint lo0 = ctr.x * 0xD2511F53u, hi0 = mul_hi(ctr.x, 0xD2511F53u);
@@ -68,7 +68,7 @@ inline uint4 philox4x32(uint4 ctr, uint2 key)
 }
 
 /* A uniform float in [0, 1) from 24 random bits. */
-inline float uniform01(uint bits)
+static inline float uniform01(uint bits)
 {
     return (float)(bits >> 8) * (1.0f / 16777216.0f);
 }

@@ -11,7 +11,7 @@
  * inside: no atomics, so every run gives the same bits. */
 
 /* sum_p ws[p] f[ch, p]: channel ch seen through the mask. */
-inline float masked_channel(__global const float *f, __global const float *ws, int ch, int hw)
+static inline float masked_channel(__global const float *f, __global const float *ws, int ch, int hw)
 {
     float s = 0;
     for (int p = 0; p < hw; p++)
@@ -20,7 +20,7 @@ inline float masked_channel(__global const float *f, __global const float *ws, i
 }
 
 /* sum_c wc[c] f[c, p]: the channels at position p, weighted. */
-inline float weighted_position(__global const float *f, __global const float *wc, int p, int c,
+static inline float weighted_position(__global const float *f, __global const float *wc, int p, int c,
                                int hw)
 {
     float s = 0;
@@ -30,7 +30,7 @@ inline float weighted_position(__global const float *f, __global const float *wc
 }
 
 /* The features of batch row i. */
-inline __global const float *item_features(__global const float *feats,
+static inline __global const float *item_features(__global const float *feats,
                                            __global const int *idx, int first, int i, int c,
                                            int hw)
 {
@@ -58,7 +58,7 @@ __kernel void factorized_predict(__global const float *feats, __global const int
  * the batch mean of each item's squared error summed over units, so every
  * unit's fit weighs its penalty the same whatever the number of units.
  * This is dLoss/dpred_ij. */
-inline float residual(__global const float *pred, __global const float *targets,
+static inline float residual(__global const float *pred, __global const float *targets,
                       __global const int *idx, int first, int i, int j, int rows, int units)
 {
     return 2.0f / rows * (pred[i * units + j] - targets[(long)idx[first + i] * units + j]);

@@ -24,7 +24,7 @@
 #define TILE_LOADS (TILE * TK / TG_ITEMS) /* elements a work-item loads per tile */
 
 /* acc[i][j] += the sum over k of as[k][ty + TG*i] * bs[k][tx + TG*j]. */
-inline void tile_multiply(__local const float (*as)[TILE + 1], __local const float (*bs)[TILE + 1],
+static inline void tile_multiply(__local const float (*as)[TILE + 1], __local const float (*bs)[TILE + 1],
                           int tx, int ty, float acc[4][4])
 {
     for (int k = 0; k < TK; k++) {
@@ -43,7 +43,7 @@ inline void tile_multiply(__local const float (*as)[TILE + 1], __local const flo
 /* One operand's TILE x TK tile at (row r0, k0) into t[k][r]: element (r, k)
  * at M[r * s_r + k * s_k], zero at or past rows or kn. Consecutive work-items
  * take consecutive k when s_k is 1, else consecutive rows. */
-inline void load_tile(__local float (*t)[TILE + 1], __global const float *M, int s_r, int s_k,
+static inline void load_tile(__local float (*t)[TILE + 1], __global const float *M, int s_r, int s_k,
                       int r0, int rows, int k0, int kn, int lid)
 {
     for (int l = 0; l < TILE_LOADS; l++) {
@@ -103,7 +103,7 @@ __kernel void gemm_tiled(int M, int N, int K, int k_total, int per_split,
  * batch's pixels. A work-item's pixel is the same in every tile, so it comes
  * decoded (xn: its example's image, iy0/ix0: its window's corner; xn NULL
  * past the last pixel). */
-inline void load_image_tile(__local float (*t)[TILE + 1], __global const float *xn, int iy0,
+static inline void load_image_tile(__local float (*t)[TILE + 1], __global const float *xn, int iy0,
                             int ix0, int k0, int K, ConvGeom g, int lid)
 {
     int p = lid % TILE, area = g.kh * g.kw;

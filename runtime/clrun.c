@@ -9,29 +9,105 @@
 #include "device.h"
 #include "experiment.h"
 #include "graph.h"
+#include "interrupt.h"
 #include "merge.h"
 #include "sweep_run.h"
 #include "train.h"
+#include "version.h"
 
 static const char usage[] =
     "usage:\n"
     "  clrun devices                        list OpenCL platforms and devices\n"
-    "  clrun summary FILE.yaml [KEY=VALUE ...]\n"
+    "  clrun summary FILE.yaml [KEY=VALUE ...] [--tensors]\n"
     "                                       layer table of a model or experiment\n"
     "  clrun run EXP.yaml [KEY=VALUE ...] [--device SPEC] [--out DIR] [--weights FILE]\n"
     "                 [--profile] [--kernels cpu|gpu] [--trace-launches FILE]\n"
     "                                       train and evaluate an experiment\n"
+    "  clrun evaluate EXP.yaml --weights FILE [KEY=VALUE ...] [--split test|val|train]\n"
+    "                 [--per-class] [--device SPEC]\n"
+    "                                       loss and accuracy of saved weights\n"
+    "  clrun predict EXP.yaml --weights FILE [KEY=VALUE ...] [--out FILE.csv] [--invert]\n"
+    "                 PATH...               class probabilities of images (files, folders)\n"
     "  clrun sweep EXP.yaml [KEY=VALUE ...] [KEY=A,B,...] [--count | --list | --index I |\n"
     "                 --jobs N] [--device SPEC,... | all] [--out ROOT]\n"
     "                                       the grid of the experiment's sweep: block\n"
     "  clrun merge ROOT [--metric NAME]     results.csv and figures of a sweep\n"
+    "  clrun help [COMMAND]                 this text, or one command's (COMMAND --help)\n"
+    "  clrun --version                      clrun's version\n"
     "SPEC is P:D by index or name (0:0, pocl, nvidia:0); also $CLRUN_DEVICE.\n"
     "--kernels forces the kernel plan (also $CLRUN_KERNELS; cpu for CPU devices, gpu for\n"
     "the rest by default); --trace-launches writes a line per kernel launch.\n"
     "KEY=VALUE overrides a setting by dotted path: train.batch_size=128,\n"
     "optimizer.learning_rate=0.001, model.layers.fc1.units=64. For sweep, KEY=A,B,...\n"
     "sweeps KEY over those values; without --index, $SLURM_ARRAY_TASK_ID or\n"
-    "$JOB_COMPLETION_INDEX picks the point, else the whole grid runs (--jobs 1).\n";
+    "$JOB_COMPLETION_INDEX picks the point, else the whole grid runs (--jobs 1).\n"
+    "Options that take a value are written --out DIR or --out=DIR.\n";
+
+/* Each command's own help: `clrun help COMMAND` and `clrun COMMAND --help`. */
+static const struct {
+    const char *name, *help;
+} command_help[] = {
+    {"devices", "usage: clrun devices\n"
+                "Lists every OpenCL device as \"P:D  TYPE  NAME  (PLATFORM, driver DRIVER,\n"
+                "kernels PLAN)\"; P:D is what --device and $CLRUN_DEVICE take.\n"},
+    {"summary", "usage: clrun summary FILE.yaml [KEY=VALUE ...] [--tensors]\n"
+                "The layer table of a model or experiment: each layer's type, output shape and\n"
+                "parameters; the last line is \"Total params: N\". --tensors lists every\n"
+                "parameter tensor first, with its PyTorch name and shape, and the trainable\n"
+                "and non-trainable counts.\n"},
+    {"run", "usage: clrun run EXP.yaml [KEY=VALUE ...] [--device SPEC] [--out DIR]\n"
+            "                 [--weights FILE] [--profile] [--kernels cpu|gpu]\n"
+            "                 [--trace-launches FILE]\n"
+            "Trains and evaluates the experiment into runs/NAME (or --out DIR): history.csv,\n"
+            "weights.safetensors, a checkpoint, figures and analyses. Running the same\n"
+            "command again resumes a stopped run. --weights starts from saved weights\n"
+            "(train.epochs=0 only evaluates and analyses them); --profile times each kernel.\n"
+            "--kernels forces the kernel plan (also $CLRUN_KERNELS: cpu for CPU devices, gpu\n"
+            "for the rest by default); --trace-launches writes a line per kernel launch.\n"},
+    {"evaluate", "usage: clrun evaluate EXP.yaml --weights FILE [KEY=VALUE ...]\n"
+                 "                 [--split test|val|train] [--per-class] [--device SPEC]\n"
+                 "Prints the loss and accuracy of the weights on one split of the experiment's\n"
+                 "data (test by default; val needs data.validation_split), with --per-class\n"
+                 "each class's examples, correct predictions and accuracy. Writes nothing and\n"
+                 "runs no analyses (`clrun run EXP.yaml train.epochs=0 --weights FILE` does).\n"},
+    {"predict", "usage: clrun predict EXP.yaml --weights FILE [KEY=VALUE ...] [--out FILE.csv]\n"
+                "                 [--invert] [--device SPEC] PATH...\n"
+                "Reads the images (PNG or JPEG files, or the image files of folders) as the\n"
+                "experiment's data are read: its image options for folder data, else the\n"
+                "model's input size and channels; --invert swaps black and white (dark writing\n"
+                "on a light page for MNIST's light on dark). Writes predictions.csv (or --out):\n"
+                "file, predicted class, and a probability per class.\n"},
+    {"sweep", "usage: clrun sweep EXP.yaml [KEY=VALUE ...] [KEY=A,B,...] [--count | --list |\n"
+              "                 --index I | --jobs N] [--device SPEC,... | all] [--out ROOT]\n"
+              "Runs the grid of the experiment's sweep: block (or of KEY=A,B,... overrides)\n"
+              "into ROOT/NNNN, then merges it. --count and --list show the grid; --index I\n"
+              "(or $SLURM_ARRAY_TASK_ID, $JOB_COMPLETION_INDEX) runs one point; --jobs N\n"
+              "runs N points at a time.\n"},
+    {"merge", "usage: clrun merge ROOT [--metric NAME]\n"
+              "Writes ROOT/results.csv (a row per finished point) and the sweep's figures;\n"
+              "--metric picks the figures' metric (final_test_accuracy by default).\n"},
+};
+
+/* Prints the help of the named command to stdout; 0, or 2 when there is no such command. */
+static int print_help(const char *cmd)
+{
+    if (!cmd) {
+        fputs(usage, stdout);
+        return CLRUN_OK;
+    }
+    for (size_t i = 0; i < sizeof command_help / sizeof command_help[0]; i++)
+        if (strcmp(cmd, command_help[i].name) == 0) {
+            fputs(command_help[i].help, stdout);
+            return CLRUN_OK;
+        }
+    fprintf(stderr, "clrun: no command '%s'\n%s", cmd, usage);
+    return CLRUN_EINPUT;
+}
+
+static int is_help(const char *arg)
+{
+    return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
 
 typedef struct {
     const char *file;
@@ -43,10 +119,16 @@ typedef struct {
     const char *metric;         /* merge --metric */
     const char *kernels;        /* --kernels: the same as $CLRUN_KERNELS */
     const char *trace;          /* --trace-launches: the same as $CLRUN_TRACE_LAUNCHES */
+    int tensors;                /* summary --tensors */
+    const char *split;          /* evaluate --split */
+    char **paths;               /* predict: the images or folders after the file */
+    int n_paths, invert;        /* predict --invert */
+    int per_class;              /* evaluate --per-class */
 } Args;
 
 /* The options each command takes. */
-enum { OPT_RUN = 1, OPT_SWEEP = 2, OPT_MERGE = 4 };
+enum { OPT_RUN = 1, OPT_SWEEP = 2, OPT_MERGE = 4, OPT_SUMMARY = 8, OPT_EVALUATE = 16,
+       OPT_PREDICT = 32 };
 
 static int usage_error(const char *fmt, const char *what)
 {
@@ -56,8 +138,10 @@ static int usage_error(const char *fmt, const char *what)
     return CLRUN_EINPUT;
 }
 
-/* The option's value slot or flag in a, when cmd takes it. */
-static int find_option(Args *a, const char *arg, int cmd, const char ***value, int **flag)
+/* The option's value slot or flag in a, when cmd takes it; arg may be
+ * --name=value, its length up to '=' is then len. */
+static int find_option(Args *a, const char *arg, size_t len, int cmd, const char ***value,
+                       int **flag)
 {
     const struct {
         const char *name;
@@ -66,20 +150,25 @@ static int find_option(Args *a, const char *arg, int cmd, const char ***value, i
         int *flag;
     } options[] = {
         {"--profile", OPT_RUN, NULL, &a->run.profile},
-        {"--device", OPT_RUN | OPT_SWEEP, &a->run.device, NULL},
-        {"--out", OPT_RUN | OPT_SWEEP, &a->run.out_dir, NULL},
-        {"--weights", OPT_RUN, &a->run.weights, NULL},
+        {"--device", OPT_RUN | OPT_SWEEP | OPT_EVALUATE | OPT_PREDICT, &a->run.device, NULL},
+        {"--out", OPT_RUN | OPT_SWEEP | OPT_PREDICT, &a->run.out_dir, NULL},
+        {"--weights", OPT_RUN | OPT_EVALUATE | OPT_PREDICT, &a->run.weights, NULL},
+        {"--invert", OPT_PREDICT, NULL, &a->invert},
+        {"--split", OPT_EVALUATE, &a->split, NULL},
+        {"--per-class", OPT_EVALUATE, NULL, &a->per_class},
         {"--overwrite", OPT_RUN | OPT_SWEEP, NULL, &a->run.overwrite},
         {"--count", OPT_SWEEP, NULL, &a->count},
         {"--list", OPT_SWEEP, NULL, &a->list},
         {"--index", OPT_SWEEP, &a->index, NULL},
         {"--jobs", OPT_SWEEP, &a->jobs, NULL},
         {"--metric", OPT_MERGE, &a->metric, NULL},
-        {"--kernels", OPT_RUN | OPT_SWEEP, &a->kernels, NULL},
+        {"--kernels", OPT_RUN | OPT_SWEEP | OPT_EVALUATE | OPT_PREDICT, &a->kernels, NULL},
         {"--trace-launches", OPT_RUN, &a->trace, NULL},
+        {"--tensors", OPT_SUMMARY, NULL, &a->tensors},
     };
     for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
-        if ((options[i].cmds & cmd) && strcmp(arg, options[i].name) == 0) {
+        if ((options[i].cmds & cmd) && strlen(options[i].name) == len &&
+            strncmp(arg, options[i].name, len) == 0) {
             *value = options[i].value;
             *flag = options[i].flag;
             return 1;
@@ -92,12 +181,18 @@ static int parse_args(int argc, char **argv, int cmd, Args *a)
 {
     memset(a, 0, sizeof *a);
     a->overrides = calloc((size_t)argc + 1, sizeof *a->overrides);
+    a->paths = calloc((size_t)argc + 1, sizeof *a->paths);
     for (int i = 0; i < argc; i++) {
-        const char *arg = argv[i], **value = NULL;
+        const char *arg = argv[i], **value = NULL, *eq = strchr(arg, '=');
         int *flag = NULL;
-        if (find_option(a, arg, cmd, &value, &flag)) {
+        size_t len = arg[0] == '-' && eq ? (size_t)(eq - arg) : strlen(arg);
+        if (find_option(a, arg, len, cmd, &value, &flag)) {
+            if (flag && len < strlen(arg))
+                return usage_error("%s takes no value", arg);
             if (flag)
                 *flag = 1;
+            else if (len < strlen(arg))
+                *value = arg + len + 1; /* --out=DIR */
             else if (i + 1 == argc)
                 return usage_error("%s needs a value", arg);
             else if (!*(*value = argv[++i]))
@@ -108,6 +203,8 @@ static int parse_args(int argc, char **argv, int cmd, Args *a)
             a->overrides[a->n_overrides++] = argv[i];
         } else if (!a->file) {
             a->file = arg;
+        } else if (cmd == OPT_PREDICT) {
+            a->paths[a->n_paths++] = argv[i];
         } else {
             return usage_error("unexpected argument '%s' (overrides are KEY=VALUE)", arg);
         }
@@ -133,6 +230,8 @@ static int cmd_summary(Args *a, Err *err)
     memset(&g, 0, sizeof g);
     int rc = experiment_load(&e, a->file, a->overrides, a->n_overrides, err);
     if (!rc) rc = graph_build(&g, e.model, err);
+    if (!rc && a->tensors)
+        graph_summary_tensors(&g, stdout);
     if (!rc)
         graph_summary(&g, stdout);
     graph_free(&g);
@@ -142,6 +241,7 @@ static int cmd_summary(Args *a, Err *err)
 
 static int cmd_run(Args *a, Err *err)
 {
+    interrupt_install();
     Experiment e;
     int rc = experiment_load(&e, a->file, a->overrides, a->n_overrides, err);
     if (!rc && e.model == e.root)
@@ -152,6 +252,41 @@ static int cmd_run(Args *a, Err *err)
                "the grid\n", a->file);
     if (!rc)
         rc = train_run(&e, &a->run, err);
+    experiment_free(&e);
+    return rc;
+}
+
+static int cmd_evaluate(Args *a, Err *err)
+{
+    const char *split = a->split ? a->split : "test";
+    if (strcmp(split, "test") && strcmp(split, "val") && strcmp(split, "train"))
+        return usage_error("--split takes test, val or train, not '%s'", split);
+    if (!a->run.weights)
+        return usage_error("%s", "evaluate needs --weights FILE");
+    Experiment e;
+    int rc = experiment_load(&e, a->file, a->overrides, a->n_overrides, err);
+    if (!rc && e.model == e.root)
+        rc = err_set(err, CLRUN_EINPUT, "%s: this is a model; `clrun evaluate` needs an "
+                     "experiment (its data: and loss:)", a->file);
+    if (!rc) rc = train_evaluate(&e, &a->run, split, a->per_class, err);
+    experiment_free(&e);
+    return rc;
+}
+
+static int cmd_predict(Args *a, Err *err)
+{
+    if (!a->run.weights)
+        return usage_error("%s", "predict needs --weights FILE");
+    if (a->n_paths == 0)
+        return usage_error("%s", "predict needs images or folders of them after the experiment");
+    Experiment e;
+    int rc = experiment_load(&e, a->file, a->overrides, a->n_overrides, err);
+    if (!rc && e.model == e.root)
+        rc = err_set(err, CLRUN_EINPUT, "%s: this is a model; `clrun predict` needs an "
+                     "experiment (its data: and loss:)", a->file);
+    if (!rc)
+        rc = train_predict(&e, &a->run, (const char *const *)a->paths, a->n_paths,
+                           a->run.out_dir ? a->run.out_dir : "predictions.csv", a->invert, err);
     experiment_free(&e);
     return rc;
 }
@@ -220,12 +355,31 @@ static int cmd_merge(Args *a, Err *err)
     return merge_sweep(a->file, a->metric, err);
 }
 
+/* Whether the command's arguments ask for its help. */
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 2; i < argc; i++)
+        if (is_help(argv[i]))
+            return 1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? CLRUN_EINPUT : CLRUN_OK;
+    /* Each line as it is written, also into a pipe or file (Slurm, nohup, tee). */
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return CLRUN_EINPUT;
     }
+    if (is_help(argv[1]) || strcmp(argv[1], "help") == 0)
+        return print_help(argc > 2 && !is_help(argv[1]) ? argv[2] : NULL);
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("clrun %s\n", CLRUN_VERSION);
+        return CLRUN_OK;
+    }
+    if (wants_help(argc, argv))
+        return print_help(argv[1]);
     Err err = {""};
     Args a;
     memset(&a, 0, sizeof a);
@@ -234,9 +388,13 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "devices") == 0)
         rc = argc == 2 ? cmd_devices(&err) : usage_error("%s takes no arguments", cmd);
     else if (strcmp(cmd, "summary") == 0)
-        rc = parse_args(argc - 2, argv + 2, 0, &a) ? CLRUN_EINPUT : cmd_summary(&a, &err);
+        rc = parse_args(argc - 2, argv + 2, OPT_SUMMARY, &a) ? CLRUN_EINPUT : cmd_summary(&a, &err);
     else if (strcmp(cmd, "run") == 0)
         rc = parse_args(argc - 2, argv + 2, OPT_RUN, &a) ? CLRUN_EINPUT : cmd_run(&a, &err);
+    else if (strcmp(cmd, "evaluate") == 0)
+        rc = parse_args(argc - 2, argv + 2, OPT_EVALUATE, &a) ? CLRUN_EINPUT : cmd_evaluate(&a, &err);
+    else if (strcmp(cmd, "predict") == 0)
+        rc = parse_args(argc - 2, argv + 2, OPT_PREDICT, &a) ? CLRUN_EINPUT : cmd_predict(&a, &err);
     else if (strcmp(cmd, "sweep") == 0)
         rc = parse_args(argc - 2, argv + 2, OPT_SWEEP, &a) ? CLRUN_EINPUT : cmd_sweep(&a, &err);
     else if (strcmp(cmd, "merge") == 0)
@@ -245,6 +403,9 @@ int main(int argc, char **argv)
         rc = usage_error("unknown command '%s'", cmd);
     if (rc && err.msg[0])
         fprintf(stderr, "clrun: %s\n", err.msg);
+    if (rc && interrupt_signal()) /* as a shell reports a process the signal ended */
+        rc = 128 + interrupt_signal();
     free(a.overrides);
+    free(a.paths);
     return rc;
 }

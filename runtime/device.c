@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cl_sources.h"
+#include "clblast.h"
 #include "kcache.h"
 
 #define MAX_PLATFORMS 16
@@ -289,6 +290,8 @@ int dev_open_profiled(Device *d, const char *spec, int profile, Err *err)
                       NULL);
     if ((rc = device_plan(d->id, &d->plan, err)) || (rc = open_trace(d, err)))
         return rc;
+    if (d->plan.gemm == GEMM_CLBLAST && (rc = clblast_prepare(d->id, err)))
+        return rc;
     cl_int cle;
     d->ctx = clCreateContext(NULL, 1, &d->id, NULL, NULL, &cle);
     if ((rc = dev_check(cle, "clCreateContext", d->name, err)))
@@ -470,12 +473,19 @@ int dev_kernel(Device *d, const char *name, cl_kernel *out, Err *err)
     return CLRUN_OK;
 }
 
-size_t dev_group_limit(const Device *d, cl_kernel k)
+/* The kernel table's index of k (every kernel comes from dev_kernel), or -1. */
+static int kernel_index(const Device *d, cl_kernel k)
 {
     for (int i = 0; i < d->n_kernels; i++)
         if (d->kernels[i].kernel == k)
-            return d->kernels[i].max_group;
-    return d->max_work_group;
+            return i;
+    return -1;
+}
+
+size_t dev_group_limit(const Device *d, cl_kernel k)
+{
+    int i = kernel_index(d, k);
+    return i >= 0 ? d->kernels[i].max_group : d->max_work_group;
 }
 
 /* ---- profiling ---- */
@@ -489,7 +499,7 @@ static void kernel_name(cl_kernel k, char *buf, size_t size)
 
 /* Room for one more pending event and its tag; NULL when memory ran out (that
  * launch goes unprofiled). */
-static cl_event *profile_slot(DevProfile *p, cl_kernel k)
+static cl_event *profile_slot(DevProfile *p, const char *kernel)
 {
     if (p->n_pending == p->cap_pending) {
         int cap = p->cap_pending ? 2 * p->cap_pending : 1024;
@@ -504,9 +514,20 @@ static cl_event *profile_slot(DevProfile *p, cl_kernel k)
         p->cap_pending = cap;
     }
     DevProfileRow *what = &p->pending_what[p->n_pending];
-    kernel_name(k, what->kernel, sizeof what->kernel);
+    snprintf(what->kernel, sizeof what->kernel, "%s", kernel);
     memcpy(what->tag, p->tag, sizeof p->tag);
     return &p->pending[p->n_pending];
+}
+
+cl_event *dev_profile_event(Device *d, const char *name)
+{
+    return d->profile.enabled ? profile_slot(&d->profile, name) : NULL;
+}
+
+void dev_profile_enqueued(Device *d, cl_event *ev)
+{
+    if (ev)
+        d->profile.n_pending++;
 }
 
 static void profile_add(DevProfile *p, const char *kernel, const char *tag, double seconds)
@@ -626,10 +647,9 @@ void dev_profile_report(Device *d, double wall_seconds, FILE *out)
 
 /* ---- launches and buffers ---- */
 
-static void trace_launch(Device *d, cl_kernel k, int dims, const size_t *glob, const size_t *loc)
+static void trace_launch(Device *d, const char *name, int dims, const size_t *glob,
+                         const size_t *loc)
 {
-    char name[64];
-    kernel_name(k, name, sizeof name);
     size_t g[3] = {1, 1, 1}, l[3] = {1, 1, 1};
     for (int i = 0; i < dims; i++)
         g[i] = glob[i], l[i] = loc[i];
@@ -649,7 +669,10 @@ int dev_launch(Device *d, cl_kernel k, int dims, const size_t *global, const siz
             return dev_check(cle, "clSetKernelArg", what, err);
         }
     }
-    size_t most = dev_group_limit(d, k), def = d->plan.group < most ? d->plan.group : most;
+    int at = kernel_index(d, k);
+    const char *name = at >= 0 ? d->kernels[at].name : "a kernel not from dev_kernel";
+    size_t most = at >= 0 ? d->kernels[at].max_group : d->max_work_group;
+    size_t def = d->plan.group < most ? d->plan.group : most;
     size_t loc[3] = {def, 1, 1}, glob[3], items = 1;
     for (int i = 0; i < dims; i++) {
         if (local)
@@ -659,25 +682,17 @@ int dev_launch(Device *d, cl_kernel k, int dims, const size_t *global, const siz
         glob[i] = (global[i] + loc[i] - 1) / loc[i] * loc[i];
         items *= loc[i];
     }
-    if (items > most) {
-        char name[64];
-        kernel_name(k, name, sizeof name);
+    if (items > most)
         return err_set(err, CLRUN_ERUNTIME, "clEnqueueNDRangeKernel(%s): work-groups of %zu "
                        "work-items, but %s allows %zu for this kernel: try --kernels cpu", name,
                        items, d->name, most);
-    }
     if (d->trace)
-        trace_launch(d, k, dims, glob, loc);
-    cl_event *ev = d->profile.enabled ? profile_slot(&d->profile, k) : NULL;
+        trace_launch(d, name, dims, glob, loc);
+    cl_event *ev = dev_profile_event(d, name);
     cl_int cle = clEnqueueNDRangeKernel(d->queue, k, (cl_uint)dims, NULL, glob, loc, 0, NULL, ev);
-    if (ev && cle == CL_SUCCESS)
-        d->profile.n_pending++;
-    if (cle != CL_SUCCESS) {
-        char name[64];
-        kernel_name(k, name, sizeof name);
-        return dev_check(cle, "clEnqueueNDRangeKernel", name, err);
-    }
-    return CLRUN_OK;
+    if (cle == CL_SUCCESS)
+        dev_profile_enqueued(d, ev);
+    return dev_check(cle, "clEnqueueNDRangeKernel", name, err);
 }
 
 int dev_alloc(Device *d, size_t bytes, const char *what, cl_mem *out, Err *err)

@@ -90,6 +90,10 @@ int dev_open_profiled(Device *d, const char *spec, int profile, Err *err);
 void dev_profile_tag(Device *d, const char *fmt, const char *name);
 /* Counts the launches that have finished (all of them after dev_finish). */
 void dev_profile_collect(Device *d);
+/* For work enqueued by another library (CLBlast): an event to pass it, NULL
+ * when not profiling, and once it has enqueued, the event's record. */
+cl_event *dev_profile_event(Device *d, const char *name);
+void dev_profile_enqueued(Device *d, cl_event *ev);
 /* Prints time per kernel and per tag, and the share of wall time they cover. */
 void dev_profile_report(Device *d, double wall_seconds, FILE *out);
 

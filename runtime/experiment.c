@@ -1,6 +1,7 @@
 /* experiment.c: the experiment schema (see experiment.h). Each section's reader
  * takes what it knows and spec_check_unused rejects the rest with its line. */
 #include "experiment.h"
+#include "plot.h"
 
 #include <limits.h>
 #include <string.h>
@@ -22,7 +23,21 @@ static int read_train(Experiment *e, Err *err)
     if (!rc) rc = spec_bool(train, "shuffle", 0, &e->shuffle, err);
     if (!rc) rc = spec_bool(train, "nan_check", 0, &e->nan_check, err);
     if (!rc) rc = spec_int(train, "log_every", 0, 0, INT_MAX, &e->log_every, err);
+    if (!rc) rc = monitor_parse(&e->early_stopping, train, "early_stopping", 1, err);
+    if (!rc) rc = monitor_parse(&e->save_best, train, "save_best", 0, err);
     return rc ? rc : spec_check_unused(train, "train", err);
+}
+
+/* plot: {dpi: N}, optional */
+static int read_plot(Experiment *e, Err *err)
+{
+    SpecNode *plot = NULL;
+    e->plot_dpi = PLOT_DPI;
+    int rc = spec_map(e->root, "plot", 0, &plot, err);
+    if (rc || !plot)
+        return rc;
+    rc = spec_int(plot, "dpi", 0, PLOT_DPI_MIN, PLOT_DPI_MAX, &e->plot_dpi, err); /* 100: 900x600 */
+    return rc ? rc : spec_check_unused(plot, "plot", err);
 }
 
 void experiment_name(const char *path, char *out, size_t size)
@@ -45,6 +60,7 @@ static int read_experiment(Experiment *e, Err *err)
     if (!rc) rc = spec_map(e->root, "data", 1, &data, err);
     if (!rc) rc = data_parse(&e->data, data, err);
     if (!rc) rc = read_train(e, err);
+    if (!rc) rc = read_plot(e, err);
     spec_mark_used(spec_get(e->root, "run"));   /* provenance a run wrote into config.yaml */
     spec_mark_used(spec_get(e->root, "sweep")); /* `clrun sweep`'s grid; `clrun run` runs the base */
     e->analyses = spec_get(e->root, "analyses");

@@ -4,6 +4,7 @@
 #define CLRUN_EXPERIMENT_H
 
 #include "data/data.h"
+#include "monitor.h"
 #include "optim.h"
 #include "spec.h"
 
@@ -21,7 +22,9 @@ typedef struct {
     int shuffle;
     int nan_check;         /* stop at the first NaN or infinity in training (default on) */
     long log_every;        /* steps.csv: the loss of every N-th batch; 0: none */
+    Monitor early_stopping, save_best; /* train.early_stopping, train.save_best */
     SpecNode *analyses;    /* the `analyses:` list, read by the trainer, or NULL */
+    long plot_dpi;         /* plot.dpi: the figures' resolution (plot.h's PLOT_DPI: 900x600 px) */
     unsigned long long settings; /* checkpoint_fingerprint of the tree as loaded and
                                     overridden: what a finished run records, and what a
                                     sweep compares a point's run with */

@@ -11,6 +11,7 @@
 #include "io/safetensors.h"
 #include "layers/layers.h"
 #include "rng.h"
+#include "text.h"
 
 long shape_size(Shape s)
 {
@@ -547,6 +548,24 @@ void graph_summary(const Graph *g, FILE *out)
     if (buffers)
         fprintf(out, "Buffers (running statistics, not trained): %ld\n", buffers);
     fprintf(out, "Total params: %ld\n", graph_param_count(g, 1));
+}
+
+void graph_summary_tensors(const Graph *g, FILE *out)
+{
+    char count[TEXT_NUMBER_MAX];
+    fprintf(out, "%-40s %-20s %12s  %s\n", "Tensor", "Shape", "Count", "Trained");
+    for (int i = 0; i < g->n_params; i++) {
+        const Param *p = &g->params[i];
+        char shape[64] = "[";
+        for (int d = 0; d < p->ndim; d++)
+            snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s%ld", d ? ", " : "",
+                     p->dims[d]);
+        snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "]");
+        fprintf(out, "%-40s %-20s %12s  %s\n", p->name, shape,
+                text_thousands((long)p->count, count), p->init.trainable ? "yes" : "no (buffer)");
+    }
+    fprintf(out, "Trainable params: %s\n", text_thousands(graph_param_count(g, 1), count));
+    fprintf(out, "Non-trainable params: %s\n\n", text_thousands(graph_param_count(g, 0), count));
 }
 
 /* ---- weights ---- */

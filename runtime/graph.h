@@ -160,6 +160,11 @@ Node *graph_output(Graph *g);
 long graph_param_count(const Graph *g, int trainable);
 void graph_summary(const Graph *g, FILE *out);
 
+/* Every parameter tensor (PyTorch's state_dict name, shape, count, whether it
+ * is trained) and the trainable and non-trainable totals, with thousands
+ * separators: `clrun summary --tensors`, printed before graph_summary's table. */
+void graph_summary_tensors(const Graph *g, FILE *out);
+
 /* Parameter files (safetensors, PyTorch names and layouts). */
 int graph_save_weights(Graph *g, const char *path, Err *err);
 int graph_load_weights(Graph *g, const char *path, Err *err);

@@ -305,20 +305,6 @@ static int value_index(const char **values, int n, const char *v)
     return -1;
 }
 
-/* The values as numbers when they all are; else their positions. */
-static int as_numbers(const char **values, int n, double *x)
-{
-    int numeric = 1;
-    for (int j = 0; j < n; j++) {
-        char *end;
-        x[j] = strtod(values[j], &end);
-        numeric = numeric && end != values[j] && !*end;
-    }
-    for (int j = 0; !numeric && j < n; j++)
-        x[j] = j;
-    return numeric;
-}
-
 /* The mean metric over finished points for each (value of key a, value of key b). */
 static void cell_means(const Grid *g, int m, int a, const char **va, int na, int b,
                        const char **vb, int nb, double *mean)
@@ -378,26 +364,22 @@ static int plot_key(const Grid *g, const char *root, int m, int a, Err *err)
         free(mean), free(ys), free(series), free(labels);
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
     }
-    int numeric = as_numbers(va, na, x);
+    for (int j = 0; j < na; j++)
+        x[j] = j; /* a category per value, in the sweep's order, named under its tick */
     cell_means(g, m, a, va, na, b, vb, nb, mean);
     for (int s = 0; s < nb; s++) {
         for (int j = 0; j < na; j++)
             ys[s * na + j] = mean[j * nb + s];
         if (b >= 0)
             snprintf(labels[s], sizeof labels[s], "%s=%s", g->keys[b], vb[s]);
-        series[s] = (PlotSeries){x, ys + s * na, na, b >= 0 ? labels[s] : metrics[m].name, na == 1};
+        series[s] = (PlotSeries){.x = x, .y = ys + s * na, .n = na, .markers = PLOT_LINE_MARKERS,
+                                 .label = b >= 0 ? labels[s] : metrics[m].name};
     }
-    char title[320], xlabel[320], name[160], path[PATH_MAX];
+    char title[320], name[160], path[PATH_MAX];
     snprintf(title, sizeof title, "%s against %s%s", metrics[m].name, g->keys[a],
              n_keys > 2 ? " (mean over the other keys)" : "");
-    if (numeric)
-        snprintf(xlabel, sizeof xlabel, "%s", g->keys[a]);
-    else { /* positions stand for the values, which the label spells out */
-        int n = snprintf(xlabel, sizeof xlabel, "%s:", g->keys[a]);
-        for (int j = 0; j < na && n < (int)sizeof xlabel; j++)
-            n += snprintf(xlabel + n, sizeof xlabel - (size_t)n, " %d=%s", j, va[j]);
-    }
-    PlotPanel panel = {title, xlabel, metrics[m].name, series, nb};
+    PlotPanel panel = {.title = title, .xlabel = g->keys[a], .ylabel = metrics[m].name,
+                       .series = series, .n_series = nb, .x_names = va, .n_x_names = na};
     file_key(g->keys[a], name, sizeof name);
     snprintf(path, sizeof path, "%s/sweep_%s.png", root, name);
     int rc = plot_lines(path, &panel, 1, err);
@@ -414,11 +396,12 @@ static int plot_heat(const Grid *g, const char *root, int m, int a, int b, Err *
     if (!mean)
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
     cell_means(g, m, a, va, na, b, vb, nb, mean);
-    char title[400], path[PATH_MAX];
-    snprintf(title, sizeof title, "%s (rows: %s, columns: %s)", metrics[m].name, g->keys[a],
-             g->keys[b]);
+    char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/sweep_heatmap.png", root);
-    int rc = plot_heatmap(path, title, mean, na, nb, va, vb, err);
+    PlotHeatmap h = {.title = metrics[m].name, .ylabel = g->keys[a], .xlabel = g->keys[b],
+                     .values = mean, .rows = na, .cols = nb, .row_labels = va, .col_labels = vb,
+                     .value_format = "%.3f"};
+    int rc = plot_heatmap(path, &h, err);
     free(mean);
     return rc;
 }

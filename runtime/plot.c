@@ -7,6 +7,7 @@
  * with the message. Inputs are checked first so that this path stays rare. The
  * file is written to path.tmp and renamed onto path once PLplot has closed it. */
 #include "plot.h"
+#include "plot_layout.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -19,16 +20,12 @@
 #include <sys/stat.h>
 
 enum {
-    PLOT_WIDTH = 900,
-    PLOT_HEIGHT = 600,
     COL_BG = 0,     /* white */
     COL_FG = 1,     /* black: axes and text */
     COL_GRID = 2,   /* light gray */
     COL_SERIES = 3, /* first of N_SERIES_COLORS */
     N_SERIES_COLORS = 10,
-    MAX_LEGEND = 16,
     COLORBAR_STEPS = 64,
-    MAX_TICK_LABELS = 30,
 };
 
 /* cmap0: background, foreground, grid, then the "tab10" series colours. */
@@ -37,6 +34,20 @@ static const int palette[][3] = {
     {44, 160, 44},   {214, 39, 40},   {148, 103, 189}, {140, 86, 75},  {227, 119, 194},
     {127, 127, 127}, {188, 189, 34},  {23, 190, 207},
 };
+
+#define MARKER "#(840)" /* a circle */
+/* px per line of text in PLplot's plmtex displacements, with the font set here. */
+static const double CHAR_PX = 15.5;
+
+/* pngcairo's resolution when none is set, at which plot_layout.h's pixel
+ * sizes hold; plot_set_dpi scales from it. */
+static const double PNGCAIRO_DPI = 90.0;
+static double plot_scale = 1.0;
+
+void plot_set_dpi(int dpi)
+{
+    plot_scale = dpi >= PLOT_DPI_MIN && dpi <= PLOT_DPI_MAX ? dpi / (double)PLOT_DPI : 1.0;
+}
 
 typedef void (*DrawFn)(const void *ctx);
 
@@ -73,7 +84,7 @@ static void set_palette(void)
 
 /* Opens a stream on file, draws, ends the stream; returns 0, or 1 after a
  * PLplot error (message in plot_msg). */
-static int draw_stream(const char *file, int nx, DrawFn draw, const void *ctx)
+static int draw_stream(const char *file, int nx, int height, DrawFn draw, const void *ctx)
 {
     volatile int stage = 0; /* 1: stream made, 2: ending it */
     PLINT prev = 0;
@@ -99,10 +110,14 @@ static int draw_stream(const char *file, int nx, DrawFn draw, const void *ctx)
     stage = 1;
     plsdev("pngcairo");
     plsfnam(file);
-    plspage(0, 0, PLOT_WIDTH, PLOT_HEIGHT, 0, 0);
+    /* More pixels per inch at the same size in inches: text, markers and
+     * layout scale together; line widths are scaled where they are set. */
+    plspage(PNGCAIRO_DPI * plot_scale, PNGCAIRO_DPI * plot_scale, (PLINT)lround(PLOT_WIDTH * plot_scale),
+            (PLINT)lround(height * plot_scale), 0, 0);
     set_palette();
     plssub(nx, 1);
     plinit();
+    plwidth(plot_scale);
     plfont(1);
     plschr(0, 1.0);
     draw(ctx);
@@ -115,8 +130,8 @@ static int draw_stream(const char *file, int nx, DrawFn draw, const void *ctx)
     return 0;
 }
 
-/* Draws into path.tmp and renames it onto path. */
-static int render(const char *path, int nx, DrawFn draw, const void *ctx, Err *err)
+/* Draws a figure PLOT_WIDTH x height px into path.tmp and renames it onto path. */
+static int render(const char *path, int nx, int height, DrawFn draw, const void *ctx, Err *err)
 {
     char tmp[PATH_MAX];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
@@ -126,7 +141,7 @@ static int render(const char *path, int nx, DrawFn draw, const void *ctx, Err *e
         return err_set(err, CLRUN_ERUNTIME, "%s: cannot write figure: %s", path, strerror(errno));
     fclose(f);
     plot_msg[0] = '\0';
-    int failed = draw_stream(tmp, nx, draw, ctx);
+    int failed = draw_stream(tmp, nx, height, draw, ctx);
     struct stat st;
     if (failed || plot_msg[0] || stat(tmp, &st) != 0 || st.st_size == 0) {
         remove(tmp);
@@ -162,25 +177,6 @@ static void range_add(Range *r, double v)
         r->hi = v;
 }
 
-/* Makes a drawable window from r: a default for no data, a width for one value, a margin. */
-static void range_finish(Range *r, double margin)
-{
-    if (r->lo > r->hi) {
-        r->lo = 0.0;
-        r->hi = 1.0;
-        return;
-    }
-    double span = r->hi - r->lo;
-    if (span <= 0.0) {
-        double pad = fabs(r->lo) > 0.0 ? fabs(r->lo) * 0.05 : 0.5;
-        r->lo -= pad;
-        r->hi += pad;
-        return;
-    }
-    r->lo -= span * margin;
-    r->hi += span * margin;
-}
-
 static int point_ok(const PlotSeries *s, int i)
 {
     return isfinite(s->x[i]) && isfinite(s->y[i]);
@@ -206,72 +202,126 @@ static void draw_markers(const PlotSeries *s)
 {
     for (int i = 0; i < s->n; i++)
         if (point_ok(s, i))
-            plstring(1, s->x + i, s->y + i, "#(840)");
+            plstring(1, s->x + i, s->y + i, MARKER);
 }
 
-static void draw_legend(const PlotPanel *p)
+static void draw_error_bars(const PlotSeries *s)
 {
-    PLINT opts[MAX_LEGEND], colors[MAX_LEGEND], styles[MAX_LEGEND], fg[MAX_LEGEND], nsym[MAX_LEGEND];
-    PLFLT widths[MAX_LEGEND], scales[MAX_LEGEND];
-    const char *labels[MAX_LEGEND], *symbols[MAX_LEGEND];
+    for (int i = 0; i < s->n; i++)
+        if (point_ok(s, i) && isfinite(s->err[i])) {
+            PLFLT x = s->x[i], lo = s->y[i] - fabs(s->err[i]), hi = s->y[i] + fabs(s->err[i]);
+            plerry(1, &x, &lo, &hi);
+        }
+}
+
+static void draw_series(const PlotSeries *s)
+{
+    if (s->markers != PLOT_MARKERS)
+        draw_line(s);
+    if (s->markers != PLOT_LINE)
+        draw_markers(s);
+    if (s->err)
+        draw_error_bars(s);
+}
+
+static void draw_legend(const PlotPanel *p, const PlotLayout *l)
+{
+    PLINT opts[PLOT_MAX_LEGEND], colors[PLOT_MAX_LEGEND], styles[PLOT_MAX_LEGEND];
+    PLINT fg[PLOT_MAX_LEGEND], nsym[PLOT_MAX_LEGEND];
+    PLFLT widths[PLOT_MAX_LEGEND], scales[PLOT_MAX_LEGEND];
+    const char *labels[PLOT_MAX_LEGEND], *symbols[PLOT_MAX_LEGEND];
     int n = 0;
-    for (int i = 0; i < p->n_series && n < MAX_LEGEND; i++) {
+    for (int i = 0; i < p->n_series && n < PLOT_MAX_LEGEND; i++) {
         const PlotSeries *s = &p->series[i];
         if (!s->label)
             continue;
-        opts[n] = s->markers ? PL_LEGEND_SYMBOL : PL_LEGEND_LINE;
+        opts[n] = (s->markers != PLOT_MARKERS ? PL_LEGEND_LINE : 0) |
+                  (s->markers != PLOT_LINE ? PL_LEGEND_SYMBOL : 0);
         colors[n] = COL_SERIES + i % N_SERIES_COLORS;
         styles[n] = 1;
         fg[n] = COL_FG;
         nsym[n] = 1;
-        widths[n] = 2.0;
+        widths[n] = 2.0 * plot_scale;
         scales[n] = 1.0;
         labels[n] = s->label;
-        symbols[n] = "#(840)";
+        symbols[n] = MARKER;
         n++;
     }
-    if (n == 0)
+    if (!l->has_legend || n == 0)
         return;
+    PLINT pos = PL_POSITION_INSIDE | (l->legend_top ? PL_POSITION_TOP : PL_POSITION_BOTTOM) |
+                (l->legend_right ? PL_POSITION_RIGHT : PL_POSITION_LEFT);
     PLFLT w, h;
-    pllegend(&w, &h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
-             PL_POSITION_TOP | PL_POSITION_RIGHT | PL_POSITION_INSIDE, 0.02, 0.02, 0.08, COL_BG,
-             COL_FG, 1, n, 1, n, opts, 1.0, 0.9, 2.0, 0.0, fg, labels, NULL, NULL, NULL, NULL,
-             colors, styles, widths, colors, scales, nsym, symbols);
+    pllegend(&w, &h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, pos, 0.02, 0.02,
+             PLOT_LEGEND_SYMBOL / l->width, COL_BG, COL_FG, 1, n, 1, n, opts, 1.0, 0.9, 2.0, 0.0,
+             fg, labels, NULL, NULL, NULL, NULL, colors, styles, widths, colors, scales, nsym,
+             symbols);
 }
 
-static void draw_panel(const PlotPanel *p)
+/* Label of x tick k: its category name, or its integer value. */
+static const char *tick_text(const PlotPanel *p, const PlotLayout *l, int k, char *buf, size_t n)
 {
-    Range rx = {INFINITY, -INFINITY}, ry = {INFINITY, -INFINITY};
-    for (int i = 0; i < p->n_series; i++) {
-        const PlotSeries *s = &p->series[i];
-        for (int j = 0; j < s->n; j++)
-            if (point_ok(s, j)) {
-                range_add(&rx, s->x[j]);
-                range_add(&ry, s->y[j]);
-            }
+    if (l->categorical)
+        return text(p->x_names[k]);
+    snprintf(buf, n, "%.0f", l->first_tick + k * l->tick_step);
+    return buf;
+}
+
+/* Integer or category ticks on the x axis: grid lines, marks at both edges, labels. */
+static void draw_x_ticks(const PlotPanel *p, const PlotLayout *l)
+{
+    const PlotRect *w = &l->window;
+    double mark = (w->y1 - w->y0) * 8.0 / l->height; /* 8 px */
+    for (int k = 0; k < l->n_ticks; k++) {
+        double x = l->first_tick + k * l->tick_step, at = (x - w->x0) / (w->x1 - w->x0);
+        plcol0(COL_GRID);
+        pljoin(x, w->y0, x, w->y1);
+        plcol0(COL_FG);
+        pljoin(x, w->y0, x, w->y0 + mark);
+        pljoin(x, w->y1, x, w->y1 - mark);
+        if (k % l->label_stride)
+            continue;
+        char buf[32];
+        const char *s = tick_text(p, l, k, buf, sizeof buf);
+        if (l->rotate_labels)
+            plmtex("bv", 0.6, at, 1.0, s);
+        else
+            plmtex("b", 1.6, at, 0.5, s);
     }
-    range_finish(&rx, 0.0);
-    range_finish(&ry, 0.05);
+}
+
+static void draw_panel(const PlotPanel *p, int n_panels)
+{
+    PlotLayout l;
+    plot_layout(p, n_panels, &l);
+    const PlotRect *w = &l.window;
+    int custom_x = l.categorical || l.integer_x;
     pladv(0);
-    plvsta();
-    plwind(rx.lo, rx.hi, ry.lo, ry.hi);
+    plvpor(l.viewport.x0, l.viewport.x1, l.viewport.y0, l.viewport.y1);
+    plwind(w->x0, w->x1, w->y0, w->y1);
+    /* Plain numbers up to 7 digits (examples seen): PLplot's "(x10^4)" goes off the edge. */
+    plsxax(7, 0);
+    plsyax(5, 0);
     plcol0(COL_GRID);
-    plwidth(1.0);
-    plbox("g", 0, 0, "g", 0, 0);
+    plwidth(plot_scale);
+    plbox(custom_x ? "" : "g", 0, 0, "g", 0, 0);
     plcol0(COL_FG);
-    plbox("bcnst", 0, 0, "bcnstv", 0, 0);
-    pllab(text(p->xlabel), text(p->ylabel), text(p->title));
-    plwidth(2.0);
+    plbox(custom_x ? "bc" : "bcnst", 0, 0, "bcnstv", 0, 0);
+    if (custom_x)
+        draw_x_ticks(p, &l);
+    plmtex("b", (l.bottom_px - 22) / CHAR_PX, 0.5, 0.5, text(p->xlabel));
+    plmtex("l", 5.8, 0.5, 0.5, text(p->ylabel)); /* clear of 5-character tick labels */
+    plschr(0, l.title_scale);
+    plmtex("t", 2.0 / l.title_scale, 0.5, 0.5, text(p->title));
+    plschr(0, 1.0);
+    plwidth(2.0 * plot_scale);
     for (int i = 0; i < p->n_series; i++) {
         plcol0(COL_SERIES + i % N_SERIES_COLORS);
-        if (p->series[i].markers)
-            draw_markers(&p->series[i]);
-        else
-            draw_line(&p->series[i]);
+        draw_series(&p->series[i]);
     }
-    plwidth(1.0);
+    plwidth(plot_scale);
     plcol0(COL_FG);
-    draw_legend(p);
+    draw_legend(p, &l);
 }
 
 typedef struct {
@@ -283,7 +333,7 @@ static void draw_lines(const void *ctx)
 {
     const LinesCtx *c = ctx;
     for (int i = 0; i < c->n_panels; i++)
-        draw_panel(&c->panels[i]);
+        draw_panel(&c->panels[i], c->n_panels);
 }
 
 static int check_panels(const char *path, const PlotPanel *panels, int n_panels, Err *err)
@@ -311,7 +361,7 @@ int plot_lines(const char *path, const PlotPanel *panels, int n_panels, Err *err
     if (rc != CLRUN_OK)
         return rc;
     LinesCtx ctx = {panels, n_panels};
-    return render(path, n_panels, draw_lines, &ctx, err);
+    return render(path, n_panels, PLOT_HEIGHT, draw_lines, &ctx, err);
 }
 
 /* ---- images (heatmaps and grayscale grids) ---- */
@@ -399,25 +449,68 @@ static void set_gray(void)
 }
 
 typedef struct {
-    const char *title;
-    const char *const *row_labels, *const *col_labels;
+    const PlotHeatmap *h;
+    PlotHeatLayout layout;
     Grid grid;
     Range range;
 } HeatCtx;
 
-/* Labels every stride-th tick along one side (given labels, or else indices). */
-static void tick_labels(const char *side, int count, const char *const *labels, int rows_side)
+static const char *label_or_index(const char *const *labels, int i, char *buf, size_t n)
 {
-    int stride = labels ? 1 : (count + MAX_TICK_LABELS - 1) / MAX_TICK_LABELS;
-    for (int i = 0; i < count; i += stride) {
-        char index[16];
-        snprintf(index, sizeof index, "%d", i);
-        const char *s = labels ? text(labels[i]) : index;
-        if (rows_side)
-            plmtex(side, 0.7, 1.0 - (i + 0.5) / count, 1.0, s);
-        else /* staggered in two lines when there are many columns */
-            plmtex(side, count > 6 && (i / stride) % 2 ? 2.7 : 1.5, (i + 0.5) / count, 0.5, s);
+    if (labels)
+        return text(labels[i]);
+    snprintf(buf, n, "%d", i);
+    return buf;
+}
+
+/* The row labels (right-aligned, left of the cells) and the column labels
+ * (under them, turned when they would overlap), every stride-th of each. */
+static void heat_labels(const HeatCtx *c)
+{
+    const PlotHeatmap *h = c->h;
+    char buf[16];
+    for (int i = 0; i < h->rows; i += c->layout.row_stride)
+        plmtex("lv", 0.7, 1.0 - (i + 0.5) / h->rows, 1.0,
+               label_or_index(h->row_labels, i, buf, sizeof buf));
+    for (int j = 0; j < h->cols; j += c->layout.col_stride) {
+        const char *s = label_or_index(h->col_labels, j, buf, sizeof buf);
+        if (c->layout.rotate_cols)
+            plmtex("bv", 0.7, (j + 0.5) / h->cols, 1.0, s);
+        else
+            plmtex("b", 1.5, (j + 0.5) / h->cols, 0.5, s);
     }
+}
+
+/* The axis titles, outside the labels: their room is the viewport's margin. */
+static void heat_axis_titles(const HeatCtx *c)
+{
+    const PlotRect *v = &c->layout.viewport;
+    if (c->h->xlabel)
+        plmtex("b", (v->y0 * PLOT_HEIGHT - 16) / CHAR_PX, 0.5, 0.5, c->h->xlabel);
+    if (c->h->ylabel)
+        plmtex("l", (v->x0 * PLOT_WIDTH - 16) / CHAR_PX, 0.5, 0.5, c->h->ylabel);
+}
+
+/* Each finite value in its cell: white on the dark end of viridis, black on the light. */
+static void heat_values(const HeatCtx *c)
+{
+    const PlotHeatmap *h = c->h;
+    if (!h->value_format || c->layout.value_scale <= 0)
+        return;
+    plschr(0, c->layout.value_scale);
+    for (int i = 0; i < h->rows; i++)
+        for (int j = 0; j < h->cols; j++) {
+            double v = h->values[(size_t)i * h->cols + j];
+            if (!isfinite(v))
+                continue;
+            char buf[64];
+            snprintf(buf, sizeof buf, h->value_format, v);
+            plcol0((v - c->range.lo) / (c->range.hi - c->range.lo) < 0.6 ? COL_BG : COL_FG);
+            plptex(j + 0.5, h->rows - i - 0.5 - 0.15 * c->layout.value_scale * CHAR_PX /
+                                                   c->layout.cell_h, 1.0, 0.0, 0.5, buf);
+        }
+    plschr(0, 1.0);
+    plcol0(COL_FG);
 }
 
 static void draw_colorbar(Range r)
@@ -437,31 +530,35 @@ static void draw_colorbar(Range r)
 static void draw_heatmap(const void *ctx)
 {
     const HeatCtx *c = ctx;
+    const PlotRect *v = &c->layout.viewport;
     pladv(0);
-    plvpor(0.14, 0.82, 0.12, 0.9);
+    plvpor(v->x0, v->x1, v->y0, v->y1);
     plwind(0, c->grid.nx, 0, c->grid.ny);
     set_viridis();
     draw_image(&c->grid, c->range);
     plcol0(COL_FG);
     plbox("bc", 0, 0, "bc", 0, 0);
-    tick_labels("b", c->grid.nx, c->col_labels, 0);
-    tick_labels("lv", c->grid.ny, c->row_labels, 1);
-    plmtex("t", 1.5, 0.5, 0.5, text(c->title));
+    heat_values(c);
+    heat_labels(c);
+    heat_axis_titles(c);
+    plschr(0, c->layout.title_scale);
+    plmtex("t", 1.5 / c->layout.title_scale, 0.5, 0.5, text(c->h->title));
+    plschr(0, 1.0);
     draw_colorbar(c->range);
 }
 
-int plot_heatmap(const char *path, const char *title, const double *values, int rows, int cols,
-                 const char *const *row_labels, const char *const *col_labels, Err *err)
+int plot_heatmap(const char *path, const PlotHeatmap *h, Err *err)
 {
     if (!path || !*path)
         return err_set(err, CLRUN_EINPUT, "plot: no output path");
-    if (!values || rows < 1 || cols < 1)
+    if (!h || !h->values || h->rows < 1 || h->cols < 1)
         return err_set(err, CLRUN_EINPUT, "%s: a heatmap needs values, rows and columns", path);
-    HeatCtx ctx = {title, row_labels, col_labels, {0}, {0, 0}};
-    if (grid_alloc(&ctx.grid, cols, rows) != 0)
+    HeatCtx ctx = {h, {{0, 0, 0, 0}, 0, 0, 0, 0, 0, 0, 0}, {0}, {0, 0}};
+    plot_heat_layout(h, &ctx.layout);
+    if (grid_alloc(&ctx.grid, h->cols, h->rows) != 0)
         return err_set(err, CLRUN_ERUNTIME, "%s: out of memory", path);
-    grid_fill(&ctx.grid, values, NULL, &ctx.range);
-    int rc = render(path, 1, draw_heatmap, &ctx, err);
+    grid_fill(&ctx.grid, h->values, NULL, &ctx.range);
+    int rc = render(path, 1, PLOT_HEIGHT, draw_heatmap, &ctx, err);
     grid_free(&ctx.grid);
     return rc;
 }
@@ -469,34 +566,36 @@ int plot_heatmap(const char *path, const char *title, const double *values, int 
 typedef struct {
     const char *title;
     const float *images;
-    int n, cols;
+    int n;
     const char *const *captions;
+    double caption_scale;
+    PlotImagesLayout layout;
     Grid grid;
 } ImagesCtx;
 
-/* Sets the viewport of image k inside its cell of the grid below the title. */
+/* Sets the viewport of image k: centred in its cell, above its caption. */
 static void image_viewport(const ImagesCtx *c, int k)
 {
-    int rows = (c->n + c->cols - 1) / c->cols;
-    double top = c->title ? 0.92 : 0.99, cw = 1.0 / c->cols, ch = top / rows;
-    double caption = c->captions ? 0.06 : 0.0;
-    int r = k / c->cols, col = k % c->cols;
-    double x0 = col * cw + 0.01, x1 = (col + 1) * cw - 0.01;
-    double y1 = top - r * ch - 0.01, y0 = top - (r + 1) * ch + 0.01 + caption;
-    if (y0 >= y1)
-        y0 = y1 - 0.001;
-    plvpas(x0, x1, y0, y1, (double)c->grid.ny / c->grid.nx);
+    const PlotImagesLayout *l = &c->layout;
+    int r = k / l->cols, col = k % l->cols;
+    double cx = (col + 0.5) * l->cell_w, top = l->top + r * l->cell_h;
+    double spare = l->cell_h - l->caption - l->thumb_h; /* split above and below */
+    double y1 = top + spare / 2, y0 = y1 + l->thumb_h;  /* px from the top */
+    plvpor((cx - l->thumb_w / 2) / PLOT_WIDTH, (cx + l->thumb_w / 2) / PLOT_WIDTH,
+           1 - y0 / l->height, 1 - y1 / l->height);
 }
 
 /* Character scale for the captions: smaller as the columns narrow, so that
  * neighbouring captions do not run into each other. */
-static double caption_scale(const ImagesCtx *c)
+static double caption_scale(const char *const *captions, int n, int cols)
 {
     size_t longest = 0;
-    for (int k = 0; c->captions && k < c->n; k++)
-        if (c->captions[k] && strlen(c->captions[k]) > longest)
-            longest = strlen(c->captions[k]);
-    double fit = 80.0 / (double)(longest * (size_t)c->cols + 1); /* ~80 characters fit across */
+    for (int k = 0; captions && k < n; k++)
+        if (captions[k] && strlen(captions[k]) > longest)
+            longest = strlen(captions[k]);
+    if (!captions)
+        return 0.0;
+    double fit = (double)PLOT_WIDTH / cols / ((double)longest * PLOT_CHAR_W + 12);
     return fit < 0.5 ? 0.5 : fit > 0.9 ? 0.9 : fit;
 }
 
@@ -510,9 +609,9 @@ static void draw_images(const void *ctx)
     if (c->title) {
         plvpor(0.0, 1.0, 0.0, 1.0);
         plwind(0.0, 1.0, 0.0, 1.0);
-        plptex(0.5, 0.96, 1.0, 0.0, 0.5, c->title);
+        plptex(0.5, 1 - 25 / c->layout.height, 1.0, 0.0, 0.5, c->title);
     }
-    plschr(0, caption_scale(c));
+    plschr(0, c->caption_scale > 0 ? c->caption_scale : 1.0);
     for (int k = 0; k < c->n; k++) {
         Range r;
         grid_fill(&c->grid, NULL, c->images + (size_t)k * size, &r);
@@ -530,12 +629,15 @@ int plot_images(const char *path, const char *title, const float *images, int n,
 {
     if (!path || !*path)
         return err_set(err, CLRUN_EINPUT, "plot: no output path");
-    if (!images || n < 1 || h < 1 || w < 1 || cols < 1)
+    if (!images || n < 1 || h < 1 || w < 1 || cols < 0)
         return err_set(err, CLRUN_EINPUT, "%s: an image grid needs images, sizes and columns", path);
-    ImagesCtx ctx = {title, images, n, cols < n ? cols : n, captions, {0}};
+    ImagesCtx ctx = {.title = title, .images = images, .n = n, .captions = captions};
+    plot_images_layout(n, h, w, cols, title != NULL, 0.0, &ctx.layout);
+    ctx.caption_scale = caption_scale(captions, n, ctx.layout.cols);
+    plot_images_layout(n, h, w, ctx.layout.cols, title != NULL, ctx.caption_scale, &ctx.layout);
     if (grid_alloc(&ctx.grid, w, h) != 0)
         return err_set(err, CLRUN_ERUNTIME, "%s: out of memory", path);
-    int rc = render(path, 1, draw_images, &ctx, err);
+    int rc = render(path, 1, (int)lround(ctx.layout.height), draw_images, &ctx, err);
     grid_free(&ctx.grid);
     return rc;
 }

@@ -557,12 +557,31 @@ SpecNode *spec_get(SpecNode *map, const char *key)
     return found;
 }
 
-/* *found is NULL when key is absent, which is an error only when required. */
+static int edit_distance(const char *a, const char *b);
+
+/* A key of map nothing has read that is likely a typo of key ("unit" for
+ * "units", "optimiser" for "optimizer"), or NULL. */
+static const SpecNode *misspelling(const SpecNode *map, const char *key)
+{
+    for (int i = 0; map && map->kind == SPEC_MAP && i < map->n; i++) {
+        int d = map->items[i]->used ? INT_MAX : edit_distance(map->items[i]->key, key);
+        if (d < 3 && d < (int)strlen(key))
+            return map->items[i];
+    }
+    return NULL;
+}
+
+/* *found is NULL when key is absent, which is an error only when required;
+ * the message then names the unknown key beside it that was meant. */
 static int lookup(SpecNode *map, const char *key, int required, SpecNode **found, Err *err)
 {
     *found = spec_get(map, key);
     if (*found || !required)
         return CLRUN_OK;
+    const SpecNode *typo = misspelling(map, key);
+    if (typo)
+        return spec_error(typo, err, "unknown key '%s', did you mean '%s'? (missing required key "
+                          "'%s')", typo->key, key, key);
     return spec_error(map, err, "missing required key '%s'", key);
 }
 

@@ -5,9 +5,15 @@
  * metric slots read once per epoch, so the host never waits inside an epoch
  * except to pace the queue and draw the progress bar. */
 #include "train.h"
+#include "interrupt.h"
+#include "monitor.h"
+#include "predict.h"
+#include "text.h"
+#include "version.h"
 
 #include <libgen.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,7 +30,6 @@
 #include "plot.h"
 #include "rundir.h"
 
-#define CLRUN_VERSION "0.1.0"
 #define QUEUE_DEPTH 3 /* batches in flight before the host waits */
 
 typedef struct {
@@ -56,6 +61,7 @@ typedef struct {
     double shown_at;       /* when the progress bar was last drawn */
     double first_batch;    /* with --profile: seconds from clrun's start to the first batch
                               done, 0 before it */
+    double lr;             /* the learning rate at the end of the last epoch trained */
 } Trainer;
 
 typedef struct {
@@ -193,12 +199,16 @@ static void progress(Trainer *t, int epoch, int done, int total, double started,
     if (seen > t->train.n)
         seen = t->train.n;
     int width = 30, filled = total ? width * done / total : width;
-    char bar[64];
+    char bar[64], eta[48] = "";
     for (int i = 0; i < width; i++)
         bar[i] = i < filled ? '=' : i == filled ? '>' : '.';
     bar[width] = 0;
-    printf("\rEpoch %d/%ld [%s] %d/%d - %.1fs - loss: %.4f - accuracy: %.4f ", epoch,
-           t->e->epochs, bar, done, total, elapsed, loss / seen, correct / seen);
+    if (!final && done > 0) { /* the rest of the epoch at the pace so far */
+        long left = lround(elapsed / done * (total - done));
+        snprintf(eta, sizeof eta, " - ETA: %ld:%02ld", left / 60, left % 60);
+    }
+    printf("\rEpoch %d/%ld [%s] %d/%d - %.1fs%s - loss: %.4f - accuracy: %.4f\033[K", epoch,
+           t->e->epochs, bar, done, total, elapsed, eta, loss / seen, correct / seen);
     fflush(stdout);
 }
 
@@ -251,6 +261,15 @@ static int log_steps(Trainer *t, int epoch, int total, Err *err)
     return rc;
 }
 
+/* The stop a signal asked for: after the last finished epoch, whose
+ * checkpoint is on disk. The progress bar's line is ended first. */
+static int stopped(int epoch, Err *err)
+{
+    if (isatty(STDOUT_FILENO))
+        putchar('\n');
+    return err_set(err, CLRUN_ERUNTIME, "stopped after epoch %d; the same command resumes", epoch);
+}
+
 static int train_epoch(Trainer *t, int epoch, Score *score, Err *err)
 {
     Graph *g = &t->g;
@@ -265,6 +284,10 @@ static int train_epoch(Trainer *t, int epoch, Score *score, Err *err)
     if (!rc && g->nonfinite)
         rc = dev_write(t->dev, g->nonfinite, 0, sizeof none, &none, err);
     for (int b = 0; b < total && !rc; b++) {
+        if (interrupt_signal()) {
+            rc = stopped(epoch - 1, err);
+            break;
+        }
         g->check_batch = b;
         rc = feed_batch(&t->train, g, b * bs, rows_of(&t->train, bs, b), t->scale, t->shift,
                         t->loss.labels, err);
@@ -290,6 +313,7 @@ static int train_epoch(Trainer *t, int epoch, Score *score, Err *err)
     if (!rc && found != INT_MAX)
         rc = nonfinite_error(t, found, epoch, total, err);
     release_pace(t);
+    t->lr = optim_learning_rate(&t->e->optim);
     if (!rc)
         progress(t, epoch, total, total, started, 1);
     return rc ? rc : log_steps(t, epoch, total, err);
@@ -330,14 +354,15 @@ static int record_epoch(Trainer *t, int epoch, const Score *train, const Score *
         snprintf(val_text, sizeof val_text, " - val_loss: %.4f - val_accuracy: %.4f", val->loss,
                  val->accuracy);
     printf("%sEpoch %d/%ld - %.1fs - %.0f img/s - loss: %.4f - accuracy: %.4f%s - test_loss: "
-           "%.4f - test_accuracy: %.4f\n",
+           "%.4f - test_accuracy: %.4f - lr: %.4g\n",
            isatty(STDOUT_FILENO) ? "\r\033[K" : "", epoch, t->e->epochs, seconds, ips, train->loss,
-           train->accuracy, val_text, test->loss, test->accuracy);
+           train->accuracy, val_text, test->loss, test->accuracy, t->lr);
     fflush(stdout);
-    return rundir_row(t->history, "history.csv", err, "%d,%.6f,%.6f,%s,%s,%.6f,%.6f,%.3f,%.1f\n",
-                      epoch, train->loss, train->accuracy, cell(vl, sizeof vl, val->loss, has_val),
+    return rundir_row(t->history, "history.csv", err,
+                      "%d,%.6f,%.6f,%s,%s,%.6f,%.6f,%.3f,%.1f,%.6g\n", epoch, train->loss,
+                      train->accuracy, cell(vl, sizeof vl, val->loss, has_val),
                       cell(va, sizeof va, val->accuracy, has_val), test->loss, test->accuracy,
-                      seconds, ips);
+                      seconds, ips, t->lr);
 }
 
 /* t->curves holds one array per curve, each with room for every epoch. */
@@ -350,7 +375,9 @@ static double *curve(const Trainer *t, int k)
 }
 
 /* history.png: loss and accuracy per epoch for each split, redrawn every epoch
- * so it can be watched during a long run. */
+ * so it can be watched during a long run; markers show the epochs while
+ * there are few enough to tell apart. */
+enum { MARKED_EPOCHS = 30 };
 static int plot_history(Trainer *t, int epochs, Err *err)
 {
     static const char *const splits[] = {"training", "validation", "test"};
@@ -360,13 +387,18 @@ static int plot_history(Trainer *t, int epochs, Err *err)
         if (s == 1 && t->val.n == 0)
             continue;
         const double *x = curve(t, CURVE_EPOCH);
-        loss[n] = (PlotSeries){x, curve(t, CURVE_LOSS + 2 * s), epochs, splits[s], epochs == 1};
-        accuracy[n] = (PlotSeries){x, curve(t, CURVE_ACCURACY + 2 * s), epochs, splits[s],
-                                   epochs == 1};
+        int style = epochs <= MARKED_EPOCHS ? PLOT_LINE_MARKERS : PLOT_LINE;
+        loss[n] = (PlotSeries){.x = x, .y = curve(t, CURVE_LOSS + 2 * s), .n = epochs,
+                               .label = splits[s], .markers = style};
+        accuracy[n] = loss[n];
+        accuracy[n].y = curve(t, CURVE_ACCURACY + 2 * s);
         n++;
     }
-    PlotPanel panels[2] = {{"Loss", "epoch", "loss", loss, n},
-                           {"Accuracy", "epoch", "accuracy", accuracy, n}};
+    PlotPanel panels[2] = {
+        {.title = "Loss", .xlabel = "epoch", .ylabel = "loss", .series = loss, .n_series = n,
+         .integer_x = 1},
+        {.title = "Accuracy", .xlabel = "epoch", .ylabel = "accuracy", .series = accuracy,
+         .n_series = n, .integer_x = 1}};
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/history.png", t->dir);
     return plot_lines(path, panels, 2, err);
@@ -395,9 +427,12 @@ static int plot_loss_curve(Trainer *t, int epochs, Err *err)
         x[i] = t->steps_xy[2 * i];
         y[i] = t->steps_xy[2 * i + 1];
     }
-    PlotSeries series[2] = {{x, y, n, "training loss", 0},
-                            {curve(t, CURVE_SEEN), curve(t, CURVE_LOSS + 4), epochs, "test loss", 1}};
-    PlotPanel panel = {"Loss against examples seen", "examples seen", "loss", series, 2};
+    PlotSeries series[2] = {
+        {.x = x, .y = y, .n = n, .label = "training loss", .markers = PLOT_LINE},
+        {.x = curve(t, CURVE_SEEN), .y = curve(t, CURVE_LOSS + 4), .n = epochs,
+         .label = "test loss", .markers = PLOT_MARKERS}};
+    PlotPanel panel = {.title = "Loss against examples seen", .xlabel = "examples seen",
+                       .ylabel = "loss", .series = series, .n_series = 2};
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/loss_curve.png", t->dir);
     if (!rc) rc = plot_lines(path, &panel, 1, err);
@@ -406,11 +441,55 @@ static int plot_loss_curve(Trainer *t, int epochs, Err *err)
     return rc;
 }
 
+/* An epoch's metrics, in history.csv's order, from the curves. */
+static void epoch_metrics(const Trainer *t, int epoch, double m[MONITOR_METRICS])
+{
+    for (int k = 0; k < MONITOR_METRICS; k++)
+        m[k] = curve(t, CURVE_LOSS + k)[epoch - 1];
+}
+
+/* weights_best.safetensors and weights_best.txt (the epoch and the value). */
+static int save_best(Trainer *t, Err *err)
+{
+    const Monitor *m = &t->e->save_best;
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/weights_best.safetensors", t->dir);
+    int rc = graph_save_weights(&t->g, path, err);
+    snprintf(path, sizeof path, "%s/weights_best.txt", t->dir);
+    FILE *f = rc ? NULL : fopen(path, "w");
+    if (!rc && (!f || fprintf(f, "epoch %d\n%s %.6f\n", m->best_epoch, monitor_name(m),
+                              m->best) < 0 || fclose(f) != 0))
+        rc = err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
+    return rc;
+}
+
+/* After epoch: the best weights kept; 1 in *stop when early stopping says so. */
+static int watch_epoch(Trainer *t, int epoch, int replay, int *stop, Err *err)
+{
+    double m[MONITOR_METRICS];
+    epoch_metrics(t, epoch, m);
+    Monitor *best = &t->e->save_best, *es = &t->e->early_stopping;
+    int rc = CLRUN_OK;
+    if (best->on && monitor_update(best, epoch, m) && !replay)
+        rc = save_best(t, err);
+    if (es->on)
+        monitor_update(es, epoch, m);
+    *stop = monitor_stop(es);
+    if (*stop && !replay)
+        printf("Early stopping after epoch %d: %s has not improved by more than %g for %ld "
+               "epoch%s (best %.4f at epoch %d)\n", epoch, monitor_name(es), es->min_delta,
+               es->wait, es->wait == 1 ? "" : "s", es->best, es->best_epoch);
+    return rc;
+}
+
 static int run_epochs(Trainer *t, Err *err)
 {
-    int rc = CLRUN_OK;
+    int rc = CLRUN_OK, stop = 0;
     Score test = {0, 0};
-    for (int epoch = (int)t->done + 1; epoch <= t->e->epochs && !rc; epoch++) {
+    for (int epoch = 1; epoch <= t->done && !rc; epoch++) /* a resumed run decides alike */
+        rc = watch_epoch(t, epoch, 1, &stop, err);
+    int trained = 0;
+    for (int epoch = (int)t->done + 1; epoch <= t->e->epochs && !rc && !stop; epoch++, trained++) {
         double started = now();
         Score train, val = {0, 0};
         rc = train_epoch(t, epoch, &train, err);
@@ -425,11 +504,12 @@ static int run_epochs(Trainer *t, Err *err)
         }
         if (!rc && t->steps)
             rc = plot_loss_curve(t, epoch, err);
+        if (!rc) rc = watch_epoch(t, epoch, 0, &stop, err);
         CheckpointInfo ck = {epoch, t->rng, t->settings};
         if (!rc) rc = checkpoint_save(t->dir, &t->g, &t->e->optim, &ck, err);
     }
-    /* evaluation of given weights only, or every epoch was done before a stop */
-    if (!rc && t->done == t->e->epochs)
+    /* evaluation of given weights only, or training had ended before a stop */
+    if (!rc && !trained)
         rc = evaluate(t, &t->test, &test, err);
     if (!rc)
         printf("Test accuracy: %.4f (%.0f/%d), test loss: %.4f\n", test.accuracy,
@@ -454,13 +534,19 @@ static int check_data(Trainer *t, Err *err)
     return loss_check_outputs(&t->loss, graph_output(&t->g), classes, t->e->data.dataset, err);
 }
 
-/* Splits the training set (Keras' validation_split takes the last fraction,
- * before any shuffling), uploads both sets and works out the normalisation. */
+/* The examples that train: all of the training set but the last
+ * validation_split of it (Keras' validation_split, taken before any shuffling). */
+static int training_count(const Trainer *t)
+{
+    return (int)(t->train_ds.n * (1.0 - t->e->data.validation_split));
+}
+
+/* Splits the training set, uploads both sets and works out the normalisation. */
 static int feed_data(Trainer *t, Err *err)
 {
     Graph *g = &t->g;
     const DataSpec *d = &t->e->data;
-    int n = t->train_ds.n, n_train = (int)(n * (1.0 - d->validation_split));
+    int n = t->train_ds.n, n_train = training_count(t);
     if (n_train < 1 || (d->validation_split > 0 && n_train == n))
         return spec_error(d->node, err, "validation_split %g leaves %d of %d examples for "
                           "training", d->validation_split, n_train, n);
@@ -498,8 +584,18 @@ static int load_data(Trainer *t, Err *err)
         t->train_ds.n = (int)d->limit;
     if (d->limit > 0 && t->test_ds.n > d->limit)
         t->test_ds.n = (int)d->limit;
-    printf("Data: %s: %d training and %d test examples\n", t->train_ds.source, t->train_ds.n,
-           t->test_ds.n);
+    char train[TEXT_NUMBER_MAX], val[TEXT_NUMBER_MAX], test[TEXT_NUMBER_MAX], limit[96] = "";
+    int n_train = training_count(t);
+    if (d->limit > 0)
+        snprintf(limit, sizeof limit, " (data.limit: the first %ld of the training and of the "
+                 "test set)", d->limit);
+    if (n_train < t->train_ds.n)
+        printf("Data: %s: %s training, %s validation and %s test examples%s\n",
+               t->train_ds.source, text_thousands(n_train, train), text_thousands(t->train_ds.n - n_train, val),
+               text_thousands(t->test_ds.n, test), limit);
+    else
+        printf("Data: %s: %s training and %s test examples%s\n", t->train_ds.source,
+               text_thousands(n_train, train), text_thousands(t->test_ds.n, test), limit);
     return CLRUN_OK;
 }
 
@@ -526,8 +622,8 @@ static int prepare_device(Trainer *t, const RunOptions *o, Err *err)
             (rc = dev_build(t->dev, err)))
             return rc;
     }
-    printf("Device: %s (%s, driver %s); kernels %s in %.2fs\n", t->dev->name,
-           t->dev->platform_name, t->dev->driver,
+    printf("Device: %s (%s, driver %s); %s kernel plan, %s in %.2fs\n", t->dev->name,
+           t->dev->platform_name, t->dev->driver, plan_name(&t->dev->plan),
            t->dev->program_from_cache ? "loaded from cache" : "compiled", now() - started);
     long bs = t->e->batch_size, most = (t->train_ds.n + bs - 1) / bs;
     if ((t->test_ds.n + bs - 1) / bs > most)
@@ -583,13 +679,14 @@ static int write_outputs_start(Trainer *t, Err *err)
     snprintf(seed, sizeof seed, "%ld", t->e->seed);
     const char *kv[] = {"clrun", CLRUN_VERSION, "device", t->dev->name,
                         "platform", t->dev->platform_name, "driver", t->dev->driver,
-                        "opencl", t->dev->version, "seed", seed,
+                        "opencl", t->dev->version, "kernels", plan_name(&t->dev->plan),
+                        "gemm", plan_gemm_name(&t->dev->plan), "seed", seed,
                         "train_data", t->train_ds.source, "test_data", t->test_ds.source,
                         "sweep_point", t->point};
     static const char history[] = "epoch,loss,accuracy,val_loss,val_accuracy,test_loss,"
-                                  "test_accuracy,seconds,images_per_s";
+                                  "test_accuracy,seconds,images_per_s,lr";
     static const char steps[] = "epoch,batch,examples_seen,loss";
-    int rc = rundir_config(t->dir, t->e->root, t->e->path, kv, t->point ? 9 : 8, err);
+    int rc = rundir_config(t->dir, t->e->root, t->e->path, kv, t->point ? 11 : 10, err);
     if (!rc && t->done)
         rc = rundir_csv_resume(t->dir, "history.csv", history, t->done, keep_history_row, t,
                                &t->history, err);
@@ -645,15 +742,44 @@ static AnalysisContext analysis_context(Trainer *t)
                              t->dir};
 }
 
-static int prepare(Trainer *t, const RunOptions *o, Err *err)
+/* The model on the device with its weights, and the data, checked: all an
+ * evaluation needs. Analyses are read (and checked) only when `analyses` is set. */
+static int prepare_model(Trainer *t, const RunOptions *o, int analyses, Err *err)
 {
     int rc = graph_build(&t->g, t->e->model, err);
-    if (!rc) rc = analysis_parse_list(&t->analyses, t->e->analyses, &t->g, err);
+    if (!rc && analyses)
+        rc = analysis_parse_list(&t->analyses, t->e->analyses, &t->g, err);
+    else
+        spec_mark_used(t->e->analyses);
     if (!rc) rc = loss_find(&t->loss, t->e->loss, t->e->loss_node, err);
     if (!rc) rc = spec_check_unused(t->e->root, "experiment", err);
     if (!rc) rc = load_data(t, err);
     if (!rc) rc = check_data(t, err);
-    if (!rc) rc = prepare_device(t, o, err);
+    return rc ? rc : prepare_device(t, o, err);
+}
+
+/* A monitored metric needs its split; watching the test set is selection on it. */
+static int check_monitors(const Trainer *t, Err *err)
+{
+    const Monitor *ms[2] = {&t->e->early_stopping, &t->e->save_best};
+    for (int i = 0; i < 2; i++) {
+        if (!ms[i]->on)
+            continue;
+        if (monitor_split(ms[i]) == 1 && t->val.n == 0)
+            return spec_error(ms[i]->node, err, "monitor %s needs a validation split "
+                              "(data.validation_split)", monitor_name(ms[i]));
+        if (monitor_split(ms[i]) == 2)
+            printf("Note: monitoring %s chooses by the test set, so the test score is no longer "
+                   "an unbiased estimate; monitor val_* with data.validation_split instead\n",
+                   monitor_name(ms[i]));
+    }
+    return CLRUN_OK;
+}
+
+static int prepare(Trainer *t, const RunOptions *o, Err *err)
+{
+    int rc = prepare_model(t, o, 1, err);
+    if (!rc) rc = check_monitors(t, err);
     if (o->out_dir)
         snprintf(t->dir, sizeof t->dir, "%s", o->out_dir);
     else
@@ -690,6 +816,116 @@ static void trainer_free(Trainer *t)
     free(t->steps_xy);
 }
 
+/* How images to predict are read: as the experiment's image folders are, or
+ * else to the model's input: its channels (1: gray), its size. */
+static ImageOptions predict_images(const Trainer *t, int invert)
+{
+    if (t->e->data.source == DATA_FOLDER)
+        return t->e->data.images;
+    Shape in = t->g.nodes[0].out_shape;
+    ImageOptions o = {.grayscale = in.rank == 3 && in.dim[0] == 1, .invert = invert};
+    if (in.rank == 3)
+        o.height = in.dim[1], o.width = in.dim[2];
+    return o;
+}
+
+/* The class probabilities the model gives the examples of split ([n,
+ * classes] in *probs) and their labels (*labels); the caller frees both. */
+static int split_probabilities(Trainer *t, Feed *split, double **probs, int **labels, Err *err)
+{
+    int n = split->n, classes = t->test_ds.classes > 0 ? t->test_ds.classes : 1;
+    float *out = NULL;
+    Node *last = graph_output(&t->g);
+    int units = (int)shape_size(last->out_shape);
+    AnalysisContext ctx = analysis_context(t);
+    int rc = (*probs = malloc((size_t)n * classes * sizeof **probs))
+                 ? analysis_activations(&ctx, split, n, last, &out, labels, err)
+                 : err_set(err, CLRUN_ERUNTIME, "out of memory");
+    for (int i = 0; !rc && i < n; i++)
+        rc = predict_probabilities(t->loss.type->name, out + (size_t)i * units, units, classes,
+                                   *probs + (size_t)i * classes, err);
+    free(out);
+    return rc;
+}
+
+/* The model's outputs for the images, as class probabilities, into csv. */
+static int predict_files(Trainer *t, const Dataset *ds, char *const *files, const char *csv,
+                         Err *err)
+{
+    FeedData data = {0};
+    Feed split = {0};
+    double *probs = NULL;
+    int *labels = NULL;
+    int rc = feed_upload(&data, &t->g, ds, err);
+    if (!rc) rc = feed_split(&split, "predict", &t->g, &data, 0, ds->n, err);
+    if (!rc) rc = split_probabilities(t, &split, &probs, &labels, err);
+    if (!rc) rc = predict_write(csv, files, ds->n, probs, t->test_ds.classes, &t->test_ds, err);
+    feed_free(&split);
+    free(labels), free(probs);
+    return rc;
+}
+
+/* Each class's examples, those predicted right, and the accuracy. */
+static int per_class(Trainer *t, Feed *feed, Err *err)
+{
+    double *probs = NULL;
+    int *labels = NULL, rc = split_probabilities(t, feed, &probs, &labels, err);
+    if (!rc)
+        predict_per_class(stdout, probs, labels, feed->n, t->test_ds.classes, &t->test_ds);
+    free(probs), free(labels);
+    return rc;
+}
+
+int train_evaluate(Experiment *e, const RunOptions *o, const char *split, int by_class,
+                   Err *err)
+{
+    Trainer t;
+    memset(&t, 0, sizeof t);
+    t.e = e;
+    int rc = prepare_model(&t, o, 0, err);
+    Feed *feed = strcmp(split, "train") == 0 ? &t.train : strcmp(split, "val") == 0 ? &t.val
+                                                                                   : &t.test;
+    if (!rc && feed->n == 0)
+        rc = err_set(err, CLRUN_EINPUT, "--split val: %s has no validation split "
+                     "(data.validation_split)", e->path);
+    Score s = {0, 0};
+    if (!rc) rc = evaluate(&t, feed, &s, err);
+    char n[TEXT_NUMBER_MAX];
+    if (!rc)
+        printf("Evaluation on the %s split (%s examples): loss %.4f, accuracy %.4f (%.0f/%d)\n",
+               feed->name, text_thousands(feed->n, n), s.loss, s.accuracy, s.accuracy * feed->n,
+               feed->n);
+    if (!rc && by_class) rc = per_class(&t, feed, err);
+    trainer_free(&t);
+    return rc;
+}
+
+int train_predict(Experiment *e, const RunOptions *o, const char *const *paths, int n,
+                  const char *csv, int invert, Err *err)
+{
+    Trainer t;
+    memset(&t, 0, sizeof t);
+    t.e = e;
+    Dataset ds = {0};
+    char **files = NULL;
+    int rc = prepare_model(&t, o, 0, err);
+    ImageOptions opt = predict_images(&t, invert);
+    Shape in = t.g.nodes[0].out_shape;
+    if (!rc) rc = images_load_files(&ds, paths, n, &opt, &files, err);
+    if (!rc && (long)ds.c * ds.h * ds.w != shape_size(in))
+        rc = err_set(err, CLRUN_EINPUT, "the images are %dx%dx%d, but the model takes %ld values",
+                     ds.c, ds.h, ds.w, shape_size(in));
+    if (!rc) rc = predict_files(&t, &ds, files, csv, err);
+    if (!rc)
+        printf("Predictions for %d image%s: %s\n", ds.n, ds.n == 1 ? "" : "s", csv);
+    for (int i = 0; files && i < ds.n; i++)
+        free(files[i]);
+    free(files);
+    dataset_free(&ds);
+    trainer_free(&t);
+    return rc;
+}
+
 int train_run(Experiment *e, const RunOptions *o, Err *err)
 {
     Trainer t;
@@ -698,6 +934,7 @@ int train_run(Experiment *e, const RunOptions *o, Err *err)
     t.lock = -1;
     t.point = o->point;
     t.rng = (uint64_t)e->seed ^ 0x53485546464c45ull; /* "SHUFFLE": apart from the init stream */
+    plot_set_dpi((int)e->plot_dpi); /* for the history, the loss curve and the analyses */
     int rc = prepare(&t, o, err);
     double started = now();
     if (!rc) rc = run_epochs(&t, err);
@@ -710,6 +947,8 @@ int train_run(Experiment *e, const RunOptions *o, Err *err)
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/weights.safetensors", t.dir);
     if (!rc) rc = graph_save_weights(&t.g, path, err);
+    if (!rc && interrupt_signal())
+        rc = stopped((int)e->epochs, err);
     AnalysisContext ctx = analysis_context(&t);
     if (!rc) rc = analysis_run_list(&t.analyses, &ctx, err);
     RunMark mark = {e->settings, ""};

@@ -22,6 +22,19 @@ typedef struct {
 
 int train_run(Experiment *e, const RunOptions *o, Err *err);
 
+/* `clrun evaluate`: the loss and accuracy of the given weights (o->weights or
+ * model.weights) on one split ("test", "val" or "train"), printed, and with
+ * by_class each class's; nothing is written and the analyses do not run. */
+int train_evaluate(Experiment *e, const RunOptions *o, const char *split, int by_class,
+                   Err *err);
+
+/* `clrun predict`: the class probabilities the weights give the images that
+ * paths name (files, or folders of them), read as the experiment's data are
+ * (invert: white and black swapped, for dark writing on a light page when
+ * the data are light on dark), into the CSV file csv. */
+int train_predict(Experiment *e, const RunOptions *o, const char *const *paths, int n,
+                  const char *csv, int invert, Err *err);
+
 /* The directory datasets are found under: $CLRUN_ROOT, else the current
  * directory when it has data/, else the repository the binary was built in. */
 void train_data_root(char *out, size_t size);

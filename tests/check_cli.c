@@ -3,9 +3,11 @@
  * (accuracy, run directory, reloading its weights and config). Runs
  * build/clrun, which `make check` builds first. */
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "analysis/stats.h"
@@ -15,6 +17,7 @@
 #include "rng.h"
 #include "suites.h"
 #include "testutil.h"
+#include "version.h"
 
 static char out[1 << 16];
 
@@ -23,6 +26,454 @@ START_TEST(devices_lists_the_pocl_device)
     ck_assert_int_eq(clrun("devices", out, sizeof out), 0);
     ck_assert_msg(strstr(out, "0:0  CPU  ") && strstr(out, "Portable Computing Language"),
                   "no POCL CPU device in:\n%s", out);
+}
+END_TEST
+
+/* Help on every command, on request only, to stdout with exit 0. */
+START_TEST(help_and_version_answer_with_exit_0)
+{
+    static const char *const commands[] = {"devices", "summary", "run", "evaluate", "predict",
+                                           "sweep", "merge"};
+    ck_assert_int_eq(clrun("help", out, sizeof out), 0);
+    for (int i = 0; i < 7; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "  clrun %s ", commands[i]);
+        ck_assert_msg(strstr(out, want), "help does not list %s:\n%s", commands[i], out);
+    }
+    for (int i = 0; i < 7; i++) {
+        char want[64], args[64];
+        snprintf(want, sizeof want, "usage: clrun %s", commands[i]);
+        snprintf(args, sizeof args, "%s --help", commands[i]);
+        ck_assert_int_eq(clrun(args, out, sizeof out), 0);
+        ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "%s:\n%s", args, out);
+        snprintf(args, sizeof args, "help %s", commands[i]);
+        ck_assert_int_eq(clrun(args, out, sizeof out), 0);
+        ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "%s:\n%s", args, out);
+    }
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml -h", out, sizeof out), 0);
+    ck_assert_ptr_nonnull(strstr(out, "usage: clrun run"));
+    ck_assert_int_eq(clrun("--version", out, sizeof out), 0);
+    ck_assert_str_eq(out, "clrun " CLRUN_VERSION "\n");
+    ck_assert_int_eq(clrun("help nonsense", out, sizeof out), 2);
+    ck_assert_ptr_nonnull(strstr(out, "no command 'nonsense'"));
+}
+END_TEST
+
+/* The usage text follows usage errors only, not a failure of the run itself. */
+START_TEST(usage_follows_usage_errors_only)
+{
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml --bogus", out, sizeof out), 2);
+    ck_assert_ptr_nonnull(strstr(out, "unknown option '--bogus'"));
+    ck_assert_ptr_nonnull(strstr(out, "usage:"));
+    ck_assert_int_eq(clrun("run build/test-tmp/no-such-experiment.yaml", out, sizeof out), 2);
+    ck_assert_ptr_null(strstr(out, "usage:"));
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml --profile=yes", out, sizeof out), 2);
+    ck_assert_ptr_nonnull(strstr(out, "takes no value"));
+}
+END_TEST
+
+/* --out=DIR as well as --out DIR. */
+START_TEST(out_option_takes_an_equals_sign)
+{
+    test_fresh_dir("out-equals");
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml train.epochs=1 data.limit=200 "
+                           "--out=build/test-tmp/out-equals", out, sizeof out), 0);
+    ck_assert_int_eq(access("build/test-tmp/out-equals/SUCCESS", F_OK), 0);
+}
+END_TEST
+
+/* Into a pipe, stdout is written line by line: lines printed before an
+ * error (on unbuffered stderr) come before it in the combined stream. */
+START_TEST(output_into_a_pipe_appears_line_by_line)
+{
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml --weights build/test-tmp/none.safetensors"
+                           " --out build/test-tmp/piped 2>&1 | cat", out, sizeof out), 0);
+    const char *data = strstr(out, "Data: "), *error = strstr(out, "none.safetensors");
+    ck_assert_msg(data && error && data < error, "stdout came after stderr:\n%s", out);
+}
+END_TEST
+
+/* Runs build/clrun with argv, its stdout and stderr into one pipe held in
+ * buf; once the output holds `after`, sends it sig. The exit status, or -1. */
+static int clrun_signalled(char *const argv[], const char *after, int sig, char *buf, size_t size)
+{
+    int fd[2];
+    ck_assert_int_eq(pipe(fd), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(fd[1], STDOUT_FILENO);
+        dup2(fd[1], STDERR_FILENO);
+        close(fd[0]);
+        execv("build/clrun", argv);
+        _exit(127);
+    }
+    close(fd[1]);
+    size_t used = 0;
+    ssize_t got;
+    int sent = 0;
+    while ((got = read(fd[0], buf + used, size - 1 - used)) > 0) {
+        used += (size_t)got;
+        buf[used] = 0;
+        if (!sent && strstr(buf, after))
+            sent = kill(pid, sig) == 0;
+    }
+    close(fd[0]);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(sent, "never saw '%s' in:\n%s", after, buf);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The data line counts what each split holds after validation_split and
+ * data.limit, with thousands separators. */
+START_TEST(data_line_counts_each_split)
+{
+    test_fresh_dir("data-line");
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml train.epochs=1 data.limit=1500 "
+                           "data.validation_split=0.2 --out build/test-tmp/data-line",
+                           out, sizeof out), 0);
+    ck_assert_msg(strstr(out, ": 1,200 training, 300 validation and 1,500 test examples (data.limit:"
+                         " the first 1500 of the training and of the test set)\n"), "%s", out);
+}
+END_TEST
+
+/* plot.dpi: 200 gives figures of twice the pixels; out of range, exit 2. */
+START_TEST(plot_dpi_sets_the_figures_resolution)
+{
+    test_fresh_dir("dpi");
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml train.epochs=1 data.limit=300 "
+                           "'plot={dpi: 200}' --out build/test-tmp/dpi", out, sizeof out), 0);
+    TestPixels p = test_read_png("build/test-tmp/dpi/history.png");
+    free(p.rgb);
+    ck_assert_int_eq(p.w, 1800);
+    ck_assert_int_eq(p.h, 1200);
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml 'plot={dpi: 5}' --out build/test-tmp/dpi",
+                           out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "'dpi' must be between 50 and 400"), "%s", out);
+}
+END_TEST
+
+/* summary --tensors: each tensor with PyTorch's name and shape (those of the
+ * seed's LeNet in PyTorch), counts with separators; the last line unchanged. */
+START_TEST(summary_lists_tensors_with_pytorch_names)
+{
+    static const char *const rows[] = {
+        "conv1.weight", "[10, 1, 5, 5]", "250",   "conv1.bias", "[10]",      "10",
+        "conv2.weight", "[20, 10, 5, 5]", "5,000", "conv2.bias", "[20]",      "20",
+        "fc1.weight",   "[50, 320]",      "16,000", "fc1.bias",  "[50]",      "50",
+        "fc2.weight",   "[10, 50]",       "500",   "fc2.bias",   "[10]",      "10"};
+    ck_assert_int_eq(clrun("summary experiments/quickstart.yaml --tensors", out, sizeof out), 0);
+    for (int i = 0; i < 8; i++) {
+        char want[128];
+        snprintf(want, sizeof want, "\n%-40s %-20s %12s  yes\n", rows[3 * i], rows[3 * i + 1],
+                 rows[3 * i + 2]);
+        ck_assert_msg(strstr(out, want), "no '%s' in:\n%s", want + 1, out);
+    }
+    ck_assert_ptr_nonnull(strstr(out, "\nTrainable params: 21,840\nNon-trainable params: 0\n"));
+    const char *last = strstr(out, "Total params:");
+    ck_assert_msg(last && strcmp(last, "Total params: 21840\n") == 0, "%s", out);
+}
+END_TEST
+
+/* clrun evaluate: the same loss and accuracy as the run that saved the
+ * weights reported for them, and no run directory; --per-class counts add up
+ * to the run's correct predictions over the 500 test examples. */
+START_TEST(evaluate_reports_what_the_run_reported)
+{
+    const char *yaml = test_write_file("evalonly.yaml",
+                                       "model: ../../models/lenet.yaml\n"
+                                       "data: {dataset: mnist, limit: 500}\n"
+                                       "optimizer: {name: sgd, learning_rate: 0.01, momentum: 0.5}\n"
+                                       "loss: nll\n"
+                                       "train: {epochs: 1, batch_size: 64, seed: 42}\n");
+    char args[512];
+    test_fresh_dir("evaluated");
+    snprintf(args, sizeof args, "run %s --out build/test-tmp/evaluated", yaml);
+    ck_assert_int_eq(clrun(args, out, sizeof out), 0);
+    double acc = 0, loss = 0;
+    int right = 0;
+    const char *said = strstr(out, "Test accuracy: ");
+    ck_assert_msg(said && sscanf(said, "Test accuracy: %lf (%d/500), test loss: %lf", &acc, &right,
+                                 &loss) == 3, "%s", out);
+    test_shell("rm -rf runs/evalonly", out, sizeof out);
+    snprintf(args, sizeof args, "evaluate %s --weights build/test-tmp/evaluated/weights.safetensors",
+             yaml);
+    char per_class[sizeof args + 16];
+    snprintf(per_class, sizeof per_class, "%s --per-class", args);
+    ck_assert_int_eq(clrun(per_class, out, sizeof out), 0);
+    const char *table = strstr(out, "class                  examples    correct  accuracy\n");
+    ck_assert_msg(table, "%s", out);
+    int examples = 0, correct = 0;
+    for (const char *row = strchr(table, '\n') + 1; *row; row = strchr(row, '\n') + 1) {
+        int e = 0, c = 0;
+        ck_assert_msg(sscanf(row, "%*s %d %d", &e, &c) == 2, "%s", row);
+        examples += e, correct += c;
+    }
+    ck_assert_int_eq(examples, 500);
+    ck_assert_int_eq(correct, right);
+    ck_assert_int_eq(clrun(args, out, sizeof out), 0);
+    char want[128];
+    snprintf(want, sizeof want, "Evaluation on the test split (500 examples): loss %.4f, accuracy "
+             "%.4f (%d/500)\n", loss, acc, right);
+    ck_assert_msg(strstr(out, want), "no '%s' in:\n%s", want, out);
+    ck_assert_int_ne(access("runs/evalonly", F_OK), 0);
+    strcat(args, " --split val");
+    ck_assert_int_eq(clrun(args, out, sizeof out), 2);
+    ck_assert_ptr_nonnull(strstr(out, "no validation split"));
+    snprintf(args, sizeof args, "evaluate %s", yaml);
+    ck_assert_int_eq(clrun(args, out, sizeof out), 2);
+    ck_assert_ptr_nonnull(strstr(out, "evaluate needs --weights FILE"));
+}
+END_TEST
+
+/* tools/pyclrun.py reads a run: history records (NA as None) that match what
+ * the run printed, the weights by PyTorch name and shape, int64 labels. */
+START_TEST(python_reader_reads_a_run)
+{
+    const char *yaml = test_write_file("pyreader.yaml",
+                                       "model: ../../models/lenet.yaml\n"
+                                       "data: {dataset: mnist, limit: 200}\n"
+                                       "optimizer: {name: sgd, learning_rate: 0.01, momentum: 0.5}\n"
+                                       "loss: nll\n"
+                                       "train: {epochs: 2, batch_size: 64, seed: 42}\n"
+                                       "analyses:\n  - {type: features, layer: fc1}\n");
+    char args[512];
+    test_fresh_dir("pyreader");
+    snprintf(args, sizeof args, "run %s --out build/test-tmp/pyreader", yaml);
+    ck_assert_int_eq(clrun(args, out, sizeof out), 0);
+    double loss = 0;
+    const char *said = strstr(out, "test loss: ");
+    ck_assert_msg(said && sscanf(said, "test loss: %lf", &loss) == 1, "%s", out);
+    ck_assert_int_eq(test_shell("/usr/bin/python3 -c \"import sys; sys.path.insert(0, 'tools'); "
+                                "import pyclrun; d = 'build/test-tmp/pyreader'; "
+                                "h = pyclrun.history(d); "
+                                "w = pyclrun.read_safetensors(d + '/weights.safetensors'); "
+                                "y = pyclrun.load_npy(d, 'labels_test.npy'); "
+                                "f = pyclrun.load_npy(d, 'features_fc1_test.npy'); "
+                                "print(len(h), h[1]['epoch'], h[0]['val_loss'], sorted(w)[0], "
+                                "w['fc1.weight'].shape, y.dtype, f.dtype, f.shape, "
+                                "'%.4f' % h[-1]['test_loss'])\"", out, sizeof out), 0);
+    char want[160];
+    snprintf(want, sizeof want, "2 2 None conv1.bias (50, 320) int64 float32 (200, 50) %.4f\n", loss);
+    ck_assert_str_eq(out, want);
+}
+END_TEST
+
+/* Two analyses of a type with fixed file names keep both sets of files: in
+ * <type>_<index>/, or in the directory their name: gives. */
+START_TEST(two_analyses_of_one_type_write_separate_files)
+{
+    const char *head = "model: ../../models/project5-lenet.yaml\n"
+                       "data: {dataset: mnist, limit: 400}\n"
+                       "optimizer: {name: sgd, learning_rate: 0.01, momentum: 0.5}\n"
+                       "loss: nll\ntrain: {epochs: 1}\nanalyses:\n"
+                       "  - {type: predictions, count: 4}\n  - {type: predictions, count: 8}\n";
+    char yaml[1024], args[512];
+    snprintf(yaml, sizeof yaml, "%s  - {type: rsa, layers: [conv1, fc1], name: rsa-a}\n"
+             "  - {type: features, layer: fc1}\n", head);
+    test_fresh_dir("two-analyses");
+    snprintf(args, sizeof args, "run %s --out build/test-tmp/two-analyses",
+             test_write_file("two-analyses.yaml", yaml));
+    ck_assert_int_eq(clrun(args, out, sizeof out), 0);
+    ck_assert(test_file_exists("build/test-tmp/two-analyses/predictions_0/confusion.csv"));
+    ck_assert(test_file_exists("build/test-tmp/two-analyses/predictions_1/confusion.csv"));
+    ck_assert(test_file_exists("build/test-tmp/two-analyses/rsa-a/rsa_layers.csv"));
+    ck_assert(test_file_exists("build/test-tmp/two-analyses/features_fc1_test.npy"));
+    ck_assert(!test_file_exists("build/test-tmp/two-analyses/confusion.csv"));
+    snprintf(yaml, sizeof yaml, "%s  - {type: rsa, layers: [fc1], name: p}\n"
+             "  - {type: readout, layers: [fc1], targets: t.npy, name: p}\n", head);
+    snprintf(args, sizeof args, "run %s --out build/test-tmp/two-analyses",
+             test_write_file("two-alike.yaml", yaml));
+    ck_assert_int_eq(clrun(args, out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "analyses 2 and 3 would write into the same directory p/"), "%s", out);
+}
+END_TEST
+
+/* Early stopping by Keras' rule (stop once val_loss has not improved for
+ * `patience` epochs), checked against the history; the best epoch's weights,
+ * evaluated again, give that epoch's validation scores; the rate in effect
+ * is in the history. */
+START_TEST(early_stopping_and_the_best_weights)
+{
+    const char *yaml = test_write_file("early.yaml",
+        "model: ../../models/lenet.yaml\n"
+        "data: {dataset: mnist, limit: 600, validation_split: 0.2}\n"
+        "optimizer: {name: sgd, learning_rate: 0.5}\n"
+        "loss: nll\n"
+        "train: {epochs: 30, batch_size: 64, seed: 1, early_stopping: {monitor: val_loss, "
+        "patience: 2}, save_best: {monitor: val_accuracy}}\n");
+    char args[512];
+    test_fresh_dir("early");
+    snprintf(args, sizeof args, "run %s --out build/test-tmp/early", yaml);
+    ck_assert_int_eq(clrun(args, out, sizeof out), 0);
+    FILE *f = fopen("build/test-tmp/early/history.csv", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[512];
+    double val_loss[31], val_acc[31], lr = 0;
+    int epochs = 0;
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    ck_assert_ptr_nonnull(strstr(line, ",images_per_s,lr\n"));
+    while (fgets(line, sizeof line, f) && epochs < 30) {
+        int e;
+        ck_assert_int_eq(sscanf(line, "%d,%*f,%*f,%lf,%lf,%*f,%*f,%*f,%*f,%lf", &e,
+                                &val_loss[epochs + 1], &val_acc[epochs + 1], &lr), 4);
+        ck_assert_int_eq(e, ++epochs);
+        ck_assert_double_eq(lr, 0.5);
+    }
+    fclose(f);
+    int best = 1, best_acc = 1, stop = 0;  /* replayed here: best val_loss, then 2 worse */
+    for (int e = 1; e <= epochs && !stop; e++) {
+        if (val_loss[e] < val_loss[best])
+            best = e;
+        if (val_acc[e] > val_acc[best_acc])
+            best_acc = e;
+        stop = e - best >= 2;
+        ck_assert_msg(!stop || e == epochs, "should have stopped after epoch %d of %d", e, epochs);
+    }
+    ck_assert_msg(stop && epochs < 30, "ran %d epochs", epochs);
+    char want[128];
+    snprintf(want, sizeof want, "Early stopping after epoch %d: val_loss", epochs);
+    ck_assert_msg(strstr(out, want), "no '%s' in:\n%s", want, out);
+    char *text = NULL;
+    size_t cap = 0;
+    f = fopen("build/test-tmp/early/weights_best.txt", "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_gt(getdelim(&text, &cap, 0, f), 0);
+    fclose(f);
+    snprintf(want, sizeof want, "epoch %d\nval_accuracy %.6f\n", best_acc, val_acc[best_acc]);
+    ck_assert_str_eq(text, want);
+    free(text);
+    snprintf(args, sizeof args, "evaluate %s --weights build/test-tmp/early/weights_best.safetensors "
+             "--split val", yaml);
+    ck_assert_int_eq(clrun(args, out, sizeof out), 0);
+    snprintf(want, sizeof want, "(120 examples): loss %.4f, accuracy %.4f", val_loss[best_acc],
+             val_acc[best_acc]);
+    ck_assert_msg(strstr(out, want), "no '%s' in:\n%s", want, out);
+    snprintf(args, sizeof args, "run %s data.validation_split=0 --out build/test-tmp/early", yaml);
+    ck_assert_int_eq(clrun(args, out, sizeof out), 2);
+    ck_assert_ptr_nonnull(strstr(out, "monitor val_loss needs a validation split"));
+}
+END_TEST
+
+/* clrun predict on 20 MNIST test digits written as PNG files: the same class
+ * probabilities as the features analysis reads off the model's log_softmax
+ * output for the same digits from the IDX files (a different path in). */
+START_TEST(predict_gives_the_models_probabilities_for_image_files)
+{
+    char yaml[256]; /* test_write_file's answer lasts until its next call */
+    snprintf(yaml, sizeof yaml, "%s", test_write_file("predict.yaml",
+        "model: ../../models/lenet.yaml\n"
+        "data: {dataset: mnist, limit: 500, normalize: {mean: 0.1307, std: 0.3081}}\n"
+        "optimizer: {name: sgd, learning_rate: 0.01, momentum: 0.5}\n"
+        "loss: nll\n"
+        "train: {epochs: 1, batch_size: 64, seed: 42}\n"
+        "analyses:\n  - {type: features, layer: log_softmax_1, limit: 20}\n"));
+    const char *script = test_write_file("digits.py",
+        "import os, struct, sys, zlib\n"
+        "sys.path.insert(0, 'tools')\n"
+        "import pyclrun\n"
+        "def chunk(t, d):\n"
+        "    return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d))\n"
+        "images, _ = pyclrun.mnist_sample('t10k')\n"
+        "os.makedirs(sys.argv[1], exist_ok=True)\n"
+        "for i in range(20):\n"
+        "    raw = b''.join(b'\\0' + row.tobytes() for row in images[i])\n"
+        "    with open('%s/%02d.png' % (sys.argv[1], i), 'wb') as f:\n"
+        "        f.write(b'\\x89PNG\\r\\n\\x1a\\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 28, 28, "
+        "8, 0, 0, 0, 0)) + chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b''))\n");
+    char cmd[1024];
+    test_fresh_dir("predict");
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s build/test-tmp/predict/digits", script);
+    ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "%s", out);
+    snprintf(cmd, sizeof cmd, "run %s --out build/test-tmp/predict/run", yaml);
+    ck_assert_msg(clrun(cmd, out, sizeof out) == 0, "%s", out);
+    snprintf(cmd, sizeof cmd, "predict %s --weights build/test-tmp/predict/run/weights.safetensors "
+             "--out=build/test-tmp/predict/predictions.csv build/test-tmp/predict/digits", yaml);
+    ck_assert_int_eq(clrun(cmd, out, sizeof out), 0);
+    ck_assert_ptr_nonnull(strstr(out, "Predictions for 20 images: build/test-tmp/predict/predictions.csv"));
+    ck_assert_int_eq(test_shell("/usr/bin/python3 -c \"import csv, numpy as np; "
+                                "d = 'build/test-tmp/predict/'; "
+                                "rows = list(csv.reader(open(d + 'predictions.csv'))); "
+                                "p = np.array([[float(v) for v in r[2:]] for r in rows[1:]]); "
+                                "want = np.exp(np.load(d + 'run/features_log_softmax_1_test.npy')); "
+                                "print(rows[0][:3], len(rows) - 1, rows[1][0], "
+                                "float(abs(p - want).max()) < 2e-6, "
+                                "[int(r[1]) for r in rows[1:]] == list(want.argmax(1)))\"",
+                                out, sizeof out), 0);
+    ck_assert_str_eq(out, "['file', 'predicted', '0'] 20 build/test-tmp/predict/digits/00.png "
+                          "True True\n");
+}
+END_TEST
+
+/* Ctrl-C stops after the last finished epoch with exit 130, saying so, and
+ * the same command resumes from there; SIGTERM exits 143. */
+START_TEST(ctrl_c_stops_after_an_epoch_and_the_same_command_resumes)
+{
+    char *argv[] = {"clrun", "run", "experiments/quickstart.yaml", "train.epochs=40",
+                    "data.limit=300", "--out", "build/test-tmp/stopped", NULL};
+    test_fresh_dir("stopped");
+    test_fresh_dir("terminated");
+    ck_assert_int_eq(clrun_signalled(argv, "Epoch 2/40", SIGINT, out, sizeof out), 130);
+    int epoch = 0;
+    const char *said = strstr(out, "clrun: stopped after epoch ");
+    ck_assert_msg(said && sscanf(said, "clrun: stopped after epoch %d;", &epoch) == 1, "%s", out);
+    ck_assert_msg(epoch >= 2 && epoch < 40, "stopped after epoch %d", epoch);
+    ck_assert_ptr_nonnull(strstr(said, "; the same command resumes\n"));
+    ck_assert_int_eq(test_count_lines("build/test-tmp/stopped/history.csv") - 1, epoch);
+    ck_assert_int_ne(access("build/test-tmp/stopped/SUCCESS", F_OK), 0);
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml train.epochs=40 data.limit=300 "
+                           "--out build/test-tmp/stopped", out, sizeof out), 0);
+    char resumed[64];
+    snprintf(resumed, sizeof resumed, "Resuming after epoch %d ", epoch);
+    ck_assert_msg(strstr(out, resumed), "no '%s' in:\n%s", resumed, out);
+    ck_assert_int_eq(test_count_lines("build/test-tmp/stopped/history.csv") - 1, 40);
+    ck_assert_int_eq(access("build/test-tmp/stopped/SUCCESS", F_OK), 0);
+    argv[6] = "build/test-tmp/terminated";
+    ck_assert_int_eq(clrun_signalled(argv, "Epoch 1/40", SIGTERM, out, sizeof out), 143);
+    ck_assert_ptr_nonnull(strstr(out, "the same command resumes"));
+}
+END_TEST
+
+/* On a terminal, the progress bar shows the time the epoch has left. */
+START_TEST(progress_bar_shows_an_eta_on_a_terminal)
+{
+    if (test_shell("script -qc true /dev/null", out, sizeof out) != 0)
+        return; /* no script(1) to make a terminal */
+    test_fresh_dir("eta");
+    ck_assert_int_eq(test_shell("script -qec 'build/clrun run experiments/quickstart.yaml "
+                                "train.epochs=1 --out build/test-tmp/eta' /dev/null",
+                                out, sizeof out), 0);
+    int m = 0, s = 0;
+    const char *eta = strstr(out, " - ETA: ");
+    ck_assert_msg(eta && sscanf(eta, " - ETA: %d:%d", &m, &s) == 2 && s < 60, "%s", out);
+}
+END_TEST
+
+/* The Playground spiral reaches its stated goal: test loss below 0.1, first
+ * before epoch 230 (the seed's Playground run), and still below at the end. */
+START_TEST(playground_spiral_reaches_its_goal)
+{
+    test_fresh_dir("spiral");
+    ck_assert_int_eq(clrun("run experiments/keras-playground-spiral.yaml --out build/test-tmp/spiral",
+                           out, sizeof out), 0);
+    FILE *f = fopen("build/test-tmp/spiral/history.csv", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[512];
+    int epoch = 0, first = 0, rows = 0;
+    double test_loss = NAN;
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f)); /* the header */
+    while (fgets(line, sizeof line, f)) {
+        ck_assert_msg(sscanf(line, "%d,%*f,%*f,%*[^,],%*[^,],%lf", &epoch, &test_loss) == 2, "%s",
+                      line);
+        rows++;
+        if (!first && test_loss < 0.1)
+            first = epoch;
+    }
+    fclose(f);
+    ck_assert_int_eq(rows, 300);
+    ck_assert_msg(first > 0 && first < 230, "test loss first below 0.1 at epoch %d", first);
+    ck_assert_msg(test_loss < 0.1, "test loss %g after 300 epochs", test_loss);
 }
 END_TEST
 
@@ -56,6 +507,27 @@ static void expect_bad(const char *name, const char *yaml, const char *extra, co
     "optimizer: {name: sgd, learning_rate: 0.01}\n" \
     "loss: nll\n"
 
+/* A required key that is missing because it was misspelt: the message points
+ * at the misspelling and names the key meant. */
+START_TEST(a_misspelt_required_key_is_named)
+{
+    expect_bad("typo-optimiser.yaml",
+               "model: ../../models/lenet.yaml\ndata: {dataset: mnist}\n"
+               "optimiser: {name: sgd, learning_rate: 0.01}\nloss: nll\n", "",
+               "typo-optimiser.yaml:3:1: unknown key 'optimiser', did you mean 'optimizer'?", NULL);
+    const char *model = test_write_file("typo-model.yaml", "name: m\ninput: [4]\nlayers:\n"
+                                                           "  - {name: h, type: dense, unit: 10}\n");
+    char yaml[512];
+    snprintf(yaml, sizeof yaml, "model: %s\ndata: {dataset: playground, features: [x1, x2, x1_sq, "
+             "x2_sq]}\noptimizer: {name: sgd, learning_rate: 0.01}\nloss: binary_cross_entropy\n"
+             "train: {epochs: 1}\n",
+             strrchr(model, '/') + 1);
+    expect_bad("typo-units.yaml", yaml, "",
+               "typo-model.yaml:4:28: layer 'h': unknown key 'unit', did you mean 'units'?",
+               "(missing required key 'units')");
+}
+END_TEST
+
 START_TEST(malformed_experiments_exit_2_naming_file_and_line)
 {
     expect_bad("syntax.yaml", EXPERIMENT_HEAD "train: {epochs: 1\nmodel: x\n", "",
@@ -88,7 +560,7 @@ static double last_test_accuracy(const char *history)
     char line[512], header[512];
     ck_assert_ptr_nonnull(fgets(header, sizeof header, f));
     ck_assert_str_eq(header, "epoch,loss,accuracy,val_loss,val_accuracy,test_loss,test_accuracy,"
-                             "seconds,images_per_s\n");
+                             "seconds,images_per_s,lr\n");
     int rows = 0;
     double acc = -1;
     while (fgets(line, sizeof line, f)) {
@@ -181,7 +653,7 @@ static const struct {
     {"keras-cnn", 1199882, "data.limit=256"},
     {"keras-cnn-dropout", 1199882, "data.limit=256"},
     {"keras-cifar10", 624106, "data.limit=64"},
-    {"keras-playground-spiral", 37, ""},
+    {"keras-playground-spiral", 49, ""},
     {"ds5220-mlp", 101770, "data.limit=256"},
     {"ds5220-mlp-normalized", 101770, "data.limit=256"},
     {"ds5220-cnn", 8490, "data.limit=256"},
@@ -205,26 +677,6 @@ START_TEST(experiment_has_its_seeds_parameter_count)
 }
 END_TEST
 
-/* A CIFAR-10 tree of random records (a handful per batch file) under dir, for
- * experiments that need CIFAR-10 where the real one is not downloaded. */
-static void synthetic_cifar(const char *dir)
-{
-    static const char *const files[] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
-                                        "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"};
-    char path[512];
-    snprintf(path, sizeof path, "mkdir -p %s/data/cifar10/cifar-10-batches-bin", dir);
-    ck_assert_int_eq(system(path), 0);
-    uint64_t state = 7;
-    for (int f = 0; f < 6; f++) {
-        snprintf(path, sizeof path, "%s/data/cifar10/cifar-10-batches-bin/%s", dir, files[f]);
-        FILE *fp = fopen(path, "wb");
-        ck_assert_ptr_nonnull(fp);
-        for (int r = 0; r < 20 * 3073; r++)
-            fputc(r % 3073 == 0 ? (int)(rng_next(&state) % 10) : (int)(rng_next(&state) & 255), fp);
-        fclose(fp);
-    }
-}
-
 /* Runs experiments/NAME.yaml with overrides, CIFAR-10 experiments on synthetic
  * CIFAR-10; fails unless it exits 0 and reports a test accuracy. */
 static void run_experiment(const char *name, const char *overrides)
@@ -233,7 +685,7 @@ static void run_experiment(const char *name, const char *overrides)
     if (strstr(name, "cifar") || strstr(name, "resnet") || strstr(name, "cs375")) {
         char root[256];
         snprintf(root, sizeof root, "%s/build/test-tmp/cifar-root", getenv("PWD"));
-        synthetic_cifar(root);
+        test_synthetic_cifar(root);
         snprintf(env, sizeof env, "CLRUN_ROOT=%s ", root);
     }
     snprintf(args, sizeof args, "%sbuild/clrun run experiments/%s.yaml %s "
@@ -598,7 +1050,8 @@ static void run_on_trained(const char *head, const char *entry, const char *trai
 }
 
 /* Trains head into build/test-tmp/<dir> and writes the targets <file>: 6
- * units, each a fixed random linear function of fc1's 50 features. */
+ * units, each a fixed random linear function of fc1's 50 features, but the
+ * last, which is 0 throughout: its r is undefined and left out. */
 static void fc1_linear_targets(const char *head, const char *dir, const char *file)
 {
     NpyArray f = features_of(head, "fc1", dir);
@@ -606,7 +1059,7 @@ static void fc1_linear_targets(const char *head, const char *dir, const char *fi
     double w[50 * UNITS];
     uint64_t state = 3;
     for (int k = 0; k < 50 * UNITS; k++)
-        w[k] = 2 * rng_uniform(&state) - 1;
+        w[k] = k % UNITS == UNITS - 1 ? 0 : 2 * rng_uniform(&state) - 1;
     write_linear_targets(&f, w, UNITS, file);
     npy_free(&f);
 }
@@ -619,6 +1072,10 @@ START_TEST(readout_recovers_a_linear_function_of_a_layer)
     fc1_linear_targets(head, "readout1", "readout-targets.npy");
     run_on_trained(head, "{type: readout, layers: [conv1, fc1], targets: readout-targets.npy, "
                    "units: 100, splits: 3, lambda: 0.01}", "readout1", "readout2");
+    ck_assert_msg(strstr(out, "Analysis readout: layer conv1 (1 of 2), 3 splits\n") &&
+                  strstr(out, "Analysis readout: layer fc1 (2 of 2), 3 splits\n"), "%s", out);
+    ck_assert_msg(strstr(out, "Analysis readout: layer fc1: 1 target unit left out of the median: "
+                              "r is undefined"), "%s", out);
     FILE *csv = fopen("build/test-tmp/readout2/readout.csv", "r");
     ck_assert_ptr_nonnull(csv);
     char line[512];
@@ -761,5 +1218,29 @@ Suite *cli_suite(void)
     tcase_add_loop_test(tc, experiment_runs_one_short_epoch, 0, N_EXPERIMENTS);
     tcase_add_test(tc, cs375_rsa_compares_with_another_network);
     suite_add_tcase(s, tc);
+    /* the command line itself: CK_RUN_CASE=commands runs these alone */
+    TCase *cmd = tcase_create("commands");
+    tcase_set_timeout(cmd, 600);
+    tcase_add_test(cmd, help_and_version_answer_with_exit_0);
+    tcase_add_test(cmd, usage_follows_usage_errors_only);
+    tcase_add_test(cmd, out_option_takes_an_equals_sign);
+    tcase_add_test(cmd, output_into_a_pipe_appears_line_by_line);
+    tcase_add_test(cmd, data_line_counts_each_split);
+    tcase_add_test(cmd, plot_dpi_sets_the_figures_resolution);
+    tcase_add_test(cmd, summary_lists_tensors_with_pytorch_names);
+    tcase_add_test(cmd, evaluate_reports_what_the_run_reported);
+    tcase_add_test(cmd, a_misspelt_required_key_is_named);
+    tcase_add_test(cmd, python_reader_reads_a_run);
+    tcase_add_test(cmd, two_analyses_of_one_type_write_separate_files);
+    tcase_add_test(cmd, early_stopping_and_the_best_weights);
+    tcase_add_test(cmd, predict_gives_the_models_probabilities_for_image_files);
+    tcase_add_test(cmd, ctrl_c_stops_after_an_epoch_and_the_same_command_resumes);
+    tcase_add_test(cmd, progress_bar_shows_an_eta_on_a_terminal);
+    suite_add_tcase(s, cmd);
+    /* what the experiments' own files claim: CK_RUN_CASE=claims */
+    TCase *claims = tcase_create("claims");
+    tcase_set_timeout(claims, 600);
+    tcase_add_test(claims, playground_spiral_reaches_its_goal);
+    suite_add_tcase(s, claims);
     return s;
 }

@@ -233,6 +233,22 @@ START_TEST(numpy_reads)
 }
 END_TEST
 
+/* Labels as int64, what PyTorch's losses take: numpy reads them back exactly. */
+START_TEST(numpy_reads_labels_as_int64)
+{
+    if (!have_numpy())
+        return;
+    int32_t l[5] = {0, 9, -1, 2147483647, 3};
+    Err err = {""};
+    char fl[160], out[256];
+    snprintf(fl, sizeof fl, "%s/labels.npy", test_tmpdir);
+    ck_assert_ok(npy_write_labels(fl, l, 5, &err), err);
+    run_python("b = numpy.load(D+'/labels.npy'); print(b.dtype.str, b.shape, b.tolist())", out,
+               sizeof out);
+    ck_assert_str_eq(out, "<i8 (5,) [0, 9, -1, 2147483647, 3]");
+}
+END_TEST
+
 /* A .npy file from a magic and version (8 bytes), a dict given as text
  * (a newline is added) and data_len zero bytes. */
 static void write_raw(const char *magic, const char *dict, size_t data_len)
@@ -336,6 +352,7 @@ Suite *npy_suite(void)
     tcase_add_test(tc, round_trip);
     tcase_add_test(tc, write_errors);
     tcase_add_test(tc, numpy_writes);
+    tcase_add_test(tc, numpy_reads_labels_as_int64);
     tcase_add_test(tc, numpy_reads);
     tcase_add_loop_test(tc, bad_file, 0, (int)(sizeof bad_files / sizeof bad_files[0]));
     tcase_add_test(tc, bad_length);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "plot.h"
+#include "plot_layout.h"
 #include "suites.h"
 #include "testutil.h"
 
@@ -70,9 +71,12 @@ START_TEST(lines_draw_two_coloured_series)
         a[i] = sin(i * 0.2);
         b[i] = i % 7 == 3 ? NAN : cos(i * 0.2);
     }
-    PlotSeries left[] = {{x, a, N, "train", 0}, {x, b, N, "valid", 1}};
-    PlotSeries right[] = {{x, b, N, NULL, 0}, {x, a, 0, "empty", 0}};
-    PlotPanel panels[] = {{"loss", "step", "loss", left, 2}, {"accuracy", "step", NULL, right, 2}};
+    PlotSeries left[] = {{.x = x, .y = a, .n = N, .label = "train"},
+                         {.x = x, .y = b, .n = N, .label = "valid", .markers = PLOT_MARKERS}};
+    PlotSeries right[] = {{.x = x, .y = b, .n = N}, {.x = x, .y = a, .n = 0, .label = "empty"}};
+    PlotPanel panels[] = {{.title = "loss", .xlabel = "step", .ylabel = "loss", .series = left,
+                           .n_series = 2},
+                          {.title = "accuracy", .xlabel = "step", .series = right, .n_series = 2}};
     char path[PATH_MAX];
     Err err;
     tmp_path(path, "lines.png");
@@ -90,8 +94,8 @@ END_TEST
 START_TEST(lines_accept_empty_and_nan_series)
 {
     double x[] = {NAN, 1.0, NAN}, y[] = {2.0, NAN, NAN};
-    PlotSeries s[] = {{x, y, 3, "nan", 0}, {NULL, NULL, 0, NULL, 1}};
-    PlotPanel panels[] = {{"empty", NULL, NULL, s, 2}, {NULL, NULL, NULL, NULL, 0}};
+    PlotSeries s[] = {{.x = x, .y = y, .n = 3, .label = "nan"}, {.markers = PLOT_MARKERS}};
+    PlotPanel panels[] = {{.title = "empty", .series = s, .n_series = 2}, {.n_series = 0}};
     char path[PATH_MAX];
     Err err;
     tmp_path(path, "empty.png");
@@ -103,6 +107,15 @@ START_TEST(lines_accept_empty_and_nan_series)
 }
 END_TEST
 
+/* The cells' extent in pixels from the top left, from the layout plot.c draws. */
+static void heat_cells_px(const PlotHeatmap *h, double *x0, double *x1, double *y0, double *y1)
+{
+    PlotHeatLayout l;
+    plot_heat_layout(h, &l);
+    *x0 = l.viewport.x0 * PLOT_WIDTH, *x1 = l.viewport.x1 * PLOT_WIDTH;
+    *y0 = (1 - l.viewport.y1) * PLOT_HEIGHT, *y1 = (1 - l.viewport.y0) * PLOT_HEIGHT;
+}
+
 START_TEST(heatmap_colours_follow_values)
 {
     enum { R = 4, C = 5 };
@@ -113,10 +126,11 @@ START_TEST(heatmap_colours_follow_values)
     char path[PATH_MAX];
     Err err;
     tmp_path(path, "heat.png");
-    ck_assert_ok(plot_heatmap(path, "confusion", v, R, C, rows, NULL, &err), err);
+    PlotHeatmap h = {.title = "confusion", .values = v, .rows = R, .cols = C, .row_labels = rows};
+    ck_assert_ok(plot_heatmap(path, &h, &err), err);
     TestPixels p = read_figure(path);
-    /* The plot area is x 0.14..0.82, y 0.12..0.9 of the page (from the top: 0.1..0.88). */
-    double x0 = 0.14 * 900, x1 = 0.82 * 900, y0 = 0.10 * 600, y1 = 0.88 * 600;
+    double x0, x1, y0, y1;
+    heat_cells_px(&h, &x0, &x1, &y0, &y1);
     int cx_min = (int)(x0 + (x1 - x0) * 0.5 / C), cy_min = (int)(y0 + (y1 - y0) * 0.5 / R);
     int cx_max = (int)(x0 + (x1 - x0) * (C - 0.5) / C), cy_max = (int)(y0 + (y1 - y0) * (R - 0.5) / R);
     const unsigned char *lo = test_pixel(&p, cx_min, cy_min), *hi = test_pixel(&p, cx_max, cy_max);
@@ -139,9 +153,11 @@ START_TEST(heatmap_cells_sit_where_their_values_are)
     char path[PATH_MAX];
     Err err;
     tmp_path(path, "hot.png");
-    ck_assert_ok(plot_heatmap(path, "one hot cell", v, R, C, NULL, NULL, &err), err);
+    PlotHeatmap h = {.title = "one hot cell", .values = v, .rows = R, .cols = C};
+    ck_assert_ok(plot_heatmap(path, &h, &err), err);
     TestPixels p = read_figure(path);
-    double x0 = 0.14 * 900, x1 = 0.82 * 900, y0 = 0.10 * 600, y1 = 0.88 * 600;
+    double x0, x1, y0, y1;
+    heat_cells_px(&h, &x0, &x1, &y0, &y1);
     const unsigned char *hot = test_pixel(&p, (int)(x0 + (x1 - x0) * 0.5 / C), (int)(y0 + (y1 - y0) * 0.5 / R));
     const unsigned char *right = test_pixel(&p, (int)(x0 + (x1 - x0) * 1.5 / C), (int)(y0 + (y1 - y0) * 0.5 / R));
     const unsigned char *below = test_pixel(&p, (int)(x0 + (x1 - x0) * 0.5 / C), (int)(y0 + (y1 - y0) * 1.5 / R));
@@ -196,17 +212,214 @@ START_TEST(missing_directory_is_a_runtime_error)
 {
     double x[] = {0, 1}, v[] = {1, 2, 3, 4};
     float img[4] = {0, 1, 1, 0};
-    PlotSeries s = {x, x, 2, "s", 0};
-    PlotPanel panel = {"t", "x", "y", &s, 1};
+    PlotSeries s = {.x = x, .y = x, .n = 2, .label = "s"};
+    PlotPanel panel = {.title = "t", .xlabel = "x", .ylabel = "y", .series = &s, .n_series = 1};
     char path[PATH_MAX];
     Err err;
     tmp_path(path, "missing/fig.png");
     assert_bad_path(plot_lines(path, &panel, 1, &err), &err, path);
-    assert_bad_path(plot_heatmap(path, "h", v, 2, 2, NULL, NULL, &err), &err, path);
+    PlotHeatmap h = {.title = "h", .values = v, .rows = 2, .cols = 2};
+    assert_bad_path(plot_heatmap(path, &h, &err), &err, path);
     assert_bad_path(plot_images(path, NULL, img, 1, 2, 2, 1, NULL, &err), &err, path);
     /* A later figure still works: no stream was left half-initialised. */
     tmp_path(path, "after.png");
     ck_assert_ok(plot_lines(path, &panel, 1, &err), err);
+}
+END_TEST
+
+
+/* plot.dpi 200: twice the pixels each way, and everything drawn twice as
+ * large, so the share of ink stays about the same (a little lower: the
+ * anti-aliased edges of lines count for less); drawn at the old size on the
+ * larger page it would fall to a third or less. */
+START_TEST(dpi_200_draws_everything_twice_as_large)
+{
+    enum { N = 10 };
+    double x[N], y[N];
+    for (int i = 0; i < N; i++)
+        x[i] = i + 1, y[i] = 1.0 / (i + 1);
+    PlotSeries s = {.x = x, .y = y, .n = N, .label = "loss", .markers = PLOT_LINE_MARKERS};
+    PlotPanel p = {.title = "Loss", .xlabel = "epoch", .ylabel = "loss", .series = &s,
+                   .n_series = 1, .integer_x = 1};
+    char path[PATH_MAX];
+    Err err;
+    double share[2];
+    for (int k = 0; k < 2; k++) {
+        plot_set_dpi(k ? 200 : PLOT_DPI);
+        tmp_path(path, k ? "dpi200.png" : "dpi100.png");
+        ck_assert_ok(plot_lines(path, &p, 1, &err), err);
+        TestPixels px = test_read_png(path);
+        ck_assert_int_eq(px.w, 900 * (k + 1));
+        ck_assert_int_eq(px.h, 600 * (k + 1));
+        share[k] = test_ink_share(&px);
+        free(px.rgb);
+    }
+    plot_set_dpi(PLOT_DPI);
+    ck_assert_msg(share[1] > 0.6 * share[0] && share[1] < 1.25 * share[0],
+                  "ink %.4f at 100 dpi, %.4f at 200", share[0], share[1]);
+}
+END_TEST
+
+/* ---- layout: computed, then checked against the data ---- */
+
+/* Asserts that every point of p (with a marker's radius and its error bar)
+ * lies inside the plot area, and that none lies under the legend box. */
+static void assert_layout_clear(const PlotPanel *p, const PlotLayout *l)
+{
+    const PlotRect *w = &l->window;
+    double rx = PLOT_MARKER_R * (w->x1 - w->x0) / l->width;
+    double ry = PLOT_MARKER_R * (w->y1 - w->y0) / l->height;
+    for (int i = 0; i < p->n_series; i++) {
+        const PlotSeries *s = &p->series[i];
+        for (int j = 0; j < s->n; j++) {
+            double x = s->x[j], y = s->y[j], e = s->err ? s->err[j] : 0;
+            ck_assert_msg(x - rx >= w->x0 && x + rx <= w->x1 && y - e - ry >= w->y0 &&
+                              y + e + ry <= w->y1,
+                          "point (%g, %g) of series %d is clipped by window %g..%g x %g..%g", x,
+                          y, i, w->x0, w->x1, w->y0, w->y1);
+            PlotRect under = {l->legend.x0 - rx, l->legend.x1 + rx, l->legend.y0 - ry,
+                              l->legend.y1 + ry};
+            ck_assert_msg(!l->has_legend || !plot_rect_meets_segment(&under, x, y - e, x, y + e),
+                          "point (%g, %g) of series %d lies under the legend", x, y, i);
+            if (s->markers != PLOT_MARKERS && j + 1 < s->n)
+                ck_assert_msg(!plot_rect_meets_segment(&l->legend, x, y, s->x[j + 1], s->y[j + 1]),
+                              "the line from point %d of series %d crosses the legend", j, i);
+        }
+    }
+    ck_assert(l->legend.x0 >= w->x0 && l->legend.x1 <= w->x1);
+    ck_assert(l->legend.y0 >= w->y0 && l->legend.y1 <= w->y1);
+}
+
+/* Accuracy curves rising into the top right (ds5220-cnn's history): the
+ * legend goes to a corner they leave empty, here the top left. */
+START_TEST(layout_legend_leaves_rising_curves_clear)
+{
+    enum { N = 10 };
+    double x[N], a[N], b[N];
+    for (int i = 0; i < N; i++)
+        x[i] = i + 1, a[i] = 0.1 + 0.05 * i * i / 9.0, b[i] = 0.12 + 0.06 * i * i / 9.0;
+    PlotSeries s[] = {{.x = x, .y = a, .n = N, .label = "training", .markers = PLOT_LINE_MARKERS},
+                      {.x = x, .y = b, .n = N, .label = "test", .markers = PLOT_LINE_MARKERS}};
+    PlotPanel p = {.title = "Accuracy", .series = s, .n_series = 2, .integer_x = 1};
+    PlotLayout l;
+    plot_layout(&p, 2, &l);
+    assert_layout_clear(&p, &l);
+    ck_assert(l.legend_top && !l.legend_right);
+}
+END_TEST
+
+/* Data in every corner: the window's top is raised so the legend sits above them. */
+START_TEST(layout_legend_rises_above_data_in_every_corner)
+{
+    enum { N = 41 };
+    double x[N], y[N], sd[N];
+    for (int i = 0; i < N; i++)
+        x[i] = i, y[i] = i % 2, sd[i] = 0.05;
+    PlotSeries s[] = {{.x = x, .y = y, .n = N, .label = "zigzag, a long label for the legend",
+                       .markers = PLOT_LINE_MARKERS, .err = sd}};
+    PlotPanel p = {.title = "zigzag", .series = s, .n_series = 1};
+    PlotLayout l;
+    plot_layout(&p, 1, &l);
+    ck_assert(l.window.y1 > 1.2); /* raised: without the legend, 1.05 and a marker's radius */
+    assert_layout_clear(&p, &l);
+}
+END_TEST
+
+/* Epoch axes: integer ticks only, few enough that their labels never touch. */
+START_TEST(layout_epoch_axes_have_integer_ticks)
+{
+    static const int epochs[] = {1, 2, 10, 300};
+    for (int k = 0; k < 4; k++) {
+        int n = epochs[k];
+        double *x = malloc((size_t)n * sizeof *x), *y = malloc((size_t)n * sizeof *y);
+        for (int i = 0; i < n; i++)
+            x[i] = i + 1, y[i] = 1.0 / (i + 1);
+        PlotSeries s = {.x = x, .y = y, .n = n, .label = "loss", .markers = PLOT_LINE_MARKERS};
+        PlotPanel p = {.title = "Loss", .series = &s, .n_series = 1, .integer_x = 1};
+        PlotLayout l;
+        plot_layout(&p, 2, &l);
+        ck_assert_int_ge(l.n_ticks, 1);
+        ck_assert_double_eq(l.tick_step, floor(l.tick_step));
+        ck_assert_double_eq(l.first_tick, floor(l.first_tick));
+        double last = l.first_tick + (l.n_ticks - 1) * l.tick_step;
+        ck_assert(l.first_tick >= l.window.x0 && last <= l.window.x1);
+        ck_assert_msg(n > 1 || (l.n_ticks == 1 && l.first_tick == 1), "1 epoch: one tick, at 1");
+        ck_assert_msg(n != 2 || (l.n_ticks == 2 && l.tick_step == 1), "2 epochs: ticks 1 and 2");
+        double gap_px = l.tick_step / (l.window.x1 - l.window.x0) * l.width;
+        ck_assert_msg(gap_px >= 4 * PLOT_CHAR_W, "%d epochs: ticks %.0f px apart", n, gap_px);
+        assert_layout_clear(&p, &l);
+        free(x);
+        free(y);
+    }
+}
+END_TEST
+
+/* Categories: one tick each, named; long names turn, and when even turned
+ * they would touch, only every stride-th is named. */
+START_TEST(layout_categories_get_one_named_tick_each)
+{
+    const char *layers[] = {"conv1", "conv2", "fc1", "fc2"};
+    double x[] = {0, 1, 2, 3}, y[] = {0.8, 0.78, 0.55, 0.66};
+    PlotSeries s = {.x = x, .y = y, .n = 4, .label = "target", .markers = PLOT_LINE_MARKERS};
+    PlotPanel p = {.title = "RSA", .series = &s, .n_series = 1, .x_names = layers, .n_x_names = 4};
+    PlotLayout l;
+    plot_layout(&p, 1, &l);
+    ck_assert(l.categorical);
+    ck_assert_int_eq(l.n_ticks, 4);
+    ck_assert_double_eq(l.first_tick, 0);
+    ck_assert_double_eq(l.tick_step, 1);
+    ck_assert_int_eq(l.rotate_labels, 0);
+    ck_assert_int_eq(l.label_stride, 1);
+    assert_layout_clear(&p, &l);
+    int rotate, stride;
+    plot_fit_labels(27, 600, 8, 1, &rotate, &stride); /* 27 labels "26:gamma" */
+    ck_assert(rotate && stride == 1);
+    plot_fit_labels(200, 600, 8, 1, &rotate, &stride);
+    ck_assert(rotate && 600.0 / 200 * stride >= PLOT_CHAR_H);
+    plot_fit_labels(40, 500, 8, 0, &rotate, &stride); /* rows: never turned */
+    ck_assert(!rotate && 500.0 / 40 * stride >= PLOT_CHAR_H);
+}
+END_TEST
+
+/* A 9 x 27 heatmap with long labels keeps its labels inside the figure, and
+ * a confusion matrix has room for its counts. */
+START_TEST(layout_heatmap_fits_labels_and_counts)
+{
+    static double v[10 * 27];
+    const char *cols[27], *rows[10];
+    for (int i = 0; i < 27; i++)
+        cols[i] = "26:gamma";
+    for (int i = 0; i < 10; i++)
+        rows[i] = "8:gamma", v[i * 10 + i] = 213;
+    PlotHeatmap h = {.title = "distances", .xlabel = "reference", .ylabel = "query", .values = v,
+                     .rows = 9, .cols = 27, .row_labels = rows, .col_labels = cols};
+    PlotHeatLayout l;
+    plot_heat_layout(&h, &l);
+    ck_assert(l.rotate_cols);
+    ck_assert(l.viewport.y0 * PLOT_HEIGHT >= 8 * PLOT_CHAR_W + 30); /* turned labels, title */
+    ck_assert(l.viewport.x0 * PLOT_WIDTH >= 7 * PLOT_CHAR_W);
+    PlotHeatmap confusion = {.title = "Confusion", .xlabel = "predicted", .ylabel = "true",
+                             .values = v, .rows = 10, .cols = 10, .value_format = "%.0f"};
+    plot_heat_layout(&confusion, &l);
+    ck_assert(!l.rotate_cols);
+    ck_assert(l.value_scale >= 0.8);
+    ck_assert(l.value_scale * 3 * PLOT_CHAR_W <= l.cell_w);
+}
+END_TEST
+
+/* Thumbnails: inside the figure, apart, and at least 80 px tall for the
+ * neighbours grid (9 rows of 4 captioned letters) and 64 feature maps. */
+START_TEST(layout_thumbnails_fill_the_figure)
+{
+    PlotImagesLayout l;
+    plot_images_layout(36, 28, 28, 4, 1, 0.9, &l);
+    ck_assert_int_eq(l.rows, 9);
+    ck_assert(l.thumb_h >= 80 && l.thumb_w <= l.cell_w && l.thumb_h + l.caption <= l.cell_h);
+    ck_assert(l.top + l.rows * l.cell_h <= l.height + 1e-9);
+    plot_images_layout(64, 24, 24, 0, 1, 0, &l);
+    ck_assert_int_eq(l.cols * l.rows >= 64, 1);
+    ck_assert(l.thumb_h >= 55 && l.cols * l.cell_w <= PLOT_WIDTH + 1e-9);
+    ck_assert(l.height == PLOT_HEIGHT);
 }
 END_TEST
 
@@ -221,6 +434,13 @@ Suite *plot_suite(void)
     tcase_add_test(tc, heatmap_cells_sit_where_their_values_are);
     tcase_add_test(tc, images_show_dark_and_light_pixels);
     tcase_add_test(tc, missing_directory_is_a_runtime_error);
+    tcase_add_test(tc, dpi_200_draws_everything_twice_as_large);
+    tcase_add_test(tc, layout_legend_leaves_rising_curves_clear);
+    tcase_add_test(tc, layout_legend_rises_above_data_in_every_corner);
+    tcase_add_test(tc, layout_epoch_axes_have_integer_ticks);
+    tcase_add_test(tc, layout_categories_get_one_named_tick_each);
+    tcase_add_test(tc, layout_heatmap_fits_labels_and_counts);
+    tcase_add_test(tc, layout_thumbnails_fill_the_figure);
     suite_add_tcase(s, tc);
     return s;
 }

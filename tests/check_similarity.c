@@ -193,7 +193,9 @@ static const char *bad_ratings(const char *name, const int *a, const int *b)
     return text;
 }
 
-/* Each broken ratings file: exit 2 and a message naming the file and line. */
+/* Each broken ratings file: exit 2 and a message naming the file and line,
+ * before any training (the first case also with an epoch to train). The
+ * template has one rater's column. */
 START_TEST(bad_ratings_name_the_file_and_line)
 {
     char args[1024], yaml[1024];
@@ -202,8 +204,9 @@ START_TEST(bad_ratings_name_the_file_and_line)
              test_write_file("sim-template.yaml", SIMILARITY_HEAD SIMILARITY_ITEM "}\n"));
     ck_assert_msg(clrun(args, out, sizeof out) == 0, "%s", out);
     int a[PAIRS], b[PAIRS];
-    const char *row = strchr(slurp("build/test-tmp/sim-template/similarity_ratings_template.csv"),
-                             '\n');
+    const char *template = slurp("build/test-tmp/sim-template/similarity_ratings_template.csv");
+    ck_assert_msg(strncmp(template, "pair,image_a,image_b,rater_1\n", 29) == 0, "%s", template);
+    const char *row = strchr(template, '\n');
     for (int i = 0; i < PAIRS; row = strchr(row + 1, '\n'), i++)
         ck_assert_int_eq(sscanf(row + 1, "%*d,%d,%d,,", &a[i], &b[i]), 2);
     static const struct { const char *name, *fragment; } cases[] = {
@@ -227,6 +230,11 @@ START_TEST(bad_ratings_name_the_file_and_line)
         int status = clrun(args, out, sizeof out);
         ck_assert_msg(status == 2, "%s: exit %d:\n%s", cases[i].name, status, out);
         ck_assert_msg(strstr(out, want), "%s: no '%s' in:\n%s", cases[i].name, want, out);
+        if (i > 0)
+            continue;
+        strcat(args, " train.epochs=1");
+        ck_assert_int_eq(clrun(args, out, sizeof out), 2);
+        ck_assert_msg(strstr(out, want) && !strstr(out, "Epoch 1/1"), "trained first:\n%s", out);
     }
     /* pairs: a correlation needs two */
     snprintf(args, sizeof args, "run %s train.epochs=0 --out build/test-tmp/sim-bad",

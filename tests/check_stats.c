@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "analysis/stats.h"
+#include "rng.h"
 #include "suites.h"
 #include "testutil.h"
 
@@ -45,6 +46,18 @@ START_TEST(median)
     ck_assert_double_eq(stats_median(even, 4), 2.5);
     ck_assert_double_eq(stats_median(nan, 3), 2); /* NaN sorts last */
     ck_assert(isnan(stats_median(odd, 0)));
+}
+END_TEST
+
+/* Undefined correlations (NaN) are left out of the median and counted. */
+START_TEST(median_of_finite_values)
+{
+    double r[] = {NAN, 0.9, 0.1, NAN, 0.5, INFINITY}, none[] = {NAN, NAN};
+    size_t left_out = 0;
+    ck_assert_double_eq(stats_median_finite(r, 6, &left_out), 0.5);
+    ck_assert_uint_eq(left_out, 3);
+    ck_assert(isnan(stats_median_finite(none, 2, &left_out)));
+    ck_assert_uint_eq(left_out, 2);
 }
 END_TEST
 
@@ -177,6 +190,47 @@ START_TEST(ridge)
         }
         double r = stats_pearson(col_y, col_p, RN);
         ck_assert_msg(r > 0.95, "output %d: r = %g", c, r);
+    }
+}
+END_TEST
+
+/* More units than items: the dual's W satisfies the primal's normal
+ * equations (Xc'Xc + lambda I) W = Xc'Yc, worked out here directly. */
+START_TEST(ridge_with_more_units_than_items)
+{
+    enum { N = 12, P = 30, Q = 2 };
+    static double X[N * P], Y[N * Q], W[P * Q];
+    double b[Q], mx[P] = {0}, my[Q] = {0}, lambda = 0.5;
+    uint64_t state = 7;
+    for (int k = 0; k < N * P; k++)
+        X[k] = 2 * rng_uniform(&state) - 1;
+    for (int k = 0; k < N * Q; k++)
+        Y[k] = 2 * rng_uniform(&state) - 1;
+    Err err = {""};
+    ck_assert_ok(stats_ridge(X, Y, N, P, Q, lambda, W, b, &err), err);
+    for (int i = 0; i < N; i++) {
+        for (int j = 0; j < P; j++)
+            mx[j] += X[i * P + j] / N;
+        for (int c = 0; c < Q; c++)
+            my[c] += Y[i * Q + c] / N;
+    }
+    for (int j = 0; j < P; j++)
+        for (int c = 0; c < Q; c++) {
+            double lhs = lambda * W[j * Q + c], rhs = 0;
+            for (int i = 0; i < N; i++) {
+                double xj = X[i * P + j] - mx[j], fit = 0;
+                for (int k = 0; k < P; k++)
+                    fit += (X[i * P + k] - mx[k]) * W[k * Q + c];
+                lhs += xj * fit;
+                rhs += xj * (Y[i * Q + c] - my[c]);
+            }
+            ck_assert_double_eq_tol(lhs, rhs, 1e-9);
+        }
+    for (int c = 0; c < Q; c++) { /* the fit goes through the means */
+        double at_mean = b[c];
+        for (int j = 0; j < P; j++)
+            at_mean += mx[j] * W[j * Q + c];
+        ck_assert_double_eq_tol(at_mean, my[c], 1e-12);
     }
 }
 END_TEST
@@ -362,6 +416,8 @@ Suite *stats_suite(void)
     tcase_add_test(tc, cosine);
     tcase_add_test(tc, pearson);
     tcase_add_test(tc, median);
+    tcase_add_test(tc, median_of_finite_values);
+    tcase_add_test(tc, ridge_with_more_units_than_items);
     tcase_add_test(tc, ranks);
     tcase_add_test(tc, spearman);
     tcase_add_test(tc, minmax);

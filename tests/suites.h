@@ -24,5 +24,6 @@ Suite *parity_suite(void);
 Suite *layers_suite(void);
 Suite *factorized_suite(void);
 Suite *bad_suite(void);
+Suite *plan_suite(void);
 
 #endif

@@ -80,6 +80,9 @@ void test_history_numbers(const char *path, char *buf, size_t size);
 int test_shell(const char *cmd, char *out, size_t size);
 /* test_shell("build/clrun ARGS"). */
 int clrun(const char *args, char *out, size_t size);
+/* A CIFAR-10 tree of random records under dir (dir/data/cifar10/...), for
+ * experiments that need CIFAR-10 where the real one is not downloaded. */
+void test_synthetic_cifar(const char *dir);
 
 /* Fails unless path is a PNG figure of at least 400x300 pixels that is not
  * blank: between 1% and 99% of its pixels are not white. */

@@ -1,6 +1,19 @@
-"""pyclrun: what clrun's Python tools share: the bundled MNIST sample as numpy
-arrays, and safetensors files read and written by hand (Debian has no
-safetensors package), in the layout clrun reads and writes."""
+"""pyclrun: a clrun run directory from Python, and what clrun's Python tools share.
+
+    import sys; sys.path.insert(0, "tools")      # from the repository root
+    import pyclrun
+    w = pyclrun.read_safetensors("runs/quickstart/weights.safetensors")
+    w["fc1.weight"].shape                          # (50, 320): PyTorch's names and layouts
+    sd = pyclrun.state_dict("runs/quickstart/weights.safetensors")  # torch tensors
+    model.load_state_dict(sd)                      # a torch.nn.Module of the same layers
+    rows = pyclrun.history("runs/quickstart")      # [{'epoch': 1, 'loss': 0.93, ...}, ...]
+    f = pyclrun.load_npy("runs/x", "features_fc1_test.npy")  # float32
+    y = pyclrun.load_npy("runs/x", "labels_test.npy")        # int64, as torch's losses want
+
+Only numpy is needed (torch for state_dict alone). Safetensors files are read
+and written by hand (Debian has no safetensors package), in the layout clrun
+reads and writes; the bundled MNIST sample loads as numpy arrays."""
+import csv
 import gzip
 import json
 import os
@@ -68,3 +81,27 @@ def read_safetensors(path):
         begin, end = info["data_offsets"]
         out[name] = np.frombuffer(data[begin:end], dtype=kinds[info["dtype"]]).reshape(info["shape"])
     return out
+
+
+def state_dict(path):
+    """The weights as a PyTorch state_dict (an OrderedDict of tensors); needs torch."""
+    import collections
+
+    import torch
+    return collections.OrderedDict((name, torch.from_numpy(a.copy()))
+                                   for name, a in read_safetensors(path).items())
+
+
+def history(run_dir):
+    """history.csv as records: the epoch an int, the rest floats, None where NA."""
+    def value(key, text):
+        if text == "NA":
+            return None
+        return int(text) if key == "epoch" else float(text)
+    with open(os.path.join(run_dir, "history.csv"), newline="") as f:
+        return [{k: value(k, v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def load_npy(run_dir, name):
+    """An analysis output of the run (features, labels, RDMs, masks) as a numpy array."""
+    return np.load(os.path.join(run_dir, name))

@@ -2,6 +2,8 @@
  * share: finding layers and running examples through the trained graph. */
 #include "analysis/analysis.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -38,11 +40,64 @@ static int parse_one(Analysis *a, SpecNode *item, const Graph *g, Err *err)
         return spec_error(spec_get(item, "type"), err, "unknown analysis '%s' (known: %s)", type,
                           known);
     }
+    const char *name = NULL;
+    if (!rc) rc = spec_string(item, "name", 0, &name, err);
+    if (!rc && name && (!*name || strchr(name, '/') || strcmp(name, ".") == 0 ||
+                        strcmp(name, "..") == 0 || strlen(name) >= sizeof a->subdir))
+        return spec_error(spec_get(item, "name"), err, "name '%s' must be a short file name (its "
+                          "outputs go to that sub-directory of the run directory)", name);
+    if (name)
+        snprintf(a->subdir, sizeof a->subdir, "%s", name);
     char context[96];
     snprintf(context, sizeof context, "analysis '%s'", type);
     if (!rc) rc = spec_set_context(item, context, err);
     if (!rc) rc = a->type->parse(a, item, g, err);
     return rc ? rc : spec_check_unused(item, NULL, err);
+}
+
+/* Whether an analysis writes the same file names whatever its settings
+ * (readout.csv, rsa_layers.csv, ...): two of them in one list would overwrite
+ * each other's. The others name their files after their layer or folder. */
+static int fixed_file_names(const AnalysisType *t)
+{
+    static const AnalysisType *const fixed[] = {&analysis_predictions, &analysis_rsa,
+                                                &analysis_readout, &analysis_neighbours,
+                                                &analysis_similarity};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if (fixed[i] == t)
+            return 1;
+    return 0;
+}
+
+/* Entries of such a type that the list has more than once write into
+ * <type>_<index>/ unless named; two named alike are an error. */
+static int name_subdirs(AnalysisList *list, Err *err)
+{
+    for (int i = 0; i < list->n; i++) {
+        Analysis *a = &list->items[i];
+        for (int j = 0; !a->subdir[0] && fixed_file_names(a->type) && j < list->n; j++)
+            if (j != i && list->items[j].type == a->type)
+                snprintf(a->subdir, sizeof a->subdir, "%s_%d", a->type->name, i);
+    }
+    for (int i = 0; i < list->n; i++)
+        for (int j = 0; list->items[i].subdir[0] && j < i; j++)
+            if (strcmp(list->items[i].subdir, list->items[j].subdir) == 0)
+                return spec_error(list->items[i].spec, err, "analyses %d and %d would write into "
+                                  "the same directory %s/: give them different names", j, i,
+                                  list->items[i].subdir);
+    return CLRUN_OK;
+}
+
+/* The context of one analysis: its own sub-directory when it has one. */
+static AnalysisContext context_of(const Analysis *a, const AnalysisContext *ctx, char *dir,
+                                  size_t size)
+{
+    AnalysisContext c = *ctx;
+    if (a->subdir[0]) {
+        snprintf(dir, size, "%s/%s", ctx->dir, a->subdir);
+        c.dir = dir;
+    }
+    return c;
 }
 
 int analysis_parse_list(AnalysisList *list, SpecNode *analyses, const Graph *g, Err *err)
@@ -57,15 +112,18 @@ int analysis_parse_list(AnalysisList *list, SpecNode *analyses, const Graph *g, 
     int rc = CLRUN_OK;
     for (int i = 0; i < analyses->n && !rc; i++, list->n++)
         rc = parse_one(&list->items[i], analyses->items[i], g, err);
-    return rc;
+    return rc ? rc : name_subdirs(list, err);
 }
 
 int analysis_check_list(AnalysisList *list, AnalysisContext *ctx, Err *err)
 {
     int rc = CLRUN_OK;
+    char dir[PATH_MAX];
     for (int i = 0; i < list->n && !rc; i++)
-        if (list->items[i].type->check)
-            rc = list->items[i].type->check(&list->items[i], ctx, err);
+        if (list->items[i].type->check) {
+            AnalysisContext c = context_of(&list->items[i], ctx, dir, sizeof dir);
+            rc = list->items[i].type->check(&list->items[i], &c, err);
+        }
     return rc;
 }
 
@@ -73,11 +131,19 @@ int analysis_run_list(AnalysisList *list, AnalysisContext *ctx, Err *err)
 {
     for (int i = 0; i < list->n; i++) {
         Analysis *a = &list->items[i];
+        char dir[PATH_MAX];
+        AnalysisContext c = context_of(a, ctx, dir, sizeof dir);
+        if (a->subdir[0] && mkdir(c.dir, 0777) != 0 && errno != EEXIST)
+            return err_set(err, CLRUN_ERUNTIME, "%s: cannot make the directory: %s", c.dir,
+                           strerror(errno));
         dev_profile_tag(ctx->g->dev, "analysis %s", a->type->name);
-        int rc = a->type->run(a, ctx, err);
+        int rc = a->type->run(a, &c, err);
         if (rc)
             return rc;
-        printf("Analysis %s: done\n", a->type->name);
+        if (a->subdir[0])
+            printf("Analysis %s: done (in %s/)\n", a->type->name, c.dir);
+        else
+            printf("Analysis %s: done\n", a->type->name);
     }
     return CLRUN_OK;
 }

@@ -38,6 +38,11 @@ struct Analysis {
     const AnalysisType *type;
     SpecNode *spec;
     void *state;
+    /* The sub-directory of the run directory its files go to: the entry's
+     * `name:`, or <type>_<index> when the list has its type more than once
+     * (so a ridge and a PLS readout keep both readout.csv); "" for the run
+     * directory itself. */
+    char subdir[64];
 };
 
 typedef struct {

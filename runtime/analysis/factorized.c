@@ -154,9 +154,7 @@ static int score(FactorizedModel *m, const double *targets, const int *order, in
             a[i] = pred[(size_t)i * units + j];
             y[i] = targets[(size_t)order[train + i] * units + j];
         }
-        r[j] = stats_pearson(a, y, (size_t)test);
-        if (isnan(r[j]))
-            r[j] = 0; /* a constant unit or prediction: nothing explained */
+        r[j] = stats_pearson(a, y, (size_t)test); /* NaN: a constant unit or prediction */
     }
     free(pred), free(a);
     return rc;
@@ -297,7 +295,10 @@ static int write_scores(const FactorizedReadout *f, AnalysisContext *ctx,
         return err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
     fprintf(out, "unit,r\n");
     for (int j = 0; j < units; j++)
-        fprintf(out, "%d,%.6f\n", j, fit->r[j]);
+        if (isfinite(fit->r[j]))
+            fprintf(out, "%d,%.6f\n", j, fit->r[j]);
+        else /* a unit constant on the held-out items: no correlation */
+            fprintf(out, "%d,NA\n", j);
     return fclose(out) == 0 ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
 }
 
@@ -324,7 +325,7 @@ static int plot_masks(const FactorizedReadout *f, AnalysisContext *ctx, const Fa
                       int units, Err *err)
 {
     int h = f->layer->out_shape.dim[1], w = f->layer->out_shape.dim[2];
-    int n = f->masks < units ? (int)f->masks : units, cols = (int)ceil(sqrt(n));
+    int n = f->masks < units ? (int)f->masks : units;
     int *pick = malloc((size_t)units * sizeof *pick);
     float *images = malloc((size_t)n * h * w * sizeof *images);
     char (*captions)[32] = malloc((size_t)n * sizeof *captions);
@@ -341,13 +342,16 @@ static int plot_masks(const FactorizedReadout *f, AnalysisContext *ctx, const Fa
     for (int k = 0; k < n; k++) {
         memcpy(images + (size_t)k * h * w, fit->ws + (size_t)pick[k] * h * w,
                (size_t)h * w * sizeof *images);
-        snprintf(captions[k], sizeof captions[k], "unit %d, r=%.2f", pick[k], fit->r[pick[k]]);
+        if (isfinite(fit->r[pick[k]])) /* a constant unit has no correlation */
+            snprintf(captions[k], sizeof captions[k], "unit %d, r=%.2f", pick[k], fit->r[pick[k]]);
+        else
+            snprintf(captions[k], sizeof captions[k], "unit %d, r=NA", pick[k]);
         caption[k] = captions[k];
     }
     char path[PATH_MAX], title[128];
     output_path(ctx, "masks", f->layer, "png", path);
     snprintf(title, sizeof title, "Spatial masks on %s (factorized readout)", f->layer->name);
-    int rc = plot_images(path, title, images, n, h, w, cols, caption, err);
+    int rc = plot_images(path, title, images, n, h, w, 0, caption, err);
     free(pick), free(images), free(captions), free(caption);
     return rc;
 }
@@ -369,9 +373,16 @@ static int factorized_run(Analysis *a, AnalysisContext *ctx, Err *err)
     if (!rc) rc = write_scores(f, ctx, &fit, units, err);
     if (!rc) rc = write_weights(f, ctx, &fit, units, err);
     if (!rc) rc = plot_masks(f, ctx, &fit, units, err);
-    if (!rc)
+    if (!rc) {
+        size_t na;
+        double median = stats_median_finite(fit.r, (size_t)units, &na);
         printf("Factorized readout of %s: median held-out r %.3f over %d units (%d items held "
-               "out)\n", f->layer->name, stats_median(fit.r, (size_t)units), units, fit.test);
+               "out)", f->layer->name, median, units - (int)na, fit.test);
+        if (na)
+            printf("; %zu unit%s left out: constant target or prediction, r undefined (NA)", na,
+                   na == 1 ? "" : "s");
+        printf("\n");
+    }
     factorized_fit_free(&fit);
     free(acts), free(labels);
     npy_free(&Y);

@@ -124,8 +124,12 @@ static int write_confusion(AnalysisContext *ctx, const int *labels, const int *p
     }
     analysis_path(ctx, "confusion.png", path, sizeof path);
     if (!rc)
-        rc = plot_heatmap(path, "Confusion matrix (rows: label, columns: prediction)", m, classes,
-                          classes, name_of, name_of, err);
+        rc = plot_heatmap(path, &(PlotHeatmap){.title = "Confusion matrix (test set, counts)",
+                                               .xlabel = "predicted", .ylabel = "true",
+                                               .values = m, .rows = classes, .cols = classes,
+                                               .row_labels = name_of, .col_labels = name_of,
+                                               .value_format = "%.0f"},
+                          err);
     free(m);
     free(names);
     free(name_of);
@@ -228,7 +232,7 @@ static int write_features(AnalysisContext *ctx, const Node *layer, const char *w
     int rc = npy_write_f32(path, acts, 1 + layer->out_shape.rank, shape, err);
     snprintf(name, sizeof name, "labels_%s.npy", which);
     analysis_path(ctx, name, path, sizeof path);
-    return rc ? rc : npy_write_i32(path, labels, 1, shape, err);
+    return rc ? rc : npy_write_labels(path, labels, n, err);
 }
 
 /* The folder's images as features_<layer>_folder_<name>.npy and
@@ -327,7 +331,7 @@ static int draw_maps(AnalysisContext *ctx, Node *layer, Feed *split, long image,
     size_t size = (size_t)shape_size(s);
     if (!rc)
         rc = plot_images(path, title, acts + (size_t)image * size, s.dim[0], s.dim[1], s.dim[2],
-                         s.dim[0] < 5 ? s.dim[0] : 5, NULL, err);
+                         0, NULL, err);
     free(acts);
     free(labels);
     return rc;
@@ -388,7 +392,7 @@ static int filters_run(Analysis *a, AnalysisContext *ctx, Err *err)
     analysis_path(ctx, file, path, sizeof path);
     snprintf(title, sizeof title, "Filters of %s%s", m->layer->name,
              in > 1 ? " (first input channel)" : "");
-    if (!rc) rc = plot_images(path, title, first, o, kh, kw, o < 5 ? o : 5, NULL, err);
+    if (!rc) rc = plot_images(path, title, first, o, kh, kw, 0, NULL, err);
     free(all);
     free(first);
     snprintf(file, sizeof file, "filters_%s_applied.png", m->layer->name);

@@ -75,7 +75,7 @@ static int write_embeddings(AnalysisContext *ctx, const Node *layer, const Folde
     int rc = npy_write_f32(path, s->acts, 1 + layer->out_shape.rank, shape, err);
     snprintf(name, sizeof name, "labels_%s.npy", which);
     analysis_path(ctx, name, path, sizeof path);
-    if (!rc) rc = npy_write_i32(path, s->labels, 1, shape, err);
+    if (!rc) rc = npy_write_labels(path, s->labels, s->ds.n, err);
     return rc;
 }
 
@@ -119,8 +119,11 @@ static int write_distances(AnalysisContext *ctx, const FolderSet *ref, const Fol
     }
     analysis_path(ctx, "distances.png", path, sizeof path);
     if (!rc)
-        rc = plot_heatmap(path, "Sum of squared differences (rows: query, columns: reference)",
-                          dist, nq, nr, labels, labels + nq, err);
+        rc = plot_heatmap(path, &(PlotHeatmap){.title = "Sum of squared differences of embeddings",
+                                               .xlabel = "reference", .ylabel = "query",
+                                               .values = dist, .rows = nq, .cols = nr,
+                                               .row_labels = labels, .col_labels = labels + nq},
+                          err);
     free(names);
     free(labels);
     return rc;

@@ -105,9 +105,11 @@ static int fit(const Readout *r, const double *X, const double *Y, int n, int p,
     return stats_ridge(X, Y, n, p, q, r->lambda, W, b, err);
 }
 
-/* One random split: fit on the training items, the median r on the others. */
+/* One random split: fit on the training items, the median r on the others;
+ * *undefined counts the units whose r is undefined (constant on the test
+ * items, or predicted constant), which the median leaves out. */
 static int score_split(const Readout *r, const double *X, const NpyArray *Y, int p, uint64_t *rng,
-                       double *score, Err *err)
+                       double *score, size_t *undefined, Err *err)
 {
     int n = (int)Y->shape[0], q = (int)Y->shape[1], ntr = train_items(r, n);
     int nte = n - ntr, *order = malloc((size_t)n * sizeof *order);
@@ -135,19 +137,17 @@ static int score_split(const Readout *r, const double *X, const NpyArray *Y, int
             pred[i] = s;
             act[i] = Y->data[(size_t)order[ntr + i] * q + u];
         }
-        rs[u] = stats_pearson(pred, act, (size_t)nte);
-        if (isnan(rs[u]))
-            rs[u] = 0; /* a constant unit or prediction: nothing explained */
+        rs[u] = stats_pearson(pred, act, (size_t)nte); /* NaN: a constant unit or prediction */
     }
     if (!rc)
-        *score = stats_median(rs, (size_t)q);
+        *score = stats_median_finite(rs, (size_t)q, undefined);
     free(order), free(xtr), free(ytr), free(W), free(b), free(pred), free(act), free(rs);
     return rc;
 }
 
 /* Mean and standard deviation across splits of one layer's scores. */
 static int score_layer(const Readout *r, AnalysisContext *ctx, Node *layer, const NpyArray *Y,
-                       double *scores, Err *err)
+                       double *scores, size_t *undefined, Err *err)
 {
     Feed *split = r->train ? ctx->train : ctx->test;
     int n = (int)Y->shape[0], dims = (int)shape_size(layer->out_shape);
@@ -163,8 +163,12 @@ static int score_layer(const Readout *r, AnalysisContext *ctx, Node *layer, cons
         for (int k = 0; k < p; k++)
             X[(size_t)i * p + k] = acts[(size_t)i * dims + cols[k]];
     uint64_t rng = (uint64_t)r->seed ^ 0x53504c495453ull; /* "SPLITS": the same splits per layer */
-    for (int s = 0; !rc && s < r->splits; s++)
-        rc = score_split(r, X, Y, p, &rng, &scores[s], err);
+    *undefined = 0; /* the most of any split */
+    for (int s = 0; !rc && s < r->splits; s++) {
+        size_t u = 0;
+        rc = score_split(r, X, Y, p, &rng, &scores[s], &u, err);
+        *undefined = u > *undefined ? u : *undefined;
+    }
     free(acts), free(labels), free(cols), free(X);
     return rc;
 }
@@ -192,12 +196,12 @@ static int write_results(const Readout *r, AnalysisContext *ctx, int items, cons
 {
     int L = r->n_layers, S = (int)r->splits;
     double *x = malloc((size_t)L * 3 * sizeof *x), *mean = x + L, *sd = x + 2 * L;
-    double *lo = malloc((size_t)L * 2 * sizeof *lo), *hi = lo ? lo + L : NULL;
+    const char **names = malloc((size_t)L * sizeof *names);
     char path[PATH_MAX];
     analysis_path(ctx, "readout.csv", path, sizeof path);
-    FILE *f = x && lo ? fopen(path, "w") : NULL;
+    FILE *f = x && names ? fopen(path, "w") : NULL;
     if (!f) {
-        free(x), free(lo);
+        free(x), free(names);
         return err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
     }
     fprintf(f, "layer,method,lambda,components,mean_median_r,sd");
@@ -210,7 +214,7 @@ static int write_results(const Readout *r, AnalysisContext *ctx, int items, cons
             m += scores[l * S + s] / S;
         for (int s = 0; s < S; s++)
             v += (scores[l * S + s] - m) * (scores[l * S + s] - m) / (S > 1 ? S - 1 : 1);
-        x[l] = l + 1, mean[l] = m, sd[l] = sqrt(v), lo[l] = m - sd[l], hi[l] = m + sd[l];
+        x[l] = l, mean[l] = m, sd[l] = sqrt(v), names[l] = r->layers[l]->name;
         int k = r->pls ? layer_components(r, r->layers[l], items) : 0;
         fewest = k < fewest ? k : fewest, most = k > most ? k : most;
         if (r->pls)
@@ -222,14 +226,15 @@ static int write_results(const Readout *r, AnalysisContext *ctx, int items, cons
     }
     fprintf(f, "\n");
     int rc = fclose(f) == 0 ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
-    PlotSeries series[3] = {{x, mean, L, "median r (mean over splits)", 0},
-                            {x, hi, L, "+1 sd", 1}, {x, lo, L, "-1 sd", 1}};
+    PlotSeries series = {.x = x, .y = mean, .n = L, .markers = PLOT_LINE_MARKERS, .err = sd,
+                         .label = S > 1 ? "median r, mean and sd over splits" : "median r"};
     char title[80];
     plot_title(r, fewest, most, title, sizeof title);
-    PlotPanel panel = {title, "layer (in the order listed)", "median Pearson r", series, 3};
+    PlotPanel panel = {.title = title, .xlabel = "layer", .ylabel = "median Pearson r",
+                       .series = &series, .n_series = 1, .x_names = names, .n_x_names = L};
     analysis_path(ctx, "readout.png", path, sizeof path);
     if (!rc) rc = plot_lines(path, &panel, 1, err);
-    free(x), free(lo);
+    free(x), free(names);
     return rc;
 }
 
@@ -242,8 +247,17 @@ static int readout_run(Analysis *a, AnalysisContext *ctx, Err *err)
     double *scores = rc ? NULL : malloc((size_t)r->n_layers * r->splits * sizeof *scores);
     if (!rc && !scores)
         rc = err_set(err, CLRUN_ERUNTIME, "out of memory");
-    for (int l = 0; !rc && l < r->n_layers; l++)
-        rc = score_layer(r, ctx, r->layers[l], &Y, scores + l * r->splits, err);
+    for (int l = 0; !rc && l < r->n_layers; l++) {
+        /* a wide layer takes a while: say what is under way */
+        printf("Analysis readout: layer %s (%d of %d), %ld splits\n", r->layers[l]->name, l + 1,
+               r->n_layers, r->splits);
+        size_t undefined = 0;
+        rc = score_layer(r, ctx, r->layers[l], &Y, scores + l * r->splits, &undefined, err);
+        if (!rc && undefined)
+            printf("Analysis readout: layer %s: %zu target unit%s left out of the median: r is "
+                   "undefined (the unit or its prediction is constant on the test items)\n",
+                   r->layers[l]->name, undefined, undefined == 1 ? "" : "s");
+    }
     if (!rc) rc = write_results(r, ctx, (int)Y.shape[0], scores, err);
     free(scores);
     npy_free(&Y);

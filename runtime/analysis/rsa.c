@@ -126,8 +126,11 @@ static int write_rdm(AnalysisContext *ctx, const Rsa *r, const Node *layer, cons
     snprintf(name, sizeof name, "rdm_%s.png", layer->name);
     analysis_path(ctx, name, path, sizeof path);
     snprintf(title, sizeof title, "RDM of %s (1 - Pearson), ordered by class", layer->name);
-    return rc ? rc : plot_heatmap(path, title, rdm, items, items, labelled ? labels : NULL,
-                                  labelled ? labels : NULL, err);
+    const char *axis = r->per_item ? "example" : "class";
+    PlotHeatmap h = {.title = title, .xlabel = axis, .ylabel = axis, .values = rdm, .rows = items,
+                     .cols = items, .row_labels = labelled ? labels : NULL,
+                     .col_labels = labelled ? labels : NULL};
+    return rc ? rc : plot_heatmap(path, &h, err);
 }
 
 /* The RDM of every layer, each items x items, in rdms (caller frees). */
@@ -188,18 +191,22 @@ static int compare_targets(const Rsa *r, AnalysisContext *ctx, double **rdms, in
             rc = spec_error(r->target_nodes[t], err, "%s: the target RDM must be %d x %d",
                             r->targets[t], items, items);
         for (int l = 0; !rc && l < r->n_layers; l++) {
-            x[l] = l + 1;
+            x[l] = l;
             y[t * r->n_layers + l] = m[l * r->n_targets + t] =
                 stats_rdm_spearman(rdms[l], target.data, items);
         }
-        series[t] = (PlotSeries){x, y + t * r->n_layers, r->n_layers, r->targets[t], 1};
+        const char *base = strrchr(r->targets[t], '/');
+        series[t] = (PlotSeries){.x = x, .y = y + t * r->n_layers, .n = r->n_layers,
+                                 .label = base ? base + 1 : r->targets[t],
+                                 .markers = PLOT_LINE_MARKERS};
         npy_free(&target);
     }
     char path[PATH_MAX];
     analysis_path(ctx, "rsa_targets.csv", path, sizeof path);
     if (!rc) rc = write_matrix_csv(path, names, r->n_layers, targets, r->n_targets, m, err);
-    PlotPanel panel = {"RDM correlation with targets against layer", "layer (in the order listed)",
-                       "Spearman r", series, r->n_targets};
+    PlotPanel panel = {.title = "RDM correlation with targets against layer", .xlabel = "layer",
+                       .ylabel = "Spearman r", .series = series, .n_series = r->n_targets,
+                       .x_names = names, .n_x_names = r->n_layers};
     analysis_path(ctx, "rsa_targets.png", path, sizeof path);
     if (!rc) rc = plot_lines(path, &panel, 1, err);
     free(m);
@@ -225,8 +232,12 @@ static int rsa_run(Analysis *a, AnalysisContext *ctx, Err *err)
     if (!rc) rc = write_matrix_csv(path, names, r->n_layers, names, r->n_layers, pairs, err);
     analysis_path(ctx, "rsa_layers.png", path, sizeof path);
     if (!rc)
-        rc = plot_heatmap(path, "Spearman correlation of layers' RDMs", pairs, r->n_layers,
-                          r->n_layers, names, names, err);
+        rc = plot_heatmap(path, &(PlotHeatmap){.title = "Spearman correlation of layers' RDMs",
+                                               .xlabel = "layer", .ylabel = "layer",
+                                               .values = pairs, .rows = r->n_layers,
+                                               .cols = r->n_layers, .row_labels = names,
+                                               .col_labels = names, .value_format = "%.2f"},
+                          err);
     if (!rc && r->n_targets)
         rc = compare_targets(r, ctx, rdms, items, names, err);
     for (int i = 0; i < r->n_layers; i++)

@@ -4,7 +4,8 @@
  * scores each pair by the cosine similarity of a layer's activations, for
  * each listed layer, min-max normalised across the pairs. It writes what
  * raters need: a numbered sheet of the pairs (similarity_sheet.png), a CSV
- * template with one column per rater (similarity_ratings_template.csv) and a
+ * template with a column for one rater (similarity_ratings_template.csv: add
+ * rater_2 and more beside it, or give one file per rater) and a
  * self-contained rating page (similarity_rating.html, rating_page.c).
  *
  * Given filled-in ratings (`ratings:`, one or more CSV files of that form,
@@ -12,8 +13,10 @@
  * the means the same way and writes Pearson r per layer
  * (similarity_people.csv), a scatter plot per layer (similarity_scatter.png)
  * and the sheet captioned with both scores (similarity_sheet_scored.png). The
- * ratings are read before anything is written, so pointing `ratings:` at a
- * file in the run directory is safe. */
+ * ratings are checked before training (the pairs depend on the test data and
+ * the seed alone) and read again before anything is written, so a bad file
+ * fails in seconds and pointing `ratings:` at a file in the run directory is
+ * safe. */
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -189,9 +192,9 @@ static int write_template(AnalysisContext *ctx, const int *examples, int pairs, 
     FILE *f = fopen(path, "w");
     if (!f)
         return err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
-    fprintf(f, "pair,image_a,image_b,rater_1,rater_2\n");
+    fprintf(f, "pair,image_a,image_b,rater_1\n");
     for (int p = 0; p < pairs; p++)
-        fprintf(f, "%d,%d,%d,,\n", p + 1, examples[p] - ctx->test->first,
+        fprintf(f, "%d,%d,%d,\n", p + 1, examples[p] - ctx->test->first,
                 examples[pairs + p] - ctx->test->first);
     return fclose(f) == 0 ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
 }
@@ -216,17 +219,48 @@ static int compare_with_people(AnalysisContext *ctx, const Similarity *s, const 
                s->layers[l]->name, people->raters, people->raters == 1 ? "" : "s", r,
                isnan(r) ? " (the network's or the people's scores are all equal)" : "");
         snprintf(labels[l], sizeof labels[l], "%s (r = %.2f)", s->layers[l]->name, r);
-        series[l] = (PlotSeries){net + l * P, people->normalized, P, labels[l], 1};
+        series[l] = (PlotSeries){.x = net + l * P, .y = people->normalized, .n = P,
+                                 .label = labels[l], .markers = PLOT_MARKERS};
     }
     if (fclose(f) != 0)
         return err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
     char title[96];
     snprintf(title, sizeof title, "Network and people on %d pairs (%d rater%s)", P,
              people->raters, people->raters == 1 ? "" : "s");
-    PlotPanel panel = {title, "network similarity (normalized)", "human similarity (normalized)",
-                       series, L};
+    PlotPanel panel = {.title = title, .xlabel = "network similarity (normalized)",
+                       .ylabel = "human similarity (normalized)", .series = series, .n_series = L};
     analysis_path(ctx, "similarity_scatter.png", path, sizeof path);
     return plot_lines(path, &panel, 1, err);
+}
+
+/* The given ratings of the pairs this run draws, read into people (which
+ * the caller frees); examples gets the pairs. */
+static int read_ratings(const Similarity *s, AnalysisContext *ctx, int *examples, Ratings *people,
+                        Err *err)
+{
+    int P = (int)s->pairs, rc = draw_pairs(s, ctx->test, examples, err);
+    for (int i = 0; !rc && i < s->n_ratings; i++)
+        rc = ratings_read(people, s->ratings[i], examples, ctx->test->first, P, err);
+    if (!rc && people->raters) rc = ratings_finish(people, err);
+    return rc;
+}
+
+/* Before training: the class is one of the test set's, and the ratings files
+ * fit the pairs. */
+static int similarity_check(Analysis *a, AnalysisContext *ctx, Err *err)
+{
+    Similarity *s = a->state;
+    const Dataset *ds = ctx->test->data->ds;
+    if (s->klass >= ds->classes)
+        return spec_error(spec_get(a->spec, "class"), err, "class %ld is not a class of the test "
+                          "set (0 to %d)", s->klass, ds->classes - 1);
+    Ratings people = {0};
+    int *examples = malloc((size_t)2 * s->pairs * sizeof *examples);
+    int rc = examples ? read_ratings(s, ctx, examples, &people, err)
+                      : err_set(err, CLRUN_ERUNTIME, "out of memory");
+    ratings_free(&people);
+    free(examples);
+    return rc;
 }
 
 static int similarity_run(Analysis *a, AnalysisContext *ctx, Err *err)
@@ -240,11 +274,8 @@ static int similarity_run(Analysis *a, AnalysisContext *ctx, Err *err)
     double *cosine = malloc((size_t)2 * L * P * sizeof *cosine), *net = cosine + L * P;
     char (*captions)[64] = malloc((size_t)P * sizeof *captions);
     Ratings people = {0};
-    int rc = examples && cosine && captions ? draw_pairs(s, ctx->test, examples, err)
+    int rc = examples && cosine && captions ? read_ratings(s, ctx, examples, &people, err)
                                             : err_set(err, CLRUN_ERUNTIME, "out of memory");
-    for (int i = 0; !rc && i < s->n_ratings; i++)
-        rc = ratings_read(&people, s->ratings[i], examples, ctx->test->first, P, err);
-    if (!rc && people.raters) rc = ratings_finish(&people, err);
     for (int l = 0; !rc && l < L; l++) {
         rc = score_layer(ctx, s->layers[l], examples, P, cosine + l * P, err);
         memcpy(net + l * P, cosine + l * P, (size_t)P * sizeof *net);
@@ -270,31 +301,6 @@ static int similarity_run(Analysis *a, AnalysisContext *ctx, Err *err)
     free(examples);
     free(cosine);
     free(captions);
-    return rc;
-}
-
-/* The class, the pairs and every ratings file against the test split, before
- * training: the same draw the run makes. */
-static int similarity_check(Analysis *a, AnalysisContext *ctx, Err *err)
-{
-    Similarity *s = a->state;
-    int P = (int)s->pairs;
-    const Dataset *ds = ctx->test->data->ds;
-    if (s->klass >= ds->classes)
-        return spec_error(spec_get(a->spec, "class"), err, "class %ld is not a class of the test "
-                          "set (0 to %d)", s->klass, ds->classes - 1);
-    int *examples = malloc((size_t)2 * P * sizeof *examples);
-    Ratings people = {0};
-    Err why;
-    int rc = examples ? draw_pairs(s, ctx->test, examples, &why)
-                      : err_set(&why, CLRUN_ERUNTIME, "out of memory");
-    if (rc)
-        rc = spec_error(spec_get(a->spec, "pairs"), err, "%s", why.msg);
-    for (int i = 0; !rc && i < s->n_ratings; i++)
-        rc = ratings_read(&people, s->ratings[i], examples, ctx->test->first, P, err);
-    if (!rc && people.raters) rc = ratings_finish(&people, err);
-    ratings_free(&people);
-    free(examples);
     return rc;
 }
 

@@ -129,6 +129,20 @@ double stats_median(double *x, size_t n)
     return n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
 }
 
+double stats_median_finite(double *x, size_t n, size_t *left_out)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(x[i])) {
+            double v = x[i];
+            x[i] = x[kept];
+            x[kept++] = v;
+        }
+    if (left_out)
+        *left_out = n - kept;
+    return stats_median(x, kept);
+}
+
 void stats_minmax(double *x, size_t n)
 {
     double lo = INFINITY, hi = -INFINITY;
@@ -302,6 +316,49 @@ static void intercepts(const double *mx, const double *my, const double *W, size
     }
 }
 
+/* The dual of ridge for p > n: with Xc, Yc centred, K = Xc Xc' + lambda I
+ * (n x n), A = K^-1 Yc and W = Xc' A. The same W as the primal (the
+ * push-through identity), at O(n^2 p) instead of O(p^2 n + p^3). */
+static int ridge_dual(const double *X, const double *Y, size_t n, size_t p, size_t q,
+                      double lambda, double *W, double *b, Err *err)
+{
+    double *Xc = malloc((n * p + n * n + n * q + p + q) * sizeof *Xc);
+    if (!Xc)
+        return err_set(err, CLRUN_ERUNTIME, "ridge: out of memory for n=%zu p=%zu", n, p);
+    double *K = Xc + n * p, *A = K + n * n, *mx = A + n * q, *my = mx + p;
+    column_means(X, n, p, mx);
+    column_means(Y, n, q, my);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < p; j++)
+            Xc[i * p + j] = X[i * p + j] - mx[j];
+        for (size_t c = 0; c < q; c++)
+            A[i * q + c] = Y[i * q + c] - my[c];
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k <= i; k++) {
+            double s = 0;
+            for (size_t j = 0; j < p; j++)
+                s += Xc[i * p + j] * Xc[k * p + j];
+            K[i * n + k] = K[k * n + i] = s + (i == k ? lambda : 0);
+        }
+    int rc = CLRUN_OK;
+    if (cholesky(K, n) != 0)
+        rc = err_set(err, CLRUN_ERUNTIME, "ridge: Xc Xc' + lambda I is not positive definite "
+                     "(lambda %g)", lambda);
+    else {
+        cholesky_solve(K, n, A, q);
+        for (size_t j = 0; j < p * q; j++)
+            W[j] = 0;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < p; j++)
+                for (size_t c = 0; c < q; c++)
+                    W[j * q + c] += Xc[i * p + j] * A[i * q + c];
+        intercepts(mx, my, W, p, q, b);
+    }
+    free(Xc);
+    return rc;
+}
+
 int stats_ridge(const double *X, const double *Y, int n, int p, int q, double lambda, double *W,
                 double *b, Err *err)
 {
@@ -309,6 +366,8 @@ int stats_ridge(const double *X, const double *Y, int n, int p, int q, double la
         return err_set(err, CLRUN_EINPUT, "ridge: bad sizes n=%d p=%d q=%d", n, p, q);
     if (!(lambda >= 0) || !isfinite(lambda))
         return err_set(err, CLRUN_EINPUT, "ridge: lambda %g must be finite and >= 0", lambda);
+    if (p > n && lambda > 0) /* centred, Xc'Xc is singular anyway: lambda > 0 is needed */
+        return ridge_dual(X, Y, (size_t)n, (size_t)p, (size_t)q, lambda, W, b, err);
     size_t np = (size_t)p, nq = (size_t)q;
     double *A = malloc((np * np + np + nq) * sizeof *A);
     if (!A)

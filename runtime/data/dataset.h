@@ -64,6 +64,13 @@ typedef struct {
  * once at the end in exact integer arithmetic, then inverted. */
 int images_load(Dataset *ds, const char *dir, const ImageOptions *opt, Err *err);
 
+/* Loads the images that paths name (files, or folders whose image files are
+ * taken in name order) as images_load converts them, all to opt's size
+ * (required), labelled 0; *files gets their paths in order (ds->n strings,
+ * each and the array freed by the caller). */
+int images_load_files(Dataset *ds, const char *const *paths, int n, const ImageOptions *opt,
+                      char ***files, Err *err);
+
 /* ---- TensorFlow Playground sets (playground.c) ---- */
 
 typedef enum { PG_SPIRAL, PG_CIRCLE, PG_XOR, PG_GAUSSIAN } PlaygroundShape;

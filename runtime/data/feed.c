@@ -64,7 +64,7 @@ int feed_batch(Feed *s, Graph *g, int start, int rows, float scale, float shift,
                Err *err)
 {
     FeedData *f = s->data;
-    size_t global[2] = {(size_t)f->size, (size_t)rows}, local[2] = {64, 1};
+    size_t global[2] = {(size_t)f->size, (size_t)rows}, local[2] = {g->dev->plan.group, 1};
     g->batch = rows;
     dev_profile_tag(g->dev, "%s", "data");
     return DEV_LAUNCH(g->dev, f->gather, 2, global, local, err, KA(f->examples), KA(f->labels),

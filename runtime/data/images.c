@@ -397,3 +397,59 @@ int images_load(Dataset *ds, const char *dir, const ImageOptions *opt, Err *err)
     snprintf(ds->source, sizeof ds->source, "%s", dir);
     return CLRUN_OK;
 }
+
+/* ---- a list of image files (clrun predict) ---- */
+
+/* The images path names, appended to out: the file itself, or the image
+ * files of a folder, sorted by name. */
+static int expand_path(const char *path, Names *out, Err *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return err_set(err, CLRUN_EINPUT, "%s: %s", path, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return names_add(out, path, err);
+    Names files;
+    int rc = list_dir(path, 0, &files, err);
+    for (int i = 0; !rc && i < files.n; i++) {
+        Path p;
+        rc = join(p, path, files.names[i], err);
+        if (!rc) rc = names_add(out, p, err);
+    }
+    if (!rc && files.n == 0)
+        rc = err_set(err, CLRUN_EINPUT, "%s: no images (.png, .jpg, .jpeg) in the folder", path);
+    names_free(&files);
+    return rc;
+}
+
+int images_load_files(Dataset *ds, const char *const *paths, int n, const ImageOptions *opt,
+                      char ***files, Err *err)
+{
+    memset(ds, 0, sizeof *ds);
+    *files = NULL;
+    Names list = {0};
+    Walk wk = {.dir = "the images given", .opt = opt, .ds = ds};
+    int rc = check_options(opt, err);
+    if (!rc && !opt->height)
+        rc = err_set(err, CLRUN_EINPUT, "images to predict need a size to be resized to");
+    for (int i = 0; !rc && i < n; i++)
+        rc = expand_path(paths[i], &list, err);
+    ds->c = opt->grayscale ? 1 : 3;
+    ds->h = opt->height;
+    ds->w = opt->width;
+    ds->n = list.n;
+    ds->classes = 1;
+    if (!rc && list.n == 0)
+        rc = err_set(err, CLRUN_EINPUT, "no images given");
+    if (!rc) rc = walk_alloc(&wk, err);
+    for (int i = 0; !rc && i < list.n; i++)
+        rc = walk_image(&wk, list.names[i], i, 0, err);
+    if (rc) {
+        names_free(&list);
+        dataset_free(ds);
+        return rc;
+    }
+    snprintf(ds->source, sizeof ds->source, "%s", wk.dir);
+    *files = list.names; /* the caller's now, with list.n == ds->n entries */
+    return CLRUN_OK;
+}

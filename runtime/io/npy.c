@@ -122,14 +122,15 @@ static void write_npy(FILE *fp, const void *ctx)
     file_put_u32s(fp, o->data, o->count);
 }
 
-static int write_array(const char *path, const char *descr, const void *data, int ndim,
+/* words: the 4-byte words per element (2 for '<i8', low word first). */
+static int write_array(const char *path, const char *descr, const void *data, int words, int ndim,
                        const long *shape, Err *err)
 {
     if (ndim < 0 || ndim > NPY_MAX_DIMS)
         return err_set(err, CLRUN_EINPUT, "%s: %d dimensions (0 to %d allowed)", path, ndim,
                        NPY_MAX_DIMS);
     int ok;
-    size_t count = shape_count(shape, ndim, 4, &ok);
+    size_t count = shape_count(shape, ndim, 4 * (size_t)words, &ok);
     if (!ok)
         return err_set(err, CLRUN_EINPUT, "%s: bad shape (negative or too large)", path);
     if (count && !data)
@@ -138,18 +139,33 @@ static int write_array(const char *path, const char *descr, const void *data, in
     size_t header_len = build_header(header, sizeof header, descr, ndim, shape);
     if (!header_len)
         return err_set(err, CLRUN_ERUNTIME, "%s: header too long", path);
-    NpyOut o = {header, header_len, count, data};
+    NpyOut o = {header, header_len, count * (size_t)words, data};
     return file_write_atomic(path, write_npy, &o, err);
 }
 
 int npy_write_f32(const char *path, const float *data, int ndim, const long *shape, Err *err)
 {
-    return write_array(path, "<f4", data, ndim, shape, err);
+    return write_array(path, "<f4", data, 1, ndim, shape, err);
 }
 
 int npy_write_i32(const char *path, const int32_t *data, int ndim, const long *shape, Err *err)
 {
-    return write_array(path, "<i4", data, ndim, shape, err);
+    return write_array(path, "<i4", data, 1, ndim, shape, err);
+}
+
+int npy_write_labels(const char *path, const int32_t *labels, long n, Err *err)
+{
+    uint32_t *words = malloc((size_t)(n > 0 ? n : 1) * 2 * sizeof *words);
+    if (!words)
+        return err_set(err, CLRUN_ERUNTIME, "%s: out of memory", path);
+    for (long i = 0; i < n; i++) { /* int64 as two little-endian words, low first */
+        uint64_t v = (uint64_t)(int64_t)labels[i];
+        words[2 * i] = (uint32_t)v;
+        words[2 * i + 1] = (uint32_t)(v >> 32);
+    }
+    int rc = write_array(path, "<i8", words, 2, 1, &n, err);
+    free(words);
+    return rc;
 }
 
 /* ---- the header dict ------------------------------------------------------ */

@@ -30,6 +30,10 @@ typedef struct {
 int npy_write_f32(const char *path, const float *data, int ndim, const long *shape, Err *err);
 int npy_write_i32(const char *path, const int32_t *data, int ndim, const long *shape, Err *err);
 
+/* n class labels as a 1-d '<i8' array: int64, the dtype PyTorch's losses and
+ * torch.from_numpy want for targets. */
+int npy_write_labels(const char *path, const int32_t *labels, long n, Err *err);
+
 /* Reads a C-order '<f4', '<f8', '<i4', '<i8' or '|u1' array into doubles
  * ('<i8' values beyond 2^53 round). Anything else (Fortran order, big-endian
  * or other dtypes, bad magic or header, missing or extra data bytes) is

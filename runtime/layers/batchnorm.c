@@ -114,16 +114,16 @@ static int bn_reduce(Node *n, Graph *g, cl_kernel k, const KArg *args, int nargs
     return dev_launch(g->dev, k, 1, global, local, nargs, args, err);
 }
 
-/* A work-item per value, (pixel, plane): work-groups of 64 spanning planes
- * when the planes are small. */
+/* A work-item per value, (pixel, plane): groups of the plan's size spanning
+ * planes when the planes are small. */
 static int bn_map(Node *n, Graph *g, cl_kernel k, const KArg *args, int nargs, Err *err)
 {
     BatchNorm *b = n->state;
-    size_t across = 1;
-    while (across < (size_t)b->pixels && across < 64)
+    size_t group = g->dev->plan.group, across = 1;
+    while (across < (size_t)b->pixels && across < group)
         across *= 2;
     size_t global[2] = {(size_t)b->pixels, (size_t)g->batch * b->channels};
-    size_t local[2] = {across, 64 / across};
+    size_t local[2] = {across, group / across};
     return dev_launch(g->dev, k, 2, global, local, nargs, args, err);
 }
 

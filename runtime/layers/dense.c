@@ -53,7 +53,8 @@ static int dense_forward(Node *n, Graph *g, Err *err)
     /* y[N, U] = x[N, I] . W[U, I]^T */
     int rc = launch_gemm(g, g->batch, U, I, n->inputs[0]->out, I, 1, w->value, 1, I, n->out, U, 0,
                          err);
-    size_t global[2] = {(size_t)U, (size_t)g->batch}, local[2] = {16, 4};
+    size_t group = g->dev->plan.group, across = group < 16 ? group : 16;
+    size_t global[2] = {(size_t)U, (size_t)g->batch}, local[2] = {across, group / across};
     return rc ? rc : DEV_LAUNCH(g->dev, d->bias_act, 2, global, local, err, KA(n->out),
                                 KA(b->value), KA(g->batch), KA(U), KA(d->act));
 }

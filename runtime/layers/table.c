@@ -2,6 +2,8 @@
  * layer file shares. */
 #include "layers/layers.h"
 
+#include "clblast.h"
+
 #include <string.h>
 
 static const LayerType *const table[] = {
@@ -136,6 +138,39 @@ static GemmKernel kernel_of(const Graph *g, const GemmBatch *p)
     return p->b_sn != 1 ? gemm_nt : gemm_nn;
 }
 
+/* Products go to CLBlast under the gpu plan with CLRUN_GEMM=clblast, a
+ * split an item (its own summing is not deterministic), when it takes
+ * their strides. */
+static int through_clblast(const Graph *g, const GemmBatch *p)
+{
+    if (g->dev->plan.gemm != GEMM_CLBLAST)
+        return 0;
+    ClblastGemm c = {.M = p->M, .N = p->N, .K = p->K, .a_sm = p->a_sm, .a_sk = p->a_sk,
+                     .b_sk = p->b_sk, .b_sn = p->b_sn, .ldc = p->ldc};
+    return clblast_fits(&c);
+}
+
+/* p's items of K (the last of k_total - (items - 1) * K when shorter), each
+ * into C + i * c_item, through CLBlast: a strided batch of the equal ones,
+ * then the short one. */
+static int launch_clblast(Graph *g, const GemmBatch *p, int k_total, cl_mem C, int ldc,
+                          int c_item, int accumulate, Err *err)
+{
+    int whole = k_total / p->K;
+    ClblastGemm c = {.M = p->M, .N = p->N, .K = p->K, .batch = whole,
+                     .A = p->A, .a_sm = p->a_sm, .a_sk = p->a_sk, .a_item = (size_t)p->a_item,
+                     .B = p->B, .b_sk = p->b_sk, .b_sn = p->b_sn, .b_item = (size_t)p->b_item,
+                     .C = C, .ldc = ldc, .c_item = (size_t)c_item, .accumulate = accumulate};
+    int rc = whole ? clblast_gemm(g->dev, &c, err) : CLRUN_OK;
+    if (rc || whole == p->items)
+        return rc;
+    /* the short last item, as a batch of one */
+    c.K = k_total - whole * p->K, c.batch = 1;
+    c.a_off = (size_t)whole * p->a_item, c.b_off = (size_t)whole * p->b_item;
+    c.c_off = (size_t)whole * c_item;
+    return clblast_gemm(g->dev, &c, err);
+}
+
 /* How many of `items` products of M x N x K, to be added up, each split sums:
  * all, unless there are few output blocks, then enough splits that every
  * core gets work, about the plan's split target in all; or unless B outgrows
@@ -166,6 +201,8 @@ void gemm_batch_reserve(Graph *g, int M, int N, int K, int items)
     if (plan->gpu)
         kernels[0] = gemm_tiled(plan), n = 1;
     size_t most = 0;
+    if (plan->gemm == GEMM_CLBLAST) /* CLBlast's summed products: an item a split */
+        most = (size_t)items * (size_t)M * (size_t)N;
     for (int i = 0; i < n; i++) {
         int per = items_per_split(plan, kernels[i], M, N, K, items);
         size_t floats = (size_t)((items + per - 1) / per) * (size_t)M * (size_t)N;
@@ -188,6 +225,8 @@ static int k_chunk(int K)
 static int launch_items(Graph *g, const GemmBatch *p, int k_total, int per_split, cl_mem C,
                         int ldc, int c_split, int accumulate, Err *err)
 {
+    if (per_split == 1 && through_clblast(g, p))
+        return launch_clblast(g, p, k_total, C, ldc, c_split, accumulate, err);
     GemmKernel kn = kernel_of(g, p);
     int splits = (p->items + per_split - 1) / per_split;
     size_t side = (size_t)kn.side;
@@ -218,7 +257,8 @@ static int launch_items(Graph *g, const GemmBatch *p, int k_total, int per_split
  * products in scratch, added up in a fixed order, so it is the same every run. */
 static int launch_summed(Graph *g, const GemmBatch *p, int k_total, Err *err)
 {
-    int per = items_per_split(&g->dev->plan, kernel_of(g, p), p->M, p->N, p->K, p->items);
+    int per = through_clblast(g, p) ? 1
+              : items_per_split(&g->dev->plan, kernel_of(g, p), p->M, p->N, p->K, p->items);
     int splits = (p->items + per - 1) / per;
     if (splits == 1)
         return launch_items(g, p, k_total, per, p->C, p->ldc, 0, p->accumulate, err);

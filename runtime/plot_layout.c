@@ -1,0 +1,320 @@
+/* plot_layout.c: where the parts of a figure go (see plot_layout.h): line
+ * charts, heatmaps and image grids. Pure arithmetic: plot.c draws what this
+ * computes, and tests/check_plot.c checks it. */
+#include "plot_layout.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+enum {
+    MARGIN_LEFT = 110,  /* y tick labels and the y label */
+    MARGIN_RIGHT = 25,
+    MARGIN_TOP = 55,    /* the title */
+    MARGIN_BOTTOM = 45, /* below the tick labels: the x label */
+    TICK_LABEL_GAP = 25,
+    LEGEND_LEAD = PLOT_LEGEND_SYMBOL + 44, /* px before a legend label: the symbol and gaps */
+    LEGEND_ROW = 30,
+    LEGEND_PAD = 12,
+};
+static const double LEGEND_TEXT_SCALE = 0.9, LEGEND_OFFSET = 0.02, MIN_TITLE_SCALE = 0.5;
+
+/* Liang-Barsky clipping: whether any part of the segment lies in r. */
+int plot_rect_meets_segment(const PlotRect *r, double x0, double y0, double x1, double y1)
+{
+    double dx = x1 - x0, dy = y1 - y0, t0 = 0.0, t1 = 1.0;
+    double p[4] = {-dx, dx, -dy, dy}, q[4] = {x0 - r->x0, r->x1 - x0, y0 - r->y0, r->y1 - y0};
+    for (int i = 0; i < 4; i++) {
+        if (p[i] == 0.0) {
+            if (q[i] < 0.0)
+                return 0;
+            continue;
+        }
+        double t = q[i] / p[i];
+        if (p[i] < 0.0 && t > t0)
+            t0 = t;
+        else if (p[i] > 0.0 && t < t1)
+            t1 = t;
+        if (t0 > t1)
+            return 0;
+    }
+    return 1;
+}
+
+double plot_integer_step(double lo, double hi, int max_ticks)
+{
+    static const double mult[] = {1, 2, 5};
+    if (max_ticks < 1)
+        max_ticks = 1;
+    for (double base = 1;; base *= 10)
+        for (int i = 0; i < 3; i++) {
+            double step = base * mult[i];
+            if (floor(hi / step) - ceil(lo / step) + 1 <= max_ticks)
+                return step;
+        }
+}
+
+void plot_fit_labels(int count, double axis_px, size_t chars, int may_rotate, int *rotate,
+                     int *stride)
+{
+    double slot = axis_px / (count > 0 ? count : 1), across = PLOT_CHAR_H + 2;
+    *rotate = may_rotate && (double)chars * PLOT_CHAR_W + 8 > slot;
+    double need = *rotate || !may_rotate ? across : (double)chars * PLOT_CHAR_W + 8;
+    *stride = slot >= need ? 1 : (int)ceil(need / slot);
+}
+
+static int point_ok(const PlotSeries *s, int i)
+{
+    return isfinite(s->x[i]) && isfinite(s->y[i]);
+}
+
+/* The data's extent: every finite point, and the ends of its error bars. */
+static void data_extent(const PlotPanel *p, PlotRect *d)
+{
+    *d = (PlotRect){INFINITY, -INFINITY, INFINITY, -INFINITY};
+    for (int i = 0; i < p->n_series; i++) {
+        const PlotSeries *s = &p->series[i];
+        for (int j = 0; j < s->n; j++) {
+            if (!point_ok(s, j))
+                continue;
+            double e = s->err && isfinite(s->err[j]) ? fabs(s->err[j]) : 0.0;
+            d->x0 = fmin(d->x0, s->x[j]), d->x1 = fmax(d->x1, s->x[j]);
+            d->y0 = fmin(d->y0, s->y[j] - e), d->y1 = fmax(d->y1, s->y[j] + e);
+        }
+    }
+}
+
+/* Widens lo..hi by pad px each side of an axis of `px` pixels, so that
+ * markers at the ends are whole; a single value gets a width of its own. */
+static void pad_axis(double *lo, double *hi, double px, double pad, double single)
+{
+    if (*lo > *hi) {
+        *lo = 0.0, *hi = 1.0;
+        return;
+    }
+    if (*hi - *lo <= 0.0) {
+        double w = single > 0 ? single : fabs(*lo) > 0.0 ? fabs(*lo) * 0.05 : 0.5;
+        *lo -= w, *hi += w;
+        return;
+    }
+    double per_px = (*hi - *lo) / (px - 2 * pad);
+    *lo -= pad * per_px, *hi += pad * per_px;
+}
+
+static size_t longest(const char *const *names, int n)
+{
+    size_t m = 0;
+    for (int i = 0; names && i < n; i++)
+        if (names[i] && strlen(names[i]) > m)
+            m = strlen(names[i]);
+    return m;
+}
+
+/* The x ticks and how their labels fit: rotated when side by side they
+ * would overlap, and only every stride-th when even rotated they would. */
+static void x_ticks(const PlotPanel *p, PlotLayout *l)
+{
+    double label_px;
+    if (l->categorical) {
+        l->first_tick = 0, l->tick_step = 1, l->n_ticks = p->n_x_names;
+        label_px = (double)longest(p->x_names, p->n_x_names) * PLOT_CHAR_W;
+    } else {
+        int digits = (int)floor(log10(fmax(fabs(l->window.x0), fabs(l->window.x1)) + 1)) + 2;
+        int fit = (int)(l->width / (digits * PLOT_CHAR_W + TICK_LABEL_GAP));
+        l->tick_step = plot_integer_step(l->window.x0, l->window.x1, fit < 10 ? fit : 10);
+        l->first_tick = ceil(l->window.x0 / l->tick_step) * l->tick_step;
+        l->n_ticks = (int)floor((l->window.x1 - l->first_tick) / l->tick_step) + 1;
+        label_px = digits * PLOT_CHAR_W;
+    }
+    double ticks_px = l->width * (l->n_ticks * l->tick_step) / (l->window.x1 - l->window.x0);
+    plot_fit_labels(l->n_ticks, ticks_px, (size_t)(label_px / PLOT_CHAR_W), l->categorical,
+                    &l->rotate_labels, &l->label_stride);
+    l->bottom_px = (l->rotate_labels ? label_px + 15 : 30) + MARGIN_BOTTOM;
+}
+
+/* The legend: its size from the labels, then the first corner whose box
+ * holds no point, marker, line or error bar; failing that, the window's top
+ * is raised until the data lie below the box. */
+static int legend_entries(const PlotPanel *p, size_t *widest)
+{
+    int n = 0;
+    *widest = 0;
+    for (int i = 0; i < p->n_series && n < PLOT_MAX_LEGEND; i++)
+        if (p->series[i].label) {
+            n++;
+            if (strlen(p->series[i].label) > *widest)
+                *widest = strlen(p->series[i].label);
+        }
+    return n;
+}
+
+/* The legend box in world coordinates for a corner, widened by a marker's
+ * radius so that a marker near its edge counts as covered. */
+static PlotRect legend_box(const PlotLayout *l, int top, int right, int padded)
+{
+    const PlotRect *w = &l->window;
+    double sx = w->x1 - w->x0, sy = w->y1 - w->y0;
+    double x0 = right ? 1 - LEGEND_OFFSET - l->legend_w : LEGEND_OFFSET;
+    double y0 = top ? 1 - LEGEND_OFFSET - l->legend_h : LEGEND_OFFSET;
+    double px = padded ? PLOT_MARKER_R / l->width : 0, py = padded ? PLOT_MARKER_R / l->height : 0;
+    return (PlotRect){w->x0 + (x0 - px) * sx, w->x0 + (x0 + l->legend_w + px) * sx,
+                      w->y0 + (y0 - py) * sy, w->y0 + (y0 + l->legend_h + py) * sy};
+}
+
+static int covers_data(const PlotPanel *p, const PlotRect *r)
+{
+    for (int i = 0; i < p->n_series; i++) {
+        const PlotSeries *s = &p->series[i];
+        for (int j = 0; j < s->n; j++) {
+            if (!point_ok(s, j))
+                continue;
+            double e = s->err && isfinite(s->err[j]) ? fabs(s->err[j]) : 0.0;
+            if (plot_rect_meets_segment(r, s->x[j], s->y[j] - e, s->x[j], s->y[j] + e))
+                return 1;
+            int next = j + 1 < s->n && point_ok(s, j + 1);
+            if (s->markers != PLOT_MARKERS && next &&
+                plot_rect_meets_segment(r, s->x[j], s->y[j], s->x[j + 1], s->y[j + 1]))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+static void place_legend(const PlotPanel *p, PlotLayout *l)
+{
+    size_t widest;
+    int n = legend_entries(p, &widest);
+    if (!(l->has_legend = n > 0))
+        return;
+    double w = LEGEND_LEAD + LEGEND_TEXT_SCALE * PLOT_CHAR_W * (double)widest + LEGEND_PAD;
+    l->legend_w = fmin(w / l->width, 1 - 2 * LEGEND_OFFSET);
+    l->legend_h = fmin((n * LEGEND_ROW + LEGEND_PAD) / l->height, 1 - 2 * LEGEND_OFFSET);
+    static const int corners[4][2] = {{1, 1}, {1, 0}, {0, 1}, {0, 0}}; /* top right first */
+    for (int c = 0; c < 4; c++) {
+        PlotRect r = legend_box(l, corners[c][0], corners[c][1], 1);
+        if (!covers_data(p, &r)) {
+            l->legend_top = corners[c][0], l->legend_right = corners[c][1];
+            l->legend = legend_box(l, l->legend_top, l->legend_right, 0);
+            return;
+        }
+    }
+    /* The data fill every corner: they keep the part of the height below
+     * the box, less a marker's radius and a gap. */
+    double below = 1 - l->legend_h - 2 * LEGEND_OFFSET - (PLOT_MARKER_R + 4) / l->height;
+    PlotRect d;
+    data_extent(p, &d);
+    if (below > 0.1 && d.y1 >= d.y0)
+        l->window.y1 = l->window.y0 + (d.y1 - l->window.y0) / below;
+    l->legend_top = 1, l->legend_right = 1;
+    l->legend = legend_box(l, 1, 1, 0);
+}
+
+static double title_scale(const char *title, double panel_px)
+{
+    double need = (double)(title ? strlen(title) : 0) * PLOT_CHAR_W;
+    double s = need > 0 ? (panel_px - 20) / need : 1.0;
+    return s > 1.0 ? 1.0 : s < MIN_TITLE_SCALE ? MIN_TITLE_SCALE : s;
+}
+
+void plot_layout(const PlotPanel *p, int n_panels, PlotLayout *l)
+{
+    memset(l, 0, sizeof *l);
+    double pw = (double)PLOT_WIDTH / (n_panels > 0 ? n_panels : 1), ph = PLOT_HEIGHT;
+    l->categorical = p->x_names && p->n_x_names > 0;
+    l->integer_x = !l->categorical && p->integer_x;
+    l->width = pw - MARGIN_LEFT - MARGIN_RIGHT;
+    PlotRect d;
+    data_extent(p, &d);
+    double pad = PLOT_MARKER_R + 4;
+    if (l->categorical)
+        l->window.x0 = -0.5, l->window.x1 = p->n_x_names - 0.5;
+    else {
+        l->window.x0 = d.x0, l->window.x1 = d.x1;
+        pad_axis(&l->window.x0, &l->window.x1, l->width, pad, l->integer_x ? 0.5 : 0);
+    }
+    l->bottom_px = 30 + MARGIN_BOTTOM;
+    if (l->categorical || l->integer_x)
+        x_ticks(p, l);
+    l->height = ph - MARGIN_TOP - l->bottom_px;
+    l->window.y0 = d.y0, l->window.y1 = d.y1;
+    pad_axis(&l->window.y0, &l->window.y1, l->height, pad, 0);
+    l->viewport = (PlotRect){MARGIN_LEFT / pw, 1 - MARGIN_RIGHT / pw, l->bottom_px / ph,
+                             1 - MARGIN_TOP / ph};
+    l->title_scale = title_scale(p->title, pw);
+    place_legend(p, l);
+}
+
+/* ---- heatmaps ---- */
+
+enum {
+    HEAT_TOP = 55, HEAT_RIGHT = 140, /* the colour bar and its labels */
+    HEAT_GAP = 12, HEAT_AXIS_TITLE = 45,
+};
+
+void plot_heat_layout(const PlotHeatmap *h, PlotHeatLayout *l)
+{
+    memset(l, 0, sizeof *l);
+    size_t row_chars = h->row_labels ? longest(h->row_labels, h->rows) : 4;
+    size_t col_chars = h->col_labels ? longest(h->col_labels, h->cols) : 4;
+    double left = HEAT_GAP + (double)row_chars * PLOT_CHAR_W + (h->ylabel ? HEAT_AXIS_TITLE : 0);
+    double width = PLOT_WIDTH - left - HEAT_RIGHT;
+    plot_fit_labels(h->cols, width, col_chars, 1, &l->rotate_cols, &l->col_stride);
+    double bottom = HEAT_GAP + (l->rotate_cols ? (double)col_chars * PLOT_CHAR_W : PLOT_CHAR_H) +
+                    (h->xlabel ? HEAT_AXIS_TITLE : 10);
+    double height = PLOT_HEIGHT - HEAT_TOP - bottom;
+    int rotate_rows;
+    plot_fit_labels(h->rows, height, row_chars, 0, &rotate_rows, &l->row_stride);
+    l->viewport = (PlotRect){left / PLOT_WIDTH, 1 - HEAT_RIGHT / (double)PLOT_WIDTH,
+                             bottom / PLOT_HEIGHT, 1 - HEAT_TOP / (double)PLOT_HEIGHT};
+    l->cell_w = width / h->cols, l->cell_h = height / h->rows;
+    l->title_scale = title_scale(h->title, PLOT_WIDTH);
+    if (h->value_format) { /* the widest value, written as it will be */
+        size_t chars = 0;
+        char buf[64];
+        for (long i = 0; i < (long)h->rows * h->cols; i++)
+            if (isfinite(h->values[i])) {
+                size_t n = (size_t)snprintf(buf, sizeof buf, h->value_format, h->values[i]);
+                chars = n > chars ? n : chars;
+            }
+        double s = fmin(1.0, fmin((l->cell_w - 4) / ((double)chars * PLOT_CHAR_W + 1),
+                                  (l->cell_h - 2) / PLOT_CHAR_H));
+        l->value_scale = s >= 0.5 ? s : 0.0;
+    }
+}
+
+/* ---- image grids ---- */
+
+enum { IMAGE_GAP = 6, IMAGE_MIN_THUMB = 90, IMAGE_MAX_HEIGHT = 2400 };
+
+/* The thumbnail size for `cols` columns in a figure of the given height. */
+static void image_cells(PlotImagesLayout *l, int n, int h, int w, int cols, double height)
+{
+    l->cols = cols, l->rows = (n + cols - 1) / cols, l->height = height;
+    l->cell_w = (double)PLOT_WIDTH / cols, l->cell_h = (height - l->top) / l->rows;
+    double scale = fmin((l->cell_w - IMAGE_GAP) / w, (l->cell_h - IMAGE_GAP - l->caption) / h);
+    scale = fmax(scale, 0.0);
+    l->thumb_w = scale * w, l->thumb_h = scale * h;
+}
+
+void plot_images_layout(int n, int h, int w, int cols, int titled, double caption_scale,
+                        PlotImagesLayout *l)
+{
+    memset(l, 0, sizeof *l);
+    l->top = titled ? 50 : IMAGE_GAP;
+    l->caption = caption_scale > 0 ? caption_scale * 2.4 * PLOT_CHAR_H + 6 : 0; /* a line, gaps */
+    if (cols <= 0) { /* the count of columns that gives the largest thumbnails */
+        double best = -1;
+        for (int c = 1; c <= n; c++) {
+            image_cells(l, n, h, w, c, PLOT_HEIGHT);
+            if (l->thumb_w > best)
+                best = l->thumb_w, cols = c;
+        }
+    }
+    image_cells(l, n, h, w, cols < n ? cols : n, PLOT_HEIGHT);
+    /* Too flat: taller rows, up to what the width allows the thumbnails. */
+    double wide = (l->cell_w - IMAGE_GAP) / w * h, want = fmin(wide, IMAGE_MIN_THUMB);
+    if (l->thumb_h < want) {
+        double height = l->top + l->rows * (want + l->caption + IMAGE_GAP);
+        image_cells(l, n, h, w, l->cols, fmin(height, IMAGE_MAX_HEIGHT));
+    }
+}

@@ -1,0 +1,93 @@
+/* plot_layout.h: where the parts of a figure go, computed without PLplot so
+ * that tests can check it. Line charts: the data window with margins for
+ * whole markers, integer and category ticks, and the legend box, placed in a
+ * corner the data leave empty (or above the data, after raising the window's
+ * top). Heatmaps: room for their labels, turned and thinned as needed.
+ * Image grids: thumbnails as large as the figure allows. Sizes are in pixels of
+ * a figure at scale 1; text sizes are estimates on the generous side of what
+ * PLplot draws with the font plot.c sets. */
+#ifndef CLRUN_PLOT_LAYOUT_H
+#define CLRUN_PLOT_LAYOUT_H
+
+#include <stddef.h>
+
+#include "plot.h"
+
+enum {
+    PLOT_WIDTH = 900,
+    PLOT_HEIGHT = 600,
+    PLOT_CHAR_W = 12,      /* px per character of axis and legend text, at most */
+    PLOT_CHAR_H = 14,      /* px per line of text */
+    PLOT_MARKER_R = 7,     /* px: the radius of a marker */
+    PLOT_LEGEND_SYMBOL = 36, /* px: the width of a legend's line and marker */
+    PLOT_MAX_LEGEND = 16,
+};
+
+/* A rectangle; in world coordinates for the legend. */
+typedef struct {
+    double x0, x1, y0, y1;
+} PlotRect;
+
+typedef struct {
+    PlotRect viewport;     /* the plot area, as fractions of the panel (PLplot's plvpor) */
+    double bottom_px;      /* below the plot area: tick labels and the x label */
+    double width, height;  /* the plot area in px */
+    PlotRect window;       /* the world coordinates the plot area shows */
+    int has_legend;
+    PlotRect legend;       /* the legend box in world coordinates */
+    double legend_w, legend_h; /* its size as fractions of the plot area */
+    int legend_top, legend_right; /* the corner it sits in */
+    double title_scale;    /* character scale that fits the title on one line */
+    /* x ticks: at first + k * step for k < n_ticks; labels are the category
+     * names (every label_stride-th) or integers, vertical when rotated */
+    int integer_x, categorical;
+    double first_tick, tick_step;
+    int n_ticks, label_stride, rotate_labels;
+} PlotLayout;
+
+/* The layout of panel p, one of n_panels side by side in a figure of the
+ * default size. */
+void plot_layout(const PlotPanel *p, int n_panels, PlotLayout *out);
+
+/* Whether the segment from (x0, y0) to (x1, y1) crosses or touches r. */
+int plot_rect_meets_segment(const PlotRect *r, double x0, double y0, double x1, double y1);
+
+/* How `count` labels of at most `chars` characters fit along an axis of
+ * `axis_px` pixels: side by side, else (when may_rotate) turned across the
+ * axis, and then only every *stride-th one when even so they would touch. */
+void plot_fit_labels(int count, double axis_px, size_t chars, int may_rotate, int *rotate,
+                     int *stride);
+
+/* The layout of a heatmap: where its cells go, and how its labels fit. */
+typedef struct {
+    PlotRect viewport;          /* the cells, as fractions of the figure */
+    double cell_w, cell_h;      /* px */
+    int rotate_cols, col_stride, row_stride;
+    double title_scale;
+    double value_scale;         /* character scale of the values in the cells; 0: none fit */
+} PlotHeatLayout;
+
+/* The layout of the heatmap h in a figure of the default size. */
+void plot_heat_layout(const PlotHeatmap *h, PlotHeatLayout *out);
+
+/* The layout of a grid of n images of h x w pixels, `cols` per row (0:
+ * the number that makes them largest), each over a caption line of
+ * caption_scale (0: none): thumbnails as large as the width allows, the
+ * figure taller than the default when a row would otherwise be too flat. */
+typedef struct {
+    int cols, rows;
+    double height;            /* of the figure, px */
+    double top;               /* px above the first row: the title */
+    double cell_w, cell_h;    /* px per image, its caption and the gaps included */
+    double thumb_w, thumb_h;  /* px of an image */
+    double caption;           /* px of its caption line */
+} PlotImagesLayout;
+
+void plot_images_layout(int n, int h, int w, int cols, int titled, double caption_scale,
+                        PlotImagesLayout *out);
+
+/* A tick step of 1, 2 or 5 times a power of ten (at least 1) that puts at
+ * most max_ticks integer ticks in lo..hi. */
+double plot_integer_step(double lo, double hi, int max_ticks);
+
+#endif

@@ -1,0 +1,297 @@
+/* check_plan.c: the kernel plans (runtime/plan.c): which plan a device gets
+ * and its numbers, the gpu plan training LeNet as the cpu plan does and the
+ * same bits every run, and the gpu plan's launch shapes on the seeds'
+ * models (every group 64 work-items or more). The kernels of both plans are
+ * checked against double-precision references by the layers, losses and
+ * optim suites, run under each plan by make check. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan.h"
+#include "suites.h"
+#include "testutil.h"
+
+static char out[1 << 16];
+
+/* ---- choosing a plan ---- */
+
+static const PlanFacts pocl = {CL_DEVICE_TYPE_CPU, 4096, 1 << 20, 2, 32u << 20};
+static const PlanFacts h100 = {CL_DEVICE_TYPE_GPU, 1024, 48 << 10, 132, 50u << 20};
+static const PlanFacts small_gpu = {CL_DEVICE_TYPE_GPU, 128, 32 << 10, 8, 0};
+
+START_TEST(plan_follows_the_device)
+{
+    Plan p;
+    Err err = {""};
+    ck_assert_int_eq(plan_choose(&p, &pocl, NULL, NULL, &err), CLRUN_OK);
+    ck_assert_str_eq(plan_name(&p), "cpu");
+    /* the cpu plan's numbers on this 2-core, 32 MB machine are the ones measured */
+    ck_assert_int_eq(p.split_target, 64);
+    ck_assert_int_eq((long)p.cache_bytes, 16 << 20);
+    ck_assert_int_eq(plan_choose(&p, &h100, "", "", &err), CLRUN_OK);
+    ck_assert_str_eq(plan_name(&p), "gpu");
+    ck_assert_str_eq(plan_gemm_name(&p), "own");
+    ck_assert_int_eq(p.split_target, 4 * 132);
+    ck_assert_int_eq((long)p.cache_bytes, 25 << 20);
+    ck_assert_int_eq(p.tile_group, 16);
+    ck_assert_int_eq(p.tile, 64);
+    ck_assert_msg(strstr(p.options, "-DPLAN_GPU=1") && strstr(p.options, "-DTG=16"), "%s",
+                  p.options);
+    /* a device with small groups gets smaller tiles, and a cache it does not report a default */
+    ck_assert_int_eq(plan_choose(&p, &small_gpu, NULL, NULL, &err), CLRUN_OK);
+    ck_assert_int_eq(p.tile_group, 8);
+    ck_assert_int_eq((long)p.cache_bytes, 16 << 20);
+    ck_assert_int_eq(plan_choose(&p, &pocl, "gpu", "clblast", &err), CLRUN_OK);
+    ck_assert_str_eq(plan_name(&p), "gpu");
+    ck_assert_str_eq(plan_gemm_name(&p), "clblast");
+    ck_assert_int_eq(plan_choose(&p, &h100, "cpu", NULL, &err), CLRUN_OK);
+    ck_assert_str_eq(plan_name(&p), "cpu");
+}
+END_TEST
+
+START_TEST(bad_plans_are_refused)
+{
+    Plan p;
+    Err err = {""};
+    ck_assert_int_eq(plan_choose(&p, &pocl, "fast", NULL, &err), CLRUN_EINPUT);
+    ck_assert_msg(strstr(err.msg, "'fast'") && strstr(err.msg, "cpu or gpu"), "%s", err.msg);
+    ck_assert_int_eq(plan_choose(&p, &pocl, NULL, "cublas", &err), CLRUN_EINPUT);
+    ck_assert_msg(strstr(err.msg, "'cublas'"), "%s", err.msg);
+    ck_assert_int_eq(plan_choose(&p, &pocl, "cpu", "clblast", &err), CLRUN_EINPUT);
+    ck_assert_msg(strstr(err.msg, "gpu kernel plan"), "%s", err.msg);
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml --kernels fast --out "
+                           "build/test-tmp/plan-bad", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "unknown kernel plan 'fast'"), "%s", out);
+    ck_assert(!test_file_exists("build/test-tmp/plan-bad/config.yaml"));
+}
+END_TEST
+
+START_TEST(devices_show_the_plan)
+{
+    ck_assert_int_eq(clrun("devices", out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "CPU") && strstr(out, "kernels cpu)"), "%s", out);
+    ck_assert_int_eq(test_shell("CLRUN_KERNELS=gpu build/clrun devices", out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "kernels gpu)"), "%s", out);
+}
+END_TEST
+
+/* A local size past the kernel's limit on the device is an error naming the
+ * kernel, never a launch; groups the plan shapes over planes stay within it. */
+START_TEST(local_sizes_are_checked_against_the_kernel)
+{
+    Device d;
+    Err err = {""};
+    cl_kernel k;
+    test_device(&d);
+    ck_assert_ok(dev_kernel(&d, "add_into", &k, &err), err);
+    size_t most = dev_group_limit(&d, k), global[1] = {2 * most}, local[1] = {2 * most};
+    ck_assert_msg(most >= 1 && most <= d.max_work_group, "limit %zu", most);
+    cl_mem m = NULL;
+    int n = 1;
+    int rc = DEV_LAUNCH(&d, k, 1, global, local, &err, KA(m), KA(m), KA(n));
+    ck_assert_int_eq(rc, CLRUN_ERUNTIME);
+    ck_assert_msg(strstr(err.msg, "add_into") && strstr(err.msg, "--kernels cpu"), "%s", err.msg);
+    dev_close(&d);
+}
+END_TEST
+
+/* ---- training under the gpu plan ---- */
+
+/* LeNet (the quickstart) for 20 batches of 64 with the loss of every batch
+ * logged, under plan and GEMM backend, into build/test-tmp/plan-<dir>. */
+static void train_lenet(const char *plan, const char *gemm, const char *dir)
+{
+    char path[256], cmd[512];
+    snprintf(path, sizeof path, "build/test-tmp/plan-%s", dir);
+    test_fresh_dir(path);
+    snprintf(cmd, sizeof cmd, "CLRUN_GEMM=%s build/clrun run experiments/quickstart.yaml "
+             "train.epochs=1 data.limit=1280 train.log_every=1 --kernels %s --overwrite "
+             "--out %s", gemm, plan,
+             path);
+    ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "%s", out);
+}
+
+/* The loss column of steps.csv (epoch,batch,examples_seen,loss). */
+static int step_losses(const char *dir, double *loss, int most)
+{
+    char path[256], line[256];
+    snprintf(path, sizeof path, "build/test-tmp/plan-%s/steps.csv", dir);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "no %s", path);
+    int n = 0;
+    while (n < most && fgets(line, sizeof line, f))
+        if (sscanf(line, "%*d,%*d,%*f,%lf", &loss[n]) == 1)
+            n++;
+    fclose(f);
+    return n;
+}
+
+START_TEST(gpu_plan_trains_lenet_as_the_cpu_plan_does)
+{
+    double cpu[32], gpu[32];
+    train_lenet("cpu", "own", "cpu");
+    train_lenet("gpu", "own", "gpu");
+    int n = step_losses("cpu", cpu, 32);
+    ck_assert_int_eq(n, 20);
+    ck_assert_int_eq(step_losses("gpu", gpu, 32), 20);
+    for (int i = 0; i < n; i++)
+        ck_assert_msg(fabs(gpu[i] - cpu[i]) <= 1e-4 * fabs(cpu[i]), "batch %d: loss %.9g under "
+                      "the gpu plan, %.9g under the cpu plan", i + 1, gpu[i], cpu[i]);
+    ck_assert_msg(cpu[19] < cpu[0] - 0.02, "LeNet did not learn: %g -> %g", cpu[0], cpu[19]);
+    test_read_file("build/test-tmp/plan-gpu/config.yaml", out, sizeof out);
+    ck_assert_msg(strstr(out, "kernels: \"gpu\"") && strstr(out, "gemm: \"own\""), "%s", out);
+    test_read_file("build/test-tmp/plan-cpu/config.yaml", out, sizeof out);
+    ck_assert_msg(strstr(out, "kernels: \"cpu\""), "%s", out);
+}
+END_TEST
+
+START_TEST(gpu_plan_gives_the_same_bits_every_run)
+{
+    static char a[1 << 20], b[1 << 20];
+    train_lenet("gpu", "own", "gpu-1");
+    train_lenet("gpu", "own", "gpu-2");
+    size_t na = test_read_file("build/test-tmp/plan-gpu-1/weights.safetensors", a, sizeof a);
+    size_t nb = test_read_file("build/test-tmp/plan-gpu-2/weights.safetensors", b, sizeof b);
+    ck_assert_msg(na > 1000 && na == nb && memcmp(a, b, na) == 0, "weights differ (%zu and %zu "
+                  "bytes)", na, nb);
+    double la[32], lb[32];
+    int n = step_losses("gpu-1", la, 32);
+    ck_assert_int_eq(step_losses("gpu-2", lb, 32), n);
+    for (int i = 0; i < n; i++)
+        ck_assert_msg(la[i] == lb[i], "batch %d: %.9g then %.9g", i + 1, la[i], lb[i]);
+}
+END_TEST
+
+/* CLBlast as the gpu plan's GEMM (on POCL here, for correctness: it is
+ * 5-50x slower than clrun's own products on CPUs) trains LeNet as the cpu
+ * plan does, and its profile shows CLBlast's calls. */
+START_TEST(clblast_trains_lenet_as_the_cpu_plan_does)
+{
+    double cpu[32], blas[32];
+    train_lenet("cpu", "own", "cpu-ref");
+    train_lenet("gpu", "clblast", "clblast");
+    int n = step_losses("cpu-ref", cpu, 32);
+    ck_assert_int_eq(step_losses("clblast", blas, 32), n);
+    for (int i = 0; i < n; i++)
+        ck_assert_msg(fabs(blas[i] - cpu[i]) <= 1e-4 * fabs(cpu[i]), "batch %d: loss %.9g "
+                      "through CLBlast, %.9g under the cpu plan", i + 1, blas[i], cpu[i]);
+    test_read_file("build/test-tmp/plan-clblast/config.yaml", out, sizeof out);
+    ck_assert_msg(strstr(out, "gemm: \"clblast\""), "%s", out);
+    ck_assert_int_eq(test_shell("CLRUN_GEMM=clblast build/clrun run experiments/quickstart.yaml "
+                                "train.epochs=1 data.limit=128 --kernels gpu --profile --overwrite "
+                                "--out "
+                                "build/test-tmp/plan-clblast-profile", out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "backward: CLBlastSgemmStridedBatched") &&
+                  strstr(out, "CLBlastSgemmBatched"), "%s", out);
+}
+END_TEST
+
+/* CLRUN_CLBLAST_TUNING: a tuner's result is applied before the first run
+ * starts (a file that lacks one of Xgemm's parameters is refused by
+ * CLBlastOverrideParameters, which shows they reach it); a file that is not
+ * a tuner's result is refused, naming it; neither leaves a run behind. */
+START_TEST(clblast_tuning_files_are_applied)
+{
+    static const char *const run = "CLRUN_GEMM=clblast build/clrun run experiments/quickstart.yaml "
+                                   "train.epochs=1 data.limit=128 --kernels gpu --overwrite --out ";
+    char cmd[1024], bad[256];
+    snprintf(cmd, sizeof cmd, "CLRUN_CLBLAST_TUNING=tests/fixtures/clblast_xgemm_1_32.json %s"
+             "build/test-tmp/plan-tuned", run);
+    test_fresh_dir("build/test-tmp/plan-tuned");
+    ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "%s", out);
+    test_read_file("tests/fixtures/clblast_xgemm_1_32.json", out, sizeof out);
+    char *kwg = strstr(out, " KWG=32");
+    ck_assert_ptr_nonnull(kwg);
+    memmove(kwg, kwg + strlen(" KWG=32"), strlen(kwg + strlen(" KWG=32")) + 1);
+    snprintf(bad, sizeof bad, "%s", test_write_file("no-kwg.json", out));
+    const char *files[2] = {bad, "README.md"}, *says[2] = {"CLBlastOverrideParameters(Xgemm)",
+                                                           "not a CLBlast tuner result"};
+    for (int i = 0; i < 2; i++) {
+        test_fresh_dir("build/test-tmp/plan-untuned");
+        snprintf(cmd, sizeof cmd, "CLRUN_CLBLAST_TUNING=%s %sbuild/test-tmp/plan-untuned",
+                 files[i], run);
+        ck_assert_int_eq(test_shell(cmd, out, sizeof out), 2);
+        ck_assert_msg(strstr(out, files[i]) && strstr(out, says[i]), "%s", out);
+        ck_assert(!test_file_exists("build/test-tmp/plan-untuned/config.yaml"));
+    }
+}
+END_TEST
+
+/* ---- launch shapes ---- */
+
+/* Kernels only the cpu plan uses: a work-item a group, big register blocks. */
+static const char *const cpu_only[] = {"gemm_nn", "gemm_nt", "conv_implicit", "im2col", "col2im",
+                                       "sum_cols", "find_nonfinite"};
+
+static const struct {
+    const char *experiment, *overrides;
+} traced[] = {
+    {"quickstart", "data.limit=640"},
+    {"keras-cnn", "data.limit=640"},
+    {"cs375-resnet18", "data.limit=64 train.batch_size=64"},
+};
+
+/* Every launch of a short training run of a seed model under the gpu plan
+ * (--trace-launches: kernel, global and local size, layer and pass) has
+ * work-groups of 64 work-items or more, unless the whole launch has fewer,
+ * and none is a cpu-plan kernel. */
+START_TEST(gpu_plan_launches_groups_of_64_or_more)
+{
+    char root[256], trace[256], cmd[2048], env[300] = "";
+    snprintf(trace, sizeof trace, "build/test-tmp/plan-trace-%d.txt", _i);
+    remove(trace);
+    if (strstr(traced[_i].experiment, "resnet")) {
+        snprintf(root, sizeof root, "%s/build/test-tmp/plan-cifar", getenv("PWD"));
+        test_synthetic_cifar(root);
+        snprintf(env, sizeof env, "CLRUN_ROOT=%s ", root);
+    }
+    snprintf(cmd, sizeof cmd, "%sbuild/clrun run experiments/%s.yaml train.epochs=1 %s "
+             "--kernels gpu --trace-launches %s --overwrite --out build/test-tmp/plan-trace-%d",
+             env,
+             traced[_i].experiment, traced[_i].overrides, trace, _i);
+    ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "%s", out);
+    FILE *f = fopen(trace, "r");
+    ck_assert_msg(f != NULL, "no trace %s", trace);
+    char line[512], kernel[64], tag[128];
+    size_t g[3], l[3];
+    int launches = 0, tiled = 0;
+    while (fgets(line, sizeof line, f)) {
+        ck_assert_msg(sscanf(line, "%63s %zux%zux%zu %zux%zux%zu %127[^\n]", kernel, &g[0], &g[1],
+                             &g[2], &l[0], &l[1], &l[2], tag) == 8, "trace line '%s'", line);
+        size_t items = g[0] * g[1] * g[2], group = l[0] * l[1] * l[2];
+        ck_assert_msg(group >= 64 || items < 64, "%s: %s (%s) runs %zu work-items in groups of "
+                      "%zu", traced[_i].experiment, kernel, tag, items, group);
+        for (size_t i = 0; i < sizeof cpu_only / sizeof cpu_only[0]; i++)
+            ck_assert_msg(strcmp(kernel, cpu_only[i]) != 0, "%s: the gpu plan launched %s (%s)",
+                          traced[_i].experiment, kernel, tag);
+        tiled += strcmp(kernel, "gemm_tiled") == 0 || strcmp(kernel, "conv_tiled") == 0;
+        launches++;
+    }
+    fclose(f);
+    ck_assert_msg(launches > 100 && tiled > 10, "%s: %d launches, %d tiled", traced[_i].experiment,
+                  launches, tiled);
+}
+END_TEST
+
+Suite *plan_suite(void)
+{
+    Suite *s = suite_create("plan");
+    TCase *choice = tcase_create("choice");
+    tcase_add_test(choice, plan_follows_the_device);
+    tcase_add_test(choice, bad_plans_are_refused);
+    tcase_add_test(choice, devices_show_the_plan);
+    tcase_add_test(choice, local_sizes_are_checked_against_the_kernel);
+    suite_add_tcase(s, choice);
+    TCase *runs = tcase_create("runs");
+    tcase_set_timeout(runs, 300);
+    tcase_add_test(runs, gpu_plan_trains_lenet_as_the_cpu_plan_does);
+    tcase_add_test(runs, gpu_plan_gives_the_same_bits_every_run);
+    tcase_add_test(runs, clblast_trains_lenet_as_the_cpu_plan_does);
+    tcase_add_test(runs, clblast_tuning_files_are_applied);
+    tcase_add_loop_test(runs, gpu_plan_launches_groups_of_64_or_more, 0,
+                        (int)(sizeof traced / sizeof traced[0]));
+    suite_add_tcase(s, runs);
+    return s;
+}
