@@ -11,19 +11,35 @@
 
 #define CHECKPOINT_FILE "checkpoint.safetensors"
 
+/* A run's provenance (run:) and a sweep's grid (sweep:) are not settings of
+ * the run: a config.yaml run again, or a sweep given one more value, keeps
+ * the fingerprint of the runs it has. */
+static int is_setting(const SpecNode *member)
+{
+    return !member->key || (strcmp(member->key, "run") != 0 && strcmp(member->key, "sweep") != 0);
+}
+
 uint64_t checkpoint_fingerprint(const SpecNode *root)
 {
     char *text = NULL;
     size_t size = 0;
-    FILE *m = open_memstream(&text, &size);
+    SpecNode settings = *root;
+    SpecNode **items = calloc((size_t)root->n + 1, sizeof *items);
+    settings.items = items, settings.n = 0;
+    for (int i = 0; items && root->kind == SPEC_MAP && i < root->n; i++)
+        if (is_setting(root->items[i]))
+            items[settings.n++] = root->items[i];
+    FILE *m = items ? open_memstream(&text, &size) : NULL;
     uint64_t h = 0xcbf29ce484222325ull;
-    if (m && spec_write(m, root, 0) == CLRUN_OK && fclose(m) == 0) {
+    if (m && spec_write(m, root->kind == SPEC_MAP ? &settings : root, 0) == CLRUN_OK &&
+        fclose(m) == 0) {
         for (size_t i = 0; i < size; i++)
             h = (h ^ (unsigned char)text[i]) * 0x100000001b3ull;
     } else if (m) {
         fclose(m);
     }
     free(text);
+    free(items);
     return h;
 }
 

@@ -18,7 +18,8 @@ typedef struct {
     uint64_t settings; /* checkpoint_fingerprint of the experiment */
 } CheckpointInfo;
 
-/* FNV-1a of the experiment tree as spec_write prints it. */
+/* FNV-1a of the experiment tree as spec_write prints it, without its run:
+ * and sweep: blocks. */
 uint64_t checkpoint_fingerprint(const SpecNode *root);
 
 int checkpoint_save(const char *dir, Graph *g, const Optimizer *o, const CheckpointInfo *info,

@@ -1,5 +1,6 @@
 /* clrun.c: the command line. Parses argv, calls the library, and maps its
  * status to the exit code: 0 success, 1 runtime failure, 2 bad input or usage. */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,14 +22,14 @@ static const char usage[] =
     "                                       layer table of a model or experiment\n"
     "  clrun run EXP.yaml [KEY=VALUE ...] [--device SPEC] [--out DIR] [--weights FILE]\n"
     "                 [--profile] [--kernels cpu|gpu] [--trace-launches FILE]\n"
-    "                                       train and evaluate an experiment\n"
+    "                 [--overwrite]         train and evaluate an experiment\n"
     "  clrun evaluate EXP.yaml --weights FILE [KEY=VALUE ...] [--split test|val|train]\n"
     "                 [--per-class] [--device SPEC]\n"
     "                                       loss and accuracy of saved weights\n"
     "  clrun predict EXP.yaml --weights FILE [KEY=VALUE ...] [--out FILE.csv] [--invert]\n"
     "                 PATH...               class probabilities of images (files, folders)\n"
     "  clrun sweep EXP.yaml [KEY=VALUE ...] [KEY=A,B,...] [--count | --list | --index I |\n"
-    "                 --jobs N] [--device SPEC,... | all] [--out ROOT]\n"
+    "                 --jobs N] [--device SPEC,... | all] [--out ROOT] [--overwrite]\n"
     "                                       the grid of the experiment's sweep: block\n"
     "  clrun merge ROOT [--metric NAME]     results.csv and figures of a sweep\n"
     "  clrun help [COMMAND]                 this text, or one command's (COMMAND --help)\n"
@@ -56,10 +57,11 @@ static const struct {
                 "and non-trainable counts.\n"},
     {"run", "usage: clrun run EXP.yaml [KEY=VALUE ...] [--device SPEC] [--out DIR]\n"
             "                 [--weights FILE] [--profile] [--kernels cpu|gpu]\n"
-            "                 [--trace-launches FILE]\n"
+            "                 [--trace-launches FILE] [--overwrite]\n"
             "Trains and evaluates the experiment into runs/NAME (or --out DIR): history.csv,\n"
             "weights.safetensors, a checkpoint, figures and analyses. Running the same\n"
-            "command again resumes a stopped run. --weights starts from saved weights\n"
+            "command again resumes a stopped run; a finished run is kept unless --overwrite\n"
+            "is given (or another --out). --weights starts from saved weights\n"
             "(train.epochs=0 only evaluates and analyses them); --profile times each kernel.\n"
             "--kernels forces the kernel plan (also $CLRUN_KERNELS: cpu for CPU devices, gpu\n"
             "for the rest by default); --trace-launches writes a line per kernel launch.\n"},
@@ -78,10 +80,12 @@ static const struct {
                 "file, predicted class, and a probability per class.\n"},
     {"sweep", "usage: clrun sweep EXP.yaml [KEY=VALUE ...] [KEY=A,B,...] [--count | --list |\n"
               "                 --index I | --jobs N] [--device SPEC,... | all] [--out ROOT]\n"
+              "                 [--kernels cpu|gpu] [--overwrite]\n"
               "Runs the grid of the experiment's sweep: block (or of KEY=A,B,... overrides)\n"
               "into ROOT/NNNN, then merges it. --count and --list show the grid; --index I\n"
               "(or $SLURM_ARRAY_TASK_ID, $JOB_COMPLETION_INDEX) runs one point; --jobs N\n"
-              "runs N points at a time.\n"},
+              "runs N points at a time. A point finished with other settings is refused, or\n"
+              "trained again with --overwrite.\n"},
     {"merge", "usage: clrun merge ROOT [--metric NAME]\n"
               "Writes ROOT/results.csv (a row per finished point) and the sweep's figures;\n"
               "--metric picks the figures' metric (final_test_accuracy by default).\n"},
@@ -155,6 +159,7 @@ static int find_option(Args *a, const char *arg, size_t len, int cmd, const char
         {"--invert", OPT_PREDICT, NULL, &a->invert},
         {"--split", OPT_EVALUATE, &a->split, NULL},
         {"--per-class", OPT_EVALUATE, NULL, &a->per_class},
+        {"--overwrite", OPT_RUN | OPT_SWEEP, NULL, &a->run.overwrite},
         {"--count", OPT_SWEEP, NULL, &a->count},
         {"--list", OPT_SWEEP, NULL, &a->list},
         {"--index", OPT_SWEEP, &a->index, NULL},
@@ -193,8 +198,8 @@ static int parse_args(int argc, char **argv, int cmd, Args *a)
                 *value = arg + len + 1; /* --out=DIR */
             else if (i + 1 == argc)
                 return usage_error("%s needs a value", arg);
-            else
-                *value = argv[++i];
+            else if (!*(*value = argv[++i]))
+                return usage_error("%s needs a value, got an empty one", arg);
         } else if (arg[0] == '-') {
             return usage_error("unknown option '%s'", arg);
         } else if (strchr(arg, '=') && cmd != OPT_MERGE) {
@@ -293,8 +298,9 @@ static int cmd_predict(Args *a, Err *err)
 static int count_arg(const char *text, const char *option, long min, long *out, Err *err)
 {
     char *end = NULL;
+    errno = 0;
     *out = text ? strtol(text, &end, 10) : -1;
-    if (!text || end == text || *end || *out < min)
+    if (!text || end == text || *end || *out < min || errno == ERANGE)
         return err_set(err, CLRUN_EINPUT, "%s must be a whole number of at least %ld, got '%s'",
                        option, min, text ? text : "");
     return CLRUN_OK;
@@ -337,11 +343,11 @@ static int cmd_sweep(Args *a, Err *err)
             rc = err_set(err, CLRUN_EINPUT, "--jobs runs the whole grid; --index (or an array "
                          "task's index) runs one point: give one of them");
         if (!rc && index >= 0) rc = sweep_check_index(&s, index, err);
-        if (!rc) rc = sweep_write_grid(&s, root, err);
+        if (!rc) rc = sweep_prepare(&s, root, index, a->run.overwrite, err);
         if (!rc && index >= 0)
             rc = sweep_run_point(&s, index, root, &a->run, err);
         else if (!rc)
-            rc = sweep_run_all(&s, root, (int)jobs, a->run.device, err);
+            rc = sweep_run_all(&s, root, (int)jobs, a->run.device, a->run.overwrite, err);
     }
     sweep_free(&s);
     return rc;

@@ -12,6 +12,7 @@
 
 #include "cl_sources.h"
 #include "clblast.h"
+#include "kcache.h"
 
 #define MAX_PLATFORMS 16
 #define MAX_DEVICES 32
@@ -186,6 +187,15 @@ static int is_index(const char *s)
     return 1;
 }
 
+/* Whether the digits of s name index i: compared as written, so that an
+ * index past cl_uint (4294967296) matches nothing instead of wrapping to 0. */
+static int index_is(const char *s, cl_uint i)
+{
+    errno = 0;
+    unsigned long long v = strtoull(s, NULL, 10);
+    return errno != ERANGE && v == i;
+}
+
 /* Does device d of platform p (indices pi, di) match the two halves of a spec? */
 static int spec_matches(const char *pspec, const char *dspec, cl_uint pi, cl_platform_id p,
                         cl_uint di, cl_device_id d)
@@ -193,13 +203,13 @@ static int spec_matches(const char *pspec, const char *dspec, cl_uint pi, cl_pla
     if (*pspec) {
         char ptext[800];
         platform_text(p, ptext, sizeof ptext);
-        if (is_index(pspec) ? (cl_uint)atoi(pspec) != pi : !contains_nocase(ptext, pspec))
+        if (is_index(pspec) ? !index_is(pspec, pi) : !contains_nocase(ptext, pspec))
             return 0;
     }
     if (*dspec) {
         char name[256] = "";
         clGetDeviceInfo(d, CL_DEVICE_NAME, sizeof name, name, NULL);
-        if (is_index(dspec) ? (cl_uint)atoi(dspec) != di : !contains_nocase(name, dspec))
+        if (is_index(dspec) ? !index_is(dspec, di) : !contains_nocase(name, dspec))
             return 0;
     }
     return 1;
@@ -346,42 +356,11 @@ static char *program_source(Err *err, int *rc)
     return src;
 }
 
-static uint64_t fnv1a(uint64_t h, const char *s)
-{
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return (h ^ 0xff) * 1099511628211ull; /* separator, so "ab"+"c" != "a"+"bc" */
-}
-
+/* The cache entry of this device and source. */
 static void cache_path(const Device *d, const char *src, char *out, size_t size)
 {
-    const char *base = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
-    char dir[3072];
-    if (base && *base)
-        snprintf(dir, sizeof dir, "%s/clrun", base);
-    else
-        snprintf(dir, sizeof dir, "%s/.cache/clrun", home && *home ? home : "/tmp");
-    uint64_t h = 14695981039346656037ull;
-    h = fnv1a(h, d->platform_name);
-    h = fnv1a(h, d->name);
-    h = fnv1a(h, d->driver);
-    h = fnv1a(h, d->version);
-    h = fnv1a(h, d->plan.options);
-    h = fnv1a(h, src);
-    snprintf(out, size, "%s/%016llx.bin", dir, (unsigned long long)h);
-}
-
-static void mkdir_parents(const char *path)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            mkdir(tmp, 0755);
-            *p = '/';
-        }
+    const char *key[] = {d->platform_name, d->name, d->driver, d->version, d->plan.options, NULL};
+    kcache_path(key, src, out, size);
 }
 
 /* Saving the binary is an optimisation: a failure only costs the next start. */
@@ -392,25 +371,15 @@ static void cache_store(const Device *d, const char *path)
         size == 0)
         return;
     unsigned char *bin = malloc(size);
-    if (bin && clGetProgramInfo(d->program, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) == 0) {
-        char tmp[4200];
-        snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
-        mkdir_parents(path);
-        FILE *f = fopen(tmp, "wb");
-        if (f) {
-            int ok = fwrite(bin, 1, size, f) == size;
-            ok = (fclose(f) == 0) && ok;
-            if (!ok || rename(tmp, path) != 0)
-                unlink(tmp);
-        }
-    }
+    if (bin && clGetProgramInfo(d->program, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) == 0)
+        kcache_write(path, bin, size);
     free(bin);
 }
 
 static int cache_load(Device *d, const char *path)
 {
     size_t size = 0;
-    unsigned char *bin = (unsigned char *)read_file(path, &size);
+    unsigned char *bin = kcache_read(path, &size);
     if (!bin)
         return 0;
     cl_int status, rc;

@@ -12,8 +12,10 @@ enum {
     CLRUN_EINPUT = 2,   /* bad input, config or usage */
 };
 
+/* Room for three whole paths of PATH_MAX (a message naming a file, the file
+ * that named it and a directory), so that no long path is cut mid-message. */
 typedef struct {
-    char msg[2048];
+    char msg[3 * 4096];
 } Err;
 
 /* Formats the message into err (when err is not NULL) and returns code, so a

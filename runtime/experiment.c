@@ -3,7 +3,10 @@
 #include "experiment.h"
 #include "plot.h"
 
+#include <limits.h>
 #include <string.h>
+
+#include "checkpoint.h"
 
 static int read_train(Experiment *e, Err *err)
 {
@@ -14,22 +17,14 @@ static int read_train(Experiment *e, Err *err)
     e->shuffle = 1;
     e->nan_check = 1;
     int rc = spec_map(e->root, "train", 1, &train, err);
-    if (!rc) rc = spec_int(train, "epochs", 0, &e->epochs, err);
-    if (!rc) rc = spec_int(train, "batch_size", 0, &e->batch_size, err);
-    if (!rc) rc = spec_int(train, "seed", 0, &e->seed, err);
+    if (!rc) rc = spec_int(train, "epochs", 0, 0, 1000000, &e->epochs, err);
+    if (!rc) rc = spec_int(train, "batch_size", 0, 1, 1 << 20, &e->batch_size, err);
+    if (!rc) rc = spec_int(train, "seed", 0, 0, LONG_MAX, &e->seed, err);
     if (!rc) rc = spec_bool(train, "shuffle", 0, &e->shuffle, err);
     if (!rc) rc = spec_bool(train, "nan_check", 0, &e->nan_check, err);
-    if (!rc) rc = spec_int(train, "log_every", 0, &e->log_every, err);
+    if (!rc) rc = spec_int(train, "log_every", 0, 0, INT_MAX, &e->log_every, err);
     if (!rc) rc = monitor_parse(&e->early_stopping, train, "early_stopping", 1, err);
     if (!rc) rc = monitor_parse(&e->save_best, train, "save_best", 0, err);
-    if (!rc && e->log_every < 0)
-        rc = spec_error(spec_get(train, "log_every"), err, "log_every must not be negative");
-    if (!rc && (e->epochs < 0 || e->epochs > 1000000))
-        rc = spec_error(spec_get(train, "epochs"), err, "epochs must be between 0 and 1000000");
-    if (!rc && (e->batch_size < 1 || e->batch_size > 1 << 20))
-        rc = spec_error(spec_get(train, "batch_size"), err, "batch_size must be between 1 and 2^20");
-    if (!rc && e->seed < 0)
-        rc = spec_error(spec_get(train, "seed"), err, "seed must not be negative");
     return rc ? rc : spec_check_unused(train, "train", err);
 }
 
@@ -43,10 +38,7 @@ static int read_plot(Experiment *e, Err *err)
     int rc = spec_map(e->root, "plot", 0, &plot, err);
     if (rc || !plot)
         return rc;
-    rc = spec_int(plot, "dpi", 0, &e->plot_dpi, err);
-    if (!rc && (e->plot_dpi < PLOT_DPI_MIN || e->plot_dpi > PLOT_DPI_MAX))
-        rc = spec_error(spec_get(plot, "dpi"), err, "dpi must be between %d and %d (%d: 900x600 "
-                        "px figures)", PLOT_DPI_MIN, PLOT_DPI_MAX, PLOT_DPI);
+    rc = spec_int(plot, "dpi", 0, PLOT_DPI_MIN, PLOT_DPI_MAX, &e->plot_dpi, err); /* 100: 900x600 */
     if (!rc) rc = spec_string(plot, "format", 0, &format, err);
     if (!rc && format && (e->plot_format = plot_format_find(format)) < 0)
         rc = spec_error(spec_get(plot, "format"), err, "unknown figure format '%s' (known: png, "
@@ -105,6 +97,7 @@ int experiment_load(Experiment *e, const char *path, char *const *overrides, int
         return CLRUN_OK;
     }
     rc = spec_map(e->root, "model", 1, &e->model, err);
+    e->settings = rc ? 0 : checkpoint_fingerprint(e->root);
     return rc ? rc : read_experiment(e, err);
 }
 

@@ -26,6 +26,9 @@ typedef struct {
     SpecNode *analyses;    /* the `analyses:` list, read by the trainer, or NULL */
     long plot_dpi;         /* plot.dpi: the figures' resolution (plot.h's PLOT_DPI: 900x600 px) */
     int plot_format;       /* plot.format: png, svg or pdf (plot.h's PLOT_PNG ...) */
+    unsigned long long settings; /* checkpoint_fingerprint of the tree as loaded and
+                                    overridden: what a finished run records, and what a
+                                    sweep compares a point's run with */
 } Experiment;
 
 /* Loads path, includes the model file, applies KEY=VALUE overrides and checks

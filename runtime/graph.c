@@ -2,6 +2,7 @@
  * device -> forward and backward passes (see graph.h). */
 #include "graph.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -18,6 +19,17 @@ long shape_size(Shape s)
     for (int i = 0; i < s.rank; i++)
         n *= s.dim[i];
     return n;
+}
+
+long graph_count(const long *dims, int n)
+{
+    long count = 1;
+    for (int i = 0; i < n; i++) {
+        if (dims[i] < 0 || (dims[i] > 0 && count > GRAPH_MAX_VALUES / dims[i]))
+            return -1;
+        count *= dims[i];
+    }
+    return count;
 }
 
 void shape_format(Shape s, char *buf, size_t size)
@@ -70,12 +82,14 @@ int graph_add_param(Graph *g, Node *n, const char *suffix, int ndim, const long 
     Param *p = &g->params[g->n_params];
     memset(p, 0, sizeof *p);
     snprintf(p->name, sizeof p->name, "%s.%s", n->name, suffix);
+    long count = graph_count(dims, ndim);
+    if (count < 0)
+        return node_error(n, err, "%s has more than %ld values (%s dimensions too large)",
+                          p->name, GRAPH_MAX_VALUES, suffix);
     p->ndim = ndim;
-    p->count = 1;
-    for (int i = 0; i < ndim; i++) {
+    p->count = (size_t)count;
+    for (int i = 0; i < ndim; i++)
         p->dims[i] = dims[i];
-        p->count *= (size_t)dims[i];
-    }
     p->init = init;
     n->params[n->n_params++] = g->n_params++;
     return CLRUN_OK;
@@ -87,45 +101,74 @@ static int parse_input(Graph *g, SpecNode *model, Err *err)
 {
     long dims[SHAPE_MAX_RANK];
     int rank = 0;
-    int rc = spec_ints(model, "input", 1, dims, SHAPE_MAX_RANK, &rank, err);
+    int rc = spec_ints(model, "input", 1, 1, SPEC_SIZE_MAX, dims, SHAPE_MAX_RANK, &rank, err);
     if (rc)
         return rc;
     Node *in = &g->nodes[0];
     snprintf(in->name, sizeof in->name, "input");
     in->spec = spec_get(model, "input");
     in->out_shape.rank = rank;
-    for (int i = 0; i < rank; i++) {
-        if (dims[i] < 1 || dims[i] > (1 << 24))
-            return spec_error(in->spec, err, "input sizes must be between 1 and 2^24, got %ld",
-                              dims[i]);
+    for (int i = 0; i < rank; i++)
         in->out_shape.dim[i] = (int)dims[i];
-    }
+    if (graph_count(dims, rank) < 0)
+        return spec_error(in->spec, err, "the input has more than %ld values per example",
+                          GRAPH_MAX_VALUES);
     return CLRUN_OK;
 }
 
-/* Layer names default to "<type>_<k>" for the k-th layer of that type. */
-static void default_name(Graph *g, int index, Node *n)
+/* Whether a layer before index has name, or a layer from index on is given
+ * it explicitly. */
+static int name_taken(const Graph *g, SpecNode *layers, int index, const char *name)
+{
+    for (int i = 0; i < index; i++)
+        if (strcmp(g->nodes[i].name, name) == 0)
+            return 1;
+    for (int i = index; i < layers->n; i++) {
+        SpecNode *given = layers->items[i]->kind == SPEC_MAP ? spec_get(layers->items[i], "name")
+                                                            : NULL;
+        if (given && given->kind == SPEC_SCALAR && strcmp(given->value, name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Layer names default to "<type>_<k>" for the k-th layer of that type, or
+ * the next k that no layer has. */
+static void default_name(Graph *g, SpecNode *layers, int index, Node *n)
 {
     int k = 1;
     for (int i = 1; i < index; i++)
         k += g->nodes[i].type == n->type;
-    snprintf(n->name, sizeof n->name, "%s_%d", n->type->name, k);
+    do /* never a name another layer has, or a later one is given */
+        snprintf(n->name, sizeof n->name, "%s_%d", n->type->name, k++);
+    while (name_taken(g, layers, index, n->name));
 }
 
-static int name_node(Graph *g, int index, Node *n, SpecNode *item, Err *err)
+/* Names become file names (features_<layer>_test.npy) and tensor names
+ * (<layer>.weight): a '/' or a '.' in one would write elsewhere or read back
+ * as another layer's. */
+static int name_ok(const char *name)
+{
+    for (const char *c = name; *c; c++)
+        if (!(isalnum((unsigned char)*c) || *c == '_' || *c == '-'))
+            return 0;
+    return *name != '\0' && *name != '-';
+}
+
+static int name_node(Graph *g, SpecNode *layers, int index, Node *n, SpecNode *item, Err *err)
 {
     const char *name = NULL;
     int rc = spec_string(item, "name", 0, &name, err);
     if (rc)
         return rc;
     if (!name) {
-        default_name(g, index, n);
+        default_name(g, layers, index, n);
         return CLRUN_OK;
     }
-    if (!*name || strlen(name) >= sizeof n->name || strchr(name, '.'))
+    if (!name_ok(name) || strlen(name) >= sizeof n->name)
         return spec_error(spec_get(item, "name"), err,
-                          "layer names must be 1 to %zu characters without '.', got '%s'",
-                          sizeof n->name - 1, name);
+                          "layer names must be 1 to %zu letters, digits, '_' or '-' (they name "
+                          "files and tensors), got '%s'", sizeof n->name - 1, name);
     snprintf(n->name, sizeof n->name, "%s", name);
     for (int i = 0; i < index; i++)
         if (strcmp(g->nodes[i].name, name) == 0)
@@ -172,9 +215,10 @@ static int connect(Graph *g, int index, Node *n, SpecNode *item, Err *err)
     return CLRUN_OK;
 }
 
-static int build_layer(Graph *g, int index, SpecNode *item, Err *err)
+static int build_layer(Graph *g, SpecNode *layers, int index, Err *err)
 {
     Node *n = &g->nodes[index];
+    SpecNode *item = layers->items[index - 1];
     n->spec = item;
     if (item->kind != SPEC_MAP)
         return spec_error(item, err, "layer %d must be a map such as {type: relu}", index);
@@ -192,7 +236,7 @@ static int build_layer(Graph *g, int index, SpecNode *item, Err *err)
         return spec_error(spec_get(item, "type"), err, "unknown layer type '%s' (known: %s)", type,
                           names);
     }
-    rc = name_node(g, index, n, item, err);
+    rc = name_node(g, layers, index, n, item, err);
     if (!rc && !written)
         rc = label_layer(item, index, n->name, err);
     if (rc)
@@ -203,7 +247,13 @@ static int build_layer(Graph *g, int index, SpecNode *item, Err *err)
         return rc;
     if ((rc = n->type->infer(n, g, err)))
         return rc;
-    if (shape_size(n->out_shape) < 1)
+    long dims[SHAPE_MAX_RANK];
+    for (int i = 0; i < n->out_shape.rank; i++)
+        dims[i] = n->out_shape.dim[i];
+    long count = graph_count(dims, n->out_shape.rank);
+    if (count < 0)
+        return node_error(n, err, "output has more than %ld values per example", GRAPH_MAX_VALUES);
+    if (count < 1)
         return node_error(n, err, "output would be empty");
     return spec_check_unused(item, NULL, err);
 }
@@ -234,7 +284,7 @@ int graph_build(Graph *g, SpecNode *model, Err *err)
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
     rc = parse_input(g, model, err);
     for (int i = 1; i < g->n_nodes && !rc; i++)
-        rc = build_layer(g, i, layers->items[i - 1], err);
+        rc = build_layer(g, layers, i, err);
     return rc ? rc : spec_check_unused(model, "model", err);
 }
 
@@ -587,6 +637,11 @@ int graph_load_weights(Graph *g, const char *path, Err *err)
         if (!known)
             rc = err_set(err, CLRUN_EINPUT, "%s: tensor '%s' matches no parameter of model '%s'",
                          path, f.t[i].name, g->name);
+        for (size_t k = 0; !rc && k < f.t[i].count; k++)
+            if (!isfinite(f.t[i].data[k])) /* else it surfaces later as a NaN loss */
+                rc = err_set(err, CLRUN_EINPUT, "%s: tensor '%s' holds %s (value %zu): these "
+                             "weights are not usable", path, f.t[i].name,
+                             isnan(f.t[i].data[k]) ? "NaN" : "an infinity", k);
     }
     for (int i = 0; i < g->n_params && !rc; i++)
         rc = graph_write_tensor(g, &g->params[i], &f, g->params[i].name, g->params[i].value, path,

@@ -26,7 +26,14 @@ typedef struct {
     int dim[SHAPE_MAX_RANK];
 } Shape;
 
+/* The most values one example's tensor or one parameter may hold: kernels
+ * index them with an int. */
+#define GRAPH_MAX_VALUES 2147483647L
+
 long shape_size(Shape s);
+/* The product of n sizes, or -1 when it is above GRAPH_MAX_VALUES (checked
+ * at every step, so it never wraps on the way). */
+long graph_count(const long *dims, int n);
 void shape_format(Shape s, char *buf, size_t size); /* "[10, 24, 24]" */
 
 /* What a parameter is for, which decides how it starts: the model's `init:`

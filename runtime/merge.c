@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io/file.h"
 #include "plot.h"
 #include "rundir.h"
 #include "spec.h"
@@ -53,7 +54,8 @@ static void read_history(const char *dir, PointResult *r)
 {
     char path[PATH_MAX + 16], line[512];
     snprintf(path, sizeof path, "%s/history.csv", dir);
-    FILE *f = fopen(path, "r");
+    Err absent;
+    FILE *f = file_open(path, &absent); /* none yet: a point not started */
     for (int first = 1; f && fgets(line, sizeof line, f); first = 0) {
         double v[8];
         rundir_numbers(line, v, 8);
@@ -72,16 +74,20 @@ static void read_history(const char *dir, PointResult *r)
         fclose(f);
 }
 
-/* The device named in config.yaml's run: block, if it reads. */
-static void read_device(const char *dir, PointResult *r)
+/* The device and the swept values named in config.yaml's run: block, if it reads. */
+static void read_provenance(const char *dir, PointResult *r)
 {
     char path[PATH_MAX + 16];
     Err ignored;
     snprintf(path, sizeof path, "%s/config.yaml", dir);
-    SpecNode *root = access(path, F_OK) == 0 ? spec_load(path, &ignored) : NULL;
-    const char *device = NULL;
-    if (root && !spec_string(spec_get(root, "run"), "device", 0, &device, &ignored) && device)
+    r->started = access(path, F_OK) == 0;
+    SpecNode *root = r->started ? spec_load(path, &ignored) : NULL;
+    const char *device = NULL, *point = NULL;
+    SpecNode *run = spec_get(root, "run");
+    if (root && !spec_string(run, "device", 0, &device, &ignored) && device)
         snprintf(r->device, sizeof r->device, "%s", device);
+    if (root && !spec_string(run, "sweep_point", 0, &point, &ignored) && point)
+        snprintf(r->point, sizeof r->point, "%s", point);
     spec_free(root);
 }
 
@@ -94,7 +100,7 @@ void merge_read_point(const char *dir, PointResult *r)
     snprintf(path, sizeof path, "%s/SUCCESS", dir);
     r->finished = access(path, F_OK) == 0;
     read_history(dir, r);
-    read_device(dir, r);
+    read_provenance(dir, r);
 }
 
 /* ---- the grid ---- */
@@ -171,14 +177,34 @@ static int grid_add(Grid *g, char **fields, long *cap, const char *path, int lin
     return CLRUN_OK;
 }
 
+/* Forgets what a point's directory says when its run was for other swept
+ * values than the grid's row i (sweep_describe's "key=value ..."). */
+static void check_label(const Grid *g, long i, const char *dir)
+{
+    char want[1024];
+    size_t n = 0;
+    want[0] = 0;
+    for (int k = 0; k < g->n_keys && n < sizeof want; k++)
+        n += (size_t)snprintf(want + n, sizeof want - n, "%s%s=%s", k ? " " : "", g->keys[k],
+                              g->values[i][k]);
+    PointResult *r = &g->results[i];
+    if (!r->started || strcmp(r->point, want) == 0)
+        return;
+    printf("Point %ld: %s was trained with %s, not with this grid's %s: its results are left "
+           "out (run the sweep again with --overwrite to train it)\n", g->index[i], dir,
+           r->point[0] ? r->point : "settings it does not record", want);
+    merge_read_point("", r); /* nothing: a point not started */
+    r->other = 1;
+}
+
 static int grid_read(Grid *g, const char *root, Err *err)
 {
     char path[PATH_MAX + 16], line[8192], *fields[MERGE_MAX_FIELDS];
     snprintf(path, sizeof path, "%s/sweep.csv", root);
-    FILE *f = fopen(path, "r");
+    Err open_err;
+    FILE *f = file_open(path, &open_err);
     if (!f)
-        return err_set(err, CLRUN_EINPUT, "%s: cannot open (%s): is %s a sweep's directory?", path,
-                       strerror(errno), root);
+        return err_set(err, CLRUN_EINPUT, "%s: is %s a sweep's directory?", open_err.msg, root);
     long cap = 0;
     int rc = CLRUN_OK;
     for (int ln = 1; !rc && fgets(line, sizeof line, f); ln++) {
@@ -203,6 +229,7 @@ static int grid_read(Grid *g, const char *root, Err *err)
         char dir[PATH_MAX];
         snprintf(dir, sizeof dir, "%s/%ld", root, g->index[i]);
         merge_read_point(dir, &g->results[i]);
+        check_label(g, i, dir);
     }
     return rc;
 }
@@ -243,7 +270,8 @@ static int write_results(const Grid *g, const char *root, Err *err)
         fprintf(f, "%ld", g->index[i]);
         for (int k = 0; k < g->n_keys; k++)
             put_text(f, g->values[i][k]);
-        fprintf(f, ",%s", r->finished ? "finished" : r->epochs ? "incomplete" : "not started");
+        fprintf(f, ",%s", r->other ? "other settings" : r->finished ? "finished"
+                                          : r->epochs ? "incomplete" : "not started");
         for (int m = 0; m < N_METRICS; m++)
             put_number(f, metric_of(r, m), m == N_METRICS - 1 ? ",%.3f" : ",%.6f");
         fprintf(f, ",%d", r->epochs);
@@ -286,7 +314,8 @@ static void cell_means(const Grid *g, int m, int a, const char **va, int na, int
         mean[c] = 0;
     for (long i = 0; count && i < g->n; i++) {
         double v = metric_of(&g->results[i], m);
-        if (!g->results[i].finished || isnan(v))
+        /* inf or 1e308 (a diverged run) has no place on a figure's axis */
+        if (!g->results[i].finished || !isfinite(v) || fabs(v) > 1e30)
             continue;
         int x = value_index(va, na, g->values[i][a]), y = b < 0 ? 0 : value_index(vb, nb,
                                                                                  g->values[i][b]);

@@ -6,7 +6,10 @@
  * ROOT/sweep_<key>.png (the metric against each key that takes more than one
  * value, one line per value of another such key, averaged over the rest) and,
  * when two keys vary, ROOT/sweep_heatmap.png. Points without SUCCESS are listed and kept in the
- * table as incomplete, never dropped. */
+ * table as incomplete, never dropped. A point whose run records other swept
+ * values than sweep.csv gives it (a grid edited after the run) is kept as
+ * "other settings" without its numbers: never labelled with values it was not
+ * trained with. */
 #ifndef CLRUN_MERGE_H
 #define CLRUN_MERGE_H
 
@@ -20,6 +23,9 @@ typedef struct {
     double final_val_accuracy, best_val_accuracy, final_val_loss, best_val_loss;
     double seconds; /* training and evaluation, summed over the epochs */
     char device[256];
+    int started;   /* config.yaml is there */
+    char point[1024]; /* the swept values it was trained with (config.yaml's run.sweep_point) */
+    int other;     /* trained with other values than the grid's: its numbers are left out */
 } PointResult;
 
 void merge_read_point(const char *dir, PointResult *r);

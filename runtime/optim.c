@@ -4,6 +4,7 @@
  * optim.h. State buffers belong to the graph, which frees them. */
 #include "optim.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,10 +55,7 @@ static int parse_schedule(Optimizer *o, SpecNode *spec, Err *err)
                         "unknown schedule type '%s' (known: exponential, step)", type);
     if (!rc) rc = read_float(s, "gamma", 1, ABOVE_0, &o->schedule.gamma, err);
     if (!rc && o->schedule.type == SCHEDULE_STEP) {
-        rc = spec_int(s, "step_size", 1, &o->schedule.step_size, err);
-        if (!rc && o->schedule.step_size < 1)
-            rc = spec_error(spec_get(s, "step_size"), err, "step_size must be at least 1, got %ld",
-                            o->schedule.step_size);
+        rc = spec_int(s, "step_size", 1, 1, INT_MAX, &o->schedule.step_size, err);
     }
     return rc;
 }

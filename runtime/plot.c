@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 enum {
@@ -155,6 +156,23 @@ static int draw_stream(const char *file, int nx, int height, DrawFn draw, const 
     return 0;
 }
 
+/* Why a figure's file came out empty with no word from PLplot (cairo drops
+ * write errors): a write of a block to tmp fails with the file system's own
+ * reason, a full disk's "No space left on device" among them; NULL when the
+ * file system takes it. */
+static const char *write_failure(const char *tmp)
+{
+    static char reason[128];
+    char block[4096] = {0};
+    FILE *f = fopen(tmp, "wb");
+    int failed = !f || fwrite(block, 1, sizeof block, f) != sizeof block || fflush(f) != 0 ||
+                 fsync(fileno(f)) != 0;
+    snprintf(reason, sizeof reason, "%s", strerror(errno));
+    if (f)
+        fclose(f);
+    return failed ? reason : NULL;
+}
+
 /* Draws a figure PLOT_WIDTH x height px into path.tmp and renames it onto
  * path (its extension that of the format). */
 static int render(const char *png_path, int nx, int height, DrawFn draw, const void *ctx,
@@ -172,9 +190,12 @@ static int render(const char *png_path, int nx, int height, DrawFn draw, const v
     int failed = draw_stream(tmp, nx, height, draw, ctx);
     struct stat st;
     if (failed || plot_msg[0] || stat(tmp, &st) != 0 || st.st_size == 0) {
+        const char *reason = plot_msg[0] ? plot_msg : write_failure(tmp);
         remove(tmp);
+        if (reason && !plot_msg[0])
+            return err_set(err, CLRUN_ERUNTIME, "%s: cannot write figure: %s", path, reason);
         return err_set(err, CLRUN_ERUNTIME, "%s: cannot draw figure: %s", path,
-                       plot_msg[0] ? plot_msg : "empty output");
+                       reason ? reason : "empty output");
     }
     if (rename(tmp, path) != 0) {
         int e = errno;

@@ -7,8 +7,12 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "io/file.h"
 
 int rundir_make(const char *path, Err *err)
 {
@@ -28,6 +32,66 @@ int rundir_make(const char *path, Err *err)
     return CLRUN_OK;
 }
 
+int rundir_lock(const char *dir, int *fd, Err *err)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/.lock", dir);
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (*fd < 0)
+        return err_set(err, CLRUN_ERUNTIME, "%s: cannot create: %s", path, strerror(errno));
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        char pid[32] = "";
+        ssize_t n = errno == EWOULDBLOCK ? pread(*fd, pid, sizeof pid - 1, 0) : -1;
+        pid[n > 0 ? n : 0] = 0;
+        pid[strcspn(pid, "\n")] = 0;
+        close(*fd);
+        *fd = -1;
+        return err_set(err, CLRUN_EINPUT, "%s is in use by another clrun (pid %s): wait for it to "
+                       "finish, or give another --out", dir, pid[0] ? pid : "unknown");
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(*fd, 0) != 0 || pwrite(*fd, pid, (size_t)len, 0) != len)
+        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", path, strerror(errno));
+    return CLRUN_OK;
+}
+
+int rundir_mark_success(const char *dir, const RunMark *mark, Err *err)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/SUCCESS", dir);
+    FILE *f = fopen(path, "w");
+    if (!f || fprintf(f, "finished\nsettings: %016llx\npoint: %s\n", mark->settings,
+                      mark->point) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+        int e = errno;
+        if (f)
+            fclose(f);
+        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", path, strerror(e));
+    }
+    return fclose(f) == 0 ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", path,
+                                               strerror(errno));
+}
+
+int rundir_finished(const char *dir, RunMark *mark)
+{
+    char path[PATH_MAX + 16], line[1100];
+    snprintf(path, sizeof path, "%s/SUCCESS", dir);
+    memset(mark, 0, sizeof *mark);
+    Err ignored;
+    FILE *f = access(path, F_OK) == 0 ? file_open(path, &ignored) : NULL;
+    if (!f)
+        return access(path, F_OK) == 0; /* there but unreadable: finished, settings unknown */
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        if (strncmp(line, "settings: ", 10) == 0)
+            mark->settings = strtoull(line + 10, NULL, 16);
+        else if (strncmp(line, "point: ", 7) == 0)
+            snprintf(mark->point, sizeof mark->point, "%.1023s", line + 7);
+    }
+    fclose(f);
+    return 1;
+}
+
 int rundir_config(const char *dir, SpecNode *root, const char *source,
                   const char *const *run_kv, int n_kv, Err *err)
 {
@@ -38,13 +102,19 @@ int rundir_config(const char *dir, SpecNode *root, const char *source,
     if (!f)
         return err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", tmp, strerror(errno));
     SpecNode *run = spec_get(root, "run");
-    if (run) /* a config.yaml given back to clrun: its old provenance is replaced below */
+    if (run) { /* a config.yaml given back to clrun: its old provenance is replaced below */
+        for (int i = 0; run->kind != SPEC_SCALAR && i < run->n; i++)
+            spec_free(run->items[i]);
         run->kind = SPEC_MAP, run->n = 0;
+    }
     fprintf(f, "# Resolved by clrun from %s\n", source);
     spec_write(f, root, 0);
     fprintf(f, "run:\n");
-    for (int i = 0; i < n_kv; i++)
-        fprintf(f, "  %s: \"%s\"\n", run_kv[2 * i], run_kv[2 * i + 1]);
+    for (int i = 0; i < n_kv; i++) {
+        fprintf(f, "  %s: ", run_kv[2 * i]);
+        spec_write_quoted(f, run_kv[2 * i + 1]);
+        fputc('\n', f);
+    }
     int bad = ferror(f);
     if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
         unlink(tmp);

@@ -11,6 +11,24 @@
 /* mkdir -p */
 int rundir_make(const char *path, Err *err);
 
+/* Takes dir for this process: an exclusive flock on dir/.lock, held until
+ * *fd is closed or the process ends (the kernel lets go of it even after
+ * SIGKILL, so a stale lock never blocks a later run). A directory another
+ * clrun holds is CLRUN_EINPUT naming that process's pid. */
+int rundir_lock(const char *dir, int *fd, Err *err);
+
+/* What dir/SUCCESS, written last by a run, records: the fingerprint of the
+ * settings it was trained with (experiment.h) and, for a sweep's point, the
+ * point's swept values ("key=value ..."). */
+typedef struct {
+    unsigned long long settings; /* 0: not recorded (a run of an older clrun) */
+    char point[1024];
+} RunMark;
+
+int rundir_mark_success(const char *dir, const RunMark *mark, Err *err);
+/* Whether dir holds a finished run; *mark gets what its SUCCESS records. */
+int rundir_finished(const char *dir, RunMark *mark);
+
 /* Writes dir/config.yaml: the resolved experiment tree (its old `run:` block,
  * if it came from a config.yaml, replaced) and a `run:` block of the given
  * key/value pairs. Through a temporary file and a rename. */

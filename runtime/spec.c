@@ -12,9 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
+#include "io/file.h"
+
 #define CMDLINE_FILE "<command line>"
+/* Larger YAML is surely not an experiment, and libyaml plus the tree take
+ * about 70 bytes of memory per byte of a long list: refused before parsing. */
+#define SPEC_MAX_BYTES (1 << 20)
 #define MAX_DEPTH 64      /* deeper YAML is surely a mistake; stops runaway recursion */
 #define SUGGEST_MAX_LEN 32 /* keys longer than this get no "did you mean" */
 #define EXPLICIT_KEY_LEN 200 /* longer keys are written "? key", as escaping can quadruple them */
@@ -116,7 +123,8 @@ int spec_error(const SpecNode *node, Err *err, const char *fmt, ...)
     return rc;
 }
 
-int spec_path(const SpecNode *node, char *out, size_t size, Err *err)
+/* A path scalar resolved against the directory of the file that holds it. */
+static int resolve_path(const SpecNode *node, char *out, size_t size, Err *err)
 {
     const char *value = node->kind == SPEC_SCALAR ? node->value : "";
     if (!value[0])
@@ -126,6 +134,13 @@ int spec_path(const SpecNode *node, char *out, size_t size, Err *err)
     if ((size_t)snprintf(out, size, "%.*s%s", base, base ? node->file : "", value) >= size)
         return spec_error(node, err, "path too long: %s", value);
     return CLRUN_OK;
+}
+
+int spec_path(SpecNode *node, char *out, size_t size, Err *err)
+{
+    int rc = resolve_path(node, out, size, err);
+    node->path = rc == CLRUN_OK;
+    return rc;
 }
 
 int spec_set_context(SpecNode *node, const char *context, Err *err)
@@ -345,11 +360,17 @@ static int parse_text(const char *file, int positions, FILE *f, const char *text
 
 SpecNode *spec_load(const char *path, Err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        err_set(err, CLRUN_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f = file_open(path, err);
+    struct stat st;
+    if (f && fstat(fileno(f), &st) == 0 && st.st_size > SPEC_MAX_BYTES) {
+        fclose(f);
+        err_set(err, CLRUN_EINPUT, "%s: %lld bytes; a YAML file may have at most %d (an experiment "
+                "is a few hundred; data belongs in data files)", path, (long long)st.st_size,
+                SPEC_MAX_BYTES);
         return NULL;
     }
+    if (!f)
+        return NULL;
     SpecNode *root = NULL;
     char *file = strdup(path);
     int rc = file ? parse_text(file, 1, f, NULL, &root, err) : oom(err);
@@ -614,23 +635,36 @@ static int float_syntax(const char *s)
     return *s == '\0';
 }
 
-static int node_long(const SpecNode *node, const char *key, long *out, Err *err)
+/* An integer in [lo, hi]: anything else, including what does not fit a long,
+ * is an error naming the range, so that no value wraps on its way to an int,
+ * a cl_int or a product of sizes. */
+static int node_long(const SpecNode *node, const char *key, long lo, long hi, long *out, Err *err)
 {
-    if (!plain_scalar(node) || !int_syntax(node->value))
+    /* 3e9 is a float to YAML, but what the user got wrong is its size */
+    int is_float = plain_scalar(node) && float_syntax(node->value);
+    double whole = is_float ? strtod(node->value, NULL) : 0;
+    int wrong_size = is_float && whole == floor(whole) && (whole < (double)lo || whole > (double)hi);
+    if (!plain_scalar(node) || (!int_syntax(node->value) && !wrong_size))
         return type_error(node, key, "an integer", err);
     errno = 0;
-    long v = strtol(node->value, NULL, 10);
-    if (errno == ERANGE)
+    long v = wrong_size ? 0 : strtol(node->value, NULL, 10);
+    if (!wrong_size && errno != ERANGE && v >= lo && v <= hi) {
+        *out = v;
+        return CLRUN_OK;
+    }
+    if (lo == LONG_MIN && hi == LONG_MAX)
         return spec_error(node, err, "'%s' is out of range: %s", key, node->value);
-    *out = v;
-    return CLRUN_OK;
+    if (hi == LONG_MAX)
+        return spec_error(node, err, "'%s' must be at least %ld, got %s", key, lo, node->value);
+    return spec_error(node, err, "'%s' must be between %ld and %ld, got %s", key, lo, hi,
+                      node->value);
 }
 
-int spec_int(SpecNode *map, const char *key, int required, long *out, Err *err)
+int spec_int(SpecNode *map, const char *key, int required, long lo, long hi, long *out, Err *err)
 {
     SpecNode *node;
     int rc = lookup(map, key, required, &node, err);
-    return rc || !node ? rc : node_long(node, key, out, err);
+    return rc || !node ? rc : node_long(node, key, lo, hi, out, err);
 }
 
 int spec_float(SpecNode *map, const char *key, int required, double *out, Err *err)
@@ -676,7 +710,8 @@ int spec_string(SpecNode *map, const char *key, int required, const char **out, 
     return CLRUN_OK;
 }
 
-int spec_ints(SpecNode *map, const char *key, int required, long *out, int max, int *n, Err *err)
+int spec_ints(SpecNode *map, const char *key, int required, long lo, long hi, long *out, int max,
+              int *n, Err *err)
 {
     SpecNode *node;
     int rc = lookup(map, key, required, &node, err);
@@ -686,7 +721,7 @@ int spec_ints(SpecNode *map, const char *key, int required, long *out, int max, 
     if (count > max)
         return spec_error(node, err, "'%s' must have at most %d values, got %d", key, max, count);
     for (int i = 0; i < count && !rc; i++)
-        rc = node_long(node->kind == SPEC_SEQ ? node->items[i] : node, key, &out[i], err);
+        rc = node_long(node->kind == SPEC_SEQ ? node->items[i] : node, key, lo, hi, &out[i], err);
     if (rc == CLRUN_OK)
         *n = count;
     return rc;
@@ -856,10 +891,32 @@ static void write_quoted(FILE *out, const char *s)
     fputc('"', out);
 }
 
+void spec_write_quoted(FILE *out, const char *s)
+{
+    write_quoted(out, s);
+}
+
+/* A path setting, absolute: the tree is written elsewhere (a run's
+ * config.yaml) and must name the same file from there. */
+static void write_path(FILE *out, const SpecNode *s)
+{
+    char rel[PATH_MAX], cwd[PATH_MAX], *abs = NULL;
+    Err ignored;
+    if (resolve_path(s, rel, sizeof rel, &ignored) != CLRUN_OK)
+        snprintf(rel, sizeof rel, "%s", s->value);
+    const char *tail = strncmp(rel, "./", 2) == 0 ? rel + 2 : rel;
+    if (rel[0] != '/' && getcwd(cwd, sizeof cwd) && asprintf(&abs, "%s/%s", cwd, tail) < 0)
+        abs = NULL;
+    write_quoted(out, abs ? abs : rel);
+    free(abs);
+}
+
 /* Quoted scalars stay quoted, which keeps a quoted "3" a string. */
 static void write_scalar(FILE *out, const SpecNode *s, int flow)
 {
-    if (!s->quoted && plain_ok(s->value, flow))
+    if (s->path)
+        write_path(out, s);
+    else if (!s->quoted && plain_ok(s->value, flow))
         fputs(s->value, out);
     else
         write_quoted(out, s->value);

@@ -25,6 +25,7 @@ struct SpecNode {
     SpecNode **items;   /* map members (each with key) or sequence items, in order */
     int n;
     int used;           /* set by the getters; spec_check_unused reports members never read */
+    int path;           /* read by spec_path: spec_write writes it absolute */
     char *context;      /* what the node belongs to ("layer 'conv1'"), put in its errors */
     /* private */
     char *file_owned;   /* on the root of each loaded file: the allocation behind file */
@@ -51,19 +52,27 @@ int spec_override(SpecNode *root, const char *assignment, Err *err);
 /* Member of map (NULL when absent or map is not a map); marks it used. */
 SpecNode *spec_get(SpecNode *map, const char *key);
 
+/* The largest size a model or data setting may take (units, filters,
+ * kernel_size, stride, padding, input sides): sizes and their products then
+ * stay far from the limits of int and cl_int. */
+#define SPEC_SIZE_MAX (1L << 24)
+
 /* Typed getters. When key is absent *out is left as it is (holding the default)
  * unless required, which fails naming the key and the map's position. A wrong type
  * fails with "file:line:col: 'filters' must be an integer, got 'abc'". A quoted
  * scalar is a string, never a number or bool. Integers and floats use YAML/JSON
- * syntax; spec_float accepts integers; spec_bool accepts true/false/yes/no/on/off.
+ * syntax; an integer outside [lo, hi] fails naming the range (every integer
+ * setting goes through spec_int or spec_ints, so none wraps); spec_float
+ * accepts integers; spec_bool accepts true/false/yes/no/on/off.
  * spec_string's result points into the tree. */
-int spec_int(SpecNode *map, const char *key, int required, long *out, Err *err);
+int spec_int(SpecNode *map, const char *key, int required, long lo, long hi, long *out, Err *err);
 int spec_float(SpecNode *map, const char *key, int required, double *out, Err *err);
 int spec_bool(SpecNode *map, const char *key, int required, int *out, Err *err);
 int spec_string(SpecNode *map, const char *key, int required, const char **out, Err *err);
 /* A list of at most max integers or a single integer (kernel_size: 5 or [5, 5]);
  * the count goes to *n. */
-int spec_ints(SpecNode *map, const char *key, int required, long *out, int max, int *n, Err *err);
+int spec_ints(SpecNode *map, const char *key, int required, long lo, long hi, long *out, int max,
+              int *n, Err *err);
 /* A member that must be a map, or a sequence; *out is the member itself. */
 int spec_map(SpecNode *map, const char *key, int required, SpecNode **out, Err *err);
 int spec_seq(SpecNode *map, const char *key, int required, SpecNode **out, Err *err);
@@ -80,8 +89,10 @@ int spec_check_unused(SpecNode *node, const char *context, Err *err);
 
 /* A scalar's value as a file path: absolute as is, else relative to the
  * directory of the YAML file that holds it (a command-line override's value,
- * at line 0, as is). An empty or too long value is an error at the node. */
-int spec_path(const SpecNode *node, char *out, size_t size, Err *err);
+ * at line 0, as is). An empty or too long value is an error at the node.
+ * The node is marked a path: spec_write then writes it absolute, so that a
+ * run's config.yaml names the same file wherever it lies. */
+int spec_path(SpecNode *node, char *out, size_t size, Err *err);
 
 /* Names what a subtree describes, for every error about it or below it:
  * "file:line:col: layer 'conv1': 'filters' must be an integer". */
@@ -95,6 +106,8 @@ int spec_error(const SpecNode *node, Err *err, const char *fmt, ...) __attribute
  * read as another type or not parse. indent is the top level's indentation.
  * CLRUN_ERUNTIME when the stream reports a write error. */
 int spec_write(FILE *out, const SpecNode *node, int indent);
+/* s as a double-quoted YAML scalar (escapes as spec_write's). */
+void spec_write_quoted(FILE *out, const char *s);
 
 /* Appends to out (a NUL-terminated list, ", " between) the dotted path of
  * every setting that differs between the trees a and b: a scalar of other

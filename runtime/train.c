@@ -26,6 +26,7 @@
 #include "device.h"
 #include "graph.h"
 #include "layers/loss.h"
+#include "memcheck.h"
 #include "plot.h"
 #include "rundir.h"
 
@@ -45,8 +46,10 @@ typedef struct {
     uint64_t rng;          /* shuffling */
     long seen;             /* training examples seen, for steps.csv */
     long done;             /* epochs completed before this process (from a checkpoint) */
-    uint64_t settings;     /* checkpoint_fingerprint of the experiment */
+    uint64_t settings;     /* the experiment's settings fingerprint (e->settings) */
     char dir[PATH_MAX];
+    int lock;              /* rundir_lock's descriptor, -1 before */
+    const char *point;     /* RunOptions.point */
     FILE *history, *steps;
     float *slots;          /* per-batch metrics of the epoch, read back */
     double *curves;        /* per epoch: epoch, then loss and accuracy of training,
@@ -573,6 +576,7 @@ static int load_data(Trainer *t, Err *err)
     const DataSpec *d = &t->e->data;
     int rc = data_load(d, "train", root, &t->train_ds, err);
     if (!rc) rc = data_load(d, "test", root, &t->test_ds, err);
+    if (!rc) rc = dataset_match_classes(&t->train_ds, &t->test_ds, err);
     if (rc)
         return rc;
     /* data.limit: the first N examples of each split, for quick trials */
@@ -599,12 +603,11 @@ static int load_data(Trainer *t, Err *err)
 static int weights_path(Trainer *t, const RunOptions *o, char *out, size_t size, Err *err)
 {
     out[0] = 0;
-    if (o->weights) {
-        snprintf(out, size, "%s", o->weights);
-        return CLRUN_OK;
-    }
     SpecNode *w = spec_get(t->e->model, "weights");
-    return w ? spec_path(w, out, size, err) : CLRUN_OK;
+    int rc = w ? spec_path(w, out, size, err) : CLRUN_OK; /* marked a path for config.yaml */
+    if (!rc && o->weights)
+        snprintf(out, size, "%s", o->weights);
+    return rc;
 }
 
 static int prepare_device(Trainer *t, const RunOptions *o, Err *err)
@@ -629,7 +632,8 @@ static int prepare_device(Trainer *t, const RunOptions *o, Err *err)
     t->curves = calloc(CURVES * (size_t)(t->e->epochs + 1), sizeof *t->curves);
     if (!t->slots || !t->curves)
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
-    rc = graph_setup(&t->g, t->dev, (int)bs, (uint64_t)t->e->seed, err);
+    rc = memcheck_graph(&t->g, t->dev, (int)bs, err);
+    if (!rc) rc = graph_setup(&t->g, t->dev, (int)bs, (uint64_t)t->e->seed, err);
     if (!rc) rc = loss_setup(&t->loss, &t->g, (int)most, err);
     if (!rc) rc = optim_setup(&t->e->optim, &t->g, err);
     if (!rc && t->e->nan_check) rc = graph_nonfinite_on(&t->g, err);
@@ -677,11 +681,12 @@ static int write_outputs_start(Trainer *t, Err *err)
                         "platform", t->dev->platform_name, "driver", t->dev->driver,
                         "opencl", t->dev->version, "kernels", plan_name(&t->dev->plan),
                         "gemm", plan_gemm_name(&t->dev->plan), "seed", seed,
-                        "train_data", t->train_ds.source, "test_data", t->test_ds.source};
+                        "train_data", t->train_ds.source, "test_data", t->test_ds.source,
+                        "sweep_point", t->point};
     static const char history[] = "epoch,loss,accuracy,val_loss,val_accuracy,test_loss,"
                                   "test_accuracy,seconds,images_per_s,lr";
     static const char steps[] = "epoch,batch,examples_seen,loss";
-    int rc = rundir_config(t->dir, t->e->root, t->e->path, kv, 10, err);
+    int rc = rundir_config(t->dir, t->e->root, t->e->path, kv, t->point ? 11 : 10, err);
     if (!rc && t->done)
         rc = rundir_csv_resume(t->dir, "history.csv", history, t->done, keep_history_row, t,
                                &t->history, err);
@@ -702,7 +707,7 @@ static int resume(Trainer *t, Err *err)
     char success[PATH_MAX + 16];
     snprintf(success, sizeof success, "%s/SUCCESS", t->dir);
     unlink(success);
-    t->settings = checkpoint_fingerprint(t->e->root);
+    t->settings = t->e->settings;
     CheckpointInfo ck = {t->e->epochs, t->rng, t->settings}; /* epochs asked for, for now */
     int found = 0, rc = t->e->epochs > 0 ? checkpoint_load(t->dir, t->e->root, &t->g,
                                                            &t->e->optim, &ck, &found, err)
@@ -717,6 +722,17 @@ static int resume(Trainer *t, Err *err)
     t->seen = t->done * t->train.n;
     printf("Resuming after epoch %ld from %s/checkpoint.safetensors\n", t->done, t->dir);
     return CLRUN_OK;
+}
+
+/* A finished run is never touched without --overwrite: running its command
+ * again (and stopping it) would otherwise leave neither run whole. */
+static int keep_finished(const char *dir, const RunOptions *o, Err *err)
+{
+    RunMark mark;
+    if (o->overwrite || !rundir_finished(dir, &mark))
+        return CLRUN_OK;
+    return err_set(err, CLRUN_EINPUT, "%s holds a finished run (%s/SUCCESS); it is left as it is: "
+                   "give another --out, or --overwrite to replace it", dir, dir);
 }
 
 /* What the analyses see of the trainer. */
@@ -771,12 +787,16 @@ static int prepare(Trainer *t, const RunOptions *o, Err *err)
     AnalysisContext ctx = analysis_context(t);
     if (!rc) rc = analysis_check_list(&t->analyses, &ctx, err);
     if (!rc) rc = rundir_make(t->dir, err);
+    if (!rc) rc = rundir_lock(t->dir, &t->lock, err);
+    if (!rc) rc = keep_finished(t->dir, o, err);
     if (!rc) rc = resume(t, err);
     return rc ? rc : write_outputs_start(t, err);
 }
 
 static void trainer_free(Trainer *t)
 {
+    if (t->lock >= 0)
+        close(t->lock);
     if (t->history)
         fclose(t->history);
     if (t->steps)
@@ -794,20 +814,6 @@ static void trainer_free(Trainer *t)
     free(t->slots);
     free(t->curves);
     free(t->steps_xy);
-}
-
-/* SUCCESS, written last: the run directory holds a finished run. */
-static int mark_success(const char *dir, Err *err)
-{
-    char path[PATH_MAX + 16];
-    snprintf(path, sizeof path, "%s/SUCCESS", dir);
-    FILE *f = fopen(path, "w");
-    if (!f || fputs("finished\n", f) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-        if (f)
-            fclose(f);
-        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
-    }
-    return fclose(f) == 0 ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
 }
 
 /* How images to predict are read: as the experiment's image folders are, or
@@ -925,6 +931,8 @@ int train_run(Experiment *e, const RunOptions *o, Err *err)
     Trainer t;
     memset(&t, 0, sizeof t);
     t.e = e;
+    t.lock = -1;
+    t.point = o->point;
     t.rng = (uint64_t)e->seed ^ 0x53485546464c45ull; /* "SHUFFLE": apart from the init stream */
     plot_set_dpi((int)e->plot_dpi); /* for the history, the loss curve and the analyses */
     plot_set_format(e->plot_format);
@@ -944,11 +952,14 @@ int train_run(Experiment *e, const RunOptions *o, Err *err)
         rc = stopped((int)e->epochs, err);
     AnalysisContext ctx = analysis_context(&t);
     if (!rc) rc = analysis_run_list(&t.analyses, &ctx, err);
-    if (!rc) rc = mark_success(t.dir, err);
-    if (!rc) {
+    RunMark mark = {e->settings, ""};
+    snprintf(mark.point, sizeof mark.point, "%s", o->point ? o->point : "");
+    if (!rc) /* before SUCCESS: a run stopped between the two starts over, and a finished
+                run has no checkpoint left to resume */
         checkpoint_remove(t.dir);
+    if (!rc) rc = rundir_mark_success(t.dir, &mark, err);
+    if (!rc)
         printf("Run directory: %s\n", t.dir);
-    }
     trainer_free(&t);
     return rc;
 }

@@ -12,6 +12,10 @@ typedef struct {
     const char *out_dir;  /* --out DIR, or NULL for runs/<experiment>/ */
     const char *weights;  /* --weights FILE, or NULL for model.weights */
     int profile;          /* --profile: time every kernel, report per kernel and layer */
+    int overwrite;        /* --overwrite: replace a finished run in the directory; without
+                             it one is never touched */
+    const char *point;    /* a sweep's point: its swept values ("key=value ..."), recorded
+                             in config.yaml and SUCCESS; NULL for a plain run */
     Device *dev;          /* an opened, built device to use (and leave open), or NULL to
                              open the one `device` names */
 } RunOptions;

@@ -150,7 +150,7 @@ START_TEST(plot_dpi_sets_the_figures_resolution)
     ck_assert_int_eq(p.h, 1200);
     ck_assert_int_eq(clrun("run experiments/quickstart.yaml 'plot={dpi: 5}' --out build/test-tmp/dpi",
                            out, sizeof out), 2);
-    ck_assert_msg(strstr(out, "dpi must be between 50 and 400"), "%s", out);
+    ck_assert_msg(strstr(out, "'dpi' must be between 50 and 400"), "%s", out);
 }
 END_TEST
 
@@ -725,6 +725,7 @@ static void check_weights(const char *path)
 
 START_TEST(quickstart_reaches_95_percent_and_its_run_directory_reloads)
 {
+    test_fresh_dir("quickstart");
     ck_assert_int_eq(clrun("run experiments/quickstart.yaml --out build/test-tmp/quickstart", out,
                            sizeof out), 0);
     double printed = 0;
@@ -747,6 +748,7 @@ START_TEST(quickstart_reaches_95_percent_and_its_run_directory_reloads)
     experiment_free(&e);
 
     /* the saved weights evaluate to the same accuracy */
+    test_fresh_dir("eval");
     ck_assert_int_eq(clrun("run experiments/quickstart.yaml train.epochs=0 --out build/test-tmp/eval"
                            " --weights build/test-tmp/quickstart/weights.safetensors",
                            out, sizeof out), 0);
@@ -813,7 +815,7 @@ static void run_experiment(const char *name, const char *overrides)
         snprintf(env, sizeof env, "CLRUN_ROOT=%s ", root);
     }
     snprintf(args, sizeof args, "%sbuild/clrun run experiments/%s.yaml %s "
-             "--out build/test-tmp/experiments/%s", env, name, overrides, name);
+             "--overwrite --out build/test-tmp/experiments/%s", env, name, overrides, name);
     ck_assert_msg(test_shell(args, out, sizeof out) == 0, "%s failed:\n%s", name, out);
     ck_assert_msg(strstr(out, "Test accuracy: "), "%s:\n%s", name, out);
 }
@@ -846,6 +848,7 @@ static double profile_column(const char *label, int column)
  * reported. */
 START_TEST(profile_counts_every_launch)
 {
+    test_fresh_dir("profile");
     ck_assert_int_eq(clrun("run experiments/quickstart.yaml train.epochs=1 data.limit=256 "
                            "--out build/test-tmp/profile --profile", out, sizeof out), 0);
     ck_assert_msg(profile_column("optimizer: sgd_step", 1) == 8 * 4, "%s", out);
@@ -909,6 +912,7 @@ END_TEST
 /* The analyses of project5-mnist and ds5220-cnn leave their figures and arrays. */
 START_TEST(analyses_write_their_figures_and_arrays)
 {
+    test_fresh_dir("analyses-p5");
     ck_assert_int_eq(clrun("run experiments/project5-mnist.yaml train.epochs=1 data.limit=256 "
                            "--out build/test-tmp/analyses-p5", out, sizeof out), 0);
     check_png("build/test-tmp/analyses-p5/filters_conv1.png");
@@ -923,6 +927,7 @@ START_TEST(analyses_write_their_figures_and_arrays)
     ck_assert_int_eq(l.shape[0], 256);
     npy_free(&f);
     npy_free(&l);
+    test_fresh_dir("analyses-ds");
     ck_assert_int_eq(clrun("run experiments/ds5220-cnn.yaml train.epochs=1 data.limit=256 "
                            "--out build/test-tmp/analyses-ds", out, sizeof out), 0);
     check_png("build/test-tmp/analyses-ds/predictions.png");
@@ -960,6 +965,7 @@ START_TEST(features_of_an_image_folder_match_the_folder_dataset)
         "  - {type: features, layer: fc1, folder: ../../data/greek/train/, grayscale: true,\n"
         "     invert: true, size: [28, 28]}\n";
     char args[1024];
+    test_fresh_dir("folder-features");
     snprintf(args, sizeof args, "run %s --out build/test-tmp/folder-features",
              test_write_file("folder-features.yaml", yaml));
     ck_assert_msg(clrun(args, out, sizeof out) == 0, "%s", out);
@@ -1019,6 +1025,7 @@ START_TEST(torch_checkpoint_converts_to_weights_clrun_classifies_alike)
     long torch_correct = lrintf(correct->data[0]);
     st_free(&got);
     st_free(&want);
+    test_fresh_dir("converted");
     ck_assert_int_eq(clrun("run experiments/lake-similarity.yaml train.epochs=0 analyses=[] "
                            "--weights build/test-tmp/converted.safetensors --out build/test-tmp/converted",
                            out, sizeof out), 0);
@@ -1062,6 +1069,7 @@ START_TEST(rsa_writes_symmetric_rdms_and_correlations)
         "analyses:\n"
         "  - {type: rsa, layers: [conv1, fc1], limit: 300}\n";
     char args[1024];
+    test_fresh_dir("rsa");
     snprintf(args, sizeof args, "run %s --out build/test-tmp/rsa", test_write_file("rsa.yaml", yaml));
     ck_assert_int_eq(clrun(args, out, sizeof out), 0);
     NpyArray rdm;
@@ -1084,6 +1092,7 @@ START_TEST(rsa_writes_symmetric_rdms_and_correlations)
            "train: {epochs: 1, batch_size: 50}\n"
            "analyses:\n"
            "  - {type: rsa, layers: [conv1, fc1], limit: 300, targets: [rsa/rdm_conv1.npy]}\n";
+    test_fresh_dir("rsa2");
     snprintf(args, sizeof args, "run %s --out build/test-tmp/rsa2",
              test_write_file("rsa2.yaml", yaml));
     ck_assert_int_eq(clrun(args, out, sizeof out), 0);
@@ -1118,6 +1127,7 @@ static NpyArray features_of(const char *head, const char *layer, const char *dir
 {
     char yaml[1024], args[1024], path[512];
     snprintf(yaml, sizeof yaml, "%s  - {type: features, layer: %s}\n", head, layer);
+    test_fresh_dir(dir);
     snprintf(args, sizeof args, "run %s --out build/test-tmp/%s",
              test_write_file("features.yaml", yaml), dir);
     ck_assert_int_eq(clrun(args, out, sizeof out), 0);
@@ -1159,6 +1169,7 @@ static void run_on_trained(const char *head, const char *entry, const char *trai
 {
     char yaml[1024], args[1024];
     snprintf(yaml, sizeof yaml, "%s  - %s\n", head, entry);
+    test_fresh_dir(dir);
     snprintf(args, sizeof args, "run %s train.epochs=0 --weights build/test-tmp/%s/weights.safetensors"
              " --out build/test-tmp/%s", test_write_file("analysis.yaml", yaml), trained, dir);
     ck_assert_int_eq(clrun(args, out, sizeof out), 0);

@@ -4,11 +4,15 @@
  * reported and not loaded, the same experiment twice gives the same
  * weights and history, a NaN stops training at the layer it came from, and
  * device faults say what to do. */
+#include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -113,7 +117,10 @@ START_TEST(run_killed_at_random_moments_resumes_to_the_same_bits)
         pid_t pid = start("faults-killed");
         long ns = (long)(rng_uniform(&state) * 1.2e9);
         nanosleep(&(struct timespec){ns / 1000000000L, ns % 1000000000L}, NULL);
-        finished = kill_and_reap(pid);
+        /* a kill that lands after SUCCESS, as the process exits, leaves a finished run,
+           which a later start would refuse to touch */
+        finished = kill_and_reap(pid) ||
+                   test_file_exists("build/test-tmp/faults-killed/SUCCESS");
         kills += !finished;
     }
     ck_assert_msg(finished, "never finished in %d starts", kills);
@@ -221,7 +228,8 @@ START_TEST(device_faults_say_what_to_do)
     snprintf(cmd, sizeof cmd, "build/clrun run experiments/quickstart.yaml "
              "train.batch_size=1048576 --out build/test-tmp/faults-huge/run");
     ck_assert_int_eq(test_shell(cmd, out, sizeof out), 1);
-    ck_assert_msg(strstr(out, "allows at most") &&
+    /* refused by the total before allocating, or by the first buffer past the largest one */
+    ck_assert_msg((strstr(out, "the model needs") || strstr(out, "allows at most")) &&
                   strstr(out, "try a smaller train.batch_size or another device with --device"),
                   "%s", out);
     ck_assert(!test_file_exists("build/test-tmp/faults-huge/run"));
@@ -231,6 +239,442 @@ START_TEST(device_faults_say_what_to_do)
     ck_assert_msg(strstr(err.msg, "clEnqueueNDRangeKernel(gemm_nn): CL_OUT_OF_RESOURCES") &&
                   strstr(err.msg, "try a smaller train.batch_size or another device"), "%s",
                   err.msg);
+}
+END_TEST
+
+/* ---- hostile and careless input: nothing lost, nothing mislabelled ---- */
+
+/* A one-layer model on 256 sample images: a run of a fraction of a second. */
+#define TINY_YAML \
+    "model: {input: [1, 28, 28], layers: [{type: flatten}, {name: fc, type: dense, units: 10},\n" \
+    "        {type: log_softmax}]}\n" \
+    "data: {dataset: mnist, limit: 256}\n" \
+    "optimizer: {name: sgd, learning_rate: 0.1}\n" \
+    "loss: nll\n" \
+    "train: {epochs: 1, batch_size: 64}\n"
+#define TINY_SWEEP TINY_YAML "sweep:\n  optimizer.learning_rate: [0.0001, 0.00011]\n"
+
+/* Runs build/clrun with args (printf-style) and returns its exit status. */
+static __attribute__((format(printf, 1, 2))) int run_clrun(const char *fmt, ...)
+{
+    char args[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    return clrun(args, out, sizeof out);
+}
+
+/* The bytes of a file, for comparing before and after (static storage, one of
+ * four slots). */
+static const char *bytes_of(const char *path, int slot)
+{
+    static char buf[4][1 << 16];
+    test_read_file(path, buf[slot], sizeof buf[slot]);
+    return buf[slot];
+}
+
+/* Running a finished run's command again is refused with exit 2 and leaves
+ * SUCCESS, history.csv and the weights as they were; --overwrite replaces it. */
+START_TEST(finished_run_is_kept_without_overwrite)
+{
+#define FINISHED "build/test-tmp/faults-finished"
+    const char *dir = FINISHED;
+    const char *exp = test_write_file("tiny.yaml", TINY_YAML);
+    test_fresh_dir("faults-finished");
+    ck_assert_msg(run_clrun("run %s --out %s", exp, dir) == 0, "%s", out);
+    char *history = strdup(bytes_of(FINISHED "/history.csv", 0));
+    char *success = strdup(bytes_of(FINISHED "/SUCCESS", 1));
+    ck_assert_int_eq(run_clrun("run %s optimizer.learning_rate=0.5 --out %s", exp, dir), 2);
+    ck_assert_msg(strstr(out, "holds a finished run") && strstr(out, "--overwrite"), "%s", out);
+    ck_assert_str_eq(bytes_of(FINISHED "/history.csv", 0), history);
+    ck_assert_str_eq(bytes_of(FINISHED "/SUCCESS", 1), success);
+    ck_assert(test_file_exists(FINISHED "/weights.safetensors"));
+    ck_assert_msg(run_clrun("run %s optimizer.learning_rate=0.5 --out %s --overwrite", exp, dir) == 0,
+                  "%s", out);
+    ck_assert_str_ne(bytes_of(FINISHED "/SUCCESS", 1), success); /* other settings recorded */
+    free(history);
+    free(success);
+#undef FINISHED
+}
+END_TEST
+
+/* Holds dir/.lock as a running clrun would, with pid 4242 written in it;
+ * returns the descriptor (closing it lets go). */
+static int hold_lock(const char *dir)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT, 0644);
+    ck_assert(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0);
+    ck_assert_int_eq(write(fd, "4242\n", 5), 5);
+    return fd;
+}
+
+/* A second run into a directory another clrun holds exits 2 naming its pid
+ * and writes nothing there; so does a sweep point. */
+START_TEST(locked_run_directory_is_refused_naming_the_pid)
+{
+    const char *exp = test_write_file("tiny.yaml", TINY_YAML);
+    test_fresh_dir("faults-locked");
+    int fd = hold_lock("build/test-tmp/faults-locked");
+    ck_assert_int_eq(run_clrun("run %s --out build/test-tmp/faults-locked", exp), 2);
+    ck_assert_msg(strstr(out, "build/test-tmp/faults-locked is in use by another clrun (pid 4242)"),
+                  "%s", out);
+    ck_assert(!test_file_exists("build/test-tmp/faults-locked/history.csv"));
+    ck_assert(!test_file_exists("build/test-tmp/faults-locked/config.yaml"));
+    close(fd);
+    ck_assert_msg(run_clrun("run %s --out build/test-tmp/faults-locked", exp) == 0, "%s", out);
+}
+END_TEST
+
+START_TEST(locked_sweep_point_is_refused_naming_the_pid)
+{
+    const char *exp = test_write_file("tiny-sweep.yaml", TINY_SWEEP);
+    test_fresh_dir("faults-locked-sweep/1");
+    int fd = hold_lock("build/test-tmp/faults-locked-sweep/1");
+    ck_assert_int_eq(run_clrun("sweep %s --index 1 --out build/test-tmp/faults-locked-sweep", exp),
+                     2);
+    ck_assert_msg(strstr(out, "faults-locked-sweep/1 is in use by another clrun (pid 4242)"), "%s",
+                  out);
+    ck_assert(!test_file_exists("build/test-tmp/faults-locked-sweep/1/SUCCESS"));
+    ck_assert(!test_file_exists("build/test-tmp/faults-locked-sweep/1/history.csv"));
+    close(fd);
+}
+END_TEST
+
+/* A sweep edited (new learning rates) and run again into the same root is
+ * refused before sweep.csv or any point changes; --overwrite trains the new
+ * points, and the results then say what each was trained with. */
+START_TEST(edited_sweep_is_refused_not_mislabelled)
+{
+    static const char root[] = "build/test-tmp/faults-edited";
+    const char *exp = test_write_file("tiny-sweep.yaml", TINY_SWEEP);
+    test_fresh_dir("faults-edited");
+    ck_assert_msg(run_clrun("sweep %s --jobs 2 --out %s", exp, root) == 0, "%s", out);
+    char *grid = strdup(bytes_of("build/test-tmp/faults-edited/sweep.csv", 0));
+    char *results = strdup(bytes_of("build/test-tmp/faults-edited/results.csv", 1));
+    ck_assert_int_eq(run_clrun("sweep %s optimizer.learning_rate=0.5,0.9 --jobs 2 --out %s", exp,
+                               root), 2);
+    ck_assert_msg(strstr(out, "faults-edited/0 holds a finished run of other settings "
+                              "(optimizer.learning_rate=0.0001), not point 0 of this grid "
+                              "(optimizer.learning_rate=0.5)"), "%s", out);
+    ck_assert_str_eq(bytes_of("build/test-tmp/faults-edited/sweep.csv", 0), grid);
+    ck_assert_str_eq(bytes_of("build/test-tmp/faults-edited/results.csv", 1), results);
+    free(grid);
+    free(results);
+    ck_assert_int_eq(run_clrun("sweep %s optimizer.learning_rate=0.5,0.9 --index 1 --out %s", exp,
+                               root), 2);
+    ck_assert_msg(strstr(out, "--overwrite"), "%s", out);
+    ck_assert_msg(run_clrun("sweep %s optimizer.learning_rate=0.5,0.9 --jobs 2 --overwrite "
+                            "--out %s", exp, root) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "2 points, 2 to run"), "%s", out);
+    const char *csv = bytes_of("build/test-tmp/faults-edited/results.csv", 1);
+    ck_assert_msg(strstr(csv, "\n0,0.5,finished,") && strstr(csv, "\n1,0.9,finished,"), "%s", csv);
+    ck_assert_msg(run_clrun("sweep %s optimizer.learning_rate=0.5,0.9 --out %s", exp, root) == 0,
+                  "%s", out);
+    ck_assert_msg(strstr(out, "2 points, 0 to run"), "%s", out);
+}
+END_TEST
+
+/* `--jobs 256` on a 2-point sweep starts two workers, not 256. */
+START_TEST(sweep_jobs_are_capped_at_the_points_to_run)
+{
+    const char *exp = test_write_file("tiny-sweep.yaml", TINY_SWEEP);
+    test_fresh_dir("faults-jobs");
+    ck_assert_msg(run_clrun("sweep %s --jobs 256 --out build/test-tmp/faults-jobs", exp) == 0, "%s",
+                  out);
+    ck_assert_msg(strstr(out, "2 points, 2 to run, 2 workers"), "%s", out);
+}
+END_TEST
+
+/* A sweep.csv that gives a point other values than its run recorded (a grid
+ * rewritten by hand or by an older clrun): merge keeps the row without the
+ * run's numbers, as "other settings", and says so. */
+START_TEST(merge_never_labels_a_point_with_values_it_was_not_trained_with)
+{
+    const char *exp = test_write_file("tiny-sweep.yaml", TINY_SWEEP);
+    test_fresh_dir("faults-relabel");
+    ck_assert_msg(run_clrun("sweep %s --out build/test-tmp/faults-relabel", exp) == 0, "%s", out);
+    FILE *f = fopen("build/test-tmp/faults-relabel/sweep.csv", "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("index,optimizer.learning_rate\n0,0.5\n1,0.00011\n", f);
+    fclose(f);
+    ck_assert_msg(run_clrun("merge build/test-tmp/faults-relabel") == 0, "%s", out);
+    ck_assert_msg(strstr(out, "was trained with optimizer.learning_rate=0.0001, not with this "
+                              "grid's optimizer.learning_rate=0.5"), "%s", out);
+    const char *csv = bytes_of("build/test-tmp/faults-relabel/results.csv", 0);
+    ck_assert_msg(strstr(csv, "\n0,0.5,other settings,NA,NA,") &&
+                  strstr(csv, "\n1,0.00011,finished,0."), "%s", csv);
+}
+END_TEST
+
+/* History values of 1e308 and infinity (a diverged run) leave merge's table
+ * and figures whole. */
+START_TEST(merge_takes_huge_and_infinite_history_values)
+{
+    const char *exp = test_write_file("tiny-sweep.yaml", TINY_SWEEP);
+    test_fresh_dir("faults-huge-history");
+    ck_assert_msg(run_clrun("sweep %s --out build/test-tmp/faults-huge-history", exp) == 0, "%s",
+                  out);
+    FILE *f = fopen("build/test-tmp/faults-huge-history/0/history.csv", "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("epoch,loss,accuracy,val_loss,val_accuracy,test_loss,test_accuracy,seconds,images_per_s\n"
+          "1,1e308,0.1,NA,NA,inf,1e308,0.1,100\n", f);
+    fclose(f);
+    ck_assert_msg(run_clrun("merge build/test-tmp/faults-huge-history") == 0, "%s", out);
+    check_png("build/test-tmp/faults-huge-history/sweep_optimizer_learning_rate.png");
+    ck_assert_int_eq(run_clrun("merge build/test-tmp/faults-huge-history --metric final_test_loss"),
+                     0);
+}
+END_TEST
+
+/* An experiment that names a data folder relative to itself: its run's
+ * config.yaml runs again from the run directory (and from anywhere). */
+START_TEST(config_yaml_with_relative_paths_runs_again)
+{
+    test_fresh_dir("faults-config/exp");
+    test_fresh_dir("faults-config-run");
+    test_fresh_dir("faults-config-again");
+    FILE *f = fopen("build/test-tmp/faults-config/exp/greek.yaml", "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("model: {input: [1, 28, 28], layers: [{type: flatten}, {name: fc, type: dense, units: 3},\n"
+          "        {type: log_softmax}]}\n"
+          "data: {dataset: folder, train: ../../../../data/greek/train,\n"
+          "       test: ../../../../data/greek/test, grayscale: true, size: [28, 28]}\n"
+          "optimizer: {name: sgd, learning_rate: 0.1}\nloss: nll\ntrain: {epochs: 1, batch_size: 9}\n"
+          "analyses:\n  - {type: neighbours, layer: fc, reference: ../../../../data/greek/train,\n"
+          "     query: ../../../../data/greek/test, grayscale: true, size: [28, 28]}\n", f);
+    fclose(f);
+    ck_assert_msg(run_clrun("run build/test-tmp/faults-config/exp/greek.yaml "
+                            "--out build/test-tmp/faults-config-run") == 0, "%s", out);
+    ck_assert_msg(run_clrun("run build/test-tmp/faults-config-run/config.yaml "
+                            "--out build/test-tmp/faults-config-again") == 0, "%s", out);
+    ck_assert_msg(test_shell("cd build/test-tmp/faults-config-run && ../../clrun run config.yaml "
+                             "--out ../faults-config-again --overwrite", out, sizeof out) == 0,
+                  "%s", out);
+}
+END_TEST
+
+/* The shipped experiment that names data folders (project5-greek's
+ * neighbours analysis): its config.yaml runs again. */
+START_TEST(shipped_experiment_config_yaml_runs_again)
+{
+    test_fresh_dir("faults-greek");
+    test_fresh_dir("faults-greek-again");
+    ck_assert_msg(run_clrun("run experiments/project5-greek.yaml train.epochs=0 data.limit=64 "
+                            "--out build/test-tmp/faults-greek") == 0, "%s", out);
+    ck_assert_msg(run_clrun("run build/test-tmp/faults-greek/config.yaml "
+                            "--out build/test-tmp/faults-greek-again") == 0, "%s", out);
+    ck_assert_msg(strstr(out, "Analysis neighbours"), "%s", out);
+}
+END_TEST
+
+/* Where a FIFO (or another file that is not a regular one) stands for a file
+ * clrun reads: exit 2 naming it, at once, not a hang. */
+static const struct {
+    const char *what;
+    const char *args; /* %s: the FIFO */
+    const char *yaml; /* NULL: the FIFO is the experiment */
+} fifo_cases[] = {
+    {"experiment", "run %s --out build/test-tmp/faults-fifo/run", NULL},
+    {"weights", "run %s --weights build/test-tmp/faults-fifo/fifo --out build/test-tmp/faults-fifo/run",
+     TINY_YAML},
+    {"targets", "run %s --out build/test-tmp/faults-fifo/run",
+     TINY_YAML "analyses:\n  - {type: readout, layers: [fc], targets: faults-fifo/fifo}\n"},
+    {"idx", "run %s --out build/test-tmp/faults-fifo/run", TINY_YAML},
+};
+
+START_TEST(fifo_is_refused_not_waited_on)
+{
+    test_fresh_dir("faults-fifo");
+    char fifo[] = "build/test-tmp/faults-fifo/fifo", exp[256], cmd[1024];
+    ck_assert_int_eq(mkfifo(fifo, 0644), 0);
+    snprintf(exp, sizeof exp, "%s", fifo_cases[_i].yaml ? test_write_file("fifo.yaml",
+                                                                          fifo_cases[_i].yaml)
+                                                        : fifo);
+    const char *env = "";
+    if (strcmp(fifo_cases[_i].what, "idx") == 0) { /* a data root whose training images are a FIFO */
+        ck_assert_int_eq(test_shell("mkdir -p build/test-tmp/faults-fifo/root/data/mnist && "
+                                    "cp data/mnist-sample/* build/test-tmp/faults-fifo/root/data/mnist/ && "
+                                    "rm build/test-tmp/faults-fifo/root/data/mnist/train-images-idx3-ubyte.gz && "
+                                    "mkfifo build/test-tmp/faults-fifo/root/data/mnist/train-images-idx3-ubyte.gz",
+                                    out, sizeof out), 0);
+        env = "CLRUN_ROOT=build/test-tmp/faults-fifo/root ";
+    }
+    snprintf(cmd, sizeof cmd, "%sbuild/clrun ", env);
+    snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), fifo_cases[_i].args, exp);
+    ck_assert_int_eq(test_shell(cmd, out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "fifo: not a regular file (a FIFO)") ||
+                  strstr(out, "train-images-idx3-ubyte.gz: not a regular file (a FIFO)"), "%s: %s",
+                  fifo_cases[_i].what, out);
+    ck_assert(!test_file_exists("build/test-tmp/faults-fifo/run"));
+}
+END_TEST
+
+/* A 2 MiB YAML list is refused by its size, before libyaml builds anything. */
+START_TEST(yaml_over_the_size_cap_is_refused)
+{
+    test_fresh_dir("faults-big-yaml");
+    FILE *f = fopen("build/test-tmp/faults-big-yaml/big.yaml", "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("model: {input: [2], layers: [{type: dense, units: 1}]}\nbig: [", f);
+    for (int i = 0; i < 1 << 20; i++)
+        fputs("0,", f);
+    fputs("0]\n", f);
+    fclose(f);
+    ck_assert_int_eq(run_clrun("run build/test-tmp/faults-big-yaml/big.yaml "
+                               "--out build/test-tmp/faults-big-yaml/run"), 2);
+    ck_assert_msg(strstr(out, "big.yaml: 2097216 bytes; a YAML file may have at most 1048576"),
+                  "%s", out);
+    ck_assert(!test_file_exists("build/test-tmp/faults-big-yaml/run"));
+}
+END_TEST
+
+/* A kernel cache entry cut short, with a changed byte, or replaced by text:
+ * the next run says so, rebuilds it and finishes (exit 0), and the run after
+ * that loads the rebuilt entry. */
+static const char *const cache_damage[] = {"truncate -s 1000", "printf '\\125' | dd bs=1 seek=5000 "
+                                           "conv=notrunc status=none of=", "echo garbage >"};
+
+START_TEST(damaged_kernel_cache_entry_is_rebuilt)
+{
+    const char *exp = test_write_file("tiny.yaml", TINY_YAML);
+    char cmd[1024];
+    test_fresh_dir("faults-kcache");
+    snprintf(cmd, sizeof cmd, "XDG_CACHE_HOME=build/test-tmp/faults-kcache build/clrun run %s "
+             "--out build/test-tmp/faults-kcache/run --overwrite", exp);
+    ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "%s", out);
+    ck_assert_int_eq(test_shell("ls build/test-tmp/faults-kcache/clrun/*.bin", out, sizeof out), 0);
+    char entry[512], damage[1024];
+    snprintf(entry, sizeof entry, "%.*s", (int)strcspn(out, "\n"), out);
+    snprintf(damage, sizeof damage, "%s%s%s", cache_damage[_i],
+             cache_damage[_i][strlen(cache_damage[_i]) - 1] == '=' ? "" : " ", entry);
+    ck_assert_msg(test_shell(damage, out, sizeof out) == 0, "%s: %s", damage, out);
+    ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "is damaged (cut short or changed); removed, the kernels are built "
+                              "again") && strstr(out, entry), "%s", out);
+    ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "loaded from cache") && !strstr(out, "damaged"), "%s", out);
+}
+END_TEST
+
+/* A safetensors header of n zero-size tensors named t0, t1, ... into path. */
+static void write_many_tensors(const char *path, int n)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    char *header = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&header, &len);
+    ck_assert_ptr_nonnull(m);
+    fputc('{', m);
+    for (int i = 0; i < n; i++)
+        fprintf(m, "%s\"t%d\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}", i ? "," : "",
+                i);
+    fputc('}', m);
+    fclose(m);
+    unsigned char size[8];
+    for (int i = 0; i < 8; i++)
+        size[i] = (unsigned char)((uint64_t)len >> (8 * i));
+    fwrite(size, 1, 8, f);
+    fwrite(header, 1, len, f);
+    fclose(f);
+    free(header);
+}
+
+/* 100,000 tensors in a header are refused by count; 60,000 (under the cap)
+ * are read, names compared sorted, and refused for matching no parameter. */
+START_TEST(safetensors_with_many_tensors_is_refused)
+{
+    const char *exp = test_write_file("tiny.yaml", TINY_YAML);
+    test_fresh_dir("faults-many");
+    write_many_tensors("build/test-tmp/faults-many/100k.safetensors", 100000);
+    write_many_tensors("build/test-tmp/faults-many/60k.safetensors", 60000);
+    ck_assert_int_eq(run_clrun("run %s --weights build/test-tmp/faults-many/100k.safetensors "
+                               "--out build/test-tmp/faults-many/run", exp), 2);
+    ck_assert_msg(strstr(out, "100k.safetensors") && strstr(out, "more than 65536 tensors"), "%s",
+                  out);
+    ck_assert_int_eq(run_clrun("run %s --weights build/test-tmp/faults-many/60k.safetensors "
+                               "--out build/test-tmp/faults-many/run", exp), 2);
+    ck_assert_msg(strstr(out, "60k.safetensors: tensor 't0' matches no parameter"), "%s", out);
+    ck_assert(!test_file_exists("build/test-tmp/faults-many/run"));
+}
+END_TEST
+
+/* An explicit dense_2 and a later unnamed dense layer: the default name skips
+ * dense_2, so the run saves both layers' weights (it used to fail at the
+ * first checkpoint). */
+START_TEST(default_layer_name_never_clashes_with_a_given_one)
+{
+    const char *exp = test_write_file("names.yaml",
+        "model: {input: [1, 28, 28], layers: [{type: flatten}, {name: dense_2, type: dense, units: 20},\n"
+        "        {type: dense, units: 10}, {type: log_softmax}]}\n"
+        "data: {dataset: mnist, limit: 256}\noptimizer: {name: sgd, learning_rate: 0.1}\n"
+        "loss: nll\ntrain: {epochs: 2, batch_size: 64}\n");
+    test_fresh_dir("faults-names");
+    ck_assert_msg(run_clrun("run %s --out build/test-tmp/faults-names", exp) == 0, "%s", out);
+    StFile f;
+    Err err = {""};
+    ck_assert_ok(st_read("build/test-tmp/faults-names/weights.safetensors", &f, &err), err);
+    ck_assert_ptr_nonnull(st_find(&f, "dense_2.weight"));
+    ck_assert_ptr_nonnull(st_find(&f, "dense_3.weight"));
+    st_free(&f);
+}
+END_TEST
+
+/* A model of 26 GB under `ulimit -v` of 8 GB: refused with exit 1 and the
+ * bytes it needs before anything is allocated (POCL would abort half way),
+ * by the device's memory or by the limit, whichever is smaller. */
+START_TEST(model_past_the_memory_limit_is_refused_first)
+{
+    const char *exp = test_write_file("big.yaml",
+        "model: {input: [1, 28, 28], layers: [{type: flatten}, {name: fc, type: dense,\n"
+        "        units: 2000000}, {name: out, type: dense, units: 10}, {type: log_softmax}]}\n"
+        "data: {dataset: mnist, limit: 256}\noptimizer: {name: sgd, learning_rate: 0.1}\n"
+        "loss: nll\ntrain: {epochs: 1, batch_size: 64}\n");
+    char cmd[8192];
+    test_fresh_dir("faults-memory");
+#if defined(__SANITIZE_ADDRESS__)
+    /* AddressSanitizer reserves terabytes of address space for its shadow: no
+     * ulimit -v leaves it room to start, so only the device's memory is tried,
+     * with 40 layers of 2.1e9 weights (about 1.4 TB with gradients and state) */
+    char layers[4096] = "model.layers=[{type: flatten}, {type: dense, units: 2700000}";
+    for (int i = 0; i < 20; i++)
+        strcat(layers, ", {type: dense, units: 790}, {type: dense, units: 2700000}");
+    strcat(layers, ", {type: dense, units: 10}, {type: log_softmax}]");
+    snprintf(cmd, sizeof cmd, "build/clrun run %s '%s' --out build/test-tmp/faults-memory/run",
+             exp, layers);
+#else
+    snprintf(cmd, sizeof cmd, "ulimit -v 8000000 && build/clrun run %s "
+             "--out build/test-tmp/faults-memory/run", exp);
+#endif
+    ck_assert_int_eq(test_shell(cmd, out, sizeof out), 1);
+    ck_assert_msg(strstr(out, "the model needs") &&
+                  (strstr(out, "ulimit -v") || strstr(out, "of device memory")), "%s", out);
+    ck_assert(!test_file_exists("build/test-tmp/faults-memory/run"));
+}
+END_TEST
+
+/* A --weights path of 3,000 characters is named whole in the message. */
+START_TEST(long_path_is_named_whole)
+{
+    const char *exp = test_write_file("tiny.yaml", TINY_YAML);
+    char path[3200] = "build/test-tmp/faults-long";
+    for (int i = 0; i < 12; i++) {
+        size_t n = strlen(path);
+        snprintf(path + n, sizeof path - n, "/%0250d", i);
+    }
+    test_fresh_dir("faults-long");
+    char *cmd = NULL;
+    ck_assert(asprintf(&cmd, "build/clrun run %s --weights %s.safetensors --out "
+                       "build/test-tmp/faults-long/run", exp, path) > 0);
+    ck_assert_int_eq(test_shell(cmd, out, sizeof out), 2);
+    free(cmd);
+    char *want = NULL;
+    ck_assert(asprintf(&want, "%s.safetensors: cannot open: No such file or directory", path) > 0);
+    ck_assert_msg(strstr(out, want), "%s", out);
+    free(want);
 }
 END_TEST
 
@@ -244,6 +688,24 @@ Suite *faults_suite(void)
     tcase_add_test(tc, same_run_twice_gives_the_same_bits);
     tcase_add_test(tc, nonfinite_value_stops_training_at_its_layer);
     tcase_add_test(tc, device_faults_say_what_to_do);
+    tcase_add_test(tc, finished_run_is_kept_without_overwrite);
+    tcase_add_test(tc, locked_run_directory_is_refused_naming_the_pid);
+    tcase_add_test(tc, locked_sweep_point_is_refused_naming_the_pid);
+    tcase_add_test(tc, edited_sweep_is_refused_not_mislabelled);
+    tcase_add_test(tc, sweep_jobs_are_capped_at_the_points_to_run);
+    tcase_add_test(tc, merge_never_labels_a_point_with_values_it_was_not_trained_with);
+    tcase_add_test(tc, merge_takes_huge_and_infinite_history_values);
+    tcase_add_test(tc, config_yaml_with_relative_paths_runs_again);
+    tcase_add_test(tc, shipped_experiment_config_yaml_runs_again);
+    tcase_add_loop_test(tc, fifo_is_refused_not_waited_on, 0,
+                        (int)(sizeof fifo_cases / sizeof fifo_cases[0]));
+    tcase_add_test(tc, yaml_over_the_size_cap_is_refused);
+    tcase_add_test(tc, safetensors_with_many_tensors_is_refused);
+    tcase_add_test(tc, default_layer_name_never_clashes_with_a_given_one);
+    tcase_add_test(tc, long_path_is_named_whole);
+    tcase_add_test(tc, model_past_the_memory_limit_is_refused_first);
+    tcase_add_loop_test(tc, damaged_kernel_cache_entry_is_rebuilt, 0,
+                        (int)(sizeof cache_damage / sizeof cache_damage[0]));
     suite_add_tcase(s, tc);
     return s;
 }

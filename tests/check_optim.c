@@ -438,7 +438,7 @@ static const BadCase bad_cases[] = {
     {"name: adam\nschedule: {gamma: 0.5}\n", 2, {"'type'"}},
     {"name: adam\nschedule: {type: step, gamma: 0.5}\n", 2, {"'step_size'"}},
     {"name: adam\nschedule:\n  type: step\n  step_size: 0\n  gamma: 0.5\n", 4,
-     {"step_size must be at least 1"}},
+     {"'step_size' must be between 1 and 2147483647, got 0"}},
     {"name: adam\nschedule:\n  type: exponential\n  gamma: 0\n", 4, {"gamma must be above 0"}},
     {"name: adam\nschedule:\n  type: exponential\n  gamma: 0.5\n  step_size: 2\n", 5,
      {"unknown key 'step_size'"}},

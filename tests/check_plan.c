@@ -107,7 +107,8 @@ static void train_lenet(const char *plan, const char *gemm, const char *dir)
     snprintf(path, sizeof path, "build/test-tmp/plan-%s", dir);
     test_fresh_dir(path);
     snprintf(cmd, sizeof cmd, "CLRUN_GEMM=%s build/clrun run experiments/quickstart.yaml "
-             "train.epochs=1 data.limit=1280 train.log_every=1 --kernels %s --out %s", gemm, plan,
+             "train.epochs=1 data.limit=1280 train.log_every=1 --kernels %s --overwrite "
+             "--out %s", gemm, plan,
              path);
     ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "%s", out);
 }
@@ -179,7 +180,8 @@ START_TEST(clblast_trains_lenet_as_the_cpu_plan_does)
     test_read_file("build/test-tmp/plan-clblast/config.yaml", out, sizeof out);
     ck_assert_msg(strstr(out, "gemm: \"clblast\""), "%s", out);
     ck_assert_int_eq(test_shell("CLRUN_GEMM=clblast build/clrun run experiments/quickstart.yaml "
-                                "train.epochs=1 data.limit=128 --kernels gpu --profile --out "
+                                "train.epochs=1 data.limit=128 --kernels gpu --profile --overwrite "
+                                "--out "
                                 "build/test-tmp/plan-clblast-profile", out, sizeof out), 0);
     ck_assert_msg(strstr(out, "backward: CLBlastSgemmStridedBatched") &&
                   strstr(out, "CLBlastSgemmBatched"), "%s", out);
@@ -193,7 +195,7 @@ END_TEST
 START_TEST(clblast_tuning_files_are_applied)
 {
     static const char *const run = "CLRUN_GEMM=clblast build/clrun run experiments/quickstart.yaml "
-                                   "train.epochs=1 data.limit=128 --kernels gpu --out ";
+                                   "train.epochs=1 data.limit=128 --kernels gpu --overwrite --out ";
     char cmd[1024], bad[256];
     snprintf(cmd, sizeof cmd, "CLRUN_CLBLAST_TUNING=tests/fixtures/clblast_xgemm_1_32.json %s"
              "build/test-tmp/plan-tuned", run);
@@ -246,7 +248,8 @@ START_TEST(gpu_plan_launches_groups_of_64_or_more)
         snprintf(env, sizeof env, "CLRUN_ROOT=%s ", root);
     }
     snprintf(cmd, sizeof cmd, "%sbuild/clrun run experiments/%s.yaml train.epochs=1 %s "
-             "--kernels gpu --trace-launches %s --out build/test-tmp/plan-trace-%d", env,
+             "--kernels gpu --trace-launches %s --overwrite --out build/test-tmp/plan-trace-%d",
+             env,
              traced[_i].experiment, traced[_i].overrides, trace, _i);
     ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "%s", out);
     FILE *f = fopen(trace, "r");

@@ -366,8 +366,8 @@ START_TEST(parse_playground_errors)
                        "at least one");
     assert_parse_fails("data:\n  dataset: playground\n  noise: 51\n", "exp.yaml:3:3:", "0 to 50");
     assert_parse_fails("data:\n  dataset: playground\n  train_percent: 100\n", "exp.yaml:3:3:",
-                       "1 to 99");
-    assert_parse_fails("data:\n  dataset: playground\n  points: 1\n", "exp.yaml:3:3:", "2 to");
+                       "between 1 and 99");
+    assert_parse_fails("data:\n  dataset: playground\n  points: 1\n", "exp.yaml:3:3:", "between 2 and");
     assert_parse_fails("data:\n  dataset: playground\n  points: 3\n  train_percent: 10\n",
                        "exp.yaml:3:3:", "train split empty");
     assert_parse_fails("data:\n  dataset: playground\n  seed: -1\n", "exp.yaml:3:3:", "seed");
@@ -475,7 +475,7 @@ START_TEST(parse_trainer_keys)
     assert_parse_fails("data:\n  dataset: mnist\n  validation_split: lots\n", "exp.yaml:3:3:",
                        "must be a number");
     assert_parse_fails("data:\n  dataset: mnist\n  limit: 0\n", "exp.yaml:3:3:",
-                       "'limit' must be 1 to");
+                       "'limit' must be between 1 and");
     assert_parse_fails("data:\n  dataset: mnist\n  limit: 1.5\n", "exp.yaml:3:3:",
                        "must be an integer");
 }
@@ -535,7 +535,7 @@ START_TEST(parse_folder_errors)
     assert_parse_fails("data:\n  dataset: folder\n  train: {a: 1}\n  test: b\n", "exp.yaml:3:3:",
                        "must be a string");
     assert_parse_fails("data:\n  dataset: folder\n  train: a\n  test: b\n  size: [0, 5]\n",
-                       "exp.yaml:5:3:", "each 1 to 4096");
+                       "exp.yaml:5:10:", "between 1 and 4096");
     assert_parse_fails("data:\n  dataset: folder\n  train: a\n  test: b\n  size: [1, 2, 3]\n",
                        "exp.yaml:5:3:", "at most 2 values");
     assert_parse_fails("data:\n  dataset: folder\n  train: a\n  test: b\n  grayscale: maybe\n",

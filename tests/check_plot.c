@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "plot.h"
@@ -227,6 +228,35 @@ START_TEST(missing_directory_is_a_runtime_error)
 }
 END_TEST
 
+/* A full disk (a tmpfs filled up; needs root to mount, else it is left out,
+ * saying so): the message says so and names the figure, and leaves nothing. */
+START_TEST(full_disk_is_named_as_such)
+{
+    char dir[PATH_MAX], cmd[PATH_MAX + 64], path[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/full", test_tmpdir);
+    mkdir(dir, 0755);
+    snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=256k tmpfs %s 2>/dev/null", dir);
+    if (geteuid() != 0 || system(cmd) != 0) {
+        fprintf(stderr, "full_disk_is_named_as_such: no tmpfs could be mounted (not root): "
+                "left out\n");
+        return;
+    }
+    snprintf(cmd, sizeof cmd, "dd if=/dev/zero of=%s/filler bs=4k 2>/dev/null", dir);
+    int filled = system(cmd) != 0; /* dd stops at the full disk */
+    double x[] = {0, 1};
+    PlotSeries s = {.x = x, .y = x, .n = 2, .label = "s"};
+    PlotPanel panel = {.title = "t", .xlabel = "x", .ylabel = "y", .series = &s, .n_series = 1};
+    Err err;
+    snprintf(path, sizeof path, "%s/history.png", dir);
+    int rc = plot_lines(path, &panel, 1, &err);
+    snprintf(cmd, sizeof cmd, "umount %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert(filled);
+    ck_assert_int_eq(rc, CLRUN_ERUNTIME);
+    ck_assert_msg(strstr(err.msg, path) && strstr(err.msg, "No space left on device"), "%s",
+                  err.msg);
+}
+END_TEST
 
 /* plot.dpi 200: twice the pixels each way, and everything drawn twice as
  * large, so the share of ink stays about the same (a little lower: the
@@ -434,6 +464,7 @@ Suite *plot_suite(void)
     tcase_add_test(tc, heatmap_cells_sit_where_their_values_are);
     tcase_add_test(tc, images_show_dark_and_light_pixels);
     tcase_add_test(tc, missing_directory_is_a_runtime_error);
+    tcase_add_test(tc, full_disk_is_named_as_such);
     tcase_add_test(tc, dpi_200_draws_everything_twice_as_large);
     tcase_add_test(tc, layout_legend_leaves_rising_curves_clear);
     tcase_add_test(tc, layout_legend_rises_above_data_in_every_corner);

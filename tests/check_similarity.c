@@ -125,6 +125,7 @@ static char *slurp(const char *path)
 START_TEST(similarity_round_trips_ratings_through_the_rating_page)
 {
     char args[1024];
+    test_fresh_dir("sim");
     snprintf(args, sizeof args, "run %s --out build/test-tmp/sim",
              test_write_file("sim.yaml", SIMILARITY_HEAD
                              "  - {type: features, layer: fc1}\n" SIMILARITY_ITEM "}\n"));
@@ -145,6 +146,7 @@ START_TEST(similarity_round_trips_ratings_through_the_rating_page)
                  p.a[i], p.b[i], ann[i], bob[i]);
     ck_assert_str_eq(slurp("build/test-tmp/sim-bob/similarity_ratings.csv"), want);
 
+    test_fresh_dir("sim-rated");
     snprintf(args, sizeof args, "run %s train.epochs=0 --weights build/test-tmp/sim/weights.safetensors "
              "--out build/test-tmp/sim-rated", test_write_file("sim-rated.yaml", SIMILARITY_HEAD
              SIMILARITY_ITEM ", ratings: sim-bob/similarity_ratings.csv}\n"));
@@ -197,6 +199,7 @@ static const char *bad_ratings(const char *name, const int *a, const int *b)
 START_TEST(bad_ratings_name_the_file_and_line)
 {
     char args[1024], yaml[1024];
+    test_fresh_dir("sim-template");
     snprintf(args, sizeof args, "run %s train.epochs=0 --out build/test-tmp/sim-template",
              test_write_file("sim-template.yaml", SIMILARITY_HEAD SIMILARITY_ITEM "}\n"));
     ck_assert_msg(clrun(args, out, sizeof out) == 0, "%s", out);
@@ -238,7 +241,8 @@ START_TEST(bad_ratings_name_the_file_and_line)
              test_write_file("sim-one.yaml", SIMILARITY_HEAD "  - {type: similarity, class: 8, "
                              "pairs: 1, layers: [fc1]}\n"));
     ck_assert_int_eq(clrun(args, out, sizeof out), 2);
-    ck_assert_msg(strstr(out, "sim-one.yaml:7:") && strstr(out, "pairs must be 2 to 500"), "%s", out);
+    ck_assert_msg(strstr(out, "sim-one.yaml:7:") && strstr(out, "'pairs' must be between 2 and 500"),
+                  "%s", out);
 }
 END_TEST
 

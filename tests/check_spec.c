@@ -125,7 +125,7 @@ START_TEST(getters_read_typed_values)
     int b = -1, n = 0;
     const char *s = NULL;
 
-    ck_assert_int_eq(spec_int(root, "i", 1, &i, &err), CLRUN_OK);
+    ck_assert_int_eq(spec_int(root, "i", 1, LONG_MIN, LONG_MAX, &i, &err), CLRUN_OK);
     ck_assert_int_eq(i, -2);
     const char *floats[] = {"f1", "f2", "f3", "f4"};
     const double want[] = {1e-3, 0.5, 100.0, 7.0};
@@ -143,17 +143,17 @@ START_TEST(getters_read_typed_values)
     ck_assert_str_eq(s, "relu");
     ck_assert_int_eq(spec_string(root, "s2", 1, &s, &err), CLRUN_OK);
     ck_assert_str_eq(s, "3");
-    ck_assert_int_eq(spec_ints(root, "k1", 1, ks, 2, &n, &err), CLRUN_OK);
+    ck_assert_int_eq(spec_ints(root, "k1", 1, LONG_MIN, LONG_MAX, ks, 2, &n, &err), CLRUN_OK);
     ck_assert_int_eq(n, 1);
     ck_assert_int_eq(ks[0], 5);
-    ck_assert_int_eq(spec_ints(root, "k2", 1, ks, 2, &n, &err), CLRUN_OK);
+    ck_assert_int_eq(spec_ints(root, "k2", 1, LONG_MIN, LONG_MAX, ks, 2, &n, &err), CLRUN_OK);
     ck_assert_int_eq(n, 2);
     ck_assert_int_eq(ks[0], 3);
     ck_assert_int_eq(ks[1], 4);
 
     /* absent and optional: the default stays */
     i = 42;
-    ck_assert_int_eq(spec_int(root, "missing", 0, &i, &err), CLRUN_OK);
+    ck_assert_int_eq(spec_int(root, "missing", 0, LONG_MIN, LONG_MAX, &i, &err), CLRUN_OK);
     ck_assert_int_eq(i, 42);
     ck_assert_int_eq(spec_check_unused(root, NULL, &err), CLRUN_OK);
     spec_free(root);
@@ -182,11 +182,11 @@ START_TEST(getters_report_wrong_types)
     const char *s;
     ck_assert_int_eq(spec_map(root, "layer", 1, &layer, &err), CLRUN_OK);
 
-    ck_assert_int_eq(spec_int(layer, "a", 1, &v, &err), CLRUN_EINPUT);
+    ck_assert_int_eq(spec_int(layer, "a", 1, LONG_MIN, LONG_MAX, &v, &err), CLRUN_EINPUT);
     assert_msg(&err, path, ":2:3: 'a' must be an integer, got 'abc'");
-    ck_assert_int_eq(spec_int(layer, "b", 1, &v, &err), CLRUN_EINPUT);
+    ck_assert_int_eq(spec_int(layer, "b", 1, LONG_MIN, LONG_MAX, &v, &err), CLRUN_EINPUT);
     assert_msg(&err, path, ":3:3: 'b' must be an integer, got '1.5'");
-    ck_assert_int_eq(spec_int(layer, "c", 1, &v, &err), CLRUN_EINPUT);
+    ck_assert_int_eq(spec_int(layer, "c", 1, LONG_MIN, LONG_MAX, &v, &err), CLRUN_EINPUT);
     assert_msg(&err, path, ":4:3: 'c' must be an integer, got the quoted string \"3\"");
     ck_assert_int_eq(spec_float(layer, "c", 1, &f, &err), CLRUN_EINPUT);
     assert_msg(&err, path, ":4:3: 'c' must be a number, got the quoted string \"3\"");
@@ -194,19 +194,22 @@ START_TEST(getters_report_wrong_types)
     assert_msg(&err, path, ":5:3: 'd' must be a string, got a map");
     ck_assert_int_eq(spec_bool(layer, "e", 1, &b, &err), CLRUN_EINPUT);
     assert_msg(&err, path, ":6:3: 'e' must be true or false, got 'maybe'");
-    ck_assert_int_eq(spec_ints(layer, "f", 1, ks, 2, &n, &err), CLRUN_EINPUT);
+    ck_assert_int_eq(spec_ints(layer, "f", 1, LONG_MIN, LONG_MAX, ks, 2, &n, &err), CLRUN_EINPUT);
     assert_msg(&err, path, ":7:10: 'f' must be an integer, got 'x'");
-    ck_assert_int_eq(spec_ints(layer, "g", 1, ks, 2, &n, &err), CLRUN_EINPUT);
+    ck_assert_int_eq(spec_ints(layer, "g", 1, LONG_MIN, LONG_MAX, ks, 2, &n, &err), CLRUN_EINPUT);
     assert_msg(&err, path, ":8:3: 'g' must have at most 2 values, got 3");
-    ck_assert_int_eq(spec_int(layer, "h", 1, &v, &err), CLRUN_EINPUT);
+    ck_assert_int_eq(spec_int(layer, "h", 1, LONG_MIN, LONG_MAX, &v, &err), CLRUN_EINPUT);
     assert_msg(&err, path, ":9:3: 'h' is out of range: 99999999999999999999999");
+    ck_assert_int_eq(spec_int(layer, "h", 1, 1, 1 << 24, &v, &err), CLRUN_EINPUT);
+    assert_msg(&err, path, ":9:3: 'h' must be between 1 and 16777216, got 99999999999999999999999");
+    ck_assert_int_eq(spec_int(layer, "filters", 0, 0, 1, &v, &err), CLRUN_OK);
     ck_assert_int_eq(spec_float(layer, "i", 1, &f, &err), CLRUN_EINPUT);
     assert_msg(&err, path, ":10:3: 'i' is out of range: 1e999");
     ck_assert_int_eq(spec_seq(layer, "d", 1, &layer, &err), CLRUN_EINPUT);
     assert_msg(&err, path, ":5:3: 'd' must be a list, got a map");
-    ck_assert_int_eq(spec_int(layer, "j", 1, &v, &err), CLRUN_EINPUT);
+    ck_assert_int_eq(spec_int(layer, "j", 1, LONG_MIN, LONG_MAX, &v, &err), CLRUN_EINPUT);
     assert_msg(&err, path, ":11:3: 'j' must be an integer, got a list");
-    ck_assert_int_eq(spec_int(layer, "filters", 1, &v, &err), CLRUN_EINPUT);
+    ck_assert_int_eq(spec_int(layer, "filters", 1, LONG_MIN, LONG_MAX, &v, &err), CLRUN_EINPUT);
     assert_msg(&err, path, ":1:1: missing required key 'filters'");
     spec_free(root);
 }
@@ -224,11 +227,11 @@ START_TEST(unknown_key_is_reported_with_position_and_suggestion)
     double f;
 
     spec_string(root, "name", 1, &s, &err);
-    spec_int(train, "batch_size", 0, &v, &err);
+    spec_int(train, "batch_size", 0, 1, 1024, &v, &err);
     spec_float(train, "learning_rate", 0, &f, &err);
     spec_string(layers->items[0], "name", 1, &s, &err);
-    spec_ints(layers->items[0], "kernel_size", 1, ks, 2, &n, &err);
-    spec_int(layers->items[0], "filters", 0, &v, &err);
+    spec_ints(layers->items[0], "kernel_size", 1, 1, 64, ks, 2, &n, &err);
+    spec_int(layers->items[0], "filters", 0, 1, 1024, &v, &err);
     ck_assert_int_eq(spec_check_unused(layers->items[0], "layer 'conv1'", &err), CLRUN_EINPUT);
     assert_msg(&err, path, ":10:5: unknown key 'fitlers' in layer 'conv1', did you mean 'filters'?");
 
@@ -317,11 +320,11 @@ START_TEST(overrides_set_values_by_path)
     ck_assert_str_eq(bs->key, "batch_size");
     ck_assert_str_eq(bs->file, "<command line>");
     ck_assert_int_eq(bs->line, 0);
-    ck_assert_int_eq(spec_int(spec_get(root, "train"), "batch_size", 1, &v, &err), CLRUN_OK);
+    ck_assert_int_eq(spec_int(spec_get(root, "train"), "batch_size", 1, 1, 1024, &v, &err), CLRUN_OK);
     ck_assert_int_eq(v, 128);
 
     override_ok(root, "layers.0.kernel_size=[3, 2]");
-    ck_assert_int_eq(spec_ints(spec_get(root, "layers")->items[0], "kernel_size", 1, ks, 2, &n, &err),
+    ck_assert_int_eq(spec_ints(spec_get(root, "layers")->items[0], "kernel_size", 1, 1, 64, ks, 2, &n, &err),
                      CLRUN_OK);
     ck_assert_int_eq(n, 2);
     ck_assert_int_eq(ks[0], 3);
@@ -334,7 +337,7 @@ START_TEST(overrides_set_values_by_path)
     override_ok(root, "train.epochs=3");
     SpecNode *train = spec_get(root, "train");
     ck_assert_str_eq(train->items[train->n - 1]->key, "epochs");
-    ck_assert_int_eq(spec_int(train, "epochs", 1, &v, &err), CLRUN_OK);
+    ck_assert_int_eq(spec_int(train, "epochs", 1, LONG_MIN, LONG_MAX, &v, &err), CLRUN_OK);
     ck_assert_int_eq(v, 3);
 
     override_ok(root, "name='a, b'");

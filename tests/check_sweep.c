@@ -63,7 +63,7 @@ START_TEST(grid_counts_lists_and_checks_its_keys)
                   strstr(out, "did you mean 'batch_size'"), "%s", out);
     snprintf(args, sizeof args, "sweep %s train.batch_size=32,-1 --count", path);
     ck_assert_int_eq(clrun(args, out, sizeof out), 2);
-    ck_assert_msg(strstr(out, "sweep train.batch_size=-1") && strstr(out, "batch_size must be"),
+    ck_assert_msg(strstr(out, "sweep train.batch_size=-1") && strstr(out, "'batch_size' must be"),
                   "%s", out);
     snprintf(args, sizeof args, "sweep %s --index 4 --out build/test-tmp/grid", path);
     ck_assert_int_eq(clrun(args, out, sizeof out), 2);

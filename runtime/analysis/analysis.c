@@ -232,7 +232,7 @@ int analysis_targets(const SpecNode *node, const char *path, const Feed *split, 
             npy_free(&checked);
         return rc;
     }
-    int rc = npy_read(path, out, err);
+    int rc = npy_read_finite(path, out, err);
     if (!rc && (out->ndim != 2 || out->shape[1] < 1))
         rc = spec_error(node, err, "%s: targets must be items x units", path);
     if (!rc && (out->shape[0] > split->n || out->shape[0] < min_items))
@@ -284,12 +284,15 @@ static int folder_images(const Graph *g, const char *what, const char *dir,
 }
 
 int analysis_folder_check(const AnalysisContext *ctx, const char *what, const char *dir,
-                          const ImageOptions *opt, Err *err)
+                          const ImageOptions *opt, Dataset *keep, Err *err)
 {
     Dataset ds;
     memset(&ds, 0, sizeof ds);
     int rc = folder_images(ctx->g, what, dir, opt, &ds, err);
-    dataset_free(&ds);
+    if (keep && !rc)
+        *keep = ds;
+    else
+        dataset_free(&ds);
     return rc;
 }
 

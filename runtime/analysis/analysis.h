@@ -89,9 +89,10 @@ typedef struct {
  * model's input shape and runs them through the graph. */
 int analysis_folder_activations(AnalysisContext *ctx, const char *what, const char *dir,
                                 const ImageOptions *opt, Node *layer, FolderSet *s, Err *err);
-/* The same checks alone, before training (an analysis's check hook). */
+/* The same checks alone, before training (an analysis's check hook); the
+ * images are left in *keep when it is not NULL (the caller frees them). */
 int analysis_folder_check(const AnalysisContext *ctx, const char *what, const char *dir,
-                          const ImageOptions *opt, Err *err);
+                          const ImageOptions *opt, Dataset *keep, Err *err);
 void analysis_folder_free(FolderSet *s);
 
 /* Target responses from the .npy at path (named at node): items x units,

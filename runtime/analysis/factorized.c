@@ -258,23 +258,21 @@ static int factorized_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *er
     int rc = parse_layer(f, spec, g, err);
     const char *targets = NULL;
     if (!rc) rc = spec_string(spec, "targets", 1, &targets, err);
-    if (!rc) rc = spec_path(f->targets_node = spec_get(spec, "targets"), f->targets, PATH_MAX, err);
+    if (!rc) rc = spec_path(spec_get(spec, "targets"), f->targets, PATH_MAX, err);
+    f->targets_node = spec_get(spec, "targets");
     if (!rc) rc = analysis_split(spec, "split", &f->train, err);
-    if (!rc) rc = spec_int(spec, "epochs", 0, &f->o.epochs, err);
-    if (!rc) rc = spec_int(spec, "batch_size", 0, &f->o.batch_size, err);
-    if (!rc) rc = spec_int(spec, "seed", 0, &f->o.seed, err);
+    if (!rc) rc = spec_int(spec, "epochs", 0, 1, 100000, &f->o.epochs, err);
+    if (!rc) rc = spec_int(spec, "batch_size", 0, 1, 100000, &f->o.batch_size, err);
+    if (!rc) rc = spec_int(spec, "seed", 0, 0, LONG_MAX, &f->o.seed, err);
     if (!rc) rc = spec_float(spec, "learning_rate", 0, &f->o.learning_rate, err);
     if (!rc) rc = spec_float(spec, "ls", 0, &f->o.ls, err);
     if (!rc) rc = spec_float(spec, "lc", 0, &f->o.lc, err);
     if (!rc) rc = spec_float(spec, "train_fraction", 0, &f->o.train_fraction, err);
-    if (!rc) rc = spec_int(spec, "masks", 0, &f->masks, err);
-    if (!rc && (f->o.epochs < 1 || f->o.epochs > 100000 || f->o.batch_size < 1 ||
-                f->o.batch_size > 100000 || !(f->o.learning_rate > 0) || !(f->o.ls >= 0) ||
-                !(f->o.lc >= 0) || !(f->o.train_fraction > 0 && f->o.train_fraction < 1) ||
-                f->masks < 1 || f->masks > 100))
-        rc = spec_error(spec, err, "epochs and batch_size must be 1 to 100000, learning_rate "
-                        "above 0, ls and lc at least 0, train_fraction in (0, 1) and masks 1 "
-                        "to 100");
+    if (!rc) rc = spec_int(spec, "masks", 0, 1, 100, &f->masks, err);
+    if (!rc && (!(f->o.learning_rate > 0) || !(f->o.ls >= 0) || !(f->o.lc >= 0) ||
+                !(f->o.train_fraction > 0 && f->o.train_fraction < 1)))
+        rc = spec_error(spec, err, "learning_rate must be above 0, ls and lc at least 0 and "
+                        "train_fraction in (0, 1)");
     return rc;
 }
 

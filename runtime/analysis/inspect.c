@@ -86,10 +86,8 @@ static int predictions_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *e
     if (!(a->state = p))
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
     p->count = p->misclassified = 20;
-    int rc = spec_int(spec, "count", 0, &p->count, err);
-    if (!rc) rc = spec_int(spec, "misclassified", 0, &p->misclassified, err);
-    if (!rc && (p->count < 0 || p->count > 100 || p->misclassified < 0 || p->misclassified > 100))
-        rc = spec_error(spec, err, "count and misclassified must be between 0 and 100");
+    int rc = spec_int(spec, "count", 0, 0, 100, &p->count, err);
+    if (!rc) rc = spec_int(spec, "misclassified", 0, 0, 100, &p->misclassified, err);
     return rc;
 }
 
@@ -217,9 +215,7 @@ static int features_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *err)
     } else if (!rc) {
         rc = analysis_split(spec, "split", &f->train, err);
     }
-    if (!rc) rc = spec_int(spec, "limit", 0, &f->limit, err);
-    if (!rc && f->limit < 0)
-        rc = spec_error(spec_get(spec, "limit"), err, "limit must not be negative");
+    if (!rc) rc = spec_int(spec, "limit", 0, 0, INT_MAX, &f->limit, err);
     return rc;
 }
 
@@ -289,7 +285,7 @@ static int features_run(Analysis *a, AnalysisContext *ctx, Err *err)
 static int features_check(Analysis *a, AnalysisContext *ctx, Err *err)
 {
     Features *f = a->state;
-    return f->folder[0] ? analysis_folder_check(ctx, "feature", f->folder, &f->images, err)
+    return f->folder[0] ? analysis_folder_check(ctx, "feature", f->folder, &f->images, NULL, err)
                         : CLRUN_OK;
 }
 
@@ -311,12 +307,10 @@ static int maps_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *err)
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
     int rc = analysis_layer(spec, "layer", g, &m->layer, err);
     if (!rc) rc = analysis_split(spec, "split", &m->train, err);
-    if (!rc) rc = spec_int(spec, "image", 0, &m->image, err);
+    if (!rc) rc = spec_int(spec, "image", 0, 0, INT_MAX, &m->image, err);
     if (!rc && m->layer->out_shape.rank != 3)
         rc = spec_error(spec_get(spec, "layer"), err, "layer '%s' has no feature maps "
                         "(its output is not [channels, height, width])", m->layer->name);
-    if (!rc && m->image < 0)
-        rc = spec_error(spec_get(spec, "image"), err, "image must not be negative");
     return rc;
 }
 
@@ -351,7 +345,18 @@ static int maps_run(Analysis *a, AnalysisContext *ctx, Err *err)
     return draw_maps(ctx, m->layer, m->train ? ctx->train : ctx->test, m->image, file, err);
 }
 
-const AnalysisType analysis_feature_maps = {"feature_maps", maps_parse, maps_run, NULL};
+/* image: against the split, before training. */
+static int maps_check(Analysis *a, AnalysisContext *ctx, Err *err)
+{
+    const Maps *m = a->state;
+    const Feed *split = m->train ? ctx->train : ctx->test;
+    if (m->image < split->n)
+        return CLRUN_OK;
+    return spec_error(spec_get(a->spec, "image"), err, "image %ld is past the %d examples of the "
+                      "%s split", m->image, split->n, split->name);
+}
+
+const AnalysisType analysis_feature_maps = {"feature_maps", maps_parse, maps_run, maps_check};
 
 /* ---- filters of a convolution, and what they make of one image ---- */
 
@@ -366,7 +371,7 @@ static int filters_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *err)
     if (!rc && strcmp(m->layer->type->name, "conv2d") != 0)
         rc = spec_error(spec_get(spec, "layer"), err, "layer '%s' is a %s, not a conv2d",
                         m->layer->name, m->layer->type->name);
-    if (!rc) rc = spec_int(spec, "image", 0, &m->image, err);
+    if (!rc) rc = spec_int(spec, "image", 0, 0, INT_MAX, &m->image, err);
     return rc;
 }
 
@@ -396,4 +401,4 @@ static int filters_run(Analysis *a, AnalysisContext *ctx, Err *err)
     return rc;
 }
 
-const AnalysisType analysis_filters = {"filters", filters_parse, filters_run, NULL};
+const AnalysisType analysis_filters = {"filters", filters_parse, filters_run, maps_check};

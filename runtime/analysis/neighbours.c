@@ -31,9 +31,7 @@ static int neighbours_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *er
     if (!rc) rc = analysis_folder(spec, "reference", nb->reference, sizeof nb->reference, err);
     if (!rc) rc = analysis_folder(spec, "query", nb->query, sizeof nb->query, err);
     if (!rc) rc = data_image_options(&nb->images, spec, err);
-    if (!rc) rc = spec_int(spec, "k", 0, &nb->k, err);
-    if (!rc && nb->k < 1)
-        rc = spec_error(spec_get(spec, "k"), err, "k must be at least 1, got %ld", nb->k);
+    if (!rc) rc = spec_int(spec, "k", 0, 1, INT_MAX, &nb->k, err);
     return rc;
 }
 
@@ -55,10 +53,7 @@ static int match_labels(FolderSet *ref, FolderSet *query, Err *err)
 {
     for (int i = 0; i < query->ds.n; i++) {
         const char *name = name_of(&query->ds, query->labels[i]);
-        int found = -1;
-        for (int c = 0; c < ref->ds.classes && found < 0; c++)
-            if (strcmp(name_of(&ref->ds, c), name) == 0)
-                found = c;
+        int found = dataset_class_index(&ref->ds, name);
         if (found < 0)
             return err_set(err, CLRUN_EINPUT, "analysis neighbours: query class '%s' (%s) is not "
                            "a class of the reference images (%s)", name, query->ds.source,
@@ -226,15 +221,22 @@ static int draw_neighbours(AnalysisContext *ctx, const FolderSet *ref, const Fol
     return rc;
 }
 
+static int check_k(const Analysis *a, int references, Err *err)
+{
+    const Neighbours *nb = a->state;
+    if (nb->k <= references)
+        return CLRUN_OK;
+    return spec_error(spec_get(a->spec, "k"), err, "k is %ld but there are only %d reference "
+                      "images", nb->k, references);
+}
+
 static int neighbours_run(Analysis *a, AnalysisContext *ctx, Err *err)
 {
     Neighbours *nb = a->state;
     FolderSet ref = {0}, query = {0};
     int rc = set_load(&ref, "reference", nb->reference, nb, ctx, err);
     if (!rc) rc = set_load(&query, "query", nb->query, nb, ctx, err);
-    if (!rc && nb->k > ref.ds.n)
-        rc = spec_error(spec_get(a->spec, "k"), err, "k is %ld but there are only %d reference "
-                        "images", nb->k, ref.ds.n);
+    if (!rc) rc = check_k(a, ref.ds.n, err);
     if (!rc) rc = match_labels(&ref, &query, err);
     int nr = ref.ds.n, nq = query.ds.n, k = (int)nb->k, classes = ref.ds.classes;
     size_t size = (size_t)shape_size(nb->layer->out_shape);
@@ -273,11 +275,23 @@ static int neighbours_run(Analysis *a, AnalysisContext *ctx, Err *err)
     return rc;
 }
 
+/* Every setting against the folders, before training: k against the
+ * reference images, the query classes against the reference classes. */
 static int neighbours_check(Analysis *a, AnalysisContext *ctx, Err *err)
 {
     Neighbours *nb = a->state;
-    int rc = analysis_folder_check(ctx, "reference", nb->reference, &nb->images, err);
-    return rc ? rc : analysis_folder_check(ctx, "query", nb->query, &nb->images, err);
+    Dataset ref, query;
+    memset(&ref, 0, sizeof ref);
+    memset(&query, 0, sizeof query);
+    int rc = analysis_folder_check(ctx, "reference", nb->reference, &nb->images, &ref, err);
+    if (!rc) rc = analysis_folder_check(ctx, "query", nb->query, &nb->images, &query, err);
+    if (!rc) rc = check_k(a, ref.n, err);
+    Err why;
+    if (!rc && dataset_match_classes(&ref, &query, &why))
+        rc = spec_error(spec_get(a->spec, "query"), err, "%s", why.msg);
+    dataset_free(&ref);
+    dataset_free(&query);
+    return rc;
 }
 
 const AnalysisType analysis_neighbours = {"neighbours", neighbours_parse, neighbours_run,

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "analysis/stats.h"
+#include "io/file.h"
 
 enum { RATINGS_MAX_BYTES = 1 << 22, RATINGS_MAX_FIELDS = 256, PAGE_SCALE = 4 };
 
@@ -226,11 +227,9 @@ int rating_page_write(AnalysisContext *ctx, const int *examples, int pairs, Err 
 /* The file's bytes, NUL-terminated (caller frees), or NULL with err set. */
 static char *slurp(const char *path, Err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        err_set(err, CLRUN_EINPUT, "%s: cannot open the ratings file", path);
+    FILE *f = file_open(path, err);
+    if (!f)
         return NULL;
-    }
     char *text = malloc(RATINGS_MAX_BYTES + 1);
     size_t n = text ? fread(text, 1, RATINGS_MAX_BYTES + 1, f) : 0;
     int bad = ferror(f);

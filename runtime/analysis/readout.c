@@ -40,10 +40,11 @@ static int readout_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *err)
     int rc = analysis_layers(spec, "layers", g, r->layers, READOUT_MAX_LAYERS, &r->n_layers, err);
     const char *targets = NULL;
     if (!rc) rc = spec_string(spec, "targets", 1, &targets, err);
-    if (!rc) rc = spec_path(r->targets_node = spec_get(spec, "targets"), r->targets, PATH_MAX, err);
-    if (!rc) rc = spec_int(spec, "units", 0, &r->units, err);
-    if (!rc) rc = spec_int(spec, "splits", 0, &r->splits, err);
-    if (!rc) rc = spec_int(spec, "seed", 0, &r->seed, err);
+    if (!rc) rc = spec_path(spec_get(spec, "targets"), r->targets, PATH_MAX, err);
+    r->targets_node = spec_get(spec, "targets");
+    if (!rc) rc = spec_int(spec, "units", 0, 0, INT_MAX, &r->units, err);
+    if (!rc) rc = spec_int(spec, "splits", 0, 1, 1000, &r->splits, err);
+    if (!rc) rc = spec_int(spec, "seed", 0, 0, LONG_MAX, &r->seed, err);
     if (!rc) rc = spec_float(spec, "train_fraction", 0, &r->train_fraction, err);
     if (!rc) rc = spec_string(spec, "method", 0, &method, err);
     r->pls = strcmp(method, "pls") == 0;
@@ -51,13 +52,11 @@ static int readout_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *err)
         rc = spec_error(spec_get(spec, "method"), err, "method must be ridge or pls, got '%s'",
                         method);
     /* only the chosen method's setting is read, so the other's is an unknown key */
-    if (!rc) rc = r->pls ? spec_int(spec, "components", 0, &r->components, err)
+    if (!rc) rc = r->pls ? spec_int(spec, "components", 0, 1, INT_MAX, &r->components, err)
                          : spec_float(spec, "lambda", 0, &r->lambda, err);
     if (!rc) rc = analysis_split(spec, "split", &r->train, err);
-    if (!rc && (r->units < 0 || r->splits < 1 || r->splits > 1000 || !(r->lambda >= 0) ||
-                r->components < 1 || !(r->train_fraction > 0 && r->train_fraction < 1)))
-        rc = spec_error(spec, err, "units must not be negative, splits 1 to 1000, lambda at "
-                        "least 0, components at least 1 and train_fraction in (0, 1)");
+    if (!rc && (!(r->lambda >= 0) || !(r->train_fraction > 0 && r->train_fraction < 1)))
+        rc = spec_error(spec, err, "lambda must be at least 0 and train_fraction in (0, 1)");
     return rc;
 }
 

@@ -54,14 +54,12 @@ static int rsa_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *err)
     int rc = analysis_layers(spec, "layers", g, r->layers, RSA_MAX_LAYERS, &r->n_layers, err);
     if (!rc) rc = parse_targets(r, spec, err);
     if (!rc) rc = analysis_split(spec, "split", &r->train, err);
-    if (!rc) rc = spec_int(spec, "limit", 0, &r->limit, err);
+    if (!rc) rc = spec_int(spec, "limit", 0, 2, INT_MAX, &r->limit, err);
     if (!rc) rc = spec_string(spec, "items", 0, &items, err);
     r->per_item = strcmp(items, "example") == 0;
     if (!rc && !r->per_item && strcmp(items, "class") != 0)
         rc = spec_error(spec_get(spec, "items"), err, "items must be class or example, got '%s'",
                         items);
-    if (!rc && r->limit < 2)
-        rc = spec_error(spec_get(spec, "limit"), err, "limit must be at least 2");
     return rc;
 }
 
@@ -188,7 +186,7 @@ static int compare_targets(const Rsa *r, AnalysisContext *ctx, double **rdms, in
     for (int t = 0; !rc && t < r->n_targets; t++) {
         NpyArray target;
         targets[t] = r->targets[t];
-        rc = npy_read(r->targets[t], &target, err);
+        rc = npy_read_finite(r->targets[t], &target, err);
         if (!rc && (target.ndim != 2 || target.shape[0] != items || target.shape[1] != items))
             rc = spec_error(r->target_nodes[t], err, "%s: the target RDM must be %d x %d",
                             r->targets[t], items, items);
@@ -256,7 +254,7 @@ static int rsa_check(Analysis *a, AnalysisContext *ctx, Err *err)
     int rc = CLRUN_OK;
     for (int t = 0; t < r->n_targets && !rc; t++) {
         NpyArray target;
-        rc = npy_read(r->targets[t], &target, err);
+        rc = npy_read_finite(r->targets[t], &target, err);
         if (!rc && (target.ndim != 2 || target.shape[0] != target.shape[1]))
             rc = spec_error(r->target_nodes[t], err, "%s: a target RDM must be a square matrix",
                             r->targets[t]);

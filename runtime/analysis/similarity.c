@@ -68,14 +68,10 @@ static int similarity_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *er
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
     s->pairs = 20;
     int rc = analysis_layers(spec, "layers", g, s->layers, SIMILARITY_MAX_LAYERS, &s->n_layers, err);
-    if (!rc) rc = spec_int(spec, "class", 1, &s->klass, err);
-    if (!rc) rc = spec_int(spec, "pairs", 0, &s->pairs, err);
-    if (!rc) rc = spec_int(spec, "seed", 0, &s->seed, err);
-    if (!rc && s->klass < 0)
-        rc = spec_error(spec_get(spec, "class"), err, "class must not be negative");
-    if (!rc && (s->pairs < 2 || s->pairs > SIMILARITY_MAX_PAIRS))
-        rc = spec_error(spec_get(spec, "pairs"), err, "pairs must be 2 to %d (a correlation "
-                        "needs at least 2)", SIMILARITY_MAX_PAIRS);
+    if (!rc) rc = spec_int(spec, "class", 1, 0, INT_MAX, &s->klass, err);
+    /* a correlation needs at least 2 */
+    if (!rc) rc = spec_int(spec, "pairs", 0, 2, SIMILARITY_MAX_PAIRS, &s->pairs, err);
+    if (!rc) rc = spec_int(spec, "seed", 0, 0, LONG_MAX, &s->seed, err);
     return rc ? rc : ratings_parse(s, spec, err);
 }
 
@@ -249,10 +245,15 @@ static int read_ratings(const Similarity *s, AnalysisContext *ctx, int *examples
     return rc;
 }
 
-/* Before training: the ratings files fit the pairs. */
+/* Before training: the class is one of the test set's, and the ratings files
+ * fit the pairs. */
 static int similarity_check(Analysis *a, AnalysisContext *ctx, Err *err)
 {
     Similarity *s = a->state;
+    const Dataset *ds = ctx->test->data->ds;
+    if (s->klass >= ds->classes)
+        return spec_error(spec_get(a->spec, "class"), err, "class %ld is not a class of the test "
+                          "set (0 to %d)", s->klass, ds->classes - 1);
     Ratings people = {0};
     int *examples = malloc((size_t)2 * s->pairs * sizeof *examples);
     int rc = examples ? read_ratings(s, ctx, examples, &people, err)

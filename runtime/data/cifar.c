@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io/file.h"
+
 enum {
     CIFAR_CLASSES = 10,
     CIFAR_PIXELS = CIFAR_RECORD - 1,
@@ -116,10 +118,9 @@ static int grow(Dataset *ds, long more, const char *path, Err *err)
 /* Appends the records of one batch file to ds. */
 static int batch_append(Dataset *ds, const char *path, Err *err)
 {
-    errno = 0;
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = file_open(path, err);
     if (!fp)
-        return err_set(err, CLRUN_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+        return CLRUN_EINPUT;
     long records = 0;
     int rc = batch_records(path, fp, &records, err);
     if (!rc && ds->n + records > CIFAR_MAX_RECORDS)
@@ -190,9 +191,11 @@ static int meta_names(Dataset *ds, const char *dir, Err *err)
 {
     for (size_t i = 0; i < sizeof meta_files / sizeof meta_files[0]; i++) {
         Path path;
-        FILE *fp = join(path, dir, meta_files[i], NULL) ? NULL : fopen(path, "r");
-        if (!fp)
+        if (join(path, dir, meta_files[i], NULL) || access(path, F_OK) != 0)
             continue;
+        FILE *fp = file_open(path, err);
+        if (!fp)
+            return CLRUN_EINPUT;
         char names[CIFAR_CLASSES][DATASET_NAME_MAX];
         const char *list[CIFAR_CLASSES];
         int rc = meta_read(path, fp, names, err);

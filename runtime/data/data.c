@@ -35,11 +35,7 @@ enum { N_SOURCES = sizeof sources / sizeof sources[0] };
 /* An integer in [lo, hi] at key, when present. */
 static int int_in(SpecNode *map, const char *key, long lo, long hi, long *out, Err *err)
 {
-    SpecNode *node = spec_get(map, key);
-    int rc = spec_int(map, key, 0, out, err);
-    if (!rc && node && (*out < lo || *out > hi))
-        rc = spec_error(node, err, "'%s' must be %ld to %ld, got %ld", key, lo, hi, *out);
-    return rc;
+    return spec_int(map, key, 0, lo, hi, out, err);
 }
 
 static int dir_key(SpecNode *data, const char *key, char **out, Err *err)
@@ -59,14 +55,9 @@ static int parse_size(ImageOptions *o, SpecNode *data, Err *err)
 {
     long v[2];
     int n = 0;
-    int rc = spec_ints(data, "size", 0, v, 2, &n, err);
+    int rc = spec_ints(data, "size", 0, 1, SIZE_MAX_SIDE, v, 2, &n, err);
     if (rc || n == 0)
         return rc;
-    for (int i = 0; i < n; i++)
-        if (v[i] < 1 || v[i] > SIZE_MAX_SIDE)
-            return spec_error(spec_get(data, "size"), err,
-                              "'size' must be [height, width] (or one side), each 1 to %d",
-                              SIZE_MAX_SIDE);
     o->height = (int)v[0];
     o->width = (int)v[n - 1];
     return CLRUN_OK;

@@ -167,6 +167,41 @@ int dataset_set_class_names(Dataset *ds, const char *const *names, int n, Err *e
     return CLRUN_OK;
 }
 
+int dataset_class_index(const Dataset *ds, const char *name)
+{
+    for (int c = 0; ds->class_names && c < ds->classes; c++)
+        if (strcmp(ds->class_names[c], name) == 0)
+            return c;
+    return -1;
+}
+
+int dataset_match_classes(const Dataset *ref, Dataset *ds, Err *err)
+{
+    if (!ref->class_names || !ds->class_names)
+        return CLRUN_OK;
+    int *to = calloc((size_t)ds->classes + 1, sizeof *to);
+    if (!to)
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    int rc = CLRUN_OK;
+    for (int c = 0; c < ds->classes && !rc; c++)
+        if ((to[c] = dataset_class_index(ref, ds->class_names[c])) < 0)
+            rc = err_set(err, CLRUN_EINPUT, "class '%s' of %s is not a class of %s (classes "
+                         "are matched by name)", ds->class_names[c], ds->source, ref->source);
+    for (int i = 0; i < ds->n && !rc; i++)
+        ds->labels[i] = (unsigned char)to[ds->labels[i]];
+    if (!rc) {
+        const char **names = calloc((size_t)ref->classes + 1, sizeof *names);
+        for (int c = 0; names && c < ref->classes; c++)
+            names[c] = ref->class_names[c];
+        ds->classes = ref->classes;
+        rc = names ? dataset_set_class_names(ds, names, ref->classes, err)
+                   : err_set(err, CLRUN_ERUNTIME, "out of memory");
+        free(names);
+    }
+    free(to);
+    return rc;
+}
+
 void dataset_free(Dataset *ds)
 {
     free(ds->pixels);

@@ -129,6 +129,16 @@ int dataset_split(const char *what, const char *split, int *is_test, Err *err);
 /* Gives ds n class names copied from names (NULL entries become ""). */
 int dataset_set_class_names(Dataset *ds, const char *const *names, int n, Err *err);
 
+/* The index of the class called name in ds, or -1 (also when ds is unnamed). */
+int dataset_class_index(const Dataset *ds, const char *name);
+
+/* Labels ds's examples with ref's class indices, matched by class name (two
+ * folders list their classes each in their own order, and may lack some): a
+ * class of ds that ref does not have is CLRUN_EINPUT naming it and both
+ * sources. ds then has ref's classes and names. Sets without names are left
+ * as they are. */
+int dataset_match_classes(const Dataset *ref, Dataset *ds, Err *err);
+
 /* Frees everything ds holds and empties it; safe on an empty Dataset. */
 void dataset_free(Dataset *ds);
 

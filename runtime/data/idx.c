@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include <unistd.h>
+
+#include "io/file.h"
 
 #define IDX_IMAGES_MAGIC 0x00000803u /* unsigned bytes, 3 dimensions */
 #define IDX_LABELS_MAGIC 0x00000801u /* unsigned bytes, 1 dimension */
@@ -45,11 +48,13 @@ static uint32_t be32(const unsigned char *p)
 static int idx_open(IdxFile *f, const char *path, Err *err)
 {
     f->path = path;
-    errno = 0;
-    f->gz = gzopen(path, "rb");
-    if (!f->gz)
-        return err_set(err, CLRUN_EINPUT, "%s: cannot open: %s", path,
-                       errno ? strerror(errno) : "out of memory");
+    int fd = file_open_fd(path, err);
+    if (fd < 0)
+        return CLRUN_EINPUT;
+    if (!(f->gz = gzdopen(fd, "rb"))) {
+        close(fd);
+        return err_set(err, CLRUN_ERUNTIME, "%s: out of memory", path);
+    }
     gzbuffer(f->gz, 1u << 17);
     return CLRUN_OK;
 }

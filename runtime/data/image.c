@@ -17,6 +17,8 @@
 #include <jpeglib.h>
 #include <png.h>
 
+#include "io/file.h"
+
 static int check_size(const char *path, unsigned long w, unsigned long h, Err *err)
 {
     if (w == 0 || h == 0 || w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE ||
@@ -195,10 +197,9 @@ int image_read(const char *path, Image *img, Err *err)
     static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     static const unsigned char jpeg_sig[3] = {0xff, 0xd8, 0xff};
     memset(img, 0, sizeof *img);
-    errno = 0;
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = file_open(path, err);
     if (!fp)
-        return err_set(err, CLRUN_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+        return CLRUN_EINPUT;
     unsigned char head[8] = {0};
     size_t got = fread(head, 1, sizeof head, fp);
     rewind(fp);

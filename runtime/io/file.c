@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 uint64_t file_le(const unsigned char *p, int bytes)
@@ -39,6 +40,38 @@ void file_put_u32s(FILE *fp, const void *data, size_t count)
     }
 }
 
+int file_open_fd(const char *path, Err *err)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        err_set(err, CLRUN_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    memset(&st, 0, sizeof st);
+    int flags = fcntl(fd, F_GETFL);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || flags < 0 ||
+        fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        err_set(err, CLRUN_EINPUT, "%s: not a regular file (a %s); clrun reads only regular files",
+                path, S_ISDIR(st.st_mode) ? "directory" : S_ISFIFO(st.st_mode) ? "FIFO"
+                                                                : "device or socket");
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+FILE *file_open(const char *path, Err *err)
+{
+    int fd = file_open_fd(path, err);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "rb");
+    if (fd >= 0 && !f) {
+        err_set(err, CLRUN_ERUNTIME, "%s: cannot open: %s", path, strerror(errno));
+        close(fd);
+    }
+    return f;
+}
+
 /* Flushes the directory holding path, so that a rename into it survives a
  * crash of the machine, not only of the process. */
 static int sync_dir_of(const char *path, Err *err)
@@ -55,11 +88,11 @@ static int sync_dir_of(const char *path, Err *err)
                   : CLRUN_OK;
 }
 
-int file_write_atomic(const char *path, void (*write)(FILE *fp, const void *ctx), const void *ctx,
-                      Err *err)
+/* Writes path through the temporary file tmp (see file.h). */
+static int write_through(const char *path, char *tmp, void (*write)(FILE *fp, const void *ctx),
+                         const void *ctx, Err *err)
 {
-    char *tmp = NULL;
-    if (asprintf(&tmp, "%s.tmp", path) < 0)
+    if (!tmp)
         return err_set(err, CLRUN_ERUNTIME, "%s: out of memory", path);
     int rc = CLRUN_OK;
     FILE *fp = fopen(tmp, "wb");
@@ -80,4 +113,19 @@ int file_write_atomic(const char *path, void (*write)(FILE *fp, const void *ctx)
     }
     free(tmp);
     return rc;
+}
+
+int file_write_atomic(const char *path, void (*write)(FILE *fp, const void *ctx), const void *ctx,
+                      Err *err)
+{
+    char *tmp = NULL;
+    return write_through(path, asprintf(&tmp, "%s.tmp", path) < 0 ? NULL : tmp, write, ctx, err);
+}
+
+int file_write_atomic_shared(const char *path, void (*write)(FILE *fp, const void *ctx),
+                             const void *ctx, Err *err)
+{
+    char *tmp = NULL;
+    return write_through(path, asprintf(&tmp, "%s.%ld.tmp", path, (long)getpid()) < 0 ? NULL : tmp,
+                         write, ctx, err);
 }

@@ -16,10 +16,24 @@ void file_put_le(unsigned char *p, uint64_t v, int bytes);
 /* Writes count 4-byte values (floats or int32s) little-endian. */
 void file_put_u32s(FILE *fp, const void *data, size_t count);
 
+/* Opens a file the user named, for reading, as a regular file: opened
+ * without blocking (a FIFO with no writer would hang open() forever), checked
+ * with fstat, then set back to blocking reads. Anything else (a FIFO, a
+ * device, a directory) is CLRUN_EINPUT naming the path, as is a file that
+ * cannot be opened ("PATH: cannot open: No such file or directory").
+ * file_open_fd returns the descriptor, or -1 with err set. */
+int file_open_fd(const char *path, Err *err);
+FILE *file_open(const char *path, Err *err);
+
 /* Writes path through path.tmp: write(fp, ctx) fills it, then it is flushed,
  * synced and renamed over path, and the directory is flushed; on any failure
  * path.tmp is removed and path is left as it was. */
 int file_write_atomic(const char *path, void (*write)(FILE *fp, const void *ctx), const void *ctx,
                       Err *err);
+/* The same through path.<pid>.tmp, for a file several processes may write
+ * at once (a cache entry): each writes its own temporary file, and one
+ * whole file wins the rename. */
+int file_write_atomic_shared(const char *path, void (*write)(FILE *fp, const void *ctx),
+                             const void *ctx, Err *err);
 
 #endif

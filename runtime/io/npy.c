@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -402,12 +403,27 @@ static int read_file(FILE *fp, const char *path, NpyArray *a, Err *err)
 int npy_read(const char *path, NpyArray *out, Err *err)
 {
     memset(out, 0, sizeof *out);
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = file_open(path, err);
     if (!fp)
-        return err_set(err, CLRUN_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+        return CLRUN_EINPUT;
     int rc = read_file(fp, path, out, err);
     fclose(fp);
     if (rc)
+        npy_free(out);
+    return rc;
+}
+
+int npy_read_finite(const char *path, NpyArray *out, Err *err)
+{
+    int rc = npy_read(path, out, err);
+    size_t row = out->ndim > 0 && out->shape[0] > 0 ? out->count / (size_t)out->shape[0] : 1;
+    for (size_t i = 0; !rc && i < out->count; i++)
+        if (!isfinite(out->data[i]))
+            rc = err_set(err, CLRUN_EINPUT, "%s: row %zu holds %s (value %zu of the row); missing "
+                         "values are not guessed: remove the row or fill it in", path,
+                         row ? i / row : 0, isnan(out->data[i]) ? "NaN" : "an infinity",
+                         row ? i % row : 0);
+    if (rc && out->data)
         npy_free(out);
     return rc;
 }

@@ -44,4 +44,9 @@ int npy_read(const char *path, NpyArray *out, Err *err);
 /* Frees out->data and empties out. */
 void npy_free(NpyArray *out);
 
+/* npy_read for data the user gives (targets, RDMs): a NaN or infinity is
+ * CLRUN_EINPUT naming the file and the row, never a number that quietly
+ * turns every correlation into 0. */
+int npy_read_finite(const char *path, NpyArray *out, Err *err);
+
 #endif

@@ -24,6 +24,9 @@
 /* Real headers are kilobytes; this only stops a corrupt length from
  * allocating gigabytes. */
 #define ST_MAX_HEADER (100u << 20)
+/* More tensors than any model has; a header of many tiny ones is refused by
+ * count before its names are compared. */
+#define ST_MAX_TENSORS 65536
 
 /* ---- bytes ---------------------------------------------------------------- */
 
@@ -565,9 +568,8 @@ static int new_entry(Json *j, Entries *es, const char *name, Entry **out)
 {
     if (strlen(name) >= sizeof es->e->t.name)
         return json_fail(j, "tensor name longer than 127 bytes");
-    for (int i = 0; i < es->n; i++)
-        if (strcmp(es->e[i].t.name, name) == 0)
-            return json_fail(j, "duplicate tensor name");
+    if (es->n == ST_MAX_TENSORS)
+        return json_fail(j, "more than 65536 tensors");
     if (es->n == es->cap) {
         int cap = es->cap ? 2 * es->cap : 16;
         Entry *grown = realloc(es->e, (size_t)cap * sizeof *grown);
@@ -665,14 +667,39 @@ static int by_offset(const void *a, const void *b)
     return (x->end > y->end) - (x->end < y->end);
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp((*(const Entry *const *)a)->t.name, (*(const Entry *const *)b)->t.name);
+}
+
+/* No name twice: sorted, so that a header of many tensors costs n log n
+ * comparisons, not n^2. */
+static int check_names(const char *path, const Entries *es, Err *err)
+{
+    const Entry **sorted = malloc((size_t)(es->n ? es->n : 1) * sizeof *sorted);
+    if (!sorted)
+        return err_set(err, CLRUN_ERUNTIME, "%s: out of memory", path);
+    for (int i = 0; i < es->n; i++)
+        sorted[i] = &es->e[i];
+    qsort(sorted, (size_t)es->n, sizeof *sorted, by_name);
+    int rc = CLRUN_OK;
+    for (int i = 1; i < es->n && !rc; i++)
+        if (strcmp(sorted[i - 1]->t.name, sorted[i]->t.name) == 0)
+            rc = err_set(err, CLRUN_EINPUT, "%s: duplicate tensor name '%s'", path,
+                         sorted[i]->t.name);
+    free(sorted);
+    return rc;
+}
+
 /* Sorts the entries by offset and checks they tile the data exactly. */
 static int check_layout(const char *path, Entries *es, uint64_t data_len, Err *err)
 {
-    for (int i = 0; i < es->n; i++) {
-        int rc = check_entry(path, &es->e[i], data_len, err);
-        if (rc)
+    int rc = check_names(path, es, err);
+    if (rc)
+        return rc;
+    for (int i = 0; i < es->n; i++)
+        if ((rc = check_entry(path, &es->e[i], data_len, err)))
             return rc;
-    }
     if (es->n > 1)
         qsort(es->e, (size_t)es->n, sizeof *es->e, by_offset);
     uint64_t at = 0;
@@ -746,9 +773,9 @@ static int take_tensors(Entries *es, StFile *f, const char *path, Err *err)
 int st_read(const char *path, StFile *f, Err *err)
 {
     memset(f, 0, sizeof *f);
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = file_open(path, err);
     if (!fp)
-        return err_set(err, CLRUN_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+        return CLRUN_EINPUT;
     Entries es = {0};
     char *header = NULL;
     size_t header_len = 0;

@@ -6,6 +6,7 @@
  * cl/gemm.cl). The gpu plan has kernels of its own for the implicit GEMM and
  * the column matrix, with the same arguments (cl/tiled.cl); only their
  * names and launch shapes differ here. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,13 +43,11 @@ static int parse_pair(SpecNode *spec, const char *key, int required, long def, l
 {
     long v[2] = {def, def};
     int n = 0;
-    int rc = spec_ints(spec, key, required, v, 2, &n, err);
+    int rc = spec_ints(spec, key, required, 1, SPEC_SIZE_MAX, v, 2, &n, err);
     if (rc)
         return rc;
     if (n == 1)
         v[1] = v[0];
-    if (v[0] < 1 || v[1] < 1)
-        return spec_error(spec_get(spec, key), err, "%s must be at least 1", key);
     out[0] = v[0];
     out[1] = v[1];
     return CLRUN_OK;
@@ -65,13 +64,14 @@ static int parse_padding(SpecNode *spec, Conv *c, Err *err)
         c->same = 0;
     else {
         long v[2] = {0, 0};
-        int n = 0, rc = spec_ints(spec, "padding", 1, v, 2, &n, err);
-        if (rc)
+        int n = 0;
+        if (p->kind == SPEC_MAP || (p->kind == SPEC_SCALAR && (p->quoted ||
+                                    !(isdigit((unsigned char)p->value[0]) || p->value[0] == '-'))))
             return spec_error(p, err, "padding must be 'valid', 'same' or a number of pixels");
+        if (spec_ints(spec, "padding", 1, 0, SPEC_SIZE_MAX, v, 2, &n, err))
+            return CLRUN_EINPUT;
         c->pad[0] = v[0];
         c->pad[1] = n == 2 ? v[1] : v[0];
-        if (c->pad[0] < 0 || c->pad[1] < 0)
-            return spec_error(p, err, "padding must not be negative");
     }
     return CLRUN_OK;
 }
@@ -80,9 +80,7 @@ static int conv_parse(Node *n, SpecNode *spec, Err *err)
 {
     Conv *c = calloc(1, sizeof *c);
     n->state = c;
-    int rc = spec_int(spec, "filters", 1, &c->filters, err);
-    if (!rc && c->filters < 1)
-        rc = spec_error(spec_get(spec, "filters"), err, "filters must be at least 1");
+    int rc = spec_int(spec, "filters", 1, 1, SPEC_SIZE_MAX, &c->filters, err);
     if (!rc)
         rc = parse_pair(spec, "kernel_size", 1, 1, c->kernel, err);
     if (!rc)

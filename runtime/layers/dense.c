@@ -18,9 +18,7 @@ static int dense_parse(Node *n, SpecNode *spec, Err *err)
 {
     Dense *d = calloc(1, sizeof *d);
     n->state = d;
-    int rc = spec_int(spec, "units", 1, &d->units, err);
-    if (!rc && d->units < 1)
-        rc = spec_error(spec_get(spec, "units"), err, "units must be at least 1");
+    int rc = spec_int(spec, "units", 1, 1, SPEC_SIZE_MAX, &d->units, err);
     return rc ? rc : act_parse(spec, 1, &d->act, err);
 }
 

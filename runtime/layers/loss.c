@@ -9,15 +9,15 @@
 #include <string.h>
 
 static const LossType losses[] = {
-    {"nll", "nll_loss", "log-probabilities (end the model with log_softmax)", 0, 0},
-    {"cross_entropy", "cross_entropy_loss", "logits (no softmax at the end)", 0, 0},
+    {"nll", "nll_loss", "log-probabilities (end the model with log_softmax)", 0, 0, "softmax"},
+    {"cross_entropy", "cross_entropy_loss", "logits (no softmax at the end)", 0, 0, NULL},
     {"binary_cross_entropy", "binary_cross_entropy_loss",
-     "probabilities (end the model with a sigmoid, or a softmax)", 2, 0},
-    {"mse", "mse_loss", "values compared with the label, or its one-hot vector", INT_MAX, 0},
+     "probabilities (end the model with a sigmoid, or a softmax)", 2, 0, "log_softmax"},
+    {"mse", "mse_loss", "values compared with the label, or its one-hot vector", INT_MAX, 0, NULL},
     {"categorical_crossentropy", "cross_entropy_loss",
-     "probabilities from a softmax (Keras' meaning; fused with it)", 0, 1},
+     "probabilities from a softmax (Keras' meaning; fused with it)", 0, 1, NULL},
     {"sparse_categorical_crossentropy", "cross_entropy_loss",
-     "probabilities from a softmax (Keras' meaning; fused with it)", 0, 1},
+     "probabilities from a softmax (Keras' meaning; fused with it)", 0, 1, NULL},
 };
 
 /* Spellings of other frameworks that clrun does not take, and its own. */
@@ -81,6 +81,11 @@ int loss_check_outputs(const Loss *l, const Node *out, int classes, const char *
                           "a %s layer, not a softmax: give it activation: softmax, add a "
                           "{type: softmax} layer, or use clrun's cross_entropy on logits",
                           l->type->name, out->type->name);
+    if (l->type->wrong_last && strcmp(out->type->name, l->type->wrong_last) == 0)
+        return node_error(out, err, "%s takes %s, but this %s layer gives %s", l->type->name,
+                          l->type->input, out->type->name,
+                          strcmp(out->type->name, "softmax") == 0 ? "probabilities"
+                                                                  : "log-probabilities");
     int units = out->out_shape.dim[0], one = l->type->one_unit_classes;
     if (units == 1 && one) {
         if (classes <= one)

@@ -37,6 +37,8 @@ typedef struct {
     int one_unit_classes; /* the classes a single output unit can tell apart, its target
                              being the label itself; 0: one unit per class */
     int on_softmax;       /* reads the logits of the model's final softmax (fused) */
+    const char *wrong_last; /* a last layer whose output is the wrong kind of input (nll
+                               after softmax trains to a negative loss), or NULL */
 } LossType;
 
 typedef struct {

@@ -4,6 +4,7 @@
  * 'valid' / 'same' (Keras: 'same' gives ceil(input / stride) outputs, and
  * average pooling divides by the pixels inside the image). Padding never wins
  * a max. global_avgpool is average pooling with one window per plane. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,9 +50,12 @@ static int parse_padding(SpecNode *spec, Pool *p, Err *err)
         p->same = strcmp(v->value, "same") == 0;
         return CLRUN_OK;
     }
-    if (spec_int(spec, "padding", 1, &p->pad, err))
+    if (v->kind != SPEC_SCALAR || v->quoted || !(isdigit((unsigned char)v->value[0]) ||
+                                                 v->value[0] == '-'))
         return spec_error(v, err, "padding must be 'valid', 'same' or a number of pixels");
-    if (p->pad < 0 || p->pad * 2 > p->size)
+    if (spec_int(spec, "padding", 1, 0, SPEC_SIZE_MAX, &p->pad, err))
+        return CLRUN_EINPUT;
+    if (p->pad * 2 > p->size)
         return spec_error(v, err, "padding must be between 0 and half of pool_size");
     return CLRUN_OK;
 }
@@ -61,15 +65,11 @@ static int pool_parse(Node *n, SpecNode *spec, int avg, Err *err)
     Pool *p = pool_new(n, avg, err);
     if (!p)
         return CLRUN_ERUNTIME;
-    int rc = spec_int(spec, "pool_size", 1, &p->size, err);
+    int rc = spec_int(spec, "pool_size", 1, 1, SPEC_SIZE_MAX, &p->size, err);
     p->stride = p->size;
     if (!rc)
-        rc = spec_int(spec, "stride", 0, &p->stride, err);
-    if (rc)
-        return rc;
-    if (p->size < 1 || p->stride < 1)
-        return node_error(n, err, "pool_size and stride must be at least 1");
-    return parse_padding(spec, p, err);
+        rc = spec_int(spec, "stride", 0, 1, SPEC_SIZE_MAX, &p->stride, err);
+    return rc ? rc : parse_padding(spec, p, err);
 }
 
 static int maxpool_parse(Node *n, SpecNode *spec, Err *err)
