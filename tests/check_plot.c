@@ -232,7 +232,7 @@ END_TEST
  * saying so): the message says so and names the figure, and leaves nothing. */
 START_TEST(full_disk_is_named_as_such)
 {
-    char dir[PATH_MAX], cmd[PATH_MAX + 64], path[PATH_MAX];
+    char dir[PATH_MAX], cmd[PATH_MAX + 64], path[PATH_MAX + 16];
     snprintf(dir, sizeof dir, "%s/full", test_tmpdir);
     mkdir(dir, 0755);
     snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=256k tmpfs %s 2>/dev/null", dir);
