@@ -74,24 +74,19 @@ static int bn_infer(Node *n, Graph *g, Err *err)
     return rc;
 }
 
-/* The largest power of two that both reduction kernels and BN_GROUP_MAX allow. */
-static int bn_group_size(Node *n, Graph *g, Err *err)
+/* The largest power of two that both reduction kernels and BN_GROUP_MAX
+ * allow (dev_kernel has asked each kernel's limit). */
+static void bn_group_size(Node *n, Graph *g)
 {
     BatchNorm *b = n->state;
     size_t limit = BN_GROUP_MAX;
     cl_kernel reductions[2] = {b->stats, b->param_grads};
     for (int i = 0; i < 2; i++) {
-        size_t most = 0;
-        cl_int cle = clGetKernelWorkGroupInfo(reductions[i], g->dev->id, CL_KERNEL_WORK_GROUP_SIZE,
-                                              sizeof most, &most, NULL);
-        if (cle != CL_SUCCESS)
-            return dev_check(cle, "clGetKernelWorkGroupInfo", n->name, err);
-        if (most < limit)
-            limit = most;
+        size_t most = dev_group_limit(g->dev, reductions[i]);
+        limit = most < limit ? most : limit;
     }
     for (b->group = 1; b->group * 2 <= limit; b->group *= 2)
         ;
-    return CLRUN_OK;
 }
 
 static int bn_setup(Node *n, Graph *g, Err *err)
@@ -101,7 +96,7 @@ static int bn_setup(Node *n, Graph *g, Err *err)
     if (!rc) rc = layer_kernel(g, n, "batchnorm_forward", &b->fwd, err);
     if (!rc) rc = layer_kernel(g, n, "batchnorm_param_grads", &b->param_grads, err);
     if (!rc) rc = layer_kernel(g, n, "batchnorm_backward", &b->bwd, err);
-    if (!rc) rc = bn_group_size(n, g, err);
+    if (!rc) bn_group_size(n, g);
     return rc ? rc : graph_buffer(g, 2 * (size_t)b->channels, "batchnorm statistics",
                                   &b->stats_buf, err);
 }
