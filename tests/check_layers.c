@@ -228,6 +228,7 @@ typedef struct {
     int kh, kw, sh, sw;   /* window and stride (conv2d, pools) */
     int same, padh, padw; /* padding 'same', else explicit padding */
     int act;              /* ACT_* of conv2d, dense and the activation layers */
+    int nobias;           /* conv2d bias: false */
     double eps;           /* batchnorm epsilon */
     int training;         /* batchnorm: batch statistics (the case runs the graph in training) */
     int n_from, from[2];  /* inputs when not the layer before: 0 the model's, k the k-th layer's */
@@ -328,7 +329,7 @@ static int ref_tensors(const RefLayer *L, size_t count[4], int trainable[4])
         return 0;
     count[0] = ref_weight_count(L), count[1] = (size_t)L->oc;
     trainable[0] = trainable[1] = 1;
-    return 2;
+    return L->nobias ? 1 : 2;
 }
 
 /* Trainable entries (trainable 1) or buffer entries (0) of the layer. */
@@ -362,7 +363,7 @@ static double ref_act(double z, int act, Trace *t)
 static double ref_conv_at(const RefLayer *L, const double *x, const double *p, int n, int o,
                           int oy, int ox)
 {
-    double z = p[ref_weight_count(L) + (size_t)o];
+    double z = L->nobias ? 0.0 : p[ref_weight_count(L) + (size_t)o];
     for (int c = 0; c < L->c; c++)
         for (int i = 0; i < L->kh; i++)
             for (int j = 0; j < L->kw; j++) {
@@ -785,6 +786,11 @@ static const LayerCase layer_cases[] = {
      "[3, 6, 19]", 3, 6, 19,
      "  - {name: conv, type: conv2d, filters: 20, kernel_size: 3, padding: same, activation: tanh}\n",
      {CONV(.o = 20, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .same = 1, .act = ACT_TANH)}, 3, 4},
+    {"conv2d stride 2 to rows of 4, 24 filters, no bias: products with the column matrix",
+     "[6, 8, 8]", 6, 8, 8,
+     "  - {name: conv, type: conv2d, filters: 24, kernel_size: 3, stride: 2, padding: 1,"
+     " bias: false}\n",
+     {CONV(.o = 24, .kh = 3, .kw = 3, .sh = 2, .sw = 2, .padh = 1, .padw = 1, .nobias = 1)}, 3, 4},
     {"conv2d stride 3 past kernel 2 padding 1", IMG,
      "  - {name: conv, type: conv2d, filters: 5, kernel_size: 2, stride: 3, padding: 1}\n",
      {CONV(.o = 5, .kh = 2, .kw = 2, .sh = 3, .sw = 3, .padh = 1, .padw = 1)}, 3, 4},
@@ -1583,21 +1589,25 @@ END_TEST
 
 static const struct {
     int M, N, K, nt, accumulate; /* nt: both operands run along k */
+    int cache_kb;                /* the plan's cache, when not the device's */
 } gemm_cases[] = {
     /* light enough for Oclgrind under the gpu plan (N_GEMM_LIGHT) */
-    {5, 37, 19, 0, 0},     /* gemm_nn, tail columns */
-    {9, 16, 3, 0, 1},
-    {13, 45, 33, 0, 1},    /* the last block reads the 16 columns that end the row */
-    {70, 66, 20, 0, 0},    /* gpu: edge tiles along both sides */
-    {3, 70, 40, 1, 1},     /* gemm_nt, a short tile */
-    {10, 25, 600, 1, 0},   /* K cut into chunks, the last partial, summed in splits */
+    {5, 37, 19, 0, 0, 0},     /* gemm_nn, tail columns */
+    {9, 16, 3, 0, 1, 0},
+    {13, 45, 33, 0, 1, 0},    /* the last block reads the 16 columns that end the row */
+    {70, 66, 20, 0, 0, 0},    /* gpu: edge tiles along both sides */
+    {3, 70, 40, 1, 1, 0},     /* gemm_nt, a short tile */
+    {10, 25, 600, 1, 0, 0},   /* K cut into chunks, the last partial, summed in splits */
     /* the rest */
-    {64, 256, 78, 1, 0},   /* B transposed, padded */
-    {3, 300, 40, 1, 1},
-    {10, 25, 5000, 1, 0},  /* few output blocks, K split and summed */
-    {20, 7, 3000, 1, 1},
+    {64, 256, 78, 1, 0, 0},   /* B transposed, padded */
+    {3, 300, 40, 1, 1, 0},
+    {10, 25, 5000, 1, 0, 0},  /* few output blocks, K split and summed */
+    {20, 7, 3000, 1, 1, 0},
+    /* partial products past a 64 KB cache: the splits run in turn */
+    {40, 300, 3000, 1, 1, 64},
+    {33, 200, 1500, 0, 0, 64},
     /* last, as test_tiny() leaves it out */
-    {24, 70, 65600, 0, 1}, /* B past the cache: K split into chunks */
+    {24, 70, 65600, 0, 1, 0}, /* B past the cache: K split into chunks */
 };
 #define N_GEMM_CASES (int)(sizeof gemm_cases / sizeof gemm_cases[0])
 #define N_GEMM_LIGHT 6
@@ -1623,6 +1633,8 @@ START_TEST(gemm_matches_a_double_reference)
     int nt = gemm_cases[_i].nt, acc = gemm_cases[_i].accumulate;
     test_device(&d);
     test_graph(&g, &model, &d, "input: [2]\nlayers: [{name: d, type: dense, units: 2}]\n", 1, 1);
+    if (gemm_cases[_i].cache_kb)
+        d.plan.cache_bytes = (size_t)gemm_cases[_i].cache_kb << 10;
     gemm_reserve(&g, M, N, K);
     ck_assert_ok(graph_buffer(&g, g.scratch_floats[SCRATCH_GEMM_P], "test scratch",
                               &g.scratch[SCRATCH_GEMM_P], &err), err);

@@ -1,5 +1,6 @@
 /* conv.c: conv2d. Forward is an implicit GEMM over the image with bias and
- * activation fused; backward works on dz in [N, O, OH*OW] as it is, a batch
+ * activation fused (on the cpu plan, images whose output rows are shorter
+ * than its 8-pixel blocks are products with a column matrix instead); backward works on dz in [N, O, OH*OW] as it is, a batch
  * of products an example each: the bias and weight gradients summed over
  * the batch (the weights' with a column matrix), the input gradient as
  * products into a column matrix, then col2im (kernels in cl/conv.cl,
@@ -26,7 +27,7 @@ typedef struct {
     int act;
     int bias;          /* bias: false, for a convolution followed by batchnorm */
     ConvGeom geom;
-    cl_kernel im2col, col2im, act_bwd, weights_b, implicit;
+    cl_kernel im2col, col2im, act_bwd, weights_b, implicit, bias_act;
     cl_mem ones; /* 16 ones: the B that sums dz's rows into the bias gradient */
 } Conv;
 
@@ -139,6 +140,7 @@ static int conv_setup(Node *n, Graph *g, Err *err)
     if (!rc) rc = layer_kernel(g, n, "act_backward", &c->act_bwd, err);
     if (!rc) rc = layer_kernel(g, n, "conv_weights_b", &c->weights_b, err);
     if (!rc) rc = layer_kernel(g, n, ks->implicit, &c->implicit, err);
+    if (!rc) rc = layer_kernel(g, n, "bias_act_planes", &c->bias_act, err);
     if (!rc) rc = graph_buffer(g, 16, "conv2d ones", &c->ones, err);
     if (!rc) rc = dev_write(g->dev, c->ones, 0, sizeof ones, ones, err);
     graph_want_scratch(g, SCRATCH_COL, (size_t)k * cols);
@@ -184,7 +186,12 @@ static void implicit_shape(const Plan *plan, ConvGeom geom, int b_cols, size_t g
     li[0] = li[1] = li[2] = 1;
 }
 
-static int conv_forward(Node *n, Graph *g, Err *err)
+/* Output pixels of a row each conv_implicit work-item computes (CI_TP in
+ * cl/conv.cl): rows shorter than this would leave lanes idle (half of them
+ * on ResNet-18's 4x4 images). */
+enum { IMPLICIT_ROW = 8 };
+
+static int implicit_forward(Node *n, Graph *g, Err *err)
 {
     Conv *c = n->state;
     ConvGeom geom = conv_batch(c, g->batch).geom;
@@ -198,6 +205,42 @@ static int conv_forward(Node *n, Graph *g, Err *err)
                         KA(geom.kh), KA(geom.kw), KA(b_cols));
     return rc ? rc : DEV_LAUNCH(g->dev, c->implicit, 3, gi, li, err, KA(n->inputs[0]->out), KA(b),
                                 KA(b_cols), KA(bias), KA(n->out), KA(o), KA(c->act), KA(geom));
+}
+
+static int layout_launch(Graph *g, cl_kernel k, const size_t cpu[2], size_t elements, cl_mem from,
+                         cl_mem to, const ConvGeom *geom, Err *err);
+
+/* y_n[O, P] = W[O, K] . col_n[K, P] for each example, then bias and
+ * activation when there are any. */
+static int columns_forward(Node *n, Graph *g, Err *err)
+{
+    Conv *c = n->state;
+    ConvBatch s = conv_batch(c, g->batch);
+    cl_mem col = g->scratch[SCRATCH_COL];
+    size_t gc[2] = {(size_t)s.K, (size_t)g->batch};
+    int rc = layout_launch(g, c->im2col, gc, (size_t)s.K * s.NP, n->inputs[0]->out, col, &s.geom,
+                           err);
+    GemmBatch p = {.M = s.O, .N = s.P, .K = s.K, .items = g->batch,
+                   .A = node_param(g, n, 0)->value, .a_sm = s.K, .a_sk = 1,
+                   .B = col, .b_sk = s.P, .b_sn = 1, .b_item = s.K * s.P, .b_cols = s.P,
+                   .C = n->out, .ldc = s.P, .c_item = s.O * s.P};
+    if (!rc)
+        rc = launch_gemm_batch(g, &p, 0, err);
+    if (rc || (!c->bias && c->act == ACT_LINEAR))
+        return rc;
+    cl_mem bias = c->bias ? node_param(g, n, 1)->value : NULL;
+    int planes = g->batch * s.O;
+    size_t ge[2] = {(size_t)s.P, (size_t)planes};
+    return DEV_LAUNCH(g->dev, c->bias_act, 2, ge, NULL, err, KA(n->out), KA(bias), KA(s.O),
+                      KA(s.P), KA(planes), KA(c->act));
+}
+
+static int conv_forward(Node *n, Graph *g, Err *err)
+{
+    Conv *c = n->state;
+    if (!g->dev->plan.gpu && c->geom.ow < IMPLICIT_ROW)
+        return columns_forward(n, g, err);
+    return implicit_forward(n, g, err);
 }
 
 /* A launch of the column matrix's kernels: over (rows, examples) for im2col

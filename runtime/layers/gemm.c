@@ -69,23 +69,40 @@ static int launch_clblast(Graph *g, const GemmBatch *p, int k_total, cl_mem C, i
     return clblast_gemm(g->dev, &c, err);
 }
 
-/* How many of `items` products of M x N x K, to be added up, each split sums:
- * all, unless there are few output blocks, then enough splits that every
- * core gets work, about the plan's split target in all; or unless B outgrows
- * the cache, then as many as keep each split's B within the plan's slab, in
- * cache while all the blocks use it (3x faster on the weight gradient of the
- * Keras CNN's conv2d_2 on the cpu plan). */
-static int items_per_split(const Plan *plan, GemmKernel kn, int M, int N, int K, int items)
+/* How a summed batch of products is cut: `per` items a split, the splits
+ * computed side by side into partial products that sum_splits adds, or, when
+ * those would outgrow the cache, one after another, each adding into C. */
+typedef struct {
+    int per;
+    int in_turn;
+} Splits;
+
+/* How `items` products of M x N x K, to be added up, are split: all in one,
+ * unless there are few output blocks, then enough splits that every core gets
+ * work, about the plan's split target in all; or unless B outgrows the cache,
+ * then as many as keep each split's B within the plan's slab, in cache while
+ * all the blocks use it (3x faster on the weight gradient of the Keras CNN's
+ * conv2d_2 on the cpu plan). When those splits' partial products would not
+ * fit the cache (ResNet-18's deep weight gradients: 128 partials of 9 MB),
+ * the splits run in turn, each at least SPLIT_MIN_K of k long, so that adding
+ * into C costs little beside the products. */
+static Splits split_items(const Plan *plan, GemmKernel kn, int M, int N, int K, int items)
 {
     size_t item_bytes = (size_t)K * (size_t)N * sizeof(float);
     if (item_bytes * (size_t)items > plan->cache_bytes) {
         size_t per = plan->slab_bytes / item_bytes;
-        return per < 1 ? 1 : per > (size_t)items ? items : (int)per;
+        per = per < 1 ? 1 : per > (size_t)items ? (size_t)items : per;
+        size_t splits = ((size_t)items + per - 1) / per;
+        if (splits * (size_t)M * (size_t)N * sizeof(float) <= plan->cache_bytes)
+            return (Splits){(int)per, 0};
+        size_t least = (SPLIT_MIN_K + (size_t)K - 1) / (size_t)K;
+        per = per > least ? per : least;
+        return (Splits){per > (size_t)items ? items : (int)per, 1};
     }
     int blocks = ((M + kn.tm - 1) / kn.tm) * ((N + kn.tn - 1) / kn.tn);
     int splits = (plan->split_target + blocks - 1) / blocks;
     splits = splits < items ? splits : items;
-    return (items + splits - 1) / splits;
+    return (Splits){(items + splits - 1) / splits, 0};
 }
 
 /* Partial products of `items` summed products at their largest, with any of
@@ -102,8 +119,8 @@ void gemm_batch_reserve(Graph *g, int M, int N, int K, int items)
     if (plan->gemm == GEMM_CLBLAST) /* CLBlast's summed products: an item a split */
         most = (size_t)items * (size_t)M * (size_t)N;
     for (int i = 0; i < n; i++) {
-        int per = items_per_split(plan, kernels[i], M, N, K, items);
-        size_t floats = (size_t)((items + per - 1) / per) * (size_t)M * (size_t)N;
+        Splits s = split_items(plan, kernels[i], M, N, K, items);
+        size_t floats = s.in_turn ? 0 : (size_t)((items + s.per - 1) / s.per) * M * N;
         size_t small = (size_t)2 * plan->split_target * kernels[i].tm * kernels[i].tn;
         most = floats > most ? floats : most;
         most = small > most ? small : most;
@@ -119,53 +136,68 @@ static int k_chunk(int K)
 }
 
 /* p's items of K, k_total of k in all, per_split items a split into C + s *
- * c_split, through the plan's kernel. */
-static int launch_items(Graph *g, const GemmBatch *p, int k_total, int per_split, cl_mem C,
-                        int ldc, int c_split, int accumulate, Err *err)
+ * c_split, through the plan's kernel; all the splits, or only split `only`
+ * (>= 0) when the splits run in turn. */
+static int launch_items(Graph *g, const GemmBatch *p, int k_total, int per_split, int only,
+                        cl_mem C, int ldc, int c_split, int accumulate, Err *err)
 {
     if (per_split == 1 && through_clblast(g, p))
         return launch_clblast(g, p, k_total, C, ldc, c_split, accumulate, err);
     GemmKernel kn = kernel_of(g, p);
-    int splits = (p->items + per_split - 1) / per_split;
+    int splits = only >= 0 ? 1 : (p->items + per_split - 1) / per_split;
     size_t side = (size_t)kn.side;
     size_t global[3] = {(size_t)(p->N + kn.tn - 1) / kn.tn * side,
                         (size_t)(p->M + kn.tm - 1) / kn.tm * side, (size_t)splits};
-    size_t local[3] = {side, side, 1};
+    size_t local[3] = {side, side, 1}, offset[3] = {0, 0, only >= 0 ? (size_t)only : 0};
     cl_kernel k;
     int rc = dev_kernel(g->dev, kn.kernel, &k, err);
     if (rc)
         return rc;
     if (g->dev->plan.gpu)
-        return DEV_LAUNCH(g->dev, k, 3, global, local, err, KA(p->M), KA(p->N), KA(p->K),
+        return DEV_LAUNCH_AT(g->dev, k, 3, offset, global, local, err, KA(p->M), KA(p->N), KA(p->K),
                           KA(k_total), KA(per_split), KA(p->A), KA(p->a_sm), KA(p->a_sk),
                           KA(p->a_item), KA(p->B), KA(p->b_sk), KA(p->b_sn), KA(p->b_item), KA(C),
                           KA(ldc), KA(c_split), KA(accumulate));
     if (p->b_sn != 1)
-        return DEV_LAUNCH(g->dev, k, 3, global, local, err, KA(p->M), KA(p->N), KA(p->K),
+        return DEV_LAUNCH_AT(g->dev, k, 3, offset, global, local, err, KA(p->M), KA(p->N), KA(p->K),
                           KA(k_total), KA(per_split), KA(p->A), KA(p->a_sm), KA(p->a_item),
                           KA(p->B), KA(p->b_sn), KA(p->b_item), KA(C), KA(ldc), KA(c_split),
                           KA(accumulate));
-    return DEV_LAUNCH(g->dev, k, 3, global, local, err, KA(p->M), KA(p->N), KA(p->K),
+    return DEV_LAUNCH_AT(g->dev, k, 3, offset, global, local, err, KA(p->M), KA(p->N), KA(p->K),
                       KA(k_total), KA(per_split), KA(p->A), KA(p->a_sm), KA(p->a_sk),
                       KA(p->a_item), KA(p->B), KA(p->b_sk), KA(p->b_item), KA(p->b_cols), KA(C),
                       KA(ldc), KA(c_split), KA(accumulate));
 }
 
+/* C (+)= the sum of p's items, k_total of k in all, split after split, the
+ * first adding into C as p says and the others to it. */
+static int launch_in_turn(Graph *g, const GemmBatch *p, int k_total, int per, Err *err)
+{
+    int rc = CLRUN_OK;
+    for (int s = 0; !rc && s * per < p->items; s++)
+        rc = launch_items(g, p, k_total, per, s, p->C, p->ldc, 0, s ? 1 : p->accumulate, err);
+    return rc;
+}
+
 /* C (+)= the sum of p's items, k_total of k in all: the splits' partial
- * products in scratch, added up in a fixed order, so it is the same every run. */
+ * products in scratch, added up in a fixed order, or the splits in turn, so
+ * it is the same every run. */
 static int launch_summed(Graph *g, const GemmBatch *p, int k_total, Err *err)
 {
-    int per = through_clblast(g, p) ? 1
-              : items_per_split(&g->dev->plan, kernel_of(g, p), p->M, p->N, p->K, p->items);
-    int splits = (p->items + per - 1) / per;
+    Splits s = {1, 0};
+    if (!through_clblast(g, p))
+        s = split_items(&g->dev->plan, kernel_of(g, p), p->M, p->N, p->K, p->items);
+    int splits = (p->items + s.per - 1) / s.per;
     if (splits == 1)
-        return launch_items(g, p, k_total, per, p->C, p->ldc, 0, p->accumulate, err);
+        return launch_items(g, p, k_total, s.per, -1, p->C, p->ldc, 0, p->accumulate, err);
+    if (s.in_turn)
+        return launch_in_turn(g, p, k_total, s.per, err);
     cl_mem part = g->scratch[SCRATCH_GEMM_P];
     if (!part || g->scratch_floats[SCRATCH_GEMM_P] < (size_t)splits * p->M * p->N)
         return err_set(err, CLRUN_ERUNTIME, "internal: %d products of %dx%dx%d summed in %d "
                        "splits have no scratch (a reserve in the layer's setup)", p->items, p->M,
                        p->N, p->K, splits);
-    int rc = launch_items(g, p, k_total, per, part, p->N, p->M * p->N, 0, err);
+    int rc = launch_items(g, p, k_total, s.per, -1, part, p->N, p->M * p->N, 0, err);
     size_t g2[2] = {(size_t)p->N, (size_t)p->M}, l2[2] = {g->dev->plan.group, 1};
     cl_kernel k;
     if (!rc && !(rc = dev_kernel(g->dev, "sum_splits", &k, err)))
@@ -188,7 +220,7 @@ int launch_gemm_batch(Graph *g, const GemmBatch *p, int summed, Err *err)
     if (rc)
         return rc;
     return summed ? launch_summed(g, p, k_total, err)
-                  : launch_items(g, p, k_total, 1, p->C, p->ldc, p->c_item, p->accumulate, err);
+                  : launch_items(g, p, k_total, 1, -1, p->C, p->ldc, p->c_item, p->accumulate, err);
 }
 
 void gemm_reserve(Graph *g, int M, int N, int K)
