@@ -13,10 +13,15 @@
 
 /* A run's provenance (run:) and a sweep's grid (sweep:) are not settings of
  * the run: a config.yaml run again, or a sweep given one more value, keeps
- * the fingerprint of the runs it has. */
+ * the fingerprint of the runs it has, and is no difference in settings. */
+static const char *const not_settings[] = {"run", "sweep", NULL};
+
 static int is_setting(const SpecNode *member)
 {
-    return !member->key || (strcmp(member->key, "run") != 0 && strcmp(member->key, "sweep") != 0);
+    for (int i = 0; member->key && not_settings[i]; i++)
+        if (strcmp(member->key, not_settings[i]) == 0)
+            return 0;
+    return 1;
 }
 
 uint64_t checkpoint_fingerprint(const SpecNode *root)
@@ -156,10 +161,7 @@ static int restore(const StFile *f, const char *path, Graph *g, Optimizer *o, Ch
     return CLRUN_OK;
 }
 
-/* The settings (dotted paths, into diff) in which root differs from those of
- * the run that wrote dir's checkpoint, as its config.yaml records them
- * (provenance, run:, aside); whether train.epochs is the only one. */
-static int only_epochs_differ(const char *dir, const SpecNode *root, char *diff, size_t size)
+int checkpoint_epochs_only(const char *dir, const SpecNode *root, char *diff, size_t size)
 {
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/config.yaml", dir);
@@ -169,9 +171,16 @@ static int only_epochs_differ(const char *dir, const SpecNode *root, char *diff,
         snprintf(diff, size, "unknown: no readable config.yaml");
         return 0;
     }
-    int n = spec_diff(old, root, "run", diff, size);
+    int n = spec_diff(old, root, not_settings, diff, size);
     spec_free(old);
     return n == 1 && strcmp(diff, "train.epochs") == 0;
+}
+
+int checkpoint_present(const char *dir)
+{
+    char path[PATH_MAX];
+    path_of(dir, path, sizeof path);
+    return access(path, F_OK) == 0;
 }
 
 int checkpoint_load(const char *dir, const SpecNode *root, Graph *g, Optimizer *o,
@@ -188,18 +197,24 @@ int checkpoint_load(const char *dir, const SpecNode *root, Graph *g, Optimizer *
     if (!rc) rc = meta_number(&f, "settings", 16, &settings, path, err);
     if (!rc) rc = meta_number(&f, "epoch", 10, &done, path, err);
     char diff[1024] = "";
-    /* fewer epochs than were done is no extension: that run starts over, as before */
+    /* fewer epochs than were done is no extension: that run starts over, as before; as
+       many is the run asked for, with nothing left to train */
     int extend = !rc && settings != info->settings &&
-                 only_epochs_differ(dir, root, diff, sizeof diff) && (long)done < info->epoch;
+                 checkpoint_epochs_only(dir, root, diff, sizeof diff) && (long)done <= info->epoch;
     if (!rc && settings != info->settings && !extend)
         printf("Checkpoint: %s is for other settings (those that differ: %s); "
-               "starting over\n", path, diff);
+               "starting over\n", path, diff[0] ? diff : "none that config.yaml records");
     else if (!rc && !(rc = restore(&f, path, g, o, info, err)))
         *found = 1;
-    if (!rc && extend)
+    st_free(&f);
+    if (!rc && extend) {
         printf("Checkpoint: only train.epochs differs: the run continues after epoch %ld (Keras' "
                "initial_epoch)\n", info->epoch);
-    st_free(&f);
+        /* stamped with the new settings before config.yaml names them: a stop before the
+           first new epoch then leaves a checkpoint the same command resumes, where
+           config.yaml and the old stamp would agree on no difference and start over */
+        rc = checkpoint_save(dir, g, o, info, err);
+    }
     return rc;
 }
 

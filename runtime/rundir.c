@@ -61,8 +61,8 @@ int rundir_mark_success(const char *dir, const RunMark *mark, Err *err)
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/SUCCESS", dir);
     FILE *f = fopen(path, "w");
-    if (!f || fprintf(f, "finished\nsettings: %016llx\npoint: %s\n", mark->settings,
-                      mark->point) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+    if (!f || fprintf(f, "finished\nsettings: %016llx\nepochs: %ld\npoint: %s\n", mark->settings,
+                      mark->epochs, mark->point) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
         int e = errno;
         if (f)
             fclose(f);
@@ -85,6 +85,8 @@ int rundir_finished(const char *dir, RunMark *mark)
         line[strcspn(line, "\n")] = 0;
         if (strncmp(line, "settings: ", 10) == 0)
             mark->settings = strtoull(line + 10, NULL, 16);
+        else if (strncmp(line, "epochs: ", 8) == 0)
+            mark->epochs = strtol(line + 8, NULL, 10);
         else if (strncmp(line, "point: ", 7) == 0)
             snprintf(mark->point, sizeof mark->point, "%.1023s", line + 7);
     }

@@ -18,10 +18,12 @@ int rundir_make(const char *path, Err *err);
 int rundir_lock(const char *dir, int *fd, Err *err);
 
 /* What dir/SUCCESS, written last by a run, records: the fingerprint of the
- * settings it was trained with (experiment.h) and, for a sweep's point, the
- * point's swept values ("key=value ..."). */
+ * settings it was trained with (experiment.h), its train.epochs (what raising
+ * them is measured against) and, for a sweep's point, the point's swept
+ * values ("key=value ..."). */
 typedef struct {
     unsigned long long settings; /* 0: not recorded (a run of an older clrun) */
+    long epochs;                 /* 0: not recorded */
     char point[1024];
 } RunMark;
 

@@ -896,30 +896,32 @@ void spec_write_quoted(FILE *out, const char *s)
     write_quoted(out, s);
 }
 
-/* A path setting, absolute: the tree is written elsewhere (a run's
- * config.yaml) and must name the same file from there. */
-static void write_path(FILE *out, const SpecNode *s)
+/* A path setting, absolute, as spec_write writes it: the tree is written
+ * elsewhere (a run's config.yaml) and must name the same file from there.
+ * The caller frees the result; NULL when out of memory. */
+static char *absolute_path(const SpecNode *s)
 {
     char rel[PATH_MAX], cwd[PATH_MAX], *abs = NULL;
     Err ignored;
     if (resolve_path(s, rel, sizeof rel, &ignored) != CLRUN_OK)
         snprintf(rel, sizeof rel, "%s", s->value);
     const char *tail = strncmp(rel, "./", 2) == 0 ? rel + 2 : rel;
-    if (rel[0] != '/' && getcwd(cwd, sizeof cwd) && asprintf(&abs, "%s/%s", cwd, tail) < 0)
-        abs = NULL;
-    write_quoted(out, abs ? abs : rel);
-    free(abs);
+    if (rel[0] != '/' && getcwd(cwd, sizeof cwd) && asprintf(&abs, "%s/%s", cwd, tail) >= 0)
+        return abs;
+    return strdup(rel);
 }
 
 /* Quoted scalars stay quoted, which keeps a quoted "3" a string. */
 static void write_scalar(FILE *out, const SpecNode *s, int flow)
 {
-    if (s->path)
-        write_path(out, s);
+    char *abs = s->path ? absolute_path(s) : NULL;
+    if (abs)
+        write_quoted(out, abs);
     else if (!s->quoted && plain_ok(s->value, flow))
         fputs(s->value, out);
     else
         write_quoted(out, s->value);
+    free(abs);
 }
 
 static int flow_ok(const SpecNode *seq)
@@ -1016,12 +1018,20 @@ static void diff_note(const char *path, char *out, size_t size, int *n)
     ++*n;
 }
 
-static void diff_at(const SpecNode *a, const SpecNode *b, const char *path, const char *skip,
-                    char *out, size_t size, int *n);
+static void diff_at(const SpecNode *a, const SpecNode *b, const char *path,
+                    const char *const *skip, char *out, size_t size, int *n);
+
+static int skipped(const char *key, const char *const *skip)
+{
+    for (; skip && *skip; skip++)
+        if (strcmp(key, *skip) == 0)
+            return 1;
+    return 0;
+}
 
 /* The members of a map: each key of a against b, then the keys b alone has. */
-static void diff_maps(const SpecNode *a, const SpecNode *b, const char *path, const char *skip,
-                      char *out, size_t size, int *n)
+static void diff_maps(const SpecNode *a, const SpecNode *b, const char *path,
+                      const char *const *skip, char *out, size_t size, int *n)
 {
     char sub[512];
     for (int side = 0; side < 2; side++) {
@@ -1029,7 +1039,7 @@ static void diff_maps(const SpecNode *a, const SpecNode *b, const char *path, co
         for (int i = 0; i < x->n; i++) {
             const char *key = x->items[i]->key;
             const SpecNode *other = member(y, key);
-            if ((skip && strcmp(key, skip) == 0) || (side && other))
+            if (skipped(key, skip) || (side && other))
                 continue;
             snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", key);
             if (other)
@@ -1040,11 +1050,22 @@ static void diff_maps(const SpecNode *a, const SpecNode *b, const char *path, co
     }
 }
 
-static void diff_at(const SpecNode *a, const SpecNode *b, const char *path, const char *skip,
-                    char *out, size_t size, int *n)
+/* Whether two scalars say the same: a path by the file it names, so that a
+ * relative path and the absolute one a config.yaml holds for it agree. */
+static int same_scalar(const SpecNode *a, const SpecNode *b)
+{
+    char *abs_a = a->path ? absolute_path(a) : NULL, *abs_b = b->path ? absolute_path(b) : NULL;
+    int same = strcmp(abs_a ? abs_a : a->value, abs_b ? abs_b : b->value) == 0;
+    free(abs_a);
+    free(abs_b);
+    return same;
+}
+
+static void diff_at(const SpecNode *a, const SpecNode *b, const char *path,
+                    const char *const *skip, char *out, size_t size, int *n)
 {
     if (a->kind != b->kind || (a->kind == SPEC_SEQ && a->n != b->n) ||
-        (a->kind == SPEC_SCALAR && strcmp(a->value, b->value) != 0)) {
+        (a->kind == SPEC_SCALAR && !same_scalar(a, b))) {
         diff_note(*path ? path : "(the whole file)", out, size, n);
         return;
     }
@@ -1059,7 +1080,8 @@ static void diff_at(const SpecNode *a, const SpecNode *b, const char *path, cons
     }
 }
 
-int spec_diff(const SpecNode *a, const SpecNode *b, const char *skip, char *out, size_t size)
+int spec_diff(const SpecNode *a, const SpecNode *b, const char *const *skip, char *out,
+              size_t size)
 {
     int n = 0;
     if (size)

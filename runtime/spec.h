@@ -111,9 +111,11 @@ void spec_write_quoted(FILE *out, const char *s);
 
 /* Appends to out (a NUL-terminated list, ", " between) the dotted path of
  * every setting that differs between the trees a and b: a scalar of other
- * text, a key on one side only, a list of another length (list items by
- * index). Members of the top-level map named skip (NULL: none) are not
- * compared. Returns how many differ. */
-int spec_diff(const SpecNode *a, const SpecNode *b, const char *skip, char *out, size_t size);
+ * text (a path, one spec_path read, by the absolute path spec_write gives
+ * it), a key on one side only, a list of another length (list items by
+ * index). Members of the top-level map named in skip (a NULL-terminated
+ * list; NULL: none) are not compared. Returns how many differ. */
+int spec_diff(const SpecNode *a, const SpecNode *b, const char *const *skip, char *out,
+              size_t size);
 
 #endif

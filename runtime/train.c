@@ -75,6 +75,14 @@ static double now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* v as the CSV logs record it ("%.6f") and a resumed run reads it back. */
+static double as_recorded(double v)
+{
+    char text[64];
+    snprintf(text, sizeof text, "%.6f", v);
+    return strtod(text, NULL);
+}
+
 /* Seconds since this process started (to 1/100 s, from /proc/self/stat and
  * the boot clock), or -1 where that cannot be read. */
 static double process_age(void)
@@ -254,7 +262,7 @@ static int log_steps(Trainer *t, int epoch, int total, Err *err)
         if (t->steps && b % t->e->log_every == 0) {
             rc = rundir_row(t->steps, "steps.csv", err, "%d,%d,%ld,%.6f\n", epoch, b, t->seen,
                             loss);
-            if (!rc) rc = keep_step(t, (double)t->seen, loss, err);
+            if (!rc) rc = keep_step(t, (double)t->seen, as_recorded(loss), err);
         }
         t->seen += rows;
     }
@@ -404,6 +412,9 @@ static int plot_history(Trainer *t, int epochs, Err *err)
     return plot_lines(path, panels, 2, err);
 }
 
+/* The curves hold the scores as history.csv records them, so a run resumed or
+ * extended from that file draws the same figures and its monitors decide
+ * alike, to the bit, as a run never stopped. */
 static void keep_curves(Trainer *t, int epoch, const Score *train, const Score *val,
                         const Score *test)
 {
@@ -411,8 +422,8 @@ static void keep_curves(Trainer *t, int epoch, const Score *train, const Score *
     curve(t, CURVE_EPOCH)[epoch - 1] = epoch;
     curve(t, CURVE_SEEN)[epoch - 1] = (double)epoch * t->train.n; /* every epoch sees them all */
     for (int s = 0; s < 3; s++) {
-        curve(t, CURVE_LOSS + 2 * s)[epoch - 1] = scores[s]->loss;
-        curve(t, CURVE_ACCURACY + 2 * s)[epoch - 1] = scores[s]->accuracy;
+        curve(t, CURVE_LOSS + 2 * s)[epoch - 1] = as_recorded(scores[s]->loss);
+        curve(t, CURVE_ACCURACY + 2 * s)[epoch - 1] = as_recorded(scores[s]->accuracy);
     }
 }
 
@@ -701,22 +712,24 @@ static int write_outputs_start(Trainer *t, Err *err)
 }
 
 /* A run in a directory with a checkpoint for the same settings carries on from
- * it; whatever it finds, the directory is no longer a finished run. */
+ * it; whatever it finds, the directory is then no longer a finished run. A
+ * checkpoint it cannot use leaves a finished run's SUCCESS as it was. */
 static int resume(Trainer *t, Err *err)
 {
     char success[PATH_MAX + 16];
     snprintf(success, sizeof success, "%s/SUCCESS", t->dir);
-    unlink(success);
     t->settings = t->e->settings;
     CheckpointInfo ck = {t->e->epochs, t->rng, t->settings}; /* epochs asked for, for now */
     int found = 0, rc = t->e->epochs > 0 ? checkpoint_load(t->dir, t->e->root, &t->g,
                                                            &t->e->optim, &ck, &found, err)
                                          : CLRUN_OK;
+    if (!rc && found && ck.epoch > t->e->epochs)
+        rc = err_set(err, CLRUN_EINPUT, "%s/checkpoint.safetensors: %ld epochs done, more than "
+                     "the %ld asked for", t->dir, ck.epoch, t->e->epochs);
+    if (!rc)
+        unlink(success);
     if (rc || !found)
         return rc;
-    if (ck.epoch > t->e->epochs)
-        return err_set(err, CLRUN_EINPUT, "%s/checkpoint.safetensors: %ld epochs done, more than "
-                       "the %ld asked for", t->dir, ck.epoch, t->e->epochs);
     t->done = ck.epoch;
     t->rng = ck.rng;
     t->seen = t->done * t->train.n;
@@ -725,14 +738,44 @@ static int resume(Trainer *t, Err *err)
 }
 
 /* A finished run is never touched without --overwrite: running its command
- * again (and stopping it) would otherwise leave neither run whole. */
-static int keep_finished(const char *dir, const RunOptions *o, Err *err)
+ * again (and stopping it) would otherwise leave neither run whole. The one
+ * change it takes is more epochs (Keras' initial_epoch): resume() carries it
+ * on from the checkpoint it kept. With --overwrite it starts over, so its
+ * checkpoint goes. */
+static int keep_finished(const Trainer *t, const RunOptions *o, Err *err)
 {
+    const char *dir = t->dir;
     RunMark mark;
-    if (o->overwrite || !rundir_finished(dir, &mark))
+    if (!rundir_finished(dir, &mark))
         return CLRUN_OK;
-    return err_set(err, CLRUN_EINPUT, "%s holds a finished run (%s/SUCCESS); it is left as it is: "
-                   "give another --out, or --overwrite to replace it", dir, dir);
+    if (o->overwrite) {
+        checkpoint_remove(dir);
+        return CLRUN_OK;
+    }
+    char diff[1024] = ""; /* stays empty for the same settings */
+    long from = mark.epochs, to = t->e->epochs;
+    int epochs_only = mark.settings != t->e->settings &&
+                      checkpoint_epochs_only(dir, t->e->root, diff, sizeof diff);
+    if (!epochs_only && !diff[0])
+        return err_set(err, CLRUN_EINPUT, "%s holds a finished run (%s/SUCCESS); it is left as it "
+                       "is: give another --out, or --overwrite to replace it", dir, dir);
+    if (!epochs_only)
+        return err_set(err, CLRUN_EINPUT, "%s holds a finished run of other settings (those that "
+                       "differ: %s); it is left as it is: give another --out, or --overwrite to "
+                       "replace it (raising train.epochs alone extends it)", dir, diff);
+    if (to <= from)
+        return err_set(err, CLRUN_EINPUT, "%s holds a finished run of %ld epochs, and train.epochs "
+                       "%ld does not raise them (those that differ: %s); it is left as it is: "
+                       "raise train.epochs to extend it, give another --out, or --overwrite to "
+                       "replace it", dir, from, to, diff);
+    if (!checkpoint_present(dir))
+        return err_set(err, CLRUN_EINPUT, "%s holds a finished run of %ld epochs without a "
+                       "checkpoint.safetensors to extend it from (deleted, or never written: by "
+                       "an older clrun, or with train.epochs=0); it is left as it is: give "
+                       "another --out, or --overwrite to train it again", dir, from);
+    printf("Extending the finished run in %s from %ld to %ld epochs (only train.epochs "
+           "differs)\n", dir, from, to);
+    return CLRUN_OK;
 }
 
 /* What the analyses see of the trainer. */
@@ -788,7 +831,7 @@ static int prepare(Trainer *t, const RunOptions *o, Err *err)
     if (!rc) rc = analysis_check_list(&t->analyses, &ctx, err);
     if (!rc) rc = rundir_make(t->dir, err);
     if (!rc) rc = rundir_lock(t->dir, &t->lock, err);
-    if (!rc) rc = keep_finished(t->dir, o, err);
+    if (!rc) rc = keep_finished(t, o, err);
     if (!rc) rc = resume(t, err);
     return rc ? rc : write_outputs_start(t, err);
 }
@@ -952,11 +995,9 @@ int train_run(Experiment *e, const RunOptions *o, Err *err)
         rc = stopped((int)e->epochs, err);
     AnalysisContext ctx = analysis_context(&t);
     if (!rc) rc = analysis_run_list(&t.analyses, &ctx, err);
-    RunMark mark = {e->settings, ""};
+    /* the last checkpoint stays: raising train.epochs extends the finished run from it */
+    RunMark mark = {e->settings, e->epochs, ""};
     snprintf(mark.point, sizeof mark.point, "%s", o->point ? o->point : "");
-    if (!rc) /* before SUCCESS: a run stopped between the two starts over, and a finished
-                run has no checkpoint left to resume */
-        checkpoint_remove(t.dir);
     if (!rc) rc = rundir_mark_success(t.dir, &mark, err);
     if (!rc)
         printf("Run directory: %s\n", t.dir);

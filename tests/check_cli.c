@@ -561,6 +561,139 @@ START_TEST(raising_the_epochs_of_a_stopped_run_extends_it)
 }
 END_TEST
 
+/* What a run must reproduce to the bit, equal between two run directories:
+ * its files (with `features` and `log_every` as raising_the_epochs_... sets
+ * them) and history.csv but for its timing columns. */
+static void assert_same_results(const char *a, const char *b)
+{
+    static char x[1 << 18], y[1 << 18];
+    static const char *const files[] = {"weights.safetensors", "checkpoint.safetensors", "SUCCESS",
+                                        "steps.csv", "history.png", "loss_curve.png",
+                                        "features_fc1_test.npy"};
+    char pa[256], pb[256];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(pa, sizeof pa, "%s/%s", a, files[i]);
+        snprintf(pb, sizeof pb, "%s/%s", b, files[i]);
+        size_t na = test_read_file(pa, x, sizeof x), nb = test_read_file(pb, y, sizeof y);
+        ck_assert_msg(na == nb && na > 0 && memcmp(x, y, na) == 0, "%s and %s differ", pa, pb);
+    }
+    snprintf(pa, sizeof pa, "%s/history.csv", a);
+    snprintf(pb, sizeof pb, "%s/history.csv", b);
+    test_history_numbers(pa, x, sizeof x);
+    test_history_numbers(pb, y, sizeof y);
+    ck_assert_str_eq(x, y);
+}
+
+/* Runs the quickstart on 300 images with the given settings into
+ * build/test-tmp/<dir>; returns the exit status, the output in out. */
+static int quick_run(const char *settings, const char *dir)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "run experiments/quickstart.yaml data.limit=300 %s "
+             "--out build/test-tmp/%s", settings, dir);
+    return clrun(cmd, out, sizeof out);
+}
+
+/* Keras' initial_epoch on a finished run: it keeps its last checkpoint, and
+ * raising train.epochs carries it on from there to the weights, history,
+ * figures, analysis output and SUCCESS of a run trained to the new number
+ * from the start, bit for bit: with SGD's momentum and with Adam's moments. */
+START_TEST(raising_the_epochs_of_a_finished_run_extends_it)
+{
+    static const char *const optimizers[] = {"", "'optimizer={name: adam, learning_rate: 0.002}'"};
+    const char *outputs = "'analyses=[{type: features, layer: fc1, limit: 20}]' train.log_every=2";
+    for (int i = 0; i < 2; i++) {
+        char two[512], three[512];
+        snprintf(two, sizeof two, "%s %s train.epochs=2", optimizers[i], outputs);
+        snprintf(three, sizeof three, "%s %s train.epochs=3", optimizers[i], outputs);
+        test_fresh_dir("finished-extended");
+        test_fresh_dir("finished-straight");
+        ck_assert_msg(quick_run(two, "finished-extended") == 0, "%s", out);
+        ck_assert(test_file_exists("build/test-tmp/finished-extended/checkpoint.safetensors"));
+        ck_assert_msg(quick_run(three, "finished-extended") == 0, "%s", out);
+        ck_assert_msg(strstr(out, "Extending the finished run in build/test-tmp/finished-extended "
+                                  "from 2 to 3 epochs") &&
+                          strstr(out, "Resuming after epoch 2 ") && strstr(out, "Epoch 3/3") &&
+                          !strstr(out, "Epoch 2/3"), "%s", out);
+        char extended_test[128];
+        ck_assert_int_eq(sscanf(strstr(out, "Test accuracy: "), "%127[^\n]", extended_test), 1);
+        ck_assert_msg(quick_run(three, "finished-straight") == 0, "%s", out);
+        ck_assert_ptr_nonnull(strstr(out, extended_test));
+        assert_same_results("build/test-tmp/finished-extended", "build/test-tmp/finished-straight");
+        ck_assert_int_eq(test_count_lines("build/test-tmp/finished-extended/history.csv") - 1, 3);
+    }
+}
+END_TEST
+
+/* A finished run takes no other change without --overwrite: fewer epochs,
+ * another setting, or more epochs without the checkpoint to go on from are
+ * refused with exit 2 naming the settings that differ, and leave the run as
+ * it was; --overwrite starts it over. */
+START_TEST(a_finished_run_refuses_all_but_more_epochs)
+{
+#define KEPT "build/test-tmp/finished-kept"
+    static char history[8192], success[256];
+    test_fresh_dir("finished-kept");
+    ck_assert_msg(quick_run("train.epochs=3", "finished-kept") == 0, "%s", out);
+    test_read_file(KEPT "/history.csv", history, sizeof history);
+    test_read_file(KEPT "/SUCCESS", success, sizeof success);
+    ck_assert_int_eq(quick_run("train.epochs=2", "finished-kept"), 2);
+    ck_assert_msg(strstr(out, "holds a finished run of 3 epochs, and train.epochs 2 does not raise "
+                              "them (those that differ: train.epochs)") &&
+                      strstr(out, "another --out, or --overwrite"), "%s", out);
+    ck_assert_int_eq(quick_run("train.epochs=4 optimizer.learning_rate=0.02", "finished-kept"), 2);
+    ck_assert_msg(strstr(out, "holds a finished run of other settings (those that differ: "
+                              "optimizer.learning_rate, train.epochs)") &&
+                      strstr(out, "another --out, or --overwrite"), "%s", out);
+    ck_assert_int_eq(quick_run("train.epochs=3 train.batch_size=32", "finished-kept"), 2);
+    ck_assert_msg(strstr(out, "(those that differ: train.batch_size)"), "%s", out);
+    ck_assert_int_eq(rename(KEPT "/checkpoint.safetensors", KEPT "/checkpoint.away"), 0);
+    ck_assert_int_eq(quick_run("train.epochs=4", "finished-kept"), 2);
+    ck_assert_msg(strstr(out, "holds a finished run of 3 epochs without a checkpoint.safetensors"),
+                  "%s", out);
+    ck_assert_int_eq(rename(KEPT "/checkpoint.away", KEPT "/checkpoint.safetensors"), 0);
+    static char now[8192];
+    test_read_file(KEPT "/history.csv", now, sizeof now);
+    ck_assert_str_eq(now, history);
+    test_read_file(KEPT "/SUCCESS", now, sizeof now);
+    ck_assert_str_eq(now, success);
+    ck_assert_msg(quick_run("train.epochs=2 --overwrite", "finished-kept") == 0, "%s", out);
+    ck_assert_msg(strstr(out, "Epoch 1/2") && !strstr(out, "Resuming"), "%s", out);
+    ck_assert_int_eq(test_count_lines(KEPT "/history.csv") - 1, 2);
+#undef KEPT
+}
+END_TEST
+
+/* An extension stopped before its first new epoch has a checkpoint leaves
+ * no finished run, but one that each command resumes: the extension's goes
+ * on to its epochs, and the finished run's own gives it back, finished. */
+START_TEST(a_stopped_extension_of_a_finished_run_resumes)
+{
+#define EXT "build/test-tmp/finished-stopped"
+    char *argv[] = {"clrun", "run", "experiments/quickstart.yaml", "train.epochs=3",
+                    "data.limit=4000", "--out", EXT, NULL};
+    test_fresh_dir("finished-stopped");
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml train.epochs=2 data.limit=4000 "
+                           "--out " EXT, out, sizeof out), 0);
+    for (int back = 0; back < 2; back++) {
+        ck_assert_int_eq(clrun_signalled(argv, "Resuming after epoch 2 ", SIGINT, out,
+                                         sizeof out), 130);
+        ck_assert_msg(strstr(out, "stopped after epoch 2;"), "%s", out);
+        ck_assert(!test_file_exists(EXT "/SUCCESS"));
+        ck_assert(test_file_exists(EXT "/checkpoint.safetensors"));
+        ck_assert_int_eq(clrun(back ? "run experiments/quickstart.yaml train.epochs=3 "
+                                      "data.limit=4000 --out " EXT
+                                    : "run experiments/quickstart.yaml train.epochs=2 "
+                                      "data.limit=4000 --out " EXT, out, sizeof out), 0);
+        ck_assert_msg(strstr(out, "Resuming after epoch 2 ") && !strstr(out, "starting over"),
+                      "%s", out);
+        ck_assert_int_eq(test_count_lines(EXT "/history.csv") - 1, back ? 3 : 2);
+        ck_assert(test_file_exists(EXT "/SUCCESS"));
+    }
+#undef EXT
+}
+END_TEST
+
 /* On a terminal, the progress bar shows the time the epoch has left. */
 START_TEST(progress_bar_shows_an_eta_on_a_terminal)
 {
@@ -1364,6 +1497,9 @@ Suite *cli_suite(void)
     tcase_add_test(cmd, predict_gives_the_models_probabilities_for_image_files);
     tcase_add_test(cmd, ctrl_c_stops_after_an_epoch_and_the_same_command_resumes);
     tcase_add_test(cmd, raising_the_epochs_of_a_stopped_run_extends_it);
+    tcase_add_test(cmd, raising_the_epochs_of_a_finished_run_extends_it);
+    tcase_add_test(cmd, a_finished_run_refuses_all_but_more_epochs);
+    tcase_add_test(cmd, a_stopped_extension_of_a_finished_run_resumes);
     tcase_add_test(cmd, progress_bar_shows_an_eta_on_a_terminal);
     suite_add_tcase(s, cmd);
     /* what the experiments' own files claim: CK_RUN_CASE=claims */

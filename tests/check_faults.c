@@ -126,7 +126,8 @@ START_TEST(run_killed_at_random_moments_resumes_to_the_same_bits)
     ck_assert_msg(finished, "never finished in %d starts", kills);
     ck_assert_msg(kills >= 3, "only %d kills: the run is too short to test", kills);
     ck_assert(test_file_exists("build/test-tmp/faults-killed/SUCCESS"));
-    ck_assert(!test_file_exists("build/test-tmp/faults-killed/checkpoint.safetensors"));
+    /* kept, for raising train.epochs to extend the finished run */
+    ck_assert(test_file_exists("build/test-tmp/faults-killed/checkpoint.safetensors"));
     assert_same_run("faults-whole", "faults-killed");
 }
 END_TEST
@@ -275,7 +276,8 @@ static const char *bytes_of(const char *path, int slot)
 }
 
 /* Running a finished run's command again is refused with exit 2 and leaves
- * SUCCESS, history.csv and the weights as they were; --overwrite replaces it. */
+ * SUCCESS, history.csv and the weights as they were, and so does raising its
+ * epochs when its kept checkpoint is damaged; --overwrite replaces it. */
 START_TEST(finished_run_is_kept_without_overwrite)
 {
 #define FINISHED "build/test-tmp/faults-finished"
@@ -290,6 +292,11 @@ START_TEST(finished_run_is_kept_without_overwrite)
     ck_assert_str_eq(bytes_of(FINISHED "/history.csv", 0), history);
     ck_assert_str_eq(bytes_of(FINISHED "/SUCCESS", 1), success);
     ck_assert(test_file_exists(FINISHED "/weights.safetensors"));
+    flip_byte(FINISHED "/checkpoint.safetensors", 5);
+    ck_assert_int_eq(run_clrun("run %s train.epochs=2 --out %s", exp, dir), 2);
+    ck_assert_msg(strstr(out, "damaged checkpoint"), "%s", out);
+    ck_assert_str_eq(bytes_of(FINISHED "/history.csv", 0), history);
+    ck_assert_str_eq(bytes_of(FINISHED "/SUCCESS", 1), success);
     ck_assert_msg(run_clrun("run %s optimizer.learning_rate=0.5 --out %s --overwrite", exp, dir) == 0,
                   "%s", out);
     ck_assert_str_ne(bytes_of(FINISHED "/SUCCESS", 1), success); /* other settings recorded */

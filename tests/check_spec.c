@@ -1,6 +1,6 @@
 /* check_spec.c: tests for the spec module: loading YAML with positions, typed
  * getters and their messages, unknown-key reports, includes, command-line
- * overrides and the write/reload round trip. Each test writes its YAML into a
+ * overrides, the write/reload round trip and differences between trees. Each test writes its YAML into a
  * fresh directory under /tmp. */
 #include <check.h>
 #include <limits.h>
@@ -435,6 +435,47 @@ START_TEST(write_then_reload_gives_the_same_tree)
 }
 END_TEST
 
+/* spec_diff names each setting that differs by its dotted path, passes over
+ * the top-level blocks it is told to skip, and compares a path setting by
+ * the file it names: a relative path read by spec_path agrees with the
+ * absolute one a run's config.yaml holds for it, and with no other. */
+START_TEST(diff_names_settings_and_compares_paths_by_file)
+{
+    char path[PATH_MAX], config_path[PATH_MAX], text[3 * PATH_MAX], diff[256], abs[PATH_MAX];
+    Err err;
+    write_file(path, "experiments/x.yaml", "data: {folder: ../images}\n"
+                                           "train: {epochs: 2, seed: 1}\n"
+                                           "layers: [{units: 4}, {units: 3}]\n"
+                                           "run: {clrun: a}\nsweep: {train.seed: [1]}\n");
+    SpecNode *root = spec_load(path, &err);
+    ck_assert_msg(root != NULL, "%s", err.msg);
+    snprintf(text, sizeof text, "data: {folder: \"%s/experiments/../images\"}\n"
+             "train: {epochs: 3, seed: 1}\nlayers: [{units: 4}, {units: 5}]\n"
+             "run: {clrun: b}\nsweep: {train.seed: [1, 2]}\n", test_tmpdir);
+    write_file(config_path, "run/config.yaml", text);
+    SpecNode *config = spec_load(config_path, &err);
+    ck_assert_msg(config != NULL, "%s", err.msg);
+    static const char *const skip[] = {"run", "sweep", NULL};
+
+    /* not read as a path yet: its text differs */
+    ck_assert_int_eq(spec_diff(config, root, skip, diff, sizeof diff), 3);
+    ck_assert_str_eq(diff, "data.folder, train.epochs, layers.1.units");
+    ck_assert_int_eq(spec_path(spec_get(spec_get(root, "data"), "folder"), abs, sizeof abs, &err),
+                     CLRUN_OK);
+    ck_assert_int_eq(spec_diff(config, root, skip, diff, sizeof diff), 2);
+    ck_assert_str_eq(diff, "train.epochs, layers.1.units");
+    ck_assert_int_eq(spec_diff(config, root, NULL, diff, sizeof diff), 4);
+    ck_assert_str_eq(diff, "train.epochs, layers.1.units, run.clrun, sweep.train.seed");
+    override_ok(root, "data.folder=../other");
+    ck_assert_int_eq(spec_path(spec_get(spec_get(root, "data"), "folder"), abs, sizeof abs, &err),
+                     CLRUN_OK);
+    ck_assert_int_eq(spec_diff(config, root, skip, diff, sizeof diff), 3);
+    ck_assert_str_eq(diff, "data.folder, train.epochs, layers.1.units");
+    spec_free(config);
+    spec_free(root);
+}
+END_TEST
+
 Suite *spec_suite(void)
 {
     Suite *s = suite_create("spec");
@@ -449,6 +490,7 @@ Suite *spec_suite(void)
     tcase_add_test(tc, overrides_set_values_by_path);
     tcase_add_test(tc, overrides_reject_bad_input);
     tcase_add_test(tc, write_then_reload_gives_the_same_tree);
+    tcase_add_test(tc, diff_names_settings_and_compares_paths_by_file);
     suite_add_tcase(s, tc);
     return s;
 }
