@@ -740,18 +740,18 @@ static int resume(Trainer *t, Err *err)
 /* A finished run is never touched without --overwrite: running its command
  * again (and stopping it) would otherwise leave neither run whole. The one
  * change it takes is more epochs (Keras' initial_epoch): resume() carries it
- * on from the checkpoint it kept. With --overwrite it starts over, so its
- * checkpoint goes. */
+ * on from the checkpoint it kept. With --overwrite a run, finished or
+ * stopped, starts over, so its checkpoint goes. */
 static int keep_finished(const Trainer *t, const RunOptions *o, Err *err)
 {
     const char *dir = t->dir;
     RunMark mark;
-    if (!rundir_finished(dir, &mark))
-        return CLRUN_OK;
     if (o->overwrite) {
         checkpoint_remove(dir);
         return CLRUN_OK;
     }
+    if (!rundir_finished(dir, &mark))
+        return CLRUN_OK;
     char diff[1024] = ""; /* stays empty for the same settings */
     long from = mark.epochs, to = t->e->epochs;
     int epochs_only = mark.settings != t->e->settings &&

@@ -493,7 +493,8 @@ static int stop_after_epoch_2(char *const *argv, int epochs)
 }
 
 /* Ctrl-C stops after the last finished epoch with exit 130, saying so, and
- * the same command resumes from there; SIGTERM exits 143. */
+ * the same command resumes from there; SIGTERM exits 143; --overwrite starts
+ * a stopped run over. */
 START_TEST(ctrl_c_stops_after_an_epoch_and_the_same_command_resumes)
 {
     char *argv[] = {"clrun", "run", "experiments/quickstart.yaml", "train.epochs=40",
@@ -514,6 +515,11 @@ START_TEST(ctrl_c_stops_after_an_epoch_and_the_same_command_resumes)
     argv[6] = "build/test-tmp/terminated";
     ck_assert_int_eq(clrun_signalled(argv, "Epoch 1/40", SIGTERM, out, sizeof out), 143);
     ck_assert_ptr_nonnull(strstr(out, "the same command resumes"));
+    /* --overwrite starts a stopped run over rather than resuming it */
+    ck_assert_int_eq(clrun("run experiments/quickstart.yaml train.epochs=40 data.limit=300 "
+                           "--out build/test-tmp/terminated --overwrite", out, sizeof out), 0);
+    ck_assert_msg(!strstr(out, "Resuming"), "%s", out);
+    ck_assert_int_eq(test_count_lines("build/test-tmp/terminated/history.csv") - 1, 40);
 }
 END_TEST
 
