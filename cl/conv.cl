@@ -35,6 +35,19 @@ __kernel void conv_weights_b(__global const float *w, __global float *b, int O, 
 static inline void conv_row(__global const float *xr, const int *ix, int W, int KW, int guarded,
                      __global const float **b, int b_cols, float16 *acc)
 {
+    if (!guarded) {
+        __global const float *px[CI_TP];
+#pragma unroll
+        for (int t = 0; t < CI_TP; t++)
+            px[t] = xr + ix[t];
+        for (int j = 0; j < KW; j++, *b += b_cols) {
+            float16 bk = vload16(0, *b);
+#pragma unroll
+            for (int t = 0; t < CI_TP; t++)
+                acc[t] = fma((float16)(px[t][j]), bk, acc[t]);
+        }
+        return;
+    }
     for (int j = 0; j < KW; j++, *b += b_cols) {
         float16 bk = vload16(0, *b);
 #pragma unroll
@@ -103,6 +116,20 @@ __kernel void conv_implicit(__global const float *x, __global const float *B, in
         for (int t = 0; ox0 + t < g.ow; t++)
             out[t] = w[t];
     }
+}
+
+/* xp[plane, y, x] = x[plane, y - PH, x - PW], or 0 outside the image: the
+ * input of a padded convolution with its padding written out, HP x WP a
+ * plane, so that every row conv_implicit reads lies inside (the cpu plan).
+ * Launched as (WP, HP, N*C). */
+__kernel void pad_planes(__global const float *x, __global float *xp, ConvGeom g, int HP, int WP)
+{
+    int px = get_global_id(0), py = get_global_id(1), plane = get_global_id(2);
+    if (px >= WP || py >= HP || plane >= g.n * g.c)
+        return;
+    int iy = py - g.ph, ix = px - g.pw;
+    int inside = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w;
+    xp[((size_t)plane * HP + py) * WP + px] = inside ? x[((size_t)plane * g.h + iy) * g.w + ix] : 0.0f;
 }
 
 /* col[n, (c*KH + i)*KW + j, oy*OW + ox] = x[n, c, oy*SH - PH + i, ox*SW - PW + j],
