@@ -24,6 +24,20 @@ __kernel void conv_weights_b(__global const float *w, __global float *b, int O, 
     b[row * b_cols + o] = o < O ? w[o * C * KH * KW + row] : 0.0f;
 }
 
+/* The weights as conv_implicit's B for the input gradient of a stride-1
+ * convolution, itself a convolution of dz with the kernel turned by 180
+ * degrees and channels swapped: [O*KH*KW, b_cols], zero past C columns,
+ * b[(o*KH + i)*KW + j][c] = w[o, c, KH-1-i, KW-1-j]. Launched as (b_cols, rows). */
+__kernel void conv_weights_turned(__global const float *w, __global float *b, int O, int C,
+                                  int KH, int KW, int b_cols)
+{
+    int c = get_global_id(0), row = get_global_id(1), area = KH * KW;
+    if (c >= b_cols || row >= O * area)
+        return;
+    int o = row / area, i = (row - o * area) / KW, j = row - o * area - i * KW;
+    b[row * b_cols + c] = c < C ? w[((o * C + c) * KH + KH - 1 - i) * KW + KW - 1 - j] : 0.0f;
+}
+
 /* Which conv_implicit computes: g's input [N, C, H, W] and output [N, OC, OH,
  * OW] (g.n, g.c, g.h, g.w, g.oh, g.ow), window, stride and leading padding. */
 #define CI_TP 8  /* output pixels of a row a work-item computes */

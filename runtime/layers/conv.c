@@ -27,7 +27,7 @@ typedef struct {
     int act;
     int bias;          /* bias: false, for a convolution followed by batchnorm */
     ConvGeom geom;
-    cl_kernel im2col, col2im, act_bwd, weights_b, implicit, bias_act, pad_planes;
+    cl_kernel im2col, col2im, act_bwd, weights_b, weights_turned, implicit, bias_act, pad_planes;
     cl_mem ones; /* 16 ones: the B that sums dz's rows into the bias gradient */
 } Conv;
 
@@ -137,6 +137,14 @@ static ConvGeom padded_geom(ConvGeom f)
     return p;
 }
 
+/* The input gradient of a stride-1 convolution as a convolution of dz: the
+ * kernel turned, channels swapped, leading padding KH-1-PH, KW-1-PW. */
+static ConvGeom turned_geom(ConvGeom f)
+{
+    return (ConvGeom){f.n, f.c, f.oh, f.ow, f.kh, f.kw, 1, 1, f.kh - 1 - f.ph, f.kw - 1 - f.pw,
+                      f.h, f.w};
+}
+
 static int conv_setup(Node *n, Graph *g, Err *err)
 {
     Conv *c = n->state;
@@ -149,16 +157,21 @@ static int conv_setup(Node *n, Graph *g, Err *err)
     if (!rc) rc = layer_kernel(g, n, ks->col2im, &c->col2im, err);
     if (!rc) rc = layer_kernel(g, n, "act_backward", &c->act_bwd, err);
     if (!rc) rc = layer_kernel(g, n, "conv_weights_b", &c->weights_b, err);
+    if (!rc) rc = layer_kernel(g, n, "conv_weights_turned", &c->weights_turned, err);
     if (!rc) rc = layer_kernel(g, n, ks->implicit, &c->implicit, err);
     if (!rc) rc = layer_kernel(g, n, "bias_act_planes", &c->bias_act, err);
     if (!rc) rc = layer_kernel(g, n, "pad_planes", &c->pad_planes, err);
     if (!rc) rc = graph_buffer(g, 16, "conv2d ones", &c->ones, err);
     if (!rc) rc = dev_write(g->dev, c->ones, 0, sizeof ones, ones, err);
     graph_want_scratch(g, SCRATCH_COL, (size_t)k * cols);
-    ConvGeom padded = padded_geom(c->geom);
+    /* the input, or dz, with its padding written out (pad_input) */
+    ConvGeom padded = padded_geom(c->geom), turned = padded_geom(turned_geom(c->geom));
     graph_want_scratch(g, SCRATCH_COL, (size_t)g->max_batch * c->geom.c * padded.h * padded.w);
-    /* the weights as conv_implicit's B */
+    graph_want_scratch(g, SCRATCH_COL, (size_t)g->max_batch * c->filters * turned.h * turned.w);
+    /* the weights as conv_implicit's B, for forward and for the input gradient */
     graph_want_scratch(g, SCRATCH_CONV_B, (size_t)k * round16(c->filters));
+    graph_want_scratch(g, SCRATCH_CONV_B, (size_t)c->filters * c->geom.kh * c->geom.kw *
+                                              round16(c->geom.c));
     gemm_batch_reserve(g, (int)c->filters, k, p, g->max_batch); /* dW */
     gemm_batch_reserve(g, (int)c->filters, 1, p, g->max_batch); /* bias */
     return rc;
@@ -309,7 +322,8 @@ static int param_grads(Node *n, Graph *g, const ConvBatch *s, cl_mem col, Err *e
 }
 
 /* dx: dcol_n[K, P] = W^T[K, O] . dz_n[O, P] for each example, then col2im. */
-static int input_grad(Node *n, Graph *g, const ConvBatch *s, cl_mem col, cl_mem dx, Err *err)
+static int columns_input_grad(Node *n, Graph *g, const ConvBatch *s, cl_mem col, cl_mem dx,
+                              Err *err)
 {
     Conv *c = n->state;
     GemmBatch p = {.M = s->K, .N = s->P, .K = s->O, .items = g->batch,
@@ -320,6 +334,50 @@ static int input_grad(Node *n, Graph *g, const ConvBatch *s, cl_mem col, cl_mem 
     size_t gx[2] = {(size_t)s->geom.h, (size_t)g->batch * s->geom.c};
     size_t elements = (size_t)g->batch * s->geom.c * s->geom.h * s->geom.w;
     return rc ? rc : layout_launch(g, c->col2im, gx, elements, col, dx, &s->geom, err);
+}
+
+/* dx of a stride-1 convolution: dx[n, c, y, x] = the sum over o, i, j of
+ * dz[n, o, y + PH - i, x + PW - j] w[o, c, i, j], a convolution of dz with
+ * the turned kernel and leading padding KH-1-PH, KW-1-PW, which the implicit
+ * GEMM computes without a column matrix or col2im (about a third of the
+ * Keras CIFAR CNN's time went to those). */
+static int turned_input_grad(Node *n, Graph *g, const ConvBatch *s, cl_mem dx, Err *err)
+{
+    Conv *c = n->state;
+    ConvGeom f = s->geom, t = turned_geom(f);
+    t.c = s->O;
+    cl_mem b = g->scratch[SCRATCH_CONV_B];
+    int b_cols = round16(f.c), act = ACT_LINEAR;
+    size_t gb[2] = {(size_t)b_cols, (size_t)s->O * f.kh * f.kw}, lb[2] = {g->dev->plan.group, 1};
+    size_t gi[3], li[3];
+    implicit_shape(&g->dev->plan, t, b_cols, gi, li);
+    cl_mem none = NULL, dz = n->grad;
+    int rc = DEV_LAUNCH(g->dev, c->weights_turned, 2, gb, lb, err, KA(node_param(g, n, 0)->value),
+                        KA(b), KA(s->O), KA(f.c), KA(f.kh), KA(f.kw), KA(b_cols));
+    if (!rc && (t.ph || t.pw))
+        rc = pad_input(n, g, &dz, &t, err);
+    return rc ? rc : DEV_LAUNCH(g->dev, c->implicit, 3, gi, li, err, KA(dz), KA(b),
+                                KA(b_cols), KA(none), KA(dx), KA(f.c), KA(act), KA(t));
+}
+
+/* The share of conv_implicit's lanes (blocks of 16 channels by 8 pixels of a
+ * row) that hold outputs of `channels` x `width`. */
+static double lanes_used(int channels, int width)
+{
+    int rows = (width + IMPLICIT_ROW - 1) / IMPLICIT_ROW * IMPLICIT_ROW;
+    return (double)channels / round16(channels) * width / rows;
+}
+
+/* Stride 1 on the cpu plan takes the turned kernel when it fills at least 90%
+ * of conv_implicit's lanes (the CIFAR CNN's and ResNet-18's 32-512 channels:
+ * their backward 1.1-1.2x faster than with the column matrix), the rest the
+ * column matrix (LeNet's 10 channels, 12 wide: 20% slower turned). */
+static int input_grad(Node *n, Graph *g, const ConvBatch *s, cl_mem col, cl_mem dx, Err *err)
+{
+    if (!g->dev->plan.gpu && s->geom.sh == 1 && s->geom.sw == 1 &&
+        lanes_used(s->geom.c, s->geom.w) >= 0.9)
+        return turned_input_grad(n, g, s, dx, err);
+    return columns_input_grad(n, g, s, col, dx, err);
 }
 
 static int conv_backward(Node *n, Graph *g, Err *err)
