@@ -87,8 +87,55 @@ __kernel void batchnorm_stats(__global const float *x, __global float *stats,
     }
 }
 
-/* y = (x - mean) / sqrt(var + eps) * gamma + beta, a work-item per value
- * (p, plane), so that the channel is one division per plane. */
+/* The cpu plan's reductions: a work-item per channel (launched one a group)
+ * walks the channel's planes with sixteen partial sums, added up in a fixed
+ * order: (x - shift)^power summed (power 1 or 2), or with dy, the sums of dy
+ * and of dy * (x - shift). */
+static inline float bn_plane_sum(__global const float *x, int N, int C, int P, int c,
+                                 float shift, int power)
+{
+    float16 acc = (float16)(0.0f);
+    float tail = 0.0f;
+    for (int n = 0; n < N; n++) {
+        __global const float *v = x + ((size_t)n * C + c) * P;
+        int p = 0;
+        for (; p + 16 <= P; p += 16) {
+            float16 d = vload16(0, v + p) - shift;
+            acc += power == 2 ? d * d : d;
+        }
+        for (; p < P; p++) {
+            float d = v[p] - shift;
+            tail += power == 2 ? d * d : d;
+        }
+    }
+    return sum16(acc) + tail;
+}
+
+/* The batch statistics of batchnorm_stats, and the running statistics'
+ * update, with the cpu plan's reductions. */
+__kernel void batchnorm_stats_planes(__global const float *x, __global float *stats,
+                                     __global float *run_mean, __global float *run_var, int N,
+                                     int C, int P, float eps, float momentum, int training)
+{
+    int c = get_global_id(0), M = N * P;
+    if (c >= C)
+        return;
+    if (!training) {
+        stats[c] = run_mean[c];
+        stats[C + c] = 1.0f / sqrt(run_var[c] + eps);
+        return;
+    }
+    float mean = bn_plane_sum(x, N, C, P, c, 0.0f, 1) / (float)M;
+    float var = bn_plane_sum(x, N, C, P, c, mean, 2) / (float)M;
+    stats[c] = mean;
+    stats[C + c] = 1.0f / sqrt(var + eps);
+    run_mean[c] = (1.0f - momentum) * run_mean[c] + momentum * mean;
+    run_var[c] = (1.0f - momentum) * run_var[c] + momentum * var * ((float)M / (float)(M - 1));
+}
+
+/* y = (x - mean) / sqrt(var + eps) * gamma + beta.
+ *
+ * The gpu plan: a work-item per value (p, plane). */
 __kernel void batchnorm_forward(__global const float *x, __global float *y,
                                 __global const float *stats, __global const float *gamma,
                                 __global const float *beta, int planes, int C, int P)
@@ -98,6 +145,23 @@ __kernel void batchnorm_forward(__global const float *x, __global float *y,
         return;
     int c = plane % C, i = plane * P + p;
     y[i] = (x[i] - stats[c]) * stats[C + c] * gamma[c] + beta[c];
+}
+
+/* The cpu plan: a work-item per plane, one a group: the channel's numbers
+ * are read once and the loop along the plane is one the compiler vectorises
+ * (3x faster on POCL than a work-item per value). */
+__kernel void batchnorm_forward_planes(__global const float *x, __global float *y,
+                                       __global const float *stats, __global const float *gamma,
+                                       __global const float *beta, int planes, int C, int P)
+{
+    int plane = get_global_id(0);
+    if (plane >= planes)
+        return;
+    int c = plane % C;
+    float mean = stats[c], inv = stats[C + c], g = gamma[c], b = beta[c];
+    x += (size_t)plane * P, y += (size_t)plane * P;
+    for (int p = 0; p < P; p++)
+        y[p] = (x[p] - mean) * inv * g + b;
 }
 
 /* One work-group per channel: dbeta = sum of dy, dgamma = sum of dy * xhat. */
@@ -121,9 +185,39 @@ __kernel void batchnorm_param_grads(__global const float *dy, __global const flo
     }
 }
 
+/* batchnorm_param_grads with the cpu plan's reductions. */
+__kernel void batchnorm_param_grads_planes(__global const float *dy, __global const float *x,
+                                           __global const float *stats, __global float *dgamma,
+                                           __global float *dbeta, int N, int C, int P)
+{
+    int c = get_global_id(0);
+    if (c >= C)
+        return;
+    float mean = stats[c];
+    float16 sb = (float16)(0.0f), sg = (float16)(0.0f);
+    float tb = 0.0f, tg = 0.0f;
+    for (int n = 0; n < N; n++) {
+        size_t at = ((size_t)n * C + c) * P;
+        __global const float *d = dy + at, *v = x + at;
+        int p = 0;
+        for (; p + 16 <= P; p += 16) {
+            float16 g = vload16(0, d + p);
+            sb += g;
+            sg += g * (vload16(0, v + p) - mean);
+        }
+        for (; p < P; p++) {
+            tb += d[p];
+            tg += d[p] * (v[p] - mean);
+        }
+    }
+    dbeta[c] = sum16(sb) + tb;
+    dgamma[c] = (sum16(sg) + tg) * stats[C + c];
+}
+
 /* dx = gamma / sigma * (dy - (dbeta + xhat * dgamma) / M) in training, where
  * the batch's statistics depend on x; gamma / sigma * dy in evaluation. Laid
- * out as batchnorm_forward. */
+ * out as batchnorm_forward, and batchnorm_backward_planes as
+ * batchnorm_forward_planes. */
 __kernel void batchnorm_backward(__global const float *dy, __global const float *x,
                                  __global const float *stats, __global const float *gamma,
                                  __global const float *dgamma, __global const float *dbeta,
@@ -137,4 +231,22 @@ __kernel void batchnorm_backward(__global const float *dy, __global const float 
     if (training)
         g -= (dbeta[c] + (x[i] - stats[c]) * stats[C + c] * dgamma[c]) / (float)(N * P);
     dx[i] = gamma[c] * stats[C + c] * g;
+}
+
+__kernel void batchnorm_backward_planes(__global const float *dy, __global const float *x,
+                                        __global const float *stats, __global const float *gamma,
+                                        __global const float *dgamma,
+                                        __global const float *dbeta, __global float *dx, int N,
+                                        int C, int P, int training)
+{
+    int plane = get_global_id(0);
+    if (plane >= N * C)
+        return;
+    int c = plane % C;
+    float mean = stats[c], inv = stats[C + c], scale = gamma[c] * inv, M = (float)(N * P);
+    float db = training ? dbeta[c] : 0.0f, dg = training ? dgamma[c] : 0.0f;
+    size_t at = (size_t)plane * P;
+    dy += at, x += at, dx += at;
+    for (int p = 0; p < P; p++)
+        dx[p] = scale * (dy[p] - (db + (x[p] - mean) * inv * dg) / M);
 }

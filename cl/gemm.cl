@@ -113,21 +113,6 @@ __kernel void sum_splits(__global const float *P, int splits, int M, int N, int 
 #define NT_TM 4
 #define NT_TN 4
 
-/* The halves come through private memory rather than as v.lo and v.hi (the
- * same code once optimised): Oclgrind 21.10's check of uninitialised values
- * (tests/oclgrind-check) takes element 11 of any vector shuffle, such as
- * v.hi, for uninitialised, as it compares the shuffle's mask with the wrong
- * constant. */
-static inline float sum16(float16 v)
-{
-    float halves[16];
-    vstore16(v, 0, halves);
-    float8 h = vload8(0, halves) + vload8(1, halves);
-    float4 q = h.lo + h.hi;
-    float2 d = q.lo + q.hi;
-    return d.x + d.y;
-}
-
 __kernel void gemm_nt(int M, int N, int K, int k_total, int per_split,
                       __global const float *A, int lda, int a_item,
                       __global const float *B, int ldb, int b_item,

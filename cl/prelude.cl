@@ -75,3 +75,19 @@ static inline float uniform01(uint bits)
 {
     return (float)(bits >> 8) * (1.0f / 16777216.0f);
 }
+
+/* The sum of v's sixteen lanes in a fixed order (gemm_nt, the batchnorm
+ * reductions of the cpu plan). The halves come through private memory rather than as v.lo and v.hi (the
+ * same code once optimised): Oclgrind 21.10's check of uninitialised values
+ * (tests/oclgrind-check) takes element 11 of any vector shuffle, such as
+ * v.hi, for uninitialised, as it compares the shuffle's mask with the wrong
+ * constant. */
+static inline float sum16(float16 v)
+{
+    float halves[16];
+    vstore16(v, 0, halves);
+    float8 h = vload8(0, halves) + vload8(1, halves);
+    float4 q = h.lo + h.hi;
+    float2 d = q.lo + q.hi;
+    return d.x + d.y;
+}
