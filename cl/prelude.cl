@@ -41,6 +41,17 @@ static inline float act_grad(float y, int act)
     }
 }
 
+/* act_grad on eight values at once. */
+static inline float8 act_grad8(float8 y, int act)
+{
+    switch (act) {
+    case ACT_RELU: return y > 0.0f ? (float8)(1.0f) : (float8)(0.0f);
+    case ACT_SIGMOID: return y * (1.0f - y);
+    case ACT_TANH: return 1.0f - y * y;
+    default: return (float8)(1.0f);
+    }
+}
+
 /* log(sum(exp(x))) over one row, shifted by the maximum so it cannot overflow. */
 static inline float row_logsumexp(__global const float *x, int cols)
 {

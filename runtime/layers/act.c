@@ -41,13 +41,26 @@ static int act_setup(Node *n, Graph *g, Err *err)
     return rc ? rc : layer_kernel(g, n, "act_backward", &a->bwd, err);
 }
 
+/* act_forward and act_backward take eight values a work-item (cl/act.cl). */
+static size_t act_items(int count)
+{
+    return ((size_t)count + 7) / 8;
+}
+
 static int act_forward(Node *n, Graph *g, Err *err)
 {
     Act *a = n->state;
     int count = g->batch * (int)shape_size(n->out_shape);
-    size_t global[1] = {(size_t)count};
+    size_t global[1] = {act_items(count)};
     return DEV_LAUNCH(g->dev, a->fwd, 1, global, NULL, err, KA(n->inputs[0]->out), KA(n->out),
                       KA(count), KA(a->act));
+}
+
+int launch_act_backward(Graph *g, cl_kernel k, cl_mem dy, cl_mem y, cl_mem dx, int count, int act,
+                        Err *err)
+{
+    size_t global[1] = {act_items(count)};
+    return DEV_LAUNCH(g->dev, k, 1, global, NULL, err, KA(dy), KA(y), KA(dx), KA(count), KA(act));
 }
 
 /* The derivative is written in terms of the output (act_grad in cl/prelude.cl). */
@@ -56,11 +69,8 @@ static int act_backward(Node *n, Graph *g, Err *err)
     Act *a = n->state;
     cl_mem dx = n->in_grad[0];
     int count = g->batch * (int)shape_size(n->out_shape);
-    size_t global[1] = {(size_t)count};
-    if (!dx)
-        return CLRUN_OK;
-    return DEV_LAUNCH(g->dev, a->bwd, 1, global, NULL, err, KA(n->grad), KA(n->out), KA(dx),
-                      KA(count), KA(a->act));
+    return dx ? launch_act_backward(g, a->bwd, n->grad, n->out, dx, count, a->act, err)
+              : CLRUN_OK;
 }
 
 #define ACT_ROW(NAME) {NAME, act_layer_parse, act_infer, act_setup, act_forward, act_backward}

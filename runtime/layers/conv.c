@@ -385,12 +385,10 @@ static int conv_backward(Node *n, Graph *g, Err *err)
     Conv *c = n->state;
     ConvBatch s = conv_batch(c, g->batch);
     cl_mem col = g->scratch[SCRATCH_COL], dx = n->in_grad[0];
-    size_t gall[1] = {(size_t)g->batch * s.O * s.P};
-    int count = (int)gall[0], rc = CLRUN_OK;
+    int count = g->batch * s.O * s.P, rc = CLRUN_OK;
     /* dz = dy * act'(y), in place: nothing reads this node's grad after it */
     if (c->act != ACT_LINEAR)
-        rc = DEV_LAUNCH(g->dev, c->act_bwd, 1, gall, NULL, err, KA(n->grad), KA(n->out),
-                        KA(n->grad), KA(count), KA(c->act));
+        rc = launch_act_backward(g, c->act_bwd, n->grad, n->out, n->grad, count, c->act, err);
     if (!rc)
         rc = param_grads(n, g, &s, col, err);
     /* the column matrix is free again once dW has it */

@@ -88,14 +88,12 @@ static int dense_backward(Node *n, Graph *g, Err *err)
     Dense *d = n->state;
     int U = (int)d->units, I = d->in, N = g->batch, count = N * U;
     Param *w = node_param(g, n, 0), *b = node_param(g, n, 1);
-    size_t gall[1] = {(size_t)count};
     int rc = CLRUN_OK;
     /* dz = dy * act'(y), in place: nothing reads this node's grad after it */
     if (d->act == ACT_SOFTMAX && !d->fused)
         rc = launch_softmax_backward(g, d->softmax_bwd, n->grad, n->out, n->grad, U, 0, err);
     else if (d->act != ACT_LINEAR && d->act != ACT_SOFTMAX)
-        rc = DEV_LAUNCH(g->dev, d->act_bwd, 1, gall, NULL, err, KA(n->grad), KA(n->out),
-                        KA(n->grad), KA(count), KA(d->act));
+        rc = launch_act_backward(g, d->act_bwd, n->grad, n->out, n->grad, count, d->act, err);
     if (!rc)
         rc = launch_sum_channels(g, n->grad, b->grad, N, U, 1, NULL, err);
     /* dW[U, I] = dz[N, U]^T . x[N, I] */

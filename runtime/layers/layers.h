@@ -86,6 +86,10 @@ int launch_sum_channels(Graph *g, cl_mem in, cl_mem out, int N, int C, int P, cl
  * as the plan shapes them (dev_launch rounds the global sizes up). */
 void launch_planes(const Graph *g, cl_kernel k, int w, int h, int planes, size_t global[3],
                    size_t local[3]);
+/* dx = dy * act'(y) over count values through kernel k (act_backward, from
+ * the layer's setup); dx may be dy. */
+int launch_act_backward(Graph *g, cl_kernel k, cl_mem dy, cl_mem y, cl_mem dx, int count, int act,
+                        Err *err);
 /* A kernel handle for a layer's setup, with the layer named on failure. */
 int layer_kernel(Graph *g, Node *n, const char *name, cl_kernel *out, Err *err);
 /* The one input of a single-input layer, checked. */
