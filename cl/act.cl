@@ -2,17 +2,24 @@
  * into dense and conv2d), and the bias-plus-activation epilogues of dense
  * and of conv2d's products. */
 
-/* Eight values a work-item, as one vector (the last few one by one): POCL
- * keeps these vectorised where a value a work-item behind a switch on act
- * ran 2-3x slower. Launched as ACT_ITEMS(n) (runtime/layers/act.c). */
+/* Values a work-item: on the cpu plan eight, as one vector, which POCL keeps
+ * vectorised where a value a work-item behind a switch on act ran 2-3x
+ * slower; on the gpu plan one (the vector's tanh spills on gfx90a).
+ * runtime/layers/act.c launches ceil(n / ACT_ITEMS) work-items. */
+#if PLAN_GPU
+#define ACT_ITEMS 1
+#else
+#define ACT_ITEMS 8
+#endif
+
 __kernel void act_forward(__global const float *x, __global float *y, int n, int act)
 {
-    int i = get_global_id(0) * 8;
-    if (i + 8 <= n) {
+    int i = get_global_id(0) * ACT_ITEMS, end = min(i + ACT_ITEMS, n);
+    if (ACT_ITEMS == 8 && end - i == 8) {
         vstore8(act_apply8(vload8(0, x + i), act), 0, y + i);
         return;
     }
-    for (; i < n; i++)
+    for (; i < end; i++)
         y[i] = act_apply(x[i], act);
 }
 
@@ -20,12 +27,12 @@ __kernel void act_forward(__global const float *x, __global float *y, int n, int
 __kernel void act_backward(__global const float *dy, __global const float *y,
                            __global float *dx, int n, int act)
 {
-    int i = get_global_id(0) * 8;
-    if (i + 8 <= n) {
+    int i = get_global_id(0) * ACT_ITEMS, end = min(i + ACT_ITEMS, n);
+    if (ACT_ITEMS == 8 && end - i == 8) {
         vstore8(vload8(0, dy + i) * act_grad8(vload8(0, y + i), act), 0, dx + i);
         return;
     }
-    for (; i < n; i++)
+    for (; i < end; i++)
         dx[i] = dy[i] * act_grad(y[i], act);
 }
 

@@ -41,17 +41,18 @@ static int act_setup(Node *n, Graph *g, Err *err)
     return rc ? rc : layer_kernel(g, n, "act_backward", &a->bwd, err);
 }
 
-/* act_forward and act_backward take eight values a work-item (cl/act.cl). */
-static size_t act_items(int count)
+/* act_forward and act_backward's work-items: eight values each on the cpu
+ * plan, one on the gpu plan (ACT_ITEMS in cl/act.cl). */
+static size_t act_items(const Graph *g, int count)
 {
-    return ((size_t)count + 7) / 8;
+    return g->dev->plan.gpu ? (size_t)count : ((size_t)count + 7) / 8;
 }
 
 static int act_forward(Node *n, Graph *g, Err *err)
 {
     Act *a = n->state;
     int count = g->batch * (int)shape_size(n->out_shape);
-    size_t global[1] = {act_items(count)};
+    size_t global[1] = {act_items(g, count)};
     return DEV_LAUNCH(g->dev, a->fwd, 1, global, NULL, err, KA(n->inputs[0]->out), KA(n->out),
                       KA(count), KA(a->act));
 }
@@ -59,7 +60,7 @@ static int act_forward(Node *n, Graph *g, Err *err)
 int launch_act_backward(Graph *g, cl_kernel k, cl_mem dy, cl_mem y, cl_mem dx, int count, int act,
                         Err *err)
 {
-    size_t global[1] = {act_items(count)};
+    size_t global[1] = {act_items(g, count)};
     return DEV_LAUNCH(g->dev, k, 1, global, NULL, err, KA(dy), KA(y), KA(dx), KA(count), KA(act));
 }
 
