@@ -110,9 +110,13 @@ figures: deps
 	@$(MAKE) --no-print-directory build/clrun
 	tools/make-figures
 
-# clrun against PyTorch on this machine (bench/bench.py); BENCH_ARGS="--rounds 5" etc.
+# clrun against Debian's PyTorch, the current PyTorch and tinygrad on this
+# machine (bench/bench.py); the last two from the Python package index into
+# build/bench-venv (bench/setup-venv: only when missing; without the index the
+# bench compares with Debian's PyTorch alone). BENCH_ARGS="--rounds 3" etc.
 bench: deps
 	@tools/install-deps --bench
+	@bench/setup-venv
 	@$(MAKE) --no-print-directory build/clrun
 	/usr/bin/python3 bench/bench.py $(BENCH_ARGS)
 

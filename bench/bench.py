@@ -1,141 +1,157 @@
 #!/usr/bin/python3
-"""bench.py: clrun's training speed against PyTorch's on this machine (`make bench`).
+"""bench.py: clrun's training speed against the frameworks users would pick (`make bench`).
 
-For each model (the seeds' LeNet, the 784-256-10 ReLU MLP and the Keras CNN of
-VARIANTS.md) it trains with batch 64 and plain SGD (lr 0.01) on the same
-Fashion-MNIST images (Debian's dataset-fashion-mnist) in clrun and in PyTorch
-(Debian's python3-torch, with 1 and with 2 threads), alternating the three
-several times, and prints training images/s for each (the best of the
-rounds), the ratio clrun / PyTorch (PyTorch's better thread count), and
-clrun's effective GFLOP/s against the single-precision GEMM peak PyTorch
-measures here (a 1024x1024 matrix product, best of 1 and 2 threads).
+Every seed model (workload.py: LeNet, the ReLU MLP and the Keras CNN with
+batch 64 and SGD on Fashion-MNIST; the Keras CIFAR-10 CNN with batch 32,
+RMSprop and its dropout, and ResNet-18 with batch 128, SGD with momentum and
+weight decay and batchnorm in training mode, on random CIFAR-10 records) is
+trained by clrun and by each anchor on the same images:
+  torch-debian  PyTorch of the Python running this script (Debian's 1.13
+                under make bench), 1 and 2 threads
+  torch-pip     the current PyTorch from the package index (build/bench-venv,
+                which bench/setup-venv makes), 1 and 2 threads
+  tinygrad-cl   tinygrad (same venv) on its OpenCL backend: its first OpenCL
+                device, the POCL device clrun uses here
+  tinygrad-cpu  tinygrad on its own CPU backend (C through clang-15), all cores
+One model's rounds run one after the other, its runs alternating (in reverse
+order every other round) so that the VM's drifts hit all alike, and its lines
+are printed when they are done; each figure is the best of the rounds. clrun trains
+an epoch to warm up and counts the epochs after it (history.csv); a peer warms
+up with two batches (TinyJit replays from the third call) and times batches
+until it has trained as many images as clrun counted or for 6 s. A run that
+fails or passes the model's time limit is reported, not fatal; a peer whose
+run took over two minutes is not run again for that model (slow peers are
+measured once, at their first thread count). A peer that is not installed is
+left out, saying why.
 
-A run trains two epochs of the images and counts the second, so one-time costs
-(kernel compilation, first-touch allocation) stay out of the figures; only
-training is timed, not evaluation. The same script runs on a GPU machine,
-where PyTorch uses CUDA when it can.
+Printed: versions, every run's images/s (progress on stderr), the
+single-precision GEMM peak (a 1024^3 product in the fastest PyTorch here, 1 and
+2 threads, best of a measurement before the runs and one after), then per
+model clrun against the best anchor at its best thread count, clrun against
+tinygrad on the same OpenCL device, and clrun's GFLOP/s (3x the forward FLOPs
+of convolutions and dense layers) and share of the peak.
 
-    bench/bench.py [--rounds 3] [--models lenet,mlp,keras-cnn] [--device SPEC]
-                   [--data fashion-mnist|mnist]
+    bench/bench.py [--rounds 2] [--models lenet,mlp,...] [--peers torch-debian,...]
+                   [--device SPEC] [--data fashion-mnist|mnist]
 
---data mnist trains on the bundled MNIST sample (data/mnist-sample, at most its
-8,000 images an epoch) instead, for machines without Debian's Fashion-MNIST
-(bench/gpu-check on a lent GPU machine).
+--data mnist trains the MNIST-shaped models on the bundled MNIST sample (at
+most its 8,000 images an epoch), for machines without Debian's Fashion-MNIST
+(bench/gpu-check); the CIFAR-shaped models always train on random records.
 """
 import argparse
+import collections
 import csv
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True  # no bench/__pycache__ in the source tree, here or in workers
+import workload  # noqa: E402
+
+ROOT = workload.ROOT
 CLRUN = os.path.join(ROOT, "build", "clrun")
-# --data: clrun's dataset name, the IDX folder PyTorch reads, the images there
-DATASETS = {
-    "fashion-mnist": ("fashion-mnist", "/usr/share/datasets/fashion-mnist", 60000),
-    "mnist": ("mnist", os.path.join(ROOT, "data", "mnist-sample"), 8000),
-}
-BATCH = 64
+HERE = os.path.dirname(os.path.abspath(__file__))
+VENV_PYTHON = os.path.join(ROOT, "build", "bench-venv", "bin", "python")
+SLOW = 120            # seconds: a peer's run slower than this is not repeated
+TRAIN_FACTOR = 3      # forward, and backward to the inputs and to the weights
 
-# name: (model file, images per epoch, forward FLOPs per image)
-MODELS = {
-    "lenet": ("models/lenet.yaml", 8192,
-              2 * (25 * 10 * 24 * 24 + 250 * 20 * 8 * 8 + 320 * 50 + 50 * 10)),
-    "mlp": ("models/keras-mlp-relu.yaml", 32768, 2 * (784 * 256 + 256 * 10)),
-    "keras-cnn": ("models/keras-cnn.yaml", 1024,
-                  2 * (9 * 32 * 26 * 26 + 288 * 64 * 24 * 24 + 9216 * 128 + 128 * 10)),
-}
-TRAIN_FACTOR = 3  # forward, and backward to the inputs and to the weights
+# python: the interpreter; worker: the script it runs; threads: the counts
+# tried, in order (None: the backend's own, a thread a core: POCL's pool, and
+# tinygrad's CPU backend, which splits kernels over NUM_CPU_THREADS, the cores)
+Peer = collections.namedtuple("Peer", "name python worker env threads probe")
+TORCH_PROBE = "import torch; print('PyTorch', torch.__version__)"
+TINYGRAD_PROBE = """from importlib.metadata import version
+from tinygrad import Device, Tensor
+assert (Tensor([1, 2]) * 2).tolist() == [2, 4]
+d = Device[Device.DEFAULT]
+print('tinygrad', version('tinygrad'), Device.DEFAULT, getattr(d, 'device_name', ''),
+      getattr(d, 'driver_version', ''))"""
 
 
-def clrun_images_per_s(model, images, device, data):
-    """The second epoch's training images/s, from history.csv."""
+def clang():
+    """tinygrad's CPU backend compiles with $CC, else `clang`: the Debian clang-15."""
+    return shutil.which("clang-15") or "clang"
+
+
+PEERS = [
+    Peer("torch-debian", sys.executable, "peer_torch.py", {}, (1, 2), TORCH_PROBE),
+    Peer("torch-pip", VENV_PYTHON, "peer_torch.py", {}, (1, 2), TORCH_PROBE),
+    Peer("tinygrad-cl", VENV_PYTHON, "peer_tinygrad.py", {"DEV": "CL"}, (None,), TINYGRAD_PROBE),
+    Peer("tinygrad-cpu", VENV_PYTHON, "peer_tinygrad.py", {"DEV": "CPU", "CC": clang()}, (None,),
+         TINYGRAD_PROBE),
+]
+
+
+class RunError(Exception):
+    pass
+
+
+def run(cmd, limit, env=None):
+    """stdout of cmd, within limit seconds; RunError saying why not."""
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=limit,
+                             env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1", **(env or {})))
+    except subprocess.TimeoutExpired:
+        raise RunError("passed the time limit of %d s" % limit) from None
+    except OSError as e:
+        raise RunError(str(e)) from None
+    if out.returncode != 0:
+        lines = (out.stderr or out.stdout).strip().splitlines() or ["no output"]
+        raise RunError("exit %d: %s" % (out.returncode, lines[-1][:160]))
+    return out.stdout
+
+
+# ---- clrun ----
+
+def clrun_experiment(path, work, images, data):
+    optim = ", ".join("%s: %s" % kv for kv in work.optimizer.items())
+    dataset = "cifar10" if work.data == "cifar10" else workload.IDX_SETS[data][0]
+    with open(path, "w") as f:
+        f.write("model: %s\n" % os.path.join(ROOT, work.yaml))
+        f.write("data: {dataset: %s, limit: %d}\n" % (dataset, images))
+        f.write("optimizer: {%s}\n" % optim)
+        f.write("loss: %s\n" % work.loss)
+        f.write("train: {epochs: %d, batch_size: %d, seed: 1}\n" % (1 + work.epochs, work.batch))
+
+
+def clrun_speed(work, images, args, cifar):
+    """Training images/s of the epochs after the first, from history.csv."""
     with tempfile.TemporaryDirectory(prefix="clrun-bench-") as tmp:
         exp = os.path.join(tmp, "bench.yaml")
-        with open(exp, "w") as f:
-            f.write("model: %s\n" % os.path.join(ROOT, model))
-            f.write("data: {dataset: %s, limit: %d}\n" % (DATASETS[data][0], images))
-            f.write("optimizer: {name: sgd, learning_rate: 0.01}\n")
-            f.write("loss: nll\ntrain: {epochs: 2, batch_size: %d, seed: 1}\n" % BATCH)
+        clrun_experiment(exp, work, images, args.data)
         cmd = [CLRUN, "run", exp, "--out", os.path.join(tmp, "run")]
-        if device:
-            cmd += ["--device", device]
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        if args.device:
+            cmd += ["--device", args.device]
+        # CIFAR-10 is looked for under $CLRUN_ROOT/data/cifar10
+        run(cmd, work.limit, {"CLRUN_ROOT": cifar} if work.data == "cifar10" else None)
         with open(os.path.join(tmp, "run", "history.csv")) as f:
-            rows = list(csv.DictReader(f))
-    return float(rows[-1]["images_per_s"])
+            rows = list(csv.DictReader(f))[1:]
+    return len(rows) * images / sum(images / float(r["images_per_s"]) for r in rows)
 
 
-def torch_images_per_s(name, images, threads, data):
-    """The same in PyTorch, in a fresh process with its own thread count."""
-    out = subprocess.run([sys.executable, __file__, "--torch", name, "--threads", str(threads),
-                          "--images", str(images), "--data", data], check=True,
-                         capture_output=True, text=True)
-    return float(out.stdout.split()[-1])
+# ---- the anchors ----
+
+def peer_speed(peer, threads, name, images, args, cifar):
+    work = workload.MODELS[name]
+    cmd = [peer.python, os.path.join(HERE, peer.worker), "--model", name, "--images",
+           str(images), "--timed", str(images * work.epochs), "--data", args.data,
+           "--cifar", cifar] + (["--threads", str(threads)] if threads else [])
+    return float(run(cmd, work.limit, peer.env).split()[0])
 
 
-def torch_worker(name, images, threads, data):
-    import numpy as np
-    import torch
-    import torch.nn as nn
-    import torch.nn.functional as F
-    sys.path.insert(0, os.path.join(ROOT, "tools"))
-    import pyclrun
-
-    torch.set_num_threads(threads)
-    torch.manual_seed(1)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    folder = DATASETS[data][1]
-    pixels = pyclrun.read_idx(os.path.join(folder, "train-images-idx3-ubyte.gz"), images)
-    labels = pyclrun.read_idx(os.path.join(folder, "train-labels-idx1-ubyte.gz"), images)
-    x = torch.from_numpy(pixels.astype(np.float32) / 255).unsqueeze(1).to(device)
-    y = torch.from_numpy(labels.astype(np.int64)).to(device)
-
-    class Net(nn.Module):
-        def __init__(self):
-            super().__init__()
-            if name == "lenet":
-                self.convs = nn.ModuleList([nn.Conv2d(1, 10, 5), nn.Conv2d(10, 20, 5)])
-                self.fcs = nn.ModuleList([nn.Linear(320, 50), nn.Linear(50, 10)])
-            elif name == "mlp":
-                self.convs = nn.ModuleList()
-                self.fcs = nn.ModuleList([nn.Linear(784, 256), nn.Linear(256, 10)])
-            else:
-                self.convs = nn.ModuleList([nn.Conv2d(1, 32, 3), nn.Conv2d(32, 64, 3)])
-                self.fcs = nn.ModuleList([nn.Linear(9216, 128), nn.Linear(128, 10)])
-
-        def forward(self, v):
-            if name == "lenet":
-                v = F.relu(F.max_pool2d(self.convs[0](v), 2))
-                v = F.relu(F.max_pool2d(self.convs[1](v), 2))
-            elif name == "keras-cnn":
-                v = F.max_pool2d(F.relu(self.convs[1](F.relu(self.convs[0](v)))), 2)
-            v = F.relu(self.fcs[0](torch.flatten(v, 1)))
-            return F.log_softmax(self.fcs[1](v), dim=1)
-
-    net = Net().to(device)
-    opt = torch.optim.SGD(net.parameters(), lr=0.01)
-
-    def epoch():
-        order = torch.randperm(images, device=device)
-        for start in range(0, images, BATCH):
-            batch = order[start:start + BATCH]
-            opt.zero_grad()
-            F.nll_loss(net(x[batch]), y[batch]).backward()
-            opt.step()
-        if device == "cuda":
-            torch.cuda.synchronize()
-
-    epoch()
-    started = time.perf_counter()
-    epoch()
-    print("%.1f" % (images / (time.perf_counter() - started)))
+def probe(peer):
+    """The peer's version line, or RunError saying why it cannot run."""
+    if not os.path.exists(peer.python):
+        raise RunError("not installed (%s is missing; bench/setup-venv makes it from the "
+                       "Python package index)" % os.path.relpath(peer.python, ROOT))
+    return run([peer.python, "-c", peer.probe], 120, peer.env).strip()
 
 
-def gemm_peak(threads):
-    out = subprocess.run([sys.executable, "-c", """
+def gemm_peak(python, threads):
+    return float(run([python, "-c", """
 import time, torch
 torch.set_num_threads(%d)
 a, b = torch.rand(1024, 1024), torch.rand(1024, 1024)
@@ -143,48 +159,185 @@ best = 0
 for _ in range(10):
     t = time.perf_counter(); c = a @ b; t = time.perf_counter() - t
     best = max(best, 2 * 1024 ** 3 / t / 1e9)
-print(best)""" % threads], check=True, capture_output=True, text=True)
-    return float(out.stdout)
+print(best)""" % threads], 120))
+
+
+def check_architectures(names):
+    """The peers' networks (workload.py) against the YAML clrun trains: same parameters."""
+    for n in names:
+        work = workload.MODELS[n]
+        ours = workload.count(work.layers, work.input)[0]
+        summary = run([CLRUN, "summary", os.path.join(ROOT, work.yaml)], 60).split()
+        if int(summary[-1]) != ours:
+            sys.exit("bench: %s: workload.py's layers have %d parameters, clrun summary %s says "
+                     "%s" % (n, ours, work.yaml, summary[-1]))
+
+
+# ---- rounds ----
+
+def jobs(peers):
+    """(peer or None for clrun, threads) in the order of a round."""
+    return [(None, None)] + [(p, t) for p in peers for t in p.threads]
+
+
+def label(peer, threads):
+    if peer is None:
+        return "clrun"
+    return peer.name + (" x%d" % threads if threads else "")
+
+
+def measure(name, peers, args, cifar):
+    """best[label] = images/s, notes[label] = why there is none: one model's rounds."""
+    best, notes = {}, {}
+    images = images_for(name, args.data)
+    for r in range(args.rounds):
+        for peer, threads in jobs(peers) if r % 2 == 0 else jobs(peers)[::-1]:
+            key = label(peer, threads)
+            if key in notes:
+                continue
+            started = time.perf_counter()
+            try:
+                speed = clrun_speed(workload.MODELS[name], images, args, cifar) if peer is None \
+                    else peer_speed(peer, threads, name, images, args, cifar)
+                best[key] = max(best.get(key, 0.0), speed)
+                said = fmt(speed) + " img/s"
+            except RunError as e:
+                notes[key] = said = str(e)
+            took = time.perf_counter() - started
+            print("bench: %s, %s: %s in %.0f s" % (name, key, said, took), file=sys.stderr)
+            if peer is not None and (key in notes or took > SLOW):
+                skip_peer(notes, best, peer, key, took)
+    return best, notes
+
+
+def skip_peer(notes, best, peer, key, took):
+    """After a failed or slow run, the peer's other thread counts and later
+    rounds of this model are left out."""
+    why = "failed" if key in notes else "took %.0f s" % took
+    for t in peer.threads:
+        other = label(peer, t)
+        if other not in notes and other not in best:
+            notes[other] = "not run: %s %s (slow or failing peers run once)" % (key, why)
+        elif other in best:
+            notes.setdefault(other, "measured once: the run took %.0f s" % took)
+
+
+def images_for(name, data):
+    work = workload.MODELS[name]
+    images = work.images if work.data == "cifar10" else min(work.images,
+                                                           workload.IDX_SETS[data][2])
+    return images // work.batch * work.batch
+
+
+# ---- report ----
+
+def versions(peers):
+    """The peers that can run and the names of those that cannot, printing each
+one's version line or why not."""
+    try:
+        commit = run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], 10).strip()
+    except RunError:
+        commit = "(not a git checkout)"
+    print("clrun %s on %s" % (commit, run([CLRUN, "devices"], 60).strip()))
+    ready, missing = [], []
+    for peer in peers:
+        try:
+            print("%-13s %s" % (peer.name, probe(peer)))
+            ready.append(peer)
+        except RunError as e:
+            print("%-13s %s" % (peer.name, e))
+            missing.append(peer.name)
+    if "tinygrad-cpu" in [p.name for p in ready]:
+        print("%-13s %s" % ("", run([clang(), "--version"], 10).splitlines()[0]))
+    return ready, missing
+
+
+def gemm_best(peers):
+    """(GFLOP/s, where) of the fastest PyTorch here, 1 and 2 threads."""
+    best = (0.0, "no PyTorch")
+    for peer in peers:
+        if peer.worker == "peer_torch.py":
+            for t in (1, 2):
+                best = max(best, (gemm_peak(peer.python, t), "%s x%d" % (peer.name, t)))
+    return best
+
+
+def fmt(speed):
+    return "{:,.0f}".format(speed) if speed >= 100 else "%.1f" % speed
+
+
+def train_gflops(name, speed):
+    work = workload.MODELS[name]
+    return speed * workload.count(work.layers, work.input)[1] * TRAIN_FACTOR / 1e9
+
+
+def print_runs(name, peers, best, notes, missing):
+    clrun = best.get("clrun")
+    for peer, threads in jobs(peers):
+        key = label(peer, threads)
+        speed = best.get(key)
+        ratio = "%7.2fx" % (clrun / speed) if clrun and speed and peer else ""
+        figure = fmt(speed) if speed else "-"
+        print(("%-14s %-16s %10s %8s  %s" % (name, key, figure, ratio, notes.get(key, ""))).rstrip())
+    for peer in missing:
+        print("%-14s %-16s %10s %8s  %s" % (name, peer, "-", "", "cannot run here (above)"))
+
+
+def print_summary(names, best, peak):
+    print("\n%-14s %10s  %-16s %10s %10s %12s %8s %8s" % (
+        "model", "clrun", "best anchor", "img/s", "clrun/best", "clrun/tg-cl", "GFLOP/s",
+        "of peak"))
+    for n in names:
+        clrun, tg = best[n].get("clrun"), best[n].get("tinygrad-cl")
+        anchors = {k: v for k, v in best[n].items() if k != "clrun"}
+        top = max(anchors, key=anchors.get) if anchors else None
+        gflops = train_gflops(n, clrun) if clrun else 0
+        print("%-14s %10s  %-16s %10s %10s %12s %8s %8s" % (
+            n, fmt(clrun) if clrun else "failed", top or "none", fmt(anchors[top]) if top else "-",
+            "%.2fx" % (clrun / anchors[top]) if clrun and top else "-",
+            "%.2fx" % (clrun / tg) if clrun and tg else "-",
+            "%.1f" % gflops if clrun else "-",
+            "%.1f%%" % (100 * gflops / peak) if clrun and peak else "-"))
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--models", default="lenet,mlp,keras-cnn")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--models", default=",".join(workload.MODELS))
+    ap.add_argument("--peers", default=",".join(p.name for p in PEERS))
     ap.add_argument("--device", default=None, help="clrun's --device")
-    ap.add_argument("--data", default="fashion-mnist", choices=sorted(DATASETS))
-    ap.add_argument("--torch", help=argparse.SUPPRESS)
-    ap.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
-    ap.add_argument("--images", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--data", default="fashion-mnist", choices=sorted(workload.IDX_SETS))
     args = ap.parse_args()
-    if args.torch:
-        return torch_worker(args.torch, args.images, args.threads, args.data)
-    names = args.models.split(",")
+    sys.stdout.reconfigure(line_buffering=True)  # each model's lines as it is done
+    names, wanted = args.models.split(","), args.peers.split(",")
     for n in names:
-        if n not in MODELS:
-            sys.exit("bench: unknown model %r (known: %s)" % (n, ", ".join(MODELS)))
-    peak = max(gemm_peak(1), gemm_peak(2))
-    print("Single-precision GEMM peak here (PyTorch, 1024x1024, best of 1 and 2 threads): "
-          "%.1f GFLOP/s" % peak)
-    best = {n: {"clrun": 0.0, "torch1": 0.0, "torch2": 0.0} for n in names}
-    for r in range(args.rounds):
+        if n not in workload.MODELS:
+            sys.exit("bench: unknown model %r (known: %s)" % (n, ", ".join(workload.MODELS)))
+    for w in wanted:
+        if w not in [p.name for p in PEERS]:
+            sys.exit("bench: unknown peer %r (known: %s)" % (w, ", ".join(p.name for p in PEERS)))
+    started = time.perf_counter()
+    check_architectures(names)
+    peers, missing = versions([p for p in PEERS if p.name in wanted])
+    before = gemm_best(peers)
+    print("\nTraining images/s, best of %d round%s; clrun/: clrun's images/s over the run's" % (
+        args.rounds, "s" if args.rounds > 1 else ""))
+    print("%-14s %-16s %10s %8s" % ("model", "run", "img/s", "clrun/"))
+    best, notes = {}, {}
+    with tempfile.TemporaryDirectory(prefix="clrun-bench-cifar-") as cifar:
+        workload.write_cifar(cifar, max((images_for(n, args.data) for n in names
+                                         if workload.MODELS[n].data == "cifar10"), default=1))
         for n in names:
-            model, images, _ = MODELS[n]
-            images = min(images, DATASETS[args.data][2]) // BATCH * BATCH
-            best[n]["clrun"] = max(best[n]["clrun"],
-                                   clrun_images_per_s(model, images, args.device, args.data))
-            best[n]["torch1"] = max(best[n]["torch1"], torch_images_per_s(n, images, 1, args.data))
-            best[n]["torch2"] = max(best[n]["torch2"], torch_images_per_s(n, images, 2, args.data))
-        print("round %d of %d done" % (r + 1, args.rounds), file=sys.stderr)
-    print("%-10s %12s %14s %14s %8s %10s %8s" % ("model", "clrun img/s", "torch 1 thr",
-                                                "torch 2 thr", "ratio", "GFLOP/s", "of peak"))
-    for n in names:
-        b = best[n]
-        torch_best = max(b["torch1"], b["torch2"])
-        gflops = b["clrun"] * MODELS[n][2] * TRAIN_FACTOR / 1e9
-        print("%-10s %12.0f %14.0f %14.0f %7.2fx %10.1f %7.1f%%" % (
-            n, b["clrun"], b["torch1"], b["torch2"], b["clrun"] / torch_best, gflops,
-            100 * gflops / peak))
+            best[n], notes[n] = measure(n, peers, args, cifar)
+            print_runs(n, peers, best[n], notes[n], missing)
+    peak, where = max(before, gemm_best(peers))
+    print("\nSingle-precision GEMM peak here (a 1024^3 product, before and after the runs): "
+          "%.1f GFLOP/s (%s)" % (peak, where))
+    print_summary(names, best, peak)
+    print("\nbench: %d round%s in %.1f min" % (args.rounds, "s" if args.rounds > 1 else "",
+                                              (time.perf_counter() - started) / 60))
+    if any("clrun" in notes[n] for n in names):
+        sys.exit(1)
 
 
 if __name__ == "__main__":
