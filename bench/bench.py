@@ -15,9 +15,9 @@ trained by clrun and by each anchor on the same images:
   tinygrad-cpu  tinygrad on its own CPU backend (C through clang-15), all cores
 One model's rounds run one after the other, its runs alternating (in reverse
 order every other round) so that the VM's drifts hit all alike, and its lines
-are printed when they are done; each figure is the best of the rounds. clrun trains
-an epoch to warm up and counts the epochs after it (history.csv); a peer warms
-up with two batches (TinyJit replays from the third call) and times batches
+are printed when they are done; each figure is the best of the rounds. clrun
+trains an epoch to warm up and counts the epochs after it (history.csv); a peer
+warms up with two batches (TinyJit replays from the third call) and times batches
 until it has trained as many images as clrun counted or for 6 s. A run that
 fails or passes the model's time limit is reported, not fatal; a peer whose
 run took over two minutes is not run again for that model (slow peers are
@@ -232,8 +232,8 @@ def images_for(name, data):
 # ---- report ----
 
 def versions(peers):
-    """The peers that can run and the names of those that cannot, printing each
-one's version line or why not."""
+    """(the peers that can run, the names of those that cannot), printing each
+    peer's version line or why it cannot run."""
     try:
         commit = run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], 10).strip()
     except RunError:
