@@ -233,23 +233,34 @@ static int pad_input(Node *n, Graph *g, cl_mem *x, ConvGeom *geom, Err *err)
     return rc;
 }
 
-static int implicit_forward(Node *n, Graph *g, Err *err)
+/* out = the implicit GEMM of x (geometry geom) with the layer's weights laid
+ * out as B (b_rows x round16(oc)) by kernel `weights` (conv_weights_b, or
+ * conv_weights_turned for the input gradient); on the cpu plan a padded x
+ * gets its padding written out first. */
+static int launch_implicit(Node *n, Graph *g, cl_kernel weights, int b_rows, cl_mem x,
+                           ConvGeom geom, int oc, cl_mem bias, int act, cl_mem out, Err *err)
 {
     Conv *c = n->state;
-    ConvGeom geom = conv_batch(c, g->batch).geom;
     cl_mem w = node_param(g, n, 0)->value, b = g->scratch[SCRATCH_CONV_B];
-    cl_mem bias = c->bias ? node_param(g, n, 1)->value : NULL;
-    int b_cols = round16(c->filters), o = (int)c->filters;
-    size_t gb[2] = {(size_t)b_cols, (size_t)geom.c * geom.kh * geom.kw}, lb[2] = {g->dev->plan.group, 1};
+    int b_cols = round16(oc), o = (int)c->filters;
+    size_t gb[2] = {(size_t)b_cols, (size_t)b_rows}, lb[2] = {g->dev->plan.group, 1};
     size_t gi[3], li[3];
     implicit_shape(&g->dev->plan, geom, b_cols, gi, li);
-    cl_mem x = n->inputs[0]->out;
-    int rc = DEV_LAUNCH(g->dev, c->weights_b, 2, gb, lb, err, KA(w), KA(b), KA(o), KA(c->geom.c),
+    int rc = DEV_LAUNCH(g->dev, weights, 2, gb, lb, err, KA(w), KA(b), KA(o), KA(c->geom.c),
                         KA(geom.kh), KA(geom.kw), KA(b_cols));
     if (!rc && !g->dev->plan.gpu && (geom.ph || geom.pw))
         rc = pad_input(n, g, &x, &geom, err);
     return rc ? rc : DEV_LAUNCH(g->dev, c->implicit, 3, gi, li, err, KA(x), KA(b), KA(b_cols),
-                                KA(bias), KA(n->out), KA(o), KA(c->act), KA(geom));
+                                KA(bias), KA(out), KA(oc), KA(act), KA(geom));
+}
+
+static int implicit_forward(Node *n, Graph *g, Err *err)
+{
+    Conv *c = n->state;
+    ConvGeom geom = conv_batch(c, g->batch).geom;
+    cl_mem bias = c->bias ? node_param(g, n, 1)->value : NULL;
+    return launch_implicit(n, g, c->weights_b, geom.c * geom.kh * geom.kw, n->inputs[0]->out,
+                           geom, (int)c->filters, bias, c->act, n->out, err);
 }
 
 static int layout_launch(Graph *g, cl_kernel k, const size_t cpu[2], size_t elements, cl_mem from,
@@ -346,18 +357,8 @@ static int turned_input_grad(Node *n, Graph *g, const ConvBatch *s, cl_mem dx, E
     Conv *c = n->state;
     ConvGeom f = s->geom, t = turned_geom(f);
     t.c = s->O;
-    cl_mem b = g->scratch[SCRATCH_CONV_B];
-    int b_cols = round16(f.c), act = ACT_LINEAR;
-    size_t gb[2] = {(size_t)b_cols, (size_t)s->O * f.kh * f.kw}, lb[2] = {g->dev->plan.group, 1};
-    size_t gi[3], li[3];
-    implicit_shape(&g->dev->plan, t, b_cols, gi, li);
-    cl_mem none = NULL, dz = n->grad;
-    int rc = DEV_LAUNCH(g->dev, c->weights_turned, 2, gb, lb, err, KA(node_param(g, n, 0)->value),
-                        KA(b), KA(s->O), KA(f.c), KA(f.kh), KA(f.kw), KA(b_cols));
-    if (!rc && (t.ph || t.pw))
-        rc = pad_input(n, g, &dz, &t, err);
-    return rc ? rc : DEV_LAUNCH(g->dev, c->implicit, 3, gi, li, err, KA(dz), KA(b),
-                                KA(b_cols), KA(none), KA(dx), KA(f.c), KA(act), KA(t));
+    return launch_implicit(n, g, c->weights_turned, s->O * f.kh * f.kw, n->grad, t, f.c, NULL,
+                           ACT_LINEAR, dx, err);
 }
 
 /* The share of conv_implicit's lanes (blocks of 16 channels by 8 pixels of a
