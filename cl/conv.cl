@@ -146,6 +146,23 @@ __kernel void pad_planes(__global const float *x, __global float *xp, ConvGeom g
     xp[((size_t)plane * HP + py) * WP + px] = inside ? x[((size_t)plane * g.h + iy) * g.w + ix] : 0.0f;
 }
 
+/* out[item, c, r] = in[item, r, c]: each item's rows x cols matrix turned,
+ * dz's [O, P] planes to [P, O] rows of channels (the weight gradient's B
+ * operand) and the weight gradient [C*KH*KW, O] back to [O, C*KH*KW]. A
+ * work-item writes a run of an output row; the compiler vectorises the
+ * work-items of a group along c. Launched as (cols, ceil(rows / 16), items). */
+__kernel void transpose_items(__global const float *restrict in, __global float *restrict out,
+                              int rows, int cols, int items)
+{
+    int c = get_global_id(0), r0 = get_global_id(1) * 16, item = get_global_id(2);
+    if (c >= cols || r0 >= rows || item >= items)
+        return;
+    size_t at = (size_t)item * rows * cols;
+    in += at + c, out += at + (size_t)c * rows;
+    for (int r = r0; r < min(rows, r0 + 16); r++)
+        out[r] = in[(size_t)r * cols];
+}
+
 /* col[n, (c*KH + i)*KW + j, oy*OW + ox] = x[n, c, oy*SH - PH + i, ox*SW - PW + j],
  * or 0 outside the image: a row of output pixels per kernel offset. A
  * work-item writes a row, output row by output row, copying the run that

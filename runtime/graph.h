@@ -61,9 +61,9 @@ typedef struct {
 } Param;
 
 /* Scratch buffers shared by every layer (one layer uses them at a time):
- * conv2d's column matrix and its weights as a GEMM operand, and the partial
- * products of split GEMMs. */
-enum { SCRATCH_COL, SCRATCH_CONV_B, SCRATCH_GEMM_P, SCRATCH_SLOTS };
+ * conv2d's column matrix, its weights as a GEMM operand, its dz turned to
+ * rows of channels, and the partial products of split GEMMs. */
+enum { SCRATCH_COL, SCRATCH_CONV_B, SCRATCH_ROWS, SCRATCH_GEMM_P, SCRATCH_SLOTS };
 
 typedef struct Node Node;
 typedef struct Graph Graph;

@@ -1,9 +1,11 @@
 /* conv.c: conv2d. Forward is an implicit GEMM over the image with bias and
  * activation fused (on the cpu plan, images whose output rows are shorter
- * than its 8-pixel blocks are products with a column matrix instead); backward works on dz in [N, O, OH*OW] as it is, a batch
- * of products an example each: the bias and weight gradients summed over
- * the batch (the weights' with a column matrix), the input gradient as
- * products into a column matrix, then col2im (kernels in cl/conv.cl,
+ * than its 8-pixel blocks are products with a column matrix instead);
+ * backward works on dz in [N, O, OH*OW], a batch of products an example
+ * each: the bias and weight gradients summed over the batch (the weights'
+ * with a column matrix; on the cpu plan, with 16 filters or more, as dW^T
+ * from dz turned to rows of filters), the input gradient as the turned
+ * convolution or as products into a column matrix, then col2im (kernels in cl/conv.cl,
  * cl/gemm.cl). The gpu plan has kernels of its own for the implicit GEMM and
  * the column matrix, with the same arguments (cl/tiled.cl); only their
  * names and launch shapes differ here. */
@@ -27,7 +29,8 @@ typedef struct {
     int act;
     int bias;          /* bias: false, for a convolution followed by batchnorm */
     ConvGeom geom;
-    cl_kernel im2col, col2im, act_bwd, weights_b, weights_turned, implicit, bias_act, pad_planes;
+    cl_kernel im2col, col2im, act_bwd, weights_b, weights_turned, implicit, bias_act, pad_planes,
+        transpose;
     cl_mem ones; /* 16 ones: the B that sums dz's rows into the bias gradient */
 } Conv;
 
@@ -145,6 +148,20 @@ static ConvGeom turned_geom(ConvGeom f)
                       f.h, f.w};
 }
 
+/* The share of 16-wide blocks that `n` channels fill. */
+static double block_share(int n)
+{
+    return (double)n / round16(n);
+}
+
+/* Whether the weight gradient is taken as dW^T = col . dz^T on this plan
+ * (rows_weight_grad): on the cpu plan when the filters fill at least 90% of
+ * gemm_nn's 16-wide blocks. */
+static int rows_weight_grad_fits(const Plan *plan, int filters)
+{
+    return !plan->gpu && filters >= 16 && block_share(filters) >= 0.9;
+}
+
 static int conv_setup(Node *n, Graph *g, Err *err)
 {
     Conv *c = n->state;
@@ -161,6 +178,7 @@ static int conv_setup(Node *n, Graph *g, Err *err)
     if (!rc) rc = layer_kernel(g, n, ks->implicit, &c->implicit, err);
     if (!rc) rc = layer_kernel(g, n, "bias_act_planes", &c->bias_act, err);
     if (!rc) rc = layer_kernel(g, n, "pad_planes", &c->pad_planes, err);
+    if (!rc) rc = layer_kernel(g, n, "transpose_items", &c->transpose, err);
     if (!rc) rc = graph_buffer(g, 16, "conv2d ones", &c->ones, err);
     if (!rc) rc = dev_write(g->dev, c->ones, 0, sizeof ones, ones, err);
     graph_want_scratch(g, SCRATCH_COL, (size_t)k * cols);
@@ -172,7 +190,12 @@ static int conv_setup(Node *n, Graph *g, Err *err)
     graph_want_scratch(g, SCRATCH_CONV_B, (size_t)k * round16(c->filters));
     graph_want_scratch(g, SCRATCH_CONV_B, (size_t)c->filters * c->geom.kh * c->geom.kw *
                                               round16(c->geom.c));
-    gemm_batch_reserve(g, (int)c->filters, k, p, g->max_batch); /* dW */
+    if (rows_weight_grad_fits(&g->dev->plan, (int)c->filters)) { /* dW^T, dz as rows */
+        graph_want_scratch(g, SCRATCH_ROWS, cols * c->filters);
+        gemm_batch_reserve(g, k, (int)c->filters, p, g->max_batch);
+    } else {
+        gemm_batch_reserve(g, (int)c->filters, k, p, g->max_batch); /* dW */
+    }
     gemm_batch_reserve(g, (int)c->filters, 1, p, g->max_batch); /* bias */
     return rc;
 }
@@ -311,9 +334,48 @@ static int layout_launch(Graph *g, cl_kernel k, const size_t cpu[2], size_t elem
                       KA(*geom));
 }
 
+/* out = each of the items' rows x cols matrices of in turned (transpose_items). */
+static int transpose(Graph *g, cl_kernel k, cl_mem in, cl_mem out, int rows, int cols, int items,
+                     Err *err)
+{
+    size_t global[3], local[3];
+    launch_planes(g, k, cols, (rows + 15) / 16, items, global, local);
+    return DEV_LAUNCH(g->dev, k, 3, global, local, err, KA(in), KA(out), KA(rows), KA(cols),
+                      KA(items));
+}
+
+/* dW[O, K] = the sum over examples of dz_n[O, P] . col_n[K, P]^T, gemm_nt's
+ * sixteen sums along the pixels a block. */
+static int cols_weight_grad(Node *n, Graph *g, const ConvBatch *s, cl_mem col, Err *err)
+{
+    GemmBatch p = {.M = s->O, .N = s->K, .K = s->P, .items = g->batch,
+                   .A = n->grad, .a_sm = s->P, .a_sk = 1, .a_item = s->O * s->P,
+                   .B = col, .b_sk = 1, .b_sn = s->P, .b_item = s->K * s->P,
+                   .C = node_param(g, n, 0)->grad, .ldc = s->K};
+    return launch_gemm_batch(g, &p, 1, err);
+}
+
+/* The same dW turned: dW^T[K, O] = the sum over examples of col_n[K, P] .
+ * dz_n^T[P, O], with dz's planes turned to rows of channels first and dW^T
+ * turned back after, so that the products run on gemm_nn's micro-kernel
+ * (16 filters a vector, the column matrix's values broadcast) instead of
+ * gemm_nt's sums along k, which end in sixteen reductions a block. */
+static int rows_weight_grad(Node *n, Graph *g, const ConvBatch *s, cl_mem col, Err *err)
+{
+    Conv *c = n->state;
+    cl_mem dz_rows = g->scratch[SCRATCH_ROWS], dwt = g->scratch[SCRATCH_CONV_B];
+    int rc = transpose(g, c->transpose, n->grad, dz_rows, s->O, s->P, g->batch, err);
+    GemmBatch p = {.M = s->K, .N = s->O, .K = s->P, .items = g->batch,
+                   .A = col, .a_sm = s->P, .a_sk = 1, .a_item = s->K * s->P,
+                   .B = dz_rows, .b_sk = s->O, .b_sn = 1, .b_item = s->P * s->O, .b_cols = s->O,
+                   .C = dwt, .ldc = s->O};
+    if (!rc)
+        rc = launch_gemm_batch(g, &p, 1, err);
+    return rc ? rc : transpose(g, c->transpose, dwt, node_param(g, n, 0)->grad, s->K, s->O, 1, err);
+}
+
 /* The bias and weight gradients, summed over the batch: db[O] = the sum of
- * dz over examples and pixels, and dW[O, K] = dz_n[O, P] . col_n[K, P]^T
- * with col built here. */
+ * dz over examples and pixels, and dW from the column matrix built here. */
 static int param_grads(Node *n, Graph *g, const ConvBatch *s, cl_mem col, Err *err)
 {
     Conv *c = n->state;
@@ -325,11 +387,11 @@ static int param_grads(Node *n, Graph *g, const ConvBatch *s, cl_mem col, Err *e
     if (!rc)
         rc = layout_launch(g, c->im2col, gc, (size_t)s->K * s->NP, n->inputs[0]->out, col,
                            &s->geom, err);
-    GemmBatch p = {.M = s->O, .N = s->K, .K = s->P, .items = g->batch,
-                   .A = n->grad, .a_sm = s->P, .a_sk = 1, .a_item = s->O * s->P,
-                   .B = col, .b_sk = 1, .b_sn = s->P, .b_item = s->K * s->P,
-                   .C = node_param(g, n, 0)->grad, .ldc = s->K};
-    return rc ? rc : launch_gemm_batch(g, &p, 1, err);
+    if (rc)
+        return rc;
+    if (rows_weight_grad_fits(&g->dev->plan, s->O))
+        return rows_weight_grad(n, g, s, col, err);
+    return cols_weight_grad(n, g, s, col, err);
 }
 
 /* dx: dcol_n[K, P] = W^T[K, O] . dz_n[O, P] for each example, then col2im. */

@@ -79,17 +79,19 @@ typedef struct {
 
 /* How `items` products of M x N x K, to be added up, are split: all in one,
  * unless there are few output blocks, then enough splits that every core gets
- * work, about the plan's split target in all; or unless B outgrows the cache,
- * then as many as keep each split's B within the plan's slab, in cache while
- * all the blocks use it (3x faster on the weight gradient of the Keras CNN's
- * conv2d_2 on the cpu plan). When those splits' partial products would not
+ * work, about the plan's split target in all; or unless the items' B outgrows
+ * the plan's slab, then as many as keep each split's B within it, in cache
+ * while all the blocks use it (every block reads all of B: 3x faster on the
+ * weight gradient of the Keras CNN's conv2d_2 on the cpu plan, 1.8x on
+ * ResNet-18's 16 MB of dz rows, which a limit of half the last cache had let
+ * 1152 blocks read each from there). When those splits' partial products would not
  * fit the cache (ResNet-18's deep weight gradients: 128 partials of 9 MB),
  * the splits run in turn, each at least SPLIT_MIN_K of k long, so that adding
  * into C costs little beside the products. */
 static Splits split_items(const Plan *plan, GemmKernel kn, int M, int N, int K, int items)
 {
     size_t item_bytes = (size_t)K * (size_t)N * sizeof(float);
-    if (item_bytes * (size_t)items > plan->cache_bytes) {
+    if (item_bytes * (size_t)items > plan->slab_bytes) {
         size_t per = plan->slab_bytes / item_bytes;
         per = per < 1 ? 1 : per > (size_t)items ? (size_t)items : per;
         size_t splits = ((size_t)items + per - 1) / per;
