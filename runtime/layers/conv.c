@@ -29,18 +29,21 @@ typedef struct {
     int act;
     int bias;          /* bias: false, for a convolution followed by batchnorm */
     ConvGeom geom;
-    cl_kernel im2col, col2im, act_bwd, weights_b, weights_turned, implicit, bias_act, pad_planes,
-        transpose;
+    cl_kernel im2col, col2im, act_bwd, weights_b, weights_turned, implicit, implicit_wide,
+        bias_act, pad_planes, transpose;
     cl_mem ones; /* 16 ones: the B that sums dz's rows into the bias gradient */
 } Conv;
 
-/* The kernels of one plan: the implicit GEMM and the column matrix's. */
+/* The kernels of one plan: the implicit GEMM (16 and 32 channels a
+ * work-item on the cpu plan; the gpu plan's tiles take any) and the column
+ * matrix's. */
 typedef struct {
-    const char *implicit, *im2col, *col2im;
+    const char *implicit, *implicit_wide, *im2col, *col2im;
 } ConvKernels;
 
-static const ConvKernels cpu_kernels = {"conv_implicit", "im2col", "col2im"},
-                         gpu_kernels = {"conv_tiled", "im2col_items", "col2im_items"};
+static const ConvKernels cpu_kernels = {"conv_implicit", "conv_implicit_wide", "im2col", "col2im"},
+                         gpu_kernels = {"conv_tiled", "conv_tiled", "im2col_items",
+                                        "col2im_items"};
 
 static int parse_pair(SpecNode *spec, const char *key, int required, long def, long out[2],
                       Err *err)
@@ -125,9 +128,22 @@ static int conv_infer(Node *n, Graph *g, Err *err)
     return rc || !c->bias ? rc : graph_add_param(g, n, "bias", 1, bdims, b, err);
 }
 
+static int round_up(long n, int to)
+{
+    return (int)((n + to - 1) / to * to);
+}
+
 static int round16(long n)
 {
-    return (int)((n + 15) / 16 * 16);
+    return round_up(n, 16);
+}
+
+/* Output channels a conv_implicit work-item computes: on the cpu plan 32
+ * (conv_implicit_wide) when `oc` fills 32-wide blocks to at least 90%, else
+ * 16; B's rows are as wide as a whole number of them. */
+static int implicit_width(const Plan *plan, int oc)
+{
+    return !plan->gpu && oc >= 32 && (double)oc / round_up(oc, 32) >= 0.9 ? 32 : 16;
 }
 
 /* The geometry of the input with its padding written out (pad_planes): just
@@ -176,6 +192,7 @@ static int conv_setup(Node *n, Graph *g, Err *err)
     if (!rc) rc = layer_kernel(g, n, "conv_weights_b", &c->weights_b, err);
     if (!rc) rc = layer_kernel(g, n, "conv_weights_turned", &c->weights_turned, err);
     if (!rc) rc = layer_kernel(g, n, ks->implicit, &c->implicit, err);
+    if (!rc) rc = layer_kernel(g, n, ks->implicit_wide, &c->implicit_wide, err);
     if (!rc) rc = layer_kernel(g, n, "bias_act_planes", &c->bias_act, err);
     if (!rc) rc = layer_kernel(g, n, "pad_planes", &c->pad_planes, err);
     if (!rc) rc = layer_kernel(g, n, "transpose_items", &c->transpose, err);
@@ -187,9 +204,9 @@ static int conv_setup(Node *n, Graph *g, Err *err)
     graph_want_scratch(g, SCRATCH_COL, (size_t)g->max_batch * c->geom.c * padded.h * padded.w);
     graph_want_scratch(g, SCRATCH_COL, (size_t)g->max_batch * c->filters * turned.h * turned.w);
     /* the weights as conv_implicit's B, for forward and for the input gradient */
-    graph_want_scratch(g, SCRATCH_CONV_B, (size_t)k * round16(c->filters));
+    graph_want_scratch(g, SCRATCH_CONV_B, (size_t)k * round_up(c->filters, 32));
     graph_want_scratch(g, SCRATCH_CONV_B, (size_t)c->filters * c->geom.kh * c->geom.kw *
-                                              round16(c->geom.c));
+                                              round_up(c->geom.c, 32));
     if (rows_weight_grad_fits(&g->dev->plan, (int)c->filters)) { /* dW^T, dz as rows */
         graph_want_scratch(g, SCRATCH_ROWS, cols * c->filters);
         gemm_batch_reserve(g, k, (int)c->filters, p, g->max_batch);
@@ -217,10 +234,11 @@ static ConvBatch conv_batch(const Conv *c, int batch)
     return b;
 }
 
-/* conv_implicit's launch: 8 pixels x 16 channels a work-item (CI_TP, CI_TO)
- * on the cpu plan; a TILE of channels x a TILE of the batch's pixels a
- * group on the gpu plan. */
-static void implicit_shape(const Plan *plan, ConvGeom geom, int b_cols, size_t gi[3], size_t li[3])
+/* conv_implicit's launch: 8 pixels x `width` channels a work-item (CI_TP
+ * and implicit_width) on the cpu plan; a TILE of channels x a TILE of the
+ * batch's pixels a group on the gpu plan. */
+static void implicit_shape(const Plan *plan, ConvGeom geom, int b_cols, int width, size_t gi[3],
+                           size_t li[3])
 {
     if (plan->gpu) {
         size_t side = (size_t)plan->tile_group, tile = (size_t)plan->tile;
@@ -231,7 +249,7 @@ static void implicit_shape(const Plan *plan, ConvGeom geom, int b_cols, size_t g
         li[0] = li[1] = side, li[2] = 1;
         return;
     }
-    gi[0] = (size_t)(geom.ow + 7) / 8, gi[1] = (size_t)geom.oh, gi[2] = (size_t)geom.n * b_cols / 16;
+    gi[0] = (size_t)(geom.ow + 7) / 8, gi[1] = (size_t)geom.oh, gi[2] = (size_t)geom.n * b_cols / width;
     li[0] = li[1] = li[2] = 1;
 }
 
@@ -257,23 +275,25 @@ static int pad_input(Node *n, Graph *g, cl_mem *x, ConvGeom *geom, Err *err)
 }
 
 /* out = the implicit GEMM of x (geometry geom) with the layer's weights laid
- * out as B (b_rows x round16(oc)) by kernel `weights` (conv_weights_b, or
- * conv_weights_turned for the input gradient); on the cpu plan a padded x
- * gets its padding written out first. */
+ * out as B (b_rows x oc rounded up to whole blocks) by kernel `weights`
+ * (conv_weights_b, or conv_weights_turned for the input gradient); on the
+ * cpu plan a padded x gets its padding written out first. */
 static int launch_implicit(Node *n, Graph *g, cl_kernel weights, int b_rows, cl_mem x,
                            ConvGeom geom, int oc, cl_mem bias, int act, cl_mem out, Err *err)
 {
     Conv *c = n->state;
     cl_mem w = node_param(g, n, 0)->value, b = g->scratch[SCRATCH_CONV_B];
-    int b_cols = round16(oc), o = (int)c->filters;
+    int width = implicit_width(&g->dev->plan, oc), b_cols = round_up(oc, width);
+    int o = (int)c->filters;
     size_t gb[2] = {(size_t)b_cols, (size_t)b_rows}, lb[2] = {g->dev->plan.group, 1};
     size_t gi[3], li[3];
-    implicit_shape(&g->dev->plan, geom, b_cols, gi, li);
+    implicit_shape(&g->dev->plan, geom, b_cols, width, gi, li);
     int rc = DEV_LAUNCH(g->dev, weights, 2, gb, lb, err, KA(w), KA(b), KA(o), KA(c->geom.c),
                         KA(geom.kh), KA(geom.kw), KA(b_cols));
     if (!rc && !g->dev->plan.gpu && (geom.ph || geom.pw))
         rc = pad_input(n, g, &x, &geom, err);
-    return rc ? rc : DEV_LAUNCH(g->dev, c->implicit, 3, gi, li, err, KA(x), KA(b), KA(b_cols),
+    cl_kernel k = width == 32 ? c->implicit_wide : c->implicit;
+    return rc ? rc : DEV_LAUNCH(g->dev, k, 3, gi, li, err, KA(x), KA(b), KA(b_cols),
                                 KA(bias), KA(out), KA(oc), KA(act), KA(geom));
 }
 
