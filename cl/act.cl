@@ -1,6 +1,6 @@
 /* act.cl: element-wise activations (relu, sigmoid, tanh as layers or fused
- * into dense and conv2d), and the bias-plus-activation epilogues of dense
- * and of conv2d's products. */
+ * into dense and conv2d), and the bias-plus-activation epilogue of dense's
+ * products. */
 
 /* Values a work-item: on the cpu plan eight, as one vector, which POCL keeps
  * vectorised where a value a work-item behind a switch on act ran 2-3x
@@ -42,15 +42,4 @@ __kernel void bias_act_rows(__global float *y, __global const float *b, int rows
     int c = get_global_id(0), r = get_global_id(1);
     if (c < cols && r < rows)
         y[r * cols + c] = act_apply(y[r * cols + c] + b[c], act);
-}
-
-/* y[n, c, p] = act(y[n, c, p] + b[c]) in place, b NULL for none: conv2d's
- * epilogue when its forward is a product with the column matrix. Launched as
- * (P, N*C). */
-__kernel void bias_act_planes(__global float *y, __global const float *b, int C, int P, int planes,
-                              int act)
-{
-    int p = get_global_id(0), plane = get_global_id(1);
-    if (p < P && plane < planes)
-        y[plane * P + p] = act_apply(y[plane * P + p] + (b ? b[plane % C] : 0.0f), act);
 }

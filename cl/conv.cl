@@ -39,40 +39,30 @@ __kernel void conv_weights_turned(__global const float *w, __global float *b, in
 }
 
 /* Which conv_implicit computes: g's input [N, C, H, W] and output [N, OC, OH,
- * OW] (g.n, g.c, g.h, g.w, g.oh, g.ow), window, stride and leading padding. */
-#define CI_TP 8  /* output pixels of a row a work-item computes */
+ * OW] (g.n, g.c, g.h, g.w, g.oh, g.ow), window and stride; the input's
+ * padding is written out (pad_planes), so g has none and every tap lies
+ * inside the image. */
+#define CI_TP 8  /* output pixels a work-item computes */
 #define CI_TO 16 /* output channels of a vector; a work-item computes 1 or 2 vectors */
 
 /* The sum over one row of the window (KW taps, b stepping a row of B each)
- * into the eight pixels' accumulators, V vectors of 16 channels each;
- * guarded: some taps fall outside the image (padding) and read as 0. */
-static inline void conv_row(__global const float *xr, const int *ix, int W, int KW, int guarded,
+ * into the eight pixels' accumulators, V vectors of 16 channels each; pixel
+ * t's taps start at xr + off[t]. Eight pointers, not eight indices: the
+ * compiler folds them into the multiply-adds' loads (the indices it had made
+ * vector arithmetic and extractions, 27 instructions for 8 multiply-adds). */
+static inline void conv_row(__global const float *xr, const int *off, int KW,
                             __global const float **b, int b_cols, float16 *acc0,
                             float16 *acc1, const int V)
 {
-    if (!guarded) {
-        __global const float *px[CI_TP];
+    __global const float *px[CI_TP];
 #pragma unroll
-        for (int t = 0; t < CI_TP; t++)
-            px[t] = xr + ix[t];
-        for (int j = 0; j < KW; j++, *b += b_cols) {
-            float16 bk0 = vload16(0, *b), bk1 = V == 2 ? vload16(1, *b) : bk0;
-#pragma unroll
-            for (int t = 0; t < CI_TP; t++) {
-                float16 v = (float16)(px[t][j]);
-                acc0[t] = fma(v, bk0, acc0[t]);
-                if (V == 2)
-                    acc1[t] = fma(v, bk1, acc1[t]);
-            }
-        }
-        return;
-    }
+    for (int t = 0; t < CI_TP; t++)
+        px[t] = xr + off[t];
     for (int j = 0; j < KW; j++, *b += b_cols) {
         float16 bk0 = vload16(0, *b), bk1 = V == 2 ? vload16(1, *b) : bk0;
 #pragma unroll
         for (int t = 0; t < CI_TP; t++) {
-            int at = ix[t] + j;
-            float16 v = (float16)(at >= 0 && at < W ? xr[at] : 0.0f);
+            float16 v = (float16)(px[t][j]);
             acc0[t] = fma(v, bk0, acc0[t]);
             if (V == 2)
                 acc1[t] = fma(v, bk1, acc1[t]);
@@ -81,27 +71,29 @@ static inline void conv_row(__global const float *xr, const int *ix, int W, int 
 }
 
 /* y[n, o, oy, ox] = act(bias[o] + sum over c, i, j of
- *     x[n, c, oy*SH - PH + i, ox*SW - PW + j] * B[(c*KH + i)*KW + j][o])
- * with taps outside the image read as 0; bias may be NULL. An implicit GEMM:
- * each work-item holds 8 pixels of one output row x V*16 channels in
- * registers, the micro-kernel of gemm_nn (B rows 16 wide, broadcast image
- * values), and reads the image where it lies instead of a column matrix.
- * Launched as (ceil(OW / 8), OH, N * b_cols / (V*16)), one work-item a group;
- * pixels past OW are clamped for loads and skipped for stores. V is a
- * constant of each kernel below, so that the compiler unrolls it away. */
+ *     x[n, c, oy*SH + i, ox*SW + j] * B[(c*KH + i)*KW + j][o]),
+ * bias may be NULL. An implicit GEMM: each work-item holds 8 consecutive
+ * pixels of an output plane (row after row, so a block may span rows and 4x4
+ * maps fill every lane) x V*16 channels in registers, the micro-kernel of
+ * gemm_nn (B rows 16 wide, broadcast image values), and reads the image where
+ * it lies instead of a column matrix. Launched as (ceil(OH*OW / 8),
+ * N * b_cols / (V*16)), one work-item a group; pixels past the plane are
+ * clamped for loads and skipped for stores. V is a constant of each kernel
+ * below, so that the compiler unrolls it away. */
 static inline void conv_implicit_block(__global const float *x, __global const float *B,
                                        int b_cols, __global const float *bias,
                                        __global float *y, int OC, int act, ConvGeom g, const int V)
 {
-    int ox0 = get_global_id(0) * CI_TP, oy = get_global_id(1), nob = get_global_id(2);
-    int oblocks = b_cols / (V * CI_TO), n = nob / oblocks, o0 = (nob - n * oblocks) * V * CI_TO;
-    if (ox0 >= g.ow || oy >= g.oh || n >= g.n)
+    int P = g.oh * g.ow, p0 = get_global_id(0) * CI_TP, nob = get_global_id(1);
+    int ob = nob / g.n, n = nob - ob * g.n, o0 = ob * V * CI_TO;
+    if (p0 >= P || o0 >= b_cols)
         return;
-    int ix[CI_TP];
+    int off[CI_TP];
 #pragma unroll
-    for (int t = 0; t < CI_TP; t++)
-        ix[t] = min(ox0 + t, g.ow - 1) * g.sw - g.pw;
-    int inside = ix[0] >= 0 && ix[CI_TP - 1] + g.kw <= g.w;
+    for (int t = 0; t < CI_TP; t++) {
+        int p = min(p0 + t, P - 1), oy = p / g.ow;
+        off[t] = oy * g.sh * g.w + (p - oy * g.ow) * g.sw;
+    }
     float16 acc0[CI_TP], acc1[CI_TP];
 #pragma unroll
     for (int t = 0; t < CI_TP; t++)
@@ -109,15 +101,8 @@ static inline void conv_implicit_block(__global const float *x, __global const f
     __global const float *b = B + o0;
     for (int c = 0; c < g.c; c++) {
         __global const float *xc = x + (size_t)(n * g.c + c) * g.h * g.w;
-        for (int i = 0; i < g.kh; i++) {
-            int iy = oy * g.sh - g.ph + i;
-            if (iy < 0 || iy >= g.h)
-                b += g.kw * b_cols;
-            else if (inside)
-                conv_row(xc + iy * g.w, ix, g.w, g.kw, 0, &b, b_cols, acc0, acc1, V);
-            else
-                conv_row(xc + iy * g.w, ix, g.w, g.kw, 1, &b, b_cols, acc0, acc1, V);
-        }
+        for (int i = 0; i < g.kh; i++)
+            conv_row(xc + i * g.w, off, g.kw, &b, b_cols, acc0, acc1, V);
     }
     /* turned to a run of 8 pixels per channel, stored 8 wide */
     float v[CI_TP][2 * CI_TO];
@@ -127,18 +112,18 @@ static inline void conv_implicit_block(__global const float *x, __global const f
         if (V == 2)
             vstore16(acc1[t], 1, v[t]);
     }
-    int whole = ox0 + CI_TP <= g.ow;
+    int whole = p0 + CI_TP <= P;
     for (int o = 0; o < V * CI_TO && o0 + o < OC; o++) {
         float8 r = (float8)(v[0][o], v[1][o], v[2][o], v[3][o], v[4][o], v[5][o], v[6][o], v[7][o]);
         r = act_apply8(r + (bias ? bias[o0 + o] : 0.0f), act);
-        __global float *out = y + ((size_t)(n * OC + o0 + o) * g.oh + oy) * g.ow + ox0;
+        __global float *out = y + (size_t)(n * OC + o0 + o) * P + p0;
         if (whole) {
             vstore8(r, 0, out);
             continue;
         }
         float w[CI_TP];
         vstore8(r, 0, w);
-        for (int t = 0; ox0 + t < g.ow; t++)
+        for (int t = 0; p0 + t < P; t++)
             out[t] = w[t];
     }
 }
@@ -162,8 +147,7 @@ __kernel void conv_implicit_wide(__global const float *x, __global const float *
 
 /* xp[plane, y, x] = x[plane, y - PH, x - PW], or 0 outside the image: the
  * input of a padded convolution with its padding written out, HP x WP a
- * plane, so that every row conv_implicit reads lies inside (the cpu plan).
- * Launched as (WP, HP, N*C). */
+ * plane, as conv_implicit takes it (the cpu plan). Launched as (WP, HP, N*C). */
 __kernel void pad_planes(__global const float *x, __global float *xp, ConvGeom g, int HP, int WP)
 {
     int px = get_global_id(0), py = get_global_id(1), plane = get_global_id(2);

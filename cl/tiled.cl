@@ -120,11 +120,11 @@ static inline void load_image_tile(__local float (*t)[TILE + 1], __global const 
     }
 }
 
-/* conv_implicit's contract (cl/conv.cl) as a tiled implicit GEMM: rows are
- * output channels (B, the weights as [C*KH*KW, b_cols], is the row operand,
- * read along its contiguous channels), columns the batch's output pixels
- * (the image read where it lies), bias and activation applied on the way
- * out. Launched as (ceil(N*OH*OW / TILE) * TG, ceil(OC / TILE) * TG) in
+/* conv_implicit's contract (cl/conv.cl) as a tiled implicit GEMM, with the
+ * padding read as 0 here rather than written out: rows are output channels
+ * (B, the weights as [C*KH*KW, b_cols], is the row operand, read along its
+ * contiguous channels), columns the batch's output pixels (the image read
+ * where it lies), bias and activation applied on the way out. Launched as (ceil(N*OH*OW / TILE) * TG, ceil(OC / TILE) * TG) in
  * groups of (TG, TG). */
 __kernel void conv_tiled(__global const float *x, __global const float *B, int b_cols,
                          __global const float *bias, __global float *y, int OC, int act,

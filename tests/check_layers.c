@@ -786,7 +786,7 @@ static const LayerCase layer_cases[] = {
      "[3, 6, 19]", 3, 6, 19,
      "  - {name: conv, type: conv2d, filters: 20, kernel_size: 3, padding: same, activation: tanh}\n",
      {CONV(.o = 20, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .same = 1, .act = ACT_TANH)}, 3, 4},
-    {"conv2d stride 2 to rows of 4, 24 filters, no bias: products with the column matrix",
+    {"conv2d stride 2 to 4x4 planes, 24 filters, no bias: blocks of 8 pixels across rows",
      "[6, 8, 8]", 6, 8, 8,
      "  - {name: conv, type: conv2d, filters: 24, kernel_size: 3, stride: 2, padding: 1,"
      " bias: false}\n",

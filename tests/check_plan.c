@@ -224,9 +224,9 @@ END_TEST
 /* Kernels only the cpu plan uses: a work-item a group, big register blocks. */
 static const char *const cpu_only[] = {
     "gemm_nn", "gemm_nt", "conv_implicit", "conv_implicit_wide", "im2col", "col2im", "sum_cols",
-    "find_nonfinite", "pad_planes", "bias_act_planes", "conv_weights_turned",
-    "batchnorm_stats_planes", "batchnorm_forward_planes", "batchnorm_param_grads_planes",
-    "batchnorm_backward_planes", "transpose_items"};
+    "find_nonfinite", "pad_planes", "conv_weights_turned", "batchnorm_stats_planes",
+    "batchnorm_forward_planes", "batchnorm_param_grads_planes", "batchnorm_backward_planes",
+    "transpose_items"};
 
 static const struct {
     const char *experiment, *overrides;

@@ -1,14 +1,13 @@
 /* conv.c: conv2d. Forward is an implicit GEMM over the image with bias and
- * activation fused (on the cpu plan, images whose output rows are shorter
- * than its 8-pixel blocks are products with a column matrix instead);
- * backward works on dz in [N, O, OH*OW], a batch of products an example
- * each: the bias and weight gradients summed over the batch (the weights'
- * with a column matrix; on the cpu plan, with 16 filters or more, as dW^T
- * from dz turned to rows of filters), the input gradient as the turned
- * convolution or as products into a column matrix, then col2im (kernels in cl/conv.cl,
- * cl/gemm.cl). The gpu plan has kernels of its own for the implicit GEMM and
- * the column matrix, with the same arguments (cl/tiled.cl); only their
- * names and launch shapes differ here. */
+ * activation fused; backward works on dz in [N, O, OH*OW], a batch of
+ * products an example each: the bias and weight gradients summed over the
+ * batch (the weights' with a column matrix; on the cpu plan, with 16 filters
+ * or more, as dW^T from dz turned to rows of filters), the input gradient as
+ * the implicit GEMM of dz with the turned kernel or as products into a
+ * column matrix, then col2im (kernels in cl/conv.cl, cl/gemm.cl). The gpu
+ * plan has kernels of its own for the implicit GEMM and the column matrix,
+ * with the same arguments (cl/tiled.cl); only their names and launch shapes
+ * differ here. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +29,7 @@ typedef struct {
     int bias;          /* bias: false, for a convolution followed by batchnorm */
     ConvGeom geom;
     cl_kernel im2col, col2im, act_bwd, weights_b, weights_turned, implicit, implicit_wide,
-        bias_act, pad_planes, transpose;
+        pad_planes, transpose;
     cl_mem ones; /* 16 ones: the B that sums dz's rows into the bias gradient */
 } Conv;
 
@@ -193,7 +192,6 @@ static int conv_setup(Node *n, Graph *g, Err *err)
     if (!rc) rc = layer_kernel(g, n, "conv_weights_turned", &c->weights_turned, err);
     if (!rc) rc = layer_kernel(g, n, ks->implicit, &c->implicit, err);
     if (!rc) rc = layer_kernel(g, n, ks->implicit_wide, &c->implicit_wide, err);
-    if (!rc) rc = layer_kernel(g, n, "bias_act_planes", &c->bias_act, err);
     if (!rc) rc = layer_kernel(g, n, "pad_planes", &c->pad_planes, err);
     if (!rc) rc = layer_kernel(g, n, "transpose_items", &c->transpose, err);
     if (!rc) rc = graph_buffer(g, 16, "conv2d ones", &c->ones, err);
@@ -234,9 +232,9 @@ static ConvBatch conv_batch(const Conv *c, int batch)
     return b;
 }
 
-/* conv_implicit's launch: 8 pixels x `width` channels a work-item (CI_TP
- * and implicit_width) on the cpu plan; a TILE of channels x a TILE of the
- * batch's pixels a group on the gpu plan. */
+/* conv_implicit's launch: 8 pixels of a plane x `width` channels a
+ * work-item (CI_TP and implicit_width) on the cpu plan; a TILE of channels x
+ * a TILE of the batch's pixels a group on the gpu plan. */
 static void implicit_shape(const Plan *plan, ConvGeom geom, int b_cols, int width, size_t gi[3],
                            size_t li[3])
 {
@@ -249,18 +247,13 @@ static void implicit_shape(const Plan *plan, ConvGeom geom, int b_cols, int widt
         li[0] = li[1] = side, li[2] = 1;
         return;
     }
-    gi[0] = (size_t)(geom.ow + 7) / 8, gi[1] = (size_t)geom.oh, gi[2] = (size_t)geom.n * b_cols / width;
+    gi[0] = ((size_t)geom.oh * geom.ow + 7) / 8, gi[1] = (size_t)geom.n * b_cols / width, gi[2] = 1;
     li[0] = li[1] = li[2] = 1;
 }
 
-/* Output pixels of a row each conv_implicit work-item computes (CI_TP in
- * cl/conv.cl): rows shorter than this would leave lanes idle (half of them
- * on ResNet-18's 4x4 images). */
-enum { IMPLICIT_ROW = 8 };
-
 /* *x with its padding written out into the column matrix's scratch, and
- * *geom its geometry: on the cpu plan conv_implicit's rows inside the image
- * are 1.3x faster than those it must guard (half of ResNet-18's). */
+ * *geom its geometry, as the cpu plan's conv_implicit takes them (its rows
+ * inside the image were 1.3x faster than those it had to guard). */
 static int pad_input(Node *n, Graph *g, cl_mem *x, ConvGeom *geom, Err *err)
 {
     Conv *c = n->state;
@@ -297,49 +290,13 @@ static int launch_implicit(Node *n, Graph *g, cl_kernel weights, int b_rows, cl_
                                 KA(bias), KA(out), KA(oc), KA(act), KA(geom));
 }
 
-static int implicit_forward(Node *n, Graph *g, Err *err)
+static int conv_forward(Node *n, Graph *g, Err *err)
 {
     Conv *c = n->state;
     ConvGeom geom = conv_batch(c, g->batch).geom;
     cl_mem bias = c->bias ? node_param(g, n, 1)->value : NULL;
     return launch_implicit(n, g, c->weights_b, geom.c * geom.kh * geom.kw, n->inputs[0]->out,
                            geom, (int)c->filters, bias, c->act, n->out, err);
-}
-
-static int layout_launch(Graph *g, cl_kernel k, const size_t cpu[2], size_t elements, cl_mem from,
-                         cl_mem to, const ConvGeom *geom, Err *err);
-
-/* y_n[O, P] = W[O, K] . col_n[K, P] for each example, then bias and
- * activation when there are any. */
-static int columns_forward(Node *n, Graph *g, Err *err)
-{
-    Conv *c = n->state;
-    ConvBatch s = conv_batch(c, g->batch);
-    cl_mem col = g->scratch[SCRATCH_COL];
-    size_t gc[2] = {(size_t)s.K, (size_t)g->batch};
-    int rc = layout_launch(g, c->im2col, gc, (size_t)s.K * s.NP, n->inputs[0]->out, col, &s.geom,
-                           err);
-    GemmBatch p = {.M = s.O, .N = s.P, .K = s.K, .items = g->batch,
-                   .A = node_param(g, n, 0)->value, .a_sm = s.K, .a_sk = 1,
-                   .B = col, .b_sk = s.P, .b_sn = 1, .b_item = s.K * s.P, .b_cols = s.P,
-                   .C = n->out, .ldc = s.P, .c_item = s.O * s.P};
-    if (!rc)
-        rc = launch_gemm_batch(g, &p, 0, err);
-    if (rc || (!c->bias && c->act == ACT_LINEAR))
-        return rc;
-    cl_mem bias = c->bias ? node_param(g, n, 1)->value : NULL;
-    int planes = g->batch * s.O;
-    size_t ge[2] = {(size_t)s.P, (size_t)planes};
-    return DEV_LAUNCH(g->dev, c->bias_act, 2, ge, NULL, err, KA(n->out), KA(bias), KA(s.O),
-                      KA(s.P), KA(planes), KA(c->act));
-}
-
-static int conv_forward(Node *n, Graph *g, Err *err)
-{
-    Conv *c = n->state;
-    if (!g->dev->plan.gpu && c->geom.ow < IMPLICIT_ROW)
-        return columns_forward(n, g, err);
-    return implicit_forward(n, g, err);
 }
 
 /* A launch of the column matrix's kernels: over (rows, examples) for im2col
@@ -443,22 +400,14 @@ static int turned_input_grad(Node *n, Graph *g, const ConvBatch *s, cl_mem dx, E
                            ACT_LINEAR, dx, err);
 }
 
-/* The share of conv_implicit's lanes (blocks of 16 channels by 8 pixels of a
- * row) that hold outputs of `channels` x `width`. */
-static double lanes_used(int channels, int width)
-{
-    int rows = (width + IMPLICIT_ROW - 1) / IMPLICIT_ROW * IMPLICIT_ROW;
-    return (double)channels / round16(channels) * width / rows;
-}
-
-/* Stride 1 on the cpu plan takes the turned kernel when it fills at least 90%
- * of conv_implicit's lanes (the CIFAR CNN's and ResNet-18's 32-512 channels:
- * their backward 1.1-1.2x faster than with the column matrix), the rest the
- * column matrix (LeNet's 10 channels, 12 wide: 20% slower turned). */
+/* Stride 1 on the cpu plan takes the turned kernel when the input's channels
+ * fill at least 90% of conv_implicit's 16-wide blocks (the Keras CNNs' and
+ * ResNet-18's 32-512 channels: their backward 1.1-1.2x faster than with the
+ * column matrix), the rest the column matrix (LeNet's 10 channels: 20%
+ * slower turned). */
 static int input_grad(Node *n, Graph *g, const ConvBatch *s, cl_mem col, cl_mem dx, Err *err)
 {
-    if (!g->dev->plan.gpu && s->geom.sh == 1 && s->geom.sw == 1 &&
-        lanes_used(s->geom.c, s->geom.w) >= 0.9)
+    if (!g->dev->plan.gpu && s->geom.sh == 1 && s->geom.sw == 1 && block_share(s->geom.c) >= 0.9)
         return turned_input_grad(n, g, s, dx, err);
     return columns_input_grad(n, g, s, col, dx, err);
 }
