@@ -161,18 +161,38 @@ __kernel void pad_planes(__global const float *x, __global float *xp, ConvGeom g
 /* out[item, c, r] = in[item, r, c]: each item's rows x cols matrix turned,
  * dz's [O, P] planes to [P, O] rows of channels (the weight gradient's B
  * operand) and the weight gradient [C*KH*KW, O] back to [O, C*KH*KW]. A
- * work-item writes a run of an output row; the compiler vectorises the
- * work-items of a group along c. Launched as (cols, ceil(rows / 16), items). */
+ * work-item turns a tile of 16 x 16, read and written 16 wide (a value a
+ * work-item, the stores went one by one); tiles at the edges value by value.
+ * Launched as (ceil(cols / 16), ceil(rows / 16), items), one work-item a
+ * group. */
+#define TR_SIDE 16
+
 __kernel void transpose_items(__global const float *restrict in, __global float *restrict out,
                               int rows, int cols, int items)
 {
-    int c = get_global_id(0), r0 = get_global_id(1) * 16, item = get_global_id(2);
-    if (c >= cols || r0 >= rows || item >= items)
+    int c0 = get_global_id(0) * TR_SIDE, r0 = get_global_id(1) * TR_SIDE;
+    int item = get_global_id(2);
+    if (c0 >= cols || r0 >= rows || item >= items)
         return;
     size_t at = (size_t)item * rows * cols;
-    in += at + c, out += at + (size_t)c * rows;
-    for (int r = r0; r < min(rows, r0 + 16); r++)
-        out[r] = in[(size_t)r * cols];
+    in += at, out += at;
+    if (c0 + TR_SIDE > cols || r0 + TR_SIDE > rows) {
+        for (int r = r0; r < min(rows, r0 + TR_SIDE); r++)
+            for (int c = c0; c < min(cols, c0 + TR_SIDE); c++)
+                out[(size_t)c * rows + r] = in[(size_t)r * cols + c];
+        return;
+    }
+    float t[TR_SIDE][TR_SIDE];
+#pragma unroll
+    for (int r = 0; r < TR_SIDE; r++)
+        vstore16(vload16(0, in + (size_t)(r0 + r) * cols + c0), 0, t[r]);
+#pragma unroll
+    for (int c = 0; c < TR_SIDE; c++) {
+        float16 v = (float16)(t[0][c], t[1][c], t[2][c], t[3][c], t[4][c], t[5][c], t[6][c],
+                              t[7][c], t[8][c], t[9][c], t[10][c], t[11][c], t[12][c], t[13][c],
+                              t[14][c], t[15][c]);
+        vstore16(v, 0, out + (size_t)(c0 + c) * rows + r0);
+    }
 }
 
 /* col[n, (c*KH + i)*KW + j, oy*OW + ox] = x[n, c, oy*SH - PH + i, ox*SW - PW + j],

@@ -311,12 +311,13 @@ static int layout_launch(Graph *g, cl_kernel k, const size_t cpu[2], size_t elem
                       KA(*geom));
 }
 
-/* out = each of the items' rows x cols matrices of in turned (transpose_items). */
+/* out = each of the items' rows x cols matrices of in turned (transpose_items,
+ * 16 x 16 a work-item). */
 static int transpose(Graph *g, cl_kernel k, cl_mem in, cl_mem out, int rows, int cols, int items,
                      Err *err)
 {
-    size_t global[3], local[3];
-    launch_planes(g, k, cols, (rows + 15) / 16, items, global, local);
+    size_t global[3] = {(size_t)(cols + 15) / 16, (size_t)(rows + 15) / 16, (size_t)items};
+    size_t local[3] = {1, 1, 1};
     return DEV_LAUNCH(g->dev, k, 3, global, local, err, KA(in), KA(out), KA(rows), KA(cols),
                       KA(items));
 }
