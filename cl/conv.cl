@@ -158,6 +158,51 @@ __kernel void pad_planes(__global const float *x, __global float *xp, ConvGeom g
     xp[((size_t)plane * HP + py) * WP + px] = inside ? x[((size_t)plane * g.h + iy) * g.w + ix] : 0.0f;
 }
 
+/* C (+)= the sum over items of A_i B_i, gemm_nn's product, items and splits
+ * (cl/gemm.cl; B at least 16 wide) with A the column matrix of a
+ * convolution's input read where it lies: A(m, k) = x[c, oy*SH + i, ox*SW + j]
+ * for row m = (c*KH + i)*KW + j and column k = oy*OW + ox (K = OH*OW), item
+ * i's image at A + i * a_item with its padding written out (g has none). The
+ * weight gradient dW^T = col . dz^T without the column matrix, which holds
+ * the image KH*KW times over. Launched as gemm_nn. */
+__kernel void conv_weight_grad(int M, int N, int K, int k_total, int per_split,
+                               __global const float *A, int a_item, __global const float *B,
+                               int b_sk, int b_item, int b_cols, __global float *C, int ldc,
+                               int c_split, int accumulate, ConvGeom g)
+{
+    int n0 = get_global_id(0) * 16, m0 = get_global_id(1) * 8, split = get_global_id(2);
+    int items = (k_total + K - 1) / K, first = split * per_split;
+    if (n0 >= N || m0 >= M || first >= items)
+        return; /* past C, or a split past the last when dimension 2 is padded */
+    int last = min(first + per_split, items), area = g.kh * g.kw;
+    int nb = min(n0, b_cols - 16), row[8]; /* row t's first tap in an image */
+#pragma unroll
+    for (int t = 0; t < 8; t++) {
+        int m = min(m0 + t, M - 1), c = m / area, i = (m - c * area) / g.kw;
+        row[t] = (c * g.h + i) * g.w + m - c * area - i * g.kw;
+    }
+    float16 acc[8];
+#pragma unroll
+    for (int t = 0; t < 8; t++)
+        acc[t] = (float16)(0.0f);
+    for (int item = first; item < last; item++) {
+        __global const float *x = A + (size_t)item * a_item, *b = B + (size_t)item * b_item + nb;
+        for (int oy = 0; oy < g.oh; oy++) {
+            __global const float *px[8];
+#pragma unroll
+            for (int t = 0; t < 8; t++)
+                px[t] = x + row[t] + oy * g.sh * g.w;
+            for (int ox = 0; ox < g.ow; ox++, b += b_sk) {
+                float16 bk = vload16(0, b);
+#pragma unroll
+                for (int t = 0; t < 8; t++)
+                    acc[t] = fma((float16)(px[t][ox * g.sw]), bk, acc[t]);
+            }
+        }
+    }
+    store_rows16(C + split * c_split, ldc, acc, m0, M, n0, nb, N, accumulate);
+}
+
 /* out[item, c, r] = in[item, r, c]: each item's rows x cols matrix turned,
  * dz's [O, P] planes to [P, O] rows of channels (the weight gradient's B
  * operand) and the weight gradient [C*KH*KW, O] back to [O, C*KH*KW]. A

@@ -58,20 +58,7 @@ __kernel void gemm_nn(int M, int N, int K, int k_total, int per_split,
                     acc[i] = fma((float16)(arow[i][k * a_sk]), bk, acc[i]);
             }
         }
-#pragma unroll
-        for (int i = 0; i < NN_TM; i++) {
-            if (m0 + i >= M)
-                break;
-            __global float *c = C + (m0 + i) * ldc + nb;
-            if (nb == n0 && n0 + NN_TN <= N) {
-                vstore16(accumulate ? vload16(0, c) + acc[i] : acc[i], 0, c);
-                continue;
-            }
-            float v[NN_TN];
-            vstore16(acc[i], 0, v);
-            for (int j = n0 - nb; j < NN_TN && nb + j < N; j++)
-                c[j] = accumulate ? c[j] + v[j] : v[j];
-        }
+        store_rows16(C, ldc, acc, m0, M, n0, nb, N, accumulate);
         return;
     }
     for (int i = 0; i < NN_TM && m0 + i < M; i++)

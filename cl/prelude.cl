@@ -102,3 +102,27 @@ static inline float sum16(float16 v)
     float2 d = q.lo + q.hi;
     return d.x + d.y;
 }
+
+/* Stores a block of 8 rows x 16 columns of C (rows ldc apart; C + accumulate
+ * when accumulate), acc[i] the 16 columns from nb of row m0 + i, of which
+ * those at or past n0 and below N are the block's own and rows past M are
+ * skipped (gemm_nn and conv_weight_grad: a block at the end of a row computes
+ * the 16 columns that end B's row). */
+static inline void store_rows16(__global float *C, int ldc, const float16 *acc, int m0, int M,
+                                int n0, int nb, int N, int accumulate)
+{
+#pragma unroll
+    for (int i = 0; i < 8; i++) {
+        if (m0 + i >= M)
+            break;
+        __global float *c = C + (m0 + i) * ldc + nb;
+        if (nb == n0 && n0 + 16 <= N) {
+            vstore16(accumulate ? vload16(0, c) + acc[i] : acc[i], 0, c);
+            continue;
+        }
+        float v[16];
+        vstore16(acc[i], 0, v);
+        for (int j = n0 - nb; j < 16 && nb + j < N; j++)
+            c[j] = accumulate ? c[j] + v[j] : v[j];
+    }
+}

@@ -807,6 +807,10 @@ static const LayerCase layer_cases[] = {
      "  - {name: conv, type: conv2d, filters: 60, kernel_size: [2, 3], stride: [1, 2],"
      " bias: false}\n",
      {CONV(.o = 60, .kh = 2, .kw = 3, .sh = 1, .sw = 2, .nobias = 1)}, 3, 4},
+    {"conv2d 3x3 stride 2 padding 1, 16 filters: dW from the image, its padding written out",
+     "[6, 9, 8]", 6, 9, 8,
+     "  - {name: conv, type: conv2d, filters: 16, kernel_size: 3, stride: 2, padding: 1}\n",
+     {CONV(.o = 16, .kh = 3, .kw = 3, .sh = 2, .sw = 2, .padh = 1, .padw = 1)}, 3, 4},
     {"conv2d same 3x3, 32 channels 8 wide: dx turned, 32 channels a work-item", "[32, 3, 8]", 32,
      3, 8,
      "  - {name: conv, type: conv2d, filters: 5, kernel_size: 3, padding: same, activation: tanh}\n",

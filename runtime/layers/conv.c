@@ -14,13 +14,6 @@
 
 #include "layers/layers.h"
 
-/* Mirrors ConvGeom in cl/conv.cl: passed to kernels by value. */
-typedef struct {
-    cl_int n, c, h, w;
-    cl_int kh, kw, sh, sw, ph, pw;
-    cl_int oh, ow;
-} ConvGeom;
-
 typedef struct {
     long filters, kernel[2], stride[2];
     int same;          /* padding 'same': output = ceil(input / stride) */
@@ -323,28 +316,37 @@ static int transpose(Graph *g, cl_kernel k, cl_mem in, cl_mem out, int rows, int
 }
 
 /* dW[O, K] = the sum over examples of dz_n[O, P] . col_n[K, P]^T, gemm_nt's
- * sixteen sums along the pixels a block. */
+ * sixteen sums along the pixels a block, with the column matrix built here. */
 static int cols_weight_grad(Node *n, Graph *g, const ConvBatch *s, cl_mem col, Err *err)
 {
+    Conv *c = n->state;
+    size_t gc[2] = {(size_t)s->K, (size_t)g->batch};
+    int rc = layout_launch(g, c->im2col, gc, (size_t)s->K * s->NP, n->inputs[0]->out, col,
+                           &s->geom, err);
     GemmBatch p = {.M = s->O, .N = s->K, .K = s->P, .items = g->batch,
                    .A = n->grad, .a_sm = s->P, .a_sk = 1, .a_item = s->O * s->P,
                    .B = col, .b_sk = 1, .b_sn = s->P, .b_item = s->K * s->P,
                    .C = node_param(g, n, 0)->grad, .ldc = s->K};
-    return launch_gemm_batch(g, &p, 1, err);
+    return rc ? rc : launch_gemm_batch(g, &p, 1, err);
 }
 
 /* The same dW turned: dW^T[K, O] = the sum over examples of col_n[K, P] .
- * dz_n^T[P, O], with dz's planes turned to rows of channels first and dW^T
+ * dz_n^T[P, O], with dz's planes turned to rows of filters first and dW^T
  * turned back after, so that the products run on gemm_nn's micro-kernel
- * (16 filters a vector, the column matrix's values broadcast) instead of
- * gemm_nt's sums along k, which end in sixteen reductions a block. */
-static int rows_weight_grad(Node *n, Graph *g, const ConvBatch *s, cl_mem col, Err *err)
+ * (16 filters a vector, the input's values broadcast) instead of gemm_nt's
+ * sums along k, which end in sixteen reductions a block; conv_weight_grad
+ * reads the column matrix from the input, its padding written out. */
+static int rows_weight_grad(Node *n, Graph *g, const ConvBatch *s, Err *err)
 {
     Conv *c = n->state;
-    cl_mem dz_rows = g->scratch[SCRATCH_ROWS], dwt = g->scratch[SCRATCH_CONV_B];
-    int rc = transpose(g, c->transpose, n->grad, dz_rows, s->O, s->P, g->batch, err);
+    cl_mem x = n->inputs[0]->out, dz_rows = g->scratch[SCRATCH_ROWS];
+    cl_mem dwt = g->scratch[SCRATCH_CONV_B];
+    ConvGeom geom = s->geom;
+    int rc = geom.ph || geom.pw ? pad_input(n, g, &x, &geom, err) : CLRUN_OK;
+    if (!rc)
+        rc = transpose(g, c->transpose, n->grad, dz_rows, s->O, s->P, g->batch, err);
     GemmBatch p = {.M = s->K, .N = s->O, .K = s->P, .items = g->batch,
-                   .A = col, .a_sm = s->P, .a_sk = 1, .a_item = s->K * s->P,
+                   .A = x, .a_item = geom.c * geom.h * geom.w, .a_image = &geom,
                    .B = dz_rows, .b_sk = s->O, .b_sn = 1, .b_item = s->P * s->O, .b_cols = s->O,
                    .C = dwt, .ldc = s->O};
     if (!rc)
@@ -353,7 +355,7 @@ static int rows_weight_grad(Node *n, Graph *g, const ConvBatch *s, cl_mem col, E
 }
 
 /* The bias and weight gradients, summed over the batch: db[O] = the sum of
- * dz over examples and pixels, and dW from the column matrix built here. */
+ * dz over examples and pixels, and dW. */
 static int param_grads(Node *n, Graph *g, const ConvBatch *s, cl_mem col, Err *err)
 {
     Conv *c = n->state;
@@ -361,14 +363,10 @@ static int param_grads(Node *n, Graph *g, const ConvBatch *s, cl_mem col, Err *e
     if (c->bias)
         rc = launch_sum_channels(g, n->grad, node_param(g, n, 1)->grad, g->batch, s->O, s->P,
                                  c->ones, err);
-    size_t gc[2] = {(size_t)s->K, (size_t)g->batch};
-    if (!rc)
-        rc = layout_launch(g, c->im2col, gc, (size_t)s->K * s->NP, n->inputs[0]->out, col,
-                           &s->geom, err);
     if (rc)
         return rc;
     if (rows_weight_grad_fits(&g->dev->plan, s->O))
-        return rows_weight_grad(n, g, s, col, err);
+        return rows_weight_grad(n, g, s, err);
     return cols_weight_grad(n, g, s, col, err);
 }
 

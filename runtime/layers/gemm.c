@@ -19,7 +19,8 @@ typedef struct {
     int side; /* work-items along each side of a group */
 } GemmKernel;
 
-static const GemmKernel gemm_nn = {"gemm_nn", 8, 16, 1}, gemm_nt = {"gemm_nt", 4, 4, 1};
+static const GemmKernel gemm_nn = {"gemm_nn", 8, 16, 1}, gemm_nt = {"gemm_nt", 4, 4, 1},
+                        conv_weight_grad = {"conv_weight_grad", 8, 16, 1};
 
 static GemmKernel gemm_tiled(const Plan *plan)
 {
@@ -27,12 +28,14 @@ static GemmKernel gemm_tiled(const Plan *plan)
 }
 
 /* The plan's kernels for products: gemm_nt when both operands run along k,
- * else gemm_nn (B's rows contiguous); the gpu plan's tiled kernel takes any
- * strides. */
+ * else gemm_nn (B's rows contiguous), or conv_weight_grad for A read from
+ * images; the gpu plan's tiled kernel takes any strides. */
 static GemmKernel kernel_of(const Graph *g, const GemmBatch *p)
 {
     if (g->dev->plan.gpu)
         return gemm_tiled(&g->dev->plan);
+    if (p->a_image)
+        return conv_weight_grad;
     return p->b_sn != 1 ? gemm_nt : gemm_nn;
 }
 
@@ -41,7 +44,7 @@ static GemmKernel kernel_of(const Graph *g, const GemmBatch *p)
  * their strides. */
 static int through_clblast(const Graph *g, const GemmBatch *p)
 {
-    if (g->dev->plan.gemm != GEMM_CLBLAST)
+    if (g->dev->plan.gemm != GEMM_CLBLAST || p->a_image)
         return 0;
     ClblastGemm c = {.M = p->M, .N = p->N, .K = p->K, .a_sm = p->a_sm, .a_sk = p->a_sk,
                      .b_sk = p->b_sk, .b_sn = p->b_sn, .ldc = p->ldc};
@@ -160,6 +163,11 @@ static int launch_items(Graph *g, const GemmBatch *p, int k_total, int per_split
                           KA(k_total), KA(per_split), KA(p->A), KA(p->a_sm), KA(p->a_sk),
                           KA(p->a_item), KA(p->B), KA(p->b_sk), KA(p->b_sn), KA(p->b_item), KA(C),
                           KA(ldc), KA(c_split), KA(accumulate));
+    if (p->a_image)
+        return DEV_LAUNCH_AT(g->dev, k, 3, offset, global, local, err, KA(p->M), KA(p->N), KA(p->K),
+                             KA(k_total), KA(per_split), KA(p->A), KA(p->a_item), KA(p->B),
+                             KA(p->b_sk), KA(p->b_item), KA(p->b_cols), KA(C), KA(ldc),
+                             KA(c_split), KA(accumulate), KA(*p->a_image));
     if (p->b_sn != 1)
         return DEV_LAUNCH_AT(g->dev, k, 3, offset, global, local, err, KA(p->M), KA(p->N), KA(p->K),
                           KA(k_total), KA(per_split), KA(p->A), KA(p->a_sm), KA(p->a_item),

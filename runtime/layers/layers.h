@@ -47,6 +47,14 @@ int launch_softmax_backward(Graph *g, cl_kernel bwd, cl_mem dy, cl_mem y, cl_mem
  * padding at the end (TensorFlow), else `pad` pixels on both sides. */
 void window_axis(int same, long in, long k, long stride, long pad, long *out, long *lead);
 
+/* A convolution's geometry, as cl/conv.cl's ConvGeom (passed to kernels by
+ * value): input [N, C, H, W], window, stride, leading padding, output size. */
+typedef struct {
+    cl_int n, c, h, w;
+    cl_int kh, kw, sh, sw, ph, pw;
+    cl_int oh, ow;
+} ConvGeom;
+
 /* Shared launch helpers: products and bias sums in gemm.c, the rest in table.c. */
 /* C[M, N] (+)= A(m, k) B(k, n) with A(m, k) = A[m * a_sm + k * a_sk] and
  * B(k, n) = B[k * b_sk + n * b_sn] (cl/gemm.cl). B's rows must be contiguous
@@ -60,11 +68,14 @@ void gemm_reserve(Graph *g, int M, int N, int K);
 /* A batch of products, strides as launch_gemm's: item i multiplies A +
  * i * a_item by B + i * b_item (b_cols >= N readable floats in each row of a
  * B with contiguous rows) into C + i * c_item (rows ldc apart), or all of
- * them summed into C. */
+ * them summed into C. With a_image, A is the column matrix of that
+ * convolution's input (its padding written out), read from the images at A
+ * (conv_weight_grad, the cpu plan; summed, B's rows contiguous). */
 typedef struct {
     int M, N, K, items;
     cl_mem A;
     int a_sm, a_sk, a_item;
+    const ConvGeom *a_image;
     cl_mem B;
     int b_sk, b_sn, b_item, b_cols;
     cl_mem C;
