@@ -88,11 +88,11 @@ static inline float uniform01(uint bits)
 }
 
 /* The sum of v's sixteen lanes in a fixed order (gemm_nt, the batchnorm
- * reductions of the cpu plan). The halves come through private memory rather than as v.lo and v.hi (the
- * same code once optimised): Oclgrind 21.10's check of uninitialised values
- * (tests/oclgrind-check) takes element 11 of any vector shuffle, such as
- * v.hi, for uninitialised, as it compares the shuffle's mask with the wrong
- * constant. */
+ * reductions of the cpu plan). The halves come through private memory rather
+ * than as v.lo and v.hi (the same code once optimised): Oclgrind 21.10's
+ * check of uninitialised values (tests/oclgrind-check) takes element 11 of
+ * any vector shuffle, such as v.hi, for uninitialised, as it compares the
+ * shuffle's mask with the wrong constant. */
 static inline float sum16(float16 v)
 {
     float halves[16];

@@ -125,9 +125,10 @@ static int round_up(long n, int to)
     return (int)((n + to - 1) / to * to);
 }
 
-static int round16(long n)
+/* The share of `width`-wide blocks that `n` channels fill. */
+static double block_share(int n, int width)
 {
-    return round_up(n, 16);
+    return (double)n / round_up(n, width);
 }
 
 /* Output channels a conv_implicit work-item computes: on the cpu plan 32
@@ -135,7 +136,7 @@ static int round16(long n)
  * 16; B's rows are as wide as a whole number of them. */
 static int implicit_width(const Plan *plan, int oc)
 {
-    return !plan->gpu && oc >= 32 && (double)oc / round_up(oc, 32) >= 0.9 ? 32 : 16;
+    return !plan->gpu && oc >= 32 && block_share(oc, 32) >= 0.9 ? 32 : 16;
 }
 
 /* The geometry of the input with its padding written out (pad_planes): just
@@ -156,12 +157,6 @@ static ConvGeom turned_geom(ConvGeom f)
                       f.h, f.w};
 }
 
-/* The share of 16-wide blocks that `n` channels fill. */
-static double block_share(int n)
-{
-    return (double)n / round16(n);
-}
-
 /* Whether the weight gradient is taken as dW^T = col . dz^T on this plan
  * (rows_weight_grad): on the cpu plan when there are 16 filters or more
  * filling at least 60% of conv_weight_grad's 16-wide blocks (LeNet's 20:
@@ -169,7 +164,7 @@ static double block_share(int n)
  * more than it saved). */
 static int rows_weight_grad_fits(const Plan *plan, int filters)
 {
-    return !plan->gpu && filters >= 16 && block_share(filters) >= 0.6;
+    return !plan->gpu && filters >= 16 && block_share(filters, 16) >= 0.6;
 }
 
 static int conv_setup(Node *n, Graph *g, Err *err)
@@ -408,7 +403,7 @@ static int turned_input_grad(Node *n, Graph *g, const ConvBatch *s, cl_mem dx, E
  * slower turned). */
 static int input_grad(Node *n, Graph *g, const ConvBatch *s, cl_mem col, cl_mem dx, Err *err)
 {
-    if (!g->dev->plan.gpu && s->geom.sh == 1 && s->geom.sw == 1 && block_share(s->geom.c) >= 0.9)
+    if (!g->dev->plan.gpu && s->geom.sh == 1 && s->geom.sw == 1 && block_share(s->geom.c, 16) >= 0.9)
         return turned_input_grad(n, g, s, dx, err);
     return columns_input_grad(n, g, s, col, dx, err);
 }
