@@ -43,7 +43,9 @@ static int bench(Device *d, int n, Err *err)
     g.dev = d;
     gemm_reserve(&g, n, n, n);
     cl_mem m[3];
-    int rc = graph_buffer(&g, g.scratch_floats[SCRATCH_GEMM_P], "partial products",
+    int rc = gemm_prepare(&g, err);
+    if (!rc)
+        rc = graph_buffer(&g, g.scratch_floats[SCRATCH_GEMM_P], "partial products",
                           &g.scratch[SCRATCH_GEMM_P], err);
     if (!rc) rc = operands(&g, n, m, err);
     double best = 0;

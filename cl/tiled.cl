@@ -2,7 +2,8 @@
  * convolution's forward pass as local-memory tiled GEMMs, the convolution's
  * layout kernels a work-item per element, and reductions as trees.
  *
- * A tiled kernel runs in groups of TG x TG work-items that compute a TILE x
+ * A tiled kernel runs in groups of TG x TG work-items (TG 1 to 16, as the
+ * kernel's limit on the device allows: runtime/plan.c) that compute a TILE x
  * TILE block of the output, 4 x 4 values a work-item, in steps of TK along k:
  * each step the group loads a TILE x TK tile of each operand into local
  * memory, consecutive work-items reading consecutive addresses whichever
@@ -22,6 +23,14 @@
 #define TILE (4 * TG)
 #define TG_ITEMS (TG * TG)
 #define TILE_LOADS (TILE * TK / TG_ITEMS) /* elements a work-item loads per tile */
+/* A group of one work-item needs no barrier, and POCL 3.1's work-group
+ * compiler fails an assertion (ParallelRegion.cc:346) on these kernels'
+ * barriers when it is built for groups of one. */
+#if TG_ITEMS > 1
+#define TILE_BARRIER() barrier(CLK_LOCAL_MEM_FENCE)
+#else
+#define TILE_BARRIER()
+#endif
 
 /* acc[i][j] += the sum over k of as[k][ty + TG*i] * bs[k][tx + TG*j]. */
 static inline void tile_multiply(__local const float (*as)[TILE + 1], __local const float (*bs)[TILE + 1],
@@ -80,9 +89,9 @@ __kernel void gemm_tiled(int M, int N, int K, int k_total, int per_split,
         for (int k0 = 0; k0 < kn; k0 += TK) {
             load_tile(as, a, a_sm, a_sk, m0, M, k0, kn, lid);
             load_tile(bs, b, b_sn, b_sk, n0, N, k0, kn, lid);
-            barrier(CLK_LOCAL_MEM_FENCE);
+            TILE_BARRIER();
             tile_multiply(as, bs, tx, ty, acc);
-            barrier(CLK_LOCAL_MEM_FENCE);
+            TILE_BARRIER();
         }
     }
     C += split * c_split;
@@ -100,23 +109,36 @@ __kernel void gemm_tiled(int M, int N, int K, int k_total, int per_split,
 
 /* The image tile of conv_tiled: element (k, pixel) of the implicit column
  * matrix, k = (c*KH + i)*KW + j, zero outside the image, past K or past the
- * batch's pixels. A work-item's pixel is the same in every tile, so it comes
+ * batch's pixels. A work-item loads the same PIX_SLOTS pixels of every tile
+ * (one from 4 x 4 work-items on; more in smaller groups), so they come
  * decoded (xn: its example's image, iy0/ix0: its window's corner; xn NULL
- * past the last pixel). */
-static inline void load_image_tile(__local float (*t)[TILE + 1], __global const float *xn, int iy0,
-                            int ix0, int k0, int K, ConvGeom g, int lid)
+ * past the last pixel), and K_ROWS rows of k at a time. */
+#define PIX_SLOTS (TILE > TG_ITEMS ? TILE / TG_ITEMS : 1)
+#define K_ROWS (TG_ITEMS > TILE ? TG_ITEMS / TILE : 1)
+
+typedef struct {
+    __global const float *xn;
+    int iy0, ix0;
+} TilePixel;
+
+static inline void load_image_tile(__local float (*t)[TILE + 1], const TilePixel *px, int k0,
+                                   int K, ConvGeom g, int lid)
 {
-    int p = lid % TILE, area = g.kh * g.kw;
-    for (int l = 0; l < TILE_LOADS; l++) {
-        int k = lid / TILE + l * (TG_ITEMS / TILE), gk = k0 + k;
-        float v = 0.0f;
-        if (xn && gk < K) {
-            int c = gk / area, r = gk - c * area, i = r / g.kw, j = r - i * g.kw;
-            int iy = iy0 + i, ix = ix0 + j;
-            if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w)
-                v = xn[(c * g.h + iy) * g.w + ix];
+    int area = g.kh * g.kw;
+#pragma unroll
+    for (int s = 0; s < PIX_SLOTS; s++) {
+        int p = lid % TILE + s * TG_ITEMS;
+        for (int l = 0; l < TK / K_ROWS; l++) {
+            int k = lid / TILE + l * K_ROWS, gk = k0 + k;
+            float v = 0.0f;
+            if (px[s].xn && gk < K) {
+                int c = gk / area, r = gk - c * area, i = r / g.kw, j = r - i * g.kw;
+                int iy = px[s].iy0 + i, ix = px[s].ix0 + j;
+                if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w)
+                    v = px[s].xn[(c * g.h + iy) * g.w + ix];
+            }
+            t[k][p] = v;
         }
-        t[k][p] = v;
     }
 }
 
@@ -124,8 +146,8 @@ static inline void load_image_tile(__local float (*t)[TILE + 1], __global const 
  * padding read as 0 here rather than written out: rows are output channels
  * (B, the weights as [C*KH*KW, b_cols], is the row operand, read along its
  * contiguous channels), columns the batch's output pixels (the image read
- * where it lies), bias and activation applied on the way out. Launched as (ceil(N*OH*OW / TILE) * TG, ceil(OC / TILE) * TG) in
- * groups of (TG, TG). */
+ * where it lies), bias and activation applied on the way out. Launched as
+ * (ceil(N*OH*OW / TILE) * TG, ceil(OC / TILE) * TG) in groups of (TG, TG). */
 __kernel void conv_tiled(__global const float *x, __global const float *B, int b_cols,
                          __global const float *bias, __global float *y, int OC, int act,
                          ConvGeom g)
@@ -134,17 +156,22 @@ __kernel void conv_tiled(__global const float *x, __global const float *B, int b
     int tx = get_local_id(0), ty = get_local_id(1), lid = ty * TG + tx;
     int p0 = get_group_id(0) * TILE, o0 = get_group_id(1) * TILE;
     int P = g.oh * g.ow, NP = g.n * P, K = g.c * g.kh * g.kw;
-    /* this work-item's pixel in every image tile */
-    int pix = p0 + lid % TILE, n = pix / P, op = pix - n * P, oy = op / g.ow, ox = op - oy * g.ow;
-    __global const float *xn = pix < NP ? x + (size_t)n * g.c * g.h * g.w : 0;
-    int iy0 = oy * g.sh - g.ph, ix0 = ox * g.sw - g.pw;
+    /* this work-item's pixels in every image tile */
+    TilePixel px[PIX_SLOTS];
+#pragma unroll
+    for (int s = 0; s < PIX_SLOTS; s++) {
+        int pix = p0 + lid % TILE + s * TG_ITEMS, n = pix / P, op = pix - n * P;
+        int oy = op / g.ow, ox = op - oy * g.ow;
+        px[s].xn = pix < NP ? x + (size_t)n * g.c * g.h * g.w : 0;
+        px[s].iy0 = oy * g.sh - g.ph, px[s].ix0 = ox * g.sw - g.pw;
+    }
     float acc[4][4] = {{0.0f}};
     for (int k0 = 0; k0 < K; k0 += TK) {
         load_tile(as, B, 1, b_cols, o0, OC, k0, K, lid);
-        load_image_tile(bs, xn, iy0, ix0, k0, K, g, lid);
-        barrier(CLK_LOCAL_MEM_FENCE);
+        load_image_tile(bs, px, k0, K, g, lid);
+        TILE_BARRIER();
         tile_multiply(as, bs, tx, ty, acc);
-        barrier(CLK_LOCAL_MEM_FENCE);
+        TILE_BARRIER();
     }
 #pragma unroll
     for (int j = 0; j < 4; j++) {

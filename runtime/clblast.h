@@ -38,8 +38,9 @@ typedef struct {
 int clblast_fits(const ClblastGemm *g);
 
 /* Loads CLBlast and applies $CLRUN_CLBLAST_TUNING's files for device (once
- * a process): dev_open does, under CLRUN_GEMM=clblast, so a missing library
- * or a bad tuning file stops a run before it starts (CLRUN_EINPUT). */
+ * a process): gemm_prepare does, when a graph is set up under
+ * CLRUN_GEMM=clblast, so a missing library or a bad tuning file stops a run
+ * before it starts (CLRUN_EINPUT). */
 int clblast_prepare(cl_device_id device, Err *err);
 
 /* Enqueues the batch on d's queue; a failure names CLBlast's call and status. */

@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "cl_sources.h"
-#include "clblast.h"
 #include "kcache.h"
 
 #define MAX_PLATFORMS 16
@@ -263,6 +262,22 @@ static int open_trace(Device *d, Err *err)
     return CLRUN_OK;
 }
 
+/* $CLRUN_GROUP_LIMIT: a cap on every kernel's work-group limit. */
+static int group_cap(Device *d, Err *err)
+{
+    const char *text = getenv("CLRUN_GROUP_LIMIT");
+    if (!text || !*text)
+        return CLRUN_OK;
+    char *end;
+    errno = 0;
+    long n = strtol(text, &end, 10);
+    if (*end || errno || n < 1)
+        return err_set(err, CLRUN_EINPUT, "CLRUN_GROUP_LIMIT must be a whole number of "
+                       "work-items, 1 or more, not '%s'", text);
+    d->group_cap = (size_t)n;
+    return CLRUN_OK;
+}
+
 int dev_open(Device *d, const char *spec, Err *err)
 {
     return dev_open_profiled(d, spec, 0, err);
@@ -288,16 +303,18 @@ int dev_open_profiled(Device *d, const char *spec, int profile, Err *err)
     clGetDeviceInfo(d->id, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof d->max_alloc, &d->max_alloc, NULL);
     clGetPlatformInfo(d->platform, CL_PLATFORM_NAME, sizeof d->platform_name, d->platform_name,
                       NULL);
-    if ((rc = device_plan(d->id, &d->plan, err)) || (rc = open_trace(d, err)))
-        return rc;
-    if (d->plan.gemm == GEMM_CLBLAST && (rc = clblast_prepare(d->id, err)))
+    if ((rc = device_plan(d->id, &d->plan, err)) || (rc = open_trace(d, err)) ||
+        (rc = group_cap(d, err)))
         return rc;
     cl_int cle;
     d->ctx = clCreateContext(NULL, 1, &d->id, NULL, NULL, &cle);
     if ((rc = dev_check(cle, "clCreateContext", d->name, err)))
         return rc;
     d->queue = clCreateCommandQueue(d->ctx, d->id, profile ? CL_QUEUE_PROFILING_ENABLE : 0, &cle);
-    return dev_check(cle, "clCreateCommandQueue", d->name, err);
+    rc = dev_check(cle, "clCreateCommandQueue", d->name, err);
+    if (!rc && profile)
+        dev_profile_probe(d);
+    return rc;
 }
 
 /* ---- program build and binary cache ---- */
@@ -412,7 +429,7 @@ static int build_failure(Device *d, cl_int rc, Err *err)
     return CLRUN_ERUNTIME;
 }
 
-int dev_build(Device *d, Err *err)
+static int build_program(Device *d, Err *err)
 {
     int rc;
     char *src = program_source(err, &rc);
@@ -438,6 +455,73 @@ int dev_build(Device *d, Err *err)
     return CLRUN_OK;
 }
 
+static void release_program(Device *d)
+{
+    for (int i = 0; i < d->n_kernels; i++)
+        clReleaseKernel(d->kernels[i].kernel);
+    d->n_kernels = 0;
+    if (d->program)
+        clReleaseProgram(d->program);
+    d->program = NULL;
+}
+
+/* The smallest work-group limit of the plan's tiled kernels as built. */
+static int tiled_limit(Device *d, size_t *most, Err *err)
+{
+    *most = SIZE_MAX;
+    for (const char *const *name = plan_tiled_kernels(&d->plan); *name; name++) {
+        cl_kernel k;
+        int rc = dev_kernel(d, *name, &k, err);
+        if (rc)
+            return rc;
+        size_t limit = dev_limits(d, k)->max_group;
+        *most = limit < *most ? limit : *most;
+    }
+    return CLRUN_OK;
+}
+
+int dev_build(Device *d, Err *err)
+{
+    for (;;) {
+        size_t most;
+        int rc = build_program(d, err);
+        if (!rc)
+            rc = tiled_limit(d, &most, err);
+        if (rc || !plan_fit_tiles(&d->plan, most))
+            return rc;
+        release_program(d);
+    }
+}
+
+/* Kernel k's limits on d (capped by $CLRUN_GROUP_LIMIT); one that needs more
+ * local memory than the device has, or allows no work-item, is an error. */
+static int kernel_limits(Device *d, cl_kernel k, const char *name, KernelLimits *out, Err *err)
+{
+    cl_ulong has = 0;
+    int rc = dev_check(clGetKernelWorkGroupInfo(k, d->id, CL_KERNEL_WORK_GROUP_SIZE,
+                                                sizeof out->max_group, &out->max_group, NULL),
+                       "clGetKernelWorkGroupInfo", name, err);
+    /* optional answers: a driver that gives none leaves the defaults */
+    clGetKernelWorkGroupInfo(k, d->id, CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE,
+                             sizeof out->multiple, &out->multiple, NULL);
+    clGetKernelWorkGroupInfo(k, d->id, CL_KERNEL_LOCAL_MEM_SIZE, sizeof out->local_mem,
+                             &out->local_mem, NULL);
+    clGetDeviceInfo(d->id, CL_DEVICE_LOCAL_MEM_SIZE, sizeof has, &has, NULL);
+    if (d->group_cap && out->max_group > d->group_cap)
+        out->max_group = d->group_cap;
+    if (out->multiple < 1)
+        out->multiple = 1;
+    if (!rc && out->max_group < 1)
+        rc = err_set(err, CLRUN_ERUNTIME, "kernel %s cannot run on %s: it allows no work-item "
+                     "in a group (CL_KERNEL_WORK_GROUP_SIZE 0)%s", name, d->name,
+                     plan_hint(&d->plan));
+    if (!rc && out->local_mem > has)
+        rc = err_set(err, CLRUN_ERUNTIME, "kernel %s needs %llu bytes of local memory, %s has "
+                     "%llu%s", name, (unsigned long long)out->local_mem, d->name,
+                     (unsigned long long)has, plan_hint(&d->plan));
+    return rc;
+}
+
 int dev_kernel(Device *d, const char *name, cl_kernel *out, Err *err)
 {
     for (int i = 0; i < d->n_kernels; i++)
@@ -449,25 +533,17 @@ int dev_kernel(Device *d, const char *name, cl_kernel *out, Err *err)
         return err_set(err, CLRUN_ERUNTIME, "too many kernels (raise DEV_MAX_KERNELS)");
     cl_int cle;
     cl_kernel k = clCreateKernel(d->program, name, &cle);
+    KernelLimits limits = {0, 1, 0};
     int rc = dev_check(cle, "clCreateKernel", name, err);
-    size_t most = 0;
-    cl_ulong local = 0, has = 0;
     if (!rc)
-        rc = dev_check(clGetKernelWorkGroupInfo(k, d->id, CL_KERNEL_WORK_GROUP_SIZE, sizeof most,
-                                                &most, NULL), "clGetKernelWorkGroupInfo", name, err);
-    clGetKernelWorkGroupInfo(k, d->id, CL_KERNEL_LOCAL_MEM_SIZE, sizeof local, &local, NULL);
-    clGetDeviceInfo(d->id, CL_DEVICE_LOCAL_MEM_SIZE, sizeof has, &has, NULL);
-    if (!rc && local > has)
-        rc = err_set(err, CLRUN_ERUNTIME, "kernel %s needs %llu bytes of local memory, %s has "
-                     "%llu: try --kernels cpu", name, (unsigned long long)local, d->name,
-                     (unsigned long long)has);
+        rc = kernel_limits(d, k, name, &limits, err);
     if (rc) {
         if (k)
             clReleaseKernel(k);
         return rc;
     }
     snprintf(d->kernels[d->n_kernels].name, sizeof d->kernels[0].name, "%s", name);
-    d->kernels[d->n_kernels].max_group = most;
+    d->kernels[d->n_kernels].limits = limits;
     d->kernels[d->n_kernels++].kernel = k;
     *out = k;
     return CLRUN_OK;
@@ -482,170 +558,25 @@ static int kernel_index(const Device *d, cl_kernel k)
     return -1;
 }
 
-size_t dev_group_limit(const Device *d, cl_kernel k)
+const KernelLimits *dev_limits(const Device *d, cl_kernel k)
 {
+    static const KernelLimits unknown = {1, 1, 0};
     int i = kernel_index(d, k);
-    return i >= 0 ? d->kernels[i].max_group : d->max_work_group;
+    return i >= 0 ? &d->kernels[i].limits : &unknown;
 }
 
-/* ---- profiling ---- */
+size_t dev_group_size(const Device *d, cl_kernel k)
+{
+    return plan_group(&d->plan, dev_limits(d, k));
+}
+
+/* ---- launches and buffers ---- */
 
 static void kernel_name(cl_kernel k, char *buf, size_t size)
 {
     buf[0] = 0;
     clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, size, buf, NULL);
 }
-
-
-/* Room for one more pending event and its tag; NULL when memory ran out (that
- * launch goes unprofiled). */
-static cl_event *profile_slot(DevProfile *p, const char *kernel)
-{
-    if (p->n_pending == p->cap_pending) {
-        int cap = p->cap_pending ? 2 * p->cap_pending : 1024;
-        cl_event *ev = realloc(p->pending, (size_t)cap * sizeof *ev);
-        if (ev)
-            p->pending = ev;
-        DevProfileRow *what = realloc(p->pending_what, (size_t)cap * sizeof *what);
-        if (what)
-            p->pending_what = what;
-        if (!ev || !what)
-            return NULL;
-        p->cap_pending = cap;
-    }
-    DevProfileRow *what = &p->pending_what[p->n_pending];
-    snprintf(what->kernel, sizeof what->kernel, "%s", kernel);
-    memcpy(what->tag, p->tag, sizeof p->tag);
-    return &p->pending[p->n_pending];
-}
-
-cl_event *dev_profile_event(Device *d, const char *name)
-{
-    return d->profile.enabled ? profile_slot(&d->profile, name) : NULL;
-}
-
-void dev_profile_enqueued(Device *d, cl_event *ev)
-{
-    if (ev)
-        d->profile.n_pending++;
-}
-
-static void profile_add(DevProfile *p, const char *kernel, const char *tag, double seconds)
-{
-    int i = 0;
-    while (i < p->n_rows && (strcmp(p->rows[i].kernel, kernel) || strcmp(p->rows[i].tag, tag)))
-        i++;
-    if (i == p->n_rows) {
-        DevProfileRow *rows = realloc(p->rows, (size_t)(p->n_rows + 1) * sizeof *rows);
-        if (!rows)
-            return;
-        p->rows = rows;
-        memset(&rows[i], 0, sizeof rows[i]);
-        snprintf(rows[i].kernel, sizeof rows[i].kernel, "%s", kernel);
-        snprintf(rows[i].tag, sizeof rows[i].tag, "%s", tag);
-        p->n_rows++;
-    }
-    p->rows[i].seconds += seconds;
-    p->rows[i].launches++;
-}
-
-void dev_profile_tag(Device *d, const char *fmt, const char *name)
-{
-    if (d->profile.enabled || d->trace)
-        snprintf(d->profile.tag, sizeof d->profile.tag, fmt, name);
-}
-
-void dev_profile_collect(Device *d)
-{
-    DevProfile *p = &d->profile;
-    if (p->n_pending == 0)
-        return;
-    int done = 0;
-    for (; done < p->n_pending; done++) {
-        cl_event ev = p->pending[done];
-        cl_int status = CL_QUEUED;
-        clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status, NULL);
-        if (status > CL_COMPLETE)
-            break; /* in-order queue: everything after it is unfinished too */
-        cl_ulong start = 0, end = 0;
-        clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof start, &start, NULL);
-        clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL);
-        profile_add(p, p->pending_what[done].kernel, p->pending_what[done].tag,
-                    end > start ? (double)(end - start) * 1e-9 : 0);
-        clReleaseEvent(ev);
-    }
-    memmove(p->pending, p->pending + done, (size_t)(p->n_pending - done) * sizeof *p->pending);
-    memmove(p->pending_what, p->pending_what + done,
-            (size_t)(p->n_pending - done) * sizeof *p->pending_what);
-    p->n_pending -= done;
-}
-
-static int by_time(const void *a, const void *b)
-{
-    double x = ((const DevProfileRow *)a)->seconds, y = ((const DevProfileRow *)b)->seconds;
-    return (x < y) - (x > y);
-}
-
-/* Sums rows that share a kernel (by_kernel) or a tag into out, largest first. */
-static int profile_group(const DevProfile *p, int by_kernel, DevProfileRow *out)
-{
-    int n = 0;
-    for (int i = 0; i < p->n_rows; i++) {
-        const char *key = by_kernel ? p->rows[i].kernel : p->rows[i].tag;
-        int j = 0;
-        while (j < n && strcmp(by_kernel ? out[j].kernel : out[j].tag, key))
-            j++;
-        if (j == n) {
-            memset(&out[n], 0, sizeof out[n]);
-            if (by_kernel)
-                snprintf(out[n].kernel, sizeof out[n].kernel, "%s", key);
-            else
-                snprintf(out[n].tag, sizeof out[n].tag, "%s", key);
-            n++;
-        }
-        out[j].seconds += p->rows[i].seconds;
-        out[j].launches += p->rows[i].launches;
-    }
-    qsort(out, (size_t)n, sizeof *out, by_time);
-    return n;
-}
-
-void dev_profile_report(Device *d, double wall_seconds, FILE *out)
-{
-    DevProfile *p = &d->profile;
-    dev_profile_collect(d);
-    DevProfileRow *group = malloc((size_t)(p->n_rows + 1) * sizeof *group);
-    if (!group)
-        return;
-    double total = 0;
-    for (int i = 0; i < p->n_rows; i++)
-        total += p->rows[i].seconds;
-    for (int by_kernel = 1; by_kernel >= 0; by_kernel--) {
-        int n = profile_group(p, by_kernel, group);
-        fprintf(out, "\n%-32s %10s %9s %7s\n", by_kernel ? "Kernel" : "Layer and pass", "seconds",
-                "launches", "share");
-        for (int i = 0; i < n; i++)
-            fprintf(out, "%-32s %10.3f %9ld %6.1f%%\n", by_kernel ? group[i].kernel : group[i].tag,
-                    group[i].seconds, group[i].launches,
-                    total > 0 ? 100 * group[i].seconds / total : 0);
-    }
-    /* each kernel of each layer and pass: where a layer's time goes */
-    memcpy(group, p->rows, (size_t)p->n_rows * sizeof *group);
-    qsort(group, (size_t)p->n_rows, sizeof *group, by_time);
-    fprintf(out, "\n%-48s %10s %9s %7s\n", "Layer and pass: kernel", "seconds", "launches",
-            "share");
-    for (int i = 0; i < p->n_rows; i++) {
-        char what[sizeof group[i].tag + sizeof group[i].kernel + 2];
-        snprintf(what, sizeof what, "%s: %s", group[i].tag, group[i].kernel);
-        fprintf(out, "%-48s %10.3f %9ld %6.1f%%\n", what, group[i].seconds, group[i].launches,
-                total > 0 ? 100 * group[i].seconds / total : 0);
-    }
-    fprintf(out, "\nIn kernels: %.3f s of %.3f s wall time (%.1f%% outside kernels)\n", total,
-            wall_seconds, wall_seconds > 0 ? 100 * (1 - total / wall_seconds) : 0);
-    free(group);
-}
-
-/* ---- launches and buffers ---- */
 
 static void trace_launch(Device *d, const char *name, int dims, const size_t *glob,
                          const size_t *loc)
@@ -677,9 +608,8 @@ int dev_launch_at(Device *d, cl_kernel k, int dims, const size_t *offset, const 
     }
     int at = kernel_index(d, k);
     const char *name = at >= 0 ? d->kernels[at].name : "a kernel not from dev_kernel";
-    size_t most = at >= 0 ? d->kernels[at].max_group : d->max_work_group;
-    size_t def = d->plan.group < most ? d->plan.group : most;
-    size_t loc[3] = {def, 1, 1}, glob[3], items = 1;
+    size_t most = dev_limits(d, k)->max_group;
+    size_t loc[3] = {dev_group_size(d, k), 1, 1}, glob[3], items = 1;
     for (int i = 0; i < dims; i++) {
         if (local)
             loc[i] = local[i];
@@ -690,8 +620,8 @@ int dev_launch_at(Device *d, cl_kernel k, int dims, const size_t *offset, const 
     }
     if (items > most)
         return err_set(err, CLRUN_ERUNTIME, "clEnqueueNDRangeKernel(%s): work-groups of %zu "
-                       "work-items, but %s allows %zu for this kernel: try --kernels cpu", name,
-                       items, d->name, most);
+                       "work-items, but %s allows %zu for this kernel%s", name, items, d->name,
+                       most, plan_hint(&d->plan));
     if (d->trace)
         trace_launch(d, name, dims, glob, loc);
     cl_event *ev = dev_profile_event(d, name);
@@ -773,22 +703,12 @@ void dev_close(Device *d)
     if (d->trace)
         fclose(d->trace);
     d->trace = NULL;
-    for (int i = 0; i < d->profile.n_pending; i++)
-        clReleaseEvent(d->profile.pending[i]);
-    free(d->profile.pending);
-    free(d->profile.pending_what);
-    free(d->profile.rows);
-    memset(&d->profile, 0, sizeof d->profile);
-    for (int i = 0; i < d->n_kernels; i++)
-        clReleaseKernel(d->kernels[i].kernel);
-    d->n_kernels = 0;
-    if (d->program)
-        clReleaseProgram(d->program);
+    dev_profile_free(d);
+    release_program(d);
     if (d->queue)
         clReleaseCommandQueue(d->queue);
     if (d->ctx)
         clReleaseContext(d->ctx);
-    d->program = NULL;
     d->queue = NULL;
     d->ctx = NULL;
 }

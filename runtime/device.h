@@ -18,7 +18,9 @@
 #define DEV_MAX_KERNELS 64
 
 /* Time spent in one kernel on behalf of one tag (a layer and pass), from
- * OpenCL event profiling (`clrun run --profile`). */
+ * OpenCL event profiling (`clrun run --profile`), or, where the driver's
+ * timestamps are unusable (rusticl 22.3 gives every command start 2 and end
+ * 3), from the host: each launch timed to the end of its clFinish. */
 typedef struct {
     char kernel[96];
     char tag[96];
@@ -34,6 +36,9 @@ typedef struct {
     int n_pending, cap_pending;
     DevProfileRow *rows;
     int n_rows;
+    int host_timing;        /* the driver's timestamps failed a check: time on the host */
+    double host_start;      /* host timing: when the launch being timed was enqueued */
+    char host_kernel[96];
 } DevProfile;
 
 typedef struct {
@@ -52,10 +57,11 @@ typedef struct {
     Plan plan;              /* the kernel plan: what runs the products, and its shapes */
     FILE *trace;            /* $CLRUN_TRACE_LAUNCHES: every launch's kernel and sizes */
     int program_from_cache; /* the last dev_build found its binary on disk */
+    size_t group_cap;       /* $CLRUN_GROUP_LIMIT: every kernel's limit at most this (0: none) */
     struct {
         char name[64];
         cl_kernel kernel;
-        size_t max_group;   /* CL_KERNEL_WORK_GROUP_SIZE */
+        KernelLimits limits;
     } kernels[DEV_MAX_KERNELS];
     int n_kernels;
     DevProfile profile;
@@ -81,9 +87,13 @@ int dev_all(char (*specs)[DEV_SPEC_MAX], int max, int *n, Err *err);
  * the first device). spec is "P:D" or "P" by index, or case-insensitive name
  * substrings for platform and device ("pocl", "nvidia:0", ":titan"). Its
  * kernel plan follows its type, or $CLRUN_KERNELS and $CLRUN_GEMM (plan.h);
- * $CLRUN_TRACE_LAUNCHES names a file that gets a line per launch. */
+ * $CLRUN_TRACE_LAUNCHES names a file that gets a line per launch;
+ * $CLRUN_GROUP_LIMIT=N lowers every kernel's work-group limit to N, as a
+ * device with small limits would report them (rusticl: 32, Apple's CPU: 1). */
 int dev_open(Device *d, const char *spec, Err *err);
-/* As dev_open, with event profiling of every launch when profile is set. */
+/* As dev_open, with event profiling of every launch when profile is set:
+ * the driver's timestamps where they pass a check (dev_build times a
+ * probe both ways), else host timing, said once on stderr. */
 int dev_open_profiled(Device *d, const char *spec, int profile, Err *err);
 
 /* Names what the next launches are for, in the profile ("conv1 forward"). */
@@ -96,22 +106,32 @@ cl_event *dev_profile_event(Device *d, const char *name);
 void dev_profile_enqueued(Device *d, cl_event *ev);
 /* Prints time per kernel and per tag, and the share of wall time they cover. */
 void dev_profile_report(Device *d, double wall_seconds, FILE *out);
+/* Checks the driver's timestamps against the host's clock (dev_open does,
+ * when profiling): host timing where they fail (profile.c). */
+void dev_profile_probe(Device *d);
+void dev_profile_free(Device *d);
 
 /* Builds the program from the embedded cl/ sources (or $CLRUN_KERNEL_DIR),
- * using the on-disk binary cache when it holds this exact build. */
+ * using the on-disk binary cache when it holds this exact build. Where the
+ * plan's tiled kernels allow fewer work-items a group than their tiles
+ * need, the tiles shrink and the program is built again (plan_fit_tiles). */
 int dev_build(Device *d, Err *err);
 
-/* The kernel of that name, created on first request and kept; one that needs
- * more local memory than the device has is an error naming it. */
+/* The kernel of that name, created on first request and kept, with its
+ * limits asked once; one that needs more local memory than the device has
+ * is an error naming it. */
 int dev_kernel(Device *d, const char *name, cl_kernel *out, Err *err);
-/* The most work-items a group of kernel k may have on this device. */
-size_t dev_group_limit(const Device *d, cl_kernel k);
+/* Kernel k's limits on this device (k from dev_kernel). */
+const KernelLimits *dev_limits(const Device *d, cl_kernel k);
+/* Work-items a group for launches of k over independent elements
+ * (plan_group of its limits). */
+size_t dev_group_size(const Device *d, cl_kernel k);
 
 /* Sets the arguments and enqueues a 1-3 dimensional launch. The global size of
  * each dimension is rounded up to a multiple of the local size; kernels
- * guard against indices past their data. local NULL: groups of the plan's
- * size along dimension 0. A local size past the kernel's limit is an error
- * naming the kernel, never a launch. */
+ * guard against indices past their data. local NULL: groups of
+ * dev_group_size along dimension 0. A local size past the kernel's limit is
+ * an error naming the kernel, never a launch. */
 int dev_launch(Device *d, cl_kernel k, int dims, const size_t *global, const size_t *local,
                int nargs, const KArg *args, Err *err);
 #define DEV_LAUNCH(d, k, dims, global, local, err, ...) DEV_LAUNCH_AT(d, k, dims, NULL, global, \

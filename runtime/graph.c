@@ -384,7 +384,9 @@ int graph_setup(Graph *g, Device *dev, int max_batch, uint64_t seed, Err *err)
     g->max_batch = g->batch = max_batch;
     g->seed = seed;
     g->training = 1;
-    int rc = graph_buffer(g, (size_t)max_batch * (size_t)shape_size(g->nodes[0].out_shape),
+    int rc = gemm_prepare(g, err);
+    if (!rc)
+        rc = graph_buffer(g, (size_t)max_batch * (size_t)shape_size(g->nodes[0].out_shape),
                           "input batch", &g->nodes[0].out, err);
     for (int i = 1; i < g->n_nodes && !rc; i++)
         rc = setup_node(g, &g->nodes[i], err);

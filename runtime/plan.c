@@ -17,16 +17,31 @@ static int split_target(const Plan *p, cl_uint units)
     return (int)(units ? units : 2) * per_unit;
 }
 
-/* The largest tiled group that fits the device: 16 x 16, else 8 x 8, 4 x 4. */
-static void tile_shape(Plan *p, const PlanFacts *f)
+/* The build options, which carry the plan and its tile shape. */
+static void set_options(Plan *p)
 {
-    for (p->tile_group = 16; p->tile_group > 4; p->tile_group /= 2) {
-        size_t items = (size_t)p->tile_group * p->tile_group;
-        cl_ulong local = 2ull * TILE_K * (4 * p->tile_group + 1) * sizeof(float);
-        if (items <= f->max_work_group && local <= f->local_mem)
-            break;
-    }
     p->tile = 4 * p->tile_group;
+    snprintf(p->options, sizeof p->options, "-cl-std=CL1.2 -DPLAN_GPU=%d -DTG=%d -DTK=%d",
+             p->gpu, p->tile_group, TILE_K);
+}
+
+/* The largest tiled group within most work-items and local bytes of local
+ * memory: 16 x 16, else 8 x 8, ... down to one work-item (4 x 4 outputs). */
+static int tile_group_within(size_t most, cl_ulong local)
+{
+    int side = 16;
+    while (side > 1 && ((size_t)side * side > most ||
+                        2ull * TILE_K * (4 * side + 1) * sizeof(float) > local))
+        side /= 2;
+    return side;
+}
+
+static size_t pow2_floor(size_t n)
+{
+    size_t p = 1;
+    while (p * 2 <= n)
+        p *= 2;
+    return p;
 }
 
 static int parse_choice(const char *text, const char *a, const char *b, int dflt, int *out)
@@ -60,10 +75,9 @@ int plan_choose(Plan *p, const PlanFacts *f, const char *forced, const char *gem
     /* half the last cache: the other half holds A and C (16 MB of a 32 MB L3 here) */
     p->cache_bytes = f->cache_bytes >= (2u << 20) ? (size_t)f->cache_bytes / 2 : 16u << 20;
     p->slab_bytes = 512u << 10;
-    p->group = f->max_work_group < 64 ? f->max_work_group : 64;
-    tile_shape(p, f);
-    snprintf(p->options, sizeof p->options, "-cl-std=CL1.2 -DPLAN_GPU=%d -DTG=%d -DTK=%d",
-             p->gpu, p->tile_group, TILE_K);
+    p->group = pow2_floor(f->max_work_group < 64 ? f->max_work_group : 64);
+    p->tile_group = tile_group_within(f->max_work_group, f->local_mem);
+    set_options(p);
     return CLRUN_OK;
 }
 
@@ -75,4 +89,76 @@ const char *plan_name(const Plan *p)
 const char *plan_gemm_name(const Plan *p)
 {
     return p->gemm == GEMM_CLBLAST ? "clblast" : "own";
+}
+
+void plan_tiles_text(const Plan *p, char *buf, size_t size)
+{
+    if (p->gpu)
+        snprintf(buf, size, "%dx%d by %dx%d work-items", p->tile, p->tile, p->tile_group,
+                 p->tile_group);
+    else
+        snprintf(buf, size, "none");
+}
+
+const char *plan_hint(const Plan *p)
+{
+    return p->gpu ? ": try --kernels cpu" : "";
+}
+
+/* ---- launch shapes ---- */
+
+size_t plan_group(const Plan *p, const KernelLimits *k)
+{
+    size_t want = p->group > k->multiple ? p->group : k->multiple;
+    return pow2_floor(want < k->max_group ? want : k->max_group);
+}
+
+size_t plan_reduction_group(const Plan *p, const KernelLimits *k, size_t n, size_t most)
+{
+    most = most < k->max_group ? most : k->max_group;
+    size_t group = plan_group(p, k);
+    group = group < most ? group : pow2_floor(most);
+    while (group < n && group * 2 <= most)
+        group *= 2;
+    return group;
+}
+
+/* The smallest power of two >= n, up to most. */
+static size_t pow2_up(size_t n, size_t most)
+{
+    size_t p = 1;
+    while (p < n && p * 2 <= most)
+        p *= 2;
+    return p;
+}
+
+void plan_planes(const Plan *p, const KernelLimits *k, int w, int h, size_t local[3])
+{
+    if (p->gpu) {
+        size_t group = plan_group(p, k);
+        local[0] = pow2_up((size_t)w, group);
+        local[1] = pow2_up((size_t)h, group / local[0]);
+        local[2] = group / local[0] / local[1];
+        return;
+    }
+    size_t most = k->max_group < 1024 ? k->max_group : 1024;
+    size_t part = most < 64 ? most : 64;
+    local[0] = (size_t)w <= most ? (size_t)w : part;
+    local[1] = (size_t)w * h <= most ? (size_t)h : 1;
+    local[2] = 1;
+}
+
+const char *const *plan_tiled_kernels(const Plan *p)
+{
+    static const char *const tiled[] = {"gemm_tiled", "conv_tiled", NULL}, *const none[] = {NULL};
+    return p->gpu ? tiled : none;
+}
+
+int plan_fit_tiles(Plan *p, size_t most)
+{
+    if (!p->gpu || (size_t)p->tile_group * p->tile_group <= most)
+        return 0;
+    p->tile_group = tile_group_within(most, ~0ull);
+    set_options(p);
+    return 1;
 }

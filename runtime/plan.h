@@ -7,7 +7,12 @@
  * cpu plan); a GPU needs 64-256 work-items a group, local-memory tiles,
  * coalesced loads and few registers (the gpu plan). The plan is chosen from
  * the device type when it opens; $CLRUN_KERNELS (clrun's --kernels) forces
- * one, $CLRUN_GEMM picks the gpu plan's GEMM backend. */
+ * one, $CLRUN_GEMM picks the gpu plan's GEMM backend.
+ *
+ * Every launch is shaped from the plan and the kernel's own limits on the
+ * device (KernelLimits), which can be far below the device's: rusticl
+ * allows 32 work-items a group for every kernel, Apple's CPU device 1 for
+ * kernels with barriers. */
 #ifndef CLRUN_PLAN_H
 #define CLRUN_PLAN_H
 
@@ -25,6 +30,15 @@ typedef struct {
     cl_uint compute_units;
     cl_ulong cache_bytes;     /* CL_DEVICE_GLOBAL_MEM_CACHE_SIZE, 0 when unknown */
 } PlanFacts;
+
+/* What the device says of one kernel, asked once when it is created:
+ * CL_KERNEL_WORK_GROUP_SIZE, CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE
+ * and CL_KERNEL_LOCAL_MEM_SIZE. */
+typedef struct {
+    size_t max_group;
+    size_t multiple;
+    cl_ulong local_mem;
+} KernelLimits;
 
 typedef enum { GEMM_OWN, GEMM_CLBLAST } GemmBackend;
 
@@ -48,5 +62,38 @@ int plan_choose(Plan *p, const PlanFacts *facts, const char *forced, const char 
 /* "cpu" or "gpu", and "own" or "clblast". */
 const char *plan_name(const Plan *p);
 const char *plan_gemm_name(const Plan *p);
+/* The tiles, as config.yaml and `clrun devices` show them: "64x64 by 16x16
+ * work-items" under the gpu plan, "none" under the cpu plan. */
+void plan_tiles_text(const Plan *p, char *buf, size_t size);
+/* What to add to a message about a kernel that cannot run as this plan
+ * shapes it: the other plan where it could help, else nothing. */
+const char *plan_hint(const Plan *p);
+
+/* ---- launch shapes from the kernel's limits ---- */
+
+/* Work-items a group for a launch over independent elements: the plan's
+ * group size (at least the kernel's preferred multiple), within the
+ * kernel's limit; a power of two, 1 at least. */
+size_t plan_group(const Plan *p, const KernelLimits *k);
+
+/* A tree reduction's group (cl/ kernels with a __local part[most]): a power
+ * of two from plan_group up to n values, never past most or the kernel's
+ * limit. */
+size_t plan_reduction_group(const Plan *p, const KernelLimits *k, size_t n, size_t most);
+
+/* A launch over planes of w x h values (global w x h x planes): under the
+ * gpu plan plan_group's work-items, a block of x, then y, then planes;
+ * under the cpu plan a whole plane a group where the kernel allows it
+ * (POCL's cost is per group), else a row, else a part of a row. */
+void plan_planes(const Plan *p, const KernelLimits *k, int w, int h, size_t local[3]);
+
+/* The kernels that need exactly tile_group^2 work-items a group (NULL
+ * terminated; none under the cpu plan). */
+const char *const *plan_tiled_kernels(const Plan *p);
+
+/* Brings the tiles within most, the smallest limit of the tiled kernels as
+ * built: 1 when the tiles shrank (the program must be built again with the
+ * new options), 0 when they fit. */
+int plan_fit_tiles(Plan *p, size_t most);
 
 #endif

@@ -686,18 +686,19 @@ static void keep_steps_row(void *ctx, const char *row)
 
 static int write_outputs_start(Trainer *t, Err *err)
 {
-    char seed[32];
+    char seed[32], tiles[64];
     snprintf(seed, sizeof seed, "%ld", t->e->seed);
+    plan_tiles_text(&t->dev->plan, tiles, sizeof tiles);
     const char *kv[] = {"clrun", CLRUN_VERSION, "device", t->dev->name,
                         "platform", t->dev->platform_name, "driver", t->dev->driver,
                         "opencl", t->dev->version, "kernels", plan_name(&t->dev->plan),
-                        "gemm", plan_gemm_name(&t->dev->plan), "seed", seed,
+                        "tiles", tiles, "gemm", plan_gemm_name(&t->dev->plan), "seed", seed,
                         "train_data", t->train_ds.source, "test_data", t->test_ds.source,
                         "sweep_point", t->point};
     static const char history[] = "epoch,loss,accuracy,val_loss,val_accuracy,test_loss,"
                                   "test_accuracy,seconds,images_per_s,lr";
     static const char steps[] = "epoch,batch,examples_seen,loss";
-    int rc = rundir_config(t->dir, t->e->root, t->e->path, kv, t->point ? 11 : 10, err);
+    int rc = rundir_config(t->dir, t->e->root, t->e->path, kv, t->point ? 12 : 11, err);
     if (!rc && t->done)
         rc = rundir_csv_resume(t->dir, "history.csv", history, t->done, keep_history_row, t,
                                &t->history, err);

@@ -86,30 +86,84 @@ START_TEST(local_sizes_are_checked_against_the_kernel)
     cl_kernel k;
     test_device(&d);
     ck_assert_ok(dev_kernel(&d, "add_into", &k, &err), err);
-    size_t most = dev_group_limit(&d, k), global[1] = {2 * most}, local[1] = {2 * most};
+    size_t most = dev_limits(&d, k)->max_group, global[1] = {2 * most}, local[1] = {2 * most};
     ck_assert_msg(most >= 1 && most <= d.max_work_group, "limit %zu", most);
     cl_mem m = NULL;
     int n = 1;
     int rc = DEV_LAUNCH(&d, k, 1, global, local, &err, KA(m), KA(m), KA(n));
     ck_assert_int_eq(rc, CLRUN_ERUNTIME);
-    ck_assert_msg(strstr(err.msg, "add_into") && strstr(err.msg, "--kernels cpu"), "%s", err.msg);
+    /* the hint names the other plan where it could help, never the current one */
+    ck_assert_msg(strstr(err.msg, "add_into"), "%s", err.msg);
+    const char *other = d.plan.gpu ? "--kernels cpu" : "--kernels";
+    ck_assert_msg(d.plan.gpu ? strstr(err.msg, other) != NULL : strstr(err.msg, other) == NULL,
+                  "%s plan: %s", plan_name(&d.plan), err.msg);
     dev_close(&d);
 }
 END_TEST
+
+/* The limits the shapes are tested against: rusticl's 32, 8, Apple's CPU
+ * device's 1 for kernels with barriers, and two that are not powers of two. */
+static const size_t group_limits[] = {32, 8, 1, 48, 1000};
+
+/* Every shape the plans give fits the kernel's limit, whatever it is: groups
+ * over elements and planes, reductions, and the tiles (rebuilt smaller). No
+ * device: the shapes are the plan's (runtime/plan.c). */
+START_TEST(launch_shapes_fit_any_kernel_limit)
+{
+    size_t most = group_limits[_i];
+    KernelLimits k = {most, 1, 0}, wide = {most, 64, 0};
+    static const int sides[][2] = {{1, 1}, {28, 28}, {5, 3}, {200, 1}, {7, 300}, {64, 64}};
+    for (int gpu = 0; gpu < 2; gpu++) {
+        Plan p;
+        Err err = {""};
+        ck_assert_int_eq(plan_choose(&p, gpu ? &h100 : &pocl, NULL, NULL, &err), CLRUN_OK);
+        for (int m = 0; m < 2; m++) {
+            size_t group = plan_group(&p, m ? &wide : &k);
+            ck_assert_msg(group >= 1 && group <= most && (group & (group - 1)) == 0,
+                          "group %zu for limit %zu", group, most);
+        }
+        for (size_t n = 1; n <= 4096; n *= 4) {
+            size_t r = plan_reduction_group(&p, &k, n, 256);
+            ck_assert_msg(r >= 1 && r <= most && r <= 256 && (r & (r - 1)) == 0,
+                          "reduction group %zu of %zu values, limit %zu", r, n, most);
+        }
+        for (size_t i = 0; i < sizeof sides / sizeof sides[0]; i++) {
+            size_t local[3];
+            plan_planes(&p, &k, sides[i][0], sides[i][1], local);
+            ck_assert_msg(local[0] * local[1] * local[2] <= most && local[0] && local[1] &&
+                          local[2], "%s plan, %dx%d planes: %zux%zux%zu for limit %zu",
+                          plan_name(&p), sides[i][0], sides[i][1], local[0], local[1], local[2],
+                          most);
+        }
+        /* the cpu plan launches no tiled kernel: nothing to fit */
+        int refit = plan_fit_tiles(&p, most);
+        ck_assert_int_eq(refit, gpu && most < 256);
+        if (!gpu)
+            continue;
+        size_t items = (size_t)p.tile_group * p.tile_group;
+        ck_assert_msg(items <= most && p.tile == 4 * p.tile_group, "tiles of %zu work-items "
+                      "for limit %zu", items, most);
+        char tg[32];
+        snprintf(tg, sizeof tg, "-DTG=%d ", p.tile_group);
+        ck_assert_msg(strstr(p.options, tg), "%s", p.options);
+        ck_assert_int_eq(plan_fit_tiles(&p, most), 0);
+    }
+}
+END_TEST
+
 
 /* ---- training under the gpu plan ---- */
 
 /* LeNet (the quickstart) for 20 batches of 64 with the loss of every batch
  * logged, under plan and GEMM backend, into build/test-tmp/plan-<dir>. */
-static void train_lenet(const char *plan, const char *gemm, const char *dir)
+static void train_lenet(const char *plan, const char *gemm, const char *dir, const char *limit)
 {
     char path[256], cmd[512];
     snprintf(path, sizeof path, "build/test-tmp/plan-%s", dir);
     test_fresh_dir(path);
-    snprintf(cmd, sizeof cmd, "CLRUN_GEMM=%s build/clrun run experiments/quickstart.yaml "
-             "train.epochs=1 data.limit=1280 train.log_every=1 --kernels %s --overwrite "
-             "--out %s", gemm, plan,
-             path);
+    snprintf(cmd, sizeof cmd, "CLRUN_GROUP_LIMIT=%s CLRUN_GEMM=%s build/clrun run "
+             "experiments/quickstart.yaml train.epochs=1 data.limit=1280 train.log_every=1 "
+             "--kernels %s --overwrite --out %s", limit ? limit : "", gemm, plan, path);
     ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "%s", out);
 }
 
@@ -131,8 +185,8 @@ static int step_losses(const char *dir, double *loss, int most)
 START_TEST(gpu_plan_trains_lenet_as_the_cpu_plan_does)
 {
     double cpu[32], gpu[32];
-    train_lenet("cpu", "own", "cpu");
-    train_lenet("gpu", "own", "gpu");
+    train_lenet("cpu", "own", "cpu", NULL);
+    train_lenet("gpu", "own", "gpu", NULL);
     int n = step_losses("cpu", cpu, 32);
     ck_assert_int_eq(n, 20);
     ck_assert_int_eq(step_losses("gpu", gpu, 32), 20);
@@ -147,11 +201,49 @@ START_TEST(gpu_plan_trains_lenet_as_the_cpu_plan_does)
 }
 END_TEST
 
+/* LeNet trained for 20 batches with every kernel's limit lowered
+ * (CLRUN_GROUP_LIMIT, as rusticl or Apple's CPU device report them) under
+ * each plan gives the losses it gives with POCL's own limits; the tiles
+ * shrank (config.yaml). */
+START_TEST(small_group_limits_train_lenet_as_the_default_does)
+{
+    static const char *const limits[] = {"32", "8", "1"};
+    double ref[32], small[32];
+    char dir[64];
+    for (int gpu = 0; gpu < 2; gpu++) {
+        const char *plan = gpu ? "gpu" : "cpu";
+        snprintf(dir, sizeof dir, "limit-ref-%s", plan);
+        train_lenet(plan, "own", dir, NULL);
+        int n = step_losses(dir, ref, 32);
+        ck_assert_int_eq(n, 20);
+        for (int i = 0; i < 3; i++) {
+            snprintf(dir, sizeof dir, "limit-%s-%s", limits[i], plan);
+            train_lenet(plan, "own", dir, limits[i]);
+            ck_assert_int_eq(step_losses(dir, small, 32), n);
+            for (int b = 0; b < n; b++)
+                ck_assert_msg(fabs(small[b] - ref[b]) <= 1e-4 * fabs(ref[b]), "%s plan, limit "
+                              "%s, batch %d: loss %.9g, %.9g with the device's limits", plan,
+                              limits[i], b + 1, small[b], ref[b]);
+            char path[128];
+            snprintf(path, sizeof path, "build/test-tmp/plan-%s/config.yaml", dir);
+            test_read_file(path, out, sizeof out);
+            const char *tiles = !gpu ? "tiles: \"none\"" : i == 0 ? "tiles: \"16x16 by 4x4 "
+                                : i == 1 ? "tiles: \"8x8 by 2x2 " : "tiles: \"4x4 by 1x1 ";
+            ck_assert_msg(strstr(out, tiles), "no '%s' in %s", tiles, out);
+        }
+    }
+    ck_assert_int_eq(test_shell("CLRUN_GROUP_LIMIT=0 build/clrun run experiments/quickstart.yaml "
+                                "train.epochs=1 data.limit=64 --overwrite --out "
+                                "build/test-tmp/plan-limit-bad", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "CLRUN_GROUP_LIMIT"), "%s", out);
+}
+END_TEST
+
 START_TEST(gpu_plan_gives_the_same_bits_every_run)
 {
     static char a[1 << 20], b[1 << 20];
-    train_lenet("gpu", "own", "gpu-1");
-    train_lenet("gpu", "own", "gpu-2");
+    train_lenet("gpu", "own", "gpu-1", NULL);
+    train_lenet("gpu", "own", "gpu-2", NULL);
     size_t na = test_read_file("build/test-tmp/plan-gpu-1/weights.safetensors", a, sizeof a);
     size_t nb = test_read_file("build/test-tmp/plan-gpu-2/weights.safetensors", b, sizeof b);
     ck_assert_msg(na > 1000 && na == nb && memcmp(a, b, na) == 0, "weights differ (%zu and %zu "
@@ -170,8 +262,8 @@ END_TEST
 START_TEST(clblast_trains_lenet_as_the_cpu_plan_does)
 {
     double cpu[32], blas[32];
-    train_lenet("cpu", "own", "cpu-ref");
-    train_lenet("gpu", "clblast", "clblast");
+    train_lenet("cpu", "own", "cpu-ref", NULL);
+    train_lenet("gpu", "clblast", "clblast", NULL);
     int n = step_losses("cpu-ref", cpu, 32);
     ck_assert_int_eq(step_losses("clblast", blas, 32), n);
     for (int i = 0; i < n; i++)
@@ -286,11 +378,14 @@ Suite *plan_suite(void)
     tcase_add_test(choice, bad_plans_are_refused);
     tcase_add_test(choice, devices_show_the_plan);
     tcase_add_test(choice, local_sizes_are_checked_against_the_kernel);
+    tcase_add_loop_test(choice, launch_shapes_fit_any_kernel_limit, 0,
+                        (int)(sizeof group_limits / sizeof group_limits[0]));
     suite_add_tcase(s, choice);
     TCase *runs = tcase_create("runs");
     tcase_set_timeout(runs, 300);
     tcase_add_test(runs, gpu_plan_trains_lenet_as_the_cpu_plan_does);
     tcase_add_test(runs, gpu_plan_gives_the_same_bits_every_run);
+    tcase_add_test(runs, small_group_limits_train_lenet_as_the_default_does);
     tcase_add_test(runs, clblast_trains_lenet_as_the_cpu_plan_does);
     tcase_add_test(runs, clblast_tuning_files_are_applied);
     tcase_add_loop_test(runs, gpu_plan_launches_groups_of_64_or_more, 0,

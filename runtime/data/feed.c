@@ -64,10 +64,10 @@ int feed_batch(Feed *s, Graph *g, int start, int rows, float scale, float shift,
                Err *err)
 {
     FeedData *f = s->data;
-    size_t global[2] = {(size_t)f->size, (size_t)rows}, local[2] = {g->dev->plan.group, 1};
+    size_t global[2] = {(size_t)f->size, (size_t)rows};
     g->batch = rows;
     dev_profile_tag(g->dev, "%s", "data");
-    return DEV_LAUNCH(g->dev, f->gather, 2, global, local, err, KA(f->examples), KA(f->labels),
+    return DEV_LAUNCH(g->dev, f->gather, 2, global, NULL, err, KA(f->examples), KA(f->labels),
                       KA(s->order), KA(start), KA(rows), KA(f->size), KA(scale), KA(shift),
                       KA(g->nodes[0].out), KA(labels));
 }

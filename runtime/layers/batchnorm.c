@@ -82,7 +82,7 @@ static void bn_group_size(Node *n, Graph *g)
     size_t limit = BN_GROUP_MAX;
     cl_kernel reductions[2] = {b->stats, b->param_grads};
     for (int i = 0; i < 2; i++) {
-        size_t most = dev_group_limit(g->dev, reductions[i]);
+        size_t most = dev_limits(g->dev, reductions[i])->max_group;
         limit = most < limit ? most : limit;
     }
     for (b->group = 1; b->group * 2 <= limit; b->group *= 2)
@@ -132,7 +132,7 @@ static int bn_map(Node *n, Graph *g, cl_kernel k, const KArg *args, int nargs, E
         size_t planes[1] = {(size_t)g->batch * b->channels}, one[1] = {1};
         return dev_launch(g->dev, k, 1, planes, one, nargs, args, err);
     }
-    size_t group = g->dev->plan.group, across = 1;
+    size_t group = dev_group_size(g->dev, k), across = 1;
     while (across < (size_t)b->pixels && across < group)
         across *= 2;
     size_t global[2] = {(size_t)b->pixels, (size_t)g->batch * b->channels};

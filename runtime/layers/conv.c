@@ -268,10 +268,10 @@ static int launch_implicit(Node *n, Graph *g, cl_kernel weights, int b_rows, cl_
     cl_mem w = node_param(g, n, 0)->value, b = g->scratch[SCRATCH_CONV_B];
     int width = implicit_width(&g->dev->plan, oc), b_cols = round_up(oc, width);
     int o = (int)c->filters;
-    size_t gb[2] = {(size_t)b_cols, (size_t)b_rows}, lb[2] = {g->dev->plan.group, 1};
+    size_t gb[2] = {(size_t)b_cols, (size_t)b_rows};
     size_t gi[3], li[3];
     implicit_shape(&g->dev->plan, geom, b_cols, width, gi, li);
-    int rc = DEV_LAUNCH(g->dev, weights, 2, gb, lb, err, KA(w), KA(b), KA(o), KA(c->geom.c),
+    int rc = DEV_LAUNCH(g->dev, weights, 2, gb, NULL, err, KA(w), KA(b), KA(o), KA(c->geom.c),
                         KA(geom.kh), KA(geom.kw), KA(b_cols));
     if (!rc && !g->dev->plan.gpu && (geom.ph || geom.pw))
         rc = pad_input(n, g, &x, &geom, err);

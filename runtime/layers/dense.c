@@ -75,7 +75,7 @@ static int dense_forward(Node *n, Graph *g, Err *err)
     cl_mem z = softmax ? d->logits : n->out;
     /* z[N, U] = x[N, I] . W[U, I]^T */
     int rc = launch_gemm(g, g->batch, U, I, n->inputs[0]->out, I, 1, w->value, 1, I, z, U, 0, err);
-    size_t group = g->dev->plan.group, across = group < 16 ? group : 16;
+    size_t group = dev_group_size(g->dev, d->bias_act), across = group < 16 ? group : 16;
     size_t global[2] = {(size_t)U, (size_t)g->batch}, local[2] = {across, group / across};
     if (!rc)
         rc = DEV_LAUNCH(g->dev, d->bias_act, 2, global, local, err, KA(z), KA(b->value),

@@ -208,10 +208,10 @@ static int launch_summed(Graph *g, const GemmBatch *p, int k_total, Err *err)
                        "splits have no scratch (a reserve in the layer's setup)", p->items, p->M,
                        p->N, p->K, splits);
     int rc = launch_items(g, p, k_total, s.per, -1, part, p->N, p->M * p->N, 0, err);
-    size_t g2[2] = {(size_t)p->N, (size_t)p->M}, l2[2] = {g->dev->plan.group, 1};
+    size_t g2[2] = {(size_t)p->N, (size_t)p->M};
     cl_kernel k;
     if (!rc && !(rc = dev_kernel(g->dev, "sum_splits", &k, err)))
-        rc = DEV_LAUNCH(g->dev, k, 2, g2, l2, err, KA(part), KA(splits), KA(p->M), KA(p->N),
+        rc = DEV_LAUNCH(g->dev, k, 2, g2, NULL, err, KA(part), KA(splits), KA(p->M), KA(p->N),
                         KA(p->N), KA(p->C), KA(p->ldc), KA(p->accumulate));
     return rc;
 }
@@ -239,6 +239,11 @@ void gemm_reserve(Graph *g, int M, int N, int K)
     gemm_batch_reserve(g, M, N, chunk, (K + chunk - 1) / chunk);
 }
 
+int gemm_prepare(Graph *g, Err *err)
+{
+    return g->dev->plan.gemm == GEMM_CLBLAST ? clblast_prepare(g->dev->id, err) : CLRUN_OK;
+}
+
 int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_mem B, int b_sk,
                 int b_sn, cl_mem C, int ldc, int accumulate, Err *err)
 {
@@ -253,16 +258,14 @@ int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_
 }
 
 /* The gpu plan's bias gradients: a tree a channel, in a group of a power of
- * two from the plan's group size up to 256 (cl/tiled.cl). */
+ * two from the plan's group size up to 256 (cl/tiled.cl's part[256]). */
 static int sum_channels_tree(Graph *g, cl_mem in, cl_mem out, int N, int C, int P, Err *err)
 {
     cl_kernel k;
     int rc = dev_kernel(g->dev, "sum_channels", &k, err);
     if (rc)
         return rc;
-    size_t most = dev_group_limit(g->dev, k), group = g->dev->plan.group;
-    while (group < 256 && group < (size_t)N * P && group * 2 <= most)
-        group *= 2;
+    size_t group = plan_reduction_group(&g->dev->plan, dev_limits(g->dev, k), (size_t)N * P, 256);
     size_t global[1] = {(size_t)C * group}, local[1] = {group};
     return DEV_LAUNCH(g->dev, k, 1, global, local, err, KA(in), KA(out), KA(N), KA(C), KA(P));
 }

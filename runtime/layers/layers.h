@@ -60,6 +60,11 @@ typedef struct {
  * B(k, n) = B[k * b_sk + n * b_sn] (cl/gemm.cl). B's rows must be contiguous
  * (b_sn = 1, gemm_nn), or both operands run along k (a_sk = b_sk = 1,
  * gemm_nt). */
+/* Readies the plan's GEMM backend on the graph's device: CLBlast (loaded,
+ * its tuning files applied) under CLRUN_GEMM=clblast, so a missing library
+ * or a bad tuning file stops a run before it starts; nothing for clrun's own
+ * kernels. The device layer never knows which backend the plan picked. */
+int gemm_prepare(Graph *g, Err *err);
 int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_mem B, int b_sk,
                 int b_sn, cl_mem C, int ldc, int accumulate, Err *err);
 /* Reserves the scratch of a product (partial products of its K in chunks)

@@ -125,43 +125,10 @@ void window_axis(int same, long in, long k, long stride, long pad, long *out, lo
     }
 }
 
-/* The smallest power of two at least n, up to most. */
-static size_t pow2_up(size_t n, size_t most)
-{
-    size_t p = 1;
-    while (p < n && p < most)
-        p *= 2;
-    return p;
-}
-
-/* The gpu plan's groups over planes: the plan's group size, a block of x,
- * then y, then planes (small planes share a group, so none idles). */
-static void planes_gpu(size_t group, int w, int h, size_t local[3])
-{
-    local[0] = pow2_up((size_t)w, group);
-    local[1] = pow2_up((size_t)h, group / local[0]);
-    local[2] = group / local[0] / local[1];
-}
-
-/* The cpu plan's: a whole plane to a work-group when the kernel allows it
- * (POCL's cost is per work-group, so they should be big), else a row, else
- * 64 of a row. */
-static void planes_cpu(size_t most, int w, int h, size_t local[3])
-{
-    most = most < 1024 ? most : 1024;
-    local[0] = (size_t)w <= most ? (size_t)w : 64;
-    local[1] = (size_t)w * h <= most ? (size_t)h : 1;
-    local[2] = 1;
-}
-
 void launch_planes(const Graph *g, cl_kernel k, int w, int h, int planes, size_t global[3],
                    size_t local[3])
 {
-    size_t most = dev_group_limit(g->dev, k), group = g->dev->plan.group;
-    if (g->dev->plan.gpu)
-        planes_gpu(group < most ? group : most, w, h, local);
-    else
-        planes_cpu(most, w, h, local);
+    plan_planes(&g->dev->plan, dev_limits(g->dev, k), w, h, local);
     global[0] = (size_t)w;
     global[1] = (size_t)h;
     global[2] = (size_t)planes;
