@@ -17,10 +17,35 @@ static int split_target(const Plan *p, cl_uint units)
     return (int)(units ? units : 2) * per_unit;
 }
 
-/* The largest tiled group that fits the device: 16 x 16, else 8 x 8, 4 x 4. */
+/* Devices whose tiled groups must be smaller than their limits allow, by a
+ * substring of CL_DEVICE_NAME; tools/gpu-resources reads this table to
+ * compile Intel's GPUs as the plan would. Measured with ocloc, Intel's
+ * offline compiler: on the Data Center GPU Max (pvc) conv_tiled at SIMD32
+ * in 16 x 16 groups spills 1,344 bytes a thread; in 8 x 8 groups it spills
+ * nothing, still at SIMD32 with 128 registers a thread. The other way out,
+ * -cl-intel-256-GRF-per-thread, holds for the whole program: every kernel
+ * would run half the threads an EU, and only Intel's own driver knows it. */
+static const struct {
+    const char *name;     /* a substring of CL_DEVICE_NAME */
+    int tile_group;       /* the largest tile group */
+} device_tiles[] = {
+    {"Data Center GPU Max", 8},
+};
+
+/* The largest tile group the device's row allows; 16 without one. */
+static int tile_group_cap(const PlanFacts *f)
+{
+    for (size_t i = 0; i < sizeof device_tiles / sizeof device_tiles[0]; i++)
+        if (strstr(f->name, device_tiles[i].name))
+            return device_tiles[i].tile_group;
+    return 16;
+}
+
+/* The largest tiled group that fits the device and its row: 16 x 16, else
+ * 8 x 8, 4 x 4. */
 static void tile_shape(Plan *p, const PlanFacts *f)
 {
-    for (p->tile_group = 16; p->tile_group > 4; p->tile_group /= 2) {
+    for (p->tile_group = tile_group_cap(f); p->tile_group > 4; p->tile_group /= 2) {
         size_t items = (size_t)p->tile_group * p->tile_group;
         cl_ulong local = 2ull * TILE_K * (4 * p->tile_group + 1) * sizeof(float);
         if (items <= f->max_work_group && local <= f->local_mem)
