@@ -24,7 +24,8 @@ static int split_target(const Plan *p, cl_uint units)
  * in 16 x 16 groups spills 1,344 bytes a thread; in 8 x 8 groups it spills
  * nothing, still at SIMD32 with 128 registers a thread. The other way out,
  * -cl-intel-256-GRF-per-thread, holds for the whole program: every kernel
- * would run half the threads an EU, and only Intel's own driver knows it. */
+ * would run half the threads an EU, and it is an option of Intel's driver,
+ * which another implementation of the same GPU need not accept. */
 static const struct {
     const char *name;     /* a substring of CL_DEVICE_NAME */
     int tile_group;       /* the largest tile group */
