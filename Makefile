@@ -3,7 +3,7 @@
 #   make run        install missing packages, build, train the quickstart
 #   make check      install missing packages, build, run every test
 #   make oclgrind-check  the kernel tests on Oclgrind, which checks every access
-#   make gpu-resources  the gpu plan's registers and spills on AMD and NVIDIA ISAs
+#   make gpu-resources  the gpu plan's registers and spills on AMD, NVIDIA and Intel ISAs
 #   make deps       install the Debian packages the project needs (only missing ones)
 #   make deps-slurm also try slurm-wlm and munge (optional: the Slurm sweep test)
 #   make figures    render every kind of figure from small runs into build/figures/gallery
@@ -100,8 +100,9 @@ oclgrind-check: deps
 	@$(MAKE) --no-print-directory build/check_clrun
 	tests/oclgrind-check
 
-# The gpu plan's kernels compiled for AMD gfx90a and gfx1030 and NVIDIA sm_80:
-# fails on private-memory spills or more than 128 vector registers.
+# The gpu plan's kernels compiled for AMD gfx90a and gfx1030, NVIDIA sm_80 and
+# Intel tgllp, acm-g10 and pvc: fails on private-memory spills or more than 128
+# vector registers.
 gpu-resources: deps
 	tools/gpu-resources
 

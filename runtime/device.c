@@ -114,6 +114,7 @@ static PlanFacts device_facts(cl_device_id id)
                     NULL);
     clGetDeviceInfo(id, CL_DEVICE_GLOBAL_MEM_CACHE_SIZE, sizeof f.cache_bytes, &f.cache_bytes,
                     NULL);
+    clGetDeviceInfo(id, CL_DEVICE_NAME, sizeof f.name - 1, f.name, NULL);
     return f;
 }
 

@@ -6,8 +6,9 @@
  * POCL runs fastest with one work-item a group and big register blocks (the
  * cpu plan); a GPU needs 64-256 work-items a group, local-memory tiles,
  * coalesced loads and few registers (the gpu plan). The plan is chosen from
- * the device type when it opens; $CLRUN_KERNELS (clrun's --kernels) forces
- * one, $CLRUN_GEMM picks the gpu plan's GEMM backend.
+ * the device type when it opens, its tiles from the device's limits and, for
+ * the few devices plan.c has a row for, its name; $CLRUN_KERNELS (clrun's
+ * --kernels) forces one, $CLRUN_GEMM picks the gpu plan's GEMM backend.
  *
  * Every launch is shaped from the plan and the kernel's own limits on the
  * device (KernelLimits), which can be far below the device's: rusticl
@@ -29,6 +30,7 @@ typedef struct {
     cl_ulong local_mem;
     cl_uint compute_units;
     cl_ulong cache_bytes;     /* CL_DEVICE_GLOBAL_MEM_CACHE_SIZE, 0 when unknown */
+    char name[128];           /* CL_DEVICE_NAME, for the devices plan.c has numbers of */
 } PlanFacts;
 
 /* What the device says of one kernel, asked once when it is created:

@@ -17,9 +17,14 @@ static char out[1 << 16];
 
 /* ---- choosing a plan ---- */
 
-static const PlanFacts pocl = {CL_DEVICE_TYPE_CPU, 4096, 1 << 20, 2, 32u << 20};
-static const PlanFacts h100 = {CL_DEVICE_TYPE_GPU, 1024, 48 << 10, 132, 50u << 20};
-static const PlanFacts small_gpu = {CL_DEVICE_TYPE_GPU, 128, 32 << 10, 8, 0};
+static const PlanFacts pocl = {CL_DEVICE_TYPE_CPU, 4096, 1 << 20, 2, 32u << 20, "pthread"};
+static const PlanFacts h100 = {CL_DEVICE_TYPE_GPU, 1024, 48 << 10, 132, 50u << 20,
+                                "NVIDIA H100 80GB HBM3"};
+static const PlanFacts small_gpu = {CL_DEVICE_TYPE_GPU, 128, 32 << 10, 8, 0, ""};
+static const PlanFacts max1550 = {CL_DEVICE_TYPE_GPU, 1024, 128 << 10, 128, 256u << 20,
+                                  "Intel(R) Data Center GPU Max 1550"};
+static const PlanFacts a770 = {CL_DEVICE_TYPE_GPU, 1024, 64 << 10, 512, 16u << 20,
+                               "Intel(R) Arc(TM) A770 Graphics"};
 
 START_TEST(plan_follows_the_device)
 {
@@ -48,6 +53,24 @@ START_TEST(plan_follows_the_device)
     ck_assert_str_eq(plan_gemm_name(&p), "clblast");
     ck_assert_int_eq(plan_choose(&p, &h100, "cpu", NULL, &err), CLRUN_OK);
     ck_assert_str_eq(plan_name(&p), "cpu");
+}
+END_TEST
+
+/* plan.c's device table: the Data Center GPU Max gets 8 x 8 tiled groups
+ * (in 16 x 16 ones conv_tiled spills there, tools/gpu-resources), another
+ * Intel GPU with the same limits keeps 16 x 16. */
+START_TEST(device_rows_shape_the_tiles)
+{
+    Plan p;
+    Err err = {""};
+    ck_assert_int_eq(plan_choose(&p, &max1550, NULL, NULL, &err), CLRUN_OK);
+    ck_assert_str_eq(plan_name(&p), "gpu");
+    ck_assert_int_eq(p.tile_group, 8);
+    ck_assert_int_eq(p.tile, 32);
+    ck_assert_msg(strstr(p.options, "-DTG=8 "), "%s", p.options);
+    ck_assert_int_eq(plan_choose(&p, &a770, NULL, NULL, &err), CLRUN_OK);
+    ck_assert_int_eq(p.tile_group, 16);
+    ck_assert_msg(strstr(p.options, "-DTG=16 "), "%s", p.options);
 }
 END_TEST
 
@@ -375,6 +398,7 @@ Suite *plan_suite(void)
     Suite *s = suite_create("plan");
     TCase *choice = tcase_create("choice");
     tcase_add_test(choice, plan_follows_the_device);
+    tcase_add_test(choice, device_rows_shape_the_tiles);
     tcase_add_test(choice, bad_plans_are_refused);
     tcase_add_test(choice, devices_show_the_plan);
     tcase_add_test(choice, local_sizes_are_checked_against_the_kernel);
