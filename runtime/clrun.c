@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calibrate.h"
 #include "device.h"
 #include "experiment.h"
 #include "graph.h"
@@ -224,7 +225,7 @@ static int parse_args(int argc, char **argv, int cmd, Args *a)
 
 static int cmd_devices(Err *err)
 {
-    return dev_list(stdout, err);
+    return calib_list(stdout, err);
 }
 
 static int cmd_summary(Args *a, Err *err)

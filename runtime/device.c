@@ -94,7 +94,7 @@ static void platform_text(cl_platform_id p, char *buf, size_t size)
     snprintf(buf, size, "%s %s %s", name, vendor, version);
 }
 
-static const char *type_name(cl_device_type t)
+const char *dev_type_name(cl_device_type t)
 {
     if (t & CL_DEVICE_TYPE_GPU) return "GPU";
     if (t & CL_DEVICE_TYPE_CPU) return "CPU";
@@ -125,30 +125,21 @@ static int device_plan(cl_device_id id, Plan *plan, Err *err)
     return plan_choose(plan, &f, getenv("CLRUN_KERNELS"), getenv("CLRUN_GEMM"), err);
 }
 
-int dev_list(FILE *out, Err *err)
+PlanFacts dev_plan_facts(const Device *d)
 {
-    Platforms ps;
-    int rc = get_platforms(&ps, err);
+    return device_facts(d->id);
+}
+
+int dev_set_plan(Device *d, int gpu, Err *err)
+{
+    Plan p;
+    PlanFacts f = device_facts(d->id);
+    int rc = plan_choose(&p, &f, gpu ? "gpu" : "cpu", getenv("CLRUN_GEMM"), err);
     if (rc)
         return rc;
-    for (cl_uint p = 0; p < ps.n_platforms; p++) {
-        cl_device_id ids[MAX_DEVICES];
-        cl_uint n = get_devices(ps.platforms[p], ids);
-        char pname[256] = "";
-        clGetPlatformInfo(ps.platforms[p], CL_PLATFORM_NAME, sizeof pname, pname, NULL);
-        for (cl_uint d = 0; d < n; d++) {
-            char name[256] = "", driver[128] = "";
-            cl_device_type t = 0;
-            clGetDeviceInfo(ids[d], CL_DEVICE_NAME, sizeof name, name, NULL);
-            clGetDeviceInfo(ids[d], CL_DRIVER_VERSION, sizeof driver, driver, NULL);
-            clGetDeviceInfo(ids[d], CL_DEVICE_TYPE, sizeof t, &t, NULL);
-            Plan plan;
-            if ((rc = device_plan(ids[d], &plan, err)))
-                return rc;
-            fprintf(out, "%u:%u  %s  %s  (%s, driver %s, kernels %s)\n", p, d, type_name(t),
-                    name, pname, driver, plan_name(&plan));
-        }
-    }
+    if (d->program) /* the tiles as fitted to this device's tiled kernels */
+        plan_fit_tiles(&p, (size_t)d->plan.tile_group * d->plan.tile_group);
+    d->plan = p;
     return CLRUN_OK;
 }
 
@@ -343,9 +334,7 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
-/* The whole program text: every cl/ file in table order, from the embedded
- * copies or from $CLRUN_KERNEL_DIR for kernel development. */
-static char *program_source(Err *err, int *rc)
+char *dev_program_source(Err *err, int *rc)
 {
     const char *dir = getenv("CLRUN_KERNEL_DIR");
     size_t n = sizeof cl_sources / sizeof cl_sources[0], total = 1, used = 0;
@@ -378,7 +367,7 @@ static char *program_source(Err *err, int *rc)
 static void cache_path(const Device *d, const char *src, char *out, size_t size)
 {
     const char *key[] = {d->platform_name, d->name, d->driver, d->version, d->plan.options, NULL};
-    kcache_path(key, src, out, size);
+    kcache_path(key, src, "bin", out, size);
 }
 
 /* Saving the binary is an optimisation: a failure only costs the next start. */
@@ -433,7 +422,7 @@ static int build_failure(Device *d, cl_int rc, Err *err)
 static int build_program(Device *d, Err *err)
 {
     int rc;
-    char *src = program_source(err, &rc);
+    char *src = dev_program_source(err, &rc);
     if (!src)
         return rc ? rc : err_set(err, CLRUN_ERUNTIME, "out of memory");
     char path[4096];
@@ -470,7 +459,7 @@ static void release_program(Device *d)
 static int tiled_limit(Device *d, size_t *most, Err *err)
 {
     *most = SIZE_MAX;
-    for (const char *const *name = plan_tiled_kernels(&d->plan); *name; name++) {
+    for (const char *const *name = plan_tiled_kernels(); *name; name++) {
         cl_kernel k;
         int rc = dev_kernel(d, *name, &k, err);
         if (rc)
@@ -483,6 +472,7 @@ static int tiled_limit(Device *d, size_t *most, Err *err)
 
 int dev_build(Device *d, Err *err)
 {
+    release_program(d);
     for (;;) {
         size_t most;
         int rc = build_program(d, err);

@@ -75,9 +75,8 @@ typedef struct {
 #define KA(x) ((KArg){sizeof(x), &(x)})
 #define KA_LOCAL(bytes) ((KArg){(bytes), NULL})
 
-/* Writes "P:D  TYPE  NAME  (PLATFORM, driver DRIVER, kernels PLAN)" for
- * every device of every platform. */
-int dev_list(FILE *out, Err *err);
+/* "GPU", "CPU", "ACCELERATOR" or "OTHER". */
+const char *dev_type_name(cl_device_type t);
 
 /* The "P:D" spec of every device of every platform, at most max of them. */
 enum { DEV_SPEC_MAX = 24 };
@@ -111,10 +110,22 @@ void dev_profile_report(Device *d, double wall_seconds, FILE *out);
 void dev_profile_probe(Device *d);
 void dev_profile_free(Device *d);
 
+/* What d's plan is chosen from, as it reports it. */
+PlanFacts dev_plan_facts(const Device *d);
+/* Gives d the cpu (gpu 0) or gpu plan, with $CLRUN_GEMM's backend and the
+ * tiles its program was fitted to; dev_build then builds for it. */
+int dev_set_plan(Device *d, int gpu, Err *err);
+
+/* The whole program text (caller frees): every cl/ file in table order,
+ * from the embedded copies or from $CLRUN_KERNEL_DIR for kernel
+ * development. NULL with *rc set on failure. */
+char *dev_program_source(Err *err, int *rc);
+
 /* Builds the program from the embedded cl/ sources (or $CLRUN_KERNEL_DIR),
- * using the on-disk binary cache when it holds this exact build. Where the
- * plan's tiled kernels allow fewer work-items a group than their tiles
- * need, the tiles shrink and the program is built again (plan_fit_tiles). */
+ * using the on-disk binary cache when it holds this exact build (a program
+ * built before is released first). Where the tiled kernels allow fewer
+ * work-items a group than their tiles need, the tiles shrink and the
+ * program is built again (plan_fit_tiles). */
 int dev_build(Device *d, Err *err);
 
 /* The kernel of that name, created on first request and kept, with its

@@ -21,7 +21,8 @@ static uint64_t fnv1a(uint64_t h, const char *s)
     return (h ^ 0xff) * 1099511628211ull; /* separator, so "ab"+"c" != "a"+"bc" */
 }
 
-void kcache_path(const char *const *key_parts, const char *src, char *out, size_t size)
+void kcache_path(const char *const *key_parts, const char *src, const char *ext, char *out,
+                 size_t size)
 {
     const char *base = getenv("XDG_CACHE_HOME");
     const char *home = getenv("HOME");
@@ -34,7 +35,7 @@ void kcache_path(const char *const *key_parts, const char *src, char *out, size_
     for (; *key_parts; key_parts++)
         h = fnv1a(h, *key_parts);
     h = fnv1a(h, src);
-    snprintf(out, size, "%s/%016llx.bin", dir, (unsigned long long)h);
+    snprintf(out, size, "%s/%016llx.%s", dir, (unsigned long long)h, ext);
 }
 
 static uint32_t crc_of(const unsigned char *bin, size_t size)

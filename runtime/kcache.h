@@ -12,8 +12,10 @@
 #include <stdint.h>
 
 /* The entry's path for a program of source src built for what key_parts
- * (NULL-terminated) name. */
-void kcache_path(const char *const *key_parts, const char *src, char *out, size_t size);
+ * (NULL-terminated) name; ext names the kind of entry ("bin": a program
+ * binary, "plan": a device's plan calibration). */
+void kcache_path(const char *const *key_parts, const char *src, const char *ext, char *out,
+                 size_t size);
 
 /* The checked binary of the entry at path (caller frees), or NULL when there
  * is none; a damaged one is removed, with a line on stderr. */

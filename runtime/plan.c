@@ -173,15 +173,15 @@ void plan_planes(const Plan *p, const KernelLimits *k, int w, int h, size_t loca
     local[2] = 1;
 }
 
-const char *const *plan_tiled_kernels(const Plan *p)
+const char *const *plan_tiled_kernels(void)
 {
-    static const char *const tiled[] = {"gemm_tiled", "conv_tiled", NULL}, *const none[] = {NULL};
-    return p->gpu ? tiled : none;
+    static const char *const tiled[] = {"gemm_tiled", "conv_tiled", NULL};
+    return tiled;
 }
 
 int plan_fit_tiles(Plan *p, size_t most)
 {
-    if (!p->gpu || (size_t)p->tile_group * p->tile_group <= most)
+    if ((size_t)p->tile_group * p->tile_group <= most)
         return 0;
     p->tile_group = tile_group_within(p->tile_group, most, ~0ull);
     set_options(p);

@@ -90,8 +90,10 @@ size_t plan_reduction_group(const Plan *p, const KernelLimits *k, size_t n, size
 void plan_planes(const Plan *p, const KernelLimits *k, int w, int h, size_t local[3]);
 
 /* The kernels that need exactly tile_group^2 work-items a group (NULL
- * terminated; none under the cpu plan). */
-const char *const *plan_tiled_kernels(const Plan *p);
+ * terminated). Every build of the program holds them, whatever its plan,
+ * and their tiles are fitted under both plans, so that a calibration can
+ * time the gpu plan's products in a build for the cpu plan. */
+const char *const *plan_tiled_kernels(void);
 
 /* Brings the tiles within most, the smallest limit of the tiled kernels as
  * built: 1 when the tiles shrank (the program must be built again with the

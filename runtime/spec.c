@@ -358,6 +358,23 @@ static int parse_text(const char *file, int positions, FILE *f, const char *text
     return rc;
 }
 
+/* A document from f or text whose top level is a map, the root owning name. */
+static SpecNode *load_map(const char *name, FILE *f, const char *text, Err *err)
+{
+    SpecNode *root = NULL;
+    char *file = strdup(name);
+    int rc = file ? parse_text(file, 1, f, text, &root, err) : oom(err);
+    if (rc == CLRUN_OK && root->kind != SPEC_MAP)
+        spec_error(root, err, "the top level must be a map of settings");
+    if (rc || root->kind != SPEC_MAP) {
+        spec_free(root);
+        free(file);
+        return NULL;
+    }
+    root->file_owned = file;
+    return root;
+}
+
 SpecNode *spec_load(const char *path, Err *err)
 {
     FILE *f = file_open(path, err);
@@ -371,19 +388,14 @@ SpecNode *spec_load(const char *path, Err *err)
     }
     if (!f)
         return NULL;
-    SpecNode *root = NULL;
-    char *file = strdup(path);
-    int rc = file ? parse_text(file, 1, f, NULL, &root, err) : oom(err);
+    SpecNode *root = load_map(path, f, NULL, err);
     fclose(f);
-    if (rc == CLRUN_OK && root->kind != SPEC_MAP)
-        spec_error(root, err, "the top level must be a map of settings");
-    if (rc || root->kind != SPEC_MAP) {
-        spec_free(root);
-        free(file);
-        return NULL;
-    }
-    root->file_owned = file;
     return root;
+}
+
+SpecNode *spec_load_text(const char *name, const char *text, Err *err)
+{
+    return load_map(name, NULL, text, err);
 }
 
 /* ---- include ---- */

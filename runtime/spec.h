@@ -36,6 +36,8 @@ struct SpecNode {
 /* Loads a YAML file whose top level is a map. NULL and a CLRUN_EINPUT-style
  * message ("file:line:col: ...") on error. */
 SpecNode *spec_load(const char *path, Err *err);
+/* The same for a document in memory, its positions naming name. */
+SpecNode *spec_load_text(const char *name, const char *text, Err *err);
 void spec_free(SpecNode *root);
 
 /* If map[key] is a scalar naming a file, loads that file (relative to the directory

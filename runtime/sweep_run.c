@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "calibrate.h"
 #include "experiment.h"
 #include "merge.h"
 #include "rundir.h"
@@ -160,8 +161,7 @@ static void worker(const Sweep *s, const char *root, const char *device, int ove
     Device dev;
     Err err = {""};
     memset(&dev, 0, sizeof dev);
-    int rc = dev_open(&dev, device, &err);
-    if (!rc) rc = dev_build(&dev, &err);
+    int rc = calib_open(&dev, device, 0, &err);
     if (rc) {
         printf("Worker on device %s: %s\n", device ? device : "(default)", err.msg);
         fflush(stdout);

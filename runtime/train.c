@@ -23,6 +23,7 @@
 #include "analysis/analysis.h"
 #include "checkpoint.h"
 #include "data/feed.h"
+#include "calibrate.h"
 #include "device.h"
 #include "graph.h"
 #include "layers/loss.h"
@@ -629,8 +630,7 @@ static int prepare_device(Trainer *t, const RunOptions *o, Err *err)
         t->dev = o->dev;
     } else {
         t->dev = &t->own_dev;
-        if ((rc = dev_open_profiled(t->dev, o->device, o->profile, err)) ||
-            (rc = dev_build(t->dev, err)))
+        if ((rc = calib_open(t->dev, o->device, o->profile, err)))
             return rc;
     }
     printf("Device: %s (%s, driver %s); %s kernel plan, %s in %.2fs\n", t->dev->name,
