@@ -3,6 +3,7 @@
 #   make run        install missing packages, build, train the quickstart
 #   make check      install missing packages, build, run every test
 #   make oclgrind-check  the kernel tests on Oclgrind, which checks every access
+#   make rusticl-check  the kernel tests and LeNet on Mesa's rusticl, against POCL
 #   make gpu-resources  the gpu plan's registers and spills on AMD, NVIDIA and Intel ISAs
 #   make deps       install the Debian packages the project needs (only missing ones)
 #   make deps-slurm also try slurm-wlm and munge (optional: the Slurm sweep test)
@@ -25,6 +26,9 @@ CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=$(SANITIZE)
 export LSAN_OPTIONS := suppressions=$(CURDIR)/tests/lsan.supp
 export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
+# POCL alone: Mesa's ICD loads a library (libdxcore) with RTLD_DEEPBIND,
+# which AddressSanitizer's runtime refuses; rusticl runs in the plain pass.
+export OCL_ICD_VENDORS := /etc/OpenCL/vendors/pocl.icd
 endif
 
 SRC      := $(shell find runtime -name '*.c' | sort)
@@ -36,7 +40,7 @@ CL_SRC   := cl/prelude.cl $(filter-out cl/prelude.cl,$(sort $(wildcard cl/*.cl))
 # Tests compile kernels once into a cache of their own.
 export POCL_CACHE_DIR := $(CURDIR)/build/pocl-cache
 
-.PHONY: all run check oclgrind-check gpu-resources bench figures fuzz fuzz-run deps deps-slurm deps-fuzz clean FORCE
+.PHONY: all run check oclgrind-check rusticl-check gpu-resources bench figures fuzz fuzz-run deps deps-slurm deps-fuzz clean FORCE
 all: build/clrun
 
 # Rebuilds everything when the flags change (WERROR=1, SANITIZE=...).
@@ -76,9 +80,10 @@ run: deps
 	build/clrun run experiments/quickstart.yaml
 
 # The Slurm sweep test starts a cluster of its own; it says when it is skipped.
-# With SANITIZE the Oclgrind pass and the fuzzers are left out: the kernels are
-# the same, Oclgrind's preloaded runtime cannot come before ASan's, and the
-# fuzzers are sanitized builds of their own.
+# With SANITIZE the Oclgrind and rusticl passes and the fuzzers are left out:
+# the kernels are the same, Oclgrind's preloaded runtime cannot come before
+# ASan's, Mesa's ICD cannot load under it, and the fuzzers are sanitized
+# builds of their own.
 check: deps-slurm
 	@$(MAKE) --no-print-directory build/clrun build/check_clrun
 	@mkdir -p build/pocl-cache build/test-tmp
@@ -87,6 +92,7 @@ check: deps-slurm
 ifeq ($(SANITIZE),)
 	CLRUN_GEMM=clblast tests/gpu-plan-check layers
 	tests/oclgrind-check
+	tests/rusticl-check
 	tools/gpu-resources
 endif
 	tests/slurm-sweep-test
@@ -99,6 +105,12 @@ endif
 oclgrind-check: deps
 	@$(MAKE) --no-print-directory build/check_clrun
 	tests/oclgrind-check
+
+# The kernel suites under both plans on Mesa's rusticl, a second real OpenCL
+# implementation, and LeNet's losses and layer outputs against POCL's.
+rusticl-check: deps
+	@$(MAKE) --no-print-directory build/clrun build/check_clrun
+	tests/rusticl-check
 
 # The gpu plan's kernels compiled for AMD gfx90a and gfx1030, NVIDIA sm_80 and
 # Intel tgllp, acm-g10 and pvc: fails on private-memory spills or more than 128
