@@ -57,7 +57,7 @@ static int time_plan(Device *d, int gpu, double *each, Err *err)
     Graph g;
     memset(&g, 0, sizeof g);
     SpecNode *model = calibration_model(err);
-    int rc = model ? dev_set_plan(d, gpu, err) : CLRUN_ERUNTIME;
+    int rc = model ? dev_set_plan(d, gpu, kept.tile_group, err) : CLRUN_ERUNTIME;
     if (!rc) rc = graph_build(&g, model, err);
     if (!rc) rc = graph_setup(&g, d, CAL_BATCH, 1, err);
     if (!rc) rc = dev_fill_zero(d, g.nodes[0].out, (size_t)CAL_BATCH * CAL_C * CAL_HW * CAL_HW *
@@ -91,6 +91,7 @@ static int measure(Device *d, Calibration *c, Err *err)
         c->gflops[gpu] = calibration_flops() / each * 1e-9;
     }
     c->gpu = c->gflops[1] > c->gflops[0];
+    c->tile_group = d->plan.tile_group;
     c->seconds = seconds_now() - start;
     return CLRUN_OK;
 }
@@ -117,9 +118,9 @@ static int read_entry(const char *path, Calibration *c)
     if (bytes)
         memcpy(text, bytes, size < sizeof text - 1 ? size : sizeof text - 1);
     free(bytes);
-    int ok = sscanf(text, "plan %7s cpu_gflops %lf gpu_gflops %lf seconds %lf", plan,
-                    &c->gflops[0], &c->gflops[1], &c->seconds) == 4 &&
-             (strcmp(plan, "cpu") == 0 || strcmp(plan, "gpu") == 0);
+    int ok = sscanf(text, "plan %7s cpu_gflops %lf gpu_gflops %lf seconds %lf tile_group %d",
+                    plan, &c->gflops[0], &c->gflops[1], &c->seconds, &c->tile_group) == 5 &&
+             (strcmp(plan, "cpu") == 0 || strcmp(plan, "gpu") == 0) && c->tile_group >= 1;
     c->gpu = strcmp(plan, "gpu") == 0;
     return ok;
 }
@@ -127,8 +128,9 @@ static int read_entry(const char *path, Calibration *c)
 static void write_entry(const char *path, const Calibration *c)
 {
     char text[256];
-    int n = snprintf(text, sizeof text, "plan %s cpu_gflops %.3f gpu_gflops %.3f seconds %.3f\n",
-                     c->gpu ? "gpu" : "cpu", c->gflops[0], c->gflops[1], c->seconds);
+    int n = snprintf(text, sizeof text, "plan %s cpu_gflops %.6g gpu_gflops %.6g seconds %.3f "
+                     "tile_group %d\n", c->gpu ? "gpu" : "cpu", c->gflops[0], c->gflops[1],
+                     c->seconds, c->tile_group);
     kcache_write(path, (const unsigned char *)text, (size_t)n);
 }
 
@@ -164,7 +166,7 @@ static int build_calibrated(Device *d, Calibration *c, int *measured, Err *err)
     *measured = !found;
     if (rc || (d->program && c->gpu == d->plan.gpu))
         return rc; /* measured in a build for the faster plan: it stays */
-    rc = dev_set_plan(d, c->gpu, err);
+    rc = dev_set_plan(d, c->gpu, c->tile_group, err);
     return rc ? rc : dev_build(d, err);
 }
 
@@ -234,14 +236,14 @@ int calib_list(FILE *out, Err *err)
     int n = 0, rc = dev_all(specs, 32, &n, err);
     for (int i = 0; i < n && !rc; i++) {
         Device d;
-        Calibration c = {0, {NAN, NAN}, 0};
+        Calibration c = {0, {NAN, NAN}, 0, 0};
         int found = 1;
         char tiles[64];
         rc = dev_open(&d, specs[i], err);
         if (!rc && !(rc = calib_get(&d, &c, &found, err)) && !found)
             say_calibrated(&d, &c);
-        if (!rc && !plan_forced())
-            rc = dev_set_plan(&d, c.gpu, err);
+        if (!rc) /* the forced plan, or the measured one, with the fitted tiles */
+            rc = dev_set_plan(&d, plan_forced() ? d.plan.gpu : c.gpu, c.tile_group, err);
         if (!rc) {
             plan_tiles_text(&d.plan, tiles, sizeof tiles);
             fprintf(out, "%s  %s  %s  (%s, driver %s, kernels %s, cpu %.3g GFLOP/s, gpu %.3g "

@@ -20,6 +20,7 @@ typedef struct {
     int gpu;            /* the faster plan: 0 cpu, 1 gpu */
     double gflops[2];   /* each plan's forward, GFLOP/s (cpu, gpu) */
     double seconds;     /* what measuring took, compiles included */
+    int tile_group;     /* the tiles fitted to its tiled kernels (plan.h) */
 } Calibration;
 
 /* Opens and builds the device named by spec (NULL: $CLRUN_DEVICE, else the

@@ -130,15 +130,15 @@ PlanFacts dev_plan_facts(const Device *d)
     return device_facts(d->id);
 }
 
-int dev_set_plan(Device *d, int gpu, Err *err)
+int dev_set_plan(Device *d, int gpu, int tile_group, Err *err)
 {
     Plan p;
     PlanFacts f = device_facts(d->id);
     int rc = plan_choose(&p, &f, gpu ? "gpu" : "cpu", getenv("CLRUN_GEMM"), err);
     if (rc)
         return rc;
-    if (d->program) /* the tiles as fitted to this device's tiled kernels */
-        plan_fit_tiles(&p, (size_t)d->plan.tile_group * d->plan.tile_group);
+    if (tile_group > 0)
+        plan_fit_tiles(&p, (size_t)tile_group * (size_t)tile_group);
     d->plan = p;
     return CLRUN_OK;
 }

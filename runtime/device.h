@@ -112,9 +112,10 @@ void dev_profile_free(Device *d);
 
 /* What d's plan is chosen from, as it reports it. */
 PlanFacts dev_plan_facts(const Device *d);
-/* Gives d the cpu (gpu 0) or gpu plan, with $CLRUN_GEMM's backend and the
- * tiles its program was fitted to; dev_build then builds for it. */
-int dev_set_plan(Device *d, int gpu, Err *err);
+/* Gives d the cpu (gpu 0) or gpu plan, with $CLRUN_GEMM's backend and tiles
+ * of at most tile_group^2 work-items (0: as the device allows; dev_build
+ * fits them to the tiled kernels); dev_build then builds for it. */
+int dev_set_plan(Device *d, int gpu, int tile_group, Err *err);
 
 /* The whole program text (caller frees): every cl/ file in table order,
  * from the embedded copies or from $CLRUN_KERNEL_DIR for kernel
