@@ -177,37 +177,45 @@ static void say_calibrated(const Device *d, const Calibration *c)
            d->platform_name, c->seconds, c->gflops[0], c->gflops[1], c->gpu ? "gpu" : "cpu");
 }
 
+/* The index of the first GPU among specs, or -1. */
+static int first_gpu(char (*specs)[DEV_SPEC_MAX], int n, Err *err, int *rc)
+{
+    for (int i = 0; i < n; i++) {
+        Device d;
+        if ((*rc = dev_open(&d, specs[i], err)))
+            return -1;
+        int gpu = (d.type & CL_DEVICE_TYPE_GPU) != 0;
+        dev_close(&d);
+        if (gpu)
+            return i;
+    }
+    return -1;
+}
+
 /* The default device: the first GPU, else the fastest device by
  * calibration (the only one without asking). */
 static int default_device(char *spec, Err *err)
 {
     char specs[32][DEV_SPEC_MAX];
-    int n = 0, rc = dev_all(specs, 32, &n, err), best = -1;
+    int n = 0, rc = dev_all(specs, 32, &n, err);
+    int best = rc ? -1 : first_gpu(specs, n, err, &rc);
     double fastest = -1;
-    for (int i = 0; i < n && !rc; i++) {
+    for (int i = 0; best < 0 && n > 1 && i < n && !rc; i++) {
         Device d;
         Calibration c;
         int found;
         if ((rc = dev_open(&d, specs[i], err)))
             break;
-        if (d.type & CL_DEVICE_TYPE_GPU) {
-            dev_close(&d);
-            best = i;
-            break;
-        }
-        if (n == 1) {
-            best = 0;
-        } else if (!(rc = calib_get(&d, &c, &found, err))) {
-            if (!found)
-                say_calibrated(&d, &c);
-            double speed = c.gflops[c.gpu];
-            if (speed > fastest)
-                fastest = speed, best = i;
+        if (!(rc = calib_get(&d, &c, &found, err)) && !found)
+            say_calibrated(&d, &c);
+        if (!rc && c.gflops[c.gpu] > fastest) {
+            fastest = c.gflops[c.gpu];
+            memcpy(spec, specs[i], DEV_SPEC_MAX);
         }
         dev_close(&d);
     }
-    if (!rc)
-        memcpy(spec, specs[best], DEV_SPEC_MAX);
+    if (!rc && (best >= 0 || n == 1))
+        memcpy(spec, specs[best >= 0 ? best : 0], DEV_SPEC_MAX);
     return rc;
 }
 
