@@ -487,6 +487,25 @@ static int find_part(const SpecNode *parent, const char *part, size_t len)
     return -1;
 }
 
+/* Where the path part from start ends in a list: a name may hold dots
+ * (layer2.0.conv1, PyTorch's module paths), so the longest item name that
+ * path[start..len) begins with, up to a dot or the end, else end (the next
+ * dot). An index stays an index. */
+static size_t item_end(const SpecNode *parent, const char *path, size_t start, size_t end,
+                       size_t len)
+{
+    if (parent->kind != SPEC_SEQ || seq_index(path + start, end - start) >= 0)
+        return end;
+    for (int i = 0; i < parent->n; i++) {
+        const char *name = item_label(parent, parent->items[i]);
+        size_t n = name ? strlen(name) : 0;
+        if (start + n > end && start + n <= len && memcmp(path + start, name, n) == 0 &&
+            (start + n == len || path[start + n] == '.'))
+            end = start + n;
+    }
+    return end;
+}
+
 /* Walks path[0..len) from root and puts value there; takes value only on success. */
 static int place(SpecNode *root, const char *path, size_t len, SpecNode *value, Err *err)
 {
@@ -496,6 +515,7 @@ static int place(SpecNode *root, const char *path, size_t len, SpecNode *value, 
         size_t end = start;
         while (end < len && path[end] != '.')
             end++;
+        end = item_end(parent, path, start, end, len);
         if (end == start)
             return err_set(err, CLRUN_EINPUT, "empty part in key '%.*s'", (int)len, path);
         if (parent->kind == SPEC_SCALAR)
