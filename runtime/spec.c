@@ -687,12 +687,8 @@ int spec_int(SpecNode *map, const char *key, int required, long lo, long hi, lon
     return rc || !node ? rc : node_long(node, key, lo, hi, out, err);
 }
 
-int spec_float(SpecNode *map, const char *key, int required, double *out, Err *err)
+static int node_double(const SpecNode *node, const char *key, double *out, Err *err)
 {
-    SpecNode *node;
-    int rc = lookup(map, key, required, &node, err);
-    if (rc || !node)
-        return rc;
     if (!plain_scalar(node) || !float_syntax(node->value))
         return type_error(node, key, "a number", err);
     double v = strtod(node->value, NULL);
@@ -700,6 +696,13 @@ int spec_float(SpecNode *map, const char *key, int required, double *out, Err *e
         return spec_error(node, err, "'%s' is out of range: %s", key, node->value);
     *out = v;
     return CLRUN_OK;
+}
+
+int spec_float(SpecNode *map, const char *key, int required, double *out, Err *err)
+{
+    SpecNode *node;
+    int rc = lookup(map, key, required, &node, err);
+    return rc || !node ? rc : node_double(node, key, out, err);
 }
 
 int spec_bool(SpecNode *map, const char *key, int required, int *out, Err *err)
@@ -742,6 +745,23 @@ int spec_ints(SpecNode *map, const char *key, int required, long lo, long hi, lo
         return spec_error(node, err, "'%s' must have at most %d values, got %d", key, max, count);
     for (int i = 0; i < count && !rc; i++)
         rc = node_long(node->kind == SPEC_SEQ ? node->items[i] : node, key, lo, hi, &out[i], err);
+    if (rc == CLRUN_OK)
+        *n = count;
+    return rc;
+}
+
+int spec_floats(SpecNode *map, const char *key, int required, double *out, int max, int *n,
+                Err *err)
+{
+    SpecNode *node;
+    int rc = lookup(map, key, required, &node, err);
+    if (rc || !node)
+        return rc;
+    int count = node->kind == SPEC_SEQ ? node->n : 1;
+    if (count > max)
+        return spec_error(node, err, "'%s' must have at most %d values, got %d", key, max, count);
+    for (int i = 0; i < count && !rc; i++)
+        rc = node_double(node->kind == SPEC_SEQ ? node->items[i] : node, key, &out[i], err);
     if (rc == CLRUN_OK)
         *n = count;
     return rc;
