@@ -588,7 +588,7 @@ static int load_data(Trainer *t, Err *err)
     if (!rc) rc = data_load(d, "test", root, &t->test_ds, err);
     if (!rc) rc = dataset_match_classes(&t->train_ds, &t->test_ds, err);
     if (!rc && d->norm_channels > 1 && t->train_ds.c != d->norm_channels)
-        rc = spec_error(d->node, err, "normalize: a mean and std per channel (%d), but the %s "
+        rc = spec_error(d->normalize_node, err, "a mean and std per channel (%d), but the %s "
                         "examples have %d channel%s", d->norm_channels, d->dataset,
                         t->train_ds.c, t->train_ds.c == 1 ? "" : "s");
     if (rc)

@@ -241,7 +241,7 @@ static int parse_mean_std(DataSpec *d, SpecNode *node, Err *err)
 static int parse_normalize(DataSpec *d, SpecNode *data, Err *err)
 {
     SpecNode *node = spec_get(data, "normalize");
-    if (!node)
+    if (!(d->normalize_node = node))
         return CLRUN_OK;
     if (node->kind == SPEC_SCALAR && strcmp(node->value, "train") == 0) {
         d->normalize_train = 1;

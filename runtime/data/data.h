@@ -40,6 +40,7 @@ typedef struct {
     DataSource source;
     const char *dataset;         /* the dataset's name (static storage) */
     const SpecNode *node;        /* the data: map, for errors; lives as long as its tree */
+    const SpecNode *normalize_node; /* its normalize:, or NULL */
     /* folder and table */
     char *train_dir, *test_dir;  /* resolved paths (owned): folders, or tables */
     ImageOptions images;

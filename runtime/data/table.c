@@ -78,27 +78,28 @@ static int check_row(Load *l, int r, Err *why)
     return image_probe(l->paths[r], why);
 }
 
-/* Checks every row, naming up to TABLE_BAD_ROWS_SHOWN bad ones. */
+/* Checks every row, naming up to TABLE_BAD_ROWS_SHOWN bad ones, one a line. */
 static int check_rows(Load *l, Err *err)
 {
+    char rows[sizeof err->msg];
     int bad = 0;
     size_t len = 0;
     for (int r = 0; r < l->csv.rows; r++) {
         Err why = {""};
-        if (check_row(l, r, &why) == CLRUN_OK)
+        if (check_row(l, r, &why) == CLRUN_OK || ++bad > TABLE_BAD_ROWS_SHOWN)
             continue;
-        if (++bad <= TABLE_BAD_ROWS_SHOWN)
-            len += (size_t)snprintf(err->msg + len, sizeof err->msg - len, "%s%s:%d: %s",
-                                    bad > 1 ? "\n  " : "", l->table, l->csv.lines[r], why.msg);
-        len = len < sizeof err->msg ? len : sizeof err->msg - 1;
+        len += (size_t)snprintf(rows + len, sizeof rows - len, "\n  %s:%d: %s", l->table,
+                                l->csv.lines[r], why.msg);
+        len = len < sizeof rows ? len : sizeof rows - 1;
     }
     if (bad > TABLE_BAD_ROWS_SHOWN)
-        snprintf(err->msg + len, sizeof err->msg - len, "\n  and %d more bad rows",
-                 bad - TABLE_BAD_ROWS_SHOWN);
+        snprintf(rows + len, sizeof rows - len, "\n  and %d more", bad - TABLE_BAD_ROWS_SHOWN);
+    if (bad == 1)
+        return err_set(err, CLRUN_EINPUT, "%s", rows + 3);
     if (bad > 1)
-        err_prefix(err, CLRUN_EINPUT, "%s: %d of %d rows cannot be loaded (nothing was)",
-                   l->table, bad, l->csv.rows);
-    return bad ? CLRUN_EINPUT : CLRUN_OK;
+        return err_set(err, CLRUN_EINPUT, "%s: %d of %d rows cannot be loaded (nothing was):%s",
+                       l->table, bad, l->csv.rows, rows);
+    return CLRUN_OK;
 }
 
 static int by_name(const void *a, const void *b)
