@@ -145,12 +145,15 @@ static void default_name(Graph *g, SpecNode *layers, int index, Node *n)
 }
 
 /* Names become file names (features_<layer>_test.npy) and tensor names
- * (<layer>.weight): a '/' or a '.' in one would write elsewhere or read back
- * as another layer's. */
+ * (<layer>.weight): a '/' in one would write elsewhere. Dots may join parts,
+ * as in PyTorch's module paths (layer2.0.downsample.0), so that tensor names
+ * are a state_dict's keys; no parameter suffix holds a dot, so the last dot
+ * of a tensor name still parts layer from parameter. */
 static int name_ok(const char *name)
 {
     for (const char *c = name; *c; c++)
-        if (!(isalnum((unsigned char)*c) || *c == '_' || *c == '-'))
+        if (!(isalnum((unsigned char)*c) || *c == '_' || *c == '-' ||
+              (*c == '.' && c > name && c[-1] != '.' && c[1] != '\0')))
             return 0;
     return *name != '\0' && *name != '-';
 }
@@ -167,8 +170,8 @@ static int name_node(Graph *g, SpecNode *layers, int index, Node *n, SpecNode *i
     }
     if (!name_ok(name) || strlen(name) >= sizeof n->name)
         return spec_error(spec_get(item, "name"), err,
-                          "layer names must be 1 to %zu letters, digits, '_' or '-' (they name "
-                          "files and tensors), got '%s'", sizeof n->name - 1, name);
+                          "layer names must be 1 to %zu letters, digits, '_', '-' or inner "
+                          "dots (they name files and tensors), got '%s'", sizeof n->name - 1, name);
     snprintf(n->name, sizeof n->name, "%s", name);
     for (int i = 0; i < index; i++)
         if (strcmp(g->nodes[i].name, name) == 0)

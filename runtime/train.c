@@ -43,7 +43,7 @@ typedef struct {
     Dataset train_ds, test_ds;
     FeedData train_data, test_data;
     Feed train, val, test; /* val.n is 0 without data.validation_split */
-    float scale, shift;    /* stored value -> normalised input */
+    FeedNorm norm;         /* stored value -> normalised input */
     uint64_t rng;          /* shuffling */
     long seen;             /* training examples seen, for steps.csv */
     long done;             /* epochs completed before this process (from a checkpoint) */
@@ -298,7 +298,7 @@ static int train_epoch(Trainer *t, int epoch, Score *score, Err *err)
             break;
         }
         g->check_batch = b;
-        rc = feed_batch(&t->train, g, b * bs, rows_of(&t->train, bs, b), t->scale, t->shift,
+        rc = feed_batch(&t->train, g, b * bs, rows_of(&t->train, bs, b), &t->norm,
                         t->loss.labels, err);
         if (!rc) rc = graph_forward(g, err);
         dev_profile_tag(t->dev, "%s", "loss");
@@ -335,7 +335,7 @@ static int evaluate(Trainer *t, Feed *s, Score *score, Err *err)
     g->training = 0;
     int rc = CLRUN_OK;
     for (int b = 0; b < total && !rc; b++) {
-        rc = feed_batch(s, g, b * bs, rows_of(s, bs, b), t->scale, t->shift, t->loss.labels, err);
+        rc = feed_batch(s, g, b * bs, rows_of(s, bs, b), &t->norm, t->loss.labels, err);
         if (!rc) rc = graph_forward(g, err);
         dev_profile_tag(t->dev, "%s", "loss");
         if (!rc) rc = loss_compute(&t->loss, g, b, err);
@@ -569,15 +569,14 @@ static int feed_data(Trainer *t, Err *err)
     if (!rc) rc = feed_split(&t->test, "test", g, &t->test_data, 0, t->test_ds.n, err);
     if (rc)
         return rc;
-    double mean = d->mean, std = d->std;
+    double mean = d->mean[0], std = d->std[0];
     if (d->normalize_train) {
         feed_stats(&t->train, &mean, &std);
         printf("Normalisation from the training set: mean %.4f, std %.4f\n", mean, std);
     }
-    /* (stored / unit - mean) / std as one multiply-add; bytes are pixels in [0, 255] */
-    double unit = t->train_ds.pixels ? 255.0 : 1.0;
-    t->scale = (float)(1.0 / (unit * std));
-    t->shift = (float)(-mean / std);
+    /* bytes are pixels in [0, 255] */
+    feed_norm(&t->norm, d->norm_channels, d->normalize_train ? &mean : d->mean,
+              d->normalize_train ? &std : d->std, t->train_ds.pixels ? 255.0 : 1.0);
     return CLRUN_OK;
 }
 
@@ -589,6 +588,10 @@ static int load_data(Trainer *t, Err *err)
     int rc = data_load(d, "train", root, &t->train_ds, err);
     if (!rc) rc = data_load(d, "test", root, &t->test_ds, err);
     if (!rc) rc = dataset_match_classes(&t->train_ds, &t->test_ds, err);
+    if (!rc && d->norm_channels > 1 && t->train_ds.c != d->norm_channels)
+        rc = spec_error(d->normalize_node, err, "a mean and std per channel (%d), but the %s "
+                        "examples have %d channel%s", d->norm_channels, d->dataset,
+                        t->train_ds.c, t->train_ds.c == 1 ? "" : "s");
     if (rc)
         return rc;
     /* data.limit: the first N examples of each split, for quick trials */
@@ -782,8 +785,7 @@ static int keep_finished(const Trainer *t, const RunOptions *o, Err *err)
 /* What the analyses see of the trainer. */
 static AnalysisContext analysis_context(Trainer *t)
 {
-    return (AnalysisContext){&t->g, &t->train, &t->test, t->scale, t->shift, t->loss.labels,
-                             t->dir};
+    return (AnalysisContext){&t->g, &t->train, &t->test, t->norm, t->loss.labels, t->dir};
 }
 
 /* The model on the device with its weights, and the data, checked: all an

@@ -17,7 +17,7 @@
 typedef struct {
     Graph *g;
     Feed *train, *test;
-    float scale, shift;   /* the trainer's normalisation */
+    FeedNorm norm;        /* the trainer's normalisation */
     cl_mem labels;        /* a [max_batch] int buffer for feed_batch */
     const char *dir;      /* the run directory */
 } AnalysisContext;
