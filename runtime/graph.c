@@ -144,17 +144,6 @@ static void default_name(Graph *g, SpecNode *layers, int index, Node *n)
     while (name_taken(g, layers, index, n->name));
 }
 
-/* Names become file names (features_<layer>_test.npy) and tensor names
- * (<layer>.weight): a '/' or a '.' in one would write elsewhere or read back
- * as another layer's. */
-static int name_ok(const char *name)
-{
-    for (const char *c = name; *c; c++)
-        if (!(isalnum((unsigned char)*c) || *c == '_' || *c == '-'))
-            return 0;
-    return *name != '\0' && *name != '-';
-}
-
 static int name_node(Graph *g, SpecNode *layers, int index, Node *n, SpecNode *item, Err *err)
 {
     const char *name = NULL;
@@ -165,7 +154,10 @@ static int name_node(Graph *g, SpecNode *layers, int index, Node *n, SpecNode *i
         default_name(g, layers, index, n);
         return CLRUN_OK;
     }
-    if (!name_ok(name) || strlen(name) >= sizeof n->name)
+    /* names become file names (features_<layer>_test.npy) and tensor names
+     * (<layer>.weight): a '/' or a '.' would write elsewhere or read back as
+     * another layer's */
+    if (!text_is_name(name) || strlen(name) >= sizeof n->name)
         return spec_error(spec_get(item, "name"), err,
                           "layer names must be 1 to %zu letters, digits, '_' or '-' (they name "
                           "files and tensors), got '%s'", sizeof n->name - 1, name);

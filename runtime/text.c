@@ -1,6 +1,7 @@
-/* text.c: numbers written for people to read (see text.h). */
+/* text.c: numbers written for people to read, names for files (see text.h). */
 #include "text.h"
 
+#include <ctype.h>
 #include <stdio.h>
 
 const char *text_thousands(long n, char *buf)
@@ -17,4 +18,12 @@ const char *text_thousands(long n, char *buf)
     }
     buf[at] = '\0';
     return buf;
+}
+
+int text_is_name(const char *name)
+{
+    for (const char *c = name; *c; c++)
+        if (!(isalnum((unsigned char)*c) || *c == '_' || *c == '-'))
+            return 0;
+    return *name != '\0' && *name != '-';
 }

@@ -477,6 +477,152 @@ START_TEST(predict_gives_the_models_probabilities_for_image_files)
 }
 END_TEST
 
+/* Without --out, predict writes into predict/ beside the weights (their run),
+ * never the current folder: the CSV with clean paths (a folder given as
+ * "paper/" gives no "//") and predictions.png. Images far from the training
+ * data's statistics (dark digits on white) are warned about, with --invert
+ * suggested; --invert quiets it. --out naming the weights (by another
+ * spelling) is refused before anything is written. */
+START_TEST(predict_writes_beside_the_weights_and_warns_of_inverted_images)
+{
+    char yaml[256];
+    snprintf(yaml, sizeof yaml, "%s", test_write_file("predict-default.yaml",
+        "model: {input: [1, 28, 28], layers: [{type: flatten}, {name: fc, type: dense, units: 10},"
+        " {type: log_softmax}]}\n"
+        "data: {dataset: mnist, limit: 200}\n"
+        "optimizer: {name: sgd, learning_rate: 0.1}\nloss: nll\ntrain: {epochs: 1}\n"));
+    const char *script = test_write_file("inverted.py",
+        "import os, struct, sys, zlib\n"
+        "sys.path.insert(0, 'tools')\n"
+        "import pyclrun\n"
+        "def chunk(t, d):\n"
+        "    return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d))\n"
+        "images, _ = pyclrun.mnist_sample('t10k')\n"
+        "os.makedirs(sys.argv[1], exist_ok=True)\n"
+        "for i in range(4):\n"
+        "    raw = b''.join(b'\\0' + (255 - row).tobytes() for row in images[i])\n"
+        "    with open('%s/%02d.png' % (sys.argv[1], i), 'wb') as f:\n"
+        "        f.write(b'\\x89PNG\\r\\n\\x1a\\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 28, 28, "
+        "8, 0, 0, 0, 0)) + chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b''))\n");
+    char cmd[1024];
+    test_fresh_dir("predict-default");
+    const char *dir = "build/test-tmp/predict-default";
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s/paper", script, dir);
+    ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "%s", out);
+    snprintf(cmd, sizeof cmd, "run %s --out %s/run", yaml, dir);
+    ck_assert_msg(clrun(cmd, out, sizeof out) == 0, "%s", out);
+    snprintf(cmd, sizeof cmd, "cd %s && ../../clrun predict ../../../%s --weights "
+             "run/weights.safetensors paper/", dir, yaml);
+    ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "--invert (dark writing on a light page) would bring them closer"),
+                  "%s", out);
+    ck_assert_msg(strstr(out, ": run/predict/predictions.csv and run/predict/predictions.png"),
+                  "%s", out);
+    char path[256], csv[4096];
+    snprintf(path, sizeof path, "%s/predictions.csv", dir);
+    ck_assert_msg(!test_file_exists(path), "predict wrote into the current folder");
+    snprintf(path, sizeof path, "%s/run/predict/predictions.csv", dir);
+    test_read_file(path, csv, sizeof csv);
+    ck_assert_msg(strstr(csv, "\npaper/00.png,") && !strstr(csv, "//"), "%s", csv);
+    snprintf(path, sizeof path, "%s/run/predict/predictions.png", dir);
+    check_png(path);
+    snprintf(cmd, sizeof cmd, "cd %s && ../../clrun predict ../../../%s --weights "
+             "run/weights.safetensors --invert paper", dir, yaml);
+    ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(!strstr(out, "Warning"), "%s", out);
+    snprintf(cmd, sizeof cmd, "cp %s/run/weights.safetensors %s/w.safetensors && build/clrun "
+             "predict %s --weights %s/w.safetensors --out %s/./w.safetensors %s/paper", dir, dir,
+             yaml, dir, dir, dir);
+    ck_assert_int_eq(test_shell(cmd, out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "is the same file as build/test-tmp/predict-default/w.safetensors, "
+                              "an input of this command"), "%s", out);
+    snprintf(cmd, sizeof cmd, "cmp %s/run/weights.safetensors %s/w.safetensors", dir, dir);
+    ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "the weights changed: %s", out);
+}
+END_TEST
+
+/* "--" ends the options: what follows is the file (and predict's images),
+ * even when it starts with '-'. */
+START_TEST(double_dash_ends_the_options)
+{
+    test_fresh_dir("dash");
+    FILE *f = fopen("build/test-tmp/dash/-model.yaml", "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("input: [4]\nlayers: [{name: fc, type: dense, units: 3}]\n", f);
+    fclose(f);
+    ck_assert_int_eq(test_shell("cd build/test-tmp/dash && ../../clrun summary -- -model.yaml",
+                                out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "Total params: 15"), "%s", out);
+    ck_assert_int_eq(test_shell("cd build/test-tmp/dash && ../../clrun summary -- -model.yaml "
+                                "--tensors", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "unexpected argument '--tensors'"), "%s", out);
+}
+END_TEST
+
+/* An experiment file named "...yaml" or "..yaml" would name its run
+ * runs/.. or runs/. (the working folder, or runs/ itself): refused, nothing
+ * written; --out still works. */
+START_TEST(run_names_from_file_names_stay_under_runs)
+{
+    test_fresh_dir("dots");
+    const char *yaml = "model: {input: [2], layers: [{name: fc, type: dense, units: 1, "
+                       "activation: sigmoid}]}\ndata: {dataset: playground, points: 40}\n"
+                       "optimizer: {name: sgd, learning_rate: 0.1}\n"
+                       "loss: binary_cross_entropy\ntrain: {epochs: 1, batch_size: 10}\n";
+    static const char *const names[] = {"...yaml", "..yaml"};
+    for (int i = 0; i < 2; i++) {
+        char path[128], cmd[256];
+        snprintf(path, sizeof path, "build/test-tmp/dots/%s", names[i]);
+        FILE *f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fputs(yaml, f);
+        fclose(f);
+        for (int sweep = 0; sweep < 2; sweep++) {
+            snprintf(cmd, sizeof cmd, "cd build/test-tmp/dots && mkdir -p runs && ../../clrun %s "
+                     "%s%s", sweep ? "sweep" : "run", names[i], sweep ? " train.epochs=1,2" : "");
+            ck_assert_int_eq(test_shell(cmd, out, sizeof out), 2);
+            ck_assert_msg(strstr(out, "gives no run directory of its own"), "%s", out);
+        }
+        ck_assert(!test_file_exists("build/test-tmp/dots/history.csv"));
+        ck_assert(!test_file_exists("build/test-tmp/dots/runs/history.csv"));
+        ck_assert(!test_file_exists("build/test-tmp/dots/sweep.csv"));
+        ck_assert(!test_file_exists("build/test-tmp/dots/runs/sweep.csv"));
+    }
+    ck_assert_int_eq(test_shell("cd build/test-tmp/dots && ../../clrun run ...yaml --out mine",
+                                out, sizeof out), 0);
+}
+END_TEST
+
+/* Class names with a comma or a quote stay one field in every CSV
+ * (RFC 4180): confusion.csv, read back by Python's csv module. */
+START_TEST(csv_fields_are_quoted_per_rfc_4180)
+{
+    test_fresh_dir("quoted");
+    ck_assert_int_eq(test_shell("cd build/test-tmp/quoted && for s in train test; do "
+                                "mkdir -p $s && cp -r ../../../data/greek/$s/alpha \"$s/al,pha\" && "
+                                "cp -r ../../../data/greek/$s/beta \"$s/be\\\"ta\"; done", out,
+                                sizeof out), 0);
+    const char *yaml = "build/test-tmp/quoted/quoted.yaml"; /* folders relative to it */
+    FILE *f = fopen(yaml, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(
+        "model: {input: [1, 28, 28], layers: [{type: flatten}, {name: fc, type: dense, units: 2},"
+        " {type: log_softmax}]}\n"
+        "data: {dataset: folder, train: train, test: test, grayscale: true, invert: true, "
+        "size: [28, 28]}\n"
+        "optimizer: {name: sgd, learning_rate: 0.1}\nloss: nll\ntrain: {epochs: 1}\n"
+        "analyses:\n  - {type: predictions, count: 2, misclassified: 0}\n", f);
+    fclose(f);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "run %s --out build/test-tmp/quoted/run", yaml);
+    ck_assert_msg(clrun(cmd, out, sizeof out) == 0, "%s", out);
+    ck_assert_int_eq(test_shell("/usr/bin/python3 -c \"import csv; print(list(csv.reader(open("
+                                "'build/test-tmp/quoted/run/confusion.csv')))[0])\"", out,
+                                sizeof out), 0);
+    ck_assert_str_eq(out, "['label\\\\prediction', 'al,pha', 'be\"ta']\n");
+}
+END_TEST
+
 /* Runs argv (whose train.epochs is `epochs`), stops it with Ctrl-C once
  * "Epoch 2/" appears and returns the epoch it says it stopped after; the
  * message stays in out. */
@@ -1513,5 +1659,13 @@ Suite *cli_suite(void)
     tcase_set_timeout(claims, 600);
     tcase_add_test(claims, playground_spiral_reaches_its_goal);
     suite_add_tcase(s, claims);
+    /* what a command writes against what it reads: CK_RUN_CASE=outputs */
+    TCase *outputs = tcase_create("outputs");
+    tcase_set_timeout(outputs, 300);
+    tcase_add_test(outputs, predict_writes_beside_the_weights_and_warns_of_inverted_images);
+    tcase_add_test(outputs, double_dash_ends_the_options);
+    tcase_add_test(outputs, run_names_from_file_names_stay_under_runs);
+    tcase_add_test(outputs, csv_fields_are_quoted_per_rfc_4180);
+    suite_add_tcase(s, outputs);
     return s;
 }
