@@ -62,9 +62,10 @@ static const struct {
             "Trains and evaluates the experiment into runs/NAME (or --out DIR): history.csv,\n"
             "weights.safetensors, a checkpoint, figures and analyses. Running the same\n"
             "command again resumes a stopped run; raising train.epochs alone extends a\n"
-            "stopped or finished run; a finished run is otherwise kept unless --overwrite\n"
-            "is given (or another --out). --weights starts from saved weights\n"
-            "(train.epochs=0 only evaluates and analyses them); --profile times each kernel.\n"
+            "stopped or finished run; the same command again prints a finished run's\n"
+            "result; it is otherwise kept unless --overwrite is given (or another --out).\n"
+            "--weights starts from saved weights (train.epochs=0 only evaluates and\n"
+            "analyses them); --profile times each kernel.\n"
             "--kernels forces the kernel plan (also $CLRUN_KERNELS: cpu for CPU devices, gpu\n"
             "for the rest by default); --trace-launches writes a line per kernel launch.\n"},
     {"evaluate", "usage: clrun evaluate EXP.yaml --weights FILE [KEY=VALUE ...]\n"

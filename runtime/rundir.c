@@ -92,8 +92,9 @@ int rundir_mark_success(const char *dir, const RunMark *mark, Err *err)
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/SUCCESS", dir);
     FILE *f = fopen(path, "w");
-    if (!f || fprintf(f, "finished\nsettings: %016llx\nepochs: %ld\npoint: %s\n", mark->settings,
-                      mark->epochs, mark->point) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+    if (!f || fprintf(f, "finished\nsettings: %016llx\nepochs: %ld\npoint: %s\nweights: %s\n"
+                      "result: %s\n", mark->settings, mark->epochs, mark->point, mark->weights,
+                      mark->result) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
         int e = errno;
         if (f)
             fclose(f);
@@ -109,7 +110,7 @@ int rundir_finished(const char *dir, RunMark *mark)
     snprintf(path, sizeof path, "%s/SUCCESS", dir);
     memset(mark, 0, sizeof *mark);
     Err ignored;
-    FILE *f = access(path, F_OK) == 0 ? file_open(path, &ignored) : NULL;
+    FILE *f = access(path, F_OK) == 0 ? file_open_state(path, &ignored) : NULL;
     if (!f)
         return access(path, F_OK) == 0; /* there but unreadable: finished, settings unknown */
     while (fgets(line, sizeof line, f)) {
@@ -120,6 +121,10 @@ int rundir_finished(const char *dir, RunMark *mark)
             mark->epochs = strtol(line + 8, NULL, 10);
         else if (strncmp(line, "point: ", 7) == 0)
             snprintf(mark->point, sizeof mark->point, "%.1023s", line + 7);
+        else if (strncmp(line, "weights: ", 9) == 0)
+            snprintf(mark->weights, sizeof mark->weights, "%.1023s", line + 9);
+        else if (strncmp(line, "result: ", 8) == 0)
+            snprintf(mark->result, sizeof mark->result, "%.255s", line + 8);
     }
     fclose(f);
     return 1;

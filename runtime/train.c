@@ -63,6 +63,7 @@ typedef struct {
     double first_batch;    /* with --profile: seconds from clrun's start to the first batch
                               done, 0 before it */
     double lr;             /* the learning rate at the end of the last epoch trained */
+    char result[256];      /* the "Test accuracy: ..." line, recorded in SUCCESS */
 } Trainer;
 
 typedef struct {
@@ -523,9 +524,10 @@ static int run_epochs(Trainer *t, Err *err)
     /* evaluation of given weights only, or training had ended before a stop */
     if (!rc && !trained)
         rc = evaluate(t, &t->test, &test, err);
+    snprintf(t->result, sizeof t->result, "Test accuracy: %.4f (%.0f/%d), test loss: %.4f",
+             test.accuracy, test.accuracy * t->test.n, t->test.n, test.loss);
     if (!rc)
-        printf("Test accuracy: %.4f (%.0f/%d), test loss: %.4f\n", test.accuracy,
-               test.accuracy * t->test.n, t->test.n, test.loss);
+        printf("%s\n", t->result);
     return rc;
 }
 
@@ -1013,8 +1015,31 @@ int train_predict(Experiment *e, const RunOptions *o, const char *const *paths, 
     return rc;
 }
 
+/* Whether dir holds a run finished with these very settings (and weights):
+ * running its command again then prints its result and leaves it be, as
+ * make does a target that is up to date. */
+static int already_finished(const Experiment *e, const RunOptions *o, const char *dir)
+{
+    RunMark mark;
+    if (o->overwrite || !rundir_finished(dir, &mark) || !mark.settings ||
+        mark.settings != e->settings || mark.epochs != e->epochs ||
+        strcmp(mark.weights, o->weights ? o->weights : "") != 0 ||
+        strcmp(mark.point, o->point ? o->point : "") != 0)
+        return 0;
+    printf("%s already holds this run, finished with the same settings; --overwrite retrains "
+           "it\n", dir);
+    if (mark.result[0])
+        printf("%s\n", mark.result);
+    printf("Run directory: %s\n", dir);
+    return 1;
+}
+
 int train_run(Experiment *e, const RunOptions *o, Err *err)
 {
+    char dir[PATH_MAX];
+    int rc = rundir_path(o->out_dir, e->name, e->path, dir, sizeof dir, err);
+    if (rc || already_finished(e, o, dir))
+        return rc;
     Trainer t;
     memset(&t, 0, sizeof t);
     t.e = e;
@@ -1023,7 +1048,7 @@ int train_run(Experiment *e, const RunOptions *o, Err *err)
     t.rng = (uint64_t)e->seed ^ 0x53485546464c45ull; /* "SHUFFLE": apart from the init stream */
     plot_set_dpi((int)e->plot_dpi); /* for the history, the loss curve and the analyses */
     plot_set_format(e->plot_format);
-    int rc = prepare(&t, o, err);
+    rc = prepare(&t, o, err);
     double started = now();
     if (!rc) rc = run_epochs(&t, err);
     if (!rc && o->profile && !(rc = dev_finish(t.dev, err))) {
@@ -1040,8 +1065,10 @@ int train_run(Experiment *e, const RunOptions *o, Err *err)
     AnalysisContext ctx = analysis_context(&t);
     if (!rc) rc = analysis_run_list(&t.analyses, &ctx, err);
     /* the last checkpoint stays: raising train.epochs extends the finished run from it */
-    RunMark mark = {e->settings, e->epochs, ""};
+    RunMark mark = {e->settings, e->epochs, "", "", ""};
     snprintf(mark.point, sizeof mark.point, "%s", o->point ? o->point : "");
+    snprintf(mark.weights, sizeof mark.weights, "%s", o->weights ? o->weights : "");
+    snprintf(mark.result, sizeof mark.result, "%s", t.result);
     if (!rc) rc = rundir_mark_success(t.dir, &mark, err);
     if (!rc)
         printf("Run directory: %s\n", t.dir);

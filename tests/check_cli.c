@@ -777,10 +777,12 @@ START_TEST(raising_the_epochs_of_a_finished_run_extends_it)
 }
 END_TEST
 
-/* A finished run takes no other change without --overwrite: fewer epochs,
- * another setting, or more epochs without the checkpoint to go on from are
- * refused with exit 2 naming the settings that differ, and leave the run as
- * it was; --overwrite starts it over. */
+/* A finished run's own command again prints its result and exits 0, touching
+ * nothing (`make run` works any number of times). It takes no other change
+ * without --overwrite: fewer epochs, another setting, other --weights, or more
+ * epochs without the checkpoint to go on from are refused with exit 2 naming
+ * the settings that differ, and leave the run as it was; --overwrite starts it
+ * over. */
 START_TEST(a_finished_run_refuses_all_but_more_epochs)
 {
 #define KEPT "build/test-tmp/finished-kept"
@@ -789,6 +791,21 @@ START_TEST(a_finished_run_refuses_all_but_more_epochs)
     ck_assert_msg(quick_run("train.epochs=3", "finished-kept") == 0, "%s", out);
     test_read_file(KEPT "/history.csv", history, sizeof history);
     test_read_file(KEPT "/SUCCESS", success, sizeof success);
+    const char *said = strstr(out, "Test accuracy: ");
+    ck_assert_msg(said, "%s", out);
+    char result[128];
+    snprintf(result, sizeof result, "%.*s", (int)strcspn(said, "\n"), said);
+    for (int again = 0; again < 2; again++) {
+        ck_assert_msg(quick_run("train.epochs=3", "finished-kept") == 0, "%s", out);
+        ck_assert_msg(strstr(out, KEPT " already holds this run, finished with the same settings; "
+                                  "--overwrite retrains it") && strstr(out, result) &&
+                          !strstr(out, "Epoch 1/"), "%s", out);
+    }
+    ck_assert_int_eq(test_shell("cp " KEPT "/weights.safetensors build/test-tmp/kept-w.safetensors",
+                                out, sizeof out), 0);
+    ck_assert_int_eq(quick_run("train.epochs=3 --weights build/test-tmp/kept-w.safetensors",
+                               "finished-kept"), 2);
+    ck_assert_msg(strstr(out, "holds a finished run (") && strstr(out, "--overwrite"), "%s", out);
     ck_assert_int_eq(quick_run("train.epochs=2", "finished-kept"), 2);
     ck_assert_msg(strstr(out, "holds a finished run of 3 epochs, and train.epochs 2 does not raise "
                               "them (those that differ: train.epochs)") &&

@@ -115,6 +115,11 @@ FILE *file_open(const char *path, Err *err)
     return open_file(path, 1, err);
 }
 
+FILE *file_open_state(const char *path, Err *err)
+{
+    return open_file(path, 0, err);
+}
+
 /* Flushes the directory holding path, so that a rename into it survives a
  * crash of the machine, not only of the process. */
 static int sync_dir_of(const char *path, Err *err)

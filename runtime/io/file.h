@@ -33,6 +33,9 @@ typedef struct {
     unsigned long long dev, ino;
     char *path;      /* as it was named */
 } FileInput;
+/* file_open for a run's own state read back (its SUCCESS): not recorded as
+ * an input, since the run's directory, where it lies, is the run's to write. */
+FILE *file_open_state(const char *path, Err *err);
 /* The inputs recorded so far (n of them); valid until the next file_open. */
 const FileInput *file_inputs(int *n);
 
