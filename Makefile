@@ -1,10 +1,11 @@
 # clrun: build, run, test.
 #   make            build/clrun
-#   make run        install missing packages, build, train the quickstart
-#   make check      install missing packages, build, run every test
+#   make run        install the missing packages running needs, build, train the quickstart
+#   make check      install missing packages (the test tools too), build, run every test
 #   make oclgrind-check  the kernel tests on Oclgrind, which checks every access
 #   make gpu-resources  the gpu plan's registers and spills on AMD and NVIDIA ISAs
 #   make deps       install the Debian packages the project needs (only missing ones)
+#   make deps-run   only those building and running clrun needs
 #   make deps-slurm also try slurm-wlm and munge (optional: the Slurm sweep test)
 #   make figures    render every kind of figure from small runs into build/figures/gallery
 #   make fuzz       build the libFuzzer targets (fuzz/) with clang, run each
@@ -36,7 +37,7 @@ CL_SRC   := cl/prelude.cl $(filter-out cl/prelude.cl,$(sort $(wildcard cl/*.cl))
 # Tests compile kernels once into a cache of their own.
 export POCL_CACHE_DIR := $(CURDIR)/build/pocl-cache
 
-.PHONY: all run check oclgrind-check gpu-resources bench figures fuzz fuzz-run deps deps-slurm deps-fuzz clean FORCE
+.PHONY: all run check oclgrind-check gpu-resources bench figures fuzz fuzz-run deps deps-run deps-slurm deps-fuzz clean FORCE
 all: build/clrun
 
 # Rebuilds everything when the flags change (WERROR=1, SANITIZE=...).
@@ -64,6 +65,9 @@ build/check_clrun: $(TEST_OBJ) $(LIB_OBJ)
 deps:
 	@tools/install-deps
 
+deps-run:
+	@tools/install-deps --run
+
 # After deps: two apt-gets at once (make -j) would fight over dpkg's lock.
 deps-slurm: deps
 	@tools/install-deps --slurm
@@ -71,7 +75,8 @@ deps-slurm: deps
 deps-fuzz: deps
 	@tools/install-deps --fuzz
 
-run: deps
+# A finished quickstart of the same settings is up to date: its result again, exit 0.
+run: deps-run
 	@$(MAKE) --no-print-directory build/clrun
 	build/clrun run experiments/quickstart.yaml
 

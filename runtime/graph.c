@@ -525,6 +525,7 @@ void graph_summary(const Graph *g, FILE *out)
 {
     fprintf(out, "Model: %s\n", g->name);
     fprintf(out, "%-24s %-14s %-18s %12s\n", "Layer", "Type", "Output shape", "Param #");
+    char count[TEXT_NUMBER_MAX];
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
         char shape[64];
@@ -533,13 +534,16 @@ void graph_summary(const Graph *g, FILE *out)
             if (g->params[n->params[p]].init.trainable)
                 params += (long)g->params[n->params[p]].count;
         shape_format(n->out_shape, shape, sizeof shape);
-        fprintf(out, "%-24s %-14s %-18s %12ld\n", n->name, n->type ? n->type->name : "input", shape,
-                params);
+        fprintf(out, "%-24s %-14s %-18s %12s\n", n->name, n->type ? n->type->name : "input", shape,
+                text_thousands(params, count));
     }
-    long buffers = graph_param_count(g, 0);
-    if (buffers)
-        fprintf(out, "Buffers (running statistics, not trained): %ld\n", buffers);
-    fprintf(out, "Total params: %ld\n", graph_param_count(g, 1));
+    /* Keras' lines; the total is the trainable count, as PyTorch and the seeds
+     * count it (a model's running statistics are not its parameters) */
+    long buffers = graph_param_count(g, 0), trained = graph_param_count(g, 1);
+    fprintf(out, "Trainable params: %s\n", text_thousands(trained, count));
+    fprintf(out, "Non-trainable params: %s%s\n", text_thousands(buffers, count),
+            buffers ? " (running statistics, not trained)" : "");
+    fprintf(out, "Total params: %s\n", text_thousands(trained, count));
 }
 
 void graph_summary_tensors(const Graph *g, FILE *out)
