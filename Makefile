@@ -1,10 +1,11 @@
 # clrun: build, run, test.
 #   make            build/clrun
-#   make run        install missing packages, build, train the quickstart
-#   make check      install missing packages, build, run every test
+#   make run        install the missing packages running needs, build, train the quickstart
+#   make check      install missing packages (the test tools too), build, run every test
 #   make oclgrind-check  the kernel tests on Oclgrind, which checks every access
 #   make gpu-resources  the gpu plan's registers and spills on AMD, NVIDIA and Intel ISAs
 #   make deps       install the Debian packages the project needs (only missing ones)
+#   make deps-run   only those building and running clrun needs
 #   make deps-slurm also try slurm-wlm and munge (optional: the Slurm sweep test)
 #   make figures    render every kind of figure from small runs into build/figures/gallery
 #   make parity-imagenet  models/resnet18.yaml against torchvision's resnet18 at
@@ -39,7 +40,7 @@ CL_SRC   := cl/prelude.cl $(filter-out cl/prelude.cl,$(sort $(wildcard cl/*.cl))
 # Tests compile kernels once into a cache of their own.
 export POCL_CACHE_DIR := $(CURDIR)/build/pocl-cache
 
-.PHONY: all run check oclgrind-check gpu-resources bench parity-imagenet figures fuzz fuzz-run deps deps-slurm deps-fuzz clean FORCE
+.PHONY: all run check oclgrind-check gpu-resources bench parity-imagenet figures fuzz fuzz-run deps deps-run deps-slurm deps-fuzz clean FORCE
 all: build/clrun
 
 # Rebuilds everything when the flags change (WERROR=1, SANITIZE=...).
@@ -67,6 +68,9 @@ build/check_clrun: $(TEST_OBJ) $(LIB_OBJ)
 deps:
 	@tools/install-deps
 
+deps-run:
+	@tools/install-deps --run
+
 # After deps: two apt-gets at once (make -j) would fight over dpkg's lock.
 deps-slurm: deps
 	@tools/install-deps --slurm
@@ -74,7 +78,8 @@ deps-slurm: deps
 deps-fuzz: deps
 	@tools/install-deps --fuzz
 
-run: deps
+# A finished quickstart of the same settings is up to date: its result again, exit 0.
+run: deps-run
 	@$(MAKE) --no-print-directory build/clrun
 	build/clrun run experiments/quickstart.yaml
 
@@ -145,7 +150,7 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit
 FUZZ_CFLAGS  := -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iruntime -Ifuzz -MMD -MP $(FUZZ_SAN)
 FUZZ_TARGETS := spec idx cifar safetensors npy
 FUZZ_IO      := runtime/io/file.c runtime/err.c
-FUZZ_DATA    := runtime/data/idx.c runtime/data/cifar.c runtime/data/dataset.c $(FUZZ_IO)
+FUZZ_DATA    := runtime/data/idx.c runtime/data/cifar.c runtime/data/dataset.c runtime/data/sources.c $(FUZZ_IO)
 fuzz_src_spec        := runtime/spec.c $(FUZZ_IO)
 fuzz_src_idx         := $(FUZZ_DATA)
 fuzz_src_cifar       := $(FUZZ_DATA)

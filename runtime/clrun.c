@@ -12,6 +12,7 @@
 #include "graph.h"
 #include "interrupt.h"
 #include "merge.h"
+#include "rundir.h"
 #include "sweep_run.h"
 #include "train.h"
 #include "version.h"
@@ -62,9 +63,10 @@ static const struct {
             "Trains and evaluates the experiment into runs/NAME (or --out DIR): history.csv,\n"
             "weights.safetensors, a checkpoint, figures and analyses. Running the same\n"
             "command again resumes a stopped run; raising train.epochs alone extends a\n"
-            "stopped or finished run; a finished run is otherwise kept unless --overwrite\n"
-            "is given (or another --out). --weights starts from saved weights\n"
-            "(train.epochs=0 only evaluates and analyses them); --profile times each kernel.\n"
+            "stopped or finished run; the same command again prints a finished run's\n"
+            "result; it is otherwise kept unless --overwrite is given (or another --out).\n"
+            "--weights starts from saved weights (train.epochs=0 only evaluates and\n"
+            "analyses them); --profile times each kernel.\n"
             "--kernels forces the kernel plan (also $CLRUN_KERNELS: cpu for CPU devices, gpu\n"
             "for the rest by default); --trace-launches writes a line per kernel launch.\n"},
     {"evaluate", "usage: clrun evaluate EXP.yaml --weights FILE [KEY=VALUE ...]\n"
@@ -181,17 +183,38 @@ static int find_option(Args *a, const char *arg, size_t len, int cmd, const char
     return 0;
 }
 
-/* Splits argv after the command into the file, overrides and options. */
+/* An argument that is neither an option nor an override: the file, then
+ * predict's images. */
+static int positional(Args *a, int cmd, char *arg)
+{
+    if (!a->file)
+        a->file = arg;
+    else if (cmd == OPT_PREDICT)
+        a->paths[a->n_paths++] = arg;
+    else
+        return usage_error("unexpected argument '%s' (overrides are KEY=VALUE)", arg);
+    return CLRUN_OK;
+}
+
+/* Splits argv after the command into the file, overrides and options; after
+ * "--" every argument is a file or an image, as in getopt (a file named
+ * -x.png, or a=b.png). */
 static int parse_args(int argc, char **argv, int cmd, Args *a)
 {
     memset(a, 0, sizeof *a);
     a->overrides = calloc((size_t)argc + 1, sizeof *a->overrides);
     a->paths = calloc((size_t)argc + 1, sizeof *a->paths);
+    int options = 1;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i], **value = NULL, *eq = strchr(arg, '=');
         int *flag = NULL;
         size_t len = arg[0] == '-' && eq ? (size_t)(eq - arg) : strlen(arg);
-        if (find_option(a, arg, len, cmd, &value, &flag)) {
+        if (!options) {
+            if (positional(a, cmd, argv[i]))
+                return CLRUN_EINPUT;
+        } else if (strcmp(arg, "--") == 0) {
+            options = 0;
+        } else if (find_option(a, arg, len, cmd, &value, &flag)) {
             if (flag && len < strlen(arg))
                 return usage_error("%s takes no value", arg);
             if (flag)
@@ -206,12 +229,8 @@ static int parse_args(int argc, char **argv, int cmd, Args *a)
             return usage_error("unknown option '%s'", arg);
         } else if (strchr(arg, '=') && cmd != OPT_MERGE) {
             a->overrides[a->n_overrides++] = argv[i];
-        } else if (!a->file) {
-            a->file = arg;
-        } else if (cmd == OPT_PREDICT) {
-            a->paths[a->n_paths++] = argv[i];
-        } else {
-            return usage_error("unexpected argument '%s' (overrides are KEY=VALUE)", arg);
+        } else if (positional(a, cmd, argv[i])) {
+            return CLRUN_EINPUT;
         }
     }
     /* the device is opened deep inside runs and sweep workers: they read these */
@@ -290,8 +309,8 @@ static int cmd_predict(Args *a, Err *err)
         rc = err_set(err, CLRUN_EINPUT, "%s: this is a model; `clrun predict` needs an "
                      "experiment (its data: and loss:)", a->file);
     if (!rc)
-        rc = train_predict(&e, &a->run, (const char *const *)a->paths, a->n_paths,
-                           a->run.out_dir ? a->run.out_dir : "predictions.csv", a->invert, err);
+        rc = train_predict(&e, &a->run, (const char *const *)a->paths, a->n_paths, a->invert,
+                           err);
     experiment_free(&e);
     return rc;
 }
@@ -326,8 +345,6 @@ static int cmd_sweep(Args *a, Err *err)
     long index = -1, jobs = 1;
     int rc = sweep_load(&s, a->file, a->overrides, a->n_overrides, err);
     char root[PATH_MAX];
-    snprintf(root, sizeof root, "%s%s", a->run.out_dir ? "" : "runs/",
-             a->run.out_dir ? a->run.out_dir : s.name);
     if (!rc && a->count) {
         printf("%ld\n", s.count);
     } else if (!rc && a->list) {
@@ -337,7 +354,8 @@ static int cmd_sweep(Args *a, Err *err)
             printf("#%ld : %s\n", i, what);
         }
     } else if (!rc) {
-        rc = point_index(a, &index, err);
+        rc = rundir_path(a->run.out_dir, s.name, a->file, root, sizeof root, err);
+        if (!rc) rc = point_index(a, &index, err);
         if (!rc && a->jobs) rc = count_arg(a->jobs, "--jobs", 1, &jobs, err);
         if (!rc && jobs > 256)
             rc = err_set(err, CLRUN_EINPUT, "--jobs %ld: at most 256 workers", jobs);
@@ -360,10 +378,10 @@ static int cmd_merge(Args *a, Err *err)
     return merge_sweep(a->file, a->metric, err);
 }
 
-/* Whether the command's arguments ask for its help. */
+/* Whether the command's arguments ask for its help (before any "--"). */
 static int wants_help(int argc, char **argv)
 {
-    for (int i = 2; i < argc; i++)
+    for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++)
         if (is_help(argv[i]))
             return 1;
     return 0;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io/csv.h"
 #include "io/file.h"
 #include "plot.h"
 #include "rundir.h"
@@ -236,51 +237,38 @@ static int grid_read(Grid *g, const char *root, Err *err)
 
 /* ---- outputs ---- */
 
-static void put_number(FILE *f, double v, const char *fmt)
-{
-    if (isnan(v))
-        fputs(",NA", f);
-    else
-        fprintf(f, fmt, v);
-}
-
-/* ",v" with v quoted as CSV needs. */
-static void put_text(FILE *f, const char *v)
-{
-    fputc(',', f);
-    rundir_csv_field(f, v);
-}
-
 static int write_results(const Grid *g, const char *root, Err *err)
 {
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/results.csv", root);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", path, strerror(errno));
-    fprintf(f, "index");
+    Csv c;
+    int rc = csv_open(&c, path, "w", err);
+    if (rc)
+        return rc;
+    csv_text(&c, "index");
     for (int k = 0; k < g->n_keys; k++)
-        put_text(f, g->keys[k]);
-    fprintf(f, ",status");
+        csv_text(&c, g->keys[k]);
+    csv_text(&c, "status");
     for (int m = 0; m < N_METRICS; m++)
-        fprintf(f, ",%s", metrics[m].name);
-    fprintf(f, ",epochs,device\n");
-    for (long i = 0; i < g->n; i++) {
+        csv_text(&c, metrics[m].name);
+    csv_text(&c, "epochs");
+    csv_text(&c, "device");
+    rc = csv_end_row(&c, err);
+    for (long i = 0; !rc && i < g->n; i++) {
         const PointResult *r = &g->results[i];
-        fprintf(f, "%ld", g->index[i]);
+        csv_textf(&c, "%ld", g->index[i]);
         for (int k = 0; k < g->n_keys; k++)
-            put_text(f, g->values[i][k]);
-        fprintf(f, ",%s", r->other ? "other settings" : r->finished ? "finished"
-                                          : r->epochs ? "incomplete" : "not started");
+            csv_text(&c, g->values[i][k]);
+        csv_text(&c, r->other ? "other settings" : r->finished ? "finished"
+                                    : r->epochs ? "incomplete" : "not started");
         for (int m = 0; m < N_METRICS; m++)
-            put_number(f, metric_of(r, m), m == N_METRICS - 1 ? ",%.3f" : ",%.6f");
-        fprintf(f, ",%d", r->epochs);
-        put_text(f, r->device[0] ? r->device : "NA");
-        fputc('\n', f);
+            csv_number(&c, m == N_METRICS - 1 ? "%.3f" : "%.6f", metric_of(r, m));
+        csv_textf(&c, "%d", r->epochs);
+        csv_text(&c, r->device[0] ? r->device : "NA");
+        rc = csv_end_row(&c, err);
     }
-    int bad = ferror(f);
-    return fclose(f) != 0 || bad ? err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path)
-                                 : CLRUN_OK;
+    int closed = csv_close(&c, err);
+    return rc ? rc : closed;
 }
 
 /* The distinct values of key k in order of first appearance (the axis order). */

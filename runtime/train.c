@@ -28,6 +28,7 @@
 #include "graph.h"
 #include "layers/loss.h"
 #include "memcheck.h"
+#include "outputs.h"
 #include "plot.h"
 #include "rundir.h"
 
@@ -51,7 +52,7 @@ typedef struct {
     char dir[PATH_MAX];
     int lock;              /* rundir_lock's descriptor, -1 before */
     const char *point;     /* RunOptions.point */
-    FILE *history, *steps;
+    Csv history, steps;    /* steps.f is NULL without train.log_every */
     float *slots;          /* per-batch metrics of the epoch, read back */
     double *curves;        /* per epoch: epoch, then loss and accuracy of training,
                               validation and test (history.png) */
@@ -63,6 +64,7 @@ typedef struct {
     double first_batch;    /* with --profile: seconds from clrun's start to the first batch
                               done, 0 before it */
     double lr;             /* the learning rate at the end of the last epoch trained */
+    char result[256];      /* the "Test accuracy: ..." line, recorded in SUCCESS */
 } Trainer;
 
 typedef struct {
@@ -260,9 +262,12 @@ static int log_steps(Trainer *t, int epoch, int total, Err *err)
     for (int b = 0; b < total && !rc; b++) {
         int rows = rows_of(&t->train, t->e->batch_size, b);
         double loss = t->slots[2 * b] / rows;
-        if (t->steps && b % t->e->log_every == 0) {
-            rc = rundir_row(t->steps, "steps.csv", err, "%d,%d,%ld,%.6f\n", epoch, b, t->seen,
-                            loss);
+        if (t->steps.f && b % t->e->log_every == 0) {
+            csv_textf(&t->steps, "%d", epoch);
+            csv_textf(&t->steps, "%d", b);
+            csv_textf(&t->steps, "%ld", t->seen);
+            csv_number(&t->steps, "%.6f", loss);
+            rc = csv_end_row(&t->steps, err);
             if (!rc) rc = keep_step(t, (double)t->seen, as_recorded(loss), err);
         }
         t->seen += rows;
@@ -344,20 +349,10 @@ static int evaluate(Trainer *t, Feed *s, Score *score, Err *err)
     return rc ? rc : read_slots(t, total, s, score, err);
 }
 
-/* "0.123456" or "NA" for a split that is absent */
-static const char *cell(char *buf, size_t size, double v, int present)
-{
-    if (present)
-        snprintf(buf, size, "%.6f", v);
-    else
-        snprintf(buf, size, "NA");
-    return buf;
-}
-
 static int record_epoch(Trainer *t, int epoch, const Score *train, const Score *val,
                         const Score *test, double seconds, double ips, Err *err)
 {
-    char vl[32], va[32], val_text[96] = "";
+    char val_text[96] = "";
     int has_val = t->val.n > 0;
     if (has_val)
         snprintf(val_text, sizeof val_text, " - val_loss: %.4f - val_accuracy: %.4f", val->loss,
@@ -367,11 +362,18 @@ static int record_epoch(Trainer *t, int epoch, const Score *train, const Score *
            isatty(STDOUT_FILENO) ? "\r\033[K" : "", epoch, t->e->epochs, seconds, ips, train->loss,
            train->accuracy, val_text, test->loss, test->accuracy, t->lr);
     fflush(stdout);
-    return rundir_row(t->history, "history.csv", err,
-                      "%d,%.6f,%.6f,%s,%s,%.6f,%.6f,%.3f,%.1f,%.6g\n", epoch, train->loss,
-                      train->accuracy, cell(vl, sizeof vl, val->loss, has_val),
-                      cell(va, sizeof va, val->accuracy, has_val), test->loss, test->accuracy,
-                      seconds, ips, t->lr);
+    Csv *h = &t->history;
+    csv_textf(h, "%d", epoch);
+    csv_number(h, "%.6f", train->loss);
+    csv_number(h, "%.6f", train->accuracy);
+    csv_number(h, "%.6f", has_val ? val->loss : NAN); /* NA: no validation split */
+    csv_number(h, "%.6f", has_val ? val->accuracy : NAN);
+    csv_number(h, "%.6f", test->loss);
+    csv_number(h, "%.6f", test->accuracy);
+    csv_number(h, "%.3f", seconds);
+    csv_number(h, "%.1f", ips);
+    csv_number(h, "%.6g", t->lr);
+    return csv_end_row(h, err);
 }
 
 /* t->curves holds one array per curve, each with room for every epoch. */
@@ -514,7 +516,7 @@ static int run_epochs(Trainer *t, Err *err)
             keep_curves(t, epoch, &train, &val, &test);
             rc = plot_history(t, epoch, err);
         }
-        if (!rc && t->steps)
+        if (!rc && t->steps.f)
             rc = plot_loss_curve(t, epoch, err);
         if (!rc) rc = watch_epoch(t, epoch, 0, &stop, err);
         CheckpointInfo ck = {epoch, t->rng, t->settings};
@@ -523,9 +525,10 @@ static int run_epochs(Trainer *t, Err *err)
     /* evaluation of given weights only, or training had ended before a stop */
     if (!rc && !trained)
         rc = evaluate(t, &t->test, &test, err);
+    snprintf(t->result, sizeof t->result, "Test accuracy: %.4f (%.0f/%d), test loss: %.4f",
+             test.accuracy, test.accuracy * t->test.n, t->test.n, test.loss);
     if (!rc)
-        printf("Test accuracy: %.4f (%.0f/%d), test loss: %.4f\n", test.accuracy,
-               test.accuracy * t->test.n, t->test.n, test.loss);
+        printf("%s\n", t->result);
     return rc;
 }
 
@@ -788,6 +791,32 @@ static AnalysisContext analysis_context(Trainer *t)
     return (AnalysisContext){&t->g, &t->train, &t->test, t->norm, t->loss.labels, t->dir};
 }
 
+/* The launch trace the device is about to append to (--trace-launches) is
+ * an output like the run's: never an input, the weights read next among them. */
+static int check_trace(Trainer *t, const RunOptions *o, Err *err)
+{
+    const char *trace = getenv("CLRUN_TRACE_LAUNCHES");
+    char weights[PATH_MAX];
+    int rc = trace && *trace ? weights_path(t, o, weights, sizeof weights, err) : CLRUN_OK;
+    const char *also[] = {weights, t->e->path, NULL};
+    return rc || !trace || !*trace ? rc : outputs_check_file(trace, "launch trace", also, err);
+}
+
+/* No input may lie where the run writes: its directory and its analyses'. */
+static int check_run_dir(const Trainer *t, Err *err)
+{
+    const char **subdirs = calloc((size_t)t->analyses.n + 1, sizeof *subdirs);
+    if (!subdirs)
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    int n = 0;
+    for (int i = 0; i < t->analyses.n; i++)
+        if (t->analyses.items[i].subdir[0])
+            subdirs[n++] = t->analyses.items[i].subdir;
+    int rc = outputs_check_dir(t->dir, subdirs, n, err);
+    free(subdirs);
+    return rc;
+}
+
 /* The model on the device with its weights, and the data, checked: all an
  * evaluation needs. Analyses are read (and checked) only when `analyses` is set. */
 static int prepare_model(Trainer *t, const RunOptions *o, int analyses, Err *err)
@@ -801,6 +830,7 @@ static int prepare_model(Trainer *t, const RunOptions *o, int analyses, Err *err
     if (!rc) rc = spec_check_unused(t->e->root, "experiment", err);
     if (!rc) rc = load_data(t, err);
     if (!rc) rc = check_data(t, err);
+    if (!rc) rc = check_trace(t, o, err);
     return rc ? rc : prepare_device(t, o, err);
 }
 
@@ -824,14 +854,12 @@ static int check_monitors(const Trainer *t, Err *err)
 
 static int prepare(Trainer *t, const RunOptions *o, Err *err)
 {
-    int rc = prepare_model(t, o, 1, err);
+    int rc = rundir_path(o->out_dir, t->e->name, t->e->path, t->dir, sizeof t->dir, err);
+    if (!rc) rc = prepare_model(t, o, 1, err);
     if (!rc) rc = check_monitors(t, err);
-    if (o->out_dir)
-        snprintf(t->dir, sizeof t->dir, "%s", o->out_dir);
-    else
-        snprintf(t->dir, sizeof t->dir, "runs/%s", t->e->name);
     AnalysisContext ctx = analysis_context(t);
     if (!rc) rc = analysis_check_list(&t->analyses, &ctx, err);
+    if (!rc) rc = check_run_dir(t, err);
     if (!rc) rc = rundir_make(t->dir, err);
     if (!rc) rc = rundir_lock(t->dir, &t->lock, err);
     if (!rc) rc = keep_finished(t, o, err);
@@ -843,10 +871,9 @@ static void trainer_free(Trainer *t)
 {
     if (t->lock >= 0)
         close(t->lock);
-    if (t->history)
-        fclose(t->history);
-    if (t->steps)
-        fclose(t->steps);
+    Err ignored; /* every row was flushed and checked as it was written */
+    csv_close(&t->history, &ignored);
+    csv_close(&t->steps, &ignored);
     release_pace(t);
     analysis_free_list(&t->analyses);
     feed_free(&t->train);
@@ -894,9 +921,10 @@ static int split_probabilities(Trainer *t, Feed *split, double **probs, int **la
     return rc;
 }
 
-/* The model's outputs for the images, as class probabilities, into csv. */
+/* The model's outputs for the images, as class probabilities, into csv and
+ * the figure png. */
 static int predict_files(Trainer *t, const Dataset *ds, char *const *files, const char *csv,
-                         Err *err)
+                         const char *png, Err *err)
 {
     FeedData data = {0};
     Feed split = {0};
@@ -906,6 +934,7 @@ static int predict_files(Trainer *t, const Dataset *ds, char *const *files, cons
     if (!rc) rc = feed_split(&split, "predict", &t->g, &data, 0, ds->n, err);
     if (!rc) rc = split_probabilities(t, &split, &probs, &labels, err);
     if (!rc) rc = predict_write(csv, files, ds->n, probs, t->test_ds.classes, &t->test_ds, err);
+    if (!rc) rc = predict_figure(png, ds, probs, t->test_ds.classes, &t->test_ds, err);
     feed_free(&split);
     free(labels), free(probs);
     return rc;
@@ -928,6 +957,7 @@ int train_evaluate(Experiment *e, const RunOptions *o, const char *split, int by
     Trainer t;
     memset(&t, 0, sizeof t);
     t.e = e;
+    t.lock = -1;
     int rc = prepare_model(&t, o, 0, err);
     Feed *feed = strcmp(split, "train") == 0 ? &t.train : strcmp(split, "val") == 0 ? &t.val
                                                                                    : &t.test;
@@ -946,14 +976,27 @@ int train_evaluate(Experiment *e, const RunOptions *o, const char *split, int by
     return rc;
 }
 
+/* predict's CSV and figure: named, then checked against every input (the
+ * weights, the images, the data) and the files of the run they land in. */
+static int predict_paths(Trainer *t, const RunOptions *o, char *csv, char *png, size_t size,
+                         Err *err)
+{
+    char weights[PATH_MAX];
+    int rc = weights_path(t, o, weights, sizeof weights, err);
+    if (!rc) rc = predict_outputs(o->out_dir, weights, csv, png, size, err);
+    if (!rc) rc = outputs_check_file(csv, "predictions CSV", NULL, err);
+    return rc ? rc : outputs_check_file(png, "predictions figure", NULL, err);
+}
+
 int train_predict(Experiment *e, const RunOptions *o, const char *const *paths, int n,
-                  const char *csv, int invert, Err *err)
+                  int invert, Err *err)
 {
     Trainer t;
     memset(&t, 0, sizeof t);
     t.e = e;
+    t.lock = -1;
     Dataset ds = {0};
-    char **files = NULL;
+    char **files = NULL, csv[PATH_MAX], png[PATH_MAX];
     int rc = prepare_model(&t, o, 0, err);
     ImageOptions opt = predict_images(&t, invert);
     Shape in = t.g.nodes[0].out_shape;
@@ -961,9 +1004,12 @@ int train_predict(Experiment *e, const RunOptions *o, const char *const *paths, 
     if (!rc && (long)ds.c * ds.h * ds.w != shape_size(in))
         rc = err_set(err, CLRUN_EINPUT, "the images are %dx%dx%d, but the model takes %ld values",
                      ds.c, ds.h, ds.w, shape_size(in));
-    if (!rc) rc = predict_files(&t, &ds, files, csv, err);
+    if (!rc) rc = predict_paths(&t, o, csv, png, sizeof csv, err);
     if (!rc)
-        printf("Predictions for %d image%s: %s\n", ds.n, ds.n == 1 ? "" : "s", csv);
+        predict_check_statistics(&ds, &t.train_ds, opt.invert);
+    if (!rc) rc = predict_files(&t, &ds, files, csv, png, err);
+    if (!rc)
+        printf("Predictions for %d image%s: %s and %s\n", ds.n, ds.n == 1 ? "" : "s", csv, png);
     for (int i = 0; files && i < ds.n; i++)
         free(files[i]);
     free(files);
@@ -972,8 +1018,31 @@ int train_predict(Experiment *e, const RunOptions *o, const char *const *paths, 
     return rc;
 }
 
+/* Whether dir holds a run finished with these very settings (and weights):
+ * running its command again then prints its result and leaves it be, as
+ * make does a target that is up to date. */
+static int already_finished(const Experiment *e, const RunOptions *o, const char *dir)
+{
+    RunMark mark;
+    if (o->overwrite || !rundir_finished(dir, &mark) || !mark.settings ||
+        mark.settings != e->settings || mark.epochs != e->epochs ||
+        strcmp(mark.weights, o->weights ? o->weights : "") != 0 ||
+        strcmp(mark.point, o->point ? o->point : "") != 0)
+        return 0;
+    printf("%s already holds this run, finished with the same settings; --overwrite retrains "
+           "it\n", dir);
+    if (mark.result[0])
+        printf("%s\n", mark.result);
+    printf("Run directory: %s\n", dir);
+    return 1;
+}
+
 int train_run(Experiment *e, const RunOptions *o, Err *err)
 {
+    char dir[PATH_MAX];
+    int rc = rundir_path(o->out_dir, e->name, e->path, dir, sizeof dir, err);
+    if (rc || already_finished(e, o, dir))
+        return rc;
     Trainer t;
     memset(&t, 0, sizeof t);
     t.e = e;
@@ -982,7 +1051,7 @@ int train_run(Experiment *e, const RunOptions *o, Err *err)
     t.rng = (uint64_t)e->seed ^ 0x53485546464c45ull; /* "SHUFFLE": apart from the init stream */
     plot_set_dpi((int)e->plot_dpi); /* for the history, the loss curve and the analyses */
     plot_set_format(e->plot_format);
-    int rc = prepare(&t, o, err);
+    rc = prepare(&t, o, err);
     double started = now();
     if (!rc) rc = run_epochs(&t, err);
     if (!rc && o->profile && !(rc = dev_finish(t.dev, err))) {
@@ -999,8 +1068,10 @@ int train_run(Experiment *e, const RunOptions *o, Err *err)
     AnalysisContext ctx = analysis_context(&t);
     if (!rc) rc = analysis_run_list(&t.analyses, &ctx, err);
     /* the last checkpoint stays: raising train.epochs extends the finished run from it */
-    RunMark mark = {e->settings, e->epochs, ""};
+    RunMark mark = {e->settings, e->epochs, "", "", ""};
     snprintf(mark.point, sizeof mark.point, "%s", o->point ? o->point : "");
+    snprintf(mark.weights, sizeof mark.weights, "%s", o->weights ? o->weights : "");
+    snprintf(mark.result, sizeof mark.result, "%s", t.result);
     if (!rc) rc = rundir_mark_success(t.dir, &mark, err);
     if (!rc)
         printf("Run directory: %s\n", t.dir);

@@ -102,6 +102,11 @@ void analysis_folder_free(FolderSet *s);
  * written). */
 int analysis_targets(const SpecNode *node, const char *path, const Feed *split, int min_items,
                      NpyArray *out, Err *err);
+/* A matrix as CSV (io/csv.h): a header of `corner` and the column names,
+ * then a row per row name and its values formatted with fmt. */
+int analysis_write_matrix(const char *path, const char *corner, const char *const *rows,
+                          int n_rows, const char *const *cols, int n_cols, const double *m,
+                          const char *fmt, Err *err);
 /* "<dir>/<name>" */
 void analysis_path(const AnalysisContext *ctx, const char *name, char *out, size_t size);
 

@@ -106,22 +106,8 @@ static int write_confusion(AnalysisContext *ctx, const int *labels, const int *p
         name_of[c] = class_name(ds, c, names[c], sizeof names[c]);
     char path[PATH_MAX];
     analysis_path(ctx, "confusion.csv", path, sizeof path);
-    FILE *f = rc ? NULL : fopen(path, "w");
-    if (!rc && !f)
-        rc = err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
-    if (f) {
-        fprintf(f, "label\\prediction");
-        for (int c = 0; c < classes; c++)
-            fprintf(f, ",%s", names[c]);
-        for (int r = 0; r < classes; r++) {
-            fprintf(f, "\n%s", names[r]);
-            for (int c = 0; c < classes; c++)
-                fprintf(f, ",%.0f", m[r * classes + c]);
-        }
-        fprintf(f, "\n");
-        if (fclose(f) != 0)
-            rc = err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
-    }
+    if (!rc) rc = analysis_write_matrix(path, "label\\prediction", name_of, classes, name_of,
+                                        classes, m, "%.0f", err);
     analysis_path(ctx, "confusion.png", path, sizeof path);
     if (!rc)
         rc = plot_heatmap(path, &(PlotHeatmap){.title = "Confusion matrix (test set, counts)",

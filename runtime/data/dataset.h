@@ -143,7 +143,7 @@ int playground_shape_parse(const char *name);
 const char *playground_feature_name(PlaygroundFeature f);
 int playground_feature_parse(const char *name);
 
-/* ---- by name, and common (dataset.c) ---- */
+/* ---- by name (sources.c) ---- */
 
 /* Resolves a dataset name and split ("train" or "test") to files and loads them:
  *   "mnist":         <root>/data/mnist/ when all four full files are there,
@@ -154,6 +154,14 @@ int playground_feature_parse(const char *name);
  * root is the directory datasets are looked up under (the repository root;
  * NULL means "."). */
 int dataset_open(Dataset *ds, const char *name, const char *split, const char *root, Err *err);
+
+/* ---- what the loaders share (dataset.c) ---- */
+
+typedef char DatasetPath[4096];
+
+/* dir/name into out, one '/' between however dir ends; name alone when dir
+ * is NULL, empty or "."; a path too long is CLRUN_EINPUT (err may be NULL). */
+int dataset_join(DatasetPath out, const char *dir, const char *name, Err *err);
 
 /* Checks a split name: *is_test becomes 0 for "train", 1 for "test"; anything
  * else is an input error naming the dataset (what). */

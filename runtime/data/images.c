@@ -23,7 +23,6 @@
 /* The whole set must fit in one allocation the trainer can index with int. */
 #define IMAGES_MAX_BYTES ((size_t)1 << 31)
 
-typedef char Path[4096];
 
 /* ---- listing folders ---- */
 
@@ -68,21 +67,13 @@ static int is_image_name(const char *name)
                    strcasecmp(dot, ".jpeg") == 0);
 }
 
-static int join(Path out, const char *dir, const char *name, Err *err)
-{
-    int len = snprintf(out, sizeof(Path), "%s/%s", dir, name);
-    if (len < 0 || (size_t)len >= sizeof(Path))
-        return err_set(err, CLRUN_EINPUT, "path too long: %s/%s", dir, name);
-    return CLRUN_OK;
-}
-
 /* Whether dir/name is a directory (want_dir) or a regular file with an image
  * extension (links followed); hidden entries never are. */
 static int wanted(const char *dir, const char *name, int want_dir)
 {
-    Path path;
+    DatasetPath path;
     struct stat st;
-    if (name[0] == '.' || join(path, dir, name, NULL) || stat(path, &st) != 0)
+    if (name[0] == '.' || dataset_join(path, dir, name, NULL) || stat(path, &st) != 0)
         return 0;
     return want_dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode) && is_image_name(name);
 }
@@ -280,8 +271,8 @@ static int walk_list(Walk *wk, Err *err)
         return err_set(err, CLRUN_ERUNTIME, "out of memory listing %s", wk->dir);
     long total = 0;
     for (int i = 0; !rc && i < wk->classes.n; i++) {
-        Path sub;
-        rc = join(sub, wk->dir, wk->classes.names[i], err);
+        DatasetPath sub;
+        rc = dataset_join(sub, wk->dir, wk->classes.names[i], err);
         if (!rc)
             rc = list_dir(sub, 0, &wk->files[i], err);
         if (!rc && wk->files[i].n == 0)
@@ -365,10 +356,10 @@ static int walk_images(Walk *wk, Err *err)
     int index = 0, rc = CLRUN_OK;
     for (int k = 0; !rc && k < wk->classes.n; k++)
         for (int i = 0; !rc && i < wk->files[k].n; i++) {
-            Path path, sub;
-            rc = join(sub, wk->dir, wk->classes.names[k], err);
+            DatasetPath path, sub;
+            rc = dataset_join(sub, wk->dir, wk->classes.names[k], err);
             if (!rc)
-                rc = join(path, sub, wk->files[k].names[i], err);
+                rc = dataset_join(path, sub, wk->files[k].names[i], err);
             if (!rc)
                 rc = walk_image(wk, path, index++, k, err);
         }
@@ -426,8 +417,8 @@ static int expand_path(const char *path, Names *out, Err *err)
     Names files;
     int rc = list_dir(path, 0, &files, err);
     for (int i = 0; !rc && i < files.n; i++) {
-        Path p;
-        rc = join(p, path, files.names[i], err);
+        DatasetPath p;
+        rc = dataset_join(p, path, files.names[i], err);
         if (!rc) rc = names_add(out, p, err);
     }
     if (!rc && files.n == 0)

@@ -17,8 +17,6 @@
 
 enum { TABLE_BAD_ROWS_SHOWN = 10, TABLE_MAX_CLASSES = 256 };
 
-typedef char Path[4096];
-
 /* What table_load holds while it works. */
 typedef struct {
     const char *table;
@@ -53,11 +51,14 @@ static int find_column(Load *l, const char *name, int *col, Err *err)
 /* cell, relative to the table's folder unless absolute. */
 static int resolve(const char *table, const char *cell, char **out)
 {
+    DatasetPath dir = "", path;
     const char *slash = strrchr(table, '/');
-    int dir = cell[0] == '/' || !slash ? 0 : (int)(slash - table);
-    Path path;
-    int len = snprintf(path, sizeof path, "%.*s%s%s", dir, table, dir ? "/" : "", cell);
-    if (len < 0 || (size_t)len >= sizeof path)
+    size_t len = slash ? (size_t)(slash - table) + 1 : 0; /* "/" kept for a table at the root */
+    if (len >= sizeof dir)
+        return -1;
+    memcpy(dir, table, len);
+    dir[len] = '\0';
+    if (dataset_join(path, cell[0] == '/' ? NULL : dir, cell, NULL))
         return -1;
     return (*out = strdup(path)) ? 0 : -1;
 }

@@ -1,10 +1,14 @@
-/* csv.c: RFC 4180 tables (see csv.h).
+/* csv.c: CSV files read and written (see csv.h).
  *
- * The file is read whole and unquoted in place (a field never grows when
+ * A file read is read whole and unquoted in place (a field never grows when
  * its quotes are taken out), so every name and cell points into one block
- * and the table is freed in a few calls. */
+ * and the table is freed in a few calls. A file written is written a field
+ * at a time, quoted only where csv.h's rule asks. */
 #include "io/csv.h"
 
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,4 +255,88 @@ void csv_free(CsvTable *t)
     free(t->text);
     free(t->path);
     memset(t, 0, sizeof *t);
+}
+
+/* ---- writing ---- */
+
+int csv_open(Csv *c, const char *path, const char *mode, Err *err)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->path, sizeof c->path, "%s", path);
+    if (!(c->f = fopen(path, mode)))
+        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", path, strerror(errno));
+    c->own = 1;
+    return CLRUN_OK;
+}
+
+void csv_over(Csv *c, FILE *f, const char *path)
+{
+    memset(c, 0, sizeof *c);
+    c->f = f;
+    snprintf(c->path, sizeof c->path, "%s", path);
+}
+
+void csv_text(Csv *c, const char *v)
+{
+    if (c->fields++)
+        fputc(',', c->f);
+    if (!strpbrk(v, ",\"\r\n")) {
+        fputs(v, c->f);
+        return;
+    }
+    fputc('"', c->f);
+    for (; *v; v++) {
+        if (*v == '"')
+            fputc('"', c->f);
+        fputc(*v, c->f);
+    }
+    fputc('"', c->f);
+}
+
+void csv_textf(Csv *c, const char *fmt, ...)
+{
+    char text[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    csv_text(c, text);
+}
+
+void csv_number(Csv *c, const char *fmt, double v)
+{
+    if (isnan(v))
+        csv_text(c, "NA");
+    else
+        csv_textf(c, fmt, v);
+}
+
+int csv_header(Csv *c, const char *names, Err *err)
+{
+    for (const char *at = names; *at;) {
+        size_t len = strcspn(at, ",");
+        csv_textf(c, "%.*s", (int)len, at);
+        at += len + (at[len] == ',');
+    }
+    return csv_end_row(c, err);
+}
+
+int csv_end_row(Csv *c, Err *err)
+{
+    fputc('\n', c->f);
+    c->fields = 0;
+    if (fflush(c->f) != 0 || ferror(c->f))
+        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", c->path, strerror(errno));
+    return CLRUN_OK;
+}
+
+int csv_close(Csv *c, Err *err)
+{
+    if (!c->own || !c->f)
+        return CLRUN_OK;
+    int bad = ferror(c->f);
+    int rc = fclose(c->f) != 0 || bad;
+    c->f = NULL;
+    return rc ? err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", c->path, strerror(errno))
+              : CLRUN_OK;
 }
