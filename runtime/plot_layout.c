@@ -248,7 +248,7 @@ void plot_layout(const PlotPanel *p, int n_panels, PlotLayout *l)
 
 enum {
     HEAT_TOP = 55, HEAT_RIGHT = 140, /* the colour bar and its labels */
-    HEAT_GAP = 12, HEAT_AXIS_TITLE = 45,
+    HEAT_GAP = 12, HEAT_AXIS_TITLE = 45, HEAT_BAR_GAP = 25, HEAT_BAR_W = 22,
 };
 
 void plot_heat_layout(const PlotHeatmap *h, PlotHeatLayout *l)
@@ -267,6 +267,8 @@ void plot_heat_layout(const PlotHeatmap *h, PlotHeatLayout *l)
     l->viewport = (PlotRect){left / PLOT_WIDTH, 1 - HEAT_RIGHT / (double)PLOT_WIDTH,
                              bottom / PLOT_HEIGHT, 1 - HEAT_TOP / (double)PLOT_HEIGHT};
     l->cell_w = width / h->cols, l->cell_h = height / h->rows;
+    double bar_x = PLOT_WIDTH - HEAT_RIGHT + HEAT_BAR_GAP;
+    l->colorbar = (PlotRect){bar_x, bar_x + HEAT_BAR_W, HEAT_TOP, PLOT_HEIGHT - bottom};
     l->title_scale = title_scale(h->title, PLOT_WIDTH);
     if (h->value_format) { /* the widest value, written as it will be */
         size_t chars = 0;
@@ -284,37 +286,107 @@ void plot_heat_layout(const PlotHeatmap *h, PlotHeatLayout *l)
 
 /* ---- image grids ---- */
 
-enum { IMAGE_GAP = 6, IMAGE_MIN_THUMB = 90, IMAGE_MAX_HEIGHT = 2400 };
+int plot_decimals(const double *v, int n, int digits)
+{
+    double least = INFINITY;
+    for (int i = 0; i < n; i++)
+        if (isfinite(v[i]) && v[i] != 0.0)
+            least = fmin(least, fabs(v[i]));
+    if (!isfinite(least))
+        return 0;
+    int d = digits - 1 - (int)floor(log10(least));
+    return d < 0 ? 0 : d > 6 ? 6 : d;
+}
+
+enum {
+    IMAGE_GAP = 6, IMAGE_MIN_THUMB = 90, IMAGE_MAX_HEIGHT = 2400,
+    PAIR_GAP = 4,       /* px between the two images of a pair */
+    COLORBAR_ROOM = 130, /* px right of the grid per column of colour bars: gap, bar, numbers, label */
+    COLORBAR_GAP = 12, COLORBAR_W = 18,
+};
+
+int plot_grid_cols(int n, double aspect)
+{
+    if (n < 1)
+        return 1;
+    int c = (int)ceil(sqrt(n / (aspect > 0 ? aspect : 1.0)) - 1e-9);
+    return c < 1 ? 1 : c > n ? n : c;
+}
+
+void plot_value_range(const float *v, size_t count, double *lo, double *hi, int *is_signed)
+{
+    double a = INFINITY, b = -INFINITY;
+    for (size_t i = 0; i < count; i++)
+        if (isfinite(v[i]))
+            a = fmin(a, v[i]), b = fmax(b, v[i]);
+    if (a > b)
+        a = 0.0, b = 1.0;
+    *is_signed = a < 0.0 && b > 0.0;
+    if (*is_signed) {
+        double m = fmax(-a, b);
+        a = -m, b = m;
+    }
+    if (b <= a)
+        b = a + 1.0;
+    *lo = a, *hi = b;
+}
+
+static int shared(const PlotImageSet *s)
+{
+    return s->images && s->scale == PLOT_SCALE_SHARED;
+}
 
 /* The thumbnail size for `cols` columns in a figure of the given height. */
 static void image_cells(PlotImagesLayout *l, int n, int h, int w, int cols, double height)
 {
     l->cols = cols, l->rows = (n + cols - 1) / cols, l->height = height;
-    l->cell_w = (double)PLOT_WIDTH / cols, l->cell_h = (height - l->top) / l->rows;
-    double scale = fmin((l->cell_w - IMAGE_GAP) / w, (l->cell_h - IMAGE_GAP - l->caption) / h);
+    l->cell_w = l->width / cols, l->cell_h = (height - l->top) / l->rows;
+    double box_w = (l->cell_w - IMAGE_GAP - (l->parts - 1) * PAIR_GAP) / l->parts;
+    double scale = fmin(box_w / w, (l->cell_h - IMAGE_GAP - l->caption) / h);
     scale = fmax(scale, 0.0);
     l->thumb_w = scale * w, l->thumb_h = scale * h;
 }
 
-void plot_images_layout(int n, int h, int w, int cols, int titled, double caption_scale,
-                        PlotImagesLayout *l)
+/* One bar per shared set, side by side if two, spanning the grid's rows. */
+static void place_colorbars(const PlotImages *im, PlotImagesLayout *l)
+{
+    double y0 = l->top + IMAGE_GAP, y1 = l->top + l->rows * l->cell_h - IMAGE_GAP - l->caption;
+    y1 = fmax(y1, y0 + 60);
+    for (int s = 0; s < 2; s++)
+        if (shared(&im->set[s])) {
+            double x0 = l->width + l->n_colorbars * COLORBAR_ROOM + COLORBAR_GAP;
+            l->colorbar[l->n_colorbars++] = (PlotRect){x0, x0 + COLORBAR_W, y0, y1};
+        }
+}
+
+void plot_images_layout(const PlotImages *im, double caption_scale, PlotImagesLayout *l)
 {
     memset(l, 0, sizeof *l);
-    l->top = titled ? 50 : IMAGE_GAP;
+    int n = im->n, h = im->set[0].h, w = im->set[0].w;
+    l->parts = im->set[1].images ? 2 : 1;
+    int bars = shared(&im->set[0]) + shared(&im->set[1]);
+    l->width = PLOT_WIDTH - bars * COLORBAR_ROOM;
+    l->top = im->title ? 50 : IMAGE_GAP;
     l->caption = caption_scale > 0 ? caption_scale * 2.4 * PLOT_CHAR_H + 6 : 0; /* a line, gaps */
-    if (cols <= 0) { /* the count of columns that gives the largest thumbnails */
-        double best = -1;
-        for (int c = 1; c <= n; c++) {
-            image_cells(l, n, h, w, c, PLOT_HEIGHT);
-            if (l->thumb_w > best)
-                best = l->thumb_w, cols = c;
-        }
-    }
+    int cols = im->cols > 0 ? im->cols : plot_grid_cols(n, (double)l->parts * w / h);
     image_cells(l, n, h, w, cols < n ? cols : n, PLOT_HEIGHT);
     /* Too flat: taller rows, up to what the width allows the thumbnails. */
-    double wide = (l->cell_w - IMAGE_GAP) / w * h, want = fmin(wide, IMAGE_MIN_THUMB);
+    double box_w = (l->cell_w - IMAGE_GAP - (l->parts - 1) * PAIR_GAP) / l->parts;
+    double wide = box_w / w * h, want = fmin(wide, IMAGE_MIN_THUMB);
     if (l->thumb_h < want) {
         double height = l->top + l->rows * (want + l->caption + IMAGE_GAP);
         image_cells(l, n, h, w, l->cols, fmin(height, IMAGE_MAX_HEIGHT));
     }
+    place_colorbars(im, l);
+    l->title_scale = title_scale(im->title, PLOT_WIDTH);
+}
+
+void plot_image_box(const PlotImagesLayout *l, int k, int part, PlotRect *box)
+{
+    int r = k / l->cols, col = k % l->cols;
+    double span = l->parts * l->thumb_w + (l->parts - 1) * PAIR_GAP;
+    double x0 = (col + 0.5) * l->cell_w - span / 2 + part * (l->thumb_w + PAIR_GAP);
+    double spare = l->cell_h - l->caption - l->thumb_h; /* split above and below */
+    double y0 = l->top + r * l->cell_h + spare / 2;
+    *box = (PlotRect){x0, x0 + l->thumb_w, y0, y0 + l->thumb_h};
 }

@@ -185,7 +185,9 @@ START_TEST(images_show_dark_and_light_pixels)
     char path[PATH_MAX];
     Err err;
     tmp_path(path, "images.png");
-    ck_assert_ok(plot_images(path, "checkerboards", img, N, H, W, 3, captions, &err), err);
+    PlotImages im = {.title = "checkerboards", .n = N, .set = {{.images = img, .h = H, .w = W}},
+                     .cols = 3, .captions = captions};
+    ck_assert_ok(plot_images(path, &im, &err), err);
     TestPixels p = read_figure(path);
     ck_assert(has_colour(&p, 0, 0, 0, 10));
     ck_assert(has_colour(&p, 255, 255, 255, 5));
@@ -221,7 +223,8 @@ START_TEST(missing_directory_is_a_runtime_error)
     assert_bad_path(plot_lines(path, &panel, 1, &err), &err, path);
     PlotHeatmap h = {.title = "h", .values = v, .rows = 2, .cols = 2};
     assert_bad_path(plot_heatmap(path, &h, &err), &err, path);
-    assert_bad_path(plot_images(path, NULL, img, 1, 2, 2, 1, NULL, &err), &err, path);
+    PlotImages im = {.n = 1, .set = {{.images = img, .h = 2, .w = 2}}, .cols = 1};
+    assert_bad_path(plot_images(path, &im, &err), &err, path);
     /* A later figure still works: no stream was left half-initialised. */
     tmp_path(path, "after.png");
     ck_assert_ok(plot_lines(path, &panel, 1, &err), err);
@@ -438,18 +441,201 @@ START_TEST(layout_heatmap_fits_labels_and_counts)
 END_TEST
 
 /* Thumbnails: inside the figure, apart, and at least 80 px tall for the
- * neighbours grid (9 rows of 4 captioned letters) and 64 feature maps. */
+ * neighbours grid (9 rows of 4 captioned letters) and 64 feature maps on one
+ * scale (a colour bar beside them). */
 START_TEST(layout_thumbnails_fill_the_figure)
 {
+    static float img[64 * 28 * 28];
     PlotImagesLayout l;
-    plot_images_layout(36, 28, 28, 4, 1, 0.9, &l);
+    PlotImages letters = {.title = "t", .n = 36, .set = {{.images = img, .h = 28, .w = 28}},
+                          .cols = 4};
+    plot_images_layout(&letters, 0.9, &l);
     ck_assert_int_eq(l.rows, 9);
     ck_assert(l.thumb_h >= 80 && l.thumb_w <= l.cell_w && l.thumb_h + l.caption <= l.cell_h);
     ck_assert(l.top + l.rows * l.cell_h <= l.height + 1e-9);
-    plot_images_layout(64, 24, 24, 0, 1, 0, &l);
+    ck_assert_int_eq(l.n_colorbars, 0);
+    PlotImages maps = {.title = "t", .n = 64,
+                       .set = {{.images = img, .h = 24, .w = 24, .scale = PLOT_SCALE_SHARED}}};
+    plot_images_layout(&maps, 0, &l);
     ck_assert_int_eq(l.cols * l.rows >= 64, 1);
-    ck_assert(l.thumb_h >= 55 && l.cols * l.cell_w <= PLOT_WIDTH + 1e-9);
-    ck_assert(l.height == PLOT_HEIGHT);
+    ck_assert(l.thumb_h >= 55 && l.cols * l.cell_w <= l.width + 1e-9);
+    ck_assert(l.height <= 1000);
+    ck_assert_int_eq(l.n_colorbars, 1);
+    ck_assert(l.colorbar[0].x0 >= l.width && l.colorbar[0].x1 + 5 * PLOT_CHAR_W <= PLOT_WIDTH);
+}
+END_TEST
+
+/* Near-square grids: 9 panels 3 x 3 (not 4-4-1), 20 panels 5 x 4, 64 8 x 8;
+ * panels twice as wide as tall (pairs) get half as many columns. */
+START_TEST(layout_grids_are_near_square)
+{
+    static float img[20 * 28 * 28];
+    ck_assert_int_eq(plot_grid_cols(9, 1), 3);
+    ck_assert_int_eq(plot_grid_cols(20, 1), 5);
+    ck_assert_int_eq(plot_grid_cols(64, 1), 8);
+    ck_assert_int_eq(plot_grid_cols(1, 1), 1);
+    ck_assert_int_eq(plot_grid_cols(10, 2), 3);
+    PlotImages nine = {.title = "t", .n = 9, .set = {{.images = img, .h = 28, .w = 28}}};
+    PlotImagesLayout l;
+    plot_images_layout(&nine, 0.8, &l);
+    ck_assert_int_eq(l.cols, 3);
+    ck_assert_int_eq(l.rows, 3);
+}
+END_TEST
+
+/* Pairs: each filter's box, then its output's, side by side in one panel,
+ * apart, inside the grid; one colour bar for each set, right of the grid,
+ * inside the figure and clear of each other. */
+START_TEST(layout_pairs_sit_side_by_side)
+{
+    static float w[10 * 5 * 5], maps[10 * 24 * 24];
+    PlotImages im = {.title = "t", .n = 10, .numbered = 1,
+                     .set = {{.images = w, .h = 5, .w = 5, .scale = PLOT_SCALE_SHARED},
+                             {.images = maps, .h = 24, .w = 24, .scale = PLOT_SCALE_SHARED}}};
+    PlotImagesLayout l;
+    plot_images_layout(&im, 0.9, &l);
+    ck_assert_int_eq(l.parts, 2);
+    ck_assert_int_eq(l.n_colorbars, 2);
+    for (int k = 0; k < im.n; k++) {
+        PlotRect a, b;
+        plot_image_box(&l, k, 0, &a);
+        plot_image_box(&l, k, 1, &b);
+        ck_assert(a.x1 < b.x0 && b.x0 - a.x1 < 10 && a.y0 == b.y0);
+        ck_assert(a.x0 >= 0 && b.x1 <= l.width && a.y0 >= l.top && a.y1 <= l.height);
+        ck_assert(a.x1 - a.x0 >= 60);
+    }
+    ck_assert(l.colorbar[0].x1 < l.colorbar[1].x0 && l.colorbar[0].x0 >= l.width);
+    ck_assert(l.colorbar[1].x1 + 5 * PLOT_CHAR_W <= PLOT_WIDTH);
+}
+END_TEST
+
+/* One scale for values: symmetric about 0 when they have both signs, so the
+ * sign reads from the colour; min..max otherwise. */
+START_TEST(value_ranges_are_symmetric_when_signed)
+{
+    float signed_v[] = {-0.2f, 0.05f, NAN, 0.9f}, plain[] = {0.1f, 0.4f, INFINITY};
+    double lo, hi;
+    int is_signed;
+    plot_value_range(signed_v, 4, &lo, &hi, &is_signed);
+    ck_assert(is_signed);
+    ck_assert_double_eq_tol(lo, -0.9, 1e-6);
+    ck_assert_double_eq_tol(hi, 0.9, 1e-6);
+    plot_value_range(plain, 3, &lo, &hi, &is_signed);
+    ck_assert(!is_signed);
+    ck_assert_double_eq_tol(lo, 0.1, 1e-6);
+    ck_assert_double_eq_tol(hi, 0.4, 1e-6);
+    plot_value_range(plain, 0, &lo, &hi, &is_signed);
+    ck_assert(lo < hi);
+    double d[] = {41.92, 415.1, 132.8, NAN, 0};
+    ck_assert_int_eq(plot_decimals(d, 5, 3), 1);
+    double small[] = {0.0123, 0.5};
+    ck_assert_int_eq(plot_decimals(small, 2, 2), 3);
+}
+END_TEST
+
+/* Mean colour of the pixels inside r (px), inset by `in` px. */
+static void mean_colour(const TestPixels *p, PlotRect r, int in, double c[3])
+{
+    long n = 0;
+    c[0] = c[1] = c[2] = 0;
+    for (int y = (int)r.y0 + in; y < (int)r.y1 - in; y++)
+        for (int x = (int)r.x0 + in; x < (int)r.x1 - in; x++, n++)
+            for (int k = 0; k < 3; k++)
+                c[k] += test_pixel(p, x, y)[k];
+    for (int k = 0; k < 3; k++)
+        c[k] /= n > 0 ? n : 1;
+}
+
+/* Whether some pixel 1 to `in` px outside r is near (r, g, b): a frame, not the image's own colours. */
+static int frame_has(const TestPixels *p, PlotRect r, int in, int cr, int cg, int cb)
+{
+    for (int y = (int)r.y0 - in; y <= (int)r.y1 + in; y++)
+        for (int x = (int)r.x0 - in; x <= (int)r.x1 + in; x++) {
+            int inner = x >= r.x0 - 1 && x <= r.x1 + 1 && y >= r.y0 - 1 && y <= r.y1 + 1;
+            if (inner || x < 0 || y < 0 || x >= p->w || y >= p->h)
+                continue;
+            const unsigned char *c = test_pixel(p, x, y);
+            if (abs(c[0] - cr) < 40 && abs(c[1] - cg) < 40 && abs(c[2] - cb) < 40)
+                return 1;
+        }
+    return 0;
+}
+
+/* A signed grid on one scale: the strong positive image red, the strong
+ * negative one blue, the weak one near white (not stretched to its own
+ * range), panel 1 framed in red and the others not; the colour bar holds
+ * both ends and no tick mark inside it. */
+START_TEST(images_share_one_signed_scale_and_mark_panels)
+{
+    enum { N = 4, H = 6, W = 6 };
+    float img[N * H * W];
+    static const float level[N] = {1.0f, -1.0f, 0.02f, -0.5f};
+    for (int k = 0; k < N; k++)
+        for (int i = 0; i < H * W; i++)
+            img[k * H * W + i] = level[k] * (i == 0 ? 0.2f : 1.0f);
+    unsigned char marked[N] = {0, 1, 0, 0};
+    PlotImages im = {.title = "signed", .n = N, .numbered = 1, .marked = marked,
+                     .set = {{.images = img, .h = H, .w = W, .scale = PLOT_SCALE_SHARED,
+                              .label = "weight"}}};
+    char path[PATH_MAX];
+    Err err;
+    tmp_path(path, "signed.png");
+    ck_assert_ok(plot_images(path, &im, &err), err);
+    TestPixels p = read_figure(path);
+    PlotImagesLayout l;
+    plot_images_layout(&im, 0.9, &l); /* the caption's size does not move the boxes much */
+    ck_assert_int_eq(l.cols, 2);
+    double c[N][3];
+    for (int k = 0; k < N; k++) {
+        PlotRect b;
+        plot_image_box(&l, k, 0, &b);
+        mean_colour(&p, b, 8, c[k]);
+        ck_assert_msg(frame_has(&p, b, 4, 214, 39, 40) == (k == 1), "panel %d's frame", k);
+    }
+    ck_assert_msg(c[0][0] > 150 && c[0][2] < 100, "positive (%.0f,%.0f,%.0f)", c[0][0], c[0][1], c[0][2]);
+    ck_assert_msg(c[1][2] > 150 && c[1][0] < 100, "negative (%.0f,%.0f,%.0f)", c[1][0], c[1][1], c[1][2]);
+    ck_assert_msg(c[2][0] > 230 && c[2][1] > 230 && c[2][2] > 230, "weak (%.0f,%.0f,%.0f)",
+                  c[2][0], c[2][1], c[2][2]);
+    PlotRect bar = l.colorbar[0];
+    PlotRect top = {bar.x0, bar.x1, bar.y0, bar.y0 + 12}, bottom = {bar.x0, bar.x1, bar.y1 - 12, bar.y1};
+    double t[3], u[3];
+    mean_colour(&p, top, 3, t);
+    mean_colour(&p, bottom, 3, u);
+    ck_assert_msg(t[0] > 150 && u[2] > 150, "bar ends (%.0f,%.0f,%.0f) (%.0f,%.0f,%.0f)", t[0],
+                  t[1], t[2], u[0], u[1], u[2]);
+    for (int y = (int)bar.y0 + 3; y < (int)bar.y1 - 3; y++)
+        for (int x = (int)bar.x0 + 3; x < (int)bar.x1 - 3; x++) {
+            const unsigned char *px = test_pixel(&p, x, y);
+            ck_assert_msg(px[0] + px[1] + px[2] > 120, "a tick at (%d, %d) inside the bar", x, y);
+        }
+    free(p.rgb);
+}
+END_TEST
+
+/* The heatmap's colour bar: no tick mark drawn over its colours. */
+START_TEST(heatmap_colorbar_ticks_stay_outside)
+{
+    double v[12];
+    for (int i = 0; i < 12; i++)
+        v[i] = i * 0.37;
+    PlotHeatmap h = {.title = "bar", .values = v, .rows = 3, .cols = 4};
+    char path[PATH_MAX];
+    Err err;
+    tmp_path(path, "bar.png");
+    ck_assert_ok(plot_heatmap(path, &h, &err), err);
+    TestPixels p = read_figure(path);
+    PlotHeatLayout l;
+    plot_heat_layout(&h, &l);
+    PlotRect bar = l.colorbar;
+    long inked = 0;
+    for (int y = (int)bar.y0 + 3; y < (int)bar.y1 - 3; y++)
+        for (int x = (int)bar.x0 + 3; x < (int)bar.x1 - 3; x++) {
+            const unsigned char *px = test_pixel(&p, x, y);
+            ck_assert_msg(px[0] + px[1] + px[2] > 120, "a tick at (%d, %d) inside the bar", x, y);
+            inked += !test_is_white(px);
+        }
+    ck_assert_int_gt(inked, 100);
+    free(p.rgb);
 }
 END_TEST
 
@@ -472,6 +658,11 @@ Suite *plot_suite(void)
     tcase_add_test(tc, layout_categories_get_one_named_tick_each);
     tcase_add_test(tc, layout_heatmap_fits_labels_and_counts);
     tcase_add_test(tc, layout_thumbnails_fill_the_figure);
+    tcase_add_test(tc, layout_grids_are_near_square);
+    tcase_add_test(tc, layout_pairs_sit_side_by_side);
+    tcase_add_test(tc, value_ranges_are_symmetric_when_signed);
+    tcase_add_test(tc, images_share_one_signed_scale_and_mark_panels);
+    tcase_add_test(tc, heatmap_colorbar_ticks_stay_outside);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -152,7 +152,9 @@ static int draw_sheet(AnalysisContext *ctx, const char *file, const char *title,
     }
     char path[PATH_MAX];
     analysis_path(ctx, file, path, sizeof path);
-    if (!rc) rc = plot_images(path, title, imgs, pairs, h, pw, pairs < 4 ? pairs : 4, caps, err);
+    PlotImages im = {.title = title, .n = pairs, .set = {{.images = imgs, .h = h, .w = pw}},
+                     .captions = caps};
+    if (!rc) rc = plot_images(path, &im, err);
     free(imgs);
     free(caps);
     free(pair);
