@@ -27,6 +27,7 @@ enum {
     COL_GRID = 2,   /* light gray */
     COL_SERIES = 3, /* first of N_SERIES_COLORS */
     COL_MARK = 6,   /* tab10's red: what is wrong (a misclassified image) */
+    COL_BAND = 15,  /* a translucent tint, set for each band */
     N_SERIES_COLORS = 10,
     COLORBAR_STEPS = 64,
 };
@@ -38,7 +39,9 @@ static const int palette[][3] = {
     {127, 127, 127}, {188, 189, 34},  {23, 190, 207},
 };
 
-#define MARKER "#(840)" /* a circle */
+/* The legend's symbols, Hershey glyphs of plot_marker_shape's shapes in its order. */
+static const char *const legend_marker[PLOT_MARKER_SHAPES] = {"#(840)", "#(841)", "#(842)",
+                                                              "#(843)", "#(844)"};
 /* px per line of text in PLplot's plmtex displacements, with the font set here. */
 static const double CHAR_PX = 15.5;
 
@@ -259,11 +262,32 @@ static void draw_line(const PlotSeries *s)
     }
 }
 
-static void draw_markers(const PlotSeries *s)
+/* px to world units along x and y, for shapes drawn at a size in px. */
+typedef struct {
+    double x, y;
+} PxScale;
+
+static PxScale px_scale(const PlotLayout *l)
 {
-    for (int i = 0; i < s->n; i++)
-        if (point_ok(s, i))
-            plstring(1, s->x + i, s->y + i, MARKER);
+    return (PxScale){(l->window.x1 - l->window.x0) / l->width,
+                     (l->window.y1 - l->window.y0) / l->height};
+}
+
+/* Series k's marker shape, outlined about each point: drawn here rather than
+ * as a font glyph, whose centre sits a few px off the point, so that the
+ * layout's padding of PLOT_MARKER_R keeps it whole. */
+static void draw_markers(const PlotSeries *s, int k, PxScale px)
+{
+    double shape[PLOT_MARKER_POINTS][2];
+    PLFLT x[PLOT_MARKER_POINTS], y[PLOT_MARKER_POINTS];
+    int m = plot_marker_shape(k, shape);
+    for (int i = 0; i < s->n; i++) {
+        if (!point_ok(s, i))
+            continue;
+        for (int v = 0; v < m; v++)
+            x[v] = s->x[i] + shape[v][0] * px.x, y[v] = s->y[i] + shape[v][1] * px.y;
+        plline(m, x, y);
+    }
 }
 
 static void draw_error_bars(const PlotSeries *s)
@@ -275,14 +299,56 @@ static void draw_error_bars(const PlotSeries *s)
         }
 }
 
-static void draw_series(const PlotSeries *s)
+/* The band from lo to hi, each run of finite points one polygon, in a
+ * translucent tint of the series' colour (COL_BAND) under its line. */
+static void draw_band(const PlotSeries *s, int k)
+{
+    const int *c = palette[COL_SERIES + k % N_SERIES_COLORS];
+    plscol0a(COL_BAND, c[0], c[1], c[2], 0.18);
+    plcol0(COL_BAND);
+    PLFLT *x = malloc(2 * (size_t)s->n * sizeof *x), *y = malloc(2 * (size_t)s->n * sizeof *y);
+    for (int start = 0; x && y && start < s->n;) {
+        int end = start, m = 0;
+        while (end < s->n && isfinite(s->x[end]) && isfinite(s->lo[end]) && isfinite(s->hi[end]))
+            end++;
+        for (int i = start; i < end; i++)
+            x[m] = s->x[i], y[m++] = s->hi[i];
+        for (int i = end - 1; i >= start; i--)
+            x[m] = s->x[i], y[m++] = s->lo[i];
+        if (end - start >= 2)
+            plfill(m, x, y);
+        start = end + 1;
+    }
+    free(x);
+    free(y);
+}
+
+/* The least-squares line across the series' x range, dashed. */
+static void draw_fit(const PlotSeries *s)
+{
+    double slope, icpt;
+    PLFLT x[2] = {INFINITY, -INFINITY}, y[2];
+    if (!plot_least_squares(s->x, s->y, s->n, &slope, &icpt))
+        return;
+    for (int i = 0; i < s->n; i++)
+        if (point_ok(s, i))
+            x[0] = fmin(x[0], s->x[i]), x[1] = fmax(x[1], s->x[i]);
+    y[0] = icpt + slope * x[0], y[1] = icpt + slope * x[1];
+    pllsty(2);
+    plline(2, x, y);
+    pllsty(1);
+}
+
+static void draw_series(const PlotSeries *s, int k, PxScale px)
 {
     if (s->markers != PLOT_MARKERS)
         draw_line(s);
     if (s->markers != PLOT_LINE)
-        draw_markers(s);
+        draw_markers(s, k, px);
     if (s->err)
         draw_error_bars(s);
+    if (s->fit)
+        draw_fit(s);
 }
 
 static void draw_legend(const PlotPanel *p, const PlotLayout *l)
@@ -305,7 +371,7 @@ static void draw_legend(const PlotPanel *p, const PlotLayout *l)
         widths[n] = 2.0 * plot_scale;
         scales[n] = 1.0;
         labels[n] = s->label;
-        symbols[n] = MARKER;
+        symbols[n] = legend_marker[i % PLOT_MARKER_SHAPES];
         n++;
     }
     if (!l->has_legend || n == 0)
@@ -375,10 +441,13 @@ static void draw_panel(const PlotPanel *p, int n_panels)
     set_text(l.title_scale);
     plmtex("t", 2.0 / l.title_scale, 0.5, 0.5, text(p->title));
     set_text(1.0);
+    for (int i = 0; i < p->n_series; i++) /* bands under every line */
+        if (p->series[i].lo && p->series[i].hi)
+            draw_band(&p->series[i], i);
     plwidth(2.0 * plot_scale);
     for (int i = 0; i < p->n_series; i++) {
         plcol0(COL_SERIES + i % N_SERIES_COLORS);
-        draw_series(&p->series[i]);
+        draw_series(&p->series[i], i, px_scale(&l));
     }
     plwidth(plot_scale);
     plcol0(COL_FG);

@@ -32,13 +32,18 @@ void plot_file_path(const char *path, char *out, size_t size);
 enum { PLOT_LINE = 0, PLOT_MARKERS = 1, PLOT_LINE_MARKERS = 2 };
 
 /* One curve: n points, a legend label (NULL: none), how it is drawn, and
- * optionally an error bar of +-err[i] at each point. */
+ * optionally an error bar of +-err[i] at each point, a shaded band from lo[i]
+ * to hi[i] (the spread behind a mean), and with fit its least-squares line
+ * across its x range (a scatter's trend). Each series has its own colour and
+ * its own marker shape (plot_marker_shape), so that they differ in gray too. */
 typedef struct {
     const double *x, *y;
     int n;
     const char *label;
     int markers;
     const double *err;
+    const double *lo, *hi;
+    int fit;
 } PlotSeries;
 
 /* A figure of one or more panels side by side, each with its title, axis
@@ -56,6 +61,13 @@ typedef struct {
 } PlotPanel;
 
 int plot_lines(const char *path, const PlotPanel *panels, int n_panels, Err *err);
+
+/* The words a figure shows for a setting's dotted key or a metric's name
+ * (plot_label.c's table): "batch size" for train.batch_size, "dropout rate
+ * of conv2_drop" for model.layers.conv2_drop.rate, "final test accuracy" for
+ * final_test_accuracy; other names their last part, underscores as spaces.
+ * Returns out. */
+const char *plot_label(const char *name, char *out, size_t size);
 
 /* A heatmap of rows x cols values (row-major, row 0 on top) with a colour
  * bar. Row and column labels may be NULL (indices are shown); labels that

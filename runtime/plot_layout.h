@@ -18,6 +18,7 @@ enum {
     PLOT_HEIGHT = 600,
     PLOT_CHAR_W = 12,      /* px per character of axis and legend text, at most */
     PLOT_CHAR_H = 14,      /* px per line of text */
+    PLOT_DIGIT_W = 10,     /* px per digit of a tick label, at most */
     PLOT_MARKER_R = 7,     /* px: the radius of a marker */
     PLOT_LEGEND_SYMBOL = 36, /* px: the width of a legend's line and marker */
     PLOT_MAX_LEGEND = 16,
@@ -102,6 +103,18 @@ int plot_grid_cols(int n, double aspect);
  * -m..m, m the largest magnitude, when they have both signs (*is_signed = 1),
  * else their min..max; never empty (lo < hi). */
 void plot_value_range(const float *v, size_t count, double *lo, double *hi, int *is_signed);
+
+/* The outline of series k's marker, a closed polygon of at most
+ * PLOT_MARKER_POINTS vertices in px about its centre, all within
+ * PLOT_MARKER_R of it (the padding plot_layout leaves): a circle, square,
+ * triangle, diamond or downward triangle, in turn. Returns the count. */
+enum { PLOT_MARKER_SHAPES = 5, PLOT_MARKER_POINTS = 17 };
+int plot_marker_shape(int k, double xy[PLOT_MARKER_POINTS][2]);
+
+/* The least-squares line y = intercept + slope * x through the finite points;
+ * 0 when there is none (fewer than two distinct x). */
+int plot_least_squares(const double *x, const double *y, int n, double *slope,
+                       double *intercept);
 
 /* A tick step of 1, 2 or 5 times a power of ten (at least 1) that puts at
  * most max_ticks integer ticks in lo..hi. */

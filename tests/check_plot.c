@@ -380,6 +380,11 @@ START_TEST(layout_epoch_axes_have_integer_ticks)
         ck_assert_msg(n != 2 || (l.n_ticks == 2 && l.tick_step == 1), "2 epochs: ticks 1 and 2");
         double gap_px = l.tick_step / (l.window.x1 - l.window.x0) * l.width;
         ck_assert_msg(gap_px >= 4 * PLOT_CHAR_W, "%d epochs: ticks %.0f px apart", n, gap_px);
+        /* dense enough to read an epoch off: every second one up to 10, and
+         * at least 5 labelled ticks beyond (the issue: only 5 and 10 of 10) */
+        ck_assert_msg(n > 10 || l.tick_step <= 2, "%d epochs: a tick every %g", n, l.tick_step);
+        ck_assert_msg(n <= 10 || l.n_ticks / l.label_stride >= 5, "%d epochs: %d labelled ticks",
+                      n, l.n_ticks / l.label_stride);
         assert_layout_clear(&p, &l);
         free(x);
         free(y);
@@ -639,6 +644,131 @@ START_TEST(heatmap_colorbar_ticks_stay_outside)
 }
 END_TEST
 
+/* Markers: each series its own shape, every vertex within the radius the
+ * layout pads for. */
+START_TEST(layout_markers_differ_and_fit_the_padding)
+{
+    double a[PLOT_MARKER_POINTS][2], b[PLOT_MARKER_POINTS][2];
+    for (int k = 0; k < PLOT_MARKER_SHAPES; k++) {
+        int n = plot_marker_shape(k, a);
+        ck_assert(n >= 4 && n <= PLOT_MARKER_POINTS);
+        ck_assert(a[0][0] == a[n - 1][0] && a[0][1] == a[n - 1][1]); /* closed */
+        for (int v = 0; v < n; v++)
+            ck_assert(hypot(a[v][0], a[v][1]) <= PLOT_MARKER_R);
+        for (int j = 0; j < k; j++) {
+            int m = plot_marker_shape(j, b), same = m == n;
+            for (int v = 0; same && v < n; v++)
+                same = fabs(a[v][0] - b[v][0]) < 1e-9 && fabs(a[v][1] - b[v][1]) < 1e-9;
+            ck_assert_msg(!same, "series %d and %d share a marker", j, k);
+        }
+    }
+}
+END_TEST
+
+/* The lowest and highest markers drawn whole: a gap of clear pixels between
+ * them and the axes (the issue: a font glyph sat 3 px low and lost its
+ * bottom to the axis). */
+START_TEST(lines_markers_are_not_clipped)
+{
+    double x[] = {1, 2, 3, 4, 5}, y[] = {0.10, 0.40, 0.25, 0.60, 0.95};
+    PlotSeries s = {.x = x, .y = y, .n = 5, .markers = PLOT_MARKERS};
+    PlotPanel p = {.title = "markers", .series = &s, .n_series = 1, .integer_x = 1};
+    char path[PATH_MAX];
+    Err err;
+    tmp_path(path, "markers.png");
+    ck_assert_ok(plot_lines(path, &p, 1, &err), err);
+    TestPixels px = read_figure(path);
+    PlotLayout l;
+    plot_layout(&p, 1, &l);
+    int x0 = (int)lround(l.viewport.x0 * PLOT_WIDTH), x1 = (int)lround(l.viewport.x1 * PLOT_WIDTH);
+    int top = (int)lround((1 - l.viewport.y1) * PLOT_HEIGHT);
+    int bottom = (int)lround((1 - l.viewport.y0) * PLOT_HEIGHT);
+    int lowest = 0, highest = PLOT_HEIGHT, left = PLOT_WIDTH, right = 0;
+    for (int yy = top - 10; yy <= bottom + 10; yy++)
+        for (int xx = x0 - 10; xx <= x1 + 10; xx++) {
+            const unsigned char *c = test_pixel(&px, xx, yy);
+            if (!(c[2] > 120 && c[0] < 120 && c[2] - c[0] > 60)) /* the first series' blue */
+                continue;
+            lowest = yy > lowest ? yy : lowest, highest = yy < highest ? yy : highest;
+            left = xx < left ? xx : left, right = xx > right ? xx : right;
+        }
+    ck_assert_msg(bottom - lowest >= 3 && highest - top >= 3 && left - x0 >= 3 && x1 - right >= 3,
+                  "markers span x %d..%d, y %d..%d in the box %d..%d x %d..%d", left, right,
+                  highest, lowest, x0, x1, top, bottom);
+    ck_assert(bottom - lowest <= 12); /* padded, not shrunk */
+    free(px.rgb);
+}
+END_TEST
+
+/* The least-squares line, and a scatter's legend kept off it. */
+START_TEST(layout_fit_lines_are_least_squares)
+{
+    double x[] = {0, 1, 2, 3, NAN}, y[] = {1, 3, 5, 7, 2}, slope, icpt;
+    ck_assert(plot_least_squares(x, y, 5, &slope, &icpt));
+    ck_assert_double_eq_tol(slope, 2, 1e-12);
+    ck_assert_double_eq_tol(icpt, 1, 1e-12);
+    double same[] = {2, 2, 2};
+    ck_assert(!plot_least_squares(same, y, 3, &slope, &icpt));
+    enum { N = 30 };
+    double sx[N], sy[N];
+    for (int i = 0; i < N; i++) /* a cloud about y = x, sparse in the corners' middle */
+        sx[i] = i / (N - 1.0), sy[i] = sx[i] + (i % 3 - 1) * 0.15;
+    PlotSeries s = {.x = sx, .y = sy, .n = N, .markers = PLOT_MARKERS, .fit = 1, .label = "conv1"};
+    PlotPanel p = {.title = "scatter", .series = &s, .n_series = 1};
+    PlotLayout l;
+    plot_layout(&p, 1, &l);
+    ck_assert(plot_least_squares(sx, sy, N, &slope, &icpt));
+    ck_assert(!plot_rect_meets_segment(&l.legend, 0, icpt, 1, icpt + slope));
+    assert_layout_clear(&p, &l);
+}
+END_TEST
+
+/* Bands: inside the window, whole, and clear of the legend. */
+START_TEST(layout_bands_are_inside_and_clear)
+{
+    double x[] = {0, 1, 2, 3}, y[] = {0.5, 0.6, 0.7, 0.8}, lo[] = {0.1, 0.5, 0.6, 0.7},
+           hi[] = {0.6, 0.65, 0.9, 0.99};
+    const char *names[] = {"16", "32", "64", "128"};
+    PlotSeries s = {.x = x, .y = y, .n = 4, .markers = PLOT_LINE_MARKERS, .lo = lo, .hi = hi,
+                    .label = "epochs 1"};
+    PlotPanel p = {.title = "sweep", .series = &s, .n_series = 1, .x_names = names,
+                   .n_x_names = 4};
+    PlotLayout l;
+    plot_layout(&p, 1, &l);
+    double ry = PLOT_MARKER_R * (l.window.y1 - l.window.y0) / l.height;
+    ck_assert(l.window.y0 <= 0.1 - ry && l.window.y1 >= 0.99);
+    for (int j = 0; j < 4; j++) {
+        ck_assert(!plot_rect_meets_segment(&l.legend, x[j], lo[j], x[j], hi[j]));
+        if (j < 3)
+            ck_assert(!plot_rect_meets_segment(&l.legend, x[j], hi[j], x[j + 1], hi[j + 1]) &&
+                      !plot_rect_meets_segment(&l.legend, x[j], lo[j], x[j + 1], lo[j + 1]));
+    }
+    assert_layout_clear(&p, &l);
+}
+END_TEST
+
+/* The labels table: settings and metrics in words. */
+START_TEST(labels_are_words)
+{
+    static const char *const cases[][2] = {
+        {"train.batch_size", "batch size"},
+        {"model.layers.conv2_drop.rate", "dropout rate of conv2_drop"},
+        {"model.layers.fc1.units", "units of fc1"},
+        {"model.layers.fc1.bias_init", "bias init of fc1"},
+        {"final_test_accuracy", "final test accuracy"},
+        {"best_val_loss", "best validation loss"},
+        {"val_accuracy", "validation accuracy"},
+        {"images_per_s", "images per second"},
+        {"optimizer.learning_rate", "learning rate"},
+        {"data.normalize.mean", "mean"},
+        {"seconds", "seconds"},
+    };
+    char buf[96];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        ck_assert_str_eq(plot_label(cases[i][0], buf, sizeof buf), cases[i][1]);
+}
+END_TEST
+
 Suite *plot_suite(void)
 {
     Suite *s = suite_create("plot");
@@ -663,6 +793,11 @@ Suite *plot_suite(void)
     tcase_add_test(tc, value_ranges_are_symmetric_when_signed);
     tcase_add_test(tc, images_share_one_signed_scale_and_mark_panels);
     tcase_add_test(tc, heatmap_colorbar_ticks_stay_outside);
+    tcase_add_test(tc, layout_markers_differ_and_fit_the_padding);
+    tcase_add_test(tc, lines_markers_are_not_clipped);
+    tcase_add_test(tc, layout_fit_lines_are_least_squares);
+    tcase_add_test(tc, layout_bands_are_inside_and_clear);
+    tcase_add_test(tc, labels_are_words);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -202,7 +202,7 @@ static int write_template(AnalysisContext *ctx, const int *examples, int pairs, 
 }
 
 /* Pearson r per layer to similarity_people.csv and the terminal; one scatter
- * with a series per layer. */
+ * with a series per layer, each with its least-squares line. */
 static int compare_with_people(AnalysisContext *ctx, const Similarity *s, const double *net,
                                const Ratings *people, Err *err)
 {
@@ -222,7 +222,7 @@ static int compare_with_people(AnalysisContext *ctx, const Similarity *s, const 
                isnan(r) ? " (the network's or the people's scores are all equal)" : "");
         snprintf(labels[l], sizeof labels[l], "%s (r = %.2f)", s->layers[l]->name, r);
         series[l] = (PlotSeries){.x = net + l * P, .y = people->normalized, .n = P,
-                                 .label = labels[l], .markers = PLOT_MARKERS};
+                                 .label = labels[l], .markers = PLOT_MARKERS, .fit = 1};
     }
     if (fclose(f) != 0)
         return err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
