@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "compare.h"
 #include "plot.h"
 #include "plot_layout.h"
 #include "suites.h"
@@ -769,6 +770,48 @@ START_TEST(labels_are_words)
 }
 END_TEST
 
+/* A run directory with a history and a config of batch size `batch`. */
+static void fake_run(const char *dir, int batch, int epochs)
+{
+    char path[PATH_MAX + 16];
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/config.yaml", dir);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "train:\n  batch_size: %d\n  epochs: %d\nrun:\n  device: x%d\n", batch, epochs,
+            batch);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/history.csv", dir);
+    f = fopen(path, "w");
+    fprintf(f, "epoch,loss,accuracy,val_loss,val_accuracy,test_loss,test_accuracy\n");
+    for (int e = 1; e <= epochs; e++)
+        fprintf(f, "%d,%g,%g,NA,NA,%g,%g\n", e, 1.0 / e, 1 - 0.5 / e, 1.2 / e, 1 - 0.6 / e);
+    fclose(f);
+}
+
+/* clrun compare: the figure, named runs; a bad metric or a folder without a
+ * history is an input error naming it. */
+START_TEST(compare_overlays_runs)
+{
+    char a[PATH_MAX], b[PATH_MAX], out[PATH_MAX];
+    tmp_path(a, "bs32");
+    tmp_path(b, "bs128");
+    fake_run(a, 32, 5);
+    fake_run(b, 128, 8);
+    tmp_path(out, "compare.png");
+    const char *runs[] = {a, b};
+    Err err = {""};
+    ck_assert_ok(compare_runs(runs, 2, NULL, NULL, &err), err); /* beside the runs */
+    TestPixels p = read_figure(out);
+    ck_assert(has_colour(&p, 31, 119, 180, 30) && has_colour(&p, 255, 127, 14, 30));
+    free(p.rgb);
+    ck_assert_int_eq(compare_runs(runs, 2, "loss,nope", out, &err), CLRUN_EINPUT);
+    ck_assert_msg(strstr(err.msg, "nope") != NULL, "%s", err.msg);
+    const char *missing[] = {a, test_tmpdir};
+    ck_assert_int_eq(compare_runs(missing, 2, NULL, out, &err), CLRUN_EINPUT);
+    ck_assert_msg(strstr(err.msg, "history.csv") != NULL, "%s", err.msg);
+}
+END_TEST
+
 Suite *plot_suite(void)
 {
     Suite *s = suite_create("plot");
@@ -798,6 +841,7 @@ Suite *plot_suite(void)
     tcase_add_test(tc, layout_fit_lines_are_least_squares);
     tcase_add_test(tc, layout_bands_are_inside_and_clear);
     tcase_add_test(tc, labels_are_words);
+    tcase_add_test(tc, compare_overlays_runs);
     suite_add_tcase(s, tc);
     return s;
 }
