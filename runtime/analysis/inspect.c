@@ -48,11 +48,12 @@ static int is_image(const Feed *s)
     return s->data->ds->h > 1 && s->data->ds->w > 1;
 }
 
-/* A grid of the listed examples with one caption each, the marked ones in red. */
-static int example_grid(AnalysisContext *ctx, const char *file, const char *title, const int *which,
-                        int n, char (*captions)[64], const unsigned char *marked, Err *err)
+/* A grid of the listed examples of split with one caption each, the marked ones in red. */
+static int example_grid(AnalysisContext *ctx, const Feed *split, const char *file,
+                        const char *title, const int *which, int n, char (*captions)[64],
+                        const unsigned char *marked, Err *err)
 {
-    const Dataset *ds = ctx->test->data->ds;
+    const Dataset *ds = split->data->ds;
     size_t plane = (size_t)ds->h * ds->w;
     float *imgs = malloc((size_t)(n ? n : 1) * plane * sizeof *imgs);
     const char **caps = malloc((size_t)(n ? n : 1) * sizeof *caps);
@@ -62,7 +63,7 @@ static int example_grid(AnalysisContext *ctx, const char *file, const char *titl
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
     }
     for (int k = 0; k < n; k++) {
-        example_image(ctx->test, which[k], imgs + (size_t)k * plane);
+        example_image(split, which[k], imgs + (size_t)k * plane);
         caps[k] = captions[k];
     }
     char path[PATH_MAX];
@@ -162,8 +163,8 @@ static int prediction_grid(AnalysisContext *ctx, const int *labels, const int *p
     snprintf(title, sizeof title, "%s (wrong predictions in red)",
              wrong_only ? "Misclassified test images" : "First test images");
     if (!rc && k > 0)
-        rc = example_grid(ctx, wrong_only ? "misclassified.png" : "predictions.png", title, which,
-                          k, captions, wrong, err);
+        rc = example_grid(ctx, ctx->test, wrong_only ? "misclassified.png" : "predictions.png",
+                          title, which, k, captions, wrong, err);
     free(which);
     free(captions);
     free(wrong);
@@ -195,6 +196,52 @@ static int predictions_run(Analysis *a, AnalysisContext *ctx, Err *err)
 }
 
 const AnalysisType analysis_predictions = {"predictions", predictions_parse, predictions_run, NULL};
+
+/* ---- preview: the first examples of a split with their labels (DS5220, part 0) ---- */
+
+typedef struct {
+    long count;
+    int train;
+} Preview;
+
+static int preview_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *err)
+{
+    (void)g;
+    Preview *p = calloc(1, sizeof *p);
+    if (!(a->state = p))
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    p->count = 16;
+    p->train = 1; /* what the network learns from */
+    int rc = spec_int(spec, "count", 0, 1, 100, &p->count, err);
+    if (!rc && spec_get(spec, "split")) rc = analysis_split(spec, "split", &p->train, err);
+    return rc;
+}
+
+static int preview_run(Analysis *a, AnalysisContext *ctx, Err *err)
+{
+    const Preview *p = a->state;
+    const Feed *split = p->train ? ctx->train : ctx->test;
+    if (!is_image(split))
+        return CLRUN_OK; /* the Playground's points: no images to show */
+    int n = split->n < p->count ? split->n : (int)p->count;
+    int *which = malloc((size_t)(n ? n : 1) * sizeof *which);
+    char (*captions)[64] = malloc((size_t)(n ? n : 1) * sizeof *captions);
+    int rc = which && captions ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "out of memory");
+    const Dataset *ds = split->data->ds;
+    for (int k = 0; !rc && k < n; k++) {
+        which[k] = k;
+        class_name(ds, ds->labels[split->first + k], captions[k], sizeof captions[k]);
+    }
+    char title[96];
+    snprintf(title, sizeof title, "The first %d %s images and their labels", n, split->name);
+    if (!rc && n > 0)
+        rc = example_grid(ctx, split, "data_preview.png", title, which, n, captions, NULL, err);
+    free(which);
+    free(captions);
+    return rc;
+}
+
+const AnalysisType analysis_preview = {"preview", preview_parse, preview_run, NULL};
 
 /* ---- features: a layer's activations as .npy, labels beside them ---- */
 
