@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "calibrate.h"
+#include "compare.h"
 #include "device.h"
 #include "experiment.h"
 #include "graph.h"
@@ -34,6 +35,7 @@ static const char usage[] =
     "                 --jobs N] [--device SPEC,... | all] [--out ROOT] [--overwrite]\n"
     "                                       the grid of the experiment's sweep: block\n"
     "  clrun merge ROOT [--metric NAME]     results.csv and figures of a sweep\n"
+    "  clrun compare RUN RUN... [--metric NAME,...] [--out FILE]   histories overlaid\n"
     "  clrun help [COMMAND]                 this text, or one command's (COMMAND --help)\n"
     "  clrun --version                      clrun's version\n"
     "SPEC is P:D by index or name (0:0, pocl, nvidia:0); also $CLRUN_DEVICE.\n"
@@ -90,6 +92,10 @@ static const struct {
               "(or $SLURM_ARRAY_TASK_ID, $JOB_COMPLETION_INDEX) runs one point; --jobs N\n"
               "runs N points at a time. A point finished with other settings is refused, or\n"
               "trained again with --overwrite.\n"},
+    {"compare", "usage: clrun compare RUN RUN... [--metric NAME[,NAME...]] [--out FILE]\n"
+                "Overlays the runs' histories: a panel per metric (test_loss,test_accuracy by\n"
+                "default; any history.csv column), a line per run, named by the settings in\n"
+                "which the runs differ. Writes compare.png beside the first run, or --out.\n"},
     {"merge", "usage: clrun merge ROOT [--metric NAME]\n"
               "Writes ROOT/results.csv (a row per finished point) and the sweep's figures;\n"
               "--metric picks the figures' metric (final_test_accuracy by default).\n"},
@@ -378,6 +384,38 @@ static int cmd_merge(Args *a, Err *err)
     return merge_sweep(a->file, a->metric, err);
 }
 
+/* compare RUN RUN... [--metric LIST] [--out FILE]: its own arguments, a list of runs. */
+static int cmd_compare(int argc, char **argv, Err *err)
+{
+    const char *runs[COMPARE_MAX_RUNS + 1], *metric = NULL, *out = NULL;
+    int n = 0, ended = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i], *eq = strchr(arg, '=');
+        const char **opt = NULL;
+        if (!ended && strcmp(arg, "--") == 0) {
+            ended = 1;
+            continue;
+        }
+        if (!ended && strncmp(arg, "--metric", 8) == 0 && (arg[8] == '\0' || arg[8] == '='))
+            opt = &metric;
+        else if (!ended && strncmp(arg, "--out", 5) == 0 && (arg[5] == '\0' || arg[5] == '='))
+            opt = &out;
+        else if (!ended && arg[0] == '-')
+            return usage_error("unknown option '%s'", arg);
+        if (opt && eq)
+            *opt = eq + 1;
+        else if (opt && i + 1 < argc)
+            *opt = argv[++i];
+        else if (opt)
+            return usage_error("%s needs a value", arg);
+        else if (n <= COMPARE_MAX_RUNS)
+            runs[n++] = arg;
+    }
+    if (n < 2)
+        return usage_error("%s", "compare needs two run directories or more");
+    return compare_runs(runs, n, metric, out, err);
+}
+
 /* Whether the command's arguments ask for its help (before any "--"). */
 static int wants_help(int argc, char **argv)
 {
@@ -422,6 +460,8 @@ int main(int argc, char **argv)
         rc = parse_args(argc - 2, argv + 2, OPT_SWEEP, &a) ? CLRUN_EINPUT : cmd_sweep(&a, &err);
     else if (strcmp(cmd, "merge") == 0)
         rc = parse_args(argc - 2, argv + 2, OPT_MERGE, &a) ? CLRUN_EINPUT : cmd_merge(&a, &err);
+    else if (strcmp(cmd, "compare") == 0)
+        rc = cmd_compare(argc - 2, argv + 2, &err);
     else
         rc = usage_error("unknown command '%s'", cmd);
     if (rc && err.msg[0])

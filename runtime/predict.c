@@ -128,7 +128,10 @@ int predict_figure(const char *path, const Dataset *images, const double *probs,
     }
     char title[64];
     snprintf(title, sizeof title, "Predictions for %d image%s", n, n == 1 ? "" : "s");
-    if (!rc) rc = plot_images(path, title, pixels, n, images->h, images->w, 0, captions, err);
+    PlotImages im = {.title = title, .n = n,
+                     .set = {{.images = pixels, .h = images->h, .w = images->w}},
+                     .captions = captions};
+    if (!rc) rc = plot_images(path, &im, err);
     free(pixels), free(text), free(captions);
     return rc;
 }

@@ -392,7 +392,7 @@ enum { MARKED_EPOCHS = 30 };
 static int plot_history(Trainer *t, int epochs, Err *err)
 {
     static const char *const splits[] = {"training", "validation", "test"};
-    PlotSeries loss[3], accuracy[3];
+    PlotSeries loss[4], accuracy[3];
     int n = 0;
     for (int s = 0; s < 3; s++) {
         if (s == 1 && t->val.n == 0)
@@ -405,9 +405,19 @@ static int plot_history(Trainer *t, int epochs, Err *err)
         accuracy[n].y = curve(t, CURVE_ACCURACY + 2 * s);
         n++;
     }
+    /* plot.loss_goal (the Playground's 0.1): a line across the epochs */
+    double goal_x[2] = {1, epochs > 1 ? epochs : 1}, goal_y[2];
+    char goal_label[64];
+    int goal = isfinite(t->e->plot_loss_goal) && epochs > 0;
+    if (goal) {
+        goal_y[0] = goal_y[1] = t->e->plot_loss_goal;
+        snprintf(goal_label, sizeof goal_label, "goal (%g)", t->e->plot_loss_goal);
+        loss[n] = (PlotSeries){.x = goal_x, .y = goal_y, .n = 2, .label = goal_label,
+                               .markers = PLOT_LINE};
+    }
     PlotPanel panels[2] = {
-        {.title = "Loss", .xlabel = "epoch", .ylabel = "loss", .series = loss, .n_series = n,
-         .integer_x = 1},
+        {.title = "Loss", .xlabel = "epoch", .ylabel = "loss", .series = loss,
+         .n_series = n + goal, .integer_x = 1},
         {.title = "Accuracy", .xlabel = "epoch", .ylabel = "accuracy", .series = accuracy,
          .n_series = n, .integer_x = 1}};
     char path[PATH_MAX + 32];

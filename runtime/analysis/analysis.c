@@ -22,6 +22,7 @@ static const AnalysisType *const table[] = {
     &analysis_neighbours,
     &analysis_similarity,
     &analysis_factorized_readout,
+    &analysis_preview,
 };
 
 #define TABLE_SIZE (int)(sizeof table / sizeof table[0])
@@ -69,7 +70,7 @@ static int fixed_file_names(const AnalysisType *t)
 {
     static const AnalysisType *const fixed[] = {&analysis_predictions, &analysis_rsa,
                                                 &analysis_readout, &analysis_neighbours,
-                                                &analysis_similarity};
+                                                &analysis_similarity, &analysis_preview};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         if (fixed[i] == t)
             return 1;

@@ -112,6 +112,6 @@ void analysis_path(const AnalysisContext *ctx, const char *name, char *out, size
 
 extern const AnalysisType analysis_predictions, analysis_features, analysis_filters,
     analysis_feature_maps, analysis_rsa, analysis_readout, analysis_neighbours,
-    analysis_similarity, analysis_factorized_readout;
+    analysis_similarity, analysis_factorized_readout, analysis_preview;
 
 #endif

@@ -353,7 +353,10 @@ static int plot_masks(const FactorizedReadout *f, AnalysisContext *ctx, const Fa
     char path[PATH_MAX], title[128];
     output_path(ctx, "masks", f->layer, "png", path);
     snprintf(title, sizeof title, "Spatial masks on %s (factorized readout)", f->layer->name);
-    int rc = plot_images(path, title, images, n, h, w, 0, caption, err);
+    PlotImages im = {.title = title, .n = n, .captions = caption,
+                     .set = {{.images = images, .h = h, .w = w, .scale = PLOT_SCALE_SHARED,
+                              .label = "mask weight"}}};
+    int rc = plot_images(path, &im, err);
     free(pick), free(images), free(captions), free(caption);
     return rc;
 }

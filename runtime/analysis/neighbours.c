@@ -180,7 +180,23 @@ static int write_predictions(AnalysisContext *ctx, const FolderSet *ref, const F
     return rc ? rc : closed;
 }
 
-/* Each query image, then its k nearest reference images. */
+/* The decimals that write the distances shown with 3 significant digits
+ * or more, the same for every caption. */
+static int neighbour_decimals(const double *dist, int nq, int nr, int cols, const int *orders)
+{
+    double *shown = malloc((size_t)nq * (cols - 1) * sizeof *shown);
+    if (!shown)
+        return 2;
+    for (int i = 0; i < nq; i++)
+        for (int c = 1; c < cols; c++)
+            shown[i * (cols - 1) + c - 1] = dist[(size_t)i * nr + orders[(size_t)i * nr + c - 1]];
+    int d = plot_decimals(shown, nq * (cols - 1), 3);
+    free(shown);
+    return d;
+}
+
+/* Each query image, then its k nearest reference images, those of another
+ * class than the query's marked. */
 static int draw_neighbours(AnalysisContext *ctx, const FolderSet *ref, const FolderSet *query, int k,
                            const double *dist, const int *orders, Err *err)
 {
@@ -190,7 +206,10 @@ static int draw_neighbours(AnalysisContext *ctx, const FolderSet *ref, const Fol
     float *imgs = malloc((size_t)n * plane * sizeof *imgs);
     char (*text)[64] = malloc((size_t)n * sizeof *text);
     const char **caps = malloc((size_t)n * sizeof *caps);
-    int rc = imgs && text && caps ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "out of memory");
+    unsigned char *wrong = calloc((size_t)n, 1);
+    int rc = imgs && text && caps && wrong ? CLRUN_OK
+                                           : err_set(err, CLRUN_ERUNTIME, "out of memory");
+    int decimals = rc ? 0 : neighbour_decimals(dist, nq, nr, cols, orders);
     for (int i = 0; !rc && i < nq; i++)
         for (int c = 0; c < cols; c++) {
             int at = i * cols + c, j = c ? orders[(size_t)i * nr + c - 1] : i;
@@ -199,20 +218,25 @@ static int draw_neighbours(AnalysisContext *ctx, const FolderSet *ref, const Fol
                 imgs[(size_t)at * plane + p] = ds->pixels ? ds->pixels[(size_t)j * example + p]
                                                           : ds->values[(size_t)j * example + p];
             if (c == 0)
-                snprintf(text[at], sizeof text[at], "query %d: %.40s", i,
+                snprintf(text[at], sizeof text[at], "%d: %.40s", i,
                          name_of(&ref->ds, query->labels[i]));
             else
-                snprintf(text[at], sizeof text[at], "%.30s d=%.4g", name_of(&ref->ds, ref->labels[j]),
-                         dist[(size_t)i * nr + j]);
+                snprintf(text[at], sizeof text[at], "%.30s %.*f", name_of(&ref->ds, ref->labels[j]),
+                         decimals, dist[(size_t)i * nr + j]);
+            wrong[at] = c && ref->labels[j] != query->labels[i];
             caps[at] = text[at];
         }
     char path[PATH_MAX], title[160];
     analysis_path(ctx, "neighbours.png", path, sizeof path);
-    snprintf(title, sizeof title, "Query images and their %d nearest reference images (SSD)", k);
-    if (!rc) rc = plot_images(path, title, imgs, n, h, w, cols, caps, err);
+    snprintf(title, sizeof title, "Queries and their %d nearest references by SSD (another class "
+             "in red)", k);
+    PlotImages im = {.title = title, .n = n, .set = {{.images = imgs, .h = h, .w = w}},
+                     .cols = cols, .captions = caps, .marked = wrong};
+    if (!rc) rc = plot_images(path, &im, err);
     free(imgs);
     free(text);
     free(caps);
+    free(wrong);
     return rc;
 }
 

@@ -153,7 +153,9 @@ static int draw_sheet(AnalysisContext *ctx, const char *file, const char *title,
     }
     char path[PATH_MAX];
     analysis_path(ctx, file, path, sizeof path);
-    if (!rc) rc = plot_images(path, title, imgs, pairs, h, pw, pairs < 4 ? pairs : 4, caps, err);
+    PlotImages im = {.title = title, .n = pairs, .set = {{.images = imgs, .h = h, .w = pw}},
+                     .captions = caps};
+    if (!rc) rc = plot_images(path, &im, err);
     free(imgs);
     free(caps);
     free(pair);
@@ -216,7 +218,7 @@ static int write_template(AnalysisContext *ctx, const int *examples, int pairs, 
 }
 
 /* Pearson r per layer to similarity_people.csv and the terminal; one scatter
- * with a series per layer. */
+ * with a series per layer, each with its least-squares line. */
 static int compare_with_people(AnalysisContext *ctx, const Similarity *s, const double *net,
                                const Ratings *people, Err *err)
 {
@@ -239,7 +241,7 @@ static int compare_with_people(AnalysisContext *ctx, const Similarity *s, const 
                isnan(r) ? " (the network's or the people's scores are all equal)" : "");
         snprintf(labels[l], sizeof labels[l], "%s (r = %.2f)", s->layers[l]->name, r);
         series[l] = (PlotSeries){.x = net + l * P, .y = people->normalized, .n = P,
-                                 .label = labels[l], .markers = PLOT_MARKERS};
+                                 .label = labels[l], .markers = PLOT_MARKERS, .fit = 1};
     }
     int closed = csv_close(&f, err);
     if (rc || closed)
