@@ -1,5 +1,5 @@
 /* compare.c: `clrun compare RUN RUN... [--metric A,B] [--out FILE]` (see
- * compare.h): reads each run's history.csv, finds the settings in which the
+ * compare.h): reads each run's history.csv (io/csv.h), finds the settings in which the
  * runs' config.yaml differ (spec_diff, as resuming does) and draws a panel
  * per metric with a line per run. */
 #include "compare.h"
@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "io/csv.h"
+#include "outputs.h"
 #include "plot.h"
 #include "spec.h"
 
@@ -22,71 +25,42 @@ typedef struct {
     char label[160];
 } History;
 
-/* Column `name` of the comma-separated header line, or -1. */
-static int column_of(const char *header, const char *name)
+/* A history.csv field as a number; NAN for NA (an absent split) or no number. */
+static double number(const char *text)
 {
-    int col = 0;
-    size_t len = strlen(name);
-    for (const char *p = header; p; col++) {
-        const char *end = p + strcspn(p, ",\r\n");
-        if ((size_t)(end - p) == len && strncmp(p, name, len) == 0)
-            return col;
-        p = *end == ',' ? end + 1 : NULL;
-    }
-    return -1;
-}
-
-/* Field `col` of a CSV line as a number; NAN for NA or a missing field. */
-static double field(const char *line, int col)
-{
-    const char *p = line;
-    for (int c = 0; c < col && p; c++)
-        p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL;
-    if (!p || strncmp(p, "NA", 2) == 0)
-        return NAN;
     char *end;
-    double v = strtod(p, &end);
-    return end == p ? NAN : v;
+    double v = strtod(text, &end);
+    return end == text || strcmp(text, "NA") == 0 ? NAN : v;
 }
 
+/* Reads h->dir/history.csv through io/csv.h, which records it as an input,
+ * so that --out cannot name it. */
 static int read_history(History *h, char names[][64], int n_metrics, int *found, Err *err)
 {
-    char path[PATH_MAX], line[1024];
+    char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/history.csv", h->dir);
-    FILE *f = fopen(path, "r");
-    if (!f)
+    if (access(path, F_OK) != 0)
         return err_set(err, CLRUN_EINPUT, "%s: no history.csv (not a run directory?)", h->dir);
-    int cols[COMPARE_MAX_METRICS], rc = CLRUN_OK;
-    if (!fgets(line, sizeof line, f)) {
-        fclose(f);
-        return err_set(err, CLRUN_EINPUT, "%s: empty", path);
+    CsvTable t;
+    int rc = csv_read(&t, path, err), cols[COMPARE_MAX_METRICS];
+    if (rc)
+        return rc;
+    int rows = t.rows < MAX_EPOCHS ? t.rows : MAX_EPOCHS;
+    size_t bytes = (size_t)(rows ? rows : 1) * sizeof(double);
+    int ok = (h->epoch = malloc(bytes)) != NULL;
+    for (int m = 0; m < n_metrics; m++) {
+        found[m] |= (cols[m] = csv_column(&t, names[m])) >= 0;
+        ok = (h->value[m] = malloc(bytes)) && ok;
     }
-    for (int m = 0; m < n_metrics; m++)
-        found[m] |= (cols[m] = column_of(line, names[m])) >= 0;
-    size_t room = 64;
-    h->epoch = malloc(room * sizeof *h->epoch);
-    for (int m = 0; m < n_metrics; m++)
-        h->value[m] = malloc(room * sizeof *h->value[m]);
-    while (fgets(line, sizeof line, f) && h->n < MAX_EPOCHS) {
-        if ((size_t)h->n == room) {
-            room *= 2;
-            h->epoch = realloc(h->epoch, room * sizeof *h->epoch);
-            for (int m = 0; m < n_metrics; m++)
-                h->value[m] = realloc(h->value[m], room * sizeof *h->value[m]);
-        }
-        int ok = h->epoch != NULL;
+    if (!ok)
+        rc = err_set(err, CLRUN_ERUNTIME, "out of memory for %s", path);
+    for (int r = 0; ok && r < rows; r++) {
+        h->epoch[r] = number(csv_cell(&t, r, 0));
         for (int m = 0; m < n_metrics; m++)
-            ok = ok && h->value[m];
-        if (!ok) {
-            rc = err_set(err, CLRUN_ERUNTIME, "out of memory");
-            break;
-        }
-        h->epoch[h->n] = field(line, 0);
-        for (int m = 0; m < n_metrics; m++)
-            h->value[m][h->n] = cols[m] >= 0 ? field(line, cols[m]) : NAN;
-        h->n++;
+            h->value[m][r] = cols[m] >= 0 ? number(csv_cell(&t, r, cols[m])) : NAN;
     }
-    fclose(f);
+    h->n = ok ? rows : 0;
+    csv_free(&t);
     return rc;
 }
 
@@ -222,6 +196,9 @@ int compare_runs(const char *const *runs, int n, const char *metrics, const char
     if (!rc) {
         if (!out)
             default_out(runs[0], path, sizeof path), out = path;
+        rc = outputs_check_file(out, "comparison figure", NULL, err);
+    }
+    if (!rc) {
         label_runs(h, n);
         rc = draw(h, n, names, n_metrics, out, err);
     }

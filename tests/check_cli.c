@@ -600,6 +600,43 @@ START_TEST(run_names_from_file_names_stay_under_runs)
 }
 END_TEST
 
+/* clrun compare: two runs' histories (read with io/csv.h's reader) in one
+ * figure beside the first run, each named by the setting that differs; an
+ * --out naming a run's history.csv, one of its inputs, is refused and the
+ * history is left as it was. */
+START_TEST(compare_overlays_runs_and_never_writes_over_a_history)
+{
+    test_fresh_dir("compare");
+    const char *yaml = test_write_file("compare.yaml",
+        "model: {input: [2], layers: [{name: fc, type: dense, units: 1, activation: sigmoid}]}\n"
+        "data: {dataset: playground, points: 40}\n"
+        "optimizer: {name: sgd, learning_rate: 0.1}\n"
+        "loss: binary_cross_entropy\ntrain: {epochs: 2, batch_size: 10}\n");
+    char cmd[512];
+    for (int i = 0; i < 2; i++) {
+        snprintf(cmd, sizeof cmd, "run %s optimizer.learning_rate=%s --out build/test-tmp/compare/%c",
+                 yaml, i ? "0.3" : "0.1", 'a' + i);
+        ck_assert_msg(clrun(cmd, out, sizeof out) == 0, "%s", out);
+    }
+    ck_assert_msg(clrun("compare build/test-tmp/compare/a build/test-tmp/compare/b --metric "
+                        "loss,test_accuracy", out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "Comparison of 2 runs: build/test-tmp/compare/compare.png"), "%s",
+                  out);
+    check_png("build/test-tmp/compare/compare.png");
+    static char before[8192], after[8192];
+    size_t n = test_read_file("build/test-tmp/compare/a/history.csv", before, sizeof before);
+    ck_assert_int_eq(clrun("compare build/test-tmp/compare/a build/test-tmp/compare/b --out "
+                           "build/test-tmp/compare/a/history.csv", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "is an input of this command"), "%s", out);
+    ck_assert_uint_eq(test_read_file("build/test-tmp/compare/a/history.csv", after, sizeof after),
+                      n);
+    ck_assert(memcmp(before, after, n) == 0);
+    ck_assert_int_eq(clrun("compare build/test-tmp/compare/a build/test-tmp/compare/none", out,
+                           sizeof out), 2);
+    ck_assert_msg(strstr(out, "no history.csv"), "%s", out);
+}
+END_TEST
+
 /* Class names with a comma or a quote stay one field in every CSV
  * (RFC 4180): confusion.csv, read back by Python's csv module. */
 START_TEST(csv_fields_are_quoted_per_rfc_4180)
@@ -1720,6 +1757,7 @@ Suite *cli_suite(void)
     tcase_add_test(outputs, double_dash_ends_the_options);
     tcase_add_test(outputs, run_names_from_file_names_stay_under_runs);
     tcase_add_test(outputs, csv_fields_are_quoted_per_rfc_4180);
+    tcase_add_test(outputs, compare_overlays_runs_and_never_writes_over_a_history);
     suite_add_tcase(s, outputs);
     return s;
 }
