@@ -871,3 +871,134 @@ int plot_images(const char *path, const PlotImages *im, Err *err)
     free(ctx.captions);
     return rc;
 }
+
+/* ---- decision boundaries ---- */
+
+typedef struct {
+    const PlotBoundary *b;
+    PlotBoundaryLayout layout;
+    Grid grid;          /* p at the cells' centres, p[x][y] with y = 0 at the bottom */
+    PLFLT *centres;     /* the cells' centres along either axis */
+} BoundaryCtx;
+
+/* The colours of the classes, as the line charts' first two series. */
+static const int class_colour[2] = {COL_SERIES + 1, COL_SERIES}; /* orange, blue */
+
+/* Class 0's colour, light, at 0; white at 0.5; class 1's, light, at 1 (the
+ * Playground's orange and blue): the shading stays behind the markers. */
+static void set_classes_map(void)
+{
+    const int *a = palette[class_colour[0]], *z = palette[class_colour[1]];
+    PLFLT pos[] = {0.0, 0.5, 1.0};
+    PLFLT red[] = {(a[0] + 255) / 510.0, 1.0, (z[0] + 255) / 510.0};
+    PLFLT green[] = {(a[1] + 255) / 510.0, 1.0, (z[1] + 255) / 510.0};
+    PLFLT blue[] = {(a[2] + 255) / 510.0, 1.0, (z[2] + 255) / 510.0};
+    plscmap1n(256);
+    plscmap1l(1, 3, pos, red, green, blue, NULL);
+}
+
+/* Point (x, y)'s marker of class c, px in world units: filled, outlined. */
+static void boundary_marker(double x, double y, int c, double px)
+{
+    double shape[PLOT_MARKER_POINTS][2];
+    PLFLT vx[PLOT_MARKER_POINTS], vy[PLOT_MARKER_POINTS];
+    int m = plot_marker_shape(c, shape);
+    for (int v = 0; v < m; v++)
+        vx[v] = x + shape[v][0] * px, vy[v] = y + shape[v][1] * px;
+    plcol0(class_colour[c]);
+    plfill(m, vx, vy);
+    plcol0(COL_FG);
+    plline(m, vx, vy);
+}
+
+static void boundary_legend(const BoundaryCtx *c)
+{
+    const PlotBoundaryLayout *l = &c->layout;
+    const PlotRect *r = &l->legend;
+    double w = r->x1 - r->x0, h = r->y1 - r->y0;
+    viewport_px(r, PLOT_HEIGHT);
+    plwind(0, w, h, 0); /* px, y down */
+    plcol0(COL_FG);
+    plwidth(plot_scale);
+    PLFLT bx[] = {0, w, w, 0, 0}, by[] = {0, 0, h, h, 0};
+    plline(5, bx, by);
+    set_text(0.9);
+    for (int k = 0; k < 2; k++) {
+        double y = 12 + (k + 0.5) * l->legend_row, x = 12 + PLOT_MARKER_R;
+        boundary_marker(x, y, k, 1.0); /* px are world units here */
+        plcol0(COL_FG);
+        plptex(x + PLOT_MARKER_R + 10, y, 1.0, 0.0, 0.0, text(c->b->class_names[k]));
+    }
+    set_text(1.0);
+}
+
+static void draw_boundary(const void *ctx)
+{
+    const BoundaryCtx *c = ctx;
+    const PlotBoundary *b = c->b;
+    const PlotBoundaryLayout *l = &c->layout;
+    const PlotRect *v = &l->viewport;
+    int n = c->grid.nx;
+    double h = l->half;
+    pladv(0);
+    plvpor(v->x0, v->x1, v->y0, v->y1);
+    plwind(-h, h, -h, h);
+    set_classes_map();
+    plimagefr((PLFLT_MATRIX)c->grid.p, n + 1, n + 1, -h, h, -h, h, 0.0, 1.0, 0.0, 1.0, NULL,
+              NULL);
+    PLcGrid centres = {c->centres, c->centres, NULL, n, n, 0};
+    PLFLT boundary = 0.5;
+    plcol0(COL_FG);
+    plwidth(2.0 * plot_scale);
+    plcont((PLFLT_MATRIX)c->grid.p, n, n, 1, n, 1, n, &boundary, 1, pltr1, &centres);
+    plwidth(plot_scale);
+    double px = 2 * h / (l->area.x1 - l->area.x0);
+    for (int i = 0; i < b->n_points; i++)
+        if (isfinite(b->x[i]) && isfinite(b->y[i]))
+            boundary_marker(b->x[i], b->y[i], b->label[i] ? 1 : 0, px);
+    plcol0(COL_FG);
+    plbox("bcnst", 0, 0, "bcnstv", 0, 0);
+    plmtex("b", 3.0, 0.5, 0.5, text(b->xlabel));
+    plmtex("l", 3.5, 0.5, 0.5, text(b->ylabel));
+    set_text(l->title_scale);
+    plmtex("t", 1.5 / l->title_scale, 0.5, 0.5, text(b->title));
+    set_text(1.0);
+    char label[96];
+    snprintf(label, sizeof label, "probability of %s", text(b->class_names[1]));
+    set_classes_map();
+    draw_colorbar(&l->colorbar, PLOT_HEIGHT, (Range){0.0, 1.0}, label);
+    boundary_legend(c);
+}
+
+int plot_boundary(const char *path, const PlotBoundary *b, Err *err)
+{
+    if (!path || !*path)
+        return err_set(err, CLRUN_EINPUT, "plot: no output path");
+    if (!b || !b->decide || b->resolution < 2 || b->n_points < 0 ||
+        (b->n_points && (!b->x || !b->y || !b->label)))
+        return err_set(err, CLRUN_EINPUT, "%s: a decision boundary needs a decision function, "
+                       "a resolution of 2 or more and its points", path);
+    BoundaryCtx ctx = {.b = b};
+    plot_boundary_layout(b, &ctx.layout);
+    int n = b->resolution;
+    double h = ctx.layout.half, *xy = malloc((size_t)n * n * 2 * sizeof *xy);
+    double *p = malloc((size_t)n * n * sizeof *p);
+    ctx.centres = malloc((size_t)n * sizeof *ctx.centres);
+    int rc = xy && p && ctx.centres && grid_alloc(&ctx.grid, n, n) == 0
+                 ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "%s: out of memory", path);
+    for (int i = 0; !rc && i < n; i++)
+        ctx.centres[i] = -h + (i + 0.5) * 2 * h / n;
+    for (int y = 0; !rc && y < n; y++)
+        for (int x = 0; x < n; x++)
+            xy[2 * ((size_t)y * n + x)] = ctx.centres[x], xy[2 * ((size_t)y * n + x) + 1] =
+                                                              ctx.centres[y];
+    if (!rc) rc = b->decide(xy, n * n, p, b->ctx, err);
+    for (int y = 0; !rc && y < n; y++)
+        for (int x = 0; x < n; x++)
+            ctx.grid.p[x][y] = p[(size_t)y * n + x];
+    if (!rc) rc = render(path, 1, PLOT_HEIGHT, draw_boundary, &ctx, err);
+    if (ctx.grid.p)
+        grid_free(&ctx.grid);
+    free(xy), free(p), free(ctx.centres);
+    return rc;
+}

@@ -1,5 +1,5 @@
 /* plot.h: figures as PNG files (or SVG and PDF, plot_set_format) (line
- * charts, heatmaps, image grids), drawn with PLplot's pngcairo driver on a white background, 900x600 px (twice
+ * charts, heatmaps, image grids, decision boundaries), drawn with PLplot's pngcairo driver on a white background, 900x600 px (twice
  * that at plot_set_dpi(200)), and
  * written atomically (to path.tmp, then renamed). Non-finite values in series
  * are skipped, and in heatmaps and images left undrawn (white). Functions return CLRUN_OK, CLRUN_EINPUT for bad arguments or
@@ -122,6 +122,30 @@ typedef struct {
 } PlotImages;
 
 int plot_images(const char *path, const PlotImages *im, Err *err);
+
+/* A two-class classifier's decision over the plane (the Playground's
+ * picture): the probability of class 1 shaded from class 0's colour through
+ * white at 0.5 to class 1's, the decision boundary (p = 0.5) drawn as a
+ * line, and the points over it as markers of their class's colour and shape,
+ * a legend naming the classes beside a colour bar. The view is a square,
+ * the same scale on both axes, centred on 0, wide enough for every point's
+ * marker and at least -min_half..min_half (the Playground's 6). decide
+ * fills p[i] with the probability of class 1 at (xy[2i], xy[2i+1]) for n
+ * points (the centres of the shaded cells); resolution cells a side. */
+typedef int (*PlotDecide)(const double *xy, int n, double *p, void *ctx, Err *err);
+typedef struct {
+    const char *title, *xlabel, *ylabel;
+    const double *x, *y;          /* n_points points */
+    const unsigned char *label;   /* each point's class, 0 or 1 */
+    int n_points;
+    const char *class_names[2];
+    double min_half;
+    int resolution;
+    PlotDecide decide;
+    void *ctx;
+} PlotBoundary;
+
+int plot_boundary(const char *path, const PlotBoundary *b, Err *err);
 
 /* The decimals (0 to 6) that write each of the n values with at least
  * `digits` significant digits: one format for a figure's numbers, so that

@@ -1,5 +1,5 @@
 /* plot_layout.c: where the parts of a figure go (see plot_layout.h): line
- * charts, heatmaps and image grids. Pure arithmetic: plot.c draws what this
+ * charts, heatmaps, image grids and decision boundaries. Pure arithmetic: plot.c draws what this
  * computes, and tests/check_plot.c checks it. */
 #include "plot_layout.h"
 
@@ -461,4 +461,43 @@ void plot_image_box(const PlotImagesLayout *l, int k, int part, PlotRect *box)
     double spare = l->cell_h - l->caption - l->thumb_h; /* split above and below */
     double y0 = l->top + r * l->cell_h + spare / 2;
     *box = (PlotRect){x0, x0 + l->thumb_w, y0, y0 + l->thumb_h};
+}
+
+/* ---- decision boundaries ---- */
+
+enum {
+    BOUNDARY_TOP = 55, BOUNDARY_BOTTOM = 70, BOUNDARY_LEFT = 90, /* title, ticks, axis labels */
+    BOUNDARY_BAR_GAP = 40, BOUNDARY_BAR_W = 22, BOUNDARY_BAR_H = 260,
+    BOUNDARY_LEGEND_GAP = 40,
+};
+
+void plot_boundary_layout(const PlotBoundary *b, PlotBoundaryLayout *l)
+{
+    memset(l, 0, sizeof *l);
+    double side = PLOT_HEIGHT - BOUNDARY_TOP - BOUNDARY_BOTTOM;
+    l->area = (PlotRect){BOUNDARY_LEFT, BOUNDARY_LEFT + side, BOUNDARY_TOP, BOUNDARY_TOP + side};
+    l->viewport = (PlotRect){l->area.x0 / PLOT_WIDTH, l->area.x1 / PLOT_WIDTH,
+                             1 - l->area.y1 / PLOT_HEIGHT, 1 - l->area.y0 / PLOT_HEIGHT};
+    /* the farthest point, and room for its marker: half * (1 - 2R/side) = reach */
+    double reach = b->min_half > 0 ? b->min_half : 1.0;
+    for (int i = 0; i < b->n_points; i++) {
+        if (isfinite(b->x[i]))
+            reach = fmax(reach, fabs(b->x[i]));
+        if (isfinite(b->y[i]))
+            reach = fmax(reach, fabs(b->y[i]));
+    }
+    l->half = reach / (1 - 2.0 * (PLOT_MARKER_R + 2) / side);
+    double x0 = l->area.x1 + BOUNDARY_BAR_GAP;
+    l->colorbar = (PlotRect){x0, x0 + BOUNDARY_BAR_W, l->area.y0, l->area.y0 + BOUNDARY_BAR_H};
+    size_t chars = 0;
+    for (int c = 0; c < 2; c++) {
+        size_t n = b->class_names[c] ? strlen(b->class_names[c]) : 1;
+        chars = n > chars ? n : chars;
+    }
+    l->legend_row = LEGEND_ROW;
+    double want = LEGEND_PAD * 2 + 2 * PLOT_MARKER_R + 12 + (double)chars * PLOT_CHAR_W;
+    double room = PLOT_WIDTH - 10 - x0;
+    double y0 = l->colorbar.y1 + BOUNDARY_LEGEND_GAP;
+    l->legend = (PlotRect){x0, x0 + fmin(want, room), y0, y0 + 2 * LEGEND_ROW + LEGEND_PAD};
+    l->title_scale = title_scale(b->title, PLOT_WIDTH);
 }

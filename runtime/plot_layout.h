@@ -3,7 +3,8 @@
  * whole markers, integer and category ticks, and the legend box, placed in a
  * corner the data leave empty (or above the data, after raising the window's
  * top). Heatmaps: room for their labels, turned and thinned as needed.
- * Image grids: thumbnails as large as the figure allows. Sizes are in pixels of
+ * Image grids: thumbnails as large as the figure allows. Decision
+ * boundaries: a square view beside its colour bar and legend. Sizes are in pixels of
  * a figure at scale 1; text sizes are estimates on the generous side of what
  * PLplot draws with the font plot.c sets. */
 #ifndef CLRUN_PLOT_LAYOUT_H
@@ -94,6 +95,23 @@ void plot_images_layout(const PlotImages *im, double caption_scale, PlotImagesLa
 /* Where image `part` of panel k goes, px from the top left; its caption
  * sits under the box of part 0 (centred on the panel). */
 void plot_image_box(const PlotImagesLayout *l, int k, int part, PlotRect *box);
+
+/* The layout of a decision boundary (plot.h's PlotBoundary): a square plot
+ * area left in the figure, its window [-half, half] on both axes (every
+ * point's marker whole inside it), and right of it a colour bar over the
+ * legend (a row per class). px rectangles from the figure's top left (y0
+ * above y1). */
+typedef struct {
+    PlotRect area;         /* the plot area, px */
+    PlotRect viewport;     /* the same as fractions of the figure (PLplot's plvpor) */
+    double half;           /* the window is -half..half on both axes */
+    PlotRect colorbar;     /* px */
+    PlotRect legend;       /* px */
+    double legend_row;     /* px a class's row */
+    double title_scale;
+} PlotBoundaryLayout;
+
+void plot_boundary_layout(const PlotBoundary *b, PlotBoundaryLayout *out);
 
 /* The columns of a near-square grid of n panels, each `aspect` times as wide
  * as tall: ceil(sqrt(n / aspect)), so 9 panels are 3 x 3 and 20 are 5 x 4. */

@@ -798,7 +798,8 @@ static int keep_finished(const Trainer *t, const RunOptions *o, Err *err)
 /* What the analyses see of the trainer. */
 static AnalysisContext analysis_context(Trainer *t)
 {
-    return (AnalysisContext){&t->g, &t->train, &t->test, t->norm, t->loss.labels, t->dir};
+    return (AnalysisContext){&t->g, &t->train, &t->test, t->norm, t->loss.labels, t->dir,
+                             &t->e->data, t->e->loss};
 }
 
 /* The launch trace the device is about to append to (--trace-launches) is

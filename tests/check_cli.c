@@ -929,6 +929,7 @@ START_TEST(playground_spiral_reaches_its_goal)
     test_fresh_dir("spiral");
     ck_assert_int_eq(clrun("run experiments/keras-playground-spiral.yaml --out build/test-tmp/spiral",
                            out, sizeof out), 0);
+    check_png("build/test-tmp/spiral/decision_boundary.png");
     FILE *f = fopen("build/test-tmp/spiral/history.csv", "r");
     ck_assert_ptr_nonnull(f);
     char line[512];

@@ -771,6 +771,99 @@ START_TEST(labels_are_words)
 END_TEST
 
 /* A run directory with a history and a config of batch size `batch`. */
+static int rects_meet(const PlotRect *a, const PlotRect *b)
+{
+    return a->x0 < b->x1 && b->x0 < a->x1 && a->y0 < b->y1 && b->y0 < a->y1;
+}
+
+static int rect_in_figure(const PlotRect *r)
+{
+    return r->x0 >= 0 && r->y0 >= 0 && r->x1 <= PLOT_WIDTH && r->y1 <= PLOT_HEIGHT &&
+           r->x0 < r->x1 && r->y0 < r->y1;
+}
+
+/* A decision boundary: a square view on one scale, centred on 0, at least
+ * the Playground's -6..6 and wide enough for the farthest point's whole
+ * marker; the colour bar and the legend (wide enough for the class names)
+ * right of it, apart, inside the figure. */
+START_TEST(layout_boundary_is_square_and_holds_every_marker)
+{
+    double near_x[] = {1, -2}, near_y[] = {0.5, 3}, far_x[] = {9.5, 0}, far_y[] = {-1, -3};
+    unsigned char label[] = {0, 1};
+    const double *xs[] = {near_x, far_x}, *ys[] = {near_y, far_y};
+    for (int i = 0; i < 2; i++) {
+        PlotBoundary b = {.title = "boundary", .x = xs[i], .y = ys[i], .label = label,
+                          .n_points = 2, .class_names = {"negative", "positive"},
+                          .min_half = 6, .resolution = 10};
+        PlotBoundaryLayout l;
+        plot_boundary_layout(&b, &l);
+        double w = l.area.x1 - l.area.x0, h = l.area.y1 - l.area.y0;
+        ck_assert_double_eq_tol(w, h, 1e-9);
+        ck_assert_double_eq_tol(l.viewport.x0 * PLOT_WIDTH, l.area.x0, 1e-9);
+        ck_assert_double_eq_tol((1 - l.viewport.y1) * PLOT_HEIGHT, l.area.y0, 1e-9);
+        ck_assert(l.half >= 6);
+        double px = 2 * l.half / w; /* world units a px, the same both ways */
+        for (int k = 0; k < 2; k++) {
+            ck_assert_msg(fabs(xs[i][k]) + PLOT_MARKER_R * px <= l.half &&
+                              fabs(ys[i][k]) + PLOT_MARKER_R * px <= l.half,
+                          "point (%g, %g)'s marker leaves -%g..%g", xs[i][k], ys[i][k], l.half,
+                          l.half);
+        }
+        ck_assert(i == 0 ? l.half < 6.5 : l.half > 9.5); /* padded, not more */
+        ck_assert(rect_in_figure(&l.area) && rect_in_figure(&l.colorbar) &&
+                  rect_in_figure(&l.legend));
+        ck_assert(!rects_meet(&l.area, &l.colorbar) && !rects_meet(&l.area, &l.legend) &&
+                  !rects_meet(&l.colorbar, &l.legend));
+        ck_assert(l.colorbar.x0 - l.area.x1 >= 5 * PLOT_DIGIT_W / 2); /* the y ticks' room */
+        ck_assert(l.legend.x1 - l.legend.x0 >= 2 * PLOT_MARKER_R + 8 * PLOT_CHAR_W);
+        ck_assert(l.legend.y1 - l.legend.y0 >= 2 * l.legend_row);
+        ck_assert_double_eq(l.title_scale, 1.0);
+    }
+}
+END_TEST
+
+/* p = 1 right of x = 1, else 0: blue tints right of the boundary, orange
+ * left, in the plot area; a point of each class drawn in its colour. */
+static int right_of_one(const double *xy, int n, double *p, void *ctx, Err *err)
+{
+    (void)ctx, (void)err;
+    for (int i = 0; i < n; i++)
+        p[i] = xy[2 * i] > 1.0;
+    return CLRUN_OK;
+}
+
+START_TEST(boundary_shades_each_side_in_its_class_colour)
+{
+    double x[] = {-3, 4}, y[] = {2, -2};
+    unsigned char label[] = {0, 1};
+    PlotBoundary b = {.title = "boundary", .xlabel = "x1", .ylabel = "x2", .x = x, .y = y,
+                      .label = label, .n_points = 2, .class_names = {"negative", "positive"},
+                      .min_half = 6, .resolution = 60, .decide = right_of_one};
+    char path[PATH_MAX];
+    Err err;
+    tmp_path(path, "boundary.png");
+    ck_assert_ok(plot_boundary(path, &b, &err), err);
+    TestPixels px = read_figure(path);
+    PlotBoundaryLayout l;
+    plot_boundary_layout(&b, &l);
+    double side = l.area.x1 - l.area.x0, left[3], right[3];
+    PlotRect far_left = {l.area.x0 + 5, l.area.x0 + side * 0.2, l.area.y0 + side * 0.8,
+                         l.area.y1 - 5};
+    PlotRect far_right = {l.area.x1 - side * 0.2, l.area.x1 - 5, l.area.y0 + 5,
+                          l.area.y0 + side * 0.2};
+    mean_colour(&px, far_left, 0, left);
+    mean_colour(&px, far_right, 0, right);
+    ck_assert_msg(left[0] > left[2] + 40, "left of the boundary %.0f,%.0f,%.0f: not orange",
+                  left[0], left[1], left[2]);
+    ck_assert_msg(right[2] > right[0] + 40, "right of the boundary %.0f,%.0f,%.0f: not blue",
+                  right[0], right[1], right[2]);
+    ck_assert(has_colour(&px, 255, 127, 14, 10) && has_colour(&px, 31, 119, 180, 10));
+    free(px.rgb);
+    b.decide = NULL;
+    ck_assert_int_eq(plot_boundary(path, &b, &err), CLRUN_EINPUT);
+}
+END_TEST
+
 static void fake_run(const char *dir, int batch, int epochs)
 {
     char path[PATH_MAX + 16];
@@ -842,6 +935,8 @@ Suite *plot_suite(void)
     tcase_add_test(tc, layout_bands_are_inside_and_clear);
     tcase_add_test(tc, labels_are_words);
     tcase_add_test(tc, compare_overlays_runs);
+    tcase_add_test(tc, layout_boundary_is_square_and_holds_every_marker);
+    tcase_add_test(tc, boundary_shades_each_side_in_its_class_colour);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -23,6 +23,7 @@ static const AnalysisType *const table[] = {
     &analysis_similarity,
     &analysis_factorized_readout,
     &analysis_preview,
+    &analysis_decision_boundary,
 };
 
 #define TABLE_SIZE (int)(sizeof table / sizeof table[0])
@@ -70,7 +71,8 @@ static int fixed_file_names(const AnalysisType *t)
 {
     static const AnalysisType *const fixed[] = {&analysis_predictions, &analysis_rsa,
                                                 &analysis_readout, &analysis_neighbours,
-                                                &analysis_similarity, &analysis_preview};
+                                                &analysis_similarity, &analysis_preview,
+                                                &analysis_decision_boundary};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         if (fixed[i] == t)
             return 1;

@@ -20,6 +20,8 @@ typedef struct {
     FeedNorm norm;        /* the trainer's normalisation */
     cl_mem labels;        /* a [max_batch] int buffer for feed_batch */
     const char *dir;      /* the run directory */
+    const DataSpec *data; /* the experiment's data: section */
+    const char *loss;     /* the loss's name, which says how outputs are probabilities */
 } AnalysisContext;
 
 typedef struct Analysis Analysis;
@@ -112,6 +114,7 @@ void analysis_path(const AnalysisContext *ctx, const char *name, char *out, size
 
 extern const AnalysisType analysis_predictions, analysis_features, analysis_filters,
     analysis_feature_maps, analysis_rsa, analysis_readout, analysis_neighbours,
-    analysis_similarity, analysis_factorized_readout, analysis_preview;
+    analysis_similarity, analysis_factorized_readout, analysis_preview,
+    analysis_decision_boundary;
 
 #endif

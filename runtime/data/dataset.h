@@ -137,6 +137,11 @@ int playground_make(Dataset *ds, const PlaygroundOptions *opt, const char *split
  * spiral, circle and gaussian, as the Playground's loops do; points for xor. */
 int playground_count(const PlaygroundOptions *opt);
 
+/* Feature f of the point (x, y), as the set's examples hold it: x, y, x^2,
+ * y^2, xy, sin x, sin y (the Playground's inputs); also for points that are
+ * not in the set (the decision boundary's grid). */
+double playground_feature(PlaygroundFeature f, double x, double y);
+
 /* Name <-> enum, for configuration and messages; NULL / -1 when unknown. */
 const char *playground_shape_name(PlaygroundShape shape);
 int playground_shape_parse(const char *name);
