@@ -42,6 +42,7 @@
 #include "optim.h"
 #include "suites.h"
 #include "testutil.h"
+#include "text.h"
 
 Suite *parity_suite(void);
 
@@ -464,6 +465,18 @@ START_TEST(resnet18_blocks_match_torchvision)
 }
 END_TEST
 
+/* The count that ends a summary row ("9,408": thousands separated), or 0. */
+static long row_count(const char *line, const char *end)
+{
+    while (end > line && end[-1] != ' ')
+        end--;
+    long n = 0;
+    for (; (*end >= '0' && *end <= '9') || *end == ','; end++)
+        if (*end != ',')
+            n = 10 * n + (*end - '0');
+    return n;
+}
+
 /* `clrun summary` counts each layer's parameters as torchvision counts its
  * module's (tools/make-resnet18-fixture --params wrote them), the same
  * layers and the same total. */
@@ -479,7 +492,8 @@ START_TEST(resnet18_summary_counts_as_torchvision)
          line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
         char key[160];
         if (strcmp(name, "total") == 0) {
-            snprintf(key, sizeof key, "Total params: %ld\n", want);
+            char number[TEXT_NUMBER_MAX];
+            snprintf(key, sizeof key, "Total params: %s\n", text_thousands(want, number));
             ck_assert_msg(strstr(out, key), "want '%s' in:\n%s", key, out);
             continue;
         }
@@ -487,20 +501,17 @@ START_TEST(resnet18_summary_counts_as_torchvision)
         snprintf(key, sizeof key, "\n%s ", name);
         const char *row = strstr(out, key), *end = row ? strchr(row + 1, '\n') : NULL;
         ck_assert_msg(row && end, "no layer '%s' in:\n%s", name, out);
-        while (end[-1] != ' ')
-            end--;
-        got = atol(end);
+        got = row_count(row, end);
         ck_assert_msg(got == want, "layer %s: %ld parameters, torchvision's module %ld", name, got,
                       want);
     }
     /* and no layer of clrun's has parameters that torchvision has not */
     for (const char *line = strchr(out, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
         const char *end = strchr(line + 1, '\n');
-        if (!end || strncmp(line + 1, "Buffers", 7) == 0 || strncmp(line + 1, "Total", 5) == 0)
+        if (!end || strncmp(line + 1, "Buffers", 7) == 0 || strncmp(line + 1, "Total", 5) == 0 ||
+            strncmp(line + 1, "Trainable", 9) == 0 || strncmp(line + 1, "Non-trainable", 13) == 0)
             continue;
-        while (end > line && end[-1] != ' ')
-            end--;
-        layers += atol(end) > 0;
+        layers += row_count(line, end) > 0;
     }
     ck_assert_msg(layers == modules, "%d layers of " RESNET_MODEL " have parameters, %d modules "
                   "of torchvision's resnet18:\n%s", layers, modules, out);
