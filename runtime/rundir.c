@@ -19,13 +19,15 @@ int rundir_own_file(const char *name)
     static const char *const own[] = {
         /* the run's */
         "config.yaml*", "history.*", "steps.csv*", "loss_curve.*", "weights.safetensors*",
-        "weights_best.*", "checkpoint.safetensors*", "SUCCESS", ".lock", "output.log",
+        "weights_best.*", "checkpoint.safetensors*", "checkpoint_best.safetensors*", "SUCCESS",
+        ".lock", "output.log",
         /* a sweep's */
         "sweep.csv*", "results.csv", "sweep_*.*",
         /* the analyses' (runtime/analysis/) */
         "predictions.*", "misclassified.*", "confusion.*", "features_*.npy", "labels_*.npy",
         "filters_*.*", "feature_maps_*.*", "rdm_*.*", "rsa_*.*", "readout.*", "embeddings_*.npy",
         "distances.*", "neighbours*.*", "similarity_*.*", "factorized_*.*", "classes_*.txt",
+        "data_preview.*", "decision_boundary.*",
     };
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
         if (fnmatch(own[i], name, FNM_PERIOD) == 0)

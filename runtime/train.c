@@ -487,6 +487,15 @@ static int save_best(Trainer *t, Err *err)
     return rc;
 }
 
+/* Where early_stopping.restore_best_weights keeps its best epoch's weights:
+ * on disk beside the checkpoint, so that a resumed run restores them too. It
+ * is written before the epoch's checkpoint: a run killed between the two
+ * trains that epoch again, to the same bits, and writes it again. */
+static void restore_path(const Trainer *t, char *path, size_t size)
+{
+    snprintf(path, size, "%s/checkpoint_best.safetensors", t->dir);
+}
+
 /* After epoch: the best weights kept; 1 in *stop when early stopping says so. */
 static int watch_epoch(Trainer *t, int epoch, int replay, int *stop, Err *err)
 {
@@ -496,14 +505,35 @@ static int watch_epoch(Trainer *t, int epoch, int replay, int *stop, Err *err)
     int rc = CLRUN_OK;
     if (best->on && monitor_update(best, epoch, m) && !replay)
         rc = save_best(t, err);
-    if (es->on)
-        monitor_update(es, epoch, m);
+    if (es->on && monitor_update(es, epoch, m) && es->restore && !replay && !rc) {
+        char path[PATH_MAX + 32];
+        restore_path(t, path, sizeof path);
+        rc = graph_save_weights(&t->g, path, err);
+    }
     *stop = monitor_stop(es);
     if (*stop && !replay)
         printf("Early stopping after epoch %d: %s has not improved by more than %g for %ld "
                "epoch%s (best %.4f at epoch %d)\n", epoch, monitor_name(es), es->min_delta,
                es->wait, es->wait == 1 ? "" : "s", es->best, es->best_epoch);
     return rc;
+}
+
+/* early_stopping.restore_best_weights, at the end of training (Keras 3's
+ * on_train_end): the best epoch's weights back in the graph, and the test
+ * score that of the weights kept. The checkpoint keeps the last epoch's, so
+ * that raising train.epochs goes on from where training was. */
+static int restore_best(Trainer *t, int last, Score *test, Err *err)
+{
+    const Monitor *es = &t->e->early_stopping;
+    if (!es->on || !es->restore || es->best_epoch < 1 || es->best_epoch == last)
+        return CLRUN_OK;
+    char path[PATH_MAX + 32];
+    restore_path(t, path, sizeof path);
+    int rc = graph_load_weights(&t->g, path, err);
+    if (!rc)
+        printf("Restoring the weights of epoch %d, the best %s (%.4f)\n", es->best_epoch,
+               monitor_name(es), es->best);
+    return rc ? rc : evaluate(t, &t->test, test, err);
 }
 
 static int run_epochs(Trainer *t, Err *err)
@@ -535,6 +565,7 @@ static int run_epochs(Trainer *t, Err *err)
     /* evaluation of given weights only, or training had ended before a stop */
     if (!rc && !trained)
         rc = evaluate(t, &t->test, &test, err);
+    if (!rc) rc = restore_best(t, (int)t->done + trained, &test, err);
     snprintf(t->result, sizeof t->result, "Test accuracy: %.4f (%.0f/%d), test loss: %.4f",
              test.accuracy, test.accuracy * t->test.n, t->test.n, test.loss);
     if (!rc)

@@ -682,6 +682,69 @@ static int stop_after_epoch_2(char *const *argv, int epochs)
     return epoch;
 }
 
+/* early_stopping.restore_best_weights (Keras 3): at the end the weights of
+ * the best val_loss epoch are put back, so weights.safetensors and the
+ * reported test score are that epoch's (history.csv's row of it, and what
+ * evaluate says of the weights); a run stopped by Ctrl-C after that epoch
+ * and resumed ends with the same weights, bit for bit. */
+START_TEST(early_stopping_restores_the_best_weights)
+{
+    const char *yaml = test_write_file("restore.yaml",
+        "model: ../../models/lenet.yaml\n"
+        "data: {dataset: mnist, limit: 600, validation_split: 0.2}\n"
+        "optimizer: {name: sgd, learning_rate: 0.5}\n"
+        "loss: nll\n"
+        "train: {epochs: 30, batch_size: 64, seed: 1, early_stopping: {monitor: val_loss, "
+        "patience: 2, restore_best_weights: true}}\n");
+    char args[512], want[160];
+    test_fresh_dir("restore");
+    test_fresh_dir("restore-resumed");
+    snprintf(args, sizeof args, "run %s --out build/test-tmp/restore", yaml);
+    ck_assert_msg(clrun(args, out, sizeof out) == 0, "%s", out);
+    static char result[256];
+    const char *line = strstr(out, "Test accuracy: ");
+    ck_assert_msg(line && sscanf(line, "%255[^\n]", result) == 1, "%s", out);
+    FILE *f = fopen("build/test-tmp/restore/history.csv", "r");
+    ck_assert_ptr_nonnull(f);
+    char row[512];
+    double val_loss[31], test_loss[31], test_acc[31];
+    int epochs = 0, best = 1;
+    ck_assert_ptr_nonnull(fgets(row, sizeof row, f));
+    while (epochs < 30 && fgets(row, sizeof row, f)) {
+        int e;
+        ck_assert_int_eq(sscanf(row, "%d,%*f,%*f,%lf,%*f,%lf,%lf", &e, &val_loss[epochs + 1],
+                                &test_loss[epochs + 1], &test_acc[epochs + 1]), 4);
+        ck_assert_int_eq(e, ++epochs);
+        if (val_loss[e] < val_loss[best])
+            best = e;
+    }
+    fclose(f);
+    ck_assert_msg(best < epochs && epochs < 30, "best epoch %d of %d", best, epochs);
+    snprintf(want, sizeof want, "Restoring the weights of epoch %d, the best val_loss", best);
+    ck_assert_msg(strstr(out, want), "no '%s' in:\n%s", want, out);
+    snprintf(want, sizeof want, "Test accuracy: %.4f (%.0f/600), test loss: %.4f", test_acc[best],
+             test_acc[best] * 600, test_loss[best]);
+    ck_assert_str_eq(result, want);
+    snprintf(args, sizeof args, "evaluate %s --weights build/test-tmp/restore/weights.safetensors",
+             yaml);
+    ck_assert_msg(clrun(args, out, sizeof out) == 0, "%s", out);
+    snprintf(want, sizeof want, "loss %.4f, accuracy %.4f", test_loss[best], test_acc[best]);
+    ck_assert_msg(strstr(out, want), "no '%s' in:\n%s", want, out);
+    /* stopped after the best epoch, resumed: the best weights come from disk */
+    char wait_for[32];
+    snprintf(wait_for, sizeof wait_for, "Epoch %d/30", best);
+    char *argv[] = {"clrun", "run", (char *)yaml, "--out", "build/test-tmp/restore-resumed", NULL};
+    ck_assert_int_eq(clrun_signalled(argv, wait_for, SIGINT, out, sizeof out), 130);
+    snprintf(args, sizeof args, "run %s --out build/test-tmp/restore-resumed", yaml);
+    ck_assert_msg(clrun(args, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "Resuming after epoch ") && strstr(out, result), "%s", out);
+    static char a[1 << 18], b[1 << 18];
+    size_t na = test_read_file("build/test-tmp/restore/weights.safetensors", a, sizeof a);
+    size_t nb = test_read_file("build/test-tmp/restore-resumed/weights.safetensors", b, sizeof b);
+    ck_assert_msg(na == nb && na > 0 && memcmp(a, b, na) == 0, "the resumed run's weights differ");
+}
+END_TEST
+
 /* Ctrl-C stops after the last finished epoch with exit 130, saying so, and
  * the same command resumes from there; SIGTERM exits 143; --overwrite starts
  * a stopped run over. */
@@ -1738,6 +1801,7 @@ Suite *cli_suite(void)
     tcase_add_test(cmd, python_reader_reads_a_run);
     tcase_add_test(cmd, two_analyses_of_one_type_write_separate_files);
     tcase_add_test(cmd, early_stopping_and_the_best_weights);
+    tcase_add_test(cmd, early_stopping_restores_the_best_weights);
     tcase_add_test(cmd, predict_gives_the_models_probabilities_for_image_files);
     tcase_add_test(cmd, ctrl_c_stops_after_an_epoch_and_the_same_command_resumes);
     tcase_add_test(cmd, raising_the_epochs_of_a_stopped_run_extends_it);
