@@ -148,7 +148,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC      := clang
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS  := -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iruntime -Ifuzz -MMD -MP $(FUZZ_SAN)
-FUZZ_TARGETS := spec idx cifar safetensors npy
+FUZZ_TARGETS := spec idx cifar safetensors npy csv
 FUZZ_IO      := runtime/io/file.c runtime/err.c
 FUZZ_DATA    := runtime/data/idx.c runtime/data/cifar.c runtime/data/dataset.c runtime/data/sources.c $(FUZZ_IO)
 fuzz_src_spec        := runtime/spec.c $(FUZZ_IO)
@@ -156,6 +156,7 @@ fuzz_src_idx         := $(FUZZ_DATA)
 fuzz_src_cifar       := $(FUZZ_DATA)
 fuzz_src_safetensors := runtime/io/safetensors.c $(FUZZ_IO)
 fuzz_src_npy         := runtime/io/npy.c $(FUZZ_IO)
+fuzz_src_csv         := runtime/io/csv.c $(FUZZ_IO)
 fuzz_obj = $(patsubst %.c,build/fuzz/obj/%.o,fuzz/$(1).c fuzz/fuzz.c $(fuzz_src_$(1)))
 
 build/fuzz/obj/%.o: %.c
