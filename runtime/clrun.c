@@ -7,11 +7,13 @@
 #include <string.h>
 
 #include "calibrate.h"
+#include "compare.h"
 #include "device.h"
 #include "experiment.h"
 #include "graph.h"
 #include "interrupt.h"
 #include "merge.h"
+#include "rundir.h"
 #include "sweep_run.h"
 #include "train.h"
 #include "version.h"
@@ -33,6 +35,7 @@ static const char usage[] =
     "                 --jobs N] [--device SPEC,... | all] [--out ROOT] [--overwrite]\n"
     "                                       the grid of the experiment's sweep: block\n"
     "  clrun merge ROOT [--metric NAME]     results.csv and figures of a sweep\n"
+    "  clrun compare RUN RUN... [--metric NAME,...] [--out FILE]   histories overlaid\n"
     "  clrun help [COMMAND]                 this text, or one command's (COMMAND --help)\n"
     "  clrun --version                      clrun's version\n"
     "SPEC is P:D by index or name (0:0, pocl, nvidia:0); also $CLRUN_DEVICE.\n"
@@ -62,9 +65,10 @@ static const struct {
             "Trains and evaluates the experiment into runs/NAME (or --out DIR): history.csv,\n"
             "weights.safetensors, a checkpoint, figures and analyses. Running the same\n"
             "command again resumes a stopped run; raising train.epochs alone extends a\n"
-            "stopped or finished run; a finished run is otherwise kept unless --overwrite\n"
-            "is given (or another --out). --weights starts from saved weights\n"
-            "(train.epochs=0 only evaluates and analyses them); --profile times each kernel.\n"
+            "stopped or finished run; the same command again prints a finished run's\n"
+            "result; it is otherwise kept unless --overwrite is given (or another --out).\n"
+            "--weights starts from saved weights (train.epochs=0 only evaluates and\n"
+            "analyses them); --profile times each kernel.\n"
             "--kernels forces the kernel plan (also $CLRUN_KERNELS: cpu for CPU devices, gpu\n"
             "for the rest by default); --trace-launches writes a line per kernel launch.\n"},
     {"evaluate", "usage: clrun evaluate EXP.yaml --weights FILE [KEY=VALUE ...]\n"
@@ -88,6 +92,10 @@ static const struct {
               "(or $SLURM_ARRAY_TASK_ID, $JOB_COMPLETION_INDEX) runs one point; --jobs N\n"
               "runs N points at a time. A point finished with other settings is refused, or\n"
               "trained again with --overwrite.\n"},
+    {"compare", "usage: clrun compare RUN RUN... [--metric NAME[,NAME...]] [--out FILE]\n"
+                "Overlays the runs' histories: a panel per metric (test_loss,test_accuracy by\n"
+                "default; any history.csv column), a line per run, named by the settings in\n"
+                "which the runs differ. Writes compare.png beside the first run, or --out.\n"},
     {"merge", "usage: clrun merge ROOT [--metric NAME]\n"
               "Writes ROOT/results.csv (a row per finished point) and the sweep's figures;\n"
               "--metric picks the figures' metric (final_test_accuracy by default).\n"},
@@ -181,17 +189,38 @@ static int find_option(Args *a, const char *arg, size_t len, int cmd, const char
     return 0;
 }
 
-/* Splits argv after the command into the file, overrides and options. */
+/* An argument that is neither an option nor an override: the file, then
+ * predict's images. */
+static int positional(Args *a, int cmd, char *arg)
+{
+    if (!a->file)
+        a->file = arg;
+    else if (cmd == OPT_PREDICT)
+        a->paths[a->n_paths++] = arg;
+    else
+        return usage_error("unexpected argument '%s' (overrides are KEY=VALUE)", arg);
+    return CLRUN_OK;
+}
+
+/* Splits argv after the command into the file, overrides and options; after
+ * "--" every argument is a file or an image, as in getopt (a file named
+ * -x.png, or a=b.png). */
 static int parse_args(int argc, char **argv, int cmd, Args *a)
 {
     memset(a, 0, sizeof *a);
     a->overrides = calloc((size_t)argc + 1, sizeof *a->overrides);
     a->paths = calloc((size_t)argc + 1, sizeof *a->paths);
+    int options = 1;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i], **value = NULL, *eq = strchr(arg, '=');
         int *flag = NULL;
         size_t len = arg[0] == '-' && eq ? (size_t)(eq - arg) : strlen(arg);
-        if (find_option(a, arg, len, cmd, &value, &flag)) {
+        if (!options) {
+            if (positional(a, cmd, argv[i]))
+                return CLRUN_EINPUT;
+        } else if (strcmp(arg, "--") == 0) {
+            options = 0;
+        } else if (find_option(a, arg, len, cmd, &value, &flag)) {
             if (flag && len < strlen(arg))
                 return usage_error("%s takes no value", arg);
             if (flag)
@@ -206,12 +235,8 @@ static int parse_args(int argc, char **argv, int cmd, Args *a)
             return usage_error("unknown option '%s'", arg);
         } else if (strchr(arg, '=') && cmd != OPT_MERGE) {
             a->overrides[a->n_overrides++] = argv[i];
-        } else if (!a->file) {
-            a->file = arg;
-        } else if (cmd == OPT_PREDICT) {
-            a->paths[a->n_paths++] = argv[i];
-        } else {
-            return usage_error("unexpected argument '%s' (overrides are KEY=VALUE)", arg);
+        } else if (positional(a, cmd, argv[i])) {
+            return CLRUN_EINPUT;
         }
     }
     /* the device is opened deep inside runs and sweep workers: they read these */
@@ -290,8 +315,8 @@ static int cmd_predict(Args *a, Err *err)
         rc = err_set(err, CLRUN_EINPUT, "%s: this is a model; `clrun predict` needs an "
                      "experiment (its data: and loss:)", a->file);
     if (!rc)
-        rc = train_predict(&e, &a->run, (const char *const *)a->paths, a->n_paths,
-                           a->run.out_dir ? a->run.out_dir : "predictions.csv", a->invert, err);
+        rc = train_predict(&e, &a->run, (const char *const *)a->paths, a->n_paths, a->invert,
+                           err);
     experiment_free(&e);
     return rc;
 }
@@ -326,8 +351,6 @@ static int cmd_sweep(Args *a, Err *err)
     long index = -1, jobs = 1;
     int rc = sweep_load(&s, a->file, a->overrides, a->n_overrides, err);
     char root[PATH_MAX];
-    snprintf(root, sizeof root, "%s%s", a->run.out_dir ? "" : "runs/",
-             a->run.out_dir ? a->run.out_dir : s.name);
     if (!rc && a->count) {
         printf("%ld\n", s.count);
     } else if (!rc && a->list) {
@@ -337,7 +360,8 @@ static int cmd_sweep(Args *a, Err *err)
             printf("#%ld : %s\n", i, what);
         }
     } else if (!rc) {
-        rc = point_index(a, &index, err);
+        rc = rundir_path(a->run.out_dir, s.name, a->file, root, sizeof root, err);
+        if (!rc) rc = point_index(a, &index, err);
         if (!rc && a->jobs) rc = count_arg(a->jobs, "--jobs", 1, &jobs, err);
         if (!rc && jobs > 256)
             rc = err_set(err, CLRUN_EINPUT, "--jobs %ld: at most 256 workers", jobs);
@@ -360,10 +384,42 @@ static int cmd_merge(Args *a, Err *err)
     return merge_sweep(a->file, a->metric, err);
 }
 
-/* Whether the command's arguments ask for its help. */
+/* compare RUN RUN... [--metric LIST] [--out FILE]: its own arguments, a list of runs. */
+static int cmd_compare(int argc, char **argv, Err *err)
+{
+    const char *runs[COMPARE_MAX_RUNS + 1], *metric = NULL, *out = NULL;
+    int n = 0, ended = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i], *eq = strchr(arg, '=');
+        const char **opt = NULL;
+        if (!ended && strcmp(arg, "--") == 0) {
+            ended = 1;
+            continue;
+        }
+        if (!ended && strncmp(arg, "--metric", 8) == 0 && (arg[8] == '\0' || arg[8] == '='))
+            opt = &metric;
+        else if (!ended && strncmp(arg, "--out", 5) == 0 && (arg[5] == '\0' || arg[5] == '='))
+            opt = &out;
+        else if (!ended && arg[0] == '-')
+            return usage_error("unknown option '%s'", arg);
+        if (opt && eq)
+            *opt = eq + 1;
+        else if (opt && i + 1 < argc)
+            *opt = argv[++i];
+        else if (opt)
+            return usage_error("%s needs a value", arg);
+        else if (n <= COMPARE_MAX_RUNS)
+            runs[n++] = arg;
+    }
+    if (n < 2)
+        return usage_error("%s", "compare needs two run directories or more");
+    return compare_runs(runs, n, metric, out, err);
+}
+
+/* Whether the command's arguments ask for its help (before any "--"). */
 static int wants_help(int argc, char **argv)
 {
-    for (int i = 2; i < argc; i++)
+    for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++)
         if (is_help(argv[i]))
             return 1;
     return 0;
@@ -404,6 +460,8 @@ int main(int argc, char **argv)
         rc = parse_args(argc - 2, argv + 2, OPT_SWEEP, &a) ? CLRUN_EINPUT : cmd_sweep(&a, &err);
     else if (strcmp(cmd, "merge") == 0)
         rc = parse_args(argc - 2, argv + 2, OPT_MERGE, &a) ? CLRUN_EINPUT : cmd_merge(&a, &err);
+    else if (strcmp(cmd, "compare") == 0)
+        rc = cmd_compare(argc - 2, argv + 2, &err);
     else
         rc = usage_error("unknown command '%s'", cmd);
     if (rc && err.msg[0])

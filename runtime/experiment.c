@@ -4,6 +4,7 @@
 #include "plot.h"
 
 #include <limits.h>
+#include <math.h>
 #include <string.h>
 
 #include "checkpoint.h"
@@ -28,18 +29,22 @@ static int read_train(Experiment *e, Err *err)
     return rc ? rc : spec_check_unused(train, "train", err);
 }
 
-/* plot: {dpi: N, format: png|svg|pdf}, optional */
+/* plot: {dpi: N, format: png|svg|pdf, loss_goal: X}, optional */
 static int read_plot(Experiment *e, Err *err)
 {
     SpecNode *plot = NULL;
     const char *format = NULL;
     e->plot_dpi = PLOT_DPI;
     e->plot_format = PLOT_PNG;
+    e->plot_loss_goal = NAN;
     int rc = spec_map(e->root, "plot", 0, &plot, err);
     if (rc || !plot)
         return rc;
     rc = spec_int(plot, "dpi", 0, PLOT_DPI_MIN, PLOT_DPI_MAX, &e->plot_dpi, err); /* 100: 900x600 */
     if (!rc) rc = spec_string(plot, "format", 0, &format, err);
+    if (!rc) rc = spec_float(plot, "loss_goal", 0, &e->plot_loss_goal, err);
+    if (!rc && spec_get(plot, "loss_goal") && !isfinite(e->plot_loss_goal))
+        rc = spec_error(spec_get(plot, "loss_goal"), err, "loss_goal must be a finite number");
     if (!rc && format && (e->plot_format = plot_format_find(format)) < 0)
         rc = spec_error(spec_get(plot, "format"), err, "unknown figure format '%s' (known: png, "
                         "svg, pdf)", format);

@@ -26,6 +26,7 @@ typedef struct {
     SpecNode *analyses;    /* the `analyses:` list, read by the trainer, or NULL */
     long plot_dpi;         /* plot.dpi: the figures' resolution (plot.h's PLOT_DPI: 900x600 px) */
     int plot_format;       /* plot.format: png, svg or pdf (plot.h's PLOT_PNG ...) */
+    double plot_loss_goal; /* plot.loss_goal: a line across history.png's loss panel; NAN: none */
     unsigned long long settings; /* checkpoint_fingerprint of the tree as loaded and
                                     overridden: what a finished run records, and what a
                                     sweep compares a point's run with */

@@ -2,7 +2,6 @@
  * device -> forward and backward passes (see graph.h). */
 #include "graph.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -144,17 +143,6 @@ static void default_name(Graph *g, SpecNode *layers, int index, Node *n)
     while (name_taken(g, layers, index, n->name));
 }
 
-/* Names become file names (features_<layer>_test.npy) and tensor names
- * (<layer>.weight): a '/' or a '.' in one would write elsewhere or read back
- * as another layer's. */
-static int name_ok(const char *name)
-{
-    for (const char *c = name; *c; c++)
-        if (!(isalnum((unsigned char)*c) || *c == '_' || *c == '-'))
-            return 0;
-    return *name != '\0' && *name != '-';
-}
-
 static int name_node(Graph *g, SpecNode *layers, int index, Node *n, SpecNode *item, Err *err)
 {
     const char *name = NULL;
@@ -165,10 +153,16 @@ static int name_node(Graph *g, SpecNode *layers, int index, Node *n, SpecNode *i
         default_name(g, layers, index, n);
         return CLRUN_OK;
     }
-    if (!name_ok(name) || strlen(name) >= sizeof n->name)
+    /* names become file names (features_<layer>_test.npy) and tensor names
+     * (<layer>.weight): a '/' would write elsewhere. Dots may join parts, as
+     * in PyTorch's module paths (layer2.0.downsample.0), so that tensor names
+     * are a state_dict's keys; no parameter suffix holds a dot, so the last
+     * dot of a tensor name still parts layer from parameter, and every file
+     * named after a layer has a prefix, so none is a run's own file */
+    if (!text_is_dotted_name(name) || strlen(name) >= sizeof n->name)
         return spec_error(spec_get(item, "name"), err,
-                          "layer names must be 1 to %zu letters, digits, '_' or '-' (they name "
-                          "files and tensors), got '%s'", sizeof n->name - 1, name);
+                          "layer names must be 1 to %zu letters, digits, '_', '-' or inner "
+                          "dots (they name files and tensors), got '%s'", sizeof n->name - 1, name);
     snprintf(n->name, sizeof n->name, "%s", name);
     for (int i = 0; i < index; i++)
         if (strcmp(g->nodes[i].name, name) == 0)
@@ -535,6 +529,7 @@ void graph_summary(const Graph *g, FILE *out)
 {
     fprintf(out, "Model: %s\n", g->name);
     fprintf(out, "%-24s %-14s %-18s %12s\n", "Layer", "Type", "Output shape", "Param #");
+    char count[TEXT_NUMBER_MAX];
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
         char shape[64];
@@ -543,13 +538,16 @@ void graph_summary(const Graph *g, FILE *out)
             if (g->params[n->params[p]].init.trainable)
                 params += (long)g->params[n->params[p]].count;
         shape_format(n->out_shape, shape, sizeof shape);
-        fprintf(out, "%-24s %-14s %-18s %12ld\n", n->name, n->type ? n->type->name : "input", shape,
-                params);
+        fprintf(out, "%-24s %-14s %-18s %12s\n", n->name, n->type ? n->type->name : "input", shape,
+                text_thousands(params, count));
     }
-    long buffers = graph_param_count(g, 0);
-    if (buffers)
-        fprintf(out, "Buffers (running statistics, not trained): %ld\n", buffers);
-    fprintf(out, "Total params: %ld\n", graph_param_count(g, 1));
+    /* Keras' lines; the total is the trainable count, as PyTorch and the seeds
+     * count it (a model's running statistics are not its parameters) */
+    long buffers = graph_param_count(g, 0), trained = graph_param_count(g, 1);
+    fprintf(out, "Trainable params: %s\n", text_thousands(trained, count));
+    fprintf(out, "Non-trainable params: %s%s\n", text_thousands(buffers, count),
+            buffers ? " (running statistics, not trained)" : "");
+    fprintf(out, "Total params: %s\n", text_thousands(trained, count));
 }
 
 void graph_summary_tensors(const Graph *g, FILE *out)

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io/csv.h"
 #include "io/file.h"
 #include "plot.h"
 #include "rundir.h"
@@ -236,51 +237,38 @@ static int grid_read(Grid *g, const char *root, Err *err)
 
 /* ---- outputs ---- */
 
-static void put_number(FILE *f, double v, const char *fmt)
-{
-    if (isnan(v))
-        fputs(",NA", f);
-    else
-        fprintf(f, fmt, v);
-}
-
-/* ",v" with v quoted as CSV needs. */
-static void put_text(FILE *f, const char *v)
-{
-    fputc(',', f);
-    rundir_csv_field(f, v);
-}
-
 static int write_results(const Grid *g, const char *root, Err *err)
 {
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/results.csv", root);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", path, strerror(errno));
-    fprintf(f, "index");
+    Csv c;
+    int rc = csv_open(&c, path, "w", err);
+    if (rc)
+        return rc;
+    csv_text(&c, "index");
     for (int k = 0; k < g->n_keys; k++)
-        put_text(f, g->keys[k]);
-    fprintf(f, ",status");
+        csv_text(&c, g->keys[k]);
+    csv_text(&c, "status");
     for (int m = 0; m < N_METRICS; m++)
-        fprintf(f, ",%s", metrics[m].name);
-    fprintf(f, ",epochs,device\n");
-    for (long i = 0; i < g->n; i++) {
+        csv_text(&c, metrics[m].name);
+    csv_text(&c, "epochs");
+    csv_text(&c, "device");
+    rc = csv_end_row(&c, err);
+    for (long i = 0; !rc && i < g->n; i++) {
         const PointResult *r = &g->results[i];
-        fprintf(f, "%ld", g->index[i]);
+        csv_textf(&c, "%ld", g->index[i]);
         for (int k = 0; k < g->n_keys; k++)
-            put_text(f, g->values[i][k]);
-        fprintf(f, ",%s", r->other ? "other settings" : r->finished ? "finished"
-                                          : r->epochs ? "incomplete" : "not started");
+            csv_text(&c, g->values[i][k]);
+        csv_text(&c, r->other ? "other settings" : r->finished ? "finished"
+                                    : r->epochs ? "incomplete" : "not started");
         for (int m = 0; m < N_METRICS; m++)
-            put_number(f, metric_of(r, m), m == N_METRICS - 1 ? ",%.3f" : ",%.6f");
-        fprintf(f, ",%d", r->epochs);
-        put_text(f, r->device[0] ? r->device : "NA");
-        fputc('\n', f);
+            csv_number(&c, m == N_METRICS - 1 ? "%.3f" : "%.6f", metric_of(r, m));
+        csv_textf(&c, "%d", r->epochs);
+        csv_text(&c, r->device[0] ? r->device : "NA");
+        rc = csv_end_row(&c, err);
     }
-    int bad = ferror(f);
-    return fclose(f) != 0 || bad ? err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path)
-                                 : CLRUN_OK;
+    int closed = csv_close(&c, err);
+    return rc ? rc : closed;
 }
 
 /* The distinct values of key k in order of first appearance (the axis order). */
@@ -305,13 +293,17 @@ static int value_index(const char **values, int n, const char *v)
     return -1;
 }
 
-/* The mean metric over finished points for each (value of key a, value of key b). */
+/* The mean metric over finished points for each (value of key a, value of
+ * key b), and when lo and hi are not NULL the least and the greatest. */
 static void cell_means(const Grid *g, int m, int a, const char **va, int na, int b,
-                       const char **vb, int nb, double *mean)
+                       const char **vb, int nb, double *mean, double *lo, double *hi)
 {
     int *count = calloc((size_t)na * (size_t)nb, sizeof *count);
-    for (int c = 0; c < na * nb; c++)
+    for (int c = 0; c < na * nb; c++) {
         mean[c] = 0;
+        if (lo)
+            lo[c] = INFINITY, hi[c] = -INFINITY;
+    }
     for (long i = 0; count && i < g->n; i++) {
         double v = metric_of(&g->results[i], m);
         /* inf or 1e308 (a diverged run) has no place on a figure's axis */
@@ -321,9 +313,14 @@ static void cell_means(const Grid *g, int m, int a, const char **va, int na, int
                                                                                  g->values[i][b]);
         mean[x * nb + y] += v;
         count[x * nb + y]++;
+        if (lo)
+            lo[x * nb + y] = fmin(lo[x * nb + y], v), hi[x * nb + y] = fmax(hi[x * nb + y], v);
     }
-    for (int c = 0; c < na * nb; c++)
+    for (int c = 0; c < na * nb; c++) {
         mean[c] = count && count[c] ? mean[c] / count[c] : NAN;
+        if (lo && !(count && count[c]))
+            lo[c] = hi[c] = NAN;
+    }
     free(count);
 }
 
@@ -347,7 +344,8 @@ static int varying_keys(const Grid *g, int *keys)
 }
 
 /* The metric against key a, one line per value of another varying key (the
- * first), averaged over the rest. */
+ * first), averaged over the rest, with a band from their least to their
+ * greatest where a line stands for more than one point. */
 static int plot_key(const Grid *g, const char *root, int m, int a, Err *err)
 {
     const char *va[SWEEP_MAX_VALUES], *vb[SWEEP_MAX_VALUES];
@@ -356,8 +354,9 @@ static int plot_key(const Grid *g, const char *root, int m, int a, Err *err)
         b = keys[k] != a ? keys[k] : -1;
     int na = axis_values(g, a, va, SWEEP_MAX_VALUES), nb = b < 0 ? 1 : axis_values(g, b, vb,
                                                                                   SWEEP_MAX_VALUES);
-    double x[SWEEP_MAX_VALUES], *mean = malloc((size_t)na * (size_t)nb * sizeof *mean);
-    double *ys = malloc((size_t)na * (size_t)nb * sizeof *ys);
+    size_t cells = (size_t)na * (size_t)nb;
+    double x[SWEEP_MAX_VALUES], *mean = malloc(3 * cells * sizeof *mean);
+    double *ys = malloc(3 * cells * sizeof *ys);
     PlotSeries *series = calloc((size_t)nb, sizeof *series);
     char (*labels)[160] = calloc((size_t)nb, sizeof *labels);
     if (!mean || !ys || !series || !labels) {
@@ -366,19 +365,30 @@ static int plot_key(const Grid *g, const char *root, int m, int a, Err *err)
     }
     for (int j = 0; j < na; j++)
         x[j] = j; /* a category per value, in the sweep's order, named under its tick */
-    cell_means(g, m, a, va, na, b, vb, nb, mean);
+    cell_means(g, m, a, va, na, b, vb, nb, mean, mean + cells, mean + 2 * cells);
+    int spread = 0; /* whether any line averages points that differ */
+    for (size_t c = 0; c < cells; c++)
+        spread |= mean[cells + c] < mean[2 * cells + c];
+    char metric[96], key_a[128], key_b[128];
+    plot_label(metrics[m].name, metric, sizeof metric);
+    plot_label(g->keys[a], key_a, sizeof key_a);
+    if (b >= 0)
+        plot_label(g->keys[b], key_b, sizeof key_b);
     for (int s = 0; s < nb; s++) {
         for (int j = 0; j < na; j++)
-            ys[s * na + j] = mean[j * nb + s];
+            for (int k = 0; k < 3; k++)
+                ys[k * cells + s * na + j] = mean[k * cells + j * nb + s];
         if (b >= 0)
-            snprintf(labels[s], sizeof labels[s], "%s=%s", g->keys[b], vb[s]);
+            snprintf(labels[s], sizeof labels[s], "%s %s", key_b, vb[s]);
         series[s] = (PlotSeries){.x = x, .y = ys + s * na, .n = na, .markers = PLOT_LINE_MARKERS,
-                                 .label = b >= 0 ? labels[s] : metrics[m].name};
+                                 .label = b >= 0 ? labels[s] : metric};
+        if (spread)
+            series[s].lo = ys + cells + s * na, series[s].hi = ys + 2 * cells + s * na;
     }
     char title[320], name[160], path[PATH_MAX];
-    snprintf(title, sizeof title, "%s against %s%s", metrics[m].name, g->keys[a],
-             n_keys > 2 ? " (mean over the other keys)" : "");
-    PlotPanel panel = {.title = title, .xlabel = g->keys[a], .ylabel = metrics[m].name,
+    snprintf(title, sizeof title, "%s against %s%s", metric, key_a,
+             spread ? " (mean over the other keys; band: least to greatest)" : "");
+    PlotPanel panel = {.title = title, .xlabel = key_a, .ylabel = metric,
                        .series = series, .n_series = nb, .x_names = va, .n_x_names = na};
     file_key(g->keys[a], name, sizeof name);
     snprintf(path, sizeof path, "%s/sweep_%s.png", root, name);
@@ -387,18 +397,23 @@ static int plot_key(const Grid *g, const char *root, int m, int a, Err *err)
     return rc;
 }
 
-/* The metric over the two varying keys a (rows) and b (columns). */
-static int plot_heat(const Grid *g, const char *root, int m, int a, int b, Err *err)
+/* The metric over the first two varying keys a (rows) and b (columns),
+ * averaged over the rest (`others` of them). */
+static int plot_heat(const Grid *g, const char *root, int m, int a, int b, int others, Err *err)
 {
     const char *va[SWEEP_MAX_VALUES], *vb[SWEEP_MAX_VALUES];
     int na = axis_values(g, a, va, SWEEP_MAX_VALUES), nb = axis_values(g, b, vb, SWEEP_MAX_VALUES);
     double *mean = malloc((size_t)na * (size_t)nb * sizeof *mean);
     if (!mean)
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
-    cell_means(g, m, a, va, na, b, vb, nb, mean);
-    char path[PATH_MAX];
+    cell_means(g, m, a, va, na, b, vb, nb, mean, NULL, NULL);
+    char path[PATH_MAX], metric[96], key_a[128], key_b[128], title[160];
     snprintf(path, sizeof path, "%s/sweep_heatmap.png", root);
-    PlotHeatmap h = {.title = metrics[m].name, .ylabel = g->keys[a], .xlabel = g->keys[b],
+    plot_label(metrics[m].name, metric, sizeof metric);
+    plot_label(g->keys[a], key_a, sizeof key_a);
+    plot_label(g->keys[b], key_b, sizeof key_b);
+    snprintf(title, sizeof title, "%s%s", metric, others ? " (mean over the other keys)" : "");
+    PlotHeatmap h = {.title = title, .ylabel = key_a, .xlabel = key_b,
                      .values = mean, .rows = na, .cols = nb, .row_labels = va, .col_labels = vb,
                      .value_format = "%.3f"};
     int rc = plot_heatmap(path, &h, err);
@@ -433,8 +448,8 @@ int merge_sweep(const char *root, const char *metric, Err *err)
     int keys[SWEEP_MAX_KEYS], n_keys = rc ? 0 : varying_keys(&g, keys);
     for (int k = 0; !rc && k < n_keys; k++)
         rc = plot_key(&g, root, m, keys[k], err);
-    if (!rc && n_keys == 2)
-        rc = plot_heat(&g, root, m, keys[0], keys[1], err);
+    if (!rc && n_keys >= 2)
+        rc = plot_heat(&g, root, m, keys[0], keys[1], n_keys - 2, err);
     if (!rc) {
         long finished = 0;
         for (long i = 0; i < g.n; i++)

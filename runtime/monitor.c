@@ -28,6 +28,7 @@ int monitor_parse(Monitor *m, SpecNode *train, const char *key, int stopping, Er
                         "val_loss, val_accuracy, test_loss, test_accuracy", name);
     if (!rc && stopping) rc = spec_int(map, "patience", 0, 0, 1000000, &m->patience, err);
     if (!rc && stopping) rc = spec_float(map, "min_delta", 0, &m->min_delta, err);
+    if (!rc && stopping) rc = spec_bool(map, "restore_best_weights", 0, &m->restore, err);
     if (!rc && (m->patience < 0 || !(m->min_delta >= 0)))
         rc = spec_error(map, err, "patience and min_delta must not be negative");
     return rc ? rc : spec_check_unused(map, key, err);

@@ -1,7 +1,9 @@
 /* monitor.h: watching one metric over the epochs, as Keras' callbacks do:
  * train.early_stopping (EarlyStopping: stop when `monitor` has not improved
  * by more than min_delta for `patience` epochs) and train.save_best
- * (ModelCheckpoint with save_best_only: keep the weights of the best epoch).
+ * (ModelCheckpoint with save_best_only: keep the weights of the best epoch);
+ * early_stopping's restore_best_weights puts the best epoch's weights back
+ * at the end of training, as Keras 3 does, stopped early or not.
  * Losses improve downwards, accuracies upwards. The state is a function of
  * the metrics so far, so a resumed run replays them and decides as an
  * uninterrupted one would. */
@@ -19,6 +21,7 @@ typedef struct {
     int metric;            /* MONITOR_* */
     long patience;         /* early stopping: epochs without improvement before it stops */
     double min_delta;      /* an improvement smaller than this does not count */
+    int restore;           /* early stopping: restore_best_weights */
     const SpecNode *node;  /* for messages */
     double best;           /* NaN before the first epoch */
     int best_epoch;
@@ -26,7 +29,7 @@ typedef struct {
 } Monitor;
 
 /* Reads train.<key> (absent: m->on is 0). With `stopping`, patience (default
- * 0, Keras') and min_delta (0) are read as well. */
+ * 0, Keras'), min_delta (0) and restore_best_weights (false) are read as well. */
 int monitor_parse(Monitor *m, SpecNode *train, const char *key, int stopping, Err *err);
 
 /* "val_loss" etc. */

@@ -26,6 +26,8 @@ enum {
     COL_FG = 1,     /* black: axes and text */
     COL_GRID = 2,   /* light gray */
     COL_SERIES = 3, /* first of N_SERIES_COLORS */
+    COL_MARK = 6,   /* tab10's red: what is wrong (a misclassified image) */
+    COL_BAND = 15,  /* a translucent tint, set for each band */
     N_SERIES_COLORS = 10,
     COLORBAR_STEPS = 64,
 };
@@ -37,7 +39,9 @@ static const int palette[][3] = {
     {127, 127, 127}, {188, 189, 34},  {23, 190, 207},
 };
 
-#define MARKER "#(840)" /* a circle */
+/* The legend's symbols, Hershey glyphs of plot_marker_shape's shapes in its order. */
+static const char *const legend_marker[PLOT_MARKER_SHAPES] = {"#(840)", "#(841)", "#(842)",
+                                                              "#(843)", "#(844)"};
 /* px per line of text in PLplot's plmtex displacements, with the font set here. */
 static const double CHAR_PX = 15.5;
 
@@ -76,6 +80,16 @@ void plot_file_path(const char *path, char *out, size_t size)
 }
 
 typedef void (*DrawFn)(const void *ctx);
+
+/* PLplot sizes text by the page's area (measured with pngcairo: 1.44 times
+ * as wide at 1250 px tall as at 600): a figure taller than PLOT_HEIGHT would
+ * get larger text, so its sizes are divided by the square root of the excess. */
+static double text_base = 1.0;
+
+static void set_text(double scale)
+{
+    plschr(0, scale * text_base);
+}
 
 static jmp_buf plot_jump;
 static int plot_jump_armed;
@@ -129,6 +143,7 @@ static int draw_stream(const char *file, int nx, int height, DrawFn draw, const 
         return 1;
     }
     plot_jump_armed = 1;
+    text_base = height > PLOT_HEIGHT ? sqrt((double)PLOT_HEIGHT / height) : 1.0;
     PLINT strm = -1;
     plmkstrm(&strm);
     if (strm < 0)
@@ -145,7 +160,7 @@ static int draw_stream(const char *file, int nx, int height, DrawFn draw, const 
     plinit();
     plwidth(plot_scale);
     plfont(1);
-    plschr(0, 1.0);
+    set_text(1.0);
     draw(ctx);
     stage = 2;
     plend1();
@@ -247,11 +262,32 @@ static void draw_line(const PlotSeries *s)
     }
 }
 
-static void draw_markers(const PlotSeries *s)
+/* px to world units along x and y, for shapes drawn at a size in px. */
+typedef struct {
+    double x, y;
+} PxScale;
+
+static PxScale px_scale(const PlotLayout *l)
 {
-    for (int i = 0; i < s->n; i++)
-        if (point_ok(s, i))
-            plstring(1, s->x + i, s->y + i, MARKER);
+    return (PxScale){(l->window.x1 - l->window.x0) / l->width,
+                     (l->window.y1 - l->window.y0) / l->height};
+}
+
+/* Series k's marker shape, outlined about each point: drawn here rather than
+ * as a font glyph, whose centre sits a few px off the point, so that the
+ * layout's padding of PLOT_MARKER_R keeps it whole. */
+static void draw_markers(const PlotSeries *s, int k, PxScale px)
+{
+    double shape[PLOT_MARKER_POINTS][2];
+    PLFLT x[PLOT_MARKER_POINTS], y[PLOT_MARKER_POINTS];
+    int m = plot_marker_shape(k, shape);
+    for (int i = 0; i < s->n; i++) {
+        if (!point_ok(s, i))
+            continue;
+        for (int v = 0; v < m; v++)
+            x[v] = s->x[i] + shape[v][0] * px.x, y[v] = s->y[i] + shape[v][1] * px.y;
+        plline(m, x, y);
+    }
 }
 
 static void draw_error_bars(const PlotSeries *s)
@@ -263,14 +299,56 @@ static void draw_error_bars(const PlotSeries *s)
         }
 }
 
-static void draw_series(const PlotSeries *s)
+/* The band from lo to hi, each run of finite points one polygon, in a
+ * translucent tint of the series' colour (COL_BAND) under its line. */
+static void draw_band(const PlotSeries *s, int k)
+{
+    const int *c = palette[COL_SERIES + k % N_SERIES_COLORS];
+    plscol0a(COL_BAND, c[0], c[1], c[2], 0.18);
+    plcol0(COL_BAND);
+    PLFLT *x = malloc(2 * (size_t)s->n * sizeof *x), *y = malloc(2 * (size_t)s->n * sizeof *y);
+    for (int start = 0; x && y && start < s->n;) {
+        int end = start, m = 0;
+        while (end < s->n && isfinite(s->x[end]) && isfinite(s->lo[end]) && isfinite(s->hi[end]))
+            end++;
+        for (int i = start; i < end; i++)
+            x[m] = s->x[i], y[m++] = s->hi[i];
+        for (int i = end - 1; i >= start; i--)
+            x[m] = s->x[i], y[m++] = s->lo[i];
+        if (end - start >= 2)
+            plfill(m, x, y);
+        start = end + 1;
+    }
+    free(x);
+    free(y);
+}
+
+/* The least-squares line across the series' x range, dashed. */
+static void draw_fit(const PlotSeries *s)
+{
+    double slope, icpt;
+    PLFLT x[2] = {INFINITY, -INFINITY}, y[2];
+    if (!plot_least_squares(s->x, s->y, s->n, &slope, &icpt))
+        return;
+    for (int i = 0; i < s->n; i++)
+        if (point_ok(s, i))
+            x[0] = fmin(x[0], s->x[i]), x[1] = fmax(x[1], s->x[i]);
+    y[0] = icpt + slope * x[0], y[1] = icpt + slope * x[1];
+    pllsty(2);
+    plline(2, x, y);
+    pllsty(1);
+}
+
+static void draw_series(const PlotSeries *s, int k, PxScale px)
 {
     if (s->markers != PLOT_MARKERS)
         draw_line(s);
     if (s->markers != PLOT_LINE)
-        draw_markers(s);
+        draw_markers(s, k, px);
     if (s->err)
         draw_error_bars(s);
+    if (s->fit)
+        draw_fit(s);
 }
 
 static void draw_legend(const PlotPanel *p, const PlotLayout *l)
@@ -293,7 +371,7 @@ static void draw_legend(const PlotPanel *p, const PlotLayout *l)
         widths[n] = 2.0 * plot_scale;
         scales[n] = 1.0;
         labels[n] = s->label;
-        symbols[n] = MARKER;
+        symbols[n] = legend_marker[i % PLOT_MARKER_SHAPES];
         n++;
     }
     if (!l->has_legend || n == 0)
@@ -360,13 +438,16 @@ static void draw_panel(const PlotPanel *p, int n_panels)
         draw_x_ticks(p, &l);
     plmtex("b", (l.bottom_px - 22) / CHAR_PX, 0.5, 0.5, text(p->xlabel));
     plmtex("l", 5.8, 0.5, 0.5, text(p->ylabel)); /* clear of 5-character tick labels */
-    plschr(0, l.title_scale);
+    set_text(l.title_scale);
     plmtex("t", 2.0 / l.title_scale, 0.5, 0.5, text(p->title));
-    plschr(0, 1.0);
+    set_text(1.0);
+    for (int i = 0; i < p->n_series; i++) /* bands under every line */
+        if (p->series[i].lo && p->series[i].hi)
+            draw_band(&p->series[i], i);
     plwidth(2.0 * plot_scale);
     for (int i = 0; i < p->n_series; i++) {
         plcol0(COL_SERIES + i % N_SERIES_COLORS);
-        draw_series(&p->series[i]);
+        draw_series(&p->series[i], i, px_scale(&l));
     }
     plwidth(plot_scale);
     plcol0(COL_FG);
@@ -433,6 +514,7 @@ static int grid_alloc(Grid *g, int nx, int ny)
     if (!g->p || !g->data) {
         free(g->p);
         free(g->data);
+        g->p = NULL, g->data = NULL;
         return -1;
     }
     for (int x = 0; x <= nx; x++)
@@ -452,20 +534,23 @@ static double image_value(const double *d, const float *f, size_t i)
     return d ? d[i] : (double)f[i];
 }
 
-/* Copies a row-major image (row 0 on top, doubles d or floats f) into g and
- * puts its finite range in r (lo < hi). Non-finite values go below that range,
- * where draw_image leaves them undrawn: the background shows, so a NaN never
- * passes for a real minimum. */
-static void grid_fill(const Grid *g, const double *d, const float *f, Range *r)
+/* Copies a row-major image (row 0 on top, doubles d or floats f) into g; puts
+ * its finite range in r (lo < hi) unless `fixed` (r is then the range to
+ * draw it in, shared with other images). Non-finite values go below that
+ * range, where draw_image leaves them undrawn: the background shows, so a NaN
+ * never passes for a real minimum. */
+static void grid_fill(const Grid *g, const double *d, const float *f, Range *r, int fixed)
 {
-    *r = (Range){INFINITY, -INFINITY};
     size_t n = (size_t)g->nx * (size_t)g->ny;
-    for (size_t i = 0; i < n; i++)
-        range_add(r, image_value(d, f, i));
-    if (r->lo > r->hi)
-        *r = (Range){0.0, 0.0};
-    if (r->hi <= r->lo)
-        r->hi = r->lo + 1.0;
+    if (!fixed) {
+        *r = (Range){INFINITY, -INFINITY};
+        for (size_t i = 0; i < n; i++)
+            range_add(r, image_value(d, f, i));
+        if (r->lo > r->hi)
+            *r = (Range){0.0, 0.0};
+        if (r->hi <= r->lo)
+            r->hi = r->lo + 1.0;
+    }
     double missing = r->lo - (r->hi - r->lo);
     for (int row = 0; row < g->ny; row++)
         for (int x = 0; x < g->nx; x++) {
@@ -495,6 +580,18 @@ static void set_gray(void)
     PLFLT pos[] = {0.0, 1.0}, level[] = {0.0, 1.0};
     plscmap1n(256);
     plscmap1l(1, 2, pos, level, level, level, NULL);
+}
+
+/* Blue for negative, white for 0, red for positive (ColorBrewer's RdBu,
+ * turned): for values on a symmetric scale. */
+static void set_diverging(void)
+{
+    PLFLT pos[] = {0.0, 0.25, 0.5, 0.75, 1.0};
+    PLFLT red[] = {0.129, 0.573, 1.0, 0.957, 0.698};
+    PLFLT green[] = {0.400, 0.773, 1.0, 0.647, 0.094};
+    PLFLT blue[] = {0.675, 0.871, 1.0, 0.510, 0.169};
+    plscmap1n(256);
+    plscmap1l(1, 5, pos, red, green, blue, NULL);
 }
 
 typedef struct {
@@ -546,7 +643,7 @@ static void heat_values(const HeatCtx *c)
     const PlotHeatmap *h = c->h;
     if (!h->value_format || c->layout.value_scale <= 0)
         return;
-    plschr(0, c->layout.value_scale);
+    set_text(c->layout.value_scale);
     for (int i = 0; i < h->rows; i++)
         for (int j = 0; j < h->cols; j++) {
             double v = h->values[(size_t)i * h->cols + j];
@@ -558,22 +655,34 @@ static void heat_values(const HeatCtx *c)
             plptex(j + 0.5, h->rows - i - 0.5 - 0.15 * c->layout.value_scale * CHAR_PX /
                                                    c->layout.cell_h, 1.0, 0.0, 0.5, buf);
         }
-    plschr(0, 1.0);
+    set_text(1.0);
     plcol0(COL_FG);
 }
 
-static void draw_colorbar(Range r)
+/* Sets the viewport to a rectangle in px from the top left of a figure
+ * `height` px tall. */
+static void viewport_px(const PlotRect *px, double height)
 {
-    PLFLT steps[COLORBAR_STEPS];
-    for (int i = 0; i < COLORBAR_STEPS; i++)
-        steps[i] = r.lo + (r.hi - r.lo) * i / (COLORBAR_STEPS - 1);
-    const PLFLT *values[] = {steps};
-    const char *axis_opts[] = {"bcvtm"};
-    PLFLT ticks[] = {0.0}, w, h;
-    PLINT sub_ticks[] = {0}, n_values[] = {COLORBAR_STEPS};
-    plcolorbar(&w, &h, PL_COLORBAR_IMAGE, PL_POSITION_RIGHT | PL_POSITION_OUTSIDE, 0.03, 0.0, 0.04,
-               1.0, COL_BG, COL_FG, 1, 0.0, 0.0, 0, 0.0, 0, NULL, NULL, 1, axis_opts, ticks,
-               sub_ticks, n_values, values);
+    plvpor(px->x0 / PLOT_WIDTH, px->x1 / PLOT_WIDTH, 1 - px->y1 / height, 1 - px->y0 / height);
+}
+
+/* A colour bar in bar (px, from plot_layout): the current colour map from
+ * r.lo at the bottom to r.hi at the top, its ticks pointing out of the bar so
+ * that none is drawn over the colours, numbers right of it, then label. */
+static void draw_colorbar(const PlotRect *bar, double height, Range r, const char *label)
+{
+    PLFLT col[2][COLORBAR_STEPS + 1], *rows[2] = {col[0], col[1]};
+    for (int i = 0; i <= COLORBAR_STEPS; i++)
+        col[0][i] = col[1][i] = r.lo + (r.hi - r.lo) * (i + 0.5) / COLORBAR_STEPS;
+    viewport_px(bar, height);
+    plwind(0, 1, r.lo, r.hi);
+    plimagefr((PLFLT_MATRIX)rows, 2, COLORBAR_STEPS + 1, 0, 1, r.lo, r.hi, r.lo, r.hi, r.lo, r.hi,
+              NULL, NULL);
+    plcol0(COL_FG);
+    plwidth(plot_scale);
+    plbox("bc", 0, 0, "bcimtv", 0, 0);
+    if (label)
+        plmtex("r", 5.2, 0.5, 0.5, label);
 }
 
 static void draw_heatmap(const void *ctx)
@@ -590,10 +699,11 @@ static void draw_heatmap(const void *ctx)
     heat_values(c);
     heat_labels(c);
     heat_axis_titles(c);
-    plschr(0, c->layout.title_scale);
+    set_text(c->layout.title_scale);
     plmtex("t", 1.5 / c->layout.title_scale, 0.5, 0.5, text(c->h->title));
-    plschr(0, 1.0);
-    draw_colorbar(c->range);
+    set_text(1.0);
+    set_viridis();
+    draw_colorbar(&c->layout.colorbar, PLOT_HEIGHT, c->range, NULL);
 }
 
 int plot_heatmap(const char *path, const PlotHeatmap *h, Err *err)
@@ -602,91 +712,293 @@ int plot_heatmap(const char *path, const PlotHeatmap *h, Err *err)
         return err_set(err, CLRUN_EINPUT, "plot: no output path");
     if (!h || !h->values || h->rows < 1 || h->cols < 1)
         return err_set(err, CLRUN_EINPUT, "%s: a heatmap needs values, rows and columns", path);
-    HeatCtx ctx = {h, {{0, 0, 0, 0}, 0, 0, 0, 0, 0, 0, 0}, {0}, {0, 0}};
+    HeatCtx ctx = {.h = h};
     plot_heat_layout(h, &ctx.layout);
     if (grid_alloc(&ctx.grid, h->cols, h->rows) != 0)
         return err_set(err, CLRUN_ERUNTIME, "%s: out of memory", path);
-    grid_fill(&ctx.grid, h->values, NULL, &ctx.range);
+    grid_fill(&ctx.grid, h->values, NULL, &ctx.range, 0);
     int rc = render(path, 1, PLOT_HEIGHT, draw_heatmap, &ctx, err);
     grid_free(&ctx.grid);
     return rc;
 }
 
 typedef struct {
-    const char *title;
-    const float *images;
-    int n;
-    const char *const *captions;
-    double caption_scale;
+    const PlotImages *im;
     PlotImagesLayout layout;
-    Grid grid;
+    double caption_scale;
+    char (*captions)[96];  /* as drawn: numbered, or NULL for none */
+    Grid grid[2];
+    Range range[2];        /* of a set on a shared scale */
+    int is_signed[2];
 } ImagesCtx;
 
-/* Sets the viewport of image k: centred in its cell, above its caption. */
-static void image_viewport(const ImagesCtx *c, int k)
+static void set_image_colours(const ImagesCtx *c, int s)
 {
-    const PlotImagesLayout *l = &c->layout;
-    int r = k / l->cols, col = k % l->cols;
-    double cx = (col + 0.5) * l->cell_w, top = l->top + r * l->cell_h;
-    double spare = l->cell_h - l->caption - l->thumb_h; /* split above and below */
-    double y1 = top + spare / 2, y0 = y1 + l->thumb_h;  /* px from the top */
-    plvpor((cx - l->thumb_w / 2) / PLOT_WIDTH, (cx + l->thumb_w / 2) / PLOT_WIDTH,
-           1 - y0 / l->height, 1 - y1 / l->height);
+    if (c->im->set[s].scale == PLOT_SCALE_SHARED && c->is_signed[s])
+        set_diverging();
+    else
+        set_gray();
 }
 
-/* Character scale for the captions: smaller as the columns narrow, so that
- * neighbouring captions do not run into each other. */
-static double caption_scale(const char *const *captions, int n, int cols)
+/* Image k of set s in its box, fitted to its own aspect; framed in red when marked. */
+static void draw_part(const ImagesCtx *c, int k, int s)
 {
-    size_t longest = 0;
-    for (int k = 0; captions && k < n; k++)
-        if (captions[k] && strlen(captions[k]) > longest)
-            longest = strlen(captions[k]);
-    if (!captions)
-        return 0.0;
-    double fit = (double)PLOT_WIDTH / cols / ((double)longest * PLOT_CHAR_W + 12);
-    return fit < 0.5 ? 0.5 : fit > 0.9 ? 0.9 : fit;
+    const PlotImageSet *set = &c->im->set[s];
+    PlotRect b;
+    plot_image_box(&c->layout, k, s, &b);
+    double scale = fmin((b.x1 - b.x0) / set->w, (b.y1 - b.y0) / set->h);
+    double cx = (b.x0 + b.x1) / 2, cy = (b.y0 + b.y1) / 2;
+    b = (PlotRect){cx - scale * set->w / 2, cx + scale * set->w / 2, cy - scale * set->h / 2,
+                   cy + scale * set->h / 2};
+    viewport_px(&b, c->layout.height);
+    plwind(0, set->w, 0, set->h);
+    Range r = c->range[s];
+    grid_fill(&c->grid[s], NULL, set->images + (size_t)k * set->h * set->w, &r,
+              set->scale == PLOT_SCALE_SHARED);
+    set_image_colours(c, s);
+    draw_image(&c->grid[s], r);
+    int marked = c->im->marked && c->im->marked[k];
+    plcol0(marked ? COL_MARK : COL_FG);
+    plwidth((marked ? 4.0 : 1.0) * plot_scale);
+    plbox("bc", 0, 0, "bc", 0, 0);
+    plwidth(plot_scale);
+}
+
+/* Panel k's caption, under it and centred on it; red when marked. */
+static void draw_caption(const ImagesCtx *c, int k)
+{
+    PlotRect first, last;
+    plot_image_box(&c->layout, k, 0, &first);
+    plot_image_box(&c->layout, k, c->layout.parts - 1, &last);
+    first.x1 = last.x1;
+    viewport_px(&first, c->layout.height);
+    plcol0(c->im->marked && c->im->marked[k] ? COL_MARK : COL_FG);
+    plmtex("b", 1.2, 0.5, 0.5, c->captions[k]);
 }
 
 static void draw_images(const void *ctx)
 {
     const ImagesCtx *c = ctx;
-    size_t size = (size_t)c->grid.nx * (size_t)c->grid.ny;
     pladv(0);
-    set_gray();
     plcol0(COL_FG);
-    if (c->title) {
+    if (c->im->title) {
         plvpor(0.0, 1.0, 0.0, 1.0);
         plwind(0.0, 1.0, 0.0, 1.0);
-        plptex(0.5, 1 - 25 / c->layout.height, 1.0, 0.0, 0.5, c->title);
+        set_text(c->layout.title_scale);
+        plptex(0.5, 1 - 25 / c->layout.height, 1.0, 0.0, 0.5, c->im->title);
     }
-    plschr(0, c->caption_scale > 0 ? c->caption_scale : 1.0);
-    for (int k = 0; k < c->n; k++) {
-        Range r;
-        grid_fill(&c->grid, NULL, c->images + (size_t)k * size, &r);
-        image_viewport(c, k);
-        plwind(0, c->grid.nx, 0, c->grid.ny);
-        draw_image(&c->grid, r);
-        plbox("bc", 0, 0, "bc", 0, 0);
-        if (c->captions && c->captions[k])
-            plmtex("b", 1.2, 0.5, 0.5, c->captions[k]);
+    set_text(c->caption_scale > 0 ? c->caption_scale : 1.0);
+    for (int k = 0; k < c->im->n; k++) {
+        for (int s = 0; s < c->layout.parts; s++)
+            draw_part(c, k, s);
+        if (c->captions && c->captions[k][0])
+            draw_caption(c, k);
     }
+    set_text(1.0);
+    for (int s = 0, bar = 0; s < 2; s++)
+        if (c->im->set[s].images && c->im->set[s].scale == PLOT_SCALE_SHARED) {
+            set_image_colours(c, s);
+            draw_colorbar(&c->layout.colorbar[bar++], c->layout.height, c->range[s],
+                          c->im->set[s].label);
+        }
 }
 
-int plot_images(const char *path, const char *title, const float *images, int n, int h, int w,
-                int cols, const char *const *captions, Err *err)
+/* The captions as drawn: "k: caption", "k" alone, or the caption; NULL when
+ * there are none. */
+static char (*make_captions(const PlotImages *im))[96]
+{
+    if (!im->captions && !im->numbered)
+        return NULL;
+    char (*out)[96] = calloc((size_t)im->n, sizeof *out);
+    for (int k = 0; out && k < im->n; k++) {
+        const char *cap = im->captions && im->captions[k] ? im->captions[k] : NULL;
+        if (im->numbered)
+            snprintf(out[k], sizeof out[k], cap ? "%d: %s" : "%d", k, cap ? cap : "");
+        else if (cap)
+            snprintf(out[k], sizeof out[k], "%s", cap);
+    }
+    return out;
+}
+
+/* Character scale for the captions: smaller as the panels narrow, so that
+ * neighbouring captions keep a gap between them. */
+static double caption_scale(char (*captions)[96], int n, double cell_w)
+{
+    size_t longest = 0;
+    for (int k = 0; captions && k < n; k++)
+        if (strlen(captions[k]) > longest)
+            longest = strlen(captions[k]);
+    if (!captions)
+        return 0.0;
+    double fit = cell_w / ((double)longest * PLOT_CHAR_W + 24);
+    return fit < 0.5 ? 0.5 : fit > 0.9 ? 0.9 : fit;
+}
+
+static int check_images(const char *path, const PlotImages *im, Err *err)
 {
     if (!path || !*path)
         return err_set(err, CLRUN_EINPUT, "plot: no output path");
-    if (!images || n < 1 || h < 1 || w < 1 || cols < 0)
-        return err_set(err, CLRUN_EINPUT, "%s: an image grid needs images, sizes and columns", path);
-    ImagesCtx ctx = {.title = title, .images = images, .n = n, .captions = captions};
-    plot_images_layout(n, h, w, cols, title != NULL, 0.0, &ctx.layout);
-    ctx.caption_scale = caption_scale(captions, n, ctx.layout.cols);
-    plot_images_layout(n, h, w, ctx.layout.cols, title != NULL, ctx.caption_scale, &ctx.layout);
-    if (grid_alloc(&ctx.grid, w, h) != 0)
-        return err_set(err, CLRUN_ERUNTIME, "%s: out of memory", path);
-    int rc = render(path, 1, (int)lround(ctx.layout.height), draw_images, &ctx, err);
-    grid_free(&ctx.grid);
+    if (!im || im->n < 1 || im->cols < 0)
+        return err_set(err, CLRUN_EINPUT, "%s: an image grid needs images and columns", path);
+    for (int s = 0; s < 2; s++) {
+        const PlotImageSet *set = &im->set[s];
+        if ((s == 0 || set->images) && (!set->images || set->h < 1 || set->w < 1))
+            return err_set(err, CLRUN_EINPUT, "%s: image set %d needs images and sizes", path, s);
+    }
+    return CLRUN_OK;
+}
+
+int plot_images(const char *path, const PlotImages *im, Err *err)
+{
+    int rc = check_images(path, im, err);
+    if (rc)
+        return rc;
+    ImagesCtx ctx = {.im = im, .captions = make_captions(im)};
+    plot_images_layout(im, 0.0, &ctx.layout);
+    ctx.caption_scale = caption_scale(ctx.captions, im->n, ctx.layout.cell_w);
+    plot_images_layout(im, ctx.caption_scale, &ctx.layout);
+    int parts = ctx.layout.parts, ok = !(im->captions || im->numbered) || ctx.captions;
+    for (int s = 0; s < parts; s++) {
+        const PlotImageSet *set = &im->set[s];
+        plot_value_range(set->images, (size_t)im->n * set->h * set->w, &ctx.range[s].lo,
+                         &ctx.range[s].hi, &ctx.is_signed[s]);
+        ok = ok && grid_alloc(&ctx.grid[s], set->w, set->h) == 0;
+    }
+    rc = ok ? render(path, 1, (int)lround(ctx.layout.height), draw_images, &ctx, err)
+            : err_set(err, CLRUN_ERUNTIME, "%s: out of memory", path);
+    for (int s = 0; s < parts; s++)
+        grid_free(&ctx.grid[s]);
+    free(ctx.captions);
+    return rc;
+}
+
+/* ---- decision boundaries ---- */
+
+typedef struct {
+    const PlotBoundary *b;
+    PlotBoundaryLayout layout;
+    Grid grid;          /* p at the cells' centres, p[x][y] with y = 0 at the bottom */
+    PLFLT *centres;     /* the cells' centres along either axis */
+} BoundaryCtx;
+
+/* The colours of the classes, as the line charts' first two series. */
+static const int class_colour[2] = {COL_SERIES + 1, COL_SERIES}; /* orange, blue */
+
+/* Class 0's colour, light, at 0; white at 0.5; class 1's, light, at 1 (the
+ * Playground's orange and blue): the shading stays behind the markers. */
+static void set_classes_map(void)
+{
+    const int *a = palette[class_colour[0]], *z = palette[class_colour[1]];
+    PLFLT pos[] = {0.0, 0.5, 1.0};
+    PLFLT red[] = {(a[0] + 255) / 510.0, 1.0, (z[0] + 255) / 510.0};
+    PLFLT green[] = {(a[1] + 255) / 510.0, 1.0, (z[1] + 255) / 510.0};
+    PLFLT blue[] = {(a[2] + 255) / 510.0, 1.0, (z[2] + 255) / 510.0};
+    plscmap1n(256);
+    plscmap1l(1, 3, pos, red, green, blue, NULL);
+}
+
+/* Point (x, y)'s marker of class c, px in world units: filled, outlined. */
+static void boundary_marker(double x, double y, int c, double px)
+{
+    double shape[PLOT_MARKER_POINTS][2];
+    PLFLT vx[PLOT_MARKER_POINTS], vy[PLOT_MARKER_POINTS];
+    int m = plot_marker_shape(c, shape);
+    for (int v = 0; v < m; v++)
+        vx[v] = x + shape[v][0] * px, vy[v] = y + shape[v][1] * px;
+    plcol0(class_colour[c]);
+    plfill(m, vx, vy);
+    plcol0(COL_FG);
+    plline(m, vx, vy);
+}
+
+static void boundary_legend(const BoundaryCtx *c)
+{
+    const PlotBoundaryLayout *l = &c->layout;
+    const PlotRect *r = &l->legend;
+    double w = r->x1 - r->x0, h = r->y1 - r->y0;
+    viewport_px(r, PLOT_HEIGHT);
+    plwind(0, w, h, 0); /* px, y down */
+    plcol0(COL_FG);
+    plwidth(plot_scale);
+    PLFLT bx[] = {0, w, w, 0, 0}, by[] = {0, 0, h, h, 0};
+    plline(5, bx, by);
+    set_text(0.9);
+    for (int k = 0; k < 2; k++) {
+        double y = 12 + (k + 0.5) * l->legend_row, x = 12 + PLOT_MARKER_R;
+        boundary_marker(x, y, k, 1.0); /* px are world units here */
+        plcol0(COL_FG);
+        plptex(x + PLOT_MARKER_R + 10, y, 1.0, 0.0, 0.0, text(c->b->class_names[k]));
+    }
+    set_text(1.0);
+}
+
+static void draw_boundary(const void *ctx)
+{
+    const BoundaryCtx *c = ctx;
+    const PlotBoundary *b = c->b;
+    const PlotBoundaryLayout *l = &c->layout;
+    const PlotRect *v = &l->viewport;
+    int n = c->grid.nx;
+    double h = l->half;
+    pladv(0);
+    plvpor(v->x0, v->x1, v->y0, v->y1);
+    plwind(-h, h, -h, h);
+    set_classes_map();
+    plimagefr((PLFLT_MATRIX)c->grid.p, n + 1, n + 1, -h, h, -h, h, 0.0, 1.0, 0.0, 1.0, NULL,
+              NULL);
+    PLcGrid centres = {c->centres, c->centres, NULL, n, n, 0};
+    PLFLT boundary = 0.5;
+    plcol0(COL_FG);
+    plwidth(2.0 * plot_scale);
+    plcont((PLFLT_MATRIX)c->grid.p, n, n, 1, n, 1, n, &boundary, 1, pltr1, &centres);
+    plwidth(plot_scale);
+    double px = 2 * h / (l->area.x1 - l->area.x0);
+    for (int i = 0; i < b->n_points; i++)
+        if (isfinite(b->x[i]) && isfinite(b->y[i]))
+            boundary_marker(b->x[i], b->y[i], b->label[i] ? 1 : 0, px);
+    plcol0(COL_FG);
+    plbox("bcnst", 0, 0, "bcnstv", 0, 0);
+    plmtex("b", 3.0, 0.5, 0.5, text(b->xlabel));
+    plmtex("l", 3.5, 0.5, 0.5, text(b->ylabel));
+    set_text(l->title_scale);
+    plmtex("t", 1.5 / l->title_scale, 0.5, 0.5, text(b->title));
+    set_text(1.0);
+    char label[96];
+    snprintf(label, sizeof label, "probability of %s", text(b->class_names[1]));
+    set_classes_map();
+    draw_colorbar(&l->colorbar, PLOT_HEIGHT, (Range){0.0, 1.0}, label);
+    boundary_legend(c);
+}
+
+int plot_boundary(const char *path, const PlotBoundary *b, Err *err)
+{
+    if (!path || !*path)
+        return err_set(err, CLRUN_EINPUT, "plot: no output path");
+    if (!b || !b->decide || b->resolution < 2 || b->n_points < 0 ||
+        (b->n_points && (!b->x || !b->y || !b->label)))
+        return err_set(err, CLRUN_EINPUT, "%s: a decision boundary needs a decision function, "
+                       "a resolution of 2 or more and its points", path);
+    BoundaryCtx ctx = {.b = b};
+    plot_boundary_layout(b, &ctx.layout);
+    int n = b->resolution;
+    double h = ctx.layout.half, *xy = malloc((size_t)n * n * 2 * sizeof *xy);
+    double *p = malloc((size_t)n * n * sizeof *p);
+    ctx.centres = malloc((size_t)n * sizeof *ctx.centres);
+    int rc = xy && p && ctx.centres && grid_alloc(&ctx.grid, n, n) == 0
+                 ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "%s: out of memory", path);
+    for (int i = 0; !rc && i < n; i++)
+        ctx.centres[i] = -h + (i + 0.5) * 2 * h / n;
+    for (int y = 0; !rc && y < n; y++)
+        for (int x = 0; x < n; x++)
+            xy[2 * ((size_t)y * n + x)] = ctx.centres[x], xy[2 * ((size_t)y * n + x) + 1] =
+                                                              ctx.centres[y];
+    if (!rc) rc = b->decide(xy, n * n, p, b->ctx, err);
+    for (int y = 0; !rc && y < n; y++)
+        for (int x = 0; x < n; x++)
+            ctx.grid.p[x][y] = p[(size_t)y * n + x];
+    if (!rc) rc = render(path, 1, PLOT_HEIGHT, draw_boundary, &ctx, err);
+    if (ctx.grid.p)
+        grid_free(&ctx.grid);
+    free(xy), free(p), free(ctx.centres);
     return rc;
 }

@@ -1,5 +1,5 @@
 /* plot.h: figures as PNG files (or SVG and PDF, plot_set_format) (line
- * charts, heatmaps, image grids), drawn with PLplot's pngcairo driver on a white background, 900x600 px (twice
+ * charts, heatmaps, image grids, decision boundaries), drawn with PLplot's pngcairo driver on a white background, 900x600 px (twice
  * that at plot_set_dpi(200)), and
  * written atomically (to path.tmp, then renamed). Non-finite values in series
  * are skipped, and in heatmaps and images left undrawn (white). Functions return CLRUN_OK, CLRUN_EINPUT for bad arguments or
@@ -32,13 +32,18 @@ void plot_file_path(const char *path, char *out, size_t size);
 enum { PLOT_LINE = 0, PLOT_MARKERS = 1, PLOT_LINE_MARKERS = 2 };
 
 /* One curve: n points, a legend label (NULL: none), how it is drawn, and
- * optionally an error bar of +-err[i] at each point. */
+ * optionally an error bar of +-err[i] at each point, a shaded band from lo[i]
+ * to hi[i] (the spread behind a mean), and with fit its least-squares line
+ * across its x range (a scatter's trend). Each series has its own colour and
+ * its own marker shape (plot_marker_shape), so that they differ in gray too. */
 typedef struct {
     const double *x, *y;
     int n;
     const char *label;
     int markers;
     const double *err;
+    const double *lo, *hi;
+    int fit;
 } PlotSeries;
 
 /* A figure of one or more panels side by side, each with its title, axis
@@ -57,6 +62,13 @@ typedef struct {
 
 int plot_lines(const char *path, const PlotPanel *panels, int n_panels, Err *err);
 
+/* The words a figure shows for a setting's dotted key or a metric's name
+ * (plot_label.c's table): "batch size" for train.batch_size, "dropout rate
+ * of conv2_drop" for model.layers.conv2_drop.rate, "final test accuracy" for
+ * final_test_accuracy; other names their last part, underscores as spaces.
+ * Returns out. */
+const char *plot_label(const char *name, char *out, size_t size);
+
 /* A heatmap of rows x cols values (row-major, row 0 on top) with a colour
  * bar. Row and column labels may be NULL (indices are shown); labels that
  * would overlap are turned and thinned. ylabel names the rows, xlabel the
@@ -72,12 +84,73 @@ typedef struct {
 
 int plot_heatmap(const char *path, const PlotHeatmap *h, Err *err);
 
-/* A grid of grayscale images (each h x w floats, any range: each image scaled
- * to its own min..max), with a caption under each (may be NULL), `cols` per
- * row (0: as many as make the images largest). The images are as large as
- * the figure allows; it grows taller than 600 px when many rows would make
- * them small. */
-int plot_images(const char *path, const char *title, const float *images, int n, int h, int w,
-                int cols, const char *const *captions, Err *err);
+/* How an image grid maps values to colours. */
+enum {
+    /* pictures (digits, letters): each image gray from its own min to its max, no colour bar */
+    PLOT_SCALE_EACH = 0,
+    /* values (weights, activations, masks): one scale for every image of the set and a colour
+     * bar, so that sizes compare across panels; symmetric about 0 in a blue-white-red map
+     * when the values have both signs, so that the sign reads at a glance */
+    PLOT_SCALE_SHARED = 1,
+};
+
+/* n images of h x w floats (row-major, row 0 on top) and how they are coloured;
+ * label names the values on the set's colour bar (may be NULL). */
+typedef struct {
+    const float *images;
+    int h, w;
+    int scale;
+    const char *label;
+} PlotImageSet;
+
+/* A grid of n panels. A panel is image k of set[0], or, when set[1].images is
+ * set, image k of set[0] with image k of set[1] beside it (a filter and its
+ * output), each set on its own scale. cols: panels per row, 0 for a
+ * near-square grid (plot_grid_cols). Under each panel its caption (captions
+ * may be NULL), led by its number when numbered; marked[k] (may be NULL)
+ * frames panel k and writes its caption in red (a wrong prediction). The
+ * images are as large as the figure allows; it grows taller than 600 px when
+ * many rows would make them small. Non-finite values are left white. */
+typedef struct {
+    const char *title;
+    int n;
+    PlotImageSet set[2];
+    int cols;
+    const char *const *captions;
+    const unsigned char *marked;
+    int numbered;
+} PlotImages;
+
+int plot_images(const char *path, const PlotImages *im, Err *err);
+
+/* A two-class classifier's decision over the plane (the Playground's
+ * picture): the probability of class 1 shaded from class 0's colour through
+ * white at 0.5 to class 1's, the decision boundary (p = 0.5) drawn as a
+ * line, and the points over it as markers of their class's colour and shape,
+ * a legend naming the classes beside a colour bar. The view is a square,
+ * the same scale on both axes, centred on 0, wide enough for every point's
+ * marker and at least -min_half..min_half (the Playground's 6). decide
+ * fills p[i] with the probability of class 1 at (xy[2i], xy[2i+1]) for n
+ * points (the centres of the shaded cells); resolution cells a side. */
+typedef int (*PlotDecide)(const double *xy, int n, double *p, void *ctx, Err *err);
+typedef struct {
+    const char *title, *xlabel, *ylabel;
+    const double *x, *y;          /* n_points points */
+    const unsigned char *label;   /* each point's class, 0 or 1 */
+    int n_points;
+    const char *class_names[2];
+    double min_half;
+    int resolution;
+    PlotDecide decide;
+    void *ctx;
+} PlotBoundary;
+
+int plot_boundary(const char *path, const PlotBoundary *b, Err *err);
+
+/* The decimals (0 to 6) that write each of the n values with at least
+ * `digits` significant digits: one format for a figure's numbers, so that
+ * captions side by side have the same digits (41.9 beside 415.1, not 41.92
+ * beside 415.1). Non-finite and zero values are skipped. */
+int plot_decimals(const double *v, int n, int digits);
 
 #endif

@@ -1,11 +1,17 @@
 /* predict.c: class probabilities and predictions.csv (see predict.h). */
 #include "predict.h"
 
+#include "io/csv.h"
 #include "layers/loss.h"
 
+#include <libgen.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "plot.h"
+#include "rundir.h"
 
 int predict_probabilities(const char *loss, const float *out, int units, int classes,
                           double *probs, Err *err)
@@ -32,22 +38,6 @@ int predict_probabilities(const char *loss, const float *out, int units, int cla
     for (int c = 0; logits && c < classes; c++)
         probs[c] /= sum;
     return CLRUN_OK;
-}
-
-/* A CSV field: quoted when it holds a comma, a quote or a line break. */
-static void field(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
 }
 
 static void class_name(const Dataset *names, int c, char *buf, size_t size)
@@ -90,27 +80,100 @@ void predict_per_class(FILE *out, const double *probs, const int *labels, int n,
 int predict_write(const char *path, char *const *files, int n, const double *probs, int classes,
                   const Dataset *names, Err *err)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
+    Csv f;
+    int rc = csv_open(&f, path, "w", err);
+    if (rc)
+        return rc;
     char name[DATASET_NAME_MAX + 16];
-    fputs("file,predicted", f);
+    csv_text(&f, "file");
+    csv_text(&f, "predicted");
     for (int c = 0; c < classes; c++) {
         class_name(names, c, name, sizeof name);
-        fputc(',', f);
-        field(f, name);
+        csv_text(&f, name);
     }
-    fputc('\n', f);
-    for (int i = 0; i < n; i++) {
+    rc = csv_end_row(&f, err);
+    for (int i = 0; i < n && !rc; i++) {
+        const double *p = probs + (size_t)i * classes;
+        csv_text(&f, files[i]);
+        class_name(names, most_probable(p, classes), name, sizeof name);
+        csv_text(&f, name);
+        for (int c = 0; c < classes; c++)
+            csv_number(&f, "%.6f", p[c]);
+        rc = csv_end_row(&f, err);
+    }
+    int closed = csv_close(&f, err);
+    return rc ? rc : closed;
+}
+
+int predict_figure(const char *path, const Dataset *images, const double *probs, int classes,
+                   const Dataset *names, Err *err)
+{
+    int n = images->n;
+    size_t plane = (size_t)images->h * images->w, example = (size_t)images->c * plane;
+    float *pixels = malloc((size_t)(n ? n : 1) * plane * sizeof *pixels);
+    char (*text)[64] = malloc((size_t)(n ? n : 1) * sizeof *text);
+    const char **captions = malloc((size_t)(n ? n : 1) * sizeof *captions);
+    int rc = pixels && text && captions ? CLRUN_OK
+                                        : err_set(err, CLRUN_ERUNTIME, "out of memory");
+    for (int i = 0; !rc && i < n; i++) {
         const double *p = probs + (size_t)i * classes;
         int best = most_probable(p, classes);
-        field(f, files[i]);
+        char name[DATASET_NAME_MAX + 16];
         class_name(names, best, name, sizeof name);
-        fputc(',', f);
-        field(f, name);
-        for (int c = 0; c < classes; c++)
-            fprintf(f, ",%.6f", p[c]);
-        fputc('\n', f);
+        snprintf(text[i], sizeof text[i], "%.40s (p %.2f)", name, p[best]);
+        captions[i] = text[i];
+        for (size_t j = 0; j < plane; j++)
+            pixels[(size_t)i * plane + j] = images->pixels ? images->pixels[i * example + j]
+                                                           : images->values[i * example + j];
     }
-    return fclose(f) == 0 ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
+    char title[64];
+    snprintf(title, sizeof title, "Predictions for %d image%s", n, n == 1 ? "" : "s");
+    PlotImages im = {.title = title, .n = n,
+                     .set = {{.images = pixels, .h = images->h, .w = images->w}},
+                     .captions = captions};
+    if (!rc) rc = plot_images(path, &im, err);
+    free(pixels), free(text), free(captions);
+    return rc;
 }
+
+int predict_outputs(const char *out, const char *weights, char *csv, char *png, size_t size,
+                    Err *err)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", weights);
+    DatasetPath folder, file;
+    int rc = out ? CLRUN_OK : dataset_join(folder, dirname(dir), "predict", err);
+    if (!rc) rc = out ? CLRUN_OK : dataset_join(file, folder, "predictions.csv", err);
+    if (!rc && (size_t)snprintf(csv, size, "%s", out ? out : file) >= size)
+        rc = err_set(err, CLRUN_EINPUT, "%s: path too long", out ? out : file);
+    if (!rc && !out) rc = rundir_make(folder, err);
+    size_t len = strlen(csv), stem = len > 4 && strcmp(csv + len - 4, ".csv") == 0 ? len - 4 : len;
+    if (!rc && (size_t)snprintf(png, size, "%.*s.png", (int)stem, csv) >= size)
+        rc = err_set(err, CLRUN_EINPUT, "%s: path too long", csv);
+    return rc;
+}
+
+/* The mean byte of a set's images, or -1 when they are not bytes. */
+static double mean_pixel(const Dataset *ds)
+{
+    size_t count = (size_t)ds->n * ds->c * ds->h * ds->w;
+    double sum = 0;
+    for (size_t i = 0; ds->pixels && i < count; i++)
+        sum += ds->pixels[i];
+    return ds->pixels && count ? sum / (double)count : -1;
+}
+
+void predict_check_statistics(const Dataset *images, const Dataset *train, int inverted)
+{
+    double mine = mean_pixel(images), theirs = mean_pixel(train);
+    if (mine < 0 || theirs < 0 || fabs(mine - theirs) <= 255 / 4.0)
+        return;
+    int swap_helps = fabs(255 - mine - theirs) < fabs(mine - theirs);
+    printf("Warning: the images' mean pixel is %.0f, the training images' %.0f (of 255): they "
+           "do not look like what the model was trained on, and its answers may be confident "
+           "and wrong%s\n", mine, theirs,
+           !swap_helps ? ""
+           : inverted  ? "; without --invert they would be closer"
+                       : "; --invert (dark writing on a light page) would bring them closer");
+}
+

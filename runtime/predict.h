@@ -23,6 +23,24 @@ int predict_probabilities(const char *loss, const float *out, int units, int cla
 int predict_write(const char *path, char *const *files, int n, const double *probs, int classes,
                   const Dataset *names, Err *err);
 
+/* predictions.png: each image (its first channel, as the model saw it) with
+ * its most probable class and that class's probability under it. */
+int predict_figure(const char *path, const Dataset *images, const double *probs, int classes,
+                   const Dataset *names, Err *err);
+
+/* Where predict writes: out (--out FILE.csv) when given, else
+ * predict/predictions.csv beside the weights (in their run's directory,
+ * never the current one by accident); the figure is the CSV's name with .png
+ * for .csv. The folder is made. */
+int predict_outputs(const char *out, const char *weights, char *csv, char *png, size_t size,
+                    Err *err);
+
+/* How far the images' mean pixel is from the training images' (bytes, 0 to
+ * 255): a warning on stdout past a quarter of the range, suggesting
+ * --invert when swapping black and white would bring them closer (dark
+ * writing on a light page given to a model of light on dark). */
+void predict_check_statistics(const Dataset *images, const Dataset *train, int inverted);
+
 /* A table to out: per class (named from names, or numbered), its examples,
  * those whose most probable class is theirs, and that share. */
 void predict_per_class(FILE *out, const double *probs, const int *labels, int n, int classes,

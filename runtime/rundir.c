@@ -4,15 +4,48 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "io/file.h"
+
+int rundir_own_file(const char *name)
+{
+    static const char *const own[] = {
+        /* the run's */
+        "config.yaml*", "history.*", "steps.csv*", "loss_curve.*", "weights.safetensors*",
+        "weights_best.*", "checkpoint.safetensors*", "checkpoint_best.safetensors*", "SUCCESS",
+        ".lock", "output.log",
+        /* a sweep's */
+        "sweep.csv*", "results.csv", "sweep_*.*",
+        /* the analyses' (runtime/analysis/) */
+        "predictions.*", "misclassified.*", "confusion.*", "features_*.npy", "labels_*.npy",
+        "filters_*.*", "feature_maps_*.*", "rdm_*.*", "rsa_*.*", "readout.*", "embeddings_*.npy",
+        "distances.*", "neighbours*.*", "similarity_*.*", "factorized_*.*", "classes_*.txt",
+        "data_preview.*", "decision_boundary.*",
+    };
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        if (fnmatch(own[i], name, FNM_PERIOD) == 0)
+            return 1;
+    return 0;
+}
+
+int rundir_path(const char *out, const char *name, const char *file, char *path, size_t size,
+                Err *err)
+{
+    if (!out && (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0))
+        return err_set(err, CLRUN_EINPUT, "%s: its name '%s' gives no run directory of its own "
+                       "(runs/%s); rename the file, or give --out DIR", file, name, name);
+    int len = out ? snprintf(path, size, "%s", out) : snprintf(path, size, "runs/%s", name);
+    if (len < 0 || (size_t)len >= size)
+        return err_set(err, CLRUN_EINPUT, "%s: the run directory's path is too long", file);
+    return CLRUN_OK;
+}
 
 int rundir_make(const char *path, Err *err)
 {
@@ -61,8 +94,9 @@ int rundir_mark_success(const char *dir, const RunMark *mark, Err *err)
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/SUCCESS", dir);
     FILE *f = fopen(path, "w");
-    if (!f || fprintf(f, "finished\nsettings: %016llx\nepochs: %ld\npoint: %s\n", mark->settings,
-                      mark->epochs, mark->point) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+    if (!f || fprintf(f, "finished\nsettings: %016llx\nepochs: %ld\npoint: %s\nweights: %s\n"
+                      "result: %s\n", mark->settings, mark->epochs, mark->point, mark->weights,
+                      mark->result) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
         int e = errno;
         if (f)
             fclose(f);
@@ -78,7 +112,7 @@ int rundir_finished(const char *dir, RunMark *mark)
     snprintf(path, sizeof path, "%s/SUCCESS", dir);
     memset(mark, 0, sizeof *mark);
     Err ignored;
-    FILE *f = access(path, F_OK) == 0 ? file_open(path, &ignored) : NULL;
+    FILE *f = access(path, F_OK) == 0 ? file_open_state(path, &ignored) : NULL;
     if (!f)
         return access(path, F_OK) == 0; /* there but unreadable: finished, settings unknown */
     while (fgets(line, sizeof line, f)) {
@@ -89,6 +123,10 @@ int rundir_finished(const char *dir, RunMark *mark)
             mark->epochs = strtol(line + 8, NULL, 10);
         else if (strncmp(line, "point: ", 7) == 0)
             snprintf(mark->point, sizeof mark->point, "%.1023s", line + 7);
+        else if (strncmp(line, "weights: ", 9) == 0)
+            snprintf(mark->weights, sizeof mark->weights, "%.1023s", line + 9);
+        else if (strncmp(line, "result: ", 8) == 0)
+            snprintf(mark->result, sizeof mark->result, "%.255s", line + 8);
     }
     fclose(f);
     return 1;
@@ -125,17 +163,16 @@ int rundir_config(const char *dir, SpecNode *root, const char *source,
     return CLRUN_OK;
 }
 
-int rundir_csv(const char *dir, const char *name, const char *header, FILE **out, Err *err)
+int rundir_csv(const char *dir, const char *name, const char *header, Csv *out, Err *err)
 {
     char path[PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (!(*out = fopen(path, "w")))
-        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", path, strerror(errno));
-    return rundir_row(*out, path, err, "%s\n", header);
+    int rc = csv_open(out, path, "w", err);
+    return rc ? rc : csv_header(out, header, err);
 }
 
 int rundir_csv_resume(const char *dir, const char *name, const char *header, long epochs,
-                      void (*keep)(void *ctx, const char *row), void *ctx, FILE **out, Err *err)
+                      void (*keep)(void *ctx, const char *row), void *ctx, Csv *out, Err *err)
 {
     char path[PATH_MAX + 64], tmp[PATH_MAX + 72], *line = NULL;
     size_t cap = 0;
@@ -147,12 +184,14 @@ int rundir_csv_resume(const char *dir, const char *name, const char *header, lon
             fclose(in);
         return err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", tmp, strerror(errno));
     }
-    fprintf(kept, "%s\n", header);
-    for (int first = 1; in && getline(&line, &cap, in) > 0; first = 0) {
+    Csv head;
+    csv_over(&head, kept, tmp);
+    int rc = csv_header(&head, header, err);
+    for (int first = 1; !rc && in && getline(&line, &cap, in) > 0; first = 0) {
         char *end = NULL;
         long epoch = strtol(line, &end, 10);
         if (!first && end != line && *end == ',' && epoch <= epochs && strchr(line, '\n')) {
-            fputs(line, kept);
+            fputs(line, kept); /* a whole row this writer wrote before */
             keep(ctx, line);
         }
     }
@@ -160,28 +199,11 @@ int rundir_csv_resume(const char *dir, const char *name, const char *header, lon
     if (in)
         fclose(in);
     int bad = ferror(kept);
-    if (fclose(kept) != 0 || bad || rename(tmp, path) != 0) {
+    if (fclose(kept) != 0 || bad || rc || rename(tmp, path) != 0) {
         unlink(tmp);
-        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", path, strerror(errno));
+        return rc ? rc : err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", path, strerror(errno));
     }
-    if (!(*out = fopen(path, "a")))
-        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", path, strerror(errno));
-    return CLRUN_OK;
-}
-
-void rundir_csv_field(FILE *f, const char *v)
-{
-    if (!strpbrk(v, ",\"\n")) {
-        fputs(v, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *v; v++) {
-        if (*v == '"')
-            fputc('"', f);
-        fputc(*v, f);
-    }
-    fputc('"', f);
+    return csv_open(out, path, "a", err);
 }
 
 void rundir_numbers(const char *row, double *v, int n)
@@ -193,15 +215,4 @@ void rundir_numbers(const char *row, double *v, int n)
             v[i] = NAN;
         row = strchr(row, ',') ? strchr(row, ',') + 1 : row + strlen(row);
     }
-}
-
-int rundir_row(FILE *f, const char *name, Err *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(f, fmt, ap);
-    va_end(ap);
-    if (fflush(f) != 0 || ferror(f))
-        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", name, strerror(errno));
-    return CLRUN_OK;
 }

@@ -499,6 +499,25 @@ static int find_part(const SpecNode *parent, const char *part, size_t len)
     return -1;
 }
 
+/* Where the path part from start ends in a list: a name may hold dots
+ * (layer2.0.conv1, PyTorch's module paths), so the longest item name that
+ * path[start..len) begins with, up to a dot or the end, else end (the next
+ * dot). An index stays an index. */
+static size_t item_end(const SpecNode *parent, const char *path, size_t start, size_t end,
+                       size_t len)
+{
+    if (parent->kind != SPEC_SEQ || seq_index(path + start, end - start) >= 0)
+        return end;
+    for (int i = 0; i < parent->n; i++) {
+        const char *name = item_label(parent, parent->items[i]);
+        size_t n = name ? strlen(name) : 0;
+        if (start + n > end && start + n <= len && memcmp(path + start, name, n) == 0 &&
+            (start + n == len || path[start + n] == '.'))
+            end = start + n;
+    }
+    return end;
+}
+
 /* Walks path[0..len) from root and puts value there; takes value only on success. */
 static int place(SpecNode *root, const char *path, size_t len, SpecNode *value, Err *err)
 {
@@ -508,6 +527,7 @@ static int place(SpecNode *root, const char *path, size_t len, SpecNode *value, 
         size_t end = start;
         while (end < len && path[end] != '.')
             end++;
+        end = item_end(parent, path, start, end, len);
         if (end == start)
             return err_set(err, CLRUN_EINPUT, "empty part in key '%.*s'", (int)len, path);
         if (parent->kind == SPEC_SCALAR)
@@ -679,12 +699,8 @@ int spec_int(SpecNode *map, const char *key, int required, long lo, long hi, lon
     return rc || !node ? rc : node_long(node, key, lo, hi, out, err);
 }
 
-int spec_float(SpecNode *map, const char *key, int required, double *out, Err *err)
+static int node_double(const SpecNode *node, const char *key, double *out, Err *err)
 {
-    SpecNode *node;
-    int rc = lookup(map, key, required, &node, err);
-    if (rc || !node)
-        return rc;
     if (!plain_scalar(node) || !float_syntax(node->value))
         return type_error(node, key, "a number", err);
     double v = strtod(node->value, NULL);
@@ -692,6 +708,13 @@ int spec_float(SpecNode *map, const char *key, int required, double *out, Err *e
         return spec_error(node, err, "'%s' is out of range: %s", key, node->value);
     *out = v;
     return CLRUN_OK;
+}
+
+int spec_float(SpecNode *map, const char *key, int required, double *out, Err *err)
+{
+    SpecNode *node;
+    int rc = lookup(map, key, required, &node, err);
+    return rc || !node ? rc : node_double(node, key, out, err);
 }
 
 int spec_bool(SpecNode *map, const char *key, int required, int *out, Err *err)
@@ -734,6 +757,23 @@ int spec_ints(SpecNode *map, const char *key, int required, long lo, long hi, lo
         return spec_error(node, err, "'%s' must have at most %d values, got %d", key, max, count);
     for (int i = 0; i < count && !rc; i++)
         rc = node_long(node->kind == SPEC_SEQ ? node->items[i] : node, key, lo, hi, &out[i], err);
+    if (rc == CLRUN_OK)
+        *n = count;
+    return rc;
+}
+
+int spec_floats(SpecNode *map, const char *key, int required, double *out, int max, int *n,
+                Err *err)
+{
+    SpecNode *node;
+    int rc = lookup(map, key, required, &node, err);
+    if (rc || !node)
+        return rc;
+    int count = node->kind == SPEC_SEQ ? node->n : 1;
+    if (count > max)
+        return spec_error(node, err, "'%s' must have at most %d values, got %d", key, max, count);
+    for (int i = 0; i < count && !rc; i++)
+        rc = node_double(node->kind == SPEC_SEQ ? node->items[i] : node, key, &out[i], err);
     if (rc == CLRUN_OK)
         *n = count;
     return rc;

@@ -75,6 +75,9 @@ int spec_string(SpecNode *map, const char *key, int required, const char **out, 
  * the count goes to *n. */
 int spec_ints(SpecNode *map, const char *key, int required, long lo, long hi, long *out, int max,
               int *n, Err *err);
+/* The same for numbers (mean: 0.5 or [0.485, 0.456, 0.406]). */
+int spec_floats(SpecNode *map, const char *key, int required, double *out, int max, int *n,
+                Err *err);
 /* A member that must be a map, or a sequence; *out is the member itself. */
 int spec_map(SpecNode *map, const char *key, int required, SpecNode **out, Err *err);
 int spec_seq(SpecNode *map, const char *key, int required, SpecNode **out, Err *err);

@@ -281,22 +281,21 @@ int sweep_write_grid(const Sweep *s, const char *root, Err *err)
         return err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", tmp, strerror(errno));
     if (rc)
         return rc;
-    fprintf(f, "index");
-    for (int a = 0; a < s->n_axes; a++) {
-        fputc(',', f);
-        rundir_csv_field(f, s->axes[a].key);
-    }
-    for (long i = 0; i < s->count; i++) {
+    Csv c;
+    csv_over(&c, f, tmp);
+    csv_text(&c, "index");
+    for (int a = 0; a < s->n_axes; a++)
+        csv_text(&c, s->axes[a].key);
+    rc = csv_end_row(&c, err);
+    for (long i = 0; !rc && i < s->count; i++) {
         int choice[SWEEP_MAX_KEYS];
         sweep_choice(s, i, choice);
-        fprintf(f, "\n%ld", i);
-        for (int a = 0; a < s->n_axes; a++) {
-            fputc(',', f);
-            rundir_csv_field(f, s->axes[a].values[choice[a]]);
-        }
+        csv_textf(&c, "%ld", i);
+        for (int a = 0; a < s->n_axes; a++)
+            csv_text(&c, s->axes[a].values[choice[a]]);
+        rc = csv_end_row(&c, err);
     }
-    fputc('\n', f);
-    int bad = ferror(f);
+    int bad = ferror(f) || rc;
     if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
         unlink(tmp);
         return err_set(err, CLRUN_ERUNTIME, "%s: cannot write: %s", path, strerror(errno));

@@ -28,6 +28,7 @@
 #include "graph.h"
 #include "layers/loss.h"
 #include "memcheck.h"
+#include "outputs.h"
 #include "plot.h"
 #include "rundir.h"
 
@@ -43,7 +44,7 @@ typedef struct {
     Dataset train_ds, test_ds;
     FeedData train_data, test_data;
     Feed train, val, test; /* val.n is 0 without data.validation_split */
-    float scale, shift;    /* stored value -> normalised input */
+    FeedNorm norm;         /* stored value -> normalised input */
     uint64_t rng;          /* shuffling */
     long seen;             /* training examples seen, for steps.csv */
     long done;             /* epochs completed before this process (from a checkpoint) */
@@ -51,7 +52,7 @@ typedef struct {
     char dir[PATH_MAX];
     int lock;              /* rundir_lock's descriptor, -1 before */
     const char *point;     /* RunOptions.point */
-    FILE *history, *steps;
+    Csv history, steps;    /* steps.f is NULL without train.log_every */
     float *slots;          /* per-batch metrics of the epoch, read back */
     double *curves;        /* per epoch: epoch, then loss and accuracy of training,
                               validation and test (history.png) */
@@ -63,6 +64,7 @@ typedef struct {
     double first_batch;    /* with --profile: seconds from clrun's start to the first batch
                               done, 0 before it */
     double lr;             /* the learning rate at the end of the last epoch trained */
+    char result[256];      /* the "Test accuracy: ..." line, recorded in SUCCESS */
 } Trainer;
 
 typedef struct {
@@ -260,9 +262,12 @@ static int log_steps(Trainer *t, int epoch, int total, Err *err)
     for (int b = 0; b < total && !rc; b++) {
         int rows = rows_of(&t->train, t->e->batch_size, b);
         double loss = t->slots[2 * b] / rows;
-        if (t->steps && b % t->e->log_every == 0) {
-            rc = rundir_row(t->steps, "steps.csv", err, "%d,%d,%ld,%.6f\n", epoch, b, t->seen,
-                            loss);
+        if (t->steps.f && b % t->e->log_every == 0) {
+            csv_textf(&t->steps, "%d", epoch);
+            csv_textf(&t->steps, "%d", b);
+            csv_textf(&t->steps, "%ld", t->seen);
+            csv_number(&t->steps, "%.6f", loss);
+            rc = csv_end_row(&t->steps, err);
             if (!rc) rc = keep_step(t, (double)t->seen, as_recorded(loss), err);
         }
         t->seen += rows;
@@ -298,7 +303,7 @@ static int train_epoch(Trainer *t, int epoch, Score *score, Err *err)
             break;
         }
         g->check_batch = b;
-        rc = feed_batch(&t->train, g, b * bs, rows_of(&t->train, bs, b), t->scale, t->shift,
+        rc = feed_batch(&t->train, g, b * bs, rows_of(&t->train, bs, b), &t->norm,
                         t->loss.labels, err);
         if (!rc) rc = graph_forward(g, err);
         dev_profile_tag(t->dev, "%s", "loss");
@@ -335,7 +340,7 @@ static int evaluate(Trainer *t, Feed *s, Score *score, Err *err)
     g->training = 0;
     int rc = CLRUN_OK;
     for (int b = 0; b < total && !rc; b++) {
-        rc = feed_batch(s, g, b * bs, rows_of(s, bs, b), t->scale, t->shift, t->loss.labels, err);
+        rc = feed_batch(s, g, b * bs, rows_of(s, bs, b), &t->norm, t->loss.labels, err);
         if (!rc) rc = graph_forward(g, err);
         dev_profile_tag(t->dev, "%s", "loss");
         if (!rc) rc = loss_compute(&t->loss, g, b, err);
@@ -344,20 +349,10 @@ static int evaluate(Trainer *t, Feed *s, Score *score, Err *err)
     return rc ? rc : read_slots(t, total, s, score, err);
 }
 
-/* "0.123456" or "NA" for a split that is absent */
-static const char *cell(char *buf, size_t size, double v, int present)
-{
-    if (present)
-        snprintf(buf, size, "%.6f", v);
-    else
-        snprintf(buf, size, "NA");
-    return buf;
-}
-
 static int record_epoch(Trainer *t, int epoch, const Score *train, const Score *val,
                         const Score *test, double seconds, double ips, Err *err)
 {
-    char vl[32], va[32], val_text[96] = "";
+    char val_text[96] = "";
     int has_val = t->val.n > 0;
     if (has_val)
         snprintf(val_text, sizeof val_text, " - val_loss: %.4f - val_accuracy: %.4f", val->loss,
@@ -367,11 +362,18 @@ static int record_epoch(Trainer *t, int epoch, const Score *train, const Score *
            isatty(STDOUT_FILENO) ? "\r\033[K" : "", epoch, t->e->epochs, seconds, ips, train->loss,
            train->accuracy, val_text, test->loss, test->accuracy, t->lr);
     fflush(stdout);
-    return rundir_row(t->history, "history.csv", err,
-                      "%d,%.6f,%.6f,%s,%s,%.6f,%.6f,%.3f,%.1f,%.6g\n", epoch, train->loss,
-                      train->accuracy, cell(vl, sizeof vl, val->loss, has_val),
-                      cell(va, sizeof va, val->accuracy, has_val), test->loss, test->accuracy,
-                      seconds, ips, t->lr);
+    Csv *h = &t->history;
+    csv_textf(h, "%d", epoch);
+    csv_number(h, "%.6f", train->loss);
+    csv_number(h, "%.6f", train->accuracy);
+    csv_number(h, "%.6f", has_val ? val->loss : NAN); /* NA: no validation split */
+    csv_number(h, "%.6f", has_val ? val->accuracy : NAN);
+    csv_number(h, "%.6f", test->loss);
+    csv_number(h, "%.6f", test->accuracy);
+    csv_number(h, "%.3f", seconds);
+    csv_number(h, "%.1f", ips);
+    csv_number(h, "%.6g", t->lr);
+    return csv_end_row(h, err);
 }
 
 /* t->curves holds one array per curve, each with room for every epoch. */
@@ -390,7 +392,7 @@ enum { MARKED_EPOCHS = 30 };
 static int plot_history(Trainer *t, int epochs, Err *err)
 {
     static const char *const splits[] = {"training", "validation", "test"};
-    PlotSeries loss[3], accuracy[3];
+    PlotSeries loss[4], accuracy[3];
     int n = 0;
     for (int s = 0; s < 3; s++) {
         if (s == 1 && t->val.n == 0)
@@ -403,9 +405,19 @@ static int plot_history(Trainer *t, int epochs, Err *err)
         accuracy[n].y = curve(t, CURVE_ACCURACY + 2 * s);
         n++;
     }
+    /* plot.loss_goal (the Playground's 0.1): a line across the epochs */
+    double goal_x[2] = {1, epochs > 1 ? epochs : 1}, goal_y[2];
+    char goal_label[64];
+    int goal = isfinite(t->e->plot_loss_goal) && epochs > 0;
+    if (goal) {
+        goal_y[0] = goal_y[1] = t->e->plot_loss_goal;
+        snprintf(goal_label, sizeof goal_label, "goal (%g)", t->e->plot_loss_goal);
+        loss[n] = (PlotSeries){.x = goal_x, .y = goal_y, .n = 2, .label = goal_label,
+                               .markers = PLOT_LINE};
+    }
     PlotPanel panels[2] = {
-        {.title = "Loss", .xlabel = "epoch", .ylabel = "loss", .series = loss, .n_series = n,
-         .integer_x = 1},
+        {.title = "Loss", .xlabel = "epoch", .ylabel = "loss", .series = loss,
+         .n_series = n + goal, .integer_x = 1},
         {.title = "Accuracy", .xlabel = "epoch", .ylabel = "accuracy", .series = accuracy,
          .n_series = n, .integer_x = 1}};
     char path[PATH_MAX + 32];
@@ -475,6 +487,15 @@ static int save_best(Trainer *t, Err *err)
     return rc;
 }
 
+/* Where early_stopping.restore_best_weights keeps its best epoch's weights:
+ * on disk beside the checkpoint, so that a resumed run restores them too. It
+ * is written before the epoch's checkpoint: a run killed between the two
+ * trains that epoch again, to the same bits, and writes it again. */
+static void restore_path(const Trainer *t, char *path, size_t size)
+{
+    snprintf(path, size, "%s/checkpoint_best.safetensors", t->dir);
+}
+
 /* After epoch: the best weights kept; 1 in *stop when early stopping says so. */
 static int watch_epoch(Trainer *t, int epoch, int replay, int *stop, Err *err)
 {
@@ -484,14 +505,35 @@ static int watch_epoch(Trainer *t, int epoch, int replay, int *stop, Err *err)
     int rc = CLRUN_OK;
     if (best->on && monitor_update(best, epoch, m) && !replay)
         rc = save_best(t, err);
-    if (es->on)
-        monitor_update(es, epoch, m);
+    if (es->on && monitor_update(es, epoch, m) && es->restore && !replay && !rc) {
+        char path[PATH_MAX + 32];
+        restore_path(t, path, sizeof path);
+        rc = graph_save_weights(&t->g, path, err);
+    }
     *stop = monitor_stop(es);
     if (*stop && !replay)
         printf("Early stopping after epoch %d: %s has not improved by more than %g for %ld "
                "epoch%s (best %.4f at epoch %d)\n", epoch, monitor_name(es), es->min_delta,
                es->wait, es->wait == 1 ? "" : "s", es->best, es->best_epoch);
     return rc;
+}
+
+/* early_stopping.restore_best_weights, at the end of training (Keras 3's
+ * on_train_end): the best epoch's weights back in the graph, and the test
+ * score that of the weights kept. The checkpoint keeps the last epoch's, so
+ * that raising train.epochs goes on from where training was. */
+static int restore_best(Trainer *t, int last, Score *test, Err *err)
+{
+    const Monitor *es = &t->e->early_stopping;
+    if (!es->on || !es->restore || es->best_epoch < 1 || es->best_epoch == last)
+        return CLRUN_OK;
+    char path[PATH_MAX + 32];
+    restore_path(t, path, sizeof path);
+    int rc = graph_load_weights(&t->g, path, err);
+    if (!rc)
+        printf("Restoring the weights of epoch %d, the best %s (%.4f)\n", es->best_epoch,
+               monitor_name(es), es->best);
+    return rc ? rc : evaluate(t, &t->test, test, err);
 }
 
 static int run_epochs(Trainer *t, Err *err)
@@ -514,7 +556,7 @@ static int run_epochs(Trainer *t, Err *err)
             keep_curves(t, epoch, &train, &val, &test);
             rc = plot_history(t, epoch, err);
         }
-        if (!rc && t->steps)
+        if (!rc && t->steps.f)
             rc = plot_loss_curve(t, epoch, err);
         if (!rc) rc = watch_epoch(t, epoch, 0, &stop, err);
         CheckpointInfo ck = {epoch, t->rng, t->settings};
@@ -523,9 +565,11 @@ static int run_epochs(Trainer *t, Err *err)
     /* evaluation of given weights only, or training had ended before a stop */
     if (!rc && !trained)
         rc = evaluate(t, &t->test, &test, err);
+    if (!rc) rc = restore_best(t, (int)t->done + trained, &test, err);
+    snprintf(t->result, sizeof t->result, "Test accuracy: %.4f (%.0f/%d), test loss: %.4f",
+             test.accuracy, test.accuracy * t->test.n, t->test.n, test.loss);
     if (!rc)
-        printf("Test accuracy: %.4f (%.0f/%d), test loss: %.4f\n", test.accuracy,
-               test.accuracy * t->test.n, t->test.n, test.loss);
+        printf("%s\n", t->result);
     return rc;
 }
 
@@ -569,15 +613,14 @@ static int feed_data(Trainer *t, Err *err)
     if (!rc) rc = feed_split(&t->test, "test", g, &t->test_data, 0, t->test_ds.n, err);
     if (rc)
         return rc;
-    double mean = d->mean, std = d->std;
+    double mean = d->mean[0], std = d->std[0];
     if (d->normalize_train) {
         feed_stats(&t->train, &mean, &std);
         printf("Normalisation from the training set: mean %.4f, std %.4f\n", mean, std);
     }
-    /* (stored / unit - mean) / std as one multiply-add; bytes are pixels in [0, 255] */
-    double unit = t->train_ds.pixels ? 255.0 : 1.0;
-    t->scale = (float)(1.0 / (unit * std));
-    t->shift = (float)(-mean / std);
+    /* bytes are pixels in [0, 255] */
+    feed_norm(&t->norm, d->norm_channels, d->normalize_train ? &mean : d->mean,
+              d->normalize_train ? &std : d->std, t->train_ds.pixels ? 255.0 : 1.0);
     return CLRUN_OK;
 }
 
@@ -589,6 +632,10 @@ static int load_data(Trainer *t, Err *err)
     int rc = data_load(d, "train", root, &t->train_ds, err);
     if (!rc) rc = data_load(d, "test", root, &t->test_ds, err);
     if (!rc) rc = dataset_match_classes(&t->train_ds, &t->test_ds, err);
+    if (!rc && d->norm_channels > 1 && t->train_ds.c != d->norm_channels)
+        rc = spec_error(d->normalize_node, err, "a mean and std per channel (%d), but the %s "
+                        "examples have %d channel%s", d->norm_channels, d->dataset,
+                        t->train_ds.c, t->train_ds.c == 1 ? "" : "s");
     if (rc)
         return rc;
     /* data.limit: the first N examples of each split, for quick trials */
@@ -782,8 +829,34 @@ static int keep_finished(const Trainer *t, const RunOptions *o, Err *err)
 /* What the analyses see of the trainer. */
 static AnalysisContext analysis_context(Trainer *t)
 {
-    return (AnalysisContext){&t->g, &t->train, &t->test, t->scale, t->shift, t->loss.labels,
-                             t->dir};
+    return (AnalysisContext){&t->g, &t->train, &t->test, t->norm, t->loss.labels, t->dir,
+                             &t->e->data, t->e->loss};
+}
+
+/* The launch trace the device is about to append to (--trace-launches) is
+ * an output like the run's: never an input, the weights read next among them. */
+static int check_trace(Trainer *t, const RunOptions *o, Err *err)
+{
+    const char *trace = getenv("CLRUN_TRACE_LAUNCHES");
+    char weights[PATH_MAX];
+    int rc = trace && *trace ? weights_path(t, o, weights, sizeof weights, err) : CLRUN_OK;
+    const char *also[] = {weights, t->e->path, NULL};
+    return rc || !trace || !*trace ? rc : outputs_check_file(trace, "launch trace", also, err);
+}
+
+/* No input may lie where the run writes: its directory and its analyses'. */
+static int check_run_dir(const Trainer *t, Err *err)
+{
+    const char **subdirs = calloc((size_t)t->analyses.n + 1, sizeof *subdirs);
+    if (!subdirs)
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    int n = 0;
+    for (int i = 0; i < t->analyses.n; i++)
+        if (t->analyses.items[i].subdir[0])
+            subdirs[n++] = t->analyses.items[i].subdir;
+    int rc = outputs_check_dir(t->dir, subdirs, n, err);
+    free(subdirs);
+    return rc;
 }
 
 /* The model on the device with its weights, and the data, checked: all an
@@ -799,6 +872,7 @@ static int prepare_model(Trainer *t, const RunOptions *o, int analyses, Err *err
     if (!rc) rc = spec_check_unused(t->e->root, "experiment", err);
     if (!rc) rc = load_data(t, err);
     if (!rc) rc = check_data(t, err);
+    if (!rc) rc = check_trace(t, o, err);
     return rc ? rc : prepare_device(t, o, err);
 }
 
@@ -822,14 +896,12 @@ static int check_monitors(const Trainer *t, Err *err)
 
 static int prepare(Trainer *t, const RunOptions *o, Err *err)
 {
-    int rc = prepare_model(t, o, 1, err);
+    int rc = rundir_path(o->out_dir, t->e->name, t->e->path, t->dir, sizeof t->dir, err);
+    if (!rc) rc = prepare_model(t, o, 1, err);
     if (!rc) rc = check_monitors(t, err);
-    if (o->out_dir)
-        snprintf(t->dir, sizeof t->dir, "%s", o->out_dir);
-    else
-        snprintf(t->dir, sizeof t->dir, "runs/%s", t->e->name);
     AnalysisContext ctx = analysis_context(t);
     if (!rc) rc = analysis_check_list(&t->analyses, &ctx, err);
+    if (!rc) rc = check_run_dir(t, err);
     if (!rc) rc = rundir_make(t->dir, err);
     if (!rc) rc = rundir_lock(t->dir, &t->lock, err);
     if (!rc) rc = keep_finished(t, o, err);
@@ -841,10 +913,9 @@ static void trainer_free(Trainer *t)
 {
     if (t->lock >= 0)
         close(t->lock);
-    if (t->history)
-        fclose(t->history);
-    if (t->steps)
-        fclose(t->steps);
+    Err ignored; /* every row was flushed and checked as it was written */
+    csv_close(&t->history, &ignored);
+    csv_close(&t->steps, &ignored);
     release_pace(t);
     analysis_free_list(&t->analyses);
     feed_free(&t->train);
@@ -892,9 +963,10 @@ static int split_probabilities(Trainer *t, Feed *split, double **probs, int **la
     return rc;
 }
 
-/* The model's outputs for the images, as class probabilities, into csv. */
+/* The model's outputs for the images, as class probabilities, into csv and
+ * the figure png. */
 static int predict_files(Trainer *t, const Dataset *ds, char *const *files, const char *csv,
-                         Err *err)
+                         const char *png, Err *err)
 {
     FeedData data = {0};
     Feed split = {0};
@@ -904,6 +976,7 @@ static int predict_files(Trainer *t, const Dataset *ds, char *const *files, cons
     if (!rc) rc = feed_split(&split, "predict", &t->g, &data, 0, ds->n, err);
     if (!rc) rc = split_probabilities(t, &split, &probs, &labels, err);
     if (!rc) rc = predict_write(csv, files, ds->n, probs, t->test_ds.classes, &t->test_ds, err);
+    if (!rc) rc = predict_figure(png, ds, probs, t->test_ds.classes, &t->test_ds, err);
     feed_free(&split);
     free(labels), free(probs);
     return rc;
@@ -926,6 +999,7 @@ int train_evaluate(Experiment *e, const RunOptions *o, const char *split, int by
     Trainer t;
     memset(&t, 0, sizeof t);
     t.e = e;
+    t.lock = -1;
     int rc = prepare_model(&t, o, 0, err);
     Feed *feed = strcmp(split, "train") == 0 ? &t.train : strcmp(split, "val") == 0 ? &t.val
                                                                                    : &t.test;
@@ -944,14 +1018,27 @@ int train_evaluate(Experiment *e, const RunOptions *o, const char *split, int by
     return rc;
 }
 
+/* predict's CSV and figure: named, then checked against every input (the
+ * weights, the images, the data) and the files of the run they land in. */
+static int predict_paths(Trainer *t, const RunOptions *o, char *csv, char *png, size_t size,
+                         Err *err)
+{
+    char weights[PATH_MAX];
+    int rc = weights_path(t, o, weights, sizeof weights, err);
+    if (!rc) rc = predict_outputs(o->out_dir, weights, csv, png, size, err);
+    if (!rc) rc = outputs_check_file(csv, "predictions CSV", NULL, err);
+    return rc ? rc : outputs_check_file(png, "predictions figure", NULL, err);
+}
+
 int train_predict(Experiment *e, const RunOptions *o, const char *const *paths, int n,
-                  const char *csv, int invert, Err *err)
+                  int invert, Err *err)
 {
     Trainer t;
     memset(&t, 0, sizeof t);
     t.e = e;
+    t.lock = -1;
     Dataset ds = {0};
-    char **files = NULL;
+    char **files = NULL, csv[PATH_MAX], png[PATH_MAX];
     int rc = prepare_model(&t, o, 0, err);
     ImageOptions opt = predict_images(&t, invert);
     Shape in = t.g.nodes[0].out_shape;
@@ -959,9 +1046,12 @@ int train_predict(Experiment *e, const RunOptions *o, const char *const *paths, 
     if (!rc && (long)ds.c * ds.h * ds.w != shape_size(in))
         rc = err_set(err, CLRUN_EINPUT, "the images are %dx%dx%d, but the model takes %ld values",
                      ds.c, ds.h, ds.w, shape_size(in));
-    if (!rc) rc = predict_files(&t, &ds, files, csv, err);
+    if (!rc) rc = predict_paths(&t, o, csv, png, sizeof csv, err);
     if (!rc)
-        printf("Predictions for %d image%s: %s\n", ds.n, ds.n == 1 ? "" : "s", csv);
+        predict_check_statistics(&ds, &t.train_ds, opt.invert);
+    if (!rc) rc = predict_files(&t, &ds, files, csv, png, err);
+    if (!rc)
+        printf("Predictions for %d image%s: %s and %s\n", ds.n, ds.n == 1 ? "" : "s", csv, png);
     for (int i = 0; files && i < ds.n; i++)
         free(files[i]);
     free(files);
@@ -970,8 +1060,31 @@ int train_predict(Experiment *e, const RunOptions *o, const char *const *paths, 
     return rc;
 }
 
+/* Whether dir holds a run finished with these very settings (and weights):
+ * running its command again then prints its result and leaves it be, as
+ * make does a target that is up to date. */
+static int already_finished(const Experiment *e, const RunOptions *o, const char *dir)
+{
+    RunMark mark;
+    if (o->overwrite || !rundir_finished(dir, &mark) || !mark.settings ||
+        mark.settings != e->settings || mark.epochs != e->epochs ||
+        strcmp(mark.weights, o->weights ? o->weights : "") != 0 ||
+        strcmp(mark.point, o->point ? o->point : "") != 0)
+        return 0;
+    printf("%s already holds this run, finished with the same settings; --overwrite retrains "
+           "it\n", dir);
+    if (mark.result[0])
+        printf("%s\n", mark.result);
+    printf("Run directory: %s\n", dir);
+    return 1;
+}
+
 int train_run(Experiment *e, const RunOptions *o, Err *err)
 {
+    char dir[PATH_MAX];
+    int rc = rundir_path(o->out_dir, e->name, e->path, dir, sizeof dir, err);
+    if (rc || already_finished(e, o, dir))
+        return rc;
     Trainer t;
     memset(&t, 0, sizeof t);
     t.e = e;
@@ -980,7 +1093,7 @@ int train_run(Experiment *e, const RunOptions *o, Err *err)
     t.rng = (uint64_t)e->seed ^ 0x53485546464c45ull; /* "SHUFFLE": apart from the init stream */
     plot_set_dpi((int)e->plot_dpi); /* for the history, the loss curve and the analyses */
     plot_set_format(e->plot_format);
-    int rc = prepare(&t, o, err);
+    rc = prepare(&t, o, err);
     double started = now();
     if (!rc) rc = run_epochs(&t, err);
     if (!rc && o->profile && !(rc = dev_finish(t.dev, err))) {
@@ -997,8 +1110,10 @@ int train_run(Experiment *e, const RunOptions *o, Err *err)
     AnalysisContext ctx = analysis_context(&t);
     if (!rc) rc = analysis_run_list(&t.analyses, &ctx, err);
     /* the last checkpoint stays: raising train.epochs extends the finished run from it */
-    RunMark mark = {e->settings, e->epochs, ""};
+    RunMark mark = {e->settings, e->epochs, "", "", ""};
     snprintf(mark.point, sizeof mark.point, "%s", o->point ? o->point : "");
+    snprintf(mark.weights, sizeof mark.weights, "%s", o->weights ? o->weights : "");
+    snprintf(mark.result, sizeof mark.result, "%s", t.result);
     if (!rc) rc = rundir_mark_success(t.dir, &mark, err);
     if (!rc)
         printf("Run directory: %s\n", t.dir);

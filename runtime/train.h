@@ -31,9 +31,12 @@ int train_evaluate(Experiment *e, const RunOptions *o, const char *split, int by
 /* `clrun predict`: the class probabilities the weights give the images that
  * paths name (files, or folders of them), read as the experiment's data are
  * (invert: white and black swapped, for dark writing on a light page when
- * the data are light on dark), into the CSV file csv. */
+ * the data are light on dark), into a CSV file and a figure: o->out_dir
+ * (--out FILE.csv) or predict/predictions.csv beside the weights
+ * (predict_outputs). Images whose statistics are far from the training
+ * data's are warned about. */
 int train_predict(Experiment *e, const RunOptions *o, const char *const *paths, int n,
-                  const char *csv, int invert, Err *err);
+                  int invert, Err *err);
 
 /* The directory datasets are found under: $CLRUN_ROOT, else the current
  * directory when it has data/, else the repository the binary was built in. */

@@ -16,6 +16,7 @@
 #include "io/safetensors.h"
 #include "rng.h"
 #include "suites.h"
+#include "text.h"
 #include "testutil.h"
 #include "version.h"
 
@@ -206,7 +207,7 @@ START_TEST(summary_lists_tensors_with_pytorch_names)
     }
     ck_assert_ptr_nonnull(strstr(out, "\nTrainable params: 21,840\nNon-trainable params: 0\n"));
     const char *last = strstr(out, "Total params:");
-    ck_assert_msg(last && strcmp(last, "Total params: 21840\n") == 0, "%s", out);
+    ck_assert_msg(last && strcmp(last, "Total params: 21,840\n") == 0, "%s", out);
 }
 END_TEST
 
@@ -299,7 +300,8 @@ START_TEST(evaluate_reports_what_the_run_reported)
 END_TEST
 
 /* tools/pyclrun.py reads a run: history records (NA as None) that match what
- * the run printed, the weights by PyTorch name and shape, int64 labels. */
+ * the run printed, the weights by PyTorch name and shape, int64 labels (names
+ * with or without .npy); without numpy it says that numpy is missing. */
 START_TEST(python_reader_reads_a_run)
 {
     const char *yaml = test_write_file("pyreader.yaml",
@@ -320,7 +322,7 @@ START_TEST(python_reader_reads_a_run)
                                 "import pyclrun; d = 'build/test-tmp/pyreader'; "
                                 "h = pyclrun.history(d); "
                                 "w = pyclrun.read_safetensors(d + '/weights.safetensors'); "
-                                "y = pyclrun.load_npy(d, 'labels_test.npy'); "
+                                "y = pyclrun.load_npy(d, 'labels_test'); "
                                 "f = pyclrun.load_npy(d, 'features_fc1_test.npy'); "
                                 "print(len(h), h[1]['epoch'], h[0]['val_loss'], sorted(w)[0], "
                                 "w['fc1.weight'].shape, y.dtype, f.dtype, f.shape, "
@@ -328,6 +330,11 @@ START_TEST(python_reader_reads_a_run)
     char want[160];
     snprintf(want, sizeof want, "2 2 None conv1.bias (50, 320) int64 float32 (200, 50) %.4f\n", loss);
     ck_assert_str_eq(out, want);
+    ck_assert_int_ne(test_shell("mkdir -p build/test-tmp/no-numpy && echo 'raise ImportError(1)' > "
+                                "build/test-tmp/no-numpy/numpy.py && PYTHONPATH=build/test-tmp/"
+                                "no-numpy python3 -c \"import sys; sys.path.insert(0, 'tools'); "
+                                "import pyclrun\"", out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "pyclrun needs numpy, which this python"), "%s", out);
 }
 END_TEST
 
@@ -477,6 +484,189 @@ START_TEST(predict_gives_the_models_probabilities_for_image_files)
 }
 END_TEST
 
+/* Without --out, predict writes into predict/ beside the weights (their run),
+ * never the current folder: the CSV with clean paths (a folder given as
+ * "paper/" gives no "//") and predictions.png. Images far from the training
+ * data's statistics (dark digits on white) are warned about, with --invert
+ * suggested; --invert quiets it. --out naming the weights (by another
+ * spelling) is refused before anything is written. */
+START_TEST(predict_writes_beside_the_weights_and_warns_of_inverted_images)
+{
+    char yaml[256];
+    snprintf(yaml, sizeof yaml, "%s", test_write_file("predict-default.yaml",
+        "model: {input: [1, 28, 28], layers: [{type: flatten}, {name: fc, type: dense, units: 10},"
+        " {type: log_softmax}]}\n"
+        "data: {dataset: mnist, limit: 200}\n"
+        "optimizer: {name: sgd, learning_rate: 0.1}\nloss: nll\ntrain: {epochs: 1}\n"));
+    const char *script = test_write_file("inverted.py",
+        "import os, struct, sys, zlib\n"
+        "sys.path.insert(0, 'tools')\n"
+        "import pyclrun\n"
+        "def chunk(t, d):\n"
+        "    return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d))\n"
+        "images, _ = pyclrun.mnist_sample('t10k')\n"
+        "os.makedirs(sys.argv[1], exist_ok=True)\n"
+        "for i in range(4):\n"
+        "    raw = b''.join(b'\\0' + (255 - row).tobytes() for row in images[i])\n"
+        "    with open('%s/%02d.png' % (sys.argv[1], i), 'wb') as f:\n"
+        "        f.write(b'\\x89PNG\\r\\n\\x1a\\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 28, 28, "
+        "8, 0, 0, 0, 0)) + chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b''))\n");
+    char cmd[1024];
+    test_fresh_dir("predict-default");
+    const char *dir = "build/test-tmp/predict-default";
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s/paper", script, dir);
+    ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "%s", out);
+    snprintf(cmd, sizeof cmd, "run %s --out %s/run", yaml, dir);
+    ck_assert_msg(clrun(cmd, out, sizeof out) == 0, "%s", out);
+    snprintf(cmd, sizeof cmd, "cd %s && ../../clrun predict ../../../%s --weights "
+             "run/weights.safetensors paper/", dir, yaml);
+    ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "--invert (dark writing on a light page) would bring them closer"),
+                  "%s", out);
+    ck_assert_msg(strstr(out, ": run/predict/predictions.csv and run/predict/predictions.png"),
+                  "%s", out);
+    char path[256], csv[4096];
+    snprintf(path, sizeof path, "%s/predictions.csv", dir);
+    ck_assert_msg(!test_file_exists(path), "predict wrote into the current folder");
+    snprintf(path, sizeof path, "%s/run/predict/predictions.csv", dir);
+    test_read_file(path, csv, sizeof csv);
+    ck_assert_msg(strstr(csv, "\npaper/00.png,") && !strstr(csv, "//"), "%s", csv);
+    snprintf(path, sizeof path, "%s/run/predict/predictions.png", dir);
+    check_png(path);
+    snprintf(cmd, sizeof cmd, "cd %s && ../../clrun predict ../../../%s --weights "
+             "run/weights.safetensors --invert paper", dir, yaml);
+    ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(!strstr(out, "Warning"), "%s", out);
+    snprintf(cmd, sizeof cmd, "cp %s/run/weights.safetensors %s/w.safetensors && build/clrun "
+             "predict %s --weights %s/w.safetensors --out %s/./w.safetensors %s/paper", dir, dir,
+             yaml, dir, dir, dir);
+    ck_assert_int_eq(test_shell(cmd, out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "is the same file as build/test-tmp/predict-default/w.safetensors, "
+                              "an input of this command"), "%s", out);
+    snprintf(cmd, sizeof cmd, "cmp %s/run/weights.safetensors %s/w.safetensors", dir, dir);
+    ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "the weights changed: %s", out);
+}
+END_TEST
+
+/* "--" ends the options: what follows is the file (and predict's images),
+ * even when it starts with '-'. */
+START_TEST(double_dash_ends_the_options)
+{
+    test_fresh_dir("dash");
+    FILE *f = fopen("build/test-tmp/dash/-model.yaml", "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("input: [4]\nlayers: [{name: fc, type: dense, units: 3}]\n", f);
+    fclose(f);
+    ck_assert_int_eq(test_shell("cd build/test-tmp/dash && ../../clrun summary -- -model.yaml",
+                                out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "Total params: 15"), "%s", out);
+    ck_assert_int_eq(test_shell("cd build/test-tmp/dash && ../../clrun summary -- -model.yaml "
+                                "--tensors", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "unexpected argument '--tensors'"), "%s", out);
+}
+END_TEST
+
+/* An experiment file named "...yaml" or "..yaml" would name its run
+ * runs/.. or runs/. (the working folder, or runs/ itself): refused, nothing
+ * written; --out still works. */
+START_TEST(run_names_from_file_names_stay_under_runs)
+{
+    test_fresh_dir("dots");
+    const char *yaml = "model: {input: [2], layers: [{name: fc, type: dense, units: 1, "
+                       "activation: sigmoid}]}\ndata: {dataset: playground, points: 40}\n"
+                       "optimizer: {name: sgd, learning_rate: 0.1}\n"
+                       "loss: binary_cross_entropy\ntrain: {epochs: 1, batch_size: 10}\n";
+    static const char *const names[] = {"...yaml", "..yaml"};
+    for (int i = 0; i < 2; i++) {
+        char path[128], cmd[256];
+        snprintf(path, sizeof path, "build/test-tmp/dots/%s", names[i]);
+        FILE *f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fputs(yaml, f);
+        fclose(f);
+        for (int sweep = 0; sweep < 2; sweep++) {
+            snprintf(cmd, sizeof cmd, "cd build/test-tmp/dots && mkdir -p runs && ../../clrun %s "
+                     "%s%s", sweep ? "sweep" : "run", names[i], sweep ? " train.epochs=1,2" : "");
+            ck_assert_int_eq(test_shell(cmd, out, sizeof out), 2);
+            ck_assert_msg(strstr(out, "gives no run directory of its own"), "%s", out);
+        }
+        ck_assert(!test_file_exists("build/test-tmp/dots/history.csv"));
+        ck_assert(!test_file_exists("build/test-tmp/dots/runs/history.csv"));
+        ck_assert(!test_file_exists("build/test-tmp/dots/sweep.csv"));
+        ck_assert(!test_file_exists("build/test-tmp/dots/runs/sweep.csv"));
+    }
+    ck_assert_int_eq(test_shell("cd build/test-tmp/dots && ../../clrun run ...yaml --out mine",
+                                out, sizeof out), 0);
+}
+END_TEST
+
+/* clrun compare: two runs' histories (read with io/csv.h's reader) in one
+ * figure beside the first run, each named by the setting that differs; an
+ * --out naming a run's history.csv, one of its inputs, is refused and the
+ * history is left as it was. */
+START_TEST(compare_overlays_runs_and_never_writes_over_a_history)
+{
+    test_fresh_dir("compare");
+    const char *yaml = test_write_file("compare.yaml",
+        "model: {input: [2], layers: [{name: fc, type: dense, units: 1, activation: sigmoid}]}\n"
+        "data: {dataset: playground, points: 40}\n"
+        "optimizer: {name: sgd, learning_rate: 0.1}\n"
+        "loss: binary_cross_entropy\ntrain: {epochs: 2, batch_size: 10}\n");
+    char cmd[512];
+    for (int i = 0; i < 2; i++) {
+        snprintf(cmd, sizeof cmd, "run %s optimizer.learning_rate=%s --out build/test-tmp/compare/%c",
+                 yaml, i ? "0.3" : "0.1", 'a' + i);
+        ck_assert_msg(clrun(cmd, out, sizeof out) == 0, "%s", out);
+    }
+    ck_assert_msg(clrun("compare build/test-tmp/compare/a build/test-tmp/compare/b --metric "
+                        "loss,test_accuracy", out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "Comparison of 2 runs: build/test-tmp/compare/compare.png"), "%s",
+                  out);
+    check_png("build/test-tmp/compare/compare.png");
+    static char before[8192], after[8192];
+    size_t n = test_read_file("build/test-tmp/compare/a/history.csv", before, sizeof before);
+    ck_assert_int_eq(clrun("compare build/test-tmp/compare/a build/test-tmp/compare/b --out "
+                           "build/test-tmp/compare/a/history.csv", out, sizeof out), 2);
+    ck_assert_msg(strstr(out, "is an input of this command"), "%s", out);
+    ck_assert_uint_eq(test_read_file("build/test-tmp/compare/a/history.csv", after, sizeof after),
+                      n);
+    ck_assert(memcmp(before, after, n) == 0);
+    ck_assert_int_eq(clrun("compare build/test-tmp/compare/a build/test-tmp/compare/none", out,
+                           sizeof out), 2);
+    ck_assert_msg(strstr(out, "no history.csv"), "%s", out);
+}
+END_TEST
+
+/* Class names with a comma or a quote stay one field in every CSV
+ * (RFC 4180): confusion.csv, read back by Python's csv module. */
+START_TEST(csv_fields_are_quoted_per_rfc_4180)
+{
+    test_fresh_dir("quoted");
+    ck_assert_int_eq(test_shell("cd build/test-tmp/quoted && for s in train test; do "
+                                "mkdir -p $s && cp -r ../../../data/greek/$s/alpha \"$s/al,pha\" && "
+                                "cp -r ../../../data/greek/$s/beta \"$s/be\\\"ta\"; done", out,
+                                sizeof out), 0);
+    const char *yaml = "build/test-tmp/quoted/quoted.yaml"; /* folders relative to it */
+    FILE *f = fopen(yaml, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(
+        "model: {input: [1, 28, 28], layers: [{type: flatten}, {name: fc, type: dense, units: 2},"
+        " {type: log_softmax}]}\n"
+        "data: {dataset: folder, train: train, test: test, grayscale: true, invert: true, "
+        "size: [28, 28]}\n"
+        "optimizer: {name: sgd, learning_rate: 0.1}\nloss: nll\ntrain: {epochs: 1}\n"
+        "analyses:\n  - {type: predictions, count: 2, misclassified: 0}\n", f);
+    fclose(f);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "run %s --out build/test-tmp/quoted/run", yaml);
+    ck_assert_msg(clrun(cmd, out, sizeof out) == 0, "%s", out);
+    ck_assert_int_eq(test_shell("/usr/bin/python3 -c \"import csv; print(list(csv.reader(open("
+                                "'build/test-tmp/quoted/run/confusion.csv')))[0])\"", out,
+                                sizeof out), 0);
+    ck_assert_str_eq(out, "['label\\\\prediction', 'al,pha', 'be\"ta']\n");
+}
+END_TEST
+
 /* Runs argv (whose train.epochs is `epochs`), stops it with Ctrl-C once
  * "Epoch 2/" appears and returns the epoch it says it stopped after; the
  * message stays in out. */
@@ -491,6 +681,69 @@ static int stop_after_epoch_2(char *const *argv, int epochs)
     ck_assert_msg(epoch >= 2 && epoch < epochs, "stopped after epoch %d", epoch);
     return epoch;
 }
+
+/* early_stopping.restore_best_weights (Keras 3): at the end the weights of
+ * the best val_loss epoch are put back, so weights.safetensors and the
+ * reported test score are that epoch's (history.csv's row of it, and what
+ * evaluate says of the weights); a run stopped by Ctrl-C after that epoch
+ * and resumed ends with the same weights, bit for bit. */
+START_TEST(early_stopping_restores_the_best_weights)
+{
+    const char *yaml = test_write_file("restore.yaml",
+        "model: ../../models/lenet.yaml\n"
+        "data: {dataset: mnist, limit: 600, validation_split: 0.2}\n"
+        "optimizer: {name: sgd, learning_rate: 0.5}\n"
+        "loss: nll\n"
+        "train: {epochs: 30, batch_size: 64, seed: 1, early_stopping: {monitor: val_loss, "
+        "patience: 2, restore_best_weights: true}}\n");
+    char args[512], want[160];
+    test_fresh_dir("restore");
+    test_fresh_dir("restore-resumed");
+    snprintf(args, sizeof args, "run %s --out build/test-tmp/restore", yaml);
+    ck_assert_msg(clrun(args, out, sizeof out) == 0, "%s", out);
+    static char result[256];
+    const char *line = strstr(out, "Test accuracy: ");
+    ck_assert_msg(line && sscanf(line, "%255[^\n]", result) == 1, "%s", out);
+    FILE *f = fopen("build/test-tmp/restore/history.csv", "r");
+    ck_assert_ptr_nonnull(f);
+    char row[512];
+    double val_loss[31], test_loss[31], test_acc[31];
+    int epochs = 0, best = 1;
+    ck_assert_ptr_nonnull(fgets(row, sizeof row, f));
+    while (epochs < 30 && fgets(row, sizeof row, f)) {
+        int e;
+        ck_assert_int_eq(sscanf(row, "%d,%*f,%*f,%lf,%*f,%lf,%lf", &e, &val_loss[epochs + 1],
+                                &test_loss[epochs + 1], &test_acc[epochs + 1]), 4);
+        ck_assert_int_eq(e, ++epochs);
+        if (val_loss[e] < val_loss[best])
+            best = e;
+    }
+    fclose(f);
+    ck_assert_msg(best < epochs && epochs < 30, "best epoch %d of %d", best, epochs);
+    snprintf(want, sizeof want, "Restoring the weights of epoch %d, the best val_loss", best);
+    ck_assert_msg(strstr(out, want), "no '%s' in:\n%s", want, out);
+    snprintf(want, sizeof want, "Test accuracy: %.4f (%.0f/600), test loss: %.4f", test_acc[best],
+             test_acc[best] * 600, test_loss[best]);
+    ck_assert_str_eq(result, want);
+    snprintf(args, sizeof args, "evaluate %s --weights build/test-tmp/restore/weights.safetensors",
+             yaml);
+    ck_assert_msg(clrun(args, out, sizeof out) == 0, "%s", out);
+    snprintf(want, sizeof want, "loss %.4f, accuracy %.4f", test_loss[best], test_acc[best]);
+    ck_assert_msg(strstr(out, want), "no '%s' in:\n%s", want, out);
+    /* stopped after the best epoch, resumed: the best weights come from disk */
+    char wait_for[32];
+    snprintf(wait_for, sizeof wait_for, "Epoch %d/30", best);
+    char *argv[] = {"clrun", "run", (char *)yaml, "--out", "build/test-tmp/restore-resumed", NULL};
+    ck_assert_int_eq(clrun_signalled(argv, wait_for, SIGINT, out, sizeof out), 130);
+    snprintf(args, sizeof args, "run %s --out build/test-tmp/restore-resumed", yaml);
+    ck_assert_msg(clrun(args, out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "Resuming after epoch ") && strstr(out, result), "%s", out);
+    static char a[1 << 18], b[1 << 18];
+    size_t na = test_read_file("build/test-tmp/restore/weights.safetensors", a, sizeof a);
+    size_t nb = test_read_file("build/test-tmp/restore-resumed/weights.safetensors", b, sizeof b);
+    ck_assert_msg(na == nb && na > 0 && memcmp(a, b, na) == 0, "the resumed run's weights differ");
+}
+END_TEST
 
 /* Ctrl-C stops after the last finished epoch with exit 130, saying so, and
  * the same command resumes from there; SIGTERM exits 143; --overwrite starts
@@ -631,10 +884,12 @@ START_TEST(raising_the_epochs_of_a_finished_run_extends_it)
 }
 END_TEST
 
-/* A finished run takes no other change without --overwrite: fewer epochs,
- * another setting, or more epochs without the checkpoint to go on from are
- * refused with exit 2 naming the settings that differ, and leave the run as
- * it was; --overwrite starts it over. */
+/* A finished run's own command again prints its result and exits 0, touching
+ * nothing (`make run` works any number of times). It takes no other change
+ * without --overwrite: fewer epochs, another setting, other --weights, or more
+ * epochs without the checkpoint to go on from are refused with exit 2 naming
+ * the settings that differ, and leave the run as it was; --overwrite starts it
+ * over. */
 START_TEST(a_finished_run_refuses_all_but_more_epochs)
 {
 #define KEPT "build/test-tmp/finished-kept"
@@ -643,6 +898,21 @@ START_TEST(a_finished_run_refuses_all_but_more_epochs)
     ck_assert_msg(quick_run("train.epochs=3", "finished-kept") == 0, "%s", out);
     test_read_file(KEPT "/history.csv", history, sizeof history);
     test_read_file(KEPT "/SUCCESS", success, sizeof success);
+    const char *said = strstr(out, "Test accuracy: ");
+    ck_assert_msg(said, "%s", out);
+    char result[128];
+    snprintf(result, sizeof result, "%.*s", (int)strcspn(said, "\n"), said);
+    for (int again = 0; again < 2; again++) {
+        ck_assert_msg(quick_run("train.epochs=3", "finished-kept") == 0, "%s", out);
+        ck_assert_msg(strstr(out, KEPT " already holds this run, finished with the same settings; "
+                                  "--overwrite retrains it") && strstr(out, result) &&
+                          !strstr(out, "Epoch 1/"), "%s", out);
+    }
+    ck_assert_int_eq(test_shell("cp " KEPT "/weights.safetensors build/test-tmp/kept-w.safetensors",
+                                out, sizeof out), 0);
+    ck_assert_int_eq(quick_run("train.epochs=3 --weights build/test-tmp/kept-w.safetensors",
+                               "finished-kept"), 2);
+    ck_assert_msg(strstr(out, "holds a finished run (") && strstr(out, "--overwrite"), "%s", out);
     ck_assert_int_eq(quick_run("train.epochs=2", "finished-kept"), 2);
     ck_assert_msg(strstr(out, "holds a finished run of 3 epochs, and train.epochs 2 does not raise "
                               "them (those that differ: train.epochs)") &&
@@ -722,6 +992,7 @@ START_TEST(playground_spiral_reaches_its_goal)
     test_fresh_dir("spiral");
     ck_assert_int_eq(clrun("run experiments/keras-playground-spiral.yaml --out build/test-tmp/spiral",
                            out, sizeof out), 0);
+    check_png("build/test-tmp/spiral/decision_boundary.png");
     FILE *f = fopen("build/test-tmp/spiral/history.csv", "r");
     ck_assert_ptr_nonnull(f);
     char line[512];
@@ -746,11 +1017,17 @@ START_TEST(summary_counts_the_seeds_lenet)
 {
     ck_assert_int_eq(clrun("summary experiments/quickstart.yaml", out, sizeof out), 0);
     const char *last = strstr(out, "Total params:");
-    ck_assert_msg(last && strcmp(last, "Total params: 21840\n") == 0, "%s", out);
+    ck_assert_msg(last && strcmp(last, "Total params: 21,840\n") == 0, "%s", out);
     ck_assert_ptr_nonnull(strstr(out, "conv1                    conv2d         [10, 24, 24]"));
+    /* thousands separators and Keras' trainable and non-trainable lines */
+    ck_assert_msg(strstr(out, " 16,050\n") && strstr(out, "\nTrainable params: 21,840\n"
+                                                         "Non-trainable params: 0\n"), "%s", out);
+    ck_assert_int_eq(clrun("summary experiments/cs375-resnet18.yaml", out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "\nTrainable params: 11,173,962\nNon-trainable params: 9,600 "
+                              "(running statistics, not trained)\n"), "%s", out);
     ck_assert_int_eq(clrun("summary models/lenet.yaml model.layers.fc1.units=100", out, sizeof out), 0);
     /* 21840 - 16050 - 510 + (320*100 + 100) + (100*10 + 10) */
-    ck_assert_ptr_nonnull(strstr(out, "Total params: 38390\n"));
+    ck_assert_ptr_nonnull(strstr(out, "Total params: 38,390\n"));
 }
 END_TEST
 
@@ -862,11 +1139,34 @@ static void check_weights(const char *path)
     st_free(&f);
 }
 
+/* The README quotes the quickstart's result as measured at a commit on a
+ * device; a run that ends otherwise (another device, or a change of the
+ * numbers) is warned about, not failed: the quote is then to be measured
+ * again. Returns whether the quote was found in the run's output. */
+static int readme_quote_holds(const char *run_output)
+{
+    static char readme[1 << 17];
+    test_read_file("README.md", readme, sizeof readme);
+    const char *at = strstr(readme, "`Test accuracy: ");
+    char quoted[128] = "";
+    if (at)
+        snprintf(quoted, sizeof quoted, "%.*s", (int)strcspn(at + 1, "`"), at + 1);
+    int holds = quoted[0] && strstr(run_output, quoted);
+    if (!holds) {
+        const char *line = strstr(run_output, "Test accuracy: ");
+        fprintf(stderr, "warning: README.md quotes the quickstart's result as '%s', this run "
+                "ended '%.*s': measure it again and say at which commit and on which device\n",
+                quoted, line ? (int)strcspn(line, "\n") : 0, line ? line : "");
+    }
+    return holds;
+}
+
 START_TEST(quickstart_reaches_95_percent_and_its_run_directory_reloads)
 {
     test_fresh_dir("quickstart");
     ck_assert_int_eq(clrun("run experiments/quickstart.yaml --out build/test-tmp/quickstart", out,
                            sizeof out), 0);
+    readme_quote_holds(out);
     double printed = 0;
     const char *line = strstr(out, "Test accuracy: ");
     ck_assert_msg(line && sscanf(line, "Test accuracy: %lf", &printed) == 1, "%s", out);
@@ -935,7 +1235,8 @@ START_TEST(experiment_has_its_seeds_parameter_count)
     char args[256], want[64];
     snprintf(args, sizeof args, "summary experiments/%s.yaml", experiments[_i].name);
     ck_assert_int_eq(clrun(args, out, sizeof out), 0);
-    snprintf(want, sizeof want, "Total params: %ld\n", experiments[_i].params);
+    char count[TEXT_NUMBER_MAX];
+    snprintf(want, sizeof want, "Total params: %s\n", text_thousands(experiments[_i].params, count));
     const char *last = strstr(out, "Total params:");
     ck_assert_msg(last && strcmp(last, want) == 0, "%s: want '%s' in:\n%s", experiments[_i].name,
                   want, out);
@@ -1500,6 +1801,7 @@ Suite *cli_suite(void)
     tcase_add_test(cmd, python_reader_reads_a_run);
     tcase_add_test(cmd, two_analyses_of_one_type_write_separate_files);
     tcase_add_test(cmd, early_stopping_and_the_best_weights);
+    tcase_add_test(cmd, early_stopping_restores_the_best_weights);
     tcase_add_test(cmd, predict_gives_the_models_probabilities_for_image_files);
     tcase_add_test(cmd, ctrl_c_stops_after_an_epoch_and_the_same_command_resumes);
     tcase_add_test(cmd, raising_the_epochs_of_a_stopped_run_extends_it);
@@ -1513,5 +1815,14 @@ Suite *cli_suite(void)
     tcase_set_timeout(claims, 600);
     tcase_add_test(claims, playground_spiral_reaches_its_goal);
     suite_add_tcase(s, claims);
+    /* what a command writes against what it reads: CK_RUN_CASE=outputs */
+    TCase *outputs = tcase_create("outputs");
+    tcase_set_timeout(outputs, 300);
+    tcase_add_test(outputs, predict_writes_beside_the_weights_and_warns_of_inverted_images);
+    tcase_add_test(outputs, double_dash_ends_the_options);
+    tcase_add_test(outputs, run_names_from_file_names_stay_under_runs);
+    tcase_add_test(outputs, csv_fields_are_quoted_per_rfc_4180);
+    tcase_add_test(outputs, compare_overlays_runs_and_never_writes_over_a_history);
+    suite_add_tcase(s, outputs);
     return s;
 }

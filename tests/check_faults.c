@@ -275,8 +275,9 @@ static const char *bytes_of(const char *path, int slot)
     return buf[slot];
 }
 
-/* Running a finished run's command again is refused with exit 2 and leaves
- * SUCCESS, history.csv and the weights as they were, and so does raising its
+/* Running a finished run's command with other settings is refused with exit
+ * 2 and leaves SUCCESS, history.csv and the weights as they were (its own
+ * command again is up to date: check_cli.c), and so does raising its
  * epochs when its kept checkpoint is damaged; --overwrite replaces it. */
 START_TEST(finished_run_is_kept_without_overwrite)
 {

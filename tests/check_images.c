@@ -277,14 +277,14 @@ static void assert_image_near(const Dataset *ds, int i, const Pic *p, int gray, 
 
 static void load(Dataset *ds, const char *dir, int gray, int invert, int h, int w)
 {
-    ImageOptions o = {gray, invert, h, w};
+    ImageOptions o = {.grayscale = gray, .invert = invert, .height = h, .width = w};
     Err err = {""};
     ck_assert_ok(images_load(ds, tmp_path(0, dir), &o, &err), err);
 }
 
 static void assert_load_fails(const char *dir, int h, int w, const char *say1, const char *say2)
 {
-    ImageOptions o = {0, 0, h, w};
+    ImageOptions o = {.height = h, .width = w};
     Dataset ds;
     Err err = {""};
     ck_assert_int_eq(images_load(&ds, tmp_path(0, dir), &o, &err), CLRUN_EINPUT);

@@ -62,7 +62,8 @@ START_TEST(feed_gathers_a_batch_in_the_split_order)
         ck_assert_ok(feed_upload(&f, &g, &ds, &err), err);
         ck_assert_ok(feed_select(&split, "test", &g, &f, order, 4, &err), err);
         ck_assert_ok(graph_buffer(&g, 4, "labels", &y, &err), err);
-        ck_assert_ok(feed_batch(&split, &g, 0, 4, 0.5f, -1.0f, y, &err), err);
+        FeedNorm norm = {.channels = 1, .scale = {0.5f}, .shift = {-1.0f}};
+        ck_assert_ok(feed_batch(&split, &g, 0, 4, &norm, y, &err), err);
         double x[12];
         cl_int got[4];
         test_get(&d, g.nodes[0].out, x, 12);

@@ -14,6 +14,7 @@ int main(void)
     srunner_add_suite(runner, parity_suite());
     srunner_add_suite(runner, cifar_suite());
     srunner_add_suite(runner, images_suite());
+    srunner_add_suite(runner, table_suite());
     srunner_add_suite(runner, playground_suite());
     srunner_add_suite(runner, optim_suite());
     srunner_add_suite(runner, losses_suite());

@@ -106,7 +106,8 @@ START_TEST(test_distances_and_votes)
     cl_mem labels = NULL;
     rc = dev_alloc(&dev, 3 * sizeof(int), "labels", &labels, &err);
     ck_assert_ok(rc, err);
-    AnalysisContext ctx = {&g, NULL, NULL, 1.0f / 255, 0, labels, tmp_path(3, "out")};
+    AnalysisContext ctx = {.g = &g, .norm = {1, {1.0f / 255}, {0}}, .labels = labels,
+                           .dir = tmp_path(3, "out")};
     rc = analysis_run_list(&list, &ctx, &err);
     ck_assert_ok(rc, err);
 
@@ -238,7 +239,8 @@ START_TEST(test_errors)
     cl_mem labels = NULL;
     rc = dev_alloc(&dev, 3 * sizeof(int), "labels", &labels, &err);
     ck_assert_ok(rc, err);
-    AnalysisContext ctx = {&g, NULL, NULL, 1.0f / 255, 0, labels, tmp_path(3, "out")};
+    AnalysisContext ctx = {.g = &g, .norm = {1, {1.0f / 255}, {0}}, .labels = labels,
+                           .dir = tmp_path(3, "out")};
     rc = analysis_run_list(&list, &ctx, &err);
     ck_assert_int_ne(rc, CLRUN_OK);
     ck_assert_msg(strstr(err.msg, "[1, 3, 3]") && strstr(err.msg, "[1, 2, 2]"), "%s", err.msg);

@@ -14,9 +14,23 @@
  * 1e-4 relative in the 2-norm (which catches a small error spread over a whole
  * tensor of small values, such as a gradient off by a constant factor). On
  * POCL the errors are around 1e-7.
- * CLRUN_PARITY_REPORT=1 prints the worst errors of every tensor to stderr. */
+ * CLRUN_PARITY_REPORT=1 prints the worst errors of every tensor to stderr.
+ *
+ * The resnet18 case does the same for models/resnet18.yaml against
+ * torchvision's resnet18 in evaluation mode, block by block:
+ * tests/fixtures/resnet18_narrow.pt (written by tools/make-resnet18-fixture)
+ * is torchvision's state_dict of a copy with every width divided by 16, random
+ * weights and batchnorm statistics, converted here by tools/torch-to-safetensors
+ * and loaded as a user's weights; resnet18_narrow_blocks.safetensors holds the
+ * input batch and the output of the stem, of every block, of the pooling and
+ * of fc. The model is models/resnet18.yaml narrowed to the fixture's widths by
+ * overrides. Every block must agree within 1e-4 relative: its largest
+ * difference over its largest value, and in the 2-norm.
+ * CLRUN_RESNET18_FIXTURE=PREFIX compares with another fixture (make
+ * parity-imagenet: torchvision's full widths at 224 x 224). */
 #include <check.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +42,7 @@
 #include "optim.h"
 #include "suites.h"
 #include "testutil.h"
+#include "text.h"
 
 Suite *parity_suite(void);
 
@@ -280,6 +295,229 @@ START_TEST(two_sgd_steps_match_pytorch)
 }
 END_TEST
 
+/* ---- torchvision's ResNet-18, block by block ---- */
+
+#define RESNET_MODEL "models/resnet18.yaml"
+#define RESNET_FIXTURE "tests/fixtures/resnet18_narrow"
+#define RESNET_PARAMS "tests/fixtures/resnet18_torchvision_params.txt"
+#define RESNET_REGENERATE \
+    "; regenerate it with build/bench-venv/bin/python tools/make-resnet18-fixture"
+#define BLOCK_TOL 1e-4
+
+/* What tools/make-resnet18-fixture writes: clrun's layer names, torchvision's
+ * module names (avgpool flattened, as clrun's global_avgpool gives it). */
+static const char *const resnet_blocks[] = {
+    "conv1",    "maxpool",  "layer1.0", "layer1.1", "layer2.0", "layer2.1",
+    "layer3.0", "layer3.1", "layer4.0", "layer4.1", "avgpool",  "fc",
+};
+#define N_RESNET_BLOCKS (int)(sizeof resnet_blocks / sizeof resnet_blocks[0])
+
+static const char *resnet_fixture(void)
+{
+    const char *prefix = getenv("CLRUN_RESNET18_FIXTURE");
+    return prefix && *prefix ? prefix : RESNET_FIXTURE;
+}
+
+/* PREFIX.pt through tools/torch-to-safetensors, as a user converts theirs;
+ * returns the path of the weights it wrote. */
+static const char *convert_checkpoint(const char *prefix)
+{
+    static char path[512];
+    const char *base = strrchr(prefix, '/');
+    snprintf(path, sizeof path, "build/test-tmp/%s.safetensors", base ? base + 1 : prefix);
+    char cmd[1536], out[2048];
+    /* its listing of every tensor left out: a pipe that fills and closes
+     * before it is written would fail the converter */
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p build/test-tmp && { /usr/bin/python3 tools/torch-to-safetensors %s.pt %s "
+             ">/dev/null; }", prefix, path);
+    ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "%s:\n%s", cmd, out);
+    return path;
+}
+
+static void set(SpecNode *model, const char *fmt, ...)
+{
+    char assignment[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(assignment, sizeof assignment, fmt, ap);
+    va_end(ap);
+    Err err = {""};
+    int rc = spec_override(model, assignment, &err);
+    ck_assert_ok(rc, err);
+}
+
+/* models/resnet18.yaml at the fixture's widths: every convolution's filters
+ * divided as the stem's are, the fixture's image size and classes. */
+static void narrow_model(SpecNode *model, const StFile *weights, const StTensor *x)
+{
+    const StTensor *stem = st_find(weights, "conv1.weight"), *fc = st_find(weights, "fc.weight");
+    ck_assert_msg(stem && fc && stem->ndim == 4 && fc->ndim == 2 && x->ndim == 4,
+                  "%s: no conv1.weight [C, 3, 7, 7] and fc.weight [K, C] beside an input "
+                  "[B, 3, S, S]" RESNET_REGENERATE, resnet_fixture());
+    long width = stem->shape[0];
+    ck_assert_msg(width >= 1 && 64 % width == 0, "conv1 has %ld filters, not a divisor of 64",
+                  width);
+    set(model, "input=[3, %ld, %ld]", x->shape[2], x->shape[3]);
+    set(model, "layers.fc.units=%ld", fc->shape[0]);
+    SpecNode *layers = spec_get(model, "layers");
+    for (int i = 0; i < layers->n; i++) {
+        SpecNode *type = spec_get(layers->items[i], "type");
+        SpecNode *name = spec_get(layers->items[i], "name");
+        if (strcmp(type->value, "conv2d") == 0)
+            set(model, "layers.%s.filters=%ld", name->value,
+                atol(spec_get(layers->items[i], "filters")->value) / (64 / width));
+    }
+}
+
+static Node *node_named(Graph *g, const char *name)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        if (strcmp(g->nodes[i].name, name) == 0)
+            return &g->nodes[i];
+    ck_abort_msg(RESNET_MODEL " has no layer '%s'", name);
+    return NULL;
+}
+
+/* clrun's output of one block against torchvision's: the largest difference
+ * over the largest value, and the 2-norm of the difference over the
+ * reference's (per-element relative errors mean nothing where relu leaves
+ * zeros). Returns the first. */
+static double compare_block(Graph *g, const StFile *f, const char *name)
+{
+    Node *n = node_named(g, name);
+    size_t count = (size_t)g->batch * (size_t)shape_size(n->out_shape);
+    const StTensor *want = fixture_tensor(f, "", name, count);
+    float *got = malloc(count * sizeof *got);
+    ck_assert_ptr_nonnull(got);
+    Err err = {""};
+    int rc = dev_read(g->dev, n->out, 0, count * sizeof *got, got, &err);
+    ck_assert_ok(rc, err);
+    double worst = -1, top = 0, diff2 = 0, want2 = 0;
+    size_t at = 0;
+    for (size_t i = 0; i < count; i++) {
+        double d = fabs((double)got[i] - (double)want->data[i]);
+        if (!(d <= worst)) { /* also catches NaN */
+            worst = isnan(d) ? INFINITY : d;
+            at = i;
+        }
+        top = fmax(top, fabs((double)want->data[i]));
+        diff2 += d * d;
+        want2 += (double)want->data[i] * want->data[i];
+    }
+    double rel = top > 0 ? worst / top : worst, norm = want2 > 0 ? sqrt(diff2 / want2) : sqrt(diff2);
+    char index[64];
+    format_index(index, sizeof index, at, want->ndim, want->shape);
+    if (getenv("CLRUN_PARITY_REPORT"))
+        fprintf(stderr, "parity: %-9s %-20s max error / max value %.3g, 2-norm %.3g\n", name,
+                index, rel, norm);
+    ck_assert_msg(rel <= BLOCK_TOL && norm <= BLOCK_TOL,
+                  "block %s: relative error %.3g (largest difference %.3g at %s: clrun %.9g, "
+                  "torchvision %.9g; largest value %.3g), %.3g in the 2-norm; tolerance %g",
+                  name, rel, worst, index, (double)got[at], (double)want->data[at], top, norm,
+                  BLOCK_TOL);
+    free(got);
+    return rel;
+}
+
+START_TEST(resnet18_blocks_match_torchvision)
+{
+    Err err = {""};
+    char path[512];
+    StFile blocks, weights;
+    Device dev;
+    Graph g;
+    snprintf(path, sizeof path, "%s_blocks.safetensors", resnet_fixture());
+    int rc = st_read(path, &blocks, &err);
+    ck_assert_msg(rc == CLRUN_OK, "%s" RESNET_REGENERATE, err.msg);
+    const char *converted = convert_checkpoint(resnet_fixture());
+    rc = st_read(converted, &weights, &err);
+    ck_assert_ok(rc, err);
+    const StTensor *x = st_find(&blocks, "input");
+    ck_assert_msg(x != NULL, "%s has no input" RESNET_REGENERATE, path);
+
+    SpecNode *model = spec_load(RESNET_MODEL, &err);
+    ck_assert_msg(model != NULL, "%s", err.msg);
+    narrow_model(model, &weights, x);
+    test_device(&dev);
+    rc = graph_build(&g, model, &err);
+    if (!rc) rc = graph_setup(&g, &dev, (int)x->shape[0], 1, &err);
+    /* every tensor of torchvision's state_dict, num_batches_tracked ignored */
+    if (!rc) rc = graph_load_weights(&g, converted, &err);
+    ck_assert_ok(rc, err);
+    g.training = 0; /* evaluation: batchnorm by the running statistics */
+    g.batch = (int)x->shape[0];
+    rc = dev_write(&dev, g.nodes[0].out, 0, x->count * sizeof(float), x->data, &err);
+    if (!rc) rc = graph_forward(&g, &err);
+    ck_assert_ok(rc, err);
+    double worst = 0;
+    for (int i = 0; i < N_RESNET_BLOCKS; i++)
+        worst = fmax(worst, compare_block(&g, &blocks, resnet_blocks[i]));
+    if (getenv("CLRUN_PARITY_REPORT"))
+        fprintf(stderr, "parity: resnet18 at width %ld, %ldx%ld, batch %ld: worst block %.3g\n",
+                (long)g.nodes[1].out_shape.dim[0], x->shape[2], x->shape[3], x->shape[0], worst);
+
+    graph_free(&g);
+    dev_close(&dev);
+    spec_free(model);
+    st_free(&weights);
+    st_free(&blocks);
+}
+END_TEST
+
+/* The count that ends a summary row ("9,408": thousands separated), or 0. */
+static long row_count(const char *line, const char *end)
+{
+    while (end > line && end[-1] != ' ')
+        end--;
+    long n = 0;
+    for (; (*end >= '0' && *end <= '9') || *end == ','; end++)
+        if (*end != ',')
+            n = 10 * n + (*end - '0');
+    return n;
+}
+
+/* `clrun summary` counts each layer's parameters as torchvision counts its
+ * module's (tools/make-resnet18-fixture --params wrote them), the same
+ * layers and the same total. */
+START_TEST(resnet18_summary_counts_as_torchvision)
+{
+    static char out[16384], table[8192];
+    ck_assert_int_eq(clrun("summary " RESNET_MODEL, out, sizeof out), 0);
+    test_read_file(RESNET_PARAMS, table, sizeof table);
+    int modules = 0, layers = 0;
+    char name[128];
+    long want, got;
+    for (const char *line = table; line && sscanf(line, "%127s %ld", name, &want) == 2;
+         line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        char key[160];
+        if (strcmp(name, "total") == 0) {
+            char number[TEXT_NUMBER_MAX];
+            snprintf(key, sizeof key, "Total params: %s\n", text_thousands(want, number));
+            ck_assert_msg(strstr(out, key), "want '%s' in:\n%s", key, out);
+            continue;
+        }
+        modules++;
+        snprintf(key, sizeof key, "\n%s ", name);
+        const char *row = strstr(out, key), *end = row ? strchr(row + 1, '\n') : NULL;
+        ck_assert_msg(row && end, "no layer '%s' in:\n%s", name, out);
+        got = row_count(row, end);
+        ck_assert_msg(got == want, "layer %s: %ld parameters, torchvision's module %ld", name, got,
+                      want);
+    }
+    /* and no layer of clrun's has parameters that torchvision has not */
+    for (const char *line = strchr(out, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+        const char *end = strchr(line + 1, '\n');
+        if (!end || strncmp(line + 1, "Buffers", 7) == 0 || strncmp(line + 1, "Total", 5) == 0 ||
+            strncmp(line + 1, "Trainable", 9) == 0 || strncmp(line + 1, "Non-trainable", 13) == 0)
+            continue;
+        layers += row_count(line, end) > 0;
+    }
+    ck_assert_msg(layers == modules, "%d layers of " RESNET_MODEL " have parameters, %d modules "
+                  "of torchvision's resnet18:\n%s", layers, modules, out);
+}
+END_TEST
+
 Suite *parity_suite(void)
 {
     Suite *s = suite_create("parity");
@@ -289,6 +527,12 @@ Suite *parity_suite(void)
         tcase_set_timeout(tc, 120);
     tcase_add_test(tc, fixture_holds_the_bundled_sample);
     tcase_add_test(tc, two_sgd_steps_match_pytorch);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("resnet18");
+    if (!getenv("CK_DEFAULT_TIMEOUT"))
+        tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, resnet18_blocks_match_torchvision);
+    tcase_add_test(tc, resnet18_summary_counts_as_torchvision);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -346,8 +346,8 @@ START_TEST(parse_playground)
     ck_assert_int_eq(d.playground.n_features, 2);
     ck_assert_int_eq(d.playground.features[1], PG_X2);
     ck_assert_int_eq(d.normalize_train, 0);
-    ck_assert_double_eq(d.mean, 0);
-    ck_assert_double_eq(d.std, 1);
+    ck_assert_double_eq(d.mean[0], 0);
+    ck_assert_double_eq(d.std[0], 1);
     ck_assert_double_eq(d.validation_split, 0);
     ck_assert_int_eq(d.limit, 0);
     data_spec_free(&d);
@@ -395,7 +395,7 @@ START_TEST(parse_sources)
     }
     assert_parse_fails("data:\n  dataset: cifar100\n", "exp.yaml:2:3:",
                        "unknown dataset 'cifar100' (known: mnist, fashion-mnist, cifar10, folder, "
-                       "playground)");
+                       "table, playground)");
     assert_parse_fails("data:\n  normalize: train\n", "exp.yaml:1:1:",
                        "missing required key 'dataset'");
     assert_parse_fails("data:\n  dataset: cifar10\n  shape: spiral\n", "exp.yaml:3:3:",
@@ -452,8 +452,8 @@ START_TEST(parse_trainer_keys)
                        &d, &err),
                  err);
     ck_assert_int_eq(d.normalize_train, 0);
-    ck_assert_double_eq_tol(d.mean, 0.1307, 1e-12);
-    ck_assert_double_eq_tol(d.std, 0.3081, 1e-12);
+    ck_assert_double_eq_tol(d.mean[0], 0.1307, 1e-12);
+    ck_assert_double_eq_tol(d.std[0], 0.3081, 1e-12);
     ck_assert_double_eq_tol(d.validation_split, 0.2, 1e-12);
     ck_assert_int_eq(d.limit, 64);
     data_spec_free(&d);
@@ -465,7 +465,7 @@ START_TEST(parse_trainer_keys)
     assert_parse_fails("data:\n  dataset: mnist\n  normalize: {mean: 0.5, std: 1, sd: 2}\n",
                        "exp.yaml:3:", "unknown key 'sd'");
     assert_parse_fails("data:\n  dataset: mnist\n  normalize: test\n", "exp.yaml:3:3:",
-                       "{mean: M, std: S} or train, got 'test'");
+                       "{mean: M, std: S}, imagenet or train, got 'test'");
     assert_parse_fails("data:\n  dataset: mnist\n  normalize: [1, 2]\n", "exp.yaml:3:3:",
                        "got a list");
     assert_parse_fails("data:\n  dataset: mnist\n  validation_split: 1\n", "exp.yaml:3:3:",

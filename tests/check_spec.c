@@ -355,6 +355,34 @@ START_TEST(overrides_set_values_by_path)
 }
 END_TEST
 
+/* Layer names with dots (PyTorch's module paths) are addressed whole, the
+ * longest name first: layer1.0 is the block, layer1.0.conv1 a layer in it. */
+START_TEST(overrides_address_names_with_dots)
+{
+    char path[PATH_MAX];
+    Err err;
+    SpecNode *root = load_text(path, "layers:\n"
+                                     "  - {name: layer1.0.conv1, type: conv2d, filters: 64}\n"
+                                     "  - {name: layer1.0, type: relu}\n"
+                                     "  - {name: layer1.0.conv1x, type: conv2d, filters: 64}\n");
+    SpecNode *layers = spec_get(root, "layers");
+    long v = 0;
+    override_ok(root, "layers.layer1.0.conv1.filters=8");
+    ck_assert_int_eq(spec_int(layers->items[0], "filters", 1, 1, 1024, &v, &err), CLRUN_OK);
+    ck_assert_int_eq(v, 8);
+    override_ok(root, "layers.layer1.0.type=tanh");
+    ck_assert_str_eq(spec_get(layers->items[1], "type")->value, "tanh");
+    override_ok(root, "layers.layer1.0.conv1x.filters=4");
+    ck_assert_int_eq(spec_int(layers->items[2], "filters", 1, 1, 1024, &v, &err), CLRUN_OK);
+    ck_assert_int_eq(v, 4);
+    override_ok(root, "layers.1.type=relu");
+    ck_assert_str_eq(spec_get(layers->items[1], "type")->value, "relu");
+    ck_assert_int_eq(spec_override(root, "layers.layer1.1.type=relu", &err), CLRUN_EINPUT);
+    ck_assert_str_eq(err.msg, "override 'layers.layer1.1.type=relu': 'layers.layer1' not found");
+    spec_free(root);
+}
+END_TEST
+
 START_TEST(overrides_reject_bad_input)
 {
     char path[PATH_MAX];
@@ -488,6 +516,7 @@ Suite *spec_suite(void)
     tcase_add_test(tc, bad_files_are_rejected_with_positions);
     tcase_add_test(tc, include_loads_relative_to_the_including_file);
     tcase_add_test(tc, overrides_set_values_by_path);
+    tcase_add_test(tc, overrides_address_names_with_dots);
     tcase_add_test(tc, overrides_reject_bad_input);
     tcase_add_test(tc, write_then_reload_gives_the_same_tree);
     tcase_add_test(tc, diff_names_settings_and_compares_paths_by_file);

@@ -9,6 +9,7 @@ Suite *data_suite(void);
 Suite *safetensors_suite(void);
 Suite *cifar_suite(void);
 Suite *images_suite(void);
+Suite *table_suite(void);
 Suite *playground_suite(void);
 Suite *optim_suite(void);
 Suite *losses_suite(void);

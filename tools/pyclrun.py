@@ -7,7 +7,7 @@
     sd = pyclrun.state_dict("runs/quickstart/weights.safetensors")  # torch tensors
     model.load_state_dict(sd)                      # a torch.nn.Module of the same layers
     rows = pyclrun.history("runs/quickstart")      # [{'epoch': 1, 'loss': 0.93, ...}, ...]
-    f = pyclrun.load_npy("runs/x", "features_fc1_test.npy")  # float32
+    f = pyclrun.load_npy("runs/x", "features_fc1_test")      # float32 (.npy optional)
     y = pyclrun.load_npy("runs/x", "labels_test.npy")        # int64, as torch's losses want
 
 Only numpy is needed (torch for state_dict alone). Safetensors files are read
@@ -18,8 +18,13 @@ import gzip
 import json
 import os
 import struct
+import sys
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:  # say what is missing, not only where the import failed
+    raise ImportError("pyclrun needs numpy, which this python (%s) lacks: apt-get install "
+                      "python3-numpy, or pip install numpy" % sys.executable) from None
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE = os.path.join(ROOT, "data", "mnist-sample")
@@ -103,5 +108,8 @@ def history(run_dir):
 
 
 def load_npy(run_dir, name):
-    """An analysis output of the run (features, labels, RDMs, masks) as a numpy array."""
+    """An analysis output of the run (features, labels, RDMs, masks) as a numpy array;
+    name with or without .npy ("features_fc1_test" or "features_fc1_test.npy")."""
+    if not name.endswith(".npy"):
+        name += ".npy"
     return np.load(os.path.join(run_dir, name))

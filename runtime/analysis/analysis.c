@@ -8,6 +8,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "io/csv.h"
+#include "rundir.h"
+#include "text.h"
+
 static const AnalysisType *const table[] = {
     &analysis_predictions,
     &analysis_features,
@@ -18,6 +22,8 @@ static const AnalysisType *const table[] = {
     &analysis_neighbours,
     &analysis_similarity,
     &analysis_factorized_readout,
+    &analysis_preview,
+    &analysis_decision_boundary,
 };
 
 #define TABLE_SIZE (int)(sizeof table / sizeof table[0])
@@ -42,10 +48,13 @@ static int parse_one(Analysis *a, SpecNode *item, const Graph *g, Err *err)
     }
     const char *name = NULL;
     if (!rc) rc = spec_string(item, "name", 0, &name, err);
-    if (!rc && name && (!*name || strchr(name, '/') || strcmp(name, ".") == 0 ||
-                        strcmp(name, "..") == 0 || strlen(name) >= sizeof a->subdir))
-        return spec_error(spec_get(item, "name"), err, "name '%s' must be a short file name (its "
-                          "outputs go to that sub-directory of the run directory)", name);
+    /* the sub-directory is made after training: a name that is a file the run
+     * writes (history.csv, SUCCESS) must fail now */
+    if (!rc && name && (!text_is_name(name) || rundir_own_file(name) ||
+                        strlen(name) >= sizeof a->subdir))
+        return spec_error(spec_get(item, "name"), err, "name '%s' must be 1 to %zu letters, "
+                          "digits, '_' or '-', and not a file the run writes (its outputs go to "
+                          "that sub-directory of the run directory)", name, sizeof a->subdir - 1);
     if (name)
         snprintf(a->subdir, sizeof a->subdir, "%s", name);
     char context[96];
@@ -62,7 +71,8 @@ static int fixed_file_names(const AnalysisType *t)
 {
     static const AnalysisType *const fixed[] = {&analysis_predictions, &analysis_rsa,
                                                 &analysis_readout, &analysis_neighbours,
-                                                &analysis_similarity};
+                                                &analysis_similarity, &analysis_preview,
+                                                &analysis_decision_boundary};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         if (fixed[i] == t)
             return 1;
@@ -202,7 +212,7 @@ int analysis_activations(AnalysisContext *ctx, Feed *split, int n, Node *node, f
     int rc = CLRUN_OK;
     for (int start = 0; start < n && !rc; start += g->max_batch) {
         int rows = n - start < g->max_batch ? n - start : g->max_batch;
-        rc = feed_batch(split, g, start, rows, ctx->scale, ctx->shift, ctx->labels, err);
+        rc = feed_batch(split, g, start, rows, &ctx->norm, ctx->labels, err);
         if (!rc) rc = graph_forward(g, err);
         if (!rc) rc = dev_read(g->dev, node->out, 0, (size_t)rows * size * sizeof(float),
                                *out + (size_t)start * size, err);
@@ -242,6 +252,28 @@ int analysis_targets(const SpecNode *node, const char *path, const Feed *split, 
     if (rc)
         npy_free(out);
     return rc;
+}
+
+int analysis_write_matrix(const char *path, const char *corner, const char *const *rows,
+                          int n_rows, const char *const *cols, int n_cols, const double *m,
+                          const char *fmt, Err *err)
+{
+    Csv f;
+    int rc = csv_open(&f, path, "w", err);
+    if (rc)
+        return rc;
+    csv_text(&f, corner);
+    for (int c = 0; c < n_cols; c++)
+        csv_text(&f, cols[c]);
+    rc = csv_end_row(&f, err);
+    for (int i = 0; i < n_rows && !rc; i++) {
+        csv_text(&f, rows[i]);
+        for (int c = 0; c < n_cols; c++)
+            csv_number(&f, fmt, m[(size_t)i * n_cols + c]);
+        rc = csv_end_row(&f, err);
+    }
+    int closed = csv_close(&f, err);
+    return rc ? rc : closed;
 }
 
 void analysis_path(const AnalysisContext *ctx, const char *name, char *out, size_t size)

@@ -17,9 +17,11 @@
 typedef struct {
     Graph *g;
     Feed *train, *test;
-    float scale, shift;   /* the trainer's normalisation */
+    FeedNorm norm;        /* the trainer's normalisation */
     cl_mem labels;        /* a [max_batch] int buffer for feed_batch */
     const char *dir;      /* the run directory */
+    const DataSpec *data; /* the experiment's data: section */
+    const char *loss;     /* the loss's name, which says how outputs are probabilities */
 } AnalysisContext;
 
 typedef struct Analysis Analysis;
@@ -102,11 +104,17 @@ void analysis_folder_free(FolderSet *s);
  * written). */
 int analysis_targets(const SpecNode *node, const char *path, const Feed *split, int min_items,
                      NpyArray *out, Err *err);
+/* A matrix as CSV (io/csv.h): a header of `corner` and the column names,
+ * then a row per row name and its values formatted with fmt. */
+int analysis_write_matrix(const char *path, const char *corner, const char *const *rows,
+                          int n_rows, const char *const *cols, int n_cols, const double *m,
+                          const char *fmt, Err *err);
 /* "<dir>/<name>" */
 void analysis_path(const AnalysisContext *ctx, const char *name, char *out, size_t size);
 
 extern const AnalysisType analysis_predictions, analysis_features, analysis_filters,
     analysis_feature_maps, analysis_rsa, analysis_readout, analysis_neighbours,
-    analysis_similarity, analysis_factorized_readout;
+    analysis_similarity, analysis_factorized_readout, analysis_preview,
+    analysis_decision_boundary;
 
 #endif

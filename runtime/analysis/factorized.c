@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "analysis/analysis.h"
+#include "io/csv.h"
 #include "analysis/stats.h"
 #include "optim.h"
 #include "plot.h"
@@ -290,16 +291,17 @@ static int write_scores(const FactorizedReadout *f, AnalysisContext *ctx,
 {
     char path[PATH_MAX];
     output_path(ctx, "readout", f->layer, "csv", path);
-    FILE *out = fopen(path, "w");
-    if (!out)
-        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
-    fprintf(out, "unit,r\n");
-    for (int j = 0; j < units; j++)
-        if (isfinite(fit->r[j]))
-            fprintf(out, "%d,%.6f\n", j, fit->r[j]);
-        else /* a unit constant on the held-out items: no correlation */
-            fprintf(out, "%d,NA\n", j);
-    return fclose(out) == 0 ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
+    Csv out;
+    int rc = csv_open(&out, path, "w", err);
+    if (!rc) rc = csv_header(&out, "unit,r", err);
+    for (int j = 0; j < units && !rc; j++) {
+        csv_textf(&out, "%d", j);
+        /* NA: a unit constant on the held-out items has no correlation */
+        csv_number(&out, "%.6f", isfinite(fit->r[j]) ? fit->r[j] : NAN);
+        rc = csv_end_row(&out, err);
+    }
+    int closed = csv_close(&out, err);
+    return rc ? rc : closed;
 }
 
 static int write_weights(const FactorizedReadout *f, AnalysisContext *ctx,
@@ -351,7 +353,10 @@ static int plot_masks(const FactorizedReadout *f, AnalysisContext *ctx, const Fa
     char path[PATH_MAX], title[128];
     output_path(ctx, "masks", f->layer, "png", path);
     snprintf(title, sizeof title, "Spatial masks on %s (factorized readout)", f->layer->name);
-    int rc = plot_images(path, title, images, n, h, w, 0, caption, err);
+    PlotImages im = {.title = title, .n = n, .captions = caption,
+                     .set = {{.images = images, .h = h, .w = w, .scale = PLOT_SCALE_SHARED,
+                              .label = "mask weight"}}};
+    int rc = plot_images(path, &im, err);
     free(pick), free(images), free(captions), free(caption);
     return rc;
 }

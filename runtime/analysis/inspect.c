@@ -48,11 +48,12 @@ static int is_image(const Feed *s)
     return s->data->ds->h > 1 && s->data->ds->w > 1;
 }
 
-/* A grid of the listed examples with one caption each. */
-static int example_grid(AnalysisContext *ctx, const char *file, const char *title, const int *which,
-                        int n, char (*captions)[64], Err *err)
+/* A grid of the listed examples of split with one caption each, the marked ones in red. */
+static int example_grid(AnalysisContext *ctx, const Feed *split, const char *file,
+                        const char *title, const int *which, int n, char (*captions)[64],
+                        const unsigned char *marked, Err *err)
 {
-    const Dataset *ds = ctx->test->data->ds;
+    const Dataset *ds = split->data->ds;
     size_t plane = (size_t)ds->h * ds->w;
     float *imgs = malloc((size_t)(n ? n : 1) * plane * sizeof *imgs);
     const char **caps = malloc((size_t)(n ? n : 1) * sizeof *caps);
@@ -62,12 +63,14 @@ static int example_grid(AnalysisContext *ctx, const char *file, const char *titl
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
     }
     for (int k = 0; k < n; k++) {
-        example_image(ctx->test, which[k], imgs + (size_t)k * plane);
+        example_image(split, which[k], imgs + (size_t)k * plane);
         caps[k] = captions[k];
     }
     char path[PATH_MAX];
     analysis_path(ctx, file, path, sizeof path);
-    int rc = plot_images(path, title, imgs, n, ds->h, ds->w, n < 4 ? n : 4, caps, err);
+    PlotImages im = {.title = title, .n = n, .set = {{.images = imgs, .h = ds->h, .w = ds->w}},
+                     .captions = caps, .marked = marked};
+    int rc = plot_images(path, &im, err);
     free(imgs);
     free(caps);
     return rc;
@@ -106,22 +109,8 @@ static int write_confusion(AnalysisContext *ctx, const int *labels, const int *p
         name_of[c] = class_name(ds, c, names[c], sizeof names[c]);
     char path[PATH_MAX];
     analysis_path(ctx, "confusion.csv", path, sizeof path);
-    FILE *f = rc ? NULL : fopen(path, "w");
-    if (!rc && !f)
-        rc = err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
-    if (f) {
-        fprintf(f, "label\\prediction");
-        for (int c = 0; c < classes; c++)
-            fprintf(f, ",%s", names[c]);
-        for (int r = 0; r < classes; r++) {
-            fprintf(f, "\n%s", names[r]);
-            for (int c = 0; c < classes; c++)
-                fprintf(f, ",%.0f", m[r * classes + c]);
-        }
-        fprintf(f, "\n");
-        if (fclose(f) != 0)
-            rc = err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
-    }
+    if (!rc) rc = analysis_write_matrix(path, "label\\prediction", name_of, classes, name_of,
+                                        classes, m, "%.0f", err);
     analysis_path(ctx, "confusion.png", path, sizeof path);
     if (!rc)
         rc = plot_heatmap(path, &(PlotHeatmap){.title = "Confusion matrix (test set, counts)",
@@ -136,32 +125,35 @@ static int write_confusion(AnalysisContext *ctx, const int *labels, const int *p
     return rc;
 }
 
-/* The first `count` test examples, or the first `count` misclassified ones. */
+/* The first `count` test examples, or the first `count` misclassified ones,
+ * each captioned with its prediction and its true label, the wrong ones in red. */
 static int prediction_grid(AnalysisContext *ctx, const int *labels, const int *pred, int n,
                            long count, int wrong_only, Err *err)
 {
     const Dataset *ds = ctx->test->data->ds;
-    int *which = malloc((size_t)(count ? count : 1) * sizeof *which), k = 0;
-    char (*captions)[64] = malloc((size_t)(count ? count : 1) * sizeof *captions);
-    int rc = which && captions ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "out of memory");
+    size_t room = (size_t)(count ? count : 1);
+    int *which = malloc(room * sizeof *which), k = 0;
+    char (*captions)[64] = malloc(room * sizeof *captions);
+    unsigned char *wrong = malloc(room);
+    int rc = which && captions && wrong ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "out of memory");
     for (int i = 0; !rc && i < n && k < count; i++) {
         if (wrong_only && pred[i] == labels[i])
             continue;
         char p[64], l[64];
-        class_name(ds, pred[i], p, sizeof p);
-        if (wrong_only)
-            snprintf(captions[k], 64, "Prediction: %.20s / Label: %.20s", p,
-                     class_name(ds, labels[i], l, sizeof l));
-        else
-            snprintf(captions[k], 64, "Prediction: %.40s", p);
+        snprintf(captions[k], 64, "pred %.20s, true %.20s", class_name(ds, pred[i], p, sizeof p),
+                 class_name(ds, labels[i], l, sizeof l));
+        wrong[k] = pred[i] != labels[i];
         which[k++] = i;
     }
+    char title[96];
+    snprintf(title, sizeof title, "%s (wrong predictions in red)",
+             wrong_only ? "Misclassified test images" : "First test images");
     if (!rc && k > 0)
-        rc = example_grid(ctx, wrong_only ? "misclassified.png" : "predictions.png",
-                          wrong_only ? "Misclassified test images" : "First test images", which, k,
-                          captions, err);
+        rc = example_grid(ctx, ctx->test, wrong_only ? "misclassified.png" : "predictions.png",
+                          title, which, k, captions, wrong, err);
     free(which);
     free(captions);
+    free(wrong);
     return rc;
 }
 
@@ -190,6 +182,52 @@ static int predictions_run(Analysis *a, AnalysisContext *ctx, Err *err)
 }
 
 const AnalysisType analysis_predictions = {"predictions", predictions_parse, predictions_run, NULL};
+
+/* ---- preview: the first examples of a split with their labels (DS5220, part 0) ---- */
+
+typedef struct {
+    long count;
+    int train;
+} Preview;
+
+static int preview_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *err)
+{
+    (void)g;
+    Preview *p = calloc(1, sizeof *p);
+    if (!(a->state = p))
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    p->count = 16;
+    p->train = 1; /* what the network learns from */
+    int rc = spec_int(spec, "count", 0, 1, 100, &p->count, err);
+    if (!rc && spec_get(spec, "split")) rc = analysis_split(spec, "split", &p->train, err);
+    return rc;
+}
+
+static int preview_run(Analysis *a, AnalysisContext *ctx, Err *err)
+{
+    const Preview *p = a->state;
+    const Feed *split = p->train ? ctx->train : ctx->test;
+    if (!is_image(split))
+        return CLRUN_OK; /* the Playground's points: no images to show */
+    int n = split->n < p->count ? split->n : (int)p->count;
+    int *which = malloc((size_t)(n ? n : 1) * sizeof *which);
+    char (*captions)[64] = malloc((size_t)(n ? n : 1) * sizeof *captions);
+    int rc = which && captions ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "out of memory");
+    const Dataset *ds = split->data->ds;
+    for (int k = 0; !rc && k < n; k++) {
+        which[k] = k;
+        class_name(ds, ds->labels[split->first + k], captions[k], sizeof captions[k]);
+    }
+    char title[96];
+    snprintf(title, sizeof title, "The first %d %s images and their labels", n, split->name);
+    if (!rc && n > 0)
+        rc = example_grid(ctx, split, "data_preview.png", title, which, n, captions, NULL, err);
+    free(which);
+    free(captions);
+    return rc;
+}
+
+const AnalysisType analysis_preview = {"preview", preview_parse, preview_run, NULL};
 
 /* ---- features: a layer's activations as .npy, labels beside them ---- */
 
@@ -314,9 +352,10 @@ static int maps_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *err)
     return rc;
 }
 
-/* The maps of layer for example `image` of the split into file. */
+/* The maps of layer for example `image` of the split into file, numbered, on
+ * one scale; with filters, each map beside the filter that made it. */
 static int draw_maps(AnalysisContext *ctx, Node *layer, Feed *split, long image, const char *file,
-                     Err *err)
+                     const PlotImageSet *filters, Err *err)
 {
     if (image >= split->n)
         return err_set(err, CLRUN_EINPUT, "image %ld is past the %d examples of the %s split",
@@ -327,11 +366,17 @@ static int draw_maps(AnalysisContext *ctx, Node *layer, Feed *split, long image,
     int rc = analysis_activations(ctx, split, (int)image + 1, layer, &acts, &labels, err);
     char path[PATH_MAX], title[160];
     analysis_path(ctx, file, path, sizeof path);
-    snprintf(title, sizeof title, "Layer %s for %s example %ld", layer->name, split->name, image);
+    snprintf(title, sizeof title, filters ? "Filters of %s and their outputs for %s example %ld"
+                                          : "Layer %s for %s example %ld", layer->name,
+             split->name, image);
     size_t size = (size_t)shape_size(s);
+    PlotImages im = {.title = title, .n = s.dim[0], .numbered = 1,
+                     .set = {{.images = rc ? NULL : acts + (size_t)image * size, .h = s.dim[1],
+                              .w = s.dim[2], .scale = PLOT_SCALE_SHARED, .label = "activation"}}};
+    if (filters) /* each filter beside what it makes of the image */
+        im.set[1] = im.set[0], im.set[0] = *filters;
     if (!rc)
-        rc = plot_images(path, title, acts + (size_t)image * size, s.dim[0], s.dim[1], s.dim[2],
-                         0, NULL, err);
+        rc = plot_images(path, &im, err);
     free(acts);
     free(labels);
     return rc;
@@ -342,7 +387,7 @@ static int maps_run(Analysis *a, AnalysisContext *ctx, Err *err)
     Maps *m = a->state;
     char file[160];
     snprintf(file, sizeof file, "feature_maps_%s.png", m->layer->name);
-    return draw_maps(ctx, m->layer, m->train ? ctx->train : ctx->test, m->image, file, err);
+    return draw_maps(ctx, m->layer, m->train ? ctx->train : ctx->test, m->image, file, NULL, err);
 }
 
 /* image: against the split, before training. */
@@ -392,12 +437,15 @@ static int filters_run(Analysis *a, AnalysisContext *ctx, Err *err)
     analysis_path(ctx, file, path, sizeof path);
     snprintf(title, sizeof title, "Filters of %s%s", m->layer->name,
              in > 1 ? " (first input channel)" : "");
-    if (!rc) rc = plot_images(path, title, first, o, kh, kw, 0, NULL, err);
-    free(all);
-    free(first);
+    PlotImages im = {.title = title, .n = o, .numbered = 1,
+                     .set = {{.images = first, .h = kh, .w = kw, .scale = PLOT_SCALE_SHARED,
+                              .label = "weight"}}};
+    if (!rc) rc = plot_images(path, &im, err);
     snprintf(file, sizeof file, "filters_%s_applied.png", m->layer->name);
     if (!rc && m->image >= 0)
-        rc = draw_maps(ctx, m->layer, ctx->train, m->image, file, err);
+        rc = draw_maps(ctx, m->layer, ctx->train, m->image, file, &im.set[0], err);
+    free(all);
+    free(first);
     return rc;
 }
 

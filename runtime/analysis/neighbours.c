@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "analysis/analysis.h"
+#include "io/csv.h"
 #include "data/data.h"
 #include "io/npy.h"
 #include "plot.h"
@@ -100,23 +101,8 @@ static int write_distances(AnalysisContext *ctx, const FolderSet *ref, const Fol
     }
     char path[PATH_MAX];
     analysis_path(ctx, "distances.csv", path, sizeof path);
-    int rc = CLRUN_OK;
-    FILE *f = fopen(path, "w");
-    if (!f)
-        rc = err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
-    if (f) {
-        fprintf(f, "query\\reference");
-        for (int j = 0; j < nr; j++)
-            fprintf(f, ",%s", labels[nq + j]);
-        for (int i = 0; i < nq; i++) {
-            fprintf(f, "\n%s", labels[i]);
-            for (int j = 0; j < nr; j++)
-                fprintf(f, ",%.9g", dist[(size_t)i * nr + j]);
-        }
-        fprintf(f, "\n");
-        if (fclose(f) != 0)
-            rc = err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
-    }
+    int rc = analysis_write_matrix(path, "query\\reference", labels, nq, labels + nq, nr, dist,
+                                   "%.9g", err);
     analysis_path(ctx, "distances.png", path, sizeof path);
     if (!rc)
         rc = plot_heatmap(path, &(PlotHeatmap){.title = "Sum of squared differences of embeddings",
@@ -160,32 +146,57 @@ static int write_predictions(AnalysisContext *ctx, const FolderSet *ref, const F
     int nq = query->ds.n, right1 = 0, rightk = 0;
     char path[PATH_MAX];
     analysis_path(ctx, "neighbours.csv", path, sizeof path);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
-    fprintf(f, "query,label,nn1,knn\n");
-    for (int i = 0; i < nq; i++) {
-        fprintf(f, "%d,%s,%s,%s\n", i, name_of(&ref->ds, query->labels[i]),
-                name_of(&ref->ds, nn1[i]), name_of(&ref->ds, knn[i]));
+    Csv f;
+    int rc = csv_open(&f, path, "w", err);
+    if (!rc) rc = csv_header(&f, "query,label,nn1,knn", err);
+    for (int i = 0; !rc && i < nq; i++) {
+        csv_textf(&f, "%d", i);
+        csv_text(&f, name_of(&ref->ds, query->labels[i]));
+        csv_text(&f, name_of(&ref->ds, nn1[i]));
+        csv_text(&f, name_of(&ref->ds, knn[i]));
+        rc = csv_end_row(&f, err);
         right1 += nn1[i] == query->labels[i];
         rightk += knn[i] == query->labels[i];
     }
-    if (fclose(f) != 0)
-        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
+    int closed = csv_close(&f, err);
+    if (rc || closed)
+        return rc ? rc : closed;
     double acc1 = (double)right1 / nq, acck = (double)rightk / nq;
     printf("Analysis neighbours: 1-NN accuracy %d/%d (%.2f%%), %d-NN accuracy %d/%d (%.2f%%)\n",
            right1, nq, 100 * acc1, k, rightk, nq, 100 * acck);
     analysis_path(ctx, "neighbours_accuracy.csv", path, sizeof path);
-    if (!(f = fopen(path, "w")))
-        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
-    fprintf(f, "method,k,correct,total,accuracy\n1-nn,1,%d,%d,%.6f\nk-nn,%d,%d,%d,%.6f\n", right1,
-            nq, acc1, k, rightk, nq, acck);
-    if (fclose(f) != 0)
-        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
-    return CLRUN_OK;
+    rc = csv_open(&f, path, "w", err);
+    if (!rc) rc = csv_header(&f, "method,k,correct,total,accuracy", err);
+    const int ks[2] = {1, k}, right[2] = {right1, rightk};
+    for (int m = 0; m < 2 && !rc; m++) {
+        csv_text(&f, m ? "k-nn" : "1-nn");
+        csv_textf(&f, "%d", ks[m]);
+        csv_textf(&f, "%d", right[m]);
+        csv_textf(&f, "%d", nq);
+        csv_number(&f, "%.6f", (double)right[m] / nq);
+        rc = csv_end_row(&f, err);
+    }
+    closed = csv_close(&f, err);
+    return rc ? rc : closed;
 }
 
-/* Each query image, then its k nearest reference images. */
+/* The decimals that write the distances shown with 3 significant digits
+ * or more, the same for every caption. */
+static int neighbour_decimals(const double *dist, int nq, int nr, int cols, const int *orders)
+{
+    double *shown = malloc((size_t)nq * (cols - 1) * sizeof *shown);
+    if (!shown)
+        return 2;
+    for (int i = 0; i < nq; i++)
+        for (int c = 1; c < cols; c++)
+            shown[i * (cols - 1) + c - 1] = dist[(size_t)i * nr + orders[(size_t)i * nr + c - 1]];
+    int d = plot_decimals(shown, nq * (cols - 1), 3);
+    free(shown);
+    return d;
+}
+
+/* Each query image, then its k nearest reference images, those of another
+ * class than the query's marked. */
 static int draw_neighbours(AnalysisContext *ctx, const FolderSet *ref, const FolderSet *query, int k,
                            const double *dist, const int *orders, Err *err)
 {
@@ -195,7 +206,10 @@ static int draw_neighbours(AnalysisContext *ctx, const FolderSet *ref, const Fol
     float *imgs = malloc((size_t)n * plane * sizeof *imgs);
     char (*text)[64] = malloc((size_t)n * sizeof *text);
     const char **caps = malloc((size_t)n * sizeof *caps);
-    int rc = imgs && text && caps ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "out of memory");
+    unsigned char *wrong = calloc((size_t)n, 1);
+    int rc = imgs && text && caps && wrong ? CLRUN_OK
+                                           : err_set(err, CLRUN_ERUNTIME, "out of memory");
+    int decimals = rc ? 0 : neighbour_decimals(dist, nq, nr, cols, orders);
     for (int i = 0; !rc && i < nq; i++)
         for (int c = 0; c < cols; c++) {
             int at = i * cols + c, j = c ? orders[(size_t)i * nr + c - 1] : i;
@@ -204,20 +218,25 @@ static int draw_neighbours(AnalysisContext *ctx, const FolderSet *ref, const Fol
                 imgs[(size_t)at * plane + p] = ds->pixels ? ds->pixels[(size_t)j * example + p]
                                                           : ds->values[(size_t)j * example + p];
             if (c == 0)
-                snprintf(text[at], sizeof text[at], "query %d: %.40s", i,
+                snprintf(text[at], sizeof text[at], "%d: %.40s", i,
                          name_of(&ref->ds, query->labels[i]));
             else
-                snprintf(text[at], sizeof text[at], "%.30s d=%.4g", name_of(&ref->ds, ref->labels[j]),
-                         dist[(size_t)i * nr + j]);
+                snprintf(text[at], sizeof text[at], "%.30s %.*f", name_of(&ref->ds, ref->labels[j]),
+                         decimals, dist[(size_t)i * nr + j]);
+            wrong[at] = c && ref->labels[j] != query->labels[i];
             caps[at] = text[at];
         }
     char path[PATH_MAX], title[160];
     analysis_path(ctx, "neighbours.png", path, sizeof path);
-    snprintf(title, sizeof title, "Query images and their %d nearest reference images (SSD)", k);
-    if (!rc) rc = plot_images(path, title, imgs, n, h, w, cols, caps, err);
+    snprintf(title, sizeof title, "Queries and their %d nearest references by SSD (another class "
+             "in red)", k);
+    PlotImages im = {.title = title, .n = n, .set = {{.images = imgs, .h = h, .w = w}},
+                     .cols = cols, .captions = caps, .marked = wrong};
+    if (!rc) rc = plot_images(path, &im, err);
     free(imgs);
     free(text);
     free(caps);
+    free(wrong);
     return rc;
 }
 

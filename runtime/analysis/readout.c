@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "analysis/analysis.h"
+#include "io/csv.h"
 #include "analysis/stats.h"
 #include "io/npy.h"
 #include "plot.h"
@@ -199,14 +200,20 @@ static int write_results(const Readout *r, AnalysisContext *ctx, int items, cons
     const char **names = malloc((size_t)L * sizeof *names);
     char path[PATH_MAX];
     analysis_path(ctx, "readout.csv", path, sizeof path);
-    FILE *f = x && names ? fopen(path, "w") : NULL;
-    if (!f) {
+    Csv f;
+    int rc = x && names ? csv_open(&f, path, "w", err)
+                        : err_set(err, CLRUN_ERUNTIME, "out of memory");
+    if (rc) {
         free(x), free(names);
-        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
+        return rc;
     }
-    fprintf(f, "layer,method,lambda,components,mean_median_r,sd");
+    static const char *const header[] = {"layer", "method", "lambda", "components",
+                                         "mean_median_r", "sd"};
+    for (size_t h = 0; h < sizeof header / sizeof header[0]; h++)
+        csv_text(&f, header[h]);
     for (int s = 0; s < S; s++)
-        fprintf(f, ",split_%d", s);
+        csv_textf(&f, "split_%d", s);
+    rc = csv_end_row(&f, err);
     int fewest = INT_MAX, most = 0;
     for (int l = 0; l < L; l++) {
         double m = 0, v = 0;
@@ -217,15 +224,18 @@ static int write_results(const Readout *r, AnalysisContext *ctx, int items, cons
         x[l] = l, mean[l] = m, sd[l] = sqrt(v), names[l] = r->layers[l]->name;
         int k = r->pls ? layer_components(r, r->layers[l], items) : 0;
         fewest = k < fewest ? k : fewest, most = k > most ? k : most;
-        if (r->pls)
-            fprintf(f, "\n%s,pls,NA,%d,%.6f,%.6f", r->layers[l]->name, k, m, sd[l]);
-        else
-            fprintf(f, "\n%s,ridge,%g,NA,%.6f,%.6f", r->layers[l]->name, r->lambda, m, sd[l]);
+        csv_text(&f, r->layers[l]->name);
+        csv_text(&f, r->pls ? "pls" : "ridge");
+        csv_number(&f, "%g", r->pls ? NAN : r->lambda); /* NA: what the method does not use */
+        csv_number(&f, "%.0f", r->pls ? k : NAN);
+        csv_number(&f, "%.6f", m);
+        csv_number(&f, "%.6f", sd[l]);
         for (int s = 0; s < S; s++)
-            fprintf(f, ",%.6f", scores[l * S + s]);
+            csv_number(&f, "%.6f", scores[l * S + s]);
+        if (!rc) rc = csv_end_row(&f, err);
     }
-    fprintf(f, "\n");
-    int rc = fclose(f) == 0 ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
+    int closed = csv_close(&f, err);
+    rc = rc ? rc : closed;
     PlotSeries series = {.x = x, .y = mean, .n = L, .markers = PLOT_LINE_MARKERS, .err = sd,
                          .label = S > 1 ? "median r, mean and sd over splits" : "median r"};
     char title[80];

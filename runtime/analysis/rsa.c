@@ -155,24 +155,6 @@ static int layer_rdms(const Rsa *r, AnalysisContext *ctx, double **rdms, int *it
     return rc;
 }
 
-static int write_matrix_csv(const char *path, const char *const *rows, int n_rows,
-                            const char *const *cols, int n_cols, const double *m, Err *err)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
-    fprintf(f, "layer");
-    for (int c = 0; c < n_cols; c++)
-        fprintf(f, ",%s", cols[c]);
-    for (int i = 0; i < n_rows; i++) {
-        fprintf(f, "\n%s", rows[i]);
-        for (int c = 0; c < n_cols; c++)
-            fprintf(f, ",%.6f", m[i * n_cols + c]);
-    }
-    fprintf(f, "\n");
-    return fclose(f) == 0 ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
-}
-
 /* Spearman of every layer's RDM with every target RDM, and the plot against layer. */
 static int compare_targets(const Rsa *r, AnalysisContext *ctx, double **rdms, int items,
                            const char **names, Err *err)
@@ -203,7 +185,8 @@ static int compare_targets(const Rsa *r, AnalysisContext *ctx, double **rdms, in
     }
     char path[PATH_MAX];
     analysis_path(ctx, "rsa_targets.csv", path, sizeof path);
-    if (!rc) rc = write_matrix_csv(path, names, r->n_layers, targets, r->n_targets, m, err);
+    if (!rc) rc = analysis_write_matrix(path, "layer", names, r->n_layers, targets,
+                                            r->n_targets, m, "%.6f", err);
     PlotPanel panel = {.title = "RDM correlation with targets against layer", .xlabel = "layer",
                        .ylabel = "Spearman r", .series = series, .n_series = r->n_targets,
                        .x_names = names, .n_x_names = r->n_layers};
@@ -229,7 +212,8 @@ static int rsa_run(Analysis *a, AnalysisContext *ctx, Err *err)
     }
     char path[PATH_MAX];
     analysis_path(ctx, "rsa_layers.csv", path, sizeof path);
-    if (!rc) rc = write_matrix_csv(path, names, r->n_layers, names, r->n_layers, pairs, err);
+    if (!rc) rc = analysis_write_matrix(path, "layer", names, r->n_layers, names,
+                                            r->n_layers, pairs, "%.6f", err);
     analysis_path(ctx, "rsa_layers.png", path, sizeof path);
     if (!rc)
         rc = plot_heatmap(path, &(PlotHeatmap){.title = "Spearman correlation of layers' RDMs",

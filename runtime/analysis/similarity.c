@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "analysis/analysis.h"
+#include "io/csv.h"
 #include "analysis/ratings.h"
 #include "analysis/stats.h"
 #include "plot.h"
@@ -152,7 +153,9 @@ static int draw_sheet(AnalysisContext *ctx, const char *file, const char *title,
     }
     char path[PATH_MAX];
     analysis_path(ctx, file, path, sizeof path);
-    if (!rc) rc = plot_images(path, title, imgs, pairs, h, pw, pairs < 4 ? pairs : 4, caps, err);
+    PlotImages im = {.title = title, .n = pairs, .set = {{.images = imgs, .h = h, .w = pw}},
+                     .captions = caps};
+    if (!rc) rc = plot_images(path, &im, err);
     free(imgs);
     free(caps);
     free(pair);
@@ -166,41 +169,56 @@ static int write_pairs(AnalysisContext *ctx, const Similarity *s, const int *exa
     int P = (int)s->pairs, first = ctx->test->first;
     char path[PATH_MAX];
     analysis_path(ctx, "similarity_pairs.csv", path, sizeof path);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
-    fprintf(f, "pair,image_a,image_b");
-    for (int l = 0; l < s->n_layers; l++)
-        fprintf(f, ",cosine_%s,net_%s", s->layers[l]->name, s->layers[l]->name);
-    if (people->raters)
-        fprintf(f, ",human_mean,human");
-    for (int p = 0; p < P; p++) {
-        fprintf(f, "\n%d,%d,%d", p + 1, examples[p] - first, examples[P + p] - first);
-        for (int l = 0; l < s->n_layers; l++)
-            fprintf(f, ",%.6f,%.6f", cosine[l * P + p], net[l * P + p]);
-        if (people->raters)
-            fprintf(f, ",%.4f,%.6f", people->mean[p], people->normalized[p]);
+    Csv f;
+    int rc = csv_open(&f, path, "w", err);
+    if (rc)
+        return rc;
+    csv_text(&f, "pair"), csv_text(&f, "image_a"), csv_text(&f, "image_b");
+    for (int l = 0; l < s->n_layers; l++) {
+        csv_textf(&f, "cosine_%s", s->layers[l]->name);
+        csv_textf(&f, "net_%s", s->layers[l]->name);
     }
-    fprintf(f, "\n");
-    return fclose(f) == 0 ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
+    if (people->raters)
+        csv_text(&f, "human_mean"), csv_text(&f, "human");
+    rc = csv_end_row(&f, err);
+    for (int p = 0; p < P && !rc; p++) {
+        csv_textf(&f, "%d", p + 1);
+        csv_textf(&f, "%d", examples[p] - first);
+        csv_textf(&f, "%d", examples[P + p] - first);
+        for (int l = 0; l < s->n_layers; l++) {
+            csv_number(&f, "%.6f", cosine[l * P + p]);
+            csv_number(&f, "%.6f", net[l * P + p]);
+        }
+        if (people->raters) {
+            csv_number(&f, "%.4f", people->mean[p]);
+            csv_number(&f, "%.6f", people->normalized[p]);
+        }
+        rc = csv_end_row(&f, err);
+    }
+    int closed = csv_close(&f, err);
+    return rc ? rc : closed;
 }
 
 static int write_template(AnalysisContext *ctx, const int *examples, int pairs, Err *err)
 {
     char path[PATH_MAX];
     analysis_path(ctx, "similarity_ratings_template.csv", path, sizeof path);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
-    fprintf(f, "pair,image_a,image_b,rater_1\n");
-    for (int p = 0; p < pairs; p++)
-        fprintf(f, "%d,%d,%d,\n", p + 1, examples[p] - ctx->test->first,
-                examples[pairs + p] - ctx->test->first);
-    return fclose(f) == 0 ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
+    Csv f;
+    int rc = csv_open(&f, path, "w", err);
+    if (!rc) rc = csv_header(&f, "pair,image_a,image_b,rater_1", err);
+    for (int p = 0; p < pairs && !rc; p++) {
+        csv_textf(&f, "%d", p + 1);
+        csv_textf(&f, "%d", examples[p] - ctx->test->first);
+        csv_textf(&f, "%d", examples[pairs + p] - ctx->test->first);
+        csv_text(&f, ""); /* the rater's column, to fill in */
+        rc = csv_end_row(&f, err);
+    }
+    int closed = csv_close(&f, err);
+    return rc ? rc : closed;
 }
 
 /* Pearson r per layer to similarity_people.csv and the terminal; one scatter
- * with a series per layer. */
+ * with a series per layer, each with its least-squares line. */
 static int compare_with_people(AnalysisContext *ctx, const Similarity *s, const double *net,
                                const Ratings *people, Err *err)
 {
@@ -208,22 +226,26 @@ static int compare_with_people(AnalysisContext *ctx, const Similarity *s, const 
     char path[PATH_MAX], labels[SIMILARITY_MAX_LAYERS][96];
     PlotSeries series[SIMILARITY_MAX_LAYERS];
     analysis_path(ctx, "similarity_people.csv", path, sizeof path);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
-    fprintf(f, "layer,pearson_r,pairs,raters\n");
-    for (int l = 0; l < L; l++) {
+    Csv f;
+    int rc = csv_open(&f, path, "w", err);
+    if (!rc) rc = csv_header(&f, "layer,pearson_r,pairs,raters", err);
+    for (int l = 0; l < L && !rc; l++) {
         double r = stats_pearson(net + l * P, people->normalized, (size_t)P);
-        fprintf(f, "%s,%.6f,%d,%d\n", s->layers[l]->name, r, P, people->raters);
+        csv_text(&f, s->layers[l]->name);
+        csv_number(&f, "%.6f", r);
+        csv_textf(&f, "%d", P);
+        csv_textf(&f, "%d", people->raters);
+        rc = csv_end_row(&f, err);
         printf("Analysis similarity: %s against %d rater%s: Pearson r = %.3f%s\n",
                s->layers[l]->name, people->raters, people->raters == 1 ? "" : "s", r,
                isnan(r) ? " (the network's or the people's scores are all equal)" : "");
         snprintf(labels[l], sizeof labels[l], "%s (r = %.2f)", s->layers[l]->name, r);
         series[l] = (PlotSeries){.x = net + l * P, .y = people->normalized, .n = P,
-                                 .label = labels[l], .markers = PLOT_MARKERS};
+                                 .label = labels[l], .markers = PLOT_MARKERS, .fit = 1};
     }
-    if (fclose(f) != 0)
-        return err_set(err, CLRUN_ERUNTIME, "%s: cannot write", path);
+    int closed = csv_close(&f, err);
+    if (rc || closed)
+        return rc ? rc : closed;
     char title[96];
     snprintf(title, sizeof title, "Network and people on %d pairs (%d rater%s)", P,
              people->raters, people->raters == 1 ? "" : "s");

@@ -45,19 +45,6 @@ static const char *const standard_names[CIFAR_CLASSES] = {
     "dog", "frog", "horse", "ship", "truck",
 };
 
-typedef char Path[4096];
-
-/* dir/name, or name alone when dir is NULL, ".", or empty. */
-static int join(Path out, const char *dir, const char *name, Err *err)
-{
-    int bare = !dir || !dir[0] || strcmp(dir, ".") == 0;
-    int len = bare ? snprintf(out, sizeof(Path), "%s", name)
-                   : snprintf(out, sizeof(Path), "%s/%s", dir, name);
-    if (len < 0 || (size_t)len >= sizeof(Path))
-        return err_set(err, CLRUN_EINPUT, "path too long: %s/%s", dir, name);
-    return CLRUN_OK;
-}
-
 /* ---- reading batches ---- */
 
 /* The number of records in path, from its size. */
@@ -190,8 +177,8 @@ static int meta_read(const char *path, FILE *fp, char names[CIFAR_CLASSES][DATAS
 static int meta_names(Dataset *ds, const char *dir, Err *err)
 {
     for (size_t i = 0; i < sizeof meta_files / sizeof meta_files[0]; i++) {
-        Path path;
-        if (join(path, dir, meta_files[i], NULL) || access(path, F_OK) != 0)
+        DatasetPath path;
+        if (dataset_join(path, dir, meta_files[i], NULL) || access(path, F_OK) != 0)
             continue;
         FILE *fp = file_open(path, err);
         if (!fp)
@@ -210,20 +197,20 @@ static int meta_names(Dataset *ds, const char *dir, Err *err)
 /* ---- finding the files ---- */
 
 /* Whether dir holds all six batches; when not, missing names the first absent. */
-static int has_all(const char *dir, Path missing)
+static int has_all(const char *dir, DatasetPath missing)
 {
     for (int i = 0; i < CIFAR_ALL_FILES; i++)
-        if (join(missing, dir, cifar_files[i], NULL) || access(missing, R_OK) != 0)
+        if (dataset_join(missing, dir, cifar_files[i], NULL) || access(missing, R_OK) != 0)
             return 0;
     return 1;
 }
 
-static int locate(const char *root, Path dir, Err *err)
+static int locate(const char *root, DatasetPath dir, Err *err)
 {
-    char missing[2 * sizeof(Path) + 8] = "";
+    char missing[2 * sizeof(DatasetPath) + 8] = "";
     for (int i = 0; i < CIFAR_N_PLACES; i++) {
-        Path path;
-        if (join(dir, root, cifar_places[i], err))
+        DatasetPath path;
+        if (dataset_join(dir, root, cifar_places[i], err))
             return CLRUN_EINPUT;
         if (has_all(dir, path))
             return CLRUN_OK;
@@ -241,14 +228,14 @@ int cifar_open(Dataset *ds, const char *split, const char *root, Err *err)
 {
     memset(ds, 0, sizeof *ds);
     int is_test;
-    Path dir, paths[CIFAR_TRAIN_FILES];
+    DatasetPath dir, paths[CIFAR_TRAIN_FILES];
     const char *files[CIFAR_TRAIN_FILES];
     if (dataset_split("cifar10", split, &is_test, err) || locate(root, dir, err))
         return CLRUN_EINPUT;
     int first = is_test ? CIFAR_TRAIN_FILES : 0, count = is_test ? 1 : CIFAR_TRAIN_FILES;
     int rc = CLRUN_OK;
     for (int i = 0; i < count && !rc; i++) {
-        rc = join(paths[i], dir, cifar_files[first + i], err);
+        rc = dataset_join(paths[i], dir, cifar_files[first + i], err);
         files[i] = paths[i];
     }
     if (!rc)

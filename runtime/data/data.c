@@ -19,6 +19,7 @@ typedef struct {
 } Source;
 
 static int parse_folder(DataSpec *d, SpecNode *data, Err *err);
+static int parse_table(DataSpec *d, SpecNode *data, Err *err);
 static int parse_playground(DataSpec *d, SpecNode *data, Err *err);
 
 static const Source sources[] = {
@@ -26,6 +27,7 @@ static const Source sources[] = {
     {"fashion-mnist", DATA_FASHION_MNIST, NULL},
     {"cifar10", DATA_CIFAR10, NULL},
     {"folder", DATA_FOLDER, parse_folder},
+    {"table", DATA_TABLE, parse_table},
     {"playground", DATA_PLAYGROUND, parse_playground},
 };
 enum { N_SOURCES = sizeof sources / sizeof sources[0] };
@@ -63,10 +65,39 @@ static int parse_size(ImageOptions *o, SpecNode *data, Err *err)
     return CLRUN_OK;
 }
 
+/* resize: N is torchvision's Resize(N), the shorter side; [H, W] both. */
+static int parse_resize(ImageOptions *o, SpecNode *data, Err *err)
+{
+    long v[2];
+    int n = 0;
+    int rc = spec_ints(data, "resize", 0, 1, SIZE_MAX_SIDE, v, 2, &n, err);
+    if (rc || n == 0)
+        return rc;
+    if (n == 1)
+        o->resize_short = (int)v[0];
+    else
+        o->resize_h = (int)v[0], o->resize_w = (int)v[1];
+    return CLRUN_OK;
+}
+
+static int parse_crop(ImageOptions *o, SpecNode *data, Err *err)
+{
+    long v[2];
+    int n = 0;
+    int rc = spec_ints(data, "crop", 0, 1, SIZE_MAX_SIDE, v, 2, &n, err);
+    if (rc || n == 0)
+        return rc;
+    o->crop_h = (int)v[0];
+    o->crop_w = (int)v[n - 1];
+    return CLRUN_OK;
+}
+
 int data_image_options(ImageOptions *o, SpecNode *map, Err *err)
 {
     int rc = spec_bool(map, "grayscale", 0, &o->grayscale, err);
     if (!rc) rc = spec_bool(map, "invert", 0, &o->invert, err);
+    if (!rc) rc = parse_resize(o, map, err);
+    if (!rc) rc = parse_crop(o, map, err);
     return rc ? rc : parse_size(o, map, err);
 }
 
@@ -74,6 +105,33 @@ static int parse_folder(DataSpec *d, SpecNode *data, Err *err)
 {
     int rc = dir_key(data, "train", &d->train_dir, err);
     if (!rc) rc = dir_key(data, "test", &d->test_dir, err);
+    return rc ? rc : data_image_options(&d->images, data, err);
+}
+
+/* ---- table ---- */
+
+/* table: CSV for both splits, or train: CSV and test: CSV. */
+static int parse_tables(DataSpec *d, SpecNode *data, Err *err)
+{
+    SpecNode *one = spec_get(data, "table");
+    if (one && (spec_get(data, "train") || spec_get(data, "test")))
+        return spec_error(one, err, "give either table: (one table for both splits) or train: "
+                          "and test:, not both");
+    if (!one)
+        return dir_key(data, "train", &d->train_dir, err) ||
+               dir_key(data, "test", &d->test_dir, err) ? CLRUN_EINPUT : CLRUN_OK;
+    int rc = dir_key(data, "table", &d->train_dir, err);
+    if (!rc && !(d->test_dir = strdup(d->train_dir)))
+        rc = err_set(err, CLRUN_ERUNTIME, "out of memory");
+    return rc;
+}
+
+static int parse_table(DataSpec *d, SpecNode *data, Err *err)
+{
+    d->table.path_column = "path";
+    int rc = parse_tables(d, data, err);
+    if (!rc) rc = spec_string(data, "path", 0, &d->table.path_column, err);
+    if (!rc) rc = spec_string(data, "label", 0, &d->table.label_column, err);
     return rc ? rc : data_image_options(&d->images, data, err);
 }
 
@@ -158,25 +216,49 @@ static int parse_playground(DataSpec *d, SpecNode *data, Err *err)
 
 /* ---- the trainer's settings ---- */
 
+/* ImageNet's channel statistics, as torchvision's pretrained models want them. */
+static const double imagenet_mean[DATA_NORM_MAX] = {0.485, 0.456, 0.406};
+static const double imagenet_std[DATA_NORM_MAX] = {0.229, 0.224, 0.225};
+
+/* normalize: {mean: M, std: S}, either one number or one per channel (RGB). */
+static int parse_mean_std(DataSpec *d, SpecNode *node, Err *err)
+{
+    int n_mean = 0, n_std = 0;
+    int rc = spec_floats(node, "mean", 1, d->mean, DATA_NORM_MAX, &n_mean, err);
+    if (!rc) rc = spec_floats(node, "std", 1, d->std, DATA_NORM_MAX, &n_std, err);
+    if (rc)
+        return rc;
+    if ((n_mean != 1 && n_mean != DATA_NORM_MAX) || n_std != n_mean)
+        return spec_error(node, err, "'mean' and 'std' must be one number each or %d each (one "
+                          "per channel: R, G, B), got %d and %d", DATA_NORM_MAX, n_mean, n_std);
+    d->norm_channels = n_mean;
+    for (int c = 0; c < n_std; c++)
+        if (!(d->std[c] > 0))
+            return spec_error(spec_get(node, "std"), err, "std must be above 0");
+    return CLRUN_OK;
+}
+
 static int parse_normalize(DataSpec *d, SpecNode *data, Err *err)
 {
     SpecNode *node = spec_get(data, "normalize");
-    if (!node)
+    if (!(d->normalize_node = node))
         return CLRUN_OK;
     if (node->kind == SPEC_SCALAR && strcmp(node->value, "train") == 0) {
         d->normalize_train = 1;
         return CLRUN_OK;
     }
+    if (node->kind == SPEC_SCALAR && strcmp(node->value, "imagenet") == 0) {
+        d->norm_channels = DATA_NORM_MAX;
+        memcpy(d->mean, imagenet_mean, sizeof d->mean);
+        memcpy(d->std, imagenet_std, sizeof d->std);
+        return CLRUN_OK;
+    }
     if (node->kind != SPEC_MAP)
-        return spec_error(node, err, "'normalize' must be {mean: M, std: S} or train, got %s%s%s",
-                          node->kind == SPEC_SCALAR ? "'" : "a list",
+        return spec_error(node, err, "'normalize' must be {mean: M, std: S}, imagenet or train, "
+                          "got %s%s%s", node->kind == SPEC_SCALAR ? "'" : "a list",
                           node->kind == SPEC_SCALAR ? node->value : "",
                           node->kind == SPEC_SCALAR ? "'" : "");
-    int rc = spec_float(node, "mean", 1, &d->mean, err);
-    if (!rc) rc = spec_float(node, "std", 1, &d->std, err);
-    if (!rc && !(d->std > 0))
-        rc = spec_error(spec_get(node, "std"), err, "std must be above 0");
-    return rc;
+    return parse_mean_std(d, node, err);
 }
 
 static int parse_trainer(DataSpec *d, SpecNode *data, Err *err)
@@ -192,6 +274,14 @@ static int parse_trainer(DataSpec *d, SpecNode *data, Err *err)
 }
 
 /* ---- entry points ---- */
+
+/* Nothing set: inputs as scaled, one normalisation for every channel. */
+static void spec_defaults(DataSpec *d)
+{
+    memset(d, 0, sizeof *d);
+    d->norm_channels = 1;
+    d->std[0] = 1;
+}
 
 static int parse_source(DataSpec *d, SpecNode *data, const Source **out, Err *err)
 {
@@ -216,8 +306,7 @@ static int parse_source(DataSpec *d, SpecNode *data, const Source **out, Err *er
 
 int data_parse(DataSpec *d, SpecNode *data, Err *err)
 {
-    memset(d, 0, sizeof *d);
-    d->std = 1;
+    spec_defaults(d);
     playground_defaults(&d->playground);
     if (!data || data->kind != SPEC_MAP) {
         return data ? spec_error(data, err, "'data' must be a map")
@@ -248,6 +337,10 @@ int data_load(const DataSpec *d, const char *split, const char *root, Dataset *d
         if (dataset_split("folder", split, &is_test, err))
             return CLRUN_EINPUT;
         return images_load(ds, is_test ? d->test_dir : d->train_dir, &d->images, err);
+    case DATA_TABLE:
+        if (dataset_split("table", split, &is_test, err))
+            return CLRUN_EINPUT;
+        return table_load(ds, is_test ? d->test_dir : d->train_dir, &d->table, &d->images, err);
     case DATA_PLAYGROUND:
         return playground_make(ds, &d->playground, split, err);
     default:
@@ -259,6 +352,5 @@ void data_spec_free(DataSpec *d)
 {
     free(d->train_dir);
     free(d->test_dir);
-    memset(d, 0, sizeof *d);
-    d->std = 1;
+    spec_defaults(d);
 }

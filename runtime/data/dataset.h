@@ -1,6 +1,7 @@
 /* dataset.h: classification datasets held in memory, and the loaders that
  * fill them: IDX (MNIST, Fashion-MNIST), CIFAR-10 binary batches, folders of
- * PNG/JPEG images, and the TensorFlow Playground's generated 2-D sets.
+ * PNG/JPEG images, CSV tables listing such images, and the TensorFlow
+ * Playground's generated 2-D sets.
  *
  * Image pixels stay bytes (scaling to floats is the consumer's business, so a
  * 60,000-image set costs 47 MB, not 188 MB); sets whose features are real
@@ -53,15 +54,21 @@ typedef struct {
     int grayscale;        /* 1 channel of luma 0.299R + 0.587G + 0.114B; else 3 (RGB) */
     int invert;           /* v -> 255 - v, last */
     int height, width;    /* resize every image to this; 0, 0: keep (all must agree) */
+    /* torchvision's evaluation transforms, first (see prep.h); 0: none */
+    int resize_short;       /* Resize(N): the shorter side to N, PIL's bilinear */
+    int resize_h, resize_w; /* Resize([H, W]) */
+    int crop_h, crop_w;     /* CenterCrop([H, W]), zeros where the image is smaller */
 } ImageOptions;
 
 /* Loads dir/<class>/<image>: class folders sorted by name (bytewise) are
  * labels 0, 1, ...; files ending .png, .jpg or .jpeg (any case) are read as
  * PNG or JPEG by their contents; hidden entries and other files are skipped.
- * Each image is converted to the channels asked for (alpha dropped, gray
- * repeated into RGB), resized (area averaging along an axis that shrinks,
- * bilinear with pixel centres aligned along one that grows), rounded half up
- * once at the end in exact integer arithmetic, then inverted. */
+ * Each image is first resized and centre-cropped as torchvision does when
+ * opt asks for it (PIL's pixels, see prep.h), then converted to the channels
+ * asked for (alpha dropped, gray repeated into RGB), resized to height x
+ * width (area averaging along an axis that shrinks, bilinear with pixel
+ * centres aligned along one that grows), rounded half up once at the end in
+ * exact integer arithmetic, then inverted. */
 int images_load(Dataset *ds, const char *dir, const ImageOptions *opt, Err *err);
 
 /* Loads the images that paths name (files, or folders whose image files are
@@ -70,6 +77,32 @@ int images_load(Dataset *ds, const char *dir, const ImageOptions *opt, Err *err)
  * each and the array freed by the caller). */
 int images_load_files(Dataset *ds, const char *const *paths, int n, const ImageOptions *opt,
                       char ***files, Err *err);
+
+/* Loads the n images paths names, in that order, as images_load converts
+ * them, with labels (NULL: all 0) and one class; what names the set in
+ * messages and ds->source. Without a size in opt every image must come out
+ * the size of the first. On failure *failed is the index of the image at
+ * fault, or -1 when no one image is. */
+int images_load_list(Dataset *ds, const char *const *paths, const unsigned char *labels, int n,
+                     const ImageOptions *opt, const char *what, int *failed, Err *err);
+
+/* ---- tables of images (table.c) ---- */
+
+typedef struct {
+    const char *path_column;  /* the column holding image paths */
+    const char *label_column; /* the column whose values are the classes; NULL: one class */
+} TableOptions;
+
+/* Loads the images a CSV table (see io/csv.h) lists, one example per row in
+ * the table's order, converted as images_load converts them. Relative paths
+ * are relative to the table's folder. Classes are the label column's
+ * distinct values sorted by name (bytewise), as class folders are. Before
+ * any image is decoded every row is checked (its path and label present,
+ * the file there and starting as a PNG or JPEG) and the bad ones (up to ten)
+ * are CLRUN_EINPUT naming table:line; a file that fails to decode later is
+ * named by its line too. The table's other columns are not read here. */
+int table_load(Dataset *ds, const char *table, const TableOptions *topt, const ImageOptions *opt,
+               Err *err);
 
 /* ---- TensorFlow Playground sets (playground.c) ---- */
 
@@ -104,13 +137,18 @@ int playground_make(Dataset *ds, const PlaygroundOptions *opt, const char *split
  * spiral, circle and gaussian, as the Playground's loops do; points for xor. */
 int playground_count(const PlaygroundOptions *opt);
 
+/* Feature f of the point (x, y), as the set's examples hold it: x, y, x^2,
+ * y^2, xy, sin x, sin y (the Playground's inputs); also for points that are
+ * not in the set (the decision boundary's grid). */
+double playground_feature(PlaygroundFeature f, double x, double y);
+
 /* Name <-> enum, for configuration and messages; NULL / -1 when unknown. */
 const char *playground_shape_name(PlaygroundShape shape);
 int playground_shape_parse(const char *name);
 const char *playground_feature_name(PlaygroundFeature f);
 int playground_feature_parse(const char *name);
 
-/* ---- by name, and common (dataset.c) ---- */
+/* ---- by name (sources.c) ---- */
 
 /* Resolves a dataset name and split ("train" or "test") to files and loads them:
  *   "mnist":         <root>/data/mnist/ when all four full files are there,
@@ -121,6 +159,14 @@ int playground_feature_parse(const char *name);
  * root is the directory datasets are looked up under (the repository root;
  * NULL means "."). */
 int dataset_open(Dataset *ds, const char *name, const char *split, const char *root, Err *err);
+
+/* ---- what the loaders share (dataset.c) ---- */
+
+typedef char DatasetPath[4096];
+
+/* dir/name into out, one '/' between however dir ends; name alone when dir
+ * is NULL, empty or "."; a path too long is CLRUN_EINPUT (err may be NULL). */
+int dataset_join(DatasetPath out, const char *dir, const char *name, Err *err);
 
 /* Checks a split name: *is_test becomes 0 for "train", 1 for "test"; anything
  * else is an input error naming the dataset (what). */

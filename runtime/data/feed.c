@@ -60,16 +60,41 @@ int feed_shuffle(Feed *s, Graph *g, uint64_t *rng, Err *err)
     return upload_order(s, g, err);
 }
 
-int feed_batch(Feed *s, Graph *g, int start, int rows, float scale, float shift, cl_mem labels,
+void feed_norm(FeedNorm *n, int channels, const double *mean, const double *std, double unit)
+{
+    n->channels = channels;
+    for (int c = 0; c < channels; c++) {
+        n->scale[c] = (float)(1.0 / (unit * std[c]));
+        n->shift[c] = (float)(-mean[c] / std[c]);
+    }
+}
+
+/* The gather kernel normalises with one scale and shift, so a per-channel
+ * normalisation launches it once per channel plane, offset to the plane
+ * (data.cl is shared with others; this needs nothing new of it). A launch's
+ * global size is rounded up to whole work-groups, so its last group may
+ * write the start of the next plane with the wrong pair; planes go in
+ * order on the in-order queue, so the next launch writes them again. */
+int feed_batch(Feed *s, Graph *g, int start, int rows, const FeedNorm *norm, cl_mem labels,
                Err *err)
 {
     FeedData *f = s->data;
-    size_t global[2] = {(size_t)f->size, (size_t)rows};
+    const Dataset *ds = f->ds;
+    int planes = norm->channels > 1 ? ds->c : 1, plane = f->size / planes;
+    if (norm->channels > 1 && norm->channels != ds->c)
+        return err_set(err, CLRUN_EINPUT, "%s: a normalisation for %d channels, but the examples "
+                       "have %d", ds->source, norm->channels, ds->c);
     g->batch = rows;
     dev_profile_tag(g->dev, "%s", "data");
-    return DEV_LAUNCH(g->dev, f->gather, 2, global, NULL, err, KA(f->examples), KA(f->labels),
-                      KA(s->order), KA(start), KA(rows), KA(f->size), KA(scale), KA(shift),
-                      KA(g->nodes[0].out), KA(labels));
+    int rc = CLRUN_OK;
+    for (int c = 0; c < planes && !rc; c++) {
+        size_t offset[2] = {(size_t)c * plane, 0}, global[2] = {(size_t)plane, (size_t)rows};
+        rc = DEV_LAUNCH_AT(g->dev, f->gather, 2, offset, global, NULL, err, KA(f->examples),
+                           KA(f->labels), KA(s->order), KA(start), KA(rows), KA(f->size),
+                           KA(norm->scale[c]), KA(norm->shift[c]), KA(g->nodes[0].out),
+                           KA(labels));
+    }
+    return rc;
 }
 
 void feed_free(Feed *s)

@@ -12,6 +12,19 @@
 #include "data/dataset.h"
 #include "graph.h"
 
+enum { FEED_NORM_MAX = 3 };
+
+/* How stored values become inputs: value * scale + shift, with one pair for
+ * every channel (channels 1) or a pair per channel (channels 3, RGB). */
+typedef struct {
+    int channels;
+    float scale[FEED_NORM_MAX], shift[FEED_NORM_MAX];
+} FeedNorm;
+
+/* (value / unit - mean[c]) / std[c] as one multiply-add per channel (unit:
+ * 255 for bytes, 1 for floats); channels is 1 or FEED_NORM_MAX. */
+void feed_norm(FeedNorm *n, int channels, const double *mean, const double *std, double unit);
+
 /* One dataset's examples and labels on the device. */
 typedef struct {
     const Dataset *ds;
@@ -42,9 +55,9 @@ int feed_select(Feed *s, const char *name, Graph *g, FeedData *f, const int *exa
  * so the generator's state alone decides it: what a checkpoint keeps). */
 int feed_shuffle(Feed *s, Graph *g, uint64_t *rng, Err *err);
 /* Fills the graph's input with rows examples from position start of the
- * split's order as value * scale + shift, their labels into labels, and sets
- * g->batch. */
-int feed_batch(Feed *s, Graph *g, int start, int rows, float scale, float shift, cl_mem labels,
+ * split's order, normalised by norm (whose channels must be 1 or the
+ * examples' c), their labels into labels, and sets g->batch. */
+int feed_batch(Feed *s, Graph *g, int start, int rows, const FeedNorm *norm, cl_mem labels,
                Err *err);
 void feed_free(Feed *s);
 

@@ -192,25 +192,47 @@ static int jpeg_decode(FILE *fp, const char *path, Image *img, Err *err)
 
 /* ---- by signature ---- */
 
-int image_read(const char *path, Image *img, Err *err)
+typedef enum { KIND_PNG, KIND_JPEG } Kind;
+
+/* Which decoder fp's first bytes call for; fp is rewound. */
+static int kind_of(FILE *fp, const char *path, Kind *kind, Err *err)
 {
     static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     static const unsigned char jpeg_sig[3] = {0xff, 0xd8, 0xff};
-    memset(img, 0, sizeof *img);
-    FILE *fp = file_open(path, err);
-    if (!fp)
-        return CLRUN_EINPUT;
     unsigned char head[8] = {0};
     size_t got = fread(head, 1, sizeof head, fp);
     rewind(fp);
-    int rc;
     if (got == sizeof head && memcmp(head, png_sig, sizeof png_sig) == 0)
-        rc = png_decode(fp, path, img, err);
+        *kind = KIND_PNG;
     else if (got >= sizeof jpeg_sig && memcmp(head, jpeg_sig, sizeof jpeg_sig) == 0)
-        rc = jpeg_decode(fp, path, img, err);
+        *kind = KIND_JPEG;
     else
-        rc = err_set(err, CLRUN_EINPUT, "%s: not a PNG or JPEG image (%s)", path,
-                     got ? "unknown signature" : "empty file");
+        return err_set(err, CLRUN_EINPUT, "%s: not a PNG or JPEG image (%s)", path,
+                       got ? "unknown signature" : "empty file");
+    return CLRUN_OK;
+}
+
+int image_probe(const char *path, Err *err)
+{
+    Kind kind;
+    FILE *fp = file_open(path, err);
+    if (!fp)
+        return CLRUN_EINPUT;
+    int rc = kind_of(fp, path, &kind, err);
+    fclose(fp);
+    return rc;
+}
+
+int image_read(const char *path, Image *img, Err *err)
+{
+    memset(img, 0, sizeof *img);
+    Kind kind;
+    FILE *fp = file_open(path, err);
+    if (!fp)
+        return CLRUN_EINPUT;
+    int rc = kind_of(fp, path, &kind, err);
+    if (!rc)
+        rc = (kind == KIND_PNG ? png_decode : jpeg_decode)(fp, path, img, err);
     fclose(fp);
     if (rc)
         image_free(img);

@@ -1,5 +1,5 @@
 /* image.h: one PNG or JPEG file decoded to 8-bit pixels, for the image
- * folder loader (images.c). Internal to runtime/data. */
+ * loaders (images.c, table.c). Internal to runtime/data. */
 #ifndef CLRUN_DATA_IMAGE_H
 #define CLRUN_DATA_IMAGE_H
 
@@ -19,6 +19,11 @@ typedef struct {
  * expanded. A file that is neither, is damaged or too large is CLRUN_EINPUT
  * naming path; img is empty then. */
 int image_read(const char *path, Image *img, Err *err);
+
+/* Whether path opens as a regular file that starts as a PNG or JPEG does:
+ * what can be known of a list of images before decoding any (CLRUN_EINPUT
+ * naming path when not). */
+int image_probe(const char *path, Err *err);
 
 void image_free(Image *img);
 

@@ -8,6 +8,7 @@
  * not depend on floating point and tests can predict them to the byte. */
 #include "data/dataset.h"
 #include "data/image.h"
+#include "data/prep.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -22,7 +23,6 @@
 /* The whole set must fit in one allocation the trainer can index with int. */
 #define IMAGES_MAX_BYTES ((size_t)1 << 31)
 
-typedef char Path[4096];
 
 /* ---- listing folders ---- */
 
@@ -67,21 +67,13 @@ static int is_image_name(const char *name)
                    strcasecmp(dot, ".jpeg") == 0);
 }
 
-static int join(Path out, const char *dir, const char *name, Err *err)
-{
-    int len = snprintf(out, sizeof(Path), "%s/%s", dir, name);
-    if (len < 0 || (size_t)len >= sizeof(Path))
-        return err_set(err, CLRUN_EINPUT, "path too long: %s/%s", dir, name);
-    return CLRUN_OK;
-}
-
 /* Whether dir/name is a directory (want_dir) or a regular file with an image
  * extension (links followed); hidden entries never are. */
 static int wanted(const char *dir, const char *name, int want_dir)
 {
-    Path path;
+    DatasetPath path;
     struct stat st;
-    if (name[0] == '.' || join(path, dir, name, NULL) || stat(path, &st) != 0)
+    if (name[0] == '.' || dataset_join(path, dir, name, NULL) || stat(path, &st) != 0)
         return 0;
     return want_dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode) && is_image_name(name);
 }
@@ -279,8 +271,8 @@ static int walk_list(Walk *wk, Err *err)
         return err_set(err, CLRUN_ERUNTIME, "out of memory listing %s", wk->dir);
     long total = 0;
     for (int i = 0; !rc && i < wk->classes.n; i++) {
-        Path sub;
-        rc = join(sub, wk->dir, wk->classes.names[i], err);
+        DatasetPath sub;
+        rc = dataset_join(sub, wk->dir, wk->classes.names[i], err);
         if (!rc)
             rc = list_dir(sub, 0, &wk->files[i], err);
         if (!rc && wk->files[i].n == 0)
@@ -321,12 +313,25 @@ static int check_same_size(const Walk *wk, const char *path, const Image *img, E
                    path, img->h, img->w, wk->first, ds->h, ds->w);
 }
 
+/* Decodes path into img, resized and cropped as torchvision would when
+ * opt asks for it. */
+static int read_prepared(const char *path, const ImageOptions *opt, Image *img, Err *err)
+{
+    int rc = image_read(path, img, err);
+    if (rc || !prep_wanted(opt))
+        return rc;
+    Image decoded = *img;
+    rc = prep_image(&decoded, opt, img, err);
+    image_free(&decoded);
+    return rc ? err_prefix(err, rc, "%s", path) : rc;
+}
+
 /* Decodes one image into example index. */
 static int walk_image(Walk *wk, const char *path, int index, int label, Err *err)
 {
     Dataset *ds = wk->ds;
     Image img;
-    int rc = image_read(path, &img, err);
+    int rc = read_prepared(path, wk->opt, &img, err);
     if (rc)
         return rc;
     if (index == 0 && !ds->pixels) {
@@ -351,10 +356,10 @@ static int walk_images(Walk *wk, Err *err)
     int index = 0, rc = CLRUN_OK;
     for (int k = 0; !rc && k < wk->classes.n; k++)
         for (int i = 0; !rc && i < wk->files[k].n; i++) {
-            Path path, sub;
-            rc = join(sub, wk->dir, wk->classes.names[k], err);
+            DatasetPath path, sub;
+            rc = dataset_join(sub, wk->dir, wk->classes.names[k], err);
             if (!rc)
-                rc = join(path, sub, wk->files[k].names[i], err);
+                rc = dataset_join(path, sub, wk->files[k].names[i], err);
             if (!rc)
                 rc = walk_image(wk, path, index++, k, err);
         }
@@ -412,8 +417,8 @@ static int expand_path(const char *path, Names *out, Err *err)
     Names files;
     int rc = list_dir(path, 0, &files, err);
     for (int i = 0; !rc && i < files.n; i++) {
-        Path p;
-        rc = join(p, path, files.names[i], err);
+        DatasetPath p;
+        rc = dataset_join(p, path, files.names[i], err);
         if (!rc) rc = names_add(out, p, err);
     }
     if (!rc && files.n == 0)
@@ -422,34 +427,53 @@ static int expand_path(const char *path, Names *out, Err *err)
     return rc;
 }
 
+int images_load_list(Dataset *ds, const char *const *paths, const unsigned char *labels, int n,
+                     const ImageOptions *opt, const char *what, int *failed, Err *err)
+{
+    memset(ds, 0, sizeof *ds);
+    *failed = -1;
+    Walk wk = {.dir = what, .opt = opt, .ds = ds};
+    int rc = check_options(opt, err);
+    ds->c = opt->grayscale ? 1 : 3;
+    ds->h = opt->height;
+    ds->w = opt->width;
+    ds->n = n;
+    ds->classes = 1;
+    if (!rc && n < 1)
+        rc = err_set(err, CLRUN_EINPUT, "%s: no images", what);
+    if (!rc && opt->height)
+        rc = walk_alloc(&wk, err);
+    for (int i = 0; !rc && i < n; i++)
+        if ((rc = walk_image(&wk, paths[i], i, labels ? labels[i] : 0, err)))
+            *failed = i;
+    if (rc) {
+        dataset_free(ds);
+        return rc;
+    }
+    snprintf(ds->source, sizeof ds->source, "%s", what);
+    return CLRUN_OK;
+}
+
 int images_load_files(Dataset *ds, const char *const *paths, int n, const ImageOptions *opt,
                       char ***files, Err *err)
 {
     memset(ds, 0, sizeof *ds);
     *files = NULL;
     Names list = {0};
-    Walk wk = {.dir = "the images given", .opt = opt, .ds = ds};
-    int rc = check_options(opt, err);
+    int failed, rc = check_options(opt, err);
     if (!rc && !opt->height)
         rc = err_set(err, CLRUN_EINPUT, "images to predict need a size to be resized to");
     for (int i = 0; !rc && i < n; i++)
         rc = expand_path(paths[i], &list, err);
-    ds->c = opt->grayscale ? 1 : 3;
-    ds->h = opt->height;
-    ds->w = opt->width;
-    ds->n = list.n;
-    ds->classes = 1;
     if (!rc && list.n == 0)
         rc = err_set(err, CLRUN_EINPUT, "no images given");
-    if (!rc) rc = walk_alloc(&wk, err);
-    for (int i = 0; !rc && i < list.n; i++)
-        rc = walk_image(&wk, list.names[i], i, 0, err);
+    if (!rc)
+        rc = images_load_list(ds, (const char *const *)list.names, NULL, list.n, opt,
+                              "the images given", &failed, err);
     if (rc) {
         names_free(&list);
-        dataset_free(ds);
         return rc;
     }
-    snprintf(ds->source, sizeof ds->source, "%s", wk.dir);
     *files = list.names; /* the caller's now, with list.n == ds->n entries */
     return CLRUN_OK;
 }

@@ -187,7 +187,7 @@ static void shuffle(Points *s)
 
 /* ---- the Dataset ---- */
 
-static double feature(PlaygroundFeature f, double x, double y)
+double playground_feature(PlaygroundFeature f, double x, double y)
 {
     switch (f) {
     case PG_X1: return x;
@@ -254,7 +254,8 @@ static int fill(Dataset *ds, const PlaygroundOptions *opt, const Points *s, int 
     for (int i = 0; i < ds->n; i++) {
         const Point *p = &s->p[from + i];
         for (int k = 0; k < ds->c; k++)
-            ds->values[(size_t)i * ds->c + k] = (float)feature(opt->features[k], p->x, p->y);
+            ds->values[(size_t)i * ds->c + k] =
+                (float)playground_feature(opt->features[k], p->x, p->y);
         ds->labels[i] = p->label > 0;
     }
     return dataset_set_class_names(ds, class_names, 2, err);

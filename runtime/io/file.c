@@ -1,4 +1,5 @@
-/* file.c: bytes and atomic writes shared by the file formats (see file.h). */
+/* file.c: bytes, atomic writes and the record of inputs shared by the file
+ * formats (see file.h). */
 #include "io/file.h"
 
 #include <errno.h>
@@ -40,7 +41,37 @@ void file_put_u32s(FILE *fp, const void *data, size_t count)
     }
 }
 
-int file_open_fd(const char *path, Err *err)
+static FileInput *inputs;
+static int n_inputs, cap_inputs;
+
+/* Adds the opened file to the inputs unless it is there; a record lost to a
+ * lack of memory only weakens the check, so it is not an error. */
+static void record_input(const char *path, const struct stat *st)
+{
+    for (int i = 0; i < n_inputs; i++)
+        if (inputs[i].dev == (unsigned long long)st->st_dev &&
+            inputs[i].ino == (unsigned long long)st->st_ino && strcmp(inputs[i].path, path) == 0)
+            return;
+    if (n_inputs == cap_inputs) {
+        int cap = cap_inputs ? 2 * cap_inputs : 64;
+        FileInput *grown = realloc(inputs, (size_t)cap * sizeof *grown);
+        if (!grown)
+            return;
+        inputs = grown, cap_inputs = cap;
+    }
+    char *copy = strdup(path);
+    if (copy)
+        inputs[n_inputs++] = (FileInput){(unsigned long long)st->st_dev,
+                                         (unsigned long long)st->st_ino, copy};
+}
+
+const FileInput *file_inputs(int *n)
+{
+    *n = n_inputs;
+    return inputs;
+}
+
+static int open_regular(const char *path, int record, Err *err)
 {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
@@ -58,18 +89,35 @@ int file_open_fd(const char *path, Err *err)
         close(fd);
         return -1;
     }
+    if (record)
+        record_input(path, &st);
     return fd;
 }
 
-FILE *file_open(const char *path, Err *err)
+int file_open_fd(const char *path, Err *err)
 {
-    int fd = file_open_fd(path, err);
+    return open_regular(path, 1, err);
+}
+
+static FILE *open_file(const char *path, int record, Err *err)
+{
+    int fd = open_regular(path, record, err);
     FILE *f = fd < 0 ? NULL : fdopen(fd, "rb");
     if (fd >= 0 && !f) {
         err_set(err, CLRUN_ERUNTIME, "%s: cannot open: %s", path, strerror(errno));
         close(fd);
     }
     return f;
+}
+
+FILE *file_open(const char *path, Err *err)
+{
+    return open_file(path, 1, err);
+}
+
+FILE *file_open_state(const char *path, Err *err)
+{
+    return open_file(path, 0, err);
 }
 
 /* Flushes the directory holding path, so that a rename into it survives a

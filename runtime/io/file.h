@@ -1,5 +1,6 @@
 /* file.h: what the file formats (safetensors, npy) share: little-endian
- * bytes whatever the host's order, and files written whole or not at all. */
+ * bytes whatever the host's order, files written whole or not at all, and
+ * the record of every file read, which outputs are checked against. */
 #ifndef CLRUN_IO_FILE_H
 #define CLRUN_IO_FILE_H
 
@@ -24,6 +25,19 @@ void file_put_u32s(FILE *fp, const void *data, size_t count);
  * file_open_fd returns the descriptor, or -1 with err set. */
 int file_open_fd(const char *path, Err *err);
 FILE *file_open(const char *path, Err *err);
+
+/* Every file file_open_fd opened is recorded, once, as an input of this
+ * process: outputs.h checks what a command is about to write against them,
+ * so that no reader of a new kind of input can be forgotten. */
+typedef struct {
+    unsigned long long dev, ino;
+    char *path;      /* as it was named */
+} FileInput;
+/* file_open for a run's own state read back (its SUCCESS): not recorded as
+ * an input, since the run's directory, where it lies, is the run's to write. */
+FILE *file_open_state(const char *path, Err *err);
+/* The inputs recorded so far (n of them); valid until the next file_open. */
+const FileInput *file_inputs(int *n);
 
 /* Writes path through path.tmp: write(fp, ctx) fills it, then it is flushed,
  * synced and renamed over path, and the directory is flushed; on any failure
