@@ -112,7 +112,7 @@ START_TEST(calibration_chooses_the_cpu_plan_on_pocl)
                                    "experiments/quickstart.yaml train.epochs=1 data.limit=64 "
                                    "--overwrite --out build/test-tmp/calib-run";
     double cpu, gpu;
-    test_fresh_dir("build/test-tmp/calib-cache");
+    test_fresh_dir("calib-cache");
     ck_assert_msg(test_shell(run, out, sizeof out) == 0, "%s", out);
     const char *said = strstr(out, "Calibrated the kernel plans on ");
     ck_assert_msg(said && sscanf(strstr(said, "cpu plan "), "cpu plan %lf GFLOP/s, gpu plan %lf",
@@ -208,8 +208,9 @@ END_TEST
 static void train_lenet(const char *plan, const char *gemm, const char *dir, const char *limit)
 {
     char path[256], cmd[512];
-    snprintf(path, sizeof path, "build/test-tmp/plan-%s", dir);
+    snprintf(path, sizeof path, "plan-%s", dir);
     test_fresh_dir(path);
+    snprintf(path, sizeof path, "build/test-tmp/plan-%s", dir);
     snprintf(cmd, sizeof cmd, "CLRUN_GROUP_LIMIT=%s CLRUN_GEMM=%s build/clrun run "
              "experiments/quickstart.yaml train.epochs=1 data.limit=1280 train.log_every=1 "
              "--kernels %s --overwrite --out %s", limit ? limit : "", gemm, plan, path);
@@ -340,7 +341,7 @@ START_TEST(clblast_tuning_files_are_applied)
     char cmd[1024], bad[256];
     snprintf(cmd, sizeof cmd, "CLRUN_CLBLAST_TUNING=tests/fixtures/clblast_xgemm_1_32.json %s"
              "build/test-tmp/plan-tuned", run);
-    test_fresh_dir("build/test-tmp/plan-tuned");
+    test_fresh_dir("plan-tuned");
     ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "%s", out);
     test_read_file("tests/fixtures/clblast_xgemm_1_32.json", out, sizeof out);
     char *kwg = strstr(out, " KWG=32");
@@ -350,7 +351,7 @@ START_TEST(clblast_tuning_files_are_applied)
     const char *files[2] = {bad, "README.md"}, *says[2] = {"CLBlastOverrideParameters(Xgemm)",
                                                            "not a CLBlast tuner result"};
     for (int i = 0; i < 2; i++) {
-        test_fresh_dir("build/test-tmp/plan-untuned");
+        test_fresh_dir("plan-untuned");
         snprintf(cmd, sizeof cmd, "CLRUN_CLBLAST_TUNING=%s %sbuild/test-tmp/plan-untuned",
                  files[i], run);
         ck_assert_int_eq(test_shell(cmd, out, sizeof out), 2);
