@@ -39,8 +39,8 @@ static const char usage[] =
     "  clrun help [COMMAND]                 this text, or one command's (COMMAND --help)\n"
     "  clrun --version                      clrun's version\n"
     "SPEC is P:D by index or name (0:0, pocl, nvidia:0); also $CLRUN_DEVICE.\n"
-    "--kernels forces the kernel plan (also $CLRUN_KERNELS; cpu for CPU devices, gpu for\n"
-    "the rest by default); --trace-launches writes a line per kernel launch.\n"
+    "--kernels forces the kernel plan (also $CLRUN_KERNELS; by default the faster of cpu\n"
+    "and gpu by calibration); --trace-launches writes a line per kernel launch.\n"
     "KEY=VALUE overrides a setting by dotted path: train.batch_size=128,\n"
     "optimizer.learning_rate=0.001, model.layers.fc1.units=64. For sweep, KEY=A,B,...\n"
     "sweeps KEY over those values; without --index, $SLURM_ARRAY_TASK_ID or\n"
@@ -69,8 +69,8 @@ static const struct {
             "result; it is otherwise kept unless --overwrite is given (or another --out).\n"
             "--weights starts from saved weights (train.epochs=0 only evaluates and\n"
             "analyses them); --profile times each kernel.\n"
-            "--kernels forces the kernel plan (also $CLRUN_KERNELS: cpu for CPU devices, gpu\n"
-            "for the rest by default); --trace-launches writes a line per kernel launch.\n"},
+            "--kernels forces the kernel plan (also $CLRUN_KERNELS; by default the faster of\n"
+            "cpu and gpu by calibration); --trace-launches writes a line per kernel launch.\n"},
     {"evaluate", "usage: clrun evaluate EXP.yaml --weights FILE [KEY=VALUE ...]\n"
                  "                 [--split test|val|train] [--per-class] [--device SPEC]\n"
                  "Prints the loss and accuracy of the weights on one split of the experiment's\n"
