@@ -546,7 +546,7 @@ void graph_summary(const Graph *g, FILE *out)
     long buffers = graph_param_count(g, 0), trained = graph_param_count(g, 1);
     fprintf(out, "Trainable params: %s\n", text_thousands(trained, count));
     fprintf(out, "Non-trainable params: %s%s\n", text_thousands(buffers, count),
-            buffers ? " (running statistics, not trained)" : "");
+            buffers ? " (batchnorm running statistics: not in the total, as PyTorch counts)" : "");
     fprintf(out, "Total params: %s\n", text_thousands(trained, count));
 }
 

@@ -51,7 +51,8 @@ static double better(double best, double v, int larger)
     return isnan(best) || (larger ? v > best : v < best) ? v : best;
 }
 
-static void read_history(const char *dir, PointResult *r)
+/* history.csv's rows; the final scores are the kept epoch's (0: the last's). */
+static void read_history(const char *dir, long kept, PointResult *r)
 {
     char path[PATH_MAX + 16], line[512];
     snprintf(path, sizeof path, "%s/history.csv", dir);
@@ -63,8 +64,10 @@ static void read_history(const char *dir, PointResult *r)
         if (first || isnan(v[0]))
             continue;
         r->epochs++;
-        r->final_val_loss = v[3], r->final_val_accuracy = v[4];
-        r->final_test_loss = v[5], r->final_test_accuracy = v[6];
+        if (!kept || v[0] == (double)kept) {
+            r->final_val_loss = v[3], r->final_val_accuracy = v[4];
+            r->final_test_loss = v[5], r->final_test_accuracy = v[6];
+        }
         r->best_val_loss = better(r->best_val_loss, v[3], 0);
         r->best_val_accuracy = better(r->best_val_accuracy, v[4], 1);
         r->best_test_loss = better(r->best_test_loss, v[5], 0);
@@ -97,10 +100,9 @@ void merge_read_point(const char *dir, PointResult *r)
     memset(r, 0, sizeof *r);
     for (int m = 0; m < N_METRICS; m++)
         *(double *)((char *)r + metrics[m].offset) = NAN;
-    char path[PATH_MAX + 16];
-    snprintf(path, sizeof path, "%s/SUCCESS", dir);
-    r->finished = access(path, F_OK) == 0;
-    read_history(dir, r);
+    RunMark mark;
+    r->finished = rundir_finished(dir, &mark);
+    read_history(dir, r->finished ? mark.kept_epoch : 0, r);
     read_provenance(dir, r);
 }
 

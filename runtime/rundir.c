@@ -95,8 +95,9 @@ int rundir_mark_success(const char *dir, const RunMark *mark, Err *err)
     snprintf(path, sizeof path, "%s/SUCCESS", dir);
     FILE *f = fopen(path, "w");
     if (!f || fprintf(f, "finished\nsettings: %016llx\nepochs: %ld\npoint: %s\nweights: %s\n"
-                      "result: %s\n", mark->settings, mark->epochs, mark->point, mark->weights,
-                      mark->result) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+                      "result: %s\nkept_epoch: %ld\n", mark->settings, mark->epochs, mark->point,
+                      mark->weights, mark->result, mark->kept_epoch) < 0 || fflush(f) != 0 ||
+        fsync(fileno(f)) != 0) {
         int e = errno;
         if (f)
             fclose(f);
@@ -127,6 +128,8 @@ int rundir_finished(const char *dir, RunMark *mark)
             snprintf(mark->weights, sizeof mark->weights, "%.1023s", line + 9);
         else if (strncmp(line, "result: ", 8) == 0)
             snprintf(mark->result, sizeof mark->result, "%.255s", line + 8);
+        else if (strncmp(line, "kept_epoch: ", 12) == 0)
+            mark->kept_epoch = strtol(line + 12, NULL, 10);
     }
     fclose(f);
     return 1;

@@ -36,14 +36,16 @@ int rundir_lock(const char *dir, int *fd, Err *err);
  * settings it was trained with (experiment.h), its train.epochs (what raising
  * them is measured against), for a sweep's point the point's swept values
  * ("key=value ..."), the weights it started from (--weights, which the
- * settings do not hold) and its result line, which running the same command
- * again prints. */
+ * settings do not hold), its result line, which running the same command
+ * again prints, and the epoch whose weights it keeps (not the last where
+ * early_stopping.restore_best_weights restored the best). */
 typedef struct {
     unsigned long long settings; /* 0: not recorded (a run of an older clrun) */
     long epochs;                 /* 0: not recorded */
     char point[1024];
     char weights[1024];          /* "" for none */
     char result[256];            /* "Test accuracy: ..."; "" when not recorded */
+    long kept_epoch;             /* 0: the last one (or not recorded) */
 } RunMark;
 
 int rundir_mark_success(const char *dir, const RunMark *mark, Err *err);

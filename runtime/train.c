@@ -65,6 +65,7 @@ typedef struct {
                               done, 0 before it */
     double lr;             /* the learning rate at the end of the last epoch trained */
     char result[256];      /* the "Test accuracy: ..." line, recorded in SUCCESS */
+    long kept_epoch;       /* restore_best_weights: the epoch restored (0: the last) */
 } Trainer;
 
 typedef struct {
@@ -533,6 +534,7 @@ static int restore_best(Trainer *t, int last, Score *test, Err *err)
     if (!rc)
         printf("Restoring the weights of epoch %d, the best %s (%.4f)\n", es->best_epoch,
                monitor_name(es), es->best);
+    t->kept_epoch = es->best_epoch;
     return rc ? rc : evaluate(t, &t->test, test, err);
 }
 
@@ -1110,10 +1112,11 @@ int train_run(Experiment *e, const RunOptions *o, Err *err)
     AnalysisContext ctx = analysis_context(&t);
     if (!rc) rc = analysis_run_list(&t.analyses, &ctx, err);
     /* the last checkpoint stays: raising train.epochs extends the finished run from it */
-    RunMark mark = {e->settings, e->epochs, "", "", ""};
+    RunMark mark = {e->settings, e->epochs, "", "", "", 0};
     snprintf(mark.point, sizeof mark.point, "%s", o->point ? o->point : "");
     snprintf(mark.weights, sizeof mark.weights, "%s", o->weights ? o->weights : "");
     snprintf(mark.result, sizeof mark.result, "%s", t.result);
+    mark.kept_epoch = t.kept_epoch;
     if (!rc) rc = rundir_mark_success(t.dir, &mark, err);
     if (!rc)
         printf("Run directory: %s\n", t.dir);

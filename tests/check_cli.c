@@ -14,6 +14,7 @@
 #include "experiment.h"
 #include "io/npy.h"
 #include "io/safetensors.h"
+#include "merge.h"
 #include "rng.h"
 #include "suites.h"
 #include "text.h"
@@ -725,6 +726,14 @@ START_TEST(early_stopping_restores_the_best_weights)
     snprintf(want, sizeof want, "Test accuracy: %.4f (%.0f/600), test loss: %.4f", test_acc[best],
              test_acc[best] * 600, test_loss[best]);
     ck_assert_str_eq(result, want);
+    /* a sweep's results.csv reports the weights kept, not the last epoch */
+    PointResult point;
+    merge_read_point("build/test-tmp/restore", &point);
+    ck_assert_msg(point.finished && point.epochs == epochs &&
+                  point.final_test_accuracy == test_acc[best] &&
+                  point.final_test_loss == test_loss[best], "final test %g/%g, want epoch %d's "
+                  "%g/%g", point.final_test_accuracy, point.final_test_loss, best, test_acc[best],
+                  test_loss[best]);
     snprintf(args, sizeof args, "evaluate %s --weights build/test-tmp/restore/weights.safetensors",
              yaml);
     ck_assert_msg(clrun(args, out, sizeof out) == 0, "%s", out);
@@ -1024,7 +1033,7 @@ START_TEST(summary_counts_the_seeds_lenet)
                                                          "Non-trainable params: 0\n"), "%s", out);
     ck_assert_int_eq(clrun("summary experiments/cs375-resnet18.yaml", out, sizeof out), 0);
     ck_assert_msg(strstr(out, "\nTrainable params: 11,173,962\nNon-trainable params: 9,600 "
-                              "(running statistics, not trained)\n"), "%s", out);
+                              "(batchnorm running statistics: not in the total, as PyTorch counts)\n"), "%s", out);
     ck_assert_int_eq(clrun("summary models/lenet.yaml model.layers.fc1.units=100", out, sizeof out), 0);
     /* 21840 - 16050 - 510 + (320*100 + 100) + (100*10 + 10) */
     ck_assert_ptr_nonnull(strstr(out, "Total params: 38,390\n"));
