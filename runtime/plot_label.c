@@ -52,8 +52,9 @@ static void words_of(const char *name, char *out, size_t size)
         const char *w = NULL;
         for (size_t i = 0; i < sizeof words / sizeof words[0] && !w; i++) {
             size_t n = strlen(words[i].name);
-            int starts = p == name || p[-1] == '_', ends = p[n] == '\0' || p[n] == '_';
-            if (starts && ends && strncmp(p, words[i].name, n) == 0)
+            /* p[n] is read only once p's first n characters matched, none of them the end */
+            if ((p == name || p[-1] == '_') && strncmp(p, words[i].name, n) == 0 &&
+                (p[n] == '\0' || p[n] == '_'))
                 w = words[i].label, p += n;
         }
         if (w)
