@@ -1,4 +1,5 @@
-/* device.c: OpenCL device selection, program build with an on-disk binary cache,
+/* device.c: OpenCL device selection, program build with an on-disk binary cache
+ * (where the driver keeps none of its own),
  * kernel table, launches and buffers (see device.h). */
 #include "device.h"
 
@@ -419,16 +420,29 @@ static int build_failure(Device *d, cl_int rc, Err *err)
     return CLRUN_ERUNTIME;
 }
 
+/* POCL keeps its own cache of built programs and of each kernel's compiled
+ * work-group functions ($POCL_CACHE_DIR), while exporting a program's binary
+ * makes it first compile a generic work-group function of every kernel, one
+ * that no launch uses: 9 s of a 12 s cold start. Other drivers get clrun's
+ * cache of exported binaries. */
+static int driver_caches_builds(const Device *d)
+{
+    return strstr(d->platform_name, "Portable Computing Language") != NULL;
+}
+
 static int build_program(Device *d, Err *err)
 {
     int rc;
     char *src = dev_program_source(err, &rc);
     if (!src)
         return rc ? rc : err_set(err, CLRUN_ERUNTIME, "out of memory");
-    char path[4096];
-    cache_path(d, src, path, sizeof path);
-    d->program_from_cache = cache_load(d, path);
-    if (d->program_from_cache) {
+    char path[4096] = "";
+    d->program_origin = PROGRAM_DRIVER_CACHE;
+    if (!driver_caches_builds(d)) {
+        cache_path(d, src, path, sizeof path);
+        d->program_origin = cache_load(d, path) ? PROGRAM_FROM_CACHE : PROGRAM_COMPILED;
+    }
+    if (d->program_origin == PROGRAM_FROM_CACHE) {
         free(src);
         return CLRUN_OK;
     }
@@ -441,8 +455,18 @@ static int build_program(Device *d, Err *err)
     cle = clBuildProgram(d->program, 1, &d->id, d->plan.options, NULL, NULL);
     if (cle != CL_SUCCESS)
         return build_failure(d, cle, err);
-    cache_store(d, path);
+    if (d->program_origin == PROGRAM_COMPILED)
+        cache_store(d, path);
     return CLRUN_OK;
+}
+
+const char *dev_program_origin(const Device *d)
+{
+    switch (d->program_origin) {
+    case PROGRAM_FROM_CACHE: return "loaded from cache";
+    case PROGRAM_DRIVER_CACHE: return "built";
+    default: return "compiled";
+    }
 }
 
 static void release_program(Device *d)

@@ -41,6 +41,11 @@ typedef struct {
     char host_kernel[96];
 } DevProfile;
 
+/* Where a built program came from: compiled and stored in clrun's cache,
+ * loaded from it, or built by a driver that caches builds itself (POCL:
+ * whether it compiled cannot be told). */
+typedef enum { PROGRAM_COMPILED, PROGRAM_FROM_CACHE, PROGRAM_DRIVER_CACHE } ProgramOrigin;
+
 typedef struct {
     cl_platform_id platform;
     cl_device_id id;
@@ -56,7 +61,7 @@ typedef struct {
     cl_ulong max_alloc;
     Plan plan;              /* the kernel plan: what runs the products, and its shapes */
     FILE *trace;            /* $CLRUN_TRACE_LAUNCHES: every launch's kernel and sizes */
-    int program_from_cache; /* the last dev_build found its binary on disk */
+    ProgramOrigin program_origin; /* where the last dev_build got its program */
     size_t group_cap;       /* $CLRUN_GROUP_LIMIT: every kernel's limit at most this (0: none) */
     struct {
         char name[64];
@@ -66,6 +71,9 @@ typedef struct {
     int n_kernels;
     DevProfile profile;
 } Device;
+
+/* "compiled", "loaded from cache" or "built". */
+const char *dev_program_origin(const Device *d);
 
 /* One kernel argument: its size and a pointer to its value. */
 typedef struct {

@@ -684,7 +684,7 @@ static int prepare_device(Trainer *t, const RunOptions *o, Err *err)
     }
     printf("Device: %s (%s, driver %s); %s kernel plan, %s in %.2fs\n", t->dev->name,
            t->dev->platform_name, t->dev->driver, plan_name(&t->dev->plan),
-           t->dev->program_from_cache ? "loaded from cache" : "compiled", now() - started);
+           dev_program_origin(t->dev), now() - started);
     long bs = t->e->batch_size, most = (t->train_ds.n + bs - 1) / bs;
     if ((t->test_ds.n + bs - 1) / bs > most)
         most = (t->test_ds.n + bs - 1) / bs;

@@ -539,34 +539,6 @@ START_TEST(yaml_over_the_size_cap_is_refused)
 }
 END_TEST
 
-/* A kernel cache entry cut short, with a changed byte, or replaced by text:
- * the next run says so, rebuilds it and finishes (exit 0), and the run after
- * that loads the rebuilt entry. */
-static const char *const cache_damage[] = {"truncate -s 1000", "printf '\\125' | dd bs=1 seek=5000 "
-                                           "conv=notrunc status=none of=", "echo garbage >"};
-
-START_TEST(damaged_kernel_cache_entry_is_rebuilt)
-{
-    const char *exp = test_write_file("tiny.yaml", TINY_YAML);
-    char cmd[1024];
-    test_fresh_dir("faults-kcache");
-    snprintf(cmd, sizeof cmd, "XDG_CACHE_HOME=build/test-tmp/faults-kcache build/clrun run %s "
-             "--out build/test-tmp/faults-kcache/run --overwrite", exp);
-    ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "%s", out);
-    ck_assert_int_eq(test_shell("ls build/test-tmp/faults-kcache/clrun/*.bin", out, sizeof out), 0);
-    char entry[512], damage[1024];
-    snprintf(entry, sizeof entry, "%.*s", (int)strcspn(out, "\n"), out);
-    snprintf(damage, sizeof damage, "%s%s%s", cache_damage[_i],
-             cache_damage[_i][strlen(cache_damage[_i]) - 1] == '=' ? "" : " ", entry);
-    ck_assert_msg(test_shell(damage, out, sizeof out) == 0, "%s: %s", damage, out);
-    ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "%s", out);
-    ck_assert_msg(strstr(out, "is damaged (cut short or changed); removed, the kernels are built "
-                              "again") && strstr(out, entry), "%s", out);
-    ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "%s", out);
-    ck_assert_msg(strstr(out, "loaded from cache") && !strstr(out, "damaged"), "%s", out);
-}
-END_TEST
-
 /* A safetensors header of n zero-size tensors named t0, t1, ... into path. */
 static void write_many_tensors(const char *path, int n)
 {
@@ -712,8 +684,6 @@ Suite *faults_suite(void)
     tcase_add_test(tc, default_layer_name_never_clashes_with_a_given_one);
     tcase_add_test(tc, long_path_is_named_whole);
     tcase_add_test(tc, model_past_the_memory_limit_is_refused_first);
-    tcase_add_loop_test(tc, damaged_kernel_cache_entry_is_rebuilt, 0,
-                        (int)(sizeof cache_damage / sizeof cache_damage[0]));
     suite_add_tcase(s, tc);
     return s;
 }
