@@ -29,7 +29,8 @@ single-precision GEMM peak (a 1024^3 product in the fastest PyTorch here, 1 and
 2 threads, best of a measurement before the runs and one after), then per
 model clrun against the best anchor at its best thread count, clrun against
 tinygrad on the same OpenCL device, and clrun's GFLOP/s (3x the forward FLOPs
-of convolutions and dense layers) and share of the peak.
+of convolutions and dense layers) and share of the peak; and for LeNet and
+ResNet-18, the start-up: cold and warm against PyTorch's (startup.py).
 
     bench/bench.py [--rounds 2] [--models lenet,mlp,...] [--peers torch-debian,...]
                    [--device SPEC] [--data fashion-mnist|mnist]
@@ -49,6 +50,7 @@ import tempfile
 import time
 
 sys.dont_write_bytecode = True  # no bench/__pycache__ in the source tree, here or in workers
+import startup  # noqa: E402
 import workload  # noqa: E402
 
 ROOT = workload.ROOT
@@ -330,6 +332,7 @@ def main():
         for n in names:
             best[n], notes[n] = measure(n, peers, args, cifar)
             print_runs(n, peers, best[n], notes[n], missing)
+        startup.report(sys.modules[__name__], peers, names, args.rounds, cifar, args.device)
     peak, where = max(before, gemm_best(peers))
     print("\nSingle-precision GEMM peak here (a 1024^3 product, before and after the runs): "
           "%.1f GFLOP/s (%s)" % (peak, where))

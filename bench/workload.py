@@ -188,8 +188,13 @@ def batch_orders(images, batch, seed=1):
 
 def report_speed(step, args, batch):
     """Prints training images/s and the images timed: step(indices) trains one
-    batch and returns its loss, whose .item() waits for the device."""
+    batch and returns its loss, whose .item() waits for the device. With
+    --timed 0 it trains one batch and prints nothing (startup.py times the
+    process)."""
     batches = batch_orders(args.images, batch)
+    if args.timed == 0:
+        step(next(batches)).item()
+        return
     for _ in range(WARMUP_BATCHES):
         loss = step(next(batches))
     loss.item()
