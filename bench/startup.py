@@ -1,8 +1,5 @@
 """startup.py: how long clrun and PyTorch take to train their first batch (`make bench`).
 
-    bench: the bench.py module, whose run, RunError, clrun_experiment, CLRUN and
-    HERE this module uses, passed in by bench.py
-
 A user's first command pays for more than its batches: clrun builds its
 kernels and calibrates the device's kernel plan, and POCL compiles each
 kernel's work-group function at its first launch; PyTorch imports itself. So
@@ -16,6 +13,9 @@ trains one batch and evaluates one is timed, wall clock from start to exit:
                worker with --timed 0), each PyTorch at 2 threads
 with clrun's own account of the cold run beside it (the build, and the
 calibration's share). Each figure is the best of the rounds.
+
+The functions take `bench`, the bench.py module (its run, RunError,
+clrun_experiment, CLRUN and HERE), which calls them.
 """
 import os
 import re
