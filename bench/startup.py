@@ -9,8 +9,8 @@ trains one batch and evaluates one is timed, wall clock from start to exit:
                ($POCL_CACHE_DIR), as on a fresh machine, a new driver or a
                Slurm node with a cache of its own
   clrun warm   the same command again, the caches full
-  PyTorch      `python -c` of import, the model, one batch trained (the
-               worker with --timed 0), each PyTorch at 2 threads
+  PyTorch      its worker (peer_torch.py --timed 0): import, the model, one
+               batch trained (none evaluated), each PyTorch at 2 threads
 with clrun's own account of the cold run beside it (the build, and the
 calibration's share). Each figure is the best of the rounds.
 
