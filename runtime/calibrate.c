@@ -4,8 +4,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "graph.h"
 #include "kcache.h"
 #include "spec.h"
@@ -24,13 +24,6 @@ enum { CAL_INPUTS = 1152, CAL_UNITS = 64, CAL_BATCH = 16 };
 static double calibration_flops(void)
 {
     return 2.0 * CAL_BATCH * CAL_INPUTS * CAL_UNITS;
-}
-
-static double seconds_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 static SpecNode *calibration_model(Err *err)
@@ -58,13 +51,13 @@ static int time_plan(Device *d, int gpu, double *each, Err *err)
                                 err);
     if (!rc) rc = graph_forward(&g, err);
     if (!rc) rc = dev_finish(d, err);
-    double start = seconds_now(), took = 0;
+    double start = clock_seconds(), took = 0;
     int reps = 0;
     while (!rc && took < CAL_SECONDS) {
         rc = graph_forward(&g, err);
         if (!rc) rc = dev_finish(d, err);
         reps++;
-        took = seconds_now() - start;
+        took = clock_seconds() - start;
     }
     *each = took / (reps ? reps : 1);
     graph_free(&g);
@@ -76,7 +69,7 @@ static int time_plan(Device *d, int gpu, double *each, Err *err)
 
 static int measure(Device *d, Calibration *c, Err *err)
 {
-    double start = seconds_now();
+    double start = clock_seconds();
     for (int gpu = 0; gpu < 2; gpu++) {
         double each;
         int rc = time_plan(d, gpu, &each, err);
@@ -86,7 +79,7 @@ static int measure(Device *d, Calibration *c, Err *err)
     }
     c->gpu = c->gflops[1] > c->gflops[0];
     c->tile_group = d->plan.tile_group;
-    c->seconds = seconds_now() - start;
+    c->seconds = clock_seconds() - start;
     return CLRUN_OK;
 }
 

@@ -7,8 +7,8 @@
  * enqueue to the end of a clFinish, and that is said once. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "device.h"
 
 /* Room for one more pending event and its tag; NULL when memory ran out (that
@@ -52,13 +52,6 @@ static void profile_add(DevProfile *p, const char *kernel, const char *tag, doub
     p->rows[i].launches++;
 }
 
-static double host_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* Host timing from here on, said once with the reason. */
 static void profile_on_host(Device *d, const char *why)
 {
@@ -78,7 +71,7 @@ cl_event *dev_profile_event(Device *d, const char *name)
     if (!p->host_timing)
         return profile_slot(p, name);
     snprintf(p->host_kernel, sizeof p->host_kernel, "%s", name);
-    p->host_start = host_seconds();
+    p->host_start = clock_seconds();
     return NULL;
 }
 
@@ -89,7 +82,7 @@ void dev_profile_enqueued(Device *d, cl_event *ev)
         p->n_pending++;
     } else if (p->enabled && p->host_timing) {
         clFinish(d->queue);
-        profile_add(p, p->host_kernel, p->tag, host_seconds() - p->host_start);
+        profile_add(p, p->host_kernel, p->tag, clock_seconds() - p->host_start);
     }
 }
 
@@ -110,12 +103,12 @@ void dev_profile_probe(Device *d)
     float zero = 0;
     cl_event ev = NULL;
     cl_mem m = clCreateBuffer(d->ctx, CL_MEM_READ_WRITE, bytes, NULL, NULL);
-    double t0 = host_seconds(), start = 0, end = 0;
+    double t0 = clock_seconds(), start = 0, end = 0;
     if (!m || clEnqueueFillBuffer(d->queue, m, &zero, sizeof zero, 0, bytes, 0, NULL, &ev) ||
         clWaitForEvents(1, &ev)) {
         profile_on_host(d, "the probe's fill failed");
     } else {
-        double host = host_seconds() - t0;
+        double host = clock_seconds() - t0;
         if (!event_times(ev, &start, &end))
             profile_on_host(d, "clGetEventProfilingInfo failed or ran backwards");
         else if (end - start < host / 1000) {

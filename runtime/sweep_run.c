@@ -15,10 +15,10 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "calibrate.h"
+#include "clock.h"
 #include "experiment.h"
 #include "merge.h"
 #include "rundir.h"
@@ -111,13 +111,6 @@ int sweep_run_point(const Sweep *s, long i, const char *root, const RunOptions *
 
 /* ---- workers ---- */
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Point i with its output in root/<i>/output.log; a line on the real stdout. */
 static int worker_point(const Sweep *s, long i, const char *root, Device *dev, int overwrite,
                         int saved_stdout)
@@ -127,7 +120,7 @@ static int worker_point(const Sweep *s, long i, const char *root, Device *dev, i
     snprintf(dir, sizeof dir, "%s/%ld", root, i);
     snprintf(log, sizeof log, "%s/output.log", dir);
     sweep_describe(s, i, what, sizeof what);
-    double started = now();
+    double started = clock_seconds();
     int rc = rundir_make(dir, &err), fd = rc ? -1 : open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
         fflush(stdout);
@@ -147,7 +140,7 @@ static int worker_point(const Sweep *s, long i, const char *root, Device *dev, i
     if (rc)
         printf("Point %ld failed (%s): %s (log: %s)\n", i, what, err.msg, log);
     else
-        printf("Point %ld done in %.1f s on %s: %s: test accuracy %.4f\n", i, now() - started,
+        printf("Point %ld done in %.1f s on %s: %s: test accuracy %.4f\n", i, clock_seconds() - started,
                dev->name, what, r.final_test_accuracy);
     fflush(stdout);
     return rc;

@@ -22,6 +22,7 @@
 
 #include "analysis/analysis.h"
 #include "checkpoint.h"
+#include "clock.h"
 #include "data/feed.h"
 #include "calibrate.h"
 #include "device.h"
@@ -71,13 +72,6 @@ typedef struct {
 typedef struct {
     double loss, accuracy;
 } Score;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* v as the CSV logs record it ("%.6f") and a resumed run reads it back. */
 static double as_recorded(double v)
@@ -199,7 +193,7 @@ static int rows_of(const Feed *s, long batch_size, int b)
 
 static void progress(Trainer *t, int epoch, int done, int total, double started, int final)
 {
-    double elapsed = now() - started;
+    double elapsed = clock_seconds() - started;
     if (!isatty(STDOUT_FILENO) || (!final && elapsed - t->shown_at < 0.25))
         return;
     t->shown_at = elapsed;
@@ -289,7 +283,7 @@ static int train_epoch(Trainer *t, int epoch, Score *score, Err *err)
 {
     Graph *g = &t->g;
     int total = batches(&t->train, t->e->batch_size), bs = (int)t->e->batch_size;
-    double started = now();
+    double started = clock_seconds();
     int rc = optim_begin_epoch(&t->e->optim, epoch - 1, err);
     if (!rc && t->e->shuffle)
         rc = feed_shuffle(&t->train, g, &t->rng, err);
@@ -546,13 +540,13 @@ static int run_epochs(Trainer *t, Err *err)
         rc = watch_epoch(t, epoch, 1, &stop, err);
     int trained = 0;
     for (int epoch = (int)t->done + 1; epoch <= t->e->epochs && !rc && !stop; epoch++, trained++) {
-        double started = now();
+        double started = clock_seconds();
         Score train, val = {0, 0};
         rc = train_epoch(t, epoch, &train, err);
-        double train_seconds = now() - started;
+        double train_seconds = clock_seconds() - started;
         if (!rc && t->val.n) rc = evaluate(t, &t->val, &val, err);
         if (!rc) rc = evaluate(t, &t->test, &test, err);
-        if (!rc) rc = record_epoch(t, epoch, &train, &val, &test, now() - started,
+        if (!rc) rc = record_epoch(t, epoch, &train, &val, &test, clock_seconds() - started,
                                    t->train.n / train_seconds, err);
         if (!rc) {
             keep_curves(t, epoch, &train, &val, &test);
@@ -673,7 +667,7 @@ static int weights_path(Trainer *t, const RunOptions *o, char *out, size_t size,
 
 static int prepare_device(Trainer *t, const RunOptions *o, Err *err)
 {
-    double started = now();
+    double started = clock_seconds();
     int rc = CLRUN_OK;
     if (o->dev) {
         t->dev = o->dev;
@@ -684,7 +678,7 @@ static int prepare_device(Trainer *t, const RunOptions *o, Err *err)
     }
     printf("Device: %s (%s, driver %s); %s kernel plan, %s in %.2fs\n", t->dev->name,
            t->dev->platform_name, t->dev->driver, plan_name(&t->dev->plan),
-           dev_program_origin(t->dev), now() - started);
+           dev_program_origin(t->dev), clock_seconds() - started);
     long bs = t->e->batch_size, most = (t->train_ds.n + bs - 1) / bs;
     if ((t->test_ds.n + bs - 1) / bs > most)
         most = (t->test_ds.n + bs - 1) / bs;
@@ -1096,10 +1090,10 @@ int train_run(Experiment *e, const RunOptions *o, Err *err)
     plot_set_dpi((int)e->plot_dpi); /* for the history, the loss curve and the analyses */
     plot_set_format(e->plot_format);
     rc = prepare(&t, o, err);
-    double started = now();
+    double started = clock_seconds();
     if (!rc) rc = run_epochs(&t, err);
     if (!rc && o->profile && !(rc = dev_finish(t.dev, err))) {
-        dev_profile_report(t.dev, now() - started, stdout);
+        dev_profile_report(t.dev, clock_seconds() - started, stdout);
         if (t.first_batch > 0)
             printf("Start-up: the first batch was done %.2f s after clrun started\n",
                    t.first_batch);
