@@ -147,6 +147,10 @@ int predict_outputs(const char *out, const char *weights, char *csv, char *png, 
     if (!rc && (size_t)snprintf(csv, size, "%s", out ? out : file) >= size)
         rc = err_set(err, CLRUN_EINPUT, "%s: path too long", out ? out : file);
     if (!rc && !out) rc = rundir_make(folder, err);
+    if (!rc && out) { /* its folder made, as --out of run makes the run's */
+        snprintf(dir, sizeof dir, "%s", out);
+        rc = rundir_make(dirname(dir), err);
+    }
     size_t len = strlen(csv), stem = len > 4 && strcmp(csv + len - 4, ".csv") == 0 ? len - 4 : len;
     if (!rc && (size_t)snprintf(png, size, "%.*s.png", (int)stem, csv) >= size)
         rc = err_set(err, CLRUN_EINPUT, "%s: path too long", csv);

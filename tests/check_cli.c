@@ -489,8 +489,9 @@ END_TEST
  * never the current folder: the CSV with clean paths (a folder given as
  * "paper/" gives no "//") and predictions.png. Images far from the training
  * data's statistics (dark digits on white) are warned about, with --invert
- * suggested; --invert quiets it. --out naming the weights (by another
- * spelling) is refused before anything is written. */
+ * suggested; --invert quiets it. --out into folders that do not exist yet
+ * makes them. --out naming the weights (by another spelling) is refused
+ * before anything is written. */
 START_TEST(predict_writes_beside_the_weights_and_warns_of_inverted_images)
 {
     char yaml[256];
@@ -538,6 +539,14 @@ START_TEST(predict_writes_beside_the_weights_and_warns_of_inverted_images)
              "run/weights.safetensors --invert paper", dir, yaml);
     ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "%s", out);
     ck_assert_msg(!strstr(out, "Warning"), "%s", out);
+    snprintf(cmd, sizeof cmd, "build/clrun predict %s --weights %s/run/weights.safetensors --out "
+             "%s/new/folder/p.csv %s/paper", yaml, dir, dir, dir);
+    ck_assert_msg(test_shell(cmd, out, sizeof out) == 0, "%s", out);
+    snprintf(path, sizeof path, "%s/new/folder/p.csv", dir);
+    test_read_file(path, csv, sizeof csv);
+    ck_assert_msg(strstr(csv, "paper/00.png,"), "%s", csv);
+    snprintf(path, sizeof path, "%s/new/folder/p.png", dir);
+    check_png(path);
     snprintf(cmd, sizeof cmd, "cp %s/run/weights.safetensors %s/w.safetensors && build/clrun "
              "predict %s --weights %s/w.safetensors --out %s/./w.safetensors %s/paper", dir, dir,
              yaml, dir, dir, dir);
