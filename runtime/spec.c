@@ -745,19 +745,34 @@ int spec_string(SpecNode *map, const char *key, int required, const char **out, 
     return CLRUN_OK;
 }
 
+/* The node of key's values (a scalar or a list of at most max) and their
+ * count; *node stays NULL for an optional key that is absent. */
+static int values_of(SpecNode *map, const char *key, int required, int max, SpecNode **node,
+                     int *count, Err *err)
+{
+    *node = NULL;
+    int rc = lookup(map, key, required, node, err);
+    if (rc || !*node)
+        return rc;
+    *count = (*node)->kind == SPEC_SEQ ? (*node)->n : 1;
+    return *count > max ? spec_error(*node, err, "'%s' must have at most %d values, got %d", key,
+                                     max, *count)
+                        : CLRUN_OK;
+}
+
+static SpecNode *value_at(SpecNode *node, int i)
+{
+    return node->kind == SPEC_SEQ ? node->items[i] : node;
+}
+
 int spec_ints(SpecNode *map, const char *key, int required, long lo, long hi, long *out, int max,
               int *n, Err *err)
 {
     SpecNode *node;
-    int rc = lookup(map, key, required, &node, err);
-    if (rc || !node)
-        return rc;
-    int count = node->kind == SPEC_SEQ ? node->n : 1;
-    if (count > max)
-        return spec_error(node, err, "'%s' must have at most %d values, got %d", key, max, count);
-    for (int i = 0; i < count && !rc; i++)
-        rc = node_long(node->kind == SPEC_SEQ ? node->items[i] : node, key, lo, hi, &out[i], err);
-    if (rc == CLRUN_OK)
+    int count = 0, rc = values_of(map, key, required, max, &node, &count, err);
+    for (int i = 0; node && i < count && !rc; i++)
+        rc = node_long(value_at(node, i), key, lo, hi, &out[i], err);
+    if (node && rc == CLRUN_OK)
         *n = count;
     return rc;
 }
@@ -766,15 +781,10 @@ int spec_floats(SpecNode *map, const char *key, int required, double *out, int m
                 Err *err)
 {
     SpecNode *node;
-    int rc = lookup(map, key, required, &node, err);
-    if (rc || !node)
-        return rc;
-    int count = node->kind == SPEC_SEQ ? node->n : 1;
-    if (count > max)
-        return spec_error(node, err, "'%s' must have at most %d values, got %d", key, max, count);
-    for (int i = 0; i < count && !rc; i++)
-        rc = node_double(node->kind == SPEC_SEQ ? node->items[i] : node, key, &out[i], err);
-    if (rc == CLRUN_OK)
+    int count = 0, rc = values_of(map, key, required, max, &node, &count, err);
+    for (int i = 0; node && i < count && !rc; i++)
+        rc = node_double(value_at(node, i), key, &out[i], err);
+    if (node && rc == CLRUN_OK)
         *n = count;
     return rc;
 }
