@@ -70,7 +70,7 @@ int stats_ridge(const double *X, const double *Y, int n, int p, int q, double la
  * p of them on full-rank X the fit is least squares. Fewer are made when Xc'Yc
  * is used up first (the largest singular value of what is left below 1e-10 of
  * the first's, as when X has rank below components): W is 0 and b mean(Y) when
- * Xc'Yc is 0 from the start. Scratch: p * q + components * (2p + q) + p + 3q
+ * Xc'Yc is 0 from the start. Scratch: p * q + q * q + components * (2p + q) + p + 3q
  * + n doubles. CLRUN_EINPUT for bad sizes, CLRUN_ERUNTIME when memory runs
  * out. */
 int stats_pls(const double *X, const double *Y, int n, int p, int q, int components, double *W,
