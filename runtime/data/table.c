@@ -5,7 +5,10 @@
  * The rows are checked before the first image is decoded, and every
  * message names the table's line, because with thousands of images the
  * useful answer to "what is wrong" is "these rows", all at once, before
- * minutes of decoding and not after. */
+ * minutes of decoding and not after.
+ *
+ * The table stays with the Dataset (dataset_column and its kin), since
+ * analyses group the images by its other columns. */
 #include "data/dataset.h"
 #include "data/image.h"
 
@@ -161,6 +164,16 @@ static int read_table(Load *l, const TableOptions *topt, Err *err)
     return CLRUN_OK;
 }
 
+/* Hands the table over to ds (the class names are copied out of it by now). */
+static int keep_table(Dataset *ds, Load *l, Err *err)
+{
+    if (!(ds->table = malloc(sizeof *ds->table)))
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    *ds->table = l->csv;
+    memset(&l->csv, 0, sizeof l->csv);
+    return CLRUN_OK;
+}
+
 int table_load(Dataset *ds, const char *table, const TableOptions *topt, const ImageOptions *opt,
                Err *err)
 {
@@ -180,8 +193,34 @@ int table_load(Dataset *ds, const char *table, const TableOptions *topt, const I
         if (l.label_col >= 0)
             rc = dataset_set_class_names(ds, l.classes, l.n_classes, err);
     }
+    if (!rc) rc = keep_table(ds, &l, err);
     load_free(&l);
     if (rc)
         dataset_free(ds);
     return rc;
+}
+
+/* ---- the kept table ---- */
+
+int dataset_column(const Dataset *ds, const char *name)
+{
+    return ds->table ? csv_column(ds->table, name) : -1;
+}
+
+const char *dataset_value(const Dataset *ds, int i, int c)
+{
+    return csv_cell(ds->table, i, c);
+}
+
+int dataset_line(const Dataset *ds, int i)
+{
+    return ds->table && i < ds->table->rows ? ds->table->lines[i] : 0;
+}
+
+void dataset_columns(const Dataset *ds, char *out, size_t size)
+{
+    if (ds->table)
+        csv_names(ds->table, out, size);
+    else if (size)
+        out[0] = '\0';
 }
