@@ -392,6 +392,9 @@ static int factorized_run(Analysis *a, AnalysisContext *ctx, Err *err)
     int units = 0, rc = items_with_targets(&f->items, f->train ? ctx->train : ctx->test,
                                            f->targets, f->targets_node, &it, &Y, &units, err);
     int n = it.n;
+    char path[PATH_MAX];
+    analysis_path(ctx, "items.csv", path, sizeof path);
+    if (!rc) rc = items_write(&it, path, err);
     if (!rc) {
         printf("Analysis factorized_readout: layer %s, %d items, %ld epochs\n", f->layer->name,
                n, f->o.epochs);
