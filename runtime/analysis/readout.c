@@ -10,8 +10,10 @@
  * scale. */
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analysis/readout.h"
 
@@ -24,6 +26,7 @@
 #include "rng.h"
 
 #define READOUT_MAX_LAYERS 32
+#define READOUT_MAX_THREADS 16
 
 typedef struct {
     Node *layers[READOUT_MAX_LAYERS];
@@ -116,48 +119,28 @@ static int fit(const ReadoutFit *o, const double *X, const double *Y, int n, int
     return stats_ridge(X, Y, n, p, q, o->lambda, W, b, err);
 }
 
-/* pred (rows x q) = X's rows `order` times W, plus b, a row of W at a time
- * (W's rows are contiguous, its columns are not). */
-static void predict(const double *X, const int *order, int rows, int p, int q, const double *W,
-                    const double *b, double *restrict pred)
-{
-    for (int i = 0; i < rows; i++) {
-        const double *x = X + (size_t)order[i] * p;
-        double *restrict y = pred + (size_t)i * q;
-        memcpy(y, b, (size_t)q * sizeof *y);
-        for (int k = 0; k < p; k++) {
-            const double *restrict w = W + (size_t)k * q;
-            for (int u = 0; u < q; u++)
-                y[u] += x[k] * w[u];
-        }
-    }
-}
-
-/* One random split: fit on the training items, the median r on the others;
- * *undefined counts the units whose r is undefined (constant on the test
- * items, or predicted constant), which the median leaves out. */
+/* One split, its items in `order` (the first train_items(o, n) are fitted):
+ * the median r on the others; *undefined counts the units whose r is
+ * undefined (constant on the test items, or predicted constant), which the
+ * median leaves out. */
 static int score_split(const ReadoutFit *o, const double *X, int n, int p, const double *Y, int q,
-                       uint64_t *rng, double *score, size_t *undefined, Err *err)
+                       const int *order, double *score, size_t *undefined, Err *err)
 {
-    int ntr = train_items(o, n), nte = n - ntr, *order = malloc((size_t)n * sizeof *order);
+    int ntr = train_items(o, n), nte = n - ntr;
     double *xtr = malloc((size_t)ntr * p * sizeof *xtr), *ytr = malloc((size_t)ntr * q * sizeof *ytr);
     double *W = malloc((size_t)p * q * sizeof *W), *b = malloc((size_t)q * sizeof *b);
     double *pred = malloc((size_t)nte * q * sizeof *pred);
     double *col = malloc((size_t)nte * 2 * sizeof *col), *act = col ? col + nte : NULL;
     double *rs = malloc((size_t)q * sizeof *rs);
-    int rc = order && xtr && ytr && W && b && pred && col && rs
+    int rc = xtr && ytr && W && b && pred && col && rs
                  ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "out of memory");
-    for (int i = 0; !rc && i < n; i++)
-        order[i] = i;
-    if (!rc)
-        rng_shuffle(rng, order, n);
     for (int i = 0; !rc && i < ntr; i++) {
         memcpy(xtr + (size_t)i * p, X + (size_t)order[i] * p, (size_t)p * sizeof *xtr);
         memcpy(ytr + (size_t)i * q, Y + (size_t)order[i] * q, (size_t)q * sizeof *ytr);
     }
     if (!rc) rc = fit(o, xtr, ytr, ntr, p, q, W, b, err);
     if (!rc)
-        predict(X, order + ntr, nte, p, q, W, b, pred);
+        stats_predict(X, order + ntr, nte, p, q, W, b, pred);
     for (int u = 0; !rc && u < q; u++) {
         for (int i = 0; i < nte; i++) {
             col[i] = pred[(size_t)i * q + u];
@@ -167,22 +150,86 @@ static int score_split(const ReadoutFit *o, const double *X, int n, int p, const
     }
     if (!rc)
         *score = stats_median_finite(rs, (size_t)q, undefined);
-    free(order), free(xtr), free(ytr), free(W), free(b), free(pred), free(col), free(rs);
+    free(xtr), free(ytr), free(W), free(b), free(pred), free(col), free(rs);
     return rc;
+}
+
+/* The splits, shared by the threads that fit them: each takes the next. */
+typedef struct {
+    const ReadoutFit *o;
+    const double *X, *Y;
+    int n, p, q;
+    const int *orders;  /* [splits, n] */
+    double *scores;
+    size_t *undefined;  /* [splits] */
+    int next, rc;
+    Err err;
+    pthread_mutex_t lock;
+} Splits;
+
+static void *fit_splits(void *arg)
+{
+    Splits *w = arg;
+    for (;;) {
+        pthread_mutex_lock(&w->lock);
+        int s = w->rc ? (int)w->o->splits : w->next++;
+        pthread_mutex_unlock(&w->lock);
+        if (s >= w->o->splits)
+            return NULL;
+        Err err = {""};
+        int rc = score_split(w->o, w->X, w->n, w->p, w->Y, w->q, w->orders + (size_t)s * w->n,
+                             &w->scores[s], &w->undefined[s], &err);
+        pthread_mutex_lock(&w->lock);
+        if (rc && !w->rc)
+            w->rc = rc, w->err = err;
+        pthread_mutex_unlock(&w->lock);
+    }
+}
+
+/* Threads for the splits: one a processor, as the fits are independent. */
+static int split_threads(long splits)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    cpus = cpus < 1 ? 1 : cpus > READOUT_MAX_THREADS ? READOUT_MAX_THREADS : cpus;
+    return (int)(splits < cpus ? splits : cpus);
 }
 
 int readout_score(const ReadoutFit *o, const double *X, int n, int p, const double *Y, int q,
                   double *scores, size_t *undefined, Err *err)
 {
+    /* the orders drawn one after another from one generator, before any
+     * thread starts: the same splits, and bits, however many threads fit them */
     uint64_t rng = (uint64_t)o->seed ^ 0x53504c495453ull; /* "SPLITS": the same splits per layer */
-    int rc = CLRUN_OK;
-    *undefined = 0; /* the most of any split */
-    for (int s = 0; !rc && s < o->splits; s++) {
-        size_t u = 0;
-        rc = score_split(o, X, n, p, Y, q, &rng, &scores[s], &u, err);
-        *undefined = u > *undefined ? u : *undefined;
+    int *orders = malloc((size_t)o->splits * n * sizeof *orders);
+    size_t *und = calloc((size_t)o->splits, sizeof *und);
+    if (!orders || !und) {
+        free(orders), free(und);
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
     }
-    return rc;
+    for (long s = 0; s < o->splits; s++) {
+        int *order = orders + (size_t)s * n;
+        for (int i = 0; i < n; i++)
+            order[i] = i;
+        rng_shuffle(&rng, order, n);
+    }
+    Splits w = {.o = o, .X = X, .Y = Y, .n = n, .p = p, .q = q, .orders = orders,
+                .scores = scores, .undefined = und};
+    pthread_mutex_init(&w.lock, NULL);
+    pthread_t threads[READOUT_MAX_THREADS];
+    int started = 0, wanted = split_threads(o->splits);
+    while (started < wanted - 1 && pthread_create(&threads[started], NULL, fit_splits, &w) == 0)
+        started++;
+    fit_splits(&w); /* this thread too, so that a refused thread costs only speed */
+    for (int t = 0; t < started; t++)
+        pthread_join(threads[t], NULL);
+    pthread_mutex_destroy(&w.lock);
+    *undefined = 0; /* the most of any split */
+    for (long s = 0; s < o->splits; s++)
+        *undefined = und[s] > *undefined ? und[s] : *undefined;
+    if (w.rc)
+        *err = w.err;
+    free(orders), free(und);
+    return w.rc;
 }
 
 /* One layer's score on each split, from its sampled units' mean features per item. */

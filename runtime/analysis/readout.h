@@ -20,7 +20,9 @@ typedef struct {
  * train_fraction of the items and scores the rest: the median over target
  * units of the Pearson r between prediction and target, into scores[s].
  * *undefined: the most units of any split left out of its median (r
- * undefined: constant on the held-out items). */
+ * undefined: constant on the held-out items). The splits are fitted on a
+ * thread a processor; their orders are drawn before, so the scores are the
+ * same bits however many threads there are. */
 int readout_score(const ReadoutFit *o, const double *X, int n, int p, const double *Y, int q,
                   double *scores, size_t *undefined, Err *err);
 

@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* ---- basic measures ------------------------------------------------------- */
 
@@ -248,6 +249,26 @@ static void cross_products(const double *X, const double *Y, size_t n, size_t p,
                 add_scaled4(S + j * q, a, y, q);
             }
         }
+}
+
+void stats_predict(const double *X, const int *rows, int n, int p, int q, const double *W,
+                   const double *b, double *pred)
+{
+    for (int i = 0; i < n; i++) {
+        const double *x = X + (size_t)rows[i] * p;
+        double *y = pred + (size_t)i * q;
+        memcpy(y, b, (size_t)q * sizeof *y);
+        int k = 0;
+        for (; k + 4 <= p; k += 4) {
+            const double *w[4] = {W + (size_t)k * q, W + (size_t)(k + 1) * q,
+                                  W + (size_t)(k + 2) * q, W + (size_t)(k + 3) * q};
+            add_scaled4(y, x + k, w, (size_t)q);
+        }
+        for (; k < p; k++) {
+            const double a[4] = {x[k], 0, 0, 0}, *w[4] = {W + (size_t)k * q, W, W, W};
+            add_scaled4(y, a, w, (size_t)q);
+        }
+    }
 }
 
 /* A = Xc'Xc + lambda I (p x p) and W = Xc'Yc (p x q), Xc and Yc centred by mx, my. */
