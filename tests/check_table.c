@@ -394,6 +394,38 @@ START_TEST(sizes_must_agree_without_crop)
 }
 END_TEST
 
+/* The table stays with the set, row i for example i, so that analyses can
+ * group the images by its other columns (dataset_column and its kin). */
+START_TEST(table_rows_kept_with_the_set)
+{
+    copy_file(FIXTURE "/wide.png", tmp_path(0, "a.png"), 0);
+    write_text(tmp_path(1, "t.csv"), "path,object,variation\n\na.png,cat_1,V0\n"
+                                     "a.png,\"boat, 2\",V3\na.png,cat_1,V6\n");
+    ImageOptions opt = {.height = 8, .width = 8};
+    Dataset ds;
+    Err err = {""};
+    ck_assert_ok(table_load(&ds, tmp_path(1, "t.csv"), &(TableOptions){.path_column = "path"},
+                            &opt, &err), err);
+    ck_assert_int_eq(ds.n, 3);
+    int object = dataset_column(&ds, "object"), variation = dataset_column(&ds, "variation");
+    ck_assert_int_eq(object, 1);
+    ck_assert_int_eq(variation, 2);
+    ck_assert_int_eq(dataset_column(&ds, "category"), -1);
+    ck_assert_str_eq(dataset_value(&ds, 1, object), "boat, 2");
+    ck_assert_str_eq(dataset_value(&ds, 2, variation), "V6");
+    ck_assert_int_eq(dataset_line(&ds, 0), 3); /* after the header and a blank line */
+    ck_assert_int_eq(dataset_line(&ds, 2), 5);
+    char names[128];
+    dataset_columns(&ds, names, sizeof names);
+    ck_assert_str_eq(names, "'path', 'object', 'variation'");
+    dataset_free(&ds);
+    ck_assert_ptr_null(ds.table);
+    Dataset none = {0}; /* other sources have no table */
+    ck_assert_int_eq(dataset_column(&none, "object"), -1);
+    ck_assert_int_eq(dataset_line(&none, 0), 0);
+}
+END_TEST
+
 START_TEST(data_section_checks)
 {
     static const struct {
@@ -450,6 +482,7 @@ Suite *table_suite(void)
     tcase_add_test(tc, per_channel_planes_any_group);
     tcase_add_test(tc, bad_rows_named_before_decoding);
     tcase_add_test(tc, sizes_must_agree_without_crop);
+    tcase_add_test(tc, table_rows_kept_with_the_set);
     tcase_add_test(tc, data_section_checks);
     suite_add_tcase(s, tc);
     return s;
