@@ -356,7 +356,8 @@ static int plot_masks(const FactorizedReadout *f, AnalysisContext *ctx, const Fa
     }
     char path[PATH_MAX], title[128];
     output_path(ctx, "masks", f->layer, "png", path);
-    snprintf(title, sizeof title, "Spatial masks on %s (factorized readout)", f->layer->name);
+    snprintf(title, sizeof title, "Spatial masks on %s (factorized readout of %d items)",
+             f->layer->name, fit->train + fit->test);
     PlotImages im = {.title = title, .n = n, .captions = caption,
                      .set = {{.images = images, .h = h, .w = w, .scale = PLOT_SCALE_SHARED,
                               .label = "mask weight"}}};

@@ -9,6 +9,8 @@
 
 #include "io/csv.h"
 
+enum { ITEMS_PROGRESS = 1000 }; /* images between progress lines of a long pass */
+
 int items_parse(ItemsSpec *s, SpecNode *spec, ItemsKind kind, Err *err)
 {
     memset(s, 0, sizeof *s);
@@ -317,6 +319,12 @@ int items_features(AnalysisContext *ctx, Feed *split, const Items *it, Node *lay
                                err);
         if (!rc)
             add_rows(it, start, rows, acts, dims, cols, p, *out);
+        /* a pass over thousands of 224 x 224 images takes minutes on a CPU */
+        int done = start + rows;
+        if (!rc && it->rows >= ITEMS_PROGRESS && done / ITEMS_PROGRESS > start / ITEMS_PROGRESS) {
+            printf("  %s: %d of %d images\n", layer->name, done, it->rows);
+            fflush(stdout);
+        }
     }
     for (int k = 0; !rc && k < it->n; k++)
         for (int j = 0; j < p; j++)
