@@ -371,9 +371,9 @@ static int item_maps(const FactorizedReadout *f, AnalysisContext *ctx, const Ite
                      float **out, Err *err)
 {
     int dims = (int)shape_size(f->layer->out_shape);
-    double *X = NULL;
-    int rc = items_features(ctx, f->train ? ctx->train : ctx->test, it, f->layer, NULL, dims, &X,
-                            err);
+    ItemsLayer one = {.layer = f->layer, .p = dims};
+    int rc = items_features(ctx, f->train ? ctx->train : ctx->test, it, &one, 1, err);
+    double *X = one.out;
     if (!rc && !(*out = malloc((size_t)it->n * dims * sizeof **out)))
         rc = err_set(err, CLRUN_ERUNTIME, "out of memory");
     for (size_t i = 0; !rc && i < (size_t)it->n * dims; i++)

@@ -296,17 +296,50 @@ static void add_rows(const Items *it, int start, int rows, const float *acts, in
     }
 }
 
-int items_features(AnalysisContext *ctx, Feed *split, const Items *it, Node *layer,
-                   const int *cols, int p, double **out, Err *err)
+/* The sums of each layer of the batch at start (rows examples, the graph
+ * run on them); acts holds one layer's outputs at a time. */
+static int add_batch(Graph *g, const Items *it, ItemsLayer *layers, int n, int start, int rows,
+                     float *acts, Err *err)
+{
+    int rc = CLRUN_OK;
+    for (int l = 0; l < n && !rc; l++) {
+        int dims = (int)shape_size(layers[l].layer->out_shape);
+        rc = dev_read(g->dev, layers[l].layer->out, 0, (size_t)rows * dims * sizeof *acts, acts,
+                      err);
+        if (!rc)
+            add_rows(it, start, rows, acts, dims, layers[l].cols, layers[l].p, layers[l].out);
+    }
+    return rc;
+}
+
+/* Progress of a long pass, every ITEMS_PROGRESS images. */
+static void progress(const Items *it, const ItemsLayer *layers, int n, int start, int done)
+{
+    if (it->rows < ITEMS_PROGRESS || done / ITEMS_PROGRESS == start / ITEMS_PROGRESS)
+        return;
+    printf("  %s%s: %d of %d images\n", layers[0].layer->name, n > 1 ? " and the others" : "",
+           done, it->rows);
+    fflush(stdout);
+}
+
+int items_features(AnalysisContext *ctx, Feed *split, const Items *it, ItemsLayer *layers, int n,
+                   Err *err)
 {
     Graph *g = ctx->g;
-    int dims = (int)shape_size(layer->out_shape), batch = g->max_batch;
+    int dims = 1, batch = g->max_batch, rc = CLRUN_OK;
+    for (int l = 0; l < n; l++) {
+        int d = (int)shape_size(layers[l].layer->out_shape);
+        dims = d > dims ? d : dims;
+        layers[l].out = calloc((size_t)it->n * layers[l].p, sizeof *layers[l].out);
+        if (!layers[l].out)
+            rc = err_set(err, CLRUN_ERUNTIME, "out of memory for layer %s's features",
+                         layers[l].layer->name);
+    }
     int *examples = malloc((size_t)it->rows * sizeof *examples);
     float *acts = malloc((size_t)batch * dims * sizeof *acts);
-    *out = calloc((size_t)it->n * p, sizeof **out);
     Feed kept = {0};
-    int rc = examples && acts && *out ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "out of memory "
-                                                           "for layer %s's features", layer->name);
+    if (!rc && (!examples || !acts))
+        rc = err_set(err, CLRUN_ERUNTIME, "out of memory");
     for (int r = 0; !rc && r < it->rows; r++)
         examples[r] = split->first + it->row[r];
     if (!rc) rc = feed_select(&kept, split->name, g, split->data, examples, it->rows, err);
@@ -315,25 +348,19 @@ int items_features(AnalysisContext *ctx, Feed *split, const Items *it, Node *lay
         int rows = it->rows - start < batch ? it->rows - start : batch;
         rc = feed_batch(&kept, g, start, rows, &ctx->norm, ctx->labels, err);
         if (!rc) rc = graph_forward(g, err);
-        if (!rc) rc = dev_read(g->dev, layer->out, 0, (size_t)rows * dims * sizeof *acts, acts,
-                               err);
+        if (!rc) rc = add_batch(g, it, layers, n, start, rows, acts, err);
         if (!rc)
-            add_rows(it, start, rows, acts, dims, cols, p, *out);
-        /* a pass over thousands of 224 x 224 images takes minutes on a CPU */
-        int done = start + rows;
-        if (!rc && it->rows >= ITEMS_PROGRESS && done / ITEMS_PROGRESS > start / ITEMS_PROGRESS) {
-            printf("  %s: %d of %d images\n", layer->name, done, it->rows);
-            fflush(stdout);
-        }
+            progress(it, layers, n, start, start + rows);
     }
-    for (int k = 0; !rc && k < it->n; k++)
-        for (int j = 0; j < p; j++)
-            (*out)[(size_t)k * p + j] /= it->count[k];
+    for (int l = 0; !rc && l < n; l++)
+        for (int k = 0; k < it->n; k++)
+            for (int j = 0; j < layers[l].p; j++)
+                layers[l].out[(size_t)k * layers[l].p + j] /= it->count[k];
     feed_free(&kept);
     free(examples), free(acts);
-    if (rc) {
-        free(*out);
-        *out = NULL;
+    for (int l = 0; rc && l < n; l++) {
+        free(layers[l].out);
+        layers[l].out = NULL;
     }
     return rc;
 }

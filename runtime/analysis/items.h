@@ -61,12 +61,23 @@ typedef struct {
 int items_make(Items *it, const ItemsSpec *s, const Feed *split, int examples, Err *err);
 void items_free(Items *it);
 
-/* The items' mean features at layer into *out ([it->n, p] doubles, the
- * caller frees), the rows run through the graph a batch at a time so that
- * only the items' sums are held (a stem's 800,000 units over 5,760 images
- * would not fit); cols: the p units to keep, NULL for all of them. */
-int items_features(AnalysisContext *ctx, Feed *split, const Items *it, Node *layer,
-                   const int *cols, int p, double **out, Err *err);
+/* One layer whose item features items_features makes: out gets [it->n, p]
+ * doubles (the caller frees), the mean over each item's rows of the units
+ * cols lists (NULL: all, p being the layer's size). */
+typedef struct {
+    Node *layer;
+    const int *cols;
+    int p;
+    double *out;
+} ItemsLayer;
+
+/* The items' mean features at n layers in one pass of the rows through the
+ * graph, a batch at a time, so that only the items' sums are held (a stem's
+ * 800,000 units over 5,760 images would not fit) and the network runs once
+ * for all the layers rather than once a layer. A pass over 1,000 images or
+ * more prints a line every 1,000. */
+int items_features(AnalysisContext *ctx, Feed *split, const Items *it, ItemsLayer *layers, int n,
+                   Err *err);
 
 /* Targets t (rows per example or per item, see above) as [it->n, units]
  * doubles into *out (the caller frees); a count that is neither is an error

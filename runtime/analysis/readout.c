@@ -233,19 +233,27 @@ int readout_score(const ReadoutFit *o, const double *X, int n, int p, const doub
     return w.rc;
 }
 
-/* One layer's score on each split, from its sampled units' mean features per item. */
-static int score_layer(const Readout *r, AnalysisContext *ctx, const Items *it, Node *layer,
-                       const double *Y, int q, double *scores, size_t *undefined, Err *err)
+/* Every layer's sampled units' mean features per item, from one pass of the
+ * images through the network (5,760 x 1,250 doubles a layer at the course's
+ * size); layers[l].out and cols[l] for the caller to free. */
+static int layer_features(const Readout *r, AnalysisContext *ctx, const Items *it,
+                          ItemsLayer *layers, int **cols, Err *err)
 {
-    Feed *split = r->train ? ctx->train : ctx->test;
-    int dims = (int)shape_size(layer->out_shape), *cols = malloc((size_t)dims * sizeof *cols);
-    double *X = NULL;
-    if (!cols)
-        return err_set(err, CLRUN_ERUNTIME, "out of memory");
-    int p = pick_units(r, dims, cols);
-    int rc = items_features(ctx, split, it, layer, cols, p, &X, err);
-    if (!rc) rc = readout_score(&r->fit, X, it->n, p, Y, q, scores, undefined, err);
-    free(cols), free(X);
+    int rc = CLRUN_OK;
+    for (int l = 0; l < r->n_layers && !rc; l++) {
+        int dims = (int)shape_size(r->layers[l]->out_shape);
+        if (!(cols[l] = malloc((size_t)dims * sizeof **cols)))
+            rc = err_set(err, CLRUN_ERUNTIME, "out of memory");
+        else
+            layers[l] = (ItemsLayer){.layer = r->layers[l], .cols = cols[l],
+                                     .p = pick_units(r, dims, cols[l])};
+    }
+    if (!rc) {
+        printf("Analysis readout: the features of %d items at %d layers\n", it->n, r->n_layers);
+        fflush(stdout);
+        rc = items_features(ctx, r->train ? ctx->train : ctx->test, it, layers, r->n_layers,
+                            err);
+    }
     return rc;
 }
 
@@ -351,6 +359,9 @@ static int readout_run(Analysis *a, AnalysisContext *ctx, Err *err)
     if (!rc) rc = items_write(&it, path, err);
     if (!rc && !(scores = malloc((size_t)r->n_layers * r->fit.splits * sizeof *scores)))
         rc = err_set(err, CLRUN_ERUNTIME, "out of memory");
+    ItemsLayer layers[READOUT_MAX_LAYERS] = {{0}};
+    int *cols[READOUT_MAX_LAYERS] = {0};
+    if (!rc) rc = layer_features(r, ctx, &it, layers, cols, err);
     for (int l = 0; !rc && l < r->n_layers; l++) {
         /* a wide layer takes a while: say what is under way */
         printf("Analysis readout: layer %s (%d of %d), %d items, %ld splits\n",
@@ -358,8 +369,8 @@ static int readout_run(Analysis *a, AnalysisContext *ctx, Err *err)
         fflush(stdout);
         size_t undefined = 0;
         double started = seconds();
-        rc = score_layer(r, ctx, &it, r->layers[l], Y, q, scores + l * r->fit.splits,
-                         &undefined, err);
+        rc = readout_score(&r->fit, layers[l].out, it.n, layers[l].p, Y, q,
+                           scores + l * r->fit.splits, &undefined, err);
         if (!rc)
             printf("Analysis readout: layer %s: median r %.3f (the mean over splits), %.1f s\n",
                    r->layers[l]->name, mean_of(scores + l * r->fit.splits, r->fit.splits),
@@ -369,6 +380,8 @@ static int readout_run(Analysis *a, AnalysisContext *ctx, Err *err)
                    "undefined (the unit or its prediction is constant on the test items)\n",
                    r->layers[l]->name, undefined, undefined == 1 ? "" : "s");
     }
+    for (int l = 0; l < r->n_layers; l++)
+        free(layers[l].out), free(cols[l]);
     if (!rc) rc = write_results(r, ctx, it.n, scores, err);
     free(scores), free(Y);
     items_free(&it);

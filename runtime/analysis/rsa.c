@@ -18,6 +18,7 @@
 
 #define RSA_MAX_LAYERS 32
 #define RSA_MAX_TARGETS 8
+#define RSA_PASS_BYTES (1024.0 * 1024 * 1024) /* item features held from one pass */
 #define RSA_MAX_ITEM_LABELS 20 /* more items than this, ungrouped: the heatmap shows indices */
 
 typedef struct {
@@ -117,24 +118,46 @@ static int examples_of(const Rsa *r, const Feed *split)
     return r->limit > 0 && r->limit < split->n ? (int)r->limit : split->n;
 }
 
-/* The RDM of every layer, each it->n x it->n, in rdms (caller frees). */
+/* The RDMs of layers [first, first + n) from their item features. */
+static int rdms_of(const Rsa *r, AnalysisContext *ctx, const Items *it, ItemsLayer *layers, int n,
+                   int first, double **rdms, Err *err)
+{
+    int rc = items_features(ctx, r->train ? ctx->train : ctx->test, it, layers, n, err);
+    for (int l = 0; l < n && !rc; l++) {
+        double **rdm = &rdms[first + l];
+        if (!(*rdm = malloc((size_t)it->n * it->n * sizeof **rdm)))
+            rc = err_set(err, CLRUN_ERUNTIME, "out of memory");
+        if (!rc) rc = stats_rdm(layers[l].out, it->n, layers[l].p, *rdm);
+        if (!rc) rc = write_rdm(ctx, r, it, layers[l].layer, *rdm, err);
+    }
+    for (int l = 0; l < n; l++)
+        free(layers[l].out);
+    return rc;
+}
+
+/* The RDM of every layer, each it->n x it->n, in rdms (caller frees): the
+ * layers whose item features fit in RSA_PASS_BYTES together from one pass
+ * of the images through the network (a class or an object RDM: all of
+ * them), the others a pass each. */
 static int layer_rdms(const Rsa *r, AnalysisContext *ctx, const Items *it, double **rdms,
                       Err *err)
 {
-    Feed *split = r->train ? ctx->train : ctx->test;
+    ItemsLayer layers[RSA_MAX_LAYERS];
     int rc = CLRUN_OK;
-    for (int l = 0; l < r->n_layers && !rc; l++) {
-        int dims = (int)shape_size(r->layers[l]->out_shape);
-        double *features = NULL;
-        printf("Analysis rsa: layer %s (%d of %d), %d examples as %d items\n",
-               r->layers[l]->name, l + 1, r->n_layers, it->rows, it->n);
+    for (int first = 0, n = 0; first < r->n_layers && !rc; first += n) {
+        double bytes = 0;
+        for (n = 0; first + n < r->n_layers; n++) {
+            int dims = (int)shape_size(r->layers[first + n]->out_shape);
+            bytes += (double)it->n * dims * sizeof(double);
+            if (n > 0 && bytes > RSA_PASS_BYTES)
+                break;
+            layers[n] = (ItemsLayer){.layer = r->layers[first + n], .p = dims};
+        }
+        printf("Analysis rsa: layer%s %s%s (%d of %d), %d examples as %d items\n",
+               n > 1 ? "s" : "", r->layers[first]->name, n > 1 ? " and on" : "", first + n,
+               r->n_layers, it->rows, it->n);
         fflush(stdout);
-        rc = items_features(ctx, split, it, r->layers[l], NULL, dims, &features, err);
-        if (!rc && !(rdms[l] = malloc((size_t)it->n * it->n * sizeof **rdms)))
-            rc = err_set(err, CLRUN_ERUNTIME, "out of memory");
-        if (!rc) rc = stats_rdm(features, it->n, dims, rdms[l]);
-        if (!rc) rc = write_rdm(ctx, r, it, r->layers[l], rdms[l], err);
-        free(features);
+        rc = rdms_of(r, ctx, it, layers, n, first, rdms, err);
     }
     return rc;
 }
