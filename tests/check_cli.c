@@ -1724,8 +1724,9 @@ START_TEST(readout_recovers_a_linear_function_of_a_layer)
     fc1_linear_targets(head, "readout1", "readout-targets.npy");
     run_on_trained(head, "{type: readout, layers: [conv1, fc1], targets: readout-targets.npy, "
                    "units: 100, splits: 3, lambda: 0.01}", "readout1", "readout2");
-    ck_assert_msg(strstr(out, "Analysis readout: layer conv1 (1 of 2), 3 splits\n") &&
-                  strstr(out, "Analysis readout: layer fc1 (2 of 2), 3 splits\n"), "%s", out);
+    ck_assert_msg(strstr(out, "Analysis readout: layer conv1 (1 of 2), 200 items, 3 splits\n") &&
+                  strstr(out, "Analysis readout: layer fc1 (2 of 2), 200 items, 3 splits\n") &&
+                  strstr(out, "Analysis readout: layer fc1: median r "), "%s", out);
     ck_assert_msg(strstr(out, "Analysis readout: layer fc1: 1 target unit left out of the median: "
                               "r is undefined"), "%s", out);
     FILE *csv = fopen("build/test-tmp/readout2/readout.csv", "r");
