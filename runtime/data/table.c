@@ -26,6 +26,7 @@ typedef struct {
     CsvTable csv;
     int path_col, label_col;
     char **paths;           /* resolved, per row */
+    int rows;               /* of paths (the table itself may go to the Dataset) */
     unsigned char *labels;  /* per row */
     const char **classes;   /* the sorted distinct labels, pointing into csv */
     int n_classes;
@@ -33,7 +34,7 @@ typedef struct {
 
 static void load_free(Load *l)
 {
-    for (int r = 0; l->paths && r < l->csv.rows; r++)
+    for (int r = 0; l->paths && r < l->rows; r++)
         free(l->paths[r]);
     free(l->paths);
     free(l->labels);
@@ -158,6 +159,7 @@ static int read_table(Load *l, const TableOptions *topt, Err *err)
     if (rc)
         return rc;
     l->paths = calloc((size_t)l->csv.rows, sizeof *l->paths);
+    l->rows = l->csv.rows;
     l->labels = malloc((size_t)l->csv.rows);
     if (!l->paths || !l->labels)
         return err_set(err, CLRUN_ERUNTIME, "out of memory for a table of %d rows", l->csv.rows);
