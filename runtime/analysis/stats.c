@@ -12,6 +12,20 @@
  * fit's time. Loaded and stored through memcpy: no alignment is assumed. */
 typedef double Pair __attribute__((vector_size(2 * sizeof(double))));
 
+/* y += a x (n values), a pair at a time. */
+static void add_scaled(double *restrict y, double a, const double *restrict x, size_t n)
+{
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+        Pair v, w;
+        memcpy(&v, y + i, sizeof v), memcpy(&w, x + i, sizeof w);
+        v += a * w;
+        memcpy(y + i, &v, sizeof v);
+    }
+    for (; i < n; i++)
+        y[i] += a * x[i];
+}
+
 /* ---- basic measures ------------------------------------------------------- */
 
 static double mean(const double *x, size_t n)
@@ -505,11 +519,8 @@ static void times_transposed(const double *S, size_t p, size_t q, const double *
 {
     for (size_t u = 0; u < q; u++)
         c[u] = 0;
-    for (size_t j = 0; j < p; j++) {
-        const double *restrict s = S + j * q;
-        for (size_t u = 0; u < q; u++)
-            c[u] += s[u] * r[j];
-    }
+    for (size_t j = 0; j < p; j++)
+        add_scaled(c, r[j], S + j * q, q);
 }
 
 /* M = S'S (q x q) for the p x q S. */
@@ -517,14 +528,9 @@ static void gram(const double *S, size_t p, size_t q, double *M)
 {
     for (size_t k = 0; k < q * q; k++)
         M[k] = 0;
-    for (size_t j = 0; j < p; j++) {
-        const double *restrict s = S + j * q;
-        for (size_t u = 0; u < q; u++) {
-            double *restrict m = M + u * q;
-            for (size_t w = 0; w < q; w++)
-                m[w] += s[u] * s[w];
-        }
-    }
+    for (size_t j = 0; j < p; j++)
+        for (size_t u = 0; u < q; u++)
+            add_scaled(M + u * q, S[j * q + u], S + j * q, q);
 }
 
 static double trace(const double *M, size_t q)
@@ -589,13 +595,14 @@ static void loadings(const double *X, const double *Y, size_t n, size_t p, size_
         v[j] = 0;
     for (size_t u = 0; u < q; u++)
         y[u] = 0;
+    double sum = 0; /* Xc't = X't - mx (1't): the rows as they are, then the means */
     for (size_t i = 0; i < n; i++) {
-        const double *restrict x = X + i * p, *restrict yi = Y + i * q;
-        for (size_t j = 0; j < p; j++)
-            v[j] += (x[j] - mx[j]) * t[i];
-        for (size_t u = 0; u < q; u++)
-            y[u] += (yi[u] - my[u]) * t[i];
+        add_scaled(v, t[i], X + i * p, p);
+        add_scaled(y, t[i], Y + i * q, q);
+        sum += t[i];
     }
+    add_scaled(v, -sum, mx, p);
+    add_scaled(y, -sum, my, q);
 }
 
 /* Makes v a unit vector orthogonal to the k orthonormal p-vectors in V. Gram-
@@ -628,11 +635,9 @@ static void deflate(double *S, double *M, size_t p, size_t q, const double *v, d
 {
     times_transposed(S, p, q, v, vs);
     for (size_t j = 0; j < p; j++)
-        for (size_t u = 0; u < q; u++)
-            S[j * q + u] -= v[j] * vs[u];
+        add_scaled(S + j * q, -v[j], vs, q);
     for (size_t u = 0; u < q; u++)
-        for (size_t w = 0; w < q; w++)
-            M[u * q + w] -= vs[u] * vs[w];
+        add_scaled(M + u * q, -vs[u], vs, q);
     if (trace(M, q) < PLS_REFRESH * *kept) {
         gram(S, p, q, M);
         *kept = trace(M, q);
