@@ -66,6 +66,10 @@ build/clrun: build/obj/runtime/clrun.o $(LIB_OBJ)
 build/gemm_bench: build/obj/bench/gemm_bench.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
+# The readout step at the CS375 course's scale, on synthetic data (bench/readout_bench.c).
+build/readout_bench: build/obj/bench/readout_bench.o $(LIB_OBJ)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
 build/check_clrun: $(TEST_OBJ) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) $(shell pkg-config --libs check)
 

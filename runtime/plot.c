@@ -609,12 +609,54 @@ static const char *label_or_index(const char *const *labels, int i, char *buf, s
     return buf;
 }
 
+/* Where group g's block of rows starts and ends (rows of a group are together). */
+static void group_span(const PlotHeatmap *h, int g, int *start, int *end)
+{
+    *start = 0;
+    while (*start < h->rows && h->groups[*start] != g)
+        (*start)++;
+    *end = *start;
+    while (*end < h->rows && h->groups[*end] == g)
+        (*end)++;
+}
+
+/* The groups' names beside and under their blocks, and a thin line between blocks. */
+static void heat_groups(const HeatCtx *c)
+{
+    const PlotHeatmap *h = c->h;
+    int groups = h->groups[h->rows - 1] + 1;
+    for (int g = 0; g < groups; g++) {
+        int start, end;
+        group_span(h, g, &start, &end);
+        double mid = (start + end) / 2.0;
+        if (g % c->layout.row_stride == 0)
+            plmtex("lv", 0.7, 1.0 - mid / h->rows, 1.0, text(h->group_names[g]));
+        if (g % c->layout.col_stride == 0) {
+            if (c->layout.rotate_cols)
+                plmtex("bv", 0.7, mid / h->cols, 1.0, text(h->group_names[g]));
+            else
+                plmtex("b", 1.5, mid / h->cols, 0.5, text(h->group_names[g]));
+        }
+        if (start == 0)
+            continue;
+        plcol0(COL_BG);
+        pljoin(0, h->rows - start, h->cols, h->rows - start);
+        pljoin(start, 0, start, h->rows);
+        plcol0(COL_FG);
+    }
+}
+
 /* The row labels (right-aligned, left of the cells) and the column labels
- * (under them, turned when they would overlap), every stride-th of each. */
+ * (under them, turned when they would overlap), every stride-th of each;
+ * the groups' names instead where the rows are grouped. */
 static void heat_labels(const HeatCtx *c)
 {
     const PlotHeatmap *h = c->h;
     char buf[16];
+    if (h->groups) {
+        heat_groups(c);
+        return;
+    }
     for (int i = 0; i < h->rows; i += c->layout.row_stride)
         plmtex("lv", 0.7, 1.0 - (i + 0.5) / h->rows, 1.0,
                label_or_index(h->row_labels, i, buf, sizeof buf));

@@ -73,13 +73,18 @@ const char *plot_label(const char *name, char *out, size_t size);
  * bar. Row and column labels may be NULL (indices are shown); labels that
  * would overlap are turned and thinned. ylabel names the rows, xlabel the
  * columns. With value_format (printf, e.g. "%.0f") each value is written in
- * its cell where it fits. */
+ * its cell where it fits. A square map may instead have its rows (and
+ * columns alike) in groups, such as an RDM's objects by category: groups[i]
+ * is row i's group, rows of a group next to each other; then the groups'
+ * names stand beside and under their blocks, which thin lines part. */
 typedef struct {
     const char *title, *xlabel, *ylabel;
     const double *values;
     int rows, cols;
     const char *const *row_labels, *const *col_labels;
     const char *value_format;
+    const int *groups;               /* [rows], or NULL */
+    const char *const *group_names;  /* by group number */
 } PlotHeatmap;
 
 int plot_heatmap(const char *path, const PlotHeatmap *h, Err *err);

@@ -328,14 +328,20 @@ void plot_heat_layout(const PlotHeatmap *h, PlotHeatLayout *l)
     memset(l, 0, sizeof *l);
     size_t row_chars = h->row_labels ? longest(h->row_labels, h->rows) : 4;
     size_t col_chars = h->col_labels ? longest(h->col_labels, h->cols) : 4;
+    int col_labels = h->cols;
+    if (h->groups) { /* a name a group, each over its block */
+        col_labels = h->groups[h->rows - 1] + 1;
+        row_chars = col_chars = longest(h->group_names, col_labels);
+    }
     double left = HEAT_GAP + (double)row_chars * PLOT_CHAR_W + (h->ylabel ? HEAT_AXIS_TITLE : 0);
     double width = PLOT_WIDTH - left - HEAT_RIGHT;
-    plot_fit_labels(h->cols, width, col_chars, 1, &l->rotate_cols, &l->col_stride);
+    plot_fit_labels(col_labels, width, col_chars, 1, &l->rotate_cols, &l->col_stride);
     double bottom = HEAT_GAP + (l->rotate_cols ? (double)col_chars * PLOT_CHAR_W : PLOT_CHAR_H) +
                     (h->xlabel ? HEAT_AXIS_TITLE : 10);
     double height = PLOT_HEIGHT - HEAT_TOP - bottom;
     int rotate_rows;
-    plot_fit_labels(h->rows, height, row_chars, 0, &rotate_rows, &l->row_stride);
+    plot_fit_labels(h->groups ? col_labels : h->rows, height, row_chars, 0, &rotate_rows,
+                    &l->row_stride);
     l->viewport = (PlotRect){left / PLOT_WIDTH, 1 - HEAT_RIGHT / (double)PLOT_WIDTH,
                              bottom / PLOT_HEIGHT, 1 - HEAT_TOP / (double)PLOT_HEIGHT};
     l->cell_w = width / h->cols, l->cell_h = height / h->rows;

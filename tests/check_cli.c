@@ -12,6 +12,7 @@
 
 #include "analysis/stats.h"
 #include "experiment.h"
+#include "io/csv.h"
 #include "io/npy.h"
 #include "io/safetensors.h"
 #include "merge.h"
@@ -1242,6 +1243,7 @@ static const struct {
     {"ds5220-cnn", 8490, "data.limit=256"},
     {"cs375-resnet18", 11173962, "data.limit=16 train.batch_size=8"},
     {"cs375-rsa", 11173962, NULL}, /* needs targets: cs375_rsa_compares_with_another_network */
+    {"cs375-imagenet", 11689512, NULL}, /* needs its sample: cs375_imagenet_recovers_the_planted_layer */
     {"project5-mnist", 21840, "data.limit=256"},
     {"project5-sweep", 21840, "data.limit=256"}, /* `clrun run` runs its base settings */
     {"project5-greek", 21840, "data.limit=256"},
@@ -1364,6 +1366,81 @@ START_TEST(cs375_rsa_compares_with_another_network)
     check_png("build/test-tmp/experiments/cs375-rsa/rsa_targets.png");
     check_png("build/test-tmp/experiments/cs375-rsa/readout.png");
     check_png("build/test-tmp/experiments/cs375-rsa/factorized_masks_layer3_1_relu2.png");
+}
+END_TEST
+
+/* ---- CS375 as the course ran it (experiments/cs375-imagenet.yaml) ---- */
+
+#define CS375 "build/test-tmp/cs375"
+
+/* Column `name` of the table's row whose first field is `row`, as a number; NaN when absent. */
+static double csv_number_at(const char *path, const char *row, const char *name)
+{
+    CsvTable t;
+    Err err = {""};
+    ck_assert_msg(csv_read(&t, path, &err) == CLRUN_OK, "%s", err.msg);
+    int c = csv_column(&t, name);
+    double v = NAN;
+    for (int r = 0; c >= 0 && r < t.rows; r++)
+        if (strcmp(csv_cell(&t, r, 0), row) == 0)
+            v = atof(csv_cell(&t, r, c));
+    csv_free(&t);
+    return v;
+}
+
+/* The generated stand-in for the course's files (tools/make-cs375-sample):
+ * 120 images of 8 objects in 4 categories, 40 neurons that are a known
+ * linear map of layer2.1's features (the 30 units the readout samples) plus
+ * noise, the IT RDM from those neurons and the V4 RDM from layer1.1. The
+ * experiment, at 64 x 64 and with the readout on 30 units (120 images cannot
+ * tell layers apart through 1,250 units: the readout needs more items than
+ * units), must find the neurons' layer, about the r their noise allows, and
+ * the V4 RDM exactly at layer1.1. */
+START_TEST(cs375_imagenet_recovers_the_planted_layer)
+{
+    test_fresh_dir("cs375");
+    ck_assert_msg(test_shell("/usr/bin/python3 tools/make-cs375-sample " CS375 "/sample --units 30 "
+                             "--layer layer2.1", out, sizeof out) == 0, "%s", out);
+    ck_assert_msg(test_shell("build/clrun run experiments/cs375-imagenet.yaml model.input=[3,64,64] "
+                             "data.resize=64 data.crop=64 data.table=" CS375 "/sample/images.csv "
+                             "analyses.0.targets=[" CS375 "/sample/rdm_V4.npy," CS375
+                             "/sample/rdm_IT.npy] analyses.1.targets=" CS375 "/sample/neurons.npy "
+                             "analyses.1.units=30 analyses.2.targets=" CS375 "/sample/neurons.npy "
+                             "--out " CS375 "/run", out, sizeof out) == 0, "%s", out);
+    static const char *const layers[] = {"maxpool", "layer1.1", "layer2.1", "layer3.0",
+                                         "layer3.1", "layer4.1", "avgpool"};
+    double implied = csv_number_at(CS375 "/sample/truth.csv", "layer2.1", "median_r");
+    double best = -1, second = -1;
+    for (int l = 0; l < 7; l++) {
+        double r = csv_number_at(CS375 "/run/readout/readout.csv", layers[l], "mean_median_r");
+        ck_assert_msg(isfinite(r), "no readout row for %s", layers[l]);
+        if (strcmp(layers[l], "layer2.1") == 0)
+            best = r;
+        else
+            second = r > second ? r : second;
+    }
+    ck_assert_msg(best > second + 0.05, "layer2.1's readout r %.3f, another layer's %.3f", best,
+                  second);
+    ck_assert_msg(fabs(best - implied) < 0.12, "layer2.1's readout r %.3f; the noise allows %.3f",
+                  best, implied);
+    /* the V4 RDM is layer1.1's own object RDM, made in numpy: the same ranks */
+    double v4 = csv_number_at(CS375 "/run/rsa/rsa_targets.csv", "layer1.1",
+                              CS375 "/sample/rdm_V4.npy");
+    ck_assert_msg(v4 > 0.999, "layer1.1 against its own object RDM: Spearman %.4f", v4);
+    /* objects grouped by category, 15 images each; the factorized readout on V3 and V6 */
+    ck_assert_int_eq(test_shell("cat " CS375 "/run/rsa/items.csv", out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "item,name,group,rows\n0,animals_0,animals,15\n1,animals_1,animals,15\n"
+                              "2,boats_0,boats,15\n") != NULL, "%s", out);
+    ck_assert_int_eq(test_shell("grep -c ',V[36]$' " CS375 "/sample/images.csv; wc -l < " CS375
+                                "/run/factorized/items.csv; wc -l < " CS375
+                                "/run/factorized/factorized_readout_layer3.1.csv", out,
+                                sizeof out), 0);
+    ck_assert_msg(strcmp(out, "80\n81\n41\n") == 0, "V3 and V6 images, factorized items and "
+                  "units (with headers):\n%s", out);
+    check_png(CS375 "/run/rsa/rdm_layer2.1.png");
+    check_png(CS375 "/run/rsa/rsa_targets.png");
+    check_png(CS375 "/run/readout/readout.png");
+    check_png(CS375 "/run/factorized/factorized_masks_layer3.1.png");
 }
 END_TEST
 
@@ -1656,8 +1733,9 @@ START_TEST(readout_recovers_a_linear_function_of_a_layer)
     fc1_linear_targets(head, "readout1", "readout-targets.npy");
     run_on_trained(head, "{type: readout, layers: [conv1, fc1], targets: readout-targets.npy, "
                    "units: 100, splits: 3, lambda: 0.01}", "readout1", "readout2");
-    ck_assert_msg(strstr(out, "Analysis readout: layer conv1 (1 of 2), 3 splits\n") &&
-                  strstr(out, "Analysis readout: layer fc1 (2 of 2), 3 splits\n"), "%s", out);
+    ck_assert_msg(strstr(out, "Analysis readout: layer conv1 (1 of 2), 200 items, 3 splits\n") &&
+                  strstr(out, "Analysis readout: layer fc1 (2 of 2), 200 items, 3 splits\n") &&
+                  strstr(out, "Analysis readout: layer fc1: median r "), "%s", out);
     ck_assert_msg(strstr(out, "Analysis readout: layer fc1: 1 target unit left out of the median: "
                               "r is undefined"), "%s", out);
     FILE *csv = fopen("build/test-tmp/readout2/readout.csv", "r");
@@ -1802,6 +1880,11 @@ Suite *cli_suite(void)
     tcase_add_loop_test(tc, experiment_runs_one_short_epoch, 0, N_EXPERIMENTS);
     tcase_add_test(tc, cs375_rsa_compares_with_another_network);
     suite_add_tcase(s, tc);
+    /* CK_RUN_CASE=cs375 runs it alone */
+    TCase *cs375 = tcase_create("cs375");
+    tcase_add_test(cs375, cs375_imagenet_recovers_the_planted_layer);
+    tcase_set_timeout(cs375, 600);
+    suite_add_tcase(s, cs375);
     /* the command line itself: CK_RUN_CASE=commands runs these alone */
     TCase *cmd = tcase_create("commands");
     tcase_set_timeout(cmd, 600);

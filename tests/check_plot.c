@@ -175,6 +175,49 @@ START_TEST(heatmap_cells_sit_where_their_values_are)
 }
 END_TEST
 
+/* Near white: a thin line drawn between cells is blended into them. */
+static int light(const unsigned char *c)
+{
+    return c[0] > 180 && c[1] > 180 && c[2] > 180;
+}
+
+/* An RDM of 6 items in groups of 2, 3 and 1: a light line where a group
+ * starts (between cells, across and down), none inside a group; the cells
+ * themselves keep their colours (all 0: viridis' dark end). */
+START_TEST(heatmap_groups_part_their_blocks)
+{
+    enum { N = 6 };
+    double v[N * N] = {0};
+    const int groups[N] = {0, 0, 1, 1, 1, 2};
+    const char *names[] = {"animals", "boats", "cars"};
+    char path[PATH_MAX];
+    Err err;
+    tmp_path(path, "groups.png");
+    PlotHeatmap h = {.title = "grouped", .values = v, .rows = N, .cols = N, .groups = groups,
+                     .group_names = names};
+    ck_assert_ok(plot_heatmap(path, &h, &err), err);
+    TestPixels p = read_figure(path);
+    double x0, x1, y0, y1;
+    heat_cells_px(&h, &x0, &x1, &y0, &y1);
+    double cw = (x1 - x0) / N, ch = (y1 - y0) / N;
+    int mid_y = (int)(y0 + ch * 0.5); /* along the first row */
+    for (int b = 1; b < N; b++) {
+        int x = (int)(x0 + cw * b + 0.5), white = 0;
+        for (int dx = -1; dx <= 1; dx++)
+            white |= light(test_pixel(&p, x + dx, mid_y));
+        int boundary = groups[b] != groups[b - 1];
+        ck_assert_msg(white == boundary, "between columns %d and %d: %s", b - 1, b,
+                      boundary ? "no line" : "a line inside a group");
+    }
+    int y = (int)(y0 + ch * 2 + 0.5), white = 0; /* between rows 1 and 2 */
+    for (int dy = -1; dy <= 1; dy++)
+        white |= light(test_pixel(&p, (int)(x0 + cw * 0.5), y + dy));
+    ck_assert_msg(white, "no line between the first two groups' rows");
+    ck_assert(!light(test_pixel(&p, (int)(x0 + cw * 0.5), (int)(y0 + ch * 0.5))));
+    free(p.rgb);
+}
+END_TEST
+
 START_TEST(images_show_dark_and_light_pixels)
 {
     enum { N = 6, H = 8, W = 8 };
@@ -914,6 +957,7 @@ Suite *plot_suite(void)
     tcase_add_test(tc, lines_accept_empty_and_nan_series);
     tcase_add_test(tc, heatmap_colours_follow_values);
     tcase_add_test(tc, heatmap_cells_sit_where_their_values_are);
+    tcase_add_test(tc, heatmap_groups_part_their_blocks);
     tcase_add_test(tc, images_show_dark_and_light_pixels);
     tcase_add_test(tc, missing_directory_is_a_runtime_error);
     tcase_add_test(tc, full_disk_is_named_as_such);

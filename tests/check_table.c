@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/items.h"
 #include "data/data.h"
 #include "data/feed.h"
 #include "data/prep.h"
@@ -394,6 +395,121 @@ START_TEST(sizes_must_agree_without_crop)
 }
 END_TEST
 
+/* The table stays with the set, row i for example i, so that analyses can
+ * group the images by its other columns (dataset_column and its kin). */
+START_TEST(table_rows_kept_with_the_set)
+{
+    copy_file(FIXTURE "/wide.png", tmp_path(0, "a.png"), 0);
+    write_text(tmp_path(1, "t.csv"), "path,object,variation\n\na.png,cat_1,V0\n"
+                                     "a.png,\"boat, 2\",V3\na.png,cat_1,V6\n");
+    ImageOptions opt = {.height = 8, .width = 8};
+    Dataset ds;
+    Err err = {""};
+    ck_assert_ok(table_load(&ds, tmp_path(1, "t.csv"), &(TableOptions){.path_column = "path"},
+                            &opt, &err), err);
+    ck_assert_int_eq(ds.n, 3);
+    int object = dataset_column(&ds, "object"), variation = dataset_column(&ds, "variation");
+    ck_assert_int_eq(object, 1);
+    ck_assert_int_eq(variation, 2);
+    ck_assert_int_eq(dataset_column(&ds, "category"), -1);
+    ck_assert_str_eq(dataset_value(&ds, 1, object), "boat, 2");
+    ck_assert_str_eq(dataset_value(&ds, 2, variation), "V6");
+    ck_assert_int_eq(dataset_line(&ds, 0), 3); /* after the header and a blank line */
+    ck_assert_int_eq(dataset_line(&ds, 2), 5);
+    char names[128];
+    dataset_columns(&ds, names, sizeof names);
+    ck_assert_str_eq(names, "'path', 'object', 'variation'");
+    dataset_free(&ds);
+    ck_assert_ptr_null(ds.table);
+    Dataset none = {0}; /* other sources have no table */
+    ck_assert_int_eq(dataset_column(&none, "object"), -1);
+    ck_assert_int_eq(dataset_line(&none, 0), 0);
+}
+END_TEST
+
+/* items.h on a table: where: keeps V3 and V6, items: object averages, order:
+ * category groups; per-image targets averaged per object, per-object ones
+ * taken as they are, other counts refused. The means by hand. */
+START_TEST(items_from_the_table)
+{
+    copy_file(FIXTURE "/wide.png", tmp_path(0, "a.png"), 0);
+    write_text(tmp_path(1, "t.csv"), "path,object,category,variation\n"
+                                     "a.png,dog,animal,V0\n"  /* dropped by where: */
+                                     "a.png,car,vehicle,V3\n"
+                                     "a.png,dog,animal,V3\n"
+                                     "a.png,car,vehicle,V6\n"
+                                     "a.png,cat,animal,V6\n"
+                                     "a.png,dog,animal,V6\n");
+    Dataset ds;
+    Err err = {""};
+    ck_assert_ok(table_load(&ds, tmp_path(1, "t.csv"), &(TableOptions){.path_column = "path"},
+                            &(ImageOptions){.height = 4, .width = 4}, &err), err);
+    SpecNode *spec = spec_load_text("items.yaml", "{items: object, order: category, "
+                                    "where: {variation: [V3, V6]}}", &err);
+    ck_assert_msg(spec != NULL, "%s", err.msg);
+    ItemsSpec is;
+    ck_assert_ok(items_parse(&is, spec, ITEMS_EXAMPLE, &err), err);
+    FeedData data = {.ds = &ds};
+    Feed split = {.name = "test", .data = &data, .first = 0, .n = ds.n};
+    Items it;
+    ck_assert_ok(items_make(&it, &is, &split, ds.n, &err), err);
+    /* vehicles first seen first (row 2), then animals; within: first rows */
+    ck_assert_int_eq(it.rows, 5);
+    ck_assert_int_eq(it.n, 3);
+    ck_assert_str_eq(it.name[0], "car");
+    ck_assert_str_eq(it.name[1], "dog");
+    ck_assert_str_eq(it.name[2], "cat");
+    ck_assert_int_eq(it.groups, 2);
+    ck_assert_str_eq(it.group_name[it.group[0]], "vehicle");
+    ck_assert_str_eq(it.group_name[it.group[1]], "animal");
+    ck_assert_int_eq(it.group[1], it.group[2]);
+    ck_assert_int_eq(it.count[0], 2);
+    ck_assert_int_eq(it.count[1], 2);
+    ck_assert_int_eq(it.count[2], 1);
+    /* targets, a row per image (6) with two units: row i is (i, 10 i) */
+    double rows6[12], rows3[6];
+    for (int i = 0; i < 6; i++)
+        rows6[2 * i] = i, rows6[2 * i + 1] = 10 * i;
+    NpyArray t = {.ndim = 2, .shape = {6, 2}, .count = 12, .data = rows6};
+    double *y = NULL;
+    ck_assert_ok(items_targets(&it, &t, spec, "t.npy", &y, &err), err);
+    const double want[6] = {(1 + 3) / 2.0, (10 + 30) / 2.0,   /* car: rows 1 and 3 */
+                            (2 + 5) / 2.0, (20 + 50) / 2.0,   /* dog: rows 2 and 5 (not 0) */
+                            4, 40};                           /* cat: row 4 */
+    for (int k = 0; k < 6; k++)
+        ck_assert_double_eq_tol(y[k], want[k], 1e-12);
+    free(y);
+    for (int k = 0; k < 6; k++)
+        rows3[k] = 100 + k;
+    NpyArray per_item = {.ndim = 2, .shape = {3, 2}, .count = 6, .data = rows3};
+    ck_assert_ok(items_targets(&it, &per_item, spec, "t.npy", &y, &err), err);
+    ck_assert_double_eq(y[5], 105);
+    free(y);
+    NpyArray five = {.ndim = 2, .shape = {5, 2}, .count = 10, .data = rows6};
+    ck_assert_int_eq(items_targets(&it, &five, spec, "t.npy", NULL, &err), CLRUN_EINPUT);
+    ck_assert_msg(strstr(err.msg, "t.npy has 5 rows; they must be one per example of the split "
+                         "(6) or one per item of the analysis (3)"), "%s", err.msg);
+    items_free(&it);
+    spec_free(spec);
+    /* an object in two categories cannot be ordered by category */
+    write_text(tmp_path(1, "u.csv"), "path,object,category\na.png,dog,animal\n"
+                                     "a.png,dog,vehicle\n");
+    Dataset two;
+    ck_assert_ok(table_load(&two, tmp_path(1, "u.csv"), &(TableOptions){.path_column = "path"},
+                            &(ImageOptions){.height = 4, .width = 4}, &err), err);
+    spec = spec_load_text("items.yaml", "{items: object, order: category}", &err);
+    ck_assert_ok(items_parse(&is, spec, ITEMS_EXAMPLE, &err), err);
+    data.ds = &two;
+    split.n = two.n;
+    ck_assert_int_eq(items_make(&it, &is, &split, two.n, &err), CLRUN_EINPUT);
+    ck_assert_msg(strstr(err.msg, "u.csv:2 and ") && strstr(err.msg, "u.csv:3: item 'dog' is in "
+                         "category 'animal' and 'vehicle'"), "%s", err.msg);
+    spec_free(spec);
+    dataset_free(&two);
+    dataset_free(&ds);
+}
+END_TEST
+
 START_TEST(data_section_checks)
 {
     static const struct {
@@ -450,6 +566,8 @@ Suite *table_suite(void)
     tcase_add_test(tc, per_channel_planes_any_group);
     tcase_add_test(tc, bad_rows_named_before_decoding);
     tcase_add_test(tc, sizes_must_agree_without_crop);
+    tcase_add_test(tc, table_rows_kept_with_the_set);
+    tcase_add_test(tc, items_from_the_table);
     tcase_add_test(tc, data_section_checks);
     suite_add_tcase(s, tc);
     return s;

@@ -232,28 +232,6 @@ int analysis_split(SpecNode *map, const char *key, int *is_train, Err *err)
     return rc;
 }
 
-int analysis_targets(const SpecNode *node, const char *path, const Feed *split, int min_items,
-                     NpyArray *out, Err *err)
-{
-    NpyArray checked;
-    if (!out) {
-        int rc = analysis_targets(node, path, split, min_items, &checked, err);
-        if (!rc)
-            npy_free(&checked);
-        return rc;
-    }
-    int rc = npy_read_finite(path, out, err);
-    if (!rc && (out->ndim != 2 || out->shape[1] < 1))
-        rc = spec_error(node, err, "%s: targets must be items x units", path);
-    if (!rc && (out->shape[0] > split->n || out->shape[0] < min_items))
-        rc = spec_error(node, err, "%s has %ld items; the %s split offers %d (and this analysis "
-                        "needs at least %d)", path, out->shape[0], split->name, split->n,
-                        min_items);
-    if (rc)
-        npy_free(out);
-    return rc;
-}
-
 int analysis_write_matrix(const char *path, const char *corner, const char *const *rows,
                           int n_rows, const char *const *cols, int n_cols, const double *m,
                           const char *fmt, Err *err)

@@ -97,13 +97,6 @@ int analysis_folder_check(const AnalysisContext *ctx, const char *what, const ch
                           const ImageOptions *opt, Dataset *keep, Err *err);
 void analysis_folder_free(FolderSet *s);
 
-/* Target responses from the .npy at path (named at node): items x units,
- * items being the first examples of split, which must offer them all; at
- * least min_items. On failure out is left empty; with out NULL the file is
- * only checked (before training, so a bad one fails before anything is
- * written). */
-int analysis_targets(const SpecNode *node, const char *path, const Feed *split, int min_items,
-                     NpyArray *out, Err *err);
 /* A matrix as CSV (io/csv.h): a header of `corner` and the column names,
  * then a row per row name and its values formatted with fmt. */
 int analysis_write_matrix(const char *path, const char *corner, const char *const *rows,

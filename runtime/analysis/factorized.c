@@ -1,8 +1,9 @@
 /* factorized.c: the factorized readout (see factorized.h): its model on the
  * device, the fit, and the analysis `factorized_readout`, which fits target
- * responses (items x units, items being the first examples of a split) from
- * a layer's feature maps and writes each unit's held-out r, the masks and
- * channel weights, and a grid of some units' masks. */
+ * responses (items x units; items as readout.c's, items.h: a table's images
+ * or objects, where: selecting some) from a layer's feature maps and writes
+ * each unit's held-out r, the masks and channel weights, and a grid of some
+ * units' masks. */
 #include "analysis/factorized.h"
 
 #include <limits.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "analysis/analysis.h"
+#include "analysis/items.h"
 #include "io/csv.h"
 #include "analysis/stats.h"
 #include "optim.h"
@@ -234,6 +236,7 @@ typedef struct {
     FactorizedOptions o;
     long masks; /* units whose masks the figure shows */
     int train;
+    ItemsSpec items;
 } FactorizedReadout;
 
 /* The layer must have feature maps to put masks on. */
@@ -270,6 +273,7 @@ static int factorized_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *er
     if (!rc) rc = spec_float(spec, "lc", 0, &f->o.lc, err);
     if (!rc) rc = spec_float(spec, "train_fraction", 0, &f->o.train_fraction, err);
     if (!rc) rc = spec_int(spec, "masks", 0, 1, 100, &f->masks, err);
+    if (!rc) rc = items_parse(&f->items, spec, ITEMS_EXAMPLE, err);
     if (!rc && (!(f->o.learning_rate > 0) || !(f->o.ls >= 0) || !(f->o.lc >= 0) ||
                 !(f->o.train_fraction > 0 && f->o.train_fraction < 1)))
         rc = spec_error(spec, err, "learning_rate must be above 0, ls and lc at least 0 and "
@@ -352,7 +356,8 @@ static int plot_masks(const FactorizedReadout *f, AnalysisContext *ctx, const Fa
     }
     char path[PATH_MAX], title[128];
     output_path(ctx, "masks", f->layer, "png", path);
-    snprintf(title, sizeof title, "Spatial masks on %s (factorized readout)", f->layer->name);
+    snprintf(title, sizeof title, "Spatial masks on %s (factorized readout of %d items)",
+             f->layer->name, fit->train + fit->test);
     PlotImages im = {.title = title, .n = n, .captions = caption,
                      .set = {{.images = images, .h = h, .w = w, .scale = PLOT_SCALE_SHARED,
                               .label = "mask weight"}}};
@@ -361,19 +366,43 @@ static int plot_masks(const FactorizedReadout *f, AnalysisContext *ctx, const Fa
     return rc;
 }
 
+/* The items' feature maps as the fit takes them, floats. */
+static int item_maps(const FactorizedReadout *f, AnalysisContext *ctx, const Items *it,
+                     float **out, Err *err)
+{
+    int dims = (int)shape_size(f->layer->out_shape);
+    ItemsLayer one = {.layer = f->layer, .p = dims};
+    int rc = items_features(ctx, f->train ? ctx->train : ctx->test, it, &one, 1, err);
+    double *X = one.out;
+    if (!rc && !(*out = malloc((size_t)it->n * dims * sizeof **out)))
+        rc = err_set(err, CLRUN_ERUNTIME, "out of memory");
+    for (size_t i = 0; !rc && i < (size_t)it->n * dims; i++)
+        (*out)[i] = (float)X[i];
+    free(X);
+    return rc;
+}
+
 static int factorized_run(Analysis *a, AnalysisContext *ctx, Err *err)
 {
     FactorizedReadout *f = a->state;
-    Feed *split = f->train ? ctx->train : ctx->test;
     const Shape *s = &f->layer->out_shape;
-    NpyArray Y;
-    float *acts = NULL;
-    int *labels = NULL;
+    Items it = {0};
+    double *Y = NULL;
+    float *maps = NULL;
     FactorizedFit fit = {0};
-    int rc = analysis_targets(f->targets_node, f->targets, split, 4, &Y, err);
-    int n = rc ? 0 : (int)Y.shape[0], units = rc ? 0 : (int)Y.shape[1];
-    if (!rc) rc = analysis_activations(ctx, split, n, f->layer, &acts, &labels, err);
-    if (!rc) rc = factorized_fit(ctx->g->dev, acts, Y.data, n, s->dim[0], s->dim[1] * s->dim[2],
+    int units = 0, rc = items_with_targets(&f->items, f->train ? ctx->train : ctx->test,
+                                           f->targets, f->targets_node, &it, &Y, &units, err);
+    int n = it.n;
+    char path[PATH_MAX];
+    analysis_path(ctx, "items.csv", path, sizeof path);
+    if (!rc) rc = items_write(&it, path, err);
+    if (!rc) {
+        printf("Analysis factorized_readout: layer %s, %d items, %ld epochs\n", f->layer->name,
+               n, f->o.epochs);
+        fflush(stdout);
+    }
+    if (!rc) rc = item_maps(f, ctx, &it, &maps, err);
+    if (!rc) rc = factorized_fit(ctx->g->dev, maps, Y, n, s->dim[0], s->dim[1] * s->dim[2],
                                  units, &f->o, &fit, err);
     if (!rc) rc = write_scores(f, ctx, &fit, units, err);
     if (!rc) rc = write_weights(f, ctx, &fit, units, err);
@@ -389,16 +418,19 @@ static int factorized_run(Analysis *a, AnalysisContext *ctx, Err *err)
         printf("\n");
     }
     factorized_fit_free(&fit);
-    free(acts), free(labels);
-    npy_free(&Y);
+    free(maps), free(Y);
+    items_free(&it);
     return rc;
 }
 
 static int factorized_check(Analysis *a, AnalysisContext *ctx, Err *err)
 {
     FactorizedReadout *f = a->state;
-    return analysis_targets(f->targets_node, f->targets, f->train ? ctx->train : ctx->test, 4,
-                            NULL, err);
+    Items it = {0};
+    int units, rc = items_with_targets(&f->items, f->train ? ctx->train : ctx->test, f->targets,
+                                       f->targets_node, &it, NULL, &units, err);
+    items_free(&it);
+    return rc;
 }
 
 const AnalysisType analysis_factorized_readout = {"factorized_readout", factorized_parse,

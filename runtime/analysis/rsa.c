@@ -1,27 +1,32 @@
 /* rsa.c: representational similarity analysis (seed 003). For each named
  * layer, the representational dissimilarity matrix M(i, j) = 1 - Pearson of
  * the features of items i and j, where items are classes (features averaged
- * over each class's examples) or single examples ordered by class; then the
- * Spearman correlation of RDMs' upper triangles between every pair of layers,
- * and against target RDMs the user gives as .npy files. */
+ * over each class's examples), single examples ordered by class, or the
+ * values of a table column such as objects (items.h: items:, order:,
+ * where:); then the Spearman correlation of RDMs' upper triangles between
+ * every pair of layers, and against target RDMs the user gives as .npy files
+ * (items x items, in items.csv's order, read as given). */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analysis/analysis.h"
+#include "analysis/items.h"
 #include "analysis/stats.h"
 #include "io/npy.h"
 #include "plot.h"
 
 #define RSA_MAX_LAYERS 32
 #define RSA_MAX_TARGETS 8
-#define RSA_MAX_CLASS_LABELS 20 /* more classes than this: the heatmap shows indices */
+#define RSA_PASS_BYTES (1024.0 * 1024 * 1024) /* item features held from one pass */
+#define RSA_MAX_ITEM_LABELS 20 /* more items than this, ungrouped: the heatmap shows indices */
 
 typedef struct {
     Node *layers[RSA_MAX_LAYERS];
     int n_layers;
-    int train, per_item;
-    long limit;
+    int train;
+    long limit; /* the split's first examples looked at; 0: all */
+    ItemsSpec items;
     char targets[RSA_MAX_TARGETS][PATH_MAX];
     const SpecNode *target_nodes[RSA_MAX_TARGETS];
     int n_targets;
@@ -49,108 +54,110 @@ static int rsa_parse(Analysis *a, SpecNode *spec, const Graph *g, Err *err)
     Rsa *r = calloc(1, sizeof *r);
     if (!(a->state = r))
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
-    const char *items = "class";
-    r->limit = 1000;
     int rc = analysis_layers(spec, "layers", g, r->layers, RSA_MAX_LAYERS, &r->n_layers, err);
     if (!rc) rc = parse_targets(r, spec, err);
     if (!rc) rc = analysis_split(spec, "split", &r->train, err);
+    if (!rc) rc = items_parse(&r->items, spec, ITEMS_CLASS, err);
+    /* a table's items want all its images; classes and examples the first 1000 */
+    r->limit = items_use_table(&r->items) ? 0 : 1000;
     if (!rc) rc = spec_int(spec, "limit", 0, 2, INT_MAX, &r->limit, err);
-    if (!rc) rc = spec_string(spec, "items", 0, &items, err);
-    r->per_item = strcmp(items, "example") == 0;
-    if (!rc && !r->per_item && strcmp(items, "class") != 0)
-        rc = spec_error(spec_get(spec, "items"), err, "items must be class or example, got '%s'",
-                        items);
+    r->items.order_by_class = r->items.kind == ITEMS_EXAMPLE && !r->items.order;
     return rc;
 }
 
-/* Features of the analysis' items for one layer: class means ([classes, dims],
- * classes = 1 + the largest label) or the examples sorted by label (stable). */
-static int item_features(const Rsa *r, const float *acts, const int *labels, int n, int dims,
-                         double **out, int *items, Err *err)
+/* What the RDM's rows are, for its axes and title. */
+static const char *item_word(const Rsa *r)
 {
-    int classes = 0;
-    for (int i = 0; i < n; i++)
-        classes = labels[i] + 1 > classes ? labels[i] + 1 : classes;
-    *items = r->per_item ? n : classes;
-    double *f = calloc((size_t)*items * (size_t)dims, sizeof *f);
-    int *count = calloc((size_t)classes + 1, sizeof *count);
-    if (!f || !count) {
-        free(f);
-        free(count);
-        return err_set(err, CLRUN_ERUNTIME, "out of memory");
-    }
-    int row = 0;
-    for (int c = 0; c < classes; c++)
-        for (int i = 0; i < n; i++) {
-            if (labels[i] != c)
-                continue;
-            double *dst = f + (size_t)(r->per_item ? row++ : c) * dims;
-            for (int d = 0; d < dims; d++)
-                dst[d] += acts[(size_t)i * dims + d];
-            count[c]++;
-        }
-    for (int c = 0; !r->per_item && c < classes; c++)
-        for (int d = 0; d < dims && count[c]; d++)
-            f[(size_t)c * dims + d] /= count[c];
-    free(count);
-    *out = f;
-    return CLRUN_OK;
+    return r->items.kind == ITEMS_CLASS ? "class"
+           : r->items.kind == ITEMS_EXAMPLE ? "example" : r->items.column;
 }
 
-/* The RDM as .npy and heatmap; class items are labelled with their names. */
-static int write_rdm(AnalysisContext *ctx, const Rsa *r, const Node *layer, const double *rdm,
-                     int items, Err *err)
+/* The RDM as .npy and heatmap: grouped items with their groups' names over
+ * the blocks, a few items with their own names, many with indices. */
+static int write_rdm(AnalysisContext *ctx, const Rsa *r, const Items *it, const Node *layer,
+                     const double *rdm, Err *err)
 {
-    const Dataset *ds = (r->train ? ctx->train : ctx->test)->data->ds;
-    char names[RSA_MAX_CLASS_LABELS][DATASET_NAME_MAX];
-    const char *labels[RSA_MAX_CLASS_LABELS];
-    int labelled = !r->per_item && items <= RSA_MAX_CLASS_LABELS;
-    for (int c = 0; labelled && c < items; c++) {
-        if (ds->class_names && c < ds->classes)
-            snprintf(names[c], sizeof names[c], "%s", ds->class_names[c]);
-        else
-            snprintf(names[c], sizeof names[c], "%d", c);
-        labels[c] = names[c];
-    }
+    int items = it->n, named = !it->groups && r->items.kind != ITEMS_EXAMPLE &&
+                                items <= RSA_MAX_ITEM_LABELS;
+    const char **labels = malloc((size_t)items * sizeof *labels);
+    const char **groups = malloc((size_t)(it->groups + 1) * sizeof *groups);
     float *f = malloc((size_t)items * items * sizeof *f);
-    if (!f)
+    if (!labels || !groups || !f) {
+        free(labels), free(groups), free(f);
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    }
+    for (int k = 0; k < items; k++)
+        labels[k] = it->name[k];
+    for (int g = 0; g < it->groups; g++)
+        groups[g] = it->group_name[g];
     for (size_t i = 0; i < (size_t)items * items; i++)
         f[i] = (float)rdm[i];
-    char name[160], path[PATH_MAX], title[160];
+    char name[160], path[PATH_MAX], title[160], by[96] = "";
     long shape[2] = {items, items};
     snprintf(name, sizeof name, "rdm_%s.npy", layer->name);
     analysis_path(ctx, name, path, sizeof path);
     int rc = npy_write_f32(path, f, 2, shape, err);
-    free(f);
     snprintf(name, sizeof name, "rdm_%s.png", layer->name);
     analysis_path(ctx, name, path, sizeof path);
-    snprintf(title, sizeof title, "RDM of %s (1 - Pearson), ordered by class", layer->name);
-    const char *axis = r->per_item ? "example" : "class";
-    PlotHeatmap h = {.title = title, .xlabel = axis, .ylabel = axis, .values = rdm, .rows = items,
-                     .cols = items, .row_labels = labelled ? labels : NULL,
-                     .col_labels = labelled ? labels : NULL};
-    return rc ? rc : plot_heatmap(path, &h, err);
+    if (it->groups)
+        snprintf(by, sizeof by, ", by %s", r->items.order ? r->items.order : "class");
+    snprintf(title, sizeof title, "RDM of %s (1 - Pearson), %d %s%s%s", layer->name, items,
+             item_word(r), items == 1 ? "" : "s", by);
+    PlotHeatmap h = {.title = title, .xlabel = item_word(r), .ylabel = item_word(r),
+                     .values = rdm, .rows = items, .cols = items,
+                     .row_labels = named ? labels : NULL, .col_labels = named ? labels : NULL,
+                     .groups = it->groups ? it->group : NULL, .group_names = groups};
+    if (!rc) rc = plot_heatmap(path, &h, err);
+    free(labels), free(groups), free(f);
+    return rc;
 }
 
-/* The RDM of every layer, each items x items, in rdms (caller frees). */
-static int layer_rdms(const Rsa *r, AnalysisContext *ctx, double **rdms, int *items, Err *err)
+/* The examples the analysis looks at: the split's first `limit`, or all. */
+static int examples_of(const Rsa *r, const Feed *split)
 {
-    Feed *split = r->train ? ctx->train : ctx->test;
-    int n = r->limit < split->n ? (int)r->limit : split->n, rc = CLRUN_OK;
-    for (int l = 0; l < r->n_layers && !rc; l++) {
-        float *acts = NULL;
-        int *labels = NULL, dims = (int)shape_size(r->layers[l]->out_shape);
-        double *features = NULL;
-        rc = analysis_activations(ctx, split, n, r->layers[l], &acts, &labels, err);
-        if (!rc) rc = item_features(r, acts, labels, n, dims, &features, items, err);
-        if (!rc && !(rdms[l] = malloc((size_t)*items * *items * sizeof **rdms)))
+    return r->limit > 0 && r->limit < split->n ? (int)r->limit : split->n;
+}
+
+/* The RDMs of layers [first, first + n) from their item features. */
+static int rdms_of(const Rsa *r, AnalysisContext *ctx, const Items *it, ItemsLayer *layers, int n,
+                   int first, double **rdms, Err *err)
+{
+    int rc = items_features(ctx, r->train ? ctx->train : ctx->test, it, layers, n, err);
+    for (int l = 0; l < n && !rc; l++) {
+        double **rdm = &rdms[first + l];
+        if (!(*rdm = malloc((size_t)it->n * it->n * sizeof **rdm)))
             rc = err_set(err, CLRUN_ERUNTIME, "out of memory");
-        if (!rc) rc = stats_rdm(features, *items, dims, rdms[l]);
-        if (!rc) rc = write_rdm(ctx, r, r->layers[l], rdms[l], *items, err);
-        free(acts);
-        free(labels);
-        free(features);
+        if (!rc) rc = stats_rdm(layers[l].out, it->n, layers[l].p, *rdm);
+        if (!rc) rc = write_rdm(ctx, r, it, layers[l].layer, *rdm, err);
+    }
+    for (int l = 0; l < n; l++)
+        free(layers[l].out);
+    return rc;
+}
+
+/* The RDM of every layer, each it->n x it->n, in rdms (caller frees): the
+ * layers whose item features fit in RSA_PASS_BYTES together from one pass
+ * of the images through the network (a class or an object RDM: all of
+ * them), the others a pass each. */
+static int layer_rdms(const Rsa *r, AnalysisContext *ctx, const Items *it, double **rdms,
+                      Err *err)
+{
+    ItemsLayer layers[RSA_MAX_LAYERS];
+    int rc = CLRUN_OK;
+    for (int first = 0, n = 0; first < r->n_layers && !rc; first += n) {
+        double bytes = 0;
+        for (n = 0; first + n < r->n_layers; n++) {
+            int dims = (int)shape_size(r->layers[first + n]->out_shape);
+            bytes += (double)it->n * dims * sizeof(double);
+            if (n > 0 && bytes > RSA_PASS_BYTES)
+                break;
+            layers[n] = (ItemsLayer){.layer = r->layers[first + n], .p = dims};
+        }
+        printf("Analysis rsa: layer%s %s%s (%d of %d), %d examples as %d items\n",
+               n > 1 ? "s" : "", r->layers[first]->name, n > 1 ? " and on" : "", first + n,
+               r->n_layers, it->rows, it->n);
+        fflush(stdout);
+        rc = rdms_of(r, ctx, it, layers, n, first, rdms, err);
     }
     return rc;
 }
@@ -170,7 +177,8 @@ static int compare_targets(const Rsa *r, AnalysisContext *ctx, double **rdms, in
         targets[t] = r->targets[t];
         rc = npy_read_finite(r->targets[t], &target, err);
         if (!rc && (target.ndim != 2 || target.shape[0] != items || target.shape[1] != items))
-            rc = spec_error(r->target_nodes[t], err, "%s: the target RDM must be %d x %d",
+            rc = spec_error(r->target_nodes[t], err, "%s: the target RDM must be %d x %d, its "
+                            "rows and columns the analysis' items in items.csv's order",
                             r->targets[t], items, items);
         for (int l = 0; !rc && l < r->n_layers; l++) {
             x[l] = l;
@@ -204,13 +212,18 @@ static int rsa_run(Analysis *a, AnalysisContext *ctx, Err *err)
     double *rdms[RSA_MAX_LAYERS] = {0};
     const char *names[RSA_MAX_LAYERS];
     double pairs[RSA_MAX_LAYERS * RSA_MAX_LAYERS];
-    int items = 0, rc = layer_rdms(r, ctx, rdms, &items, err);
+    Feed *split = r->train ? ctx->train : ctx->test;
+    Items it;
+    char path[PATH_MAX];
+    int rc = items_make(&it, &r->items, split, examples_of(r, split), err), items = it.n;
+    analysis_path(ctx, "items.csv", path, sizeof path);
+    if (!rc) rc = items_write(&it, path, err);
+    if (!rc) rc = layer_rdms(r, ctx, &it, rdms, err);
     for (int i = 0; !rc && i < r->n_layers; i++) {
         names[i] = r->layers[i]->name;
         for (int j = 0; j < r->n_layers; j++)
             pairs[i * r->n_layers + j] = stats_rdm_spearman(rdms[i], rdms[j], items);
     }
-    char path[PATH_MAX];
     analysis_path(ctx, "rsa_layers.csv", path, sizeof path);
     if (!rc) rc = analysis_write_matrix(path, "layer", names, r->n_layers, names,
                                             r->n_layers, pairs, "%.6f", err);
@@ -226,24 +239,30 @@ static int rsa_run(Analysis *a, AnalysisContext *ctx, Err *err)
         rc = compare_targets(r, ctx, rdms, items, names, err);
     for (int i = 0; i < r->n_layers; i++)
         free(rdms[i]);
+    items_free(&it);
     return rc;
 }
 
-/* Each target RDM, before training: a square matrix (its size against the
- * layers' RDMs is checked when they are made). */
+/* The items and each target RDM, before training: an items x items matrix. */
 static int rsa_check(Analysis *a, AnalysisContext *ctx, Err *err)
 {
-    (void)ctx;
     Rsa *r = a->state;
-    int rc = CLRUN_OK;
+    Feed *split = r->train ? ctx->train : ctx->test;
+    Items it;
+    int rc = items_make(&it, &r->items, split, examples_of(r, split), err);
     for (int t = 0; t < r->n_targets && !rc; t++) {
         NpyArray target;
         rc = npy_read_finite(r->targets[t], &target, err);
         if (!rc && (target.ndim != 2 || target.shape[0] != target.shape[1]))
             rc = spec_error(r->target_nodes[t], err, "%s: a target RDM must be a square matrix",
                             r->targets[t]);
+        if (!rc && target.shape[0] != it.n)
+            rc = spec_error(r->target_nodes[t], err, "%s is %ld x %ld; the analysis has %d "
+                            "items (items: %s), so its RDMs are %d x %d", r->targets[t],
+                            target.shape[0], target.shape[0], it.n, item_word(r), it.n, it.n);
         npy_free(&target);
     }
+    items_free(&it);
     return rc;
 }
 

@@ -5,6 +5,26 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* Two doubles at once (GCC's and clang's vector extension): the build's
+ * -O2 does not vectorise loops, and the products below are most of a PLS
+ * fit's time. Loaded and stored through memcpy: no alignment is assumed. */
+typedef double Pair __attribute__((vector_size(2 * sizeof(double))));
+
+/* y += a x (n values), a pair at a time. */
+static void add_scaled(double *restrict y, double a, const double *restrict x, size_t n)
+{
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+        Pair v, w;
+        memcpy(&v, y + i, sizeof v), memcpy(&w, x + i, sizeof w);
+        v += a * w;
+        memcpy(y + i, &v, sizeof v);
+    }
+    for (; i < n; i++)
+        y[i] += a * x[i];
+}
 
 /* ---- basic measures ------------------------------------------------------- */
 
@@ -212,17 +232,69 @@ double stats_rdm_spearman(const double *a, const double *b, int items)
 /* ---- ridge regression (cross products and intercepts shared with PLS) ----- */
 
 /* S = Xc'Yc (p x q), Xc and Yc centred by mx and my. */
+/* y += a[0] x0 + a[1] x1 + a[2] x2 + a[3] x3 (n values): four items' rows at
+ * once, so that each value of y is loaded and stored once for four products
+ * rather than once for each. */
+static void add_scaled4(double *restrict y, const double *a, const double *const *x, size_t n)
+{
+    const double *restrict x0 = x[0], *restrict x1 = x[1], *restrict x2 = x[2];
+    const double *restrict x3 = x[3];
+    double a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+        Pair v, w0, w1, w2, w3;
+        memcpy(&v, y + i, sizeof v);
+        memcpy(&w0, x0 + i, sizeof v), memcpy(&w1, x1 + i, sizeof v);
+        memcpy(&w2, x2 + i, sizeof v), memcpy(&w3, x3 + i, sizeof v);
+        v += a0 * w0 + a1 * w1 + a2 * w2 + a3 * w3;
+        memcpy(y + i, &v, sizeof v);
+    }
+    for (; i < n; i++)
+        y[i] += a0 * x0[i] + a1 * x1[i] + a2 * x2[i] + a3 * x3[i];
+}
+
 static void cross_products(const double *X, const double *Y, size_t n, size_t p, size_t q,
                            const double *mx, const double *my, double *S)
 {
+    /* Xc'Yc = Xc'Y, Xc's columns summing to 0, so Y is used as it is. S
+     * goes in blocks of rows that stay in cache while the items pass, four
+     * at a time: the readout's 1,250 x 200 S (2 MB) would otherwise go to
+     * memory and back once an item, the larger part of a PLS fit's time. */
+    enum { ROWS = 16 };
+    (void)my;
     for (size_t k = 0; k < p * q; k++)
         S[k] = 0;
-    for (size_t i = 0; i < n; i++) {
-        const double *x = X + i * p, *y = Y + i * q;
-        for (size_t j = 0; j < p; j++) {
-            double xj = x[j] - mx[j];
-            for (size_t c = 0; c < q; c++)
-                S[j * q + c] += xj * (y[c] - my[c]);
+    for (size_t j0 = 0; j0 < p; j0 += ROWS)
+        for (size_t i = 0; i < n; i += 4) {
+            const double *y[4];
+            size_t m = n - i < 4 ? n - i : 4; /* items in this step; the others weigh 0 */
+            for (size_t k = 0; k < 4; k++)
+                y[k] = Y + (i + (k < m ? k : 0)) * q;
+            for (size_t j = j0; j < j0 + ROWS && j < p; j++) {
+                double a[4];
+                for (size_t k = 0; k < 4; k++)
+                    a[k] = k < m ? X[(i + k) * p + j] - mx[j] : 0;
+                add_scaled4(S + j * q, a, y, q);
+            }
+        }
+}
+
+void stats_predict(const double *X, const int *rows, int n, int p, int q, const double *W,
+                   const double *b, double *pred)
+{
+    for (int i = 0; i < n; i++) {
+        const double *x = X + (size_t)rows[i] * p;
+        double *y = pred + (size_t)i * q;
+        memcpy(y, b, (size_t)q * sizeof *y);
+        int k = 0;
+        for (; k + 4 <= p; k += 4) {
+            const double *w[4] = {W + (size_t)k * q, W + (size_t)(k + 1) * q,
+                                  W + (size_t)(k + 2) * q, W + (size_t)(k + 3) * q};
+            add_scaled4(y, x + k, w, (size_t)q);
+        }
+        for (; k < p; k++) {
+            const double a[4] = {x[k], 0, 0, 0}, *w[4] = {W + (size_t)k * q, W, W, W};
+            add_scaled4(y, a, w, (size_t)q);
         }
     }
 }
@@ -403,6 +475,7 @@ int stats_ridge(const double *X, const double *Y, int n, int p, int q, double la
 #define PLS_ITERATIONS 500  /* power iterations per component, scikit-learn's max_iter */
 #define PLS_CONVERGED 1e-12 /* change in the unit direction that ends them */
 #define PLS_EXHAUSTED 1e-10 /* S left, relative to the first component: rounding noise */
+#define PLS_REFRESH 1e-6    /* M = S'S recomputed when its trace falls this far */
 
 static double norm2(const double *x, size_t n)
 {
@@ -412,49 +485,82 @@ static double norm2(const double *x, size_t n)
     return sqrt(s);
 }
 
+/* a.b in four running sums (two pairs), which the processor keeps going at
+ * once (one sum waits for each addition before the next); the readout's
+ * fits spend much of their time in these. */
+static double dot(const double *a, const double *b, size_t n)
+{
+    Pair s0 = {0, 0}, s1 = {0, 0};
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        Pair a0, a1, b0, b1;
+        memcpy(&a0, a + i, sizeof a0), memcpy(&a1, a + i + 2, sizeof a1);
+        memcpy(&b0, b + i, sizeof b0), memcpy(&b1, b + i + 2, sizeof b1);
+        s0 += a0 * b0;
+        s1 += a1 * b1;
+    }
+    double s = (s0[0] + s1[0]) + (s0[1] + s1[1]);
+    for (; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
 /* r = S c for the p x q S. */
 static void times(const double *S, size_t p, size_t q, const double *c, double *r)
 {
-    for (size_t j = 0; j < p; j++) {
-        r[j] = 0;
-        for (size_t u = 0; u < q; u++)
-            r[j] += S[j * q + u] * c[u];
-    }
+    for (size_t j = 0; j < p; j++)
+        r[j] = dot(S + j * q, c, q);
 }
 
-/* c = S' r for the p x q S. */
-static void times_transposed(const double *S, size_t p, size_t q, const double *r, double *c)
+/* c = S' r for the p x q S (c apart from S and r, so that the compiler
+ * vectorises the row updates). */
+static void times_transposed(const double *S, size_t p, size_t q, const double *r,
+                             double *restrict c)
 {
     for (size_t u = 0; u < q; u++)
         c[u] = 0;
     for (size_t j = 0; j < p; j++)
+        add_scaled(c, r[j], S + j * q, q);
+}
+
+/* M = S'S (q x q) for the p x q S. */
+static void gram(const double *S, size_t p, size_t q, double *M)
+{
+    for (size_t k = 0; k < q * q; k++)
+        M[k] = 0;
+    for (size_t j = 0; j < p; j++)
         for (size_t u = 0; u < q; u++)
-            c[u] += S[j * q + u] * r[j];
+            add_scaled(M + u * q, S[j * q + u], S + j * q, q);
+}
+
+static double trace(const double *M, size_t q)
+{
+    double t = 0;
+    for (size_t u = 0; u < q; u++)
+        t += M[u * q + u];
+    return t;
 }
 
 /* The unit c maximising |S c| (S's dominant right singular vector) by power
- * iteration on S'S, from S's longest column; sets r = S c and returns |r|, 0
- * when S is 0. Two nearly equal singular values can leave the iteration
- * unfinished at PLS_ITERATIONS; either direction then covaries about as much,
- * and since r stays in S's column space the component is still orthogonal to
- * the earlier ones. next is q scratch. */
-static double dominant_direction(const double *S, size_t p, size_t q, double *c, double *next,
-                                 double *r)
+ * iteration on M = S'S, from S's longest column; sets r = S c and returns
+ * |r|, 0 when S is 0. M is q x q where S is p x q (the readout's 200 x 200
+ * beside 1,250 x 200), so an iteration costs q^2 rather than 2pq, and
+ * hundreds of them no longer outweigh the fit. Two nearly equal singular
+ * values can leave the iteration unfinished at PLS_ITERATIONS; either
+ * direction then covaries about as much, and since r stays in S's column
+ * space the component is still orthogonal to the earlier ones. next is q
+ * scratch. */
+static double dominant_direction(const double *S, const double *M, size_t p, size_t q,
+                                 double *c, double *next, double *r)
 {
     size_t best = 0;
-    double longest = 0;
-    for (size_t u = 0; u < q; u++) {
-        double s = 0;
-        for (size_t j = 0; j < p; j++)
-            s += S[j * q + u] * S[j * q + u];
-        if (s > longest)
-            longest = s, best = u;
-    }
+    for (size_t u = 1; u < q; u++)
+        best = M[u * q + u] > M[best * q + best] ? u : best;
+    double longest = M[best * q + best];
     for (size_t u = 0; u < q; u++)
         c[u] = u == best;
     for (int it = 0; longest > 0 && it < PLS_ITERATIONS; it++) {
-        times(S, p, q, c, r);
-        times_transposed(S, p, q, r, next);
+        times_transposed(M, q, q, c, next); /* M c, M being symmetric: by rows, vectorised */
         double len = norm2(next, q), change = 0;
         if (!(len > 0))
             break; /* underflow or NaN: keep the last direction */
@@ -474,28 +580,29 @@ static double dominant_direction(const double *S, size_t p, size_t q, double *c,
 static double scores(const double *X, size_t n, size_t p, const double *mx, const double *r,
                      double *t)
 {
-    for (size_t i = 0; i < n; i++) {
-        t[i] = 0;
-        for (size_t j = 0; j < p; j++)
-            t[i] += (X[i * p + j] - mx[j]) * r[j];
-    }
+    double shift = dot(mx, r, p);
+    for (size_t i = 0; i < n; i++)
+        t[i] = dot(X + i * p, r, p) - shift;
     return norm2(t, n);
 }
 
 /* Loadings v = Xc't (p) and y = Yc't (q) of the unit scores t. */
 static void loadings(const double *X, const double *Y, size_t n, size_t p, size_t q,
-                     const double *mx, const double *my, const double *t, double *v, double *y)
+                     const double *mx, const double *my, const double *t, double *restrict v,
+                     double *restrict y)
 {
     for (size_t j = 0; j < p; j++)
         v[j] = 0;
     for (size_t u = 0; u < q; u++)
         y[u] = 0;
+    double sum = 0; /* Xc't = X't - mx (1't): the rows as they are, then the means */
     for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < p; j++)
-            v[j] += (X[i * p + j] - mx[j]) * t[i];
-        for (size_t u = 0; u < q; u++)
-            y[u] += (Y[i * q + u] - my[u]) * t[i];
+        add_scaled(v, t[i], X + i * p, p);
+        add_scaled(y, t[i], Y + i * q, q);
+        sum += t[i];
     }
+    add_scaled(v, -sum, mx, p);
+    add_scaled(y, -sum, my, q);
 }
 
 /* Makes v a unit vector orthogonal to the k orthonormal p-vectors in V. Gram-
@@ -517,13 +624,24 @@ static void orthonormalise(double *v, const double *V, int k, size_t p)
         v[j] /= len;
 }
 
-/* S -= v (v'S): removes from S what the unit loading v accounts for. vs is q scratch. */
-static void deflate(double *S, size_t p, size_t q, const double *v, double *vs)
+/* S -= v (v'S): removes from S what the unit loading v accounts for, and
+ * from M = S'S likewise, M -= (S'v)(S'v)' ((I - vv') is a projection). When
+ * M's trace (|S|^2) falls below PLS_REFRESH of what it was when last
+ * computed, M is computed from S again: the downdates' rounding, relative to
+ * the M they started from, would otherwise steer the last directions. *kept
+ * is that trace. vs is q scratch. */
+static void deflate(double *S, double *M, size_t p, size_t q, const double *v, double *vs,
+                    double *kept)
 {
     times_transposed(S, p, q, v, vs);
     for (size_t j = 0; j < p; j++)
-        for (size_t u = 0; u < q; u++)
-            S[j * q + u] -= v[j] * vs[u];
+        add_scaled(S + j * q, -v[j], vs, q);
+    for (size_t u = 0; u < q; u++)
+        add_scaled(M + u * q, -vs[u], vs, q);
+    if (trace(M, q) < PLS_REFRESH * *kept) {
+        gram(S, p, q, M);
+        *kept = trace(M, q);
+    }
 }
 
 int stats_pls(const double *X, const double *Y, int n, int p, int q, int components, double *W,
@@ -538,21 +656,23 @@ int stats_pls(const double *X, const double *Y, int n, int p, int q, int compone
                        "pls: %d components; %d rows of %d columns allow 1 to %d", components, n,
                        p, most);
     size_t nn = (size_t)n, np = (size_t)p, nq = (size_t)q, nk = (size_t)components;
-    double *S = malloc((np * nq + nk * (2 * np + nq) + np + 3 * nq + nn) * sizeof *S);
+    double *S = malloc((np * nq + nq * nq + nk * (2 * np + nq) + np + 3 * nq + nn) * sizeof *S);
     if (!S)
         return err_set(err, CLRUN_ERUNTIME, "pls: out of memory for p=%d q=%d", p, q);
     /* R holds the weights that give each component's scores from Xc, V the
      * orthonormalised X loadings, Q the Y loadings; one row per component. */
-    double *R = S + np * nq, *V = R + nk * np, *Q = V + nk * np, *mx = Q + nk * nq;
+    double *M = S + np * nq, *R = M + nq * nq, *V = R + nk * np, *Q = V + nk * np;
+    double *mx = Q + nk * nq;
     double *my = mx + np, *c = my + nq, *next = c + nq, *t = next + nq;
     column_means(X, nn, np, mx);
     column_means(Y, nn, nq, my);
     cross_products(X, Y, nn, np, nq, mx, my, S);
+    gram(S, np, nq, M);
     int k = 0;
-    double first = 0;
+    double first = 0, kept = trace(M, nq);
     for (; k < components; k++) {
         double *r = R + k * np, *v = V + k * np, *y = Q + k * nq;
-        double sigma = dominant_direction(S, np, nq, c, next, r);
+        double sigma = dominant_direction(S, M, np, nq, c, next, r);
         first = k ? first : sigma;
         double len = sigma > PLS_EXHAUSTED * first ? scores(X, nn, np, mx, r, t) : 0;
         if (!(len > 0))
@@ -563,7 +683,7 @@ int stats_pls(const double *X, const double *Y, int n, int p, int q, int compone
             t[i] /= len;
         loadings(X, Y, nn, np, nq, mx, my, t, v, y);
         orthonormalise(v, V, k, np);
-        deflate(S, np, nq, v, next);
+        deflate(S, M, np, nq, v, next, &kept);
     }
     /* Y ~ T Q' with T = Xc R, so W = R Q' over the k components made. */
     for (size_t j = 0; j < np; j++)

@@ -61,6 +61,12 @@ double stats_rdm_spearman(const double *a, const double *b, int items);
 int stats_ridge(const double *X, const double *Y, int n, int p, int q, double lambda, double *W,
                 double *b, Err *err);
 
+/* pred (n x q) = the rows rows[0..n) of X (p columns) times W (p x q),
+ * plus b: the predictions of a fit from stats_ridge or stats_pls, W's rows
+ * four at a time so that each prediction is loaded and stored once for four. */
+void stats_predict(const double *X, const int *rows, int n, int p, int q, const double *W,
+                   const double *b, double *pred);
+
 /* PLS2 regression (partial least squares, by SIMPLS) with an intercept: X is
  * n x p, Y is n x q (row-major), both centred but not scaled (scikit-learn's
  * PLSRegression(scale=False)). Each of `components` directions in X is the one
@@ -70,7 +76,7 @@ int stats_ridge(const double *X, const double *Y, int n, int p, int q, double la
  * p of them on full-rank X the fit is least squares. Fewer are made when Xc'Yc
  * is used up first (the largest singular value of what is left below 1e-10 of
  * the first's, as when X has rank below components): W is 0 and b mean(Y) when
- * Xc'Yc is 0 from the start. Scratch: p * q + components * (2p + q) + p + 3q
+ * Xc'Yc is 0 from the start. Scratch: p * q + q * q + components * (2p + q) + p + 3q
  * + n doubles. CLRUN_EINPUT for bad sizes, CLRUN_ERUNTIME when memory runs
  * out. */
 int stats_pls(const double *X, const double *Y, int n, int p, int q, int components, double *W,

@@ -85,5 +85,8 @@ void dataset_free(Dataset *ds)
     free(ds->values);
     free(ds->labels);
     free(ds->class_names);
+    if (ds->table)
+        csv_free(ds->table);
+    free(ds->table);
     memset(ds, 0, sizeof *ds);
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "io/csv.h"
 
 enum { DATASET_NAME_MAX = 64 }; /* bytes in a class name, with its NUL */
 
@@ -26,6 +27,8 @@ typedef struct {
     int classes;           /* how many classes there are (at least 1 + the largest label) */
     char (*class_names)[DATASET_NAME_MAX]; /* `classes` names, or NULL when unnamed */
     char source[512];      /* where it came from, for messages */
+    CsvTable *table;       /* the table it was listed in, row i for example i (owned);
+                              NULL for other sources: see dataset_column */
 } Dataset;
 
 /* ---- IDX (idx.c) ---- */
@@ -100,9 +103,22 @@ typedef struct {
  * any image is decoded every row is checked (its path and label present,
  * the file there and starting as a PNG or JPEG) and the bad ones (up to ten)
  * are CLRUN_EINPUT naming table:line; a file that fails to decode later is
- * named by its line too. The table's other columns are not read here. */
+ * named by its line too. The table itself stays in ds->table. */
 int table_load(Dataset *ds, const char *table, const TableOptions *topt, const ImageOptions *opt,
                Err *err);
+
+/* A set's table kept as it was read (ds->table), so that analyses can group
+ * and select examples by its other columns (object, category, variation):
+ * example i is the table's row i. */
+
+/* The index of ds's column called name; -1 when there is none, or no table. */
+int dataset_column(const Dataset *ds, const char *name);
+/* Example i's value in column c (a dataset_column index). */
+const char *dataset_value(const Dataset *ds, int i, int c);
+/* The table line example i was listed on, for messages; 0 without a table. */
+int dataset_line(const Dataset *ds, int i);
+/* The column names as "'a', 'b'" into out, for messages ("" without a table). */
+void dataset_columns(const Dataset *ds, char *out, size_t size);
 
 /* ---- TensorFlow Playground sets (playground.c) ---- */
 

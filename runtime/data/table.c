@@ -5,7 +5,10 @@
  * The rows are checked before the first image is decoded, and every
  * message names the table's line, because with thousands of images the
  * useful answer to "what is wrong" is "these rows", all at once, before
- * minutes of decoding and not after. */
+ * minutes of decoding and not after.
+ *
+ * The table stays with the Dataset (dataset_column and its kin), since
+ * analyses group the images by its other columns. */
 #include "data/dataset.h"
 #include "data/image.h"
 
@@ -23,6 +26,7 @@ typedef struct {
     CsvTable csv;
     int path_col, label_col;
     char **paths;           /* resolved, per row */
+    int rows;               /* of paths (the table itself may go to the Dataset) */
     unsigned char *labels;  /* per row */
     const char **classes;   /* the sorted distinct labels, pointing into csv */
     int n_classes;
@@ -30,7 +34,7 @@ typedef struct {
 
 static void load_free(Load *l)
 {
-    for (int r = 0; l->paths && r < l->csv.rows; r++)
+    for (int r = 0; l->paths && r < l->rows; r++)
         free(l->paths[r]);
     free(l->paths);
     free(l->labels);
@@ -155,9 +159,20 @@ static int read_table(Load *l, const TableOptions *topt, Err *err)
     if (rc)
         return rc;
     l->paths = calloc((size_t)l->csv.rows, sizeof *l->paths);
+    l->rows = l->csv.rows;
     l->labels = malloc((size_t)l->csv.rows);
     if (!l->paths || !l->labels)
         return err_set(err, CLRUN_ERUNTIME, "out of memory for a table of %d rows", l->csv.rows);
+    return CLRUN_OK;
+}
+
+/* Hands the table over to ds (the class names are copied out of it by now). */
+static int keep_table(Dataset *ds, Load *l, Err *err)
+{
+    if (!(ds->table = malloc(sizeof *ds->table)))
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    *ds->table = l->csv;
+    memset(&l->csv, 0, sizeof l->csv);
     return CLRUN_OK;
 }
 
@@ -180,8 +195,34 @@ int table_load(Dataset *ds, const char *table, const TableOptions *topt, const I
         if (l.label_col >= 0)
             rc = dataset_set_class_names(ds, l.classes, l.n_classes, err);
     }
+    if (!rc) rc = keep_table(ds, &l, err);
     load_free(&l);
     if (rc)
         dataset_free(ds);
     return rc;
+}
+
+/* ---- the kept table ---- */
+
+int dataset_column(const Dataset *ds, const char *name)
+{
+    return ds->table ? csv_column(ds->table, name) : -1;
+}
+
+const char *dataset_value(const Dataset *ds, int i, int c)
+{
+    return csv_cell(ds->table, i, c);
+}
+
+int dataset_line(const Dataset *ds, int i)
+{
+    return ds->table && i < ds->table->rows ? ds->table->lines[i] : 0;
+}
+
+void dataset_columns(const Dataset *ds, char *out, size_t size)
+{
+    if (ds->table)
+        csv_names(ds->table, out, size);
+    else if (size)
+        out[0] = '\0';
 }
