@@ -13,19 +13,12 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "analysis/readout.h"
+#include "clock.h"
 #include "rng.h"
 
 enum { FACTORS = 40, SHARED = 10 };
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* A standard normal draw (Box-Muller; one of the pair is enough here). */
 static double normal(uint64_t *rng)
@@ -67,25 +60,25 @@ int main(int argc, char **argv)
     ReadoutFit o = {.splits = 5, .seed = 1, .components = 25, .train_fraction = 0.8, .pls = 1};
     printf("Readout: %d images, %d layers of %d units, %d neurons, PLS with %ld components, "
            "%ld splits\n", n, layers, p, q, o.components, o.splits);
-    double start = now(), total = 0;
+    double start = clock_seconds(), total = 0;
     for (int l = 0; l < layers; l++) {
         mix(Z, n, FACTORS, p, 1.0 + l, &rng, X); /* the layers noisier and noisier */
-        double t = now();
+        double t = clock_seconds();
         size_t undefined;
         Err err = {""};
         if (readout_score(&o, X, n, p, Y, q, scores, &undefined, &err) != CLRUN_OK) {
             fprintf(stderr, "readout_bench: %s\n", err.msg);
             return 1;
         }
-        total += now() - t;
+        total += clock_seconds() - t;
         double m = 0;
         for (int s = 0; s < o.splits; s++)
             m += scores[s] / (double)o.splits;
-        printf("layer %d of %d: median r %.3f, %.1f s\n", l + 1, layers, m, now() - t);
+        printf("layer %d of %d: median r %.3f, %.1f s\n", l + 1, layers, m, clock_seconds() - t);
         fflush(stdout);
     }
     printf("Readout step: %.1f s fitting and scoring (%.1f s with making the data)\n", total,
-           now() - start);
+           clock_seconds() - start);
     free(Z), free(X), free(Y);
     return 0;
 }

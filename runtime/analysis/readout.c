@@ -13,15 +13,15 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "analysis/readout.h"
 
 #include "analysis/analysis.h"
 #include "analysis/items.h"
-#include "io/csv.h"
 #include "analysis/stats.h"
+#include "clock.h"
+#include "io/csv.h"
 #include "io/npy.h"
 #include "plot.h"
 #include "rng.h"
@@ -331,13 +331,6 @@ static int write_results(const Readout *r, AnalysisContext *ctx, int items, cons
     return rc;
 }
 
-static double seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static double mean_of(const double *x, long n)
 {
     double m = 0;
@@ -368,13 +361,13 @@ static int readout_run(Analysis *a, AnalysisContext *ctx, Err *err)
                r->layers[l]->name, l + 1, r->n_layers, it.n, r->fit.splits);
         fflush(stdout);
         size_t undefined = 0;
-        double started = seconds();
+        double started = clock_seconds();
         rc = readout_score(&r->fit, layers[l].out, it.n, layers[l].p, Y, q,
                            scores + l * r->fit.splits, &undefined, err);
         if (!rc)
             printf("Analysis readout: layer %s: median r %.3f (the mean over splits), %.1f s\n",
                    r->layers[l]->name, mean_of(scores + l * r->fit.splits, r->fit.splits),
-                   seconds() - started);
+                   clock_seconds() - started);
         if (!rc && undefined)
             printf("Analysis readout: layer %s: %zu target unit%s left out of the median: r is "
                    "undefined (the unit or its prediction is constant on the test items)\n",
