@@ -2,6 +2,7 @@
  * over one training step's schedule written here from the layers' meaning,
  * and training with the plan against training without it, bit for bit. */
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,6 +278,45 @@ START_TEST(arenas_hold_whole_tensors)
 }
 END_TEST
 
+/* `clrun summary --batch N` prints the plan's bytes before the layer table,
+ * which still ends in the parameter count; a batch that is not a whole
+ * number from 1 is refused, naming the option. */
+START_TEST(summary_prints_the_planned_memory)
+{
+    Err err = {""};
+    SpecNode *root = spec_load("models/resnet18-cifar.yaml", &err);
+    ck_assert_msg(root != NULL, "%s", err.msg);
+    Graph g;
+    memset(&g, 0, sizeof g);
+    ck_assert_ok(graph_build(&g, root, &err), err);
+    MemPlan p;
+    ck_assert_ok(memplan_build(&p, &g, 128, 128, 0, &err), err);
+    char out[16384];
+    ck_assert_int_eq(clrun("summary experiments/cs375-resnet18.yaml --batch 128", out, sizeof out),
+                     0);
+    const char *line = strstr(out, "activations and gradients, planned");
+    double mib = 0;
+    ck_assert_msg(strstr(out, "batches of 128") && line &&
+                  sscanf(line + strlen("activations and gradients, planned"), "%lf", &mib) == 1,
+                  "no planned memory in: %.300s", out);
+    ck_assert_msg(fabs(mib - p.total / 1048576.0) <= 0.05, "summary says %.1f MiB, the plan %zu bytes",
+                  mib, p.total);
+    const char *total = strstr(out, "Total params: 11,173,962\n");
+    ck_assert_msg(total && strcmp(total, "Total params: 11,173,962\n") == 0,
+                  "the last line is not the parameter count");
+    static const char *const bad[] = {"0", "x", "-3", "12x"};
+    for (int i = 0; i < 4; i++) {
+        char args[128];
+        snprintf(args, sizeof args, "summary experiments/quickstart.yaml --batch %s", bad[i]);
+        ck_assert_int_eq(clrun(args, out, sizeof out), 2);
+        ck_assert_msg(strstr(out, "--batch") && strstr(out, bad[i]), "%.300s", out);
+    }
+    memplan_free(&p);
+    graph_free(&g);
+    spec_free(root);
+}
+END_TEST
+
 /* ---- training with and without the plan ---- */
 
 /* Weights and checkpoint after training `args` with CLRUN_MEMPLAN=0 and with
@@ -321,6 +361,7 @@ Suite *memplan_suite(void)
     tcase_add_loop_test(tc, plan_covers_the_walk_and_packs_to_its_peak, 0,
                         (int)(sizeof planned / sizeof planned[0]));
     tcase_add_test(tc, arenas_hold_whole_tensors);
+    tcase_add_test(tc, summary_prints_the_planned_memory);
     suite_add_tcase(s, tc);
     TCase *train = tcase_create("train");
     tcase_set_timeout(train, 600);
