@@ -257,7 +257,8 @@ def measure(name, peers, args, cifar):
                 speed = clrun_speed(workload.MODELS[name], images, args, cifar) if peer is None \
                     else peer_speed(peer, threads, name, images, args, cifar)
                 best[key] = max(best.get(key, 0.0), speed)
-                PEAKS.setdefault(name, {})[key] = max(PEAKS[name].get(key, 0.0), LAST_PEAK[0])
+                peaks = PEAKS.setdefault(name, {})
+                peaks[key] = max(peaks.get(key, 0.0), LAST_PEAK[0])
                 said = fmt(speed) + " img/s"
             except RunError as e:
                 notes[key] = said = str(e)

@@ -284,13 +284,21 @@ int graph_build(Graph *g, SpecNode *model, Err *err)
 
 /* ---- buffers on the device ---- */
 
-int graph_buffer(Graph *g, size_t floats, const char *what, cl_mem *out, Err *err)
+/* Room in g->owned for one more buffer. */
+static int grow_owned(Graph *g, Err *err)
 {
     cl_mem *grown = realloc(g->owned, (size_t)(g->n_owned + 1) * sizeof *grown);
     if (!grown)
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
     g->owned = grown;
-    int rc = dev_alloc(g->dev, floats * sizeof(float), what, out, err);
+    return CLRUN_OK;
+}
+
+int graph_buffer(Graph *g, size_t floats, const char *what, cl_mem *out, Err *err)
+{
+    int rc = grow_owned(g, err);
+    if (!rc)
+        rc = dev_alloc(g->dev, floats * sizeof(float), what, out, err);
     if (!rc)
         g->owned[g->n_owned++] = *out;
     return rc;
@@ -329,9 +337,8 @@ void graph_want_scratch(Graph *g, int slot, size_t floats)
         g->scratch_floats[slot] = floats;
 }
 
-int graph_input_grad_shared(const Graph *g, const Node *n, int i)
+int graph_input_grad_shared(const Node *n, int i)
 {
-    (void)g;
     const Node *in = n->inputs[i];
     int claimed = 0; /* has an earlier consumer already taken in->grad? */
     for (const Node *m = in + 1; m < n && !claimed; m++)
@@ -345,16 +352,15 @@ int graph_input_grad_shared(const Graph *g, const Node *n, int i)
 /* A planned tensor as a sub-buffer of its arena (memplan.h). */
 static int planned_buffer(Graph *g, const MemTensor *t, const char *what, cl_mem *out, Err *err)
 {
-    cl_mem *grown = realloc(g->owned, (size_t)(g->n_owned + 1) * sizeof *grown);
-    if (!grown)
-        return err_set(err, CLRUN_ERUNTIME, "out of memory");
-    g->owned = grown;
+    int rc = grow_owned(g, err);
+    if (rc)
+        return rc;
     size_t arena = g->mem->cap ? t->offset / g->mem->cap : 0;
     cl_buffer_region region = {t->offset - arena * g->mem->cap, t->bytes};
     cl_int cle;
     *out = clCreateSubBuffer(g->arenas[arena], CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION,
                              &region, &cle);
-    int rc = dev_check(cle, "clCreateSubBuffer", what, err);
+    rc = dev_check(cle, "clCreateSubBuffer", what, err);
     if (!rc)
         g->owned[g->n_owned++] = *out;
     return rc;
@@ -380,7 +386,7 @@ static int wire_input_grads(Graph *g, Node *n, Err *err)
 {
     for (int i = 0; i < n->n_inputs; i++) {
         Node *in = n->inputs[i];
-        if (!in->grad || !graph_input_grad_shared(g, n, i)) {
+        if (!in->grad || !graph_input_grad_shared(n, i)) {
             n->in_grad[i] = in->grad;
             continue;
         }

@@ -193,7 +193,7 @@ int graph_write_tensor(Graph *g, const Param *p, const StFile *f, const char *na
 /* Whether input i of n sends its gradient to a buffer of its own, added into
  * the input's gradient later, because an earlier consumer (or an earlier
  * slot of n) writes that gradient itself. */
-int graph_input_grad_shared(const Graph *g, const Node *n, int i);
+int graph_input_grad_shared(const Node *n, int i);
 /* Declares a parameter named "<node>.<suffix>". */
 int graph_add_param(Graph *g, Node *n, const char *suffix, int ndim, const long *dims,
                     ParamInit init, Err *err);

@@ -133,7 +133,7 @@ static int extra_tensors(MemPlan *p, const Graph *g, int c, int batch, Err *err)
     int rc = CLRUN_OK;
     for (int j = 0; j < n->n_inputs && !rc; j++) {
         int in = (int)(n->inputs[j] - g->nodes);
-        if (root_of(g, in) == 0 || !graph_input_grad_shared(g, n, j))
+        if (root_of(g, in) == 0 || !graph_input_grad_shared(n, j))
             continue;
         Uses u = {c, end_step(g), -1, 0};
         int first = memplan_backward_step(g, c);
