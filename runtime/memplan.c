@@ -104,8 +104,9 @@ static size_t node_bytes(const Graph *g, int i, int batch)
 
 /* Node i's output and gradient. Its gradient is written whole (never added
  * to) by the backward of its first consumer, which runs last of them; the
- * later consumers write buffers of their own (extra_tensors). A node nothing
- * reads keeps its buffers for the whole step. */
+ * later consumers write buffers of their own (extra_tensors). A gradient
+ * nothing writes (a layer nothing reads, not the output) is kept for the
+ * whole step, as a buffer of its own would be. */
 static int node_tensors(MemPlan *p, const Graph *g, int i, int batch, Err *err)
 {
     const Node *n = &g->nodes[i];
