@@ -106,6 +106,63 @@ def run(cmd, limit, env=None):
     return out.stdout
 
 
+# ---- peak resident memory ----
+
+PEAKS = {}  # PEAKS[model][run label]: the largest peak RSS of its rounds, MiB
+LAST_PEAK = [0.0]  # run_peak's last run's, MiB
+
+
+def run_peak(cmd, limit, env=None):
+    """run(), keeping the run's peak resident set size in LAST_PEAK: from
+    wait4's rusage, the process itself (a worker's threads included, not its
+    own children; neither clrun nor the workers start any)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        try:
+            p = subprocess.Popen(cmd, stdout=out, stderr=err, text=True,
+                                 env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1", **(env or {})))
+        except OSError as e:
+            raise RunError(str(e)) from None
+        deadline = time.monotonic() + limit
+        while True:
+            pid, status, usage = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                p.kill()
+                os.wait4(p.pid, 0)
+                raise RunError("passed the time limit of %d s" % limit)
+            time.sleep(0.05)
+        p.returncode = os.waitstatus_to_exitcode(status)  # Popen must not wait for it again
+        LAST_PEAK[0] = usage.ru_maxrss / 1024.0  # kilobytes on Linux
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if p.returncode != 0:
+        lines = (stderr or stdout).strip().splitlines() or ["no output"]
+        raise RunError("exit %d: %s" % (p.returncode, lines[-1][:160]))
+    return stdout
+
+
+def print_memory(names, best):
+    """Per model: clrun's peak RSS, the fastest anchor's and the leanest
+    anchor's, and clrun's over each."""
+    print("\nPeak resident memory, MiB, the largest of the rounds (wait4's ru_maxrss)")
+    print("%-14s %8s  %-16s %8s %7s  %-16s %8s %7s" % (
+        "model", "clrun", "fastest anchor", "MiB", "clrun/", "leanest anchor", "MiB", "clrun/"))
+    for n in names:
+        peaks = PEAKS.get(n, {})
+        ours = peaks.get("clrun")
+        anchors = {k: v for k, v in best[n].items() if k != "clrun" and k in peaks}
+        fast = max(anchors, key=anchors.get) if anchors else None
+        lean = min(anchors, key=lambda k: peaks[k]) if anchors else None
+        cells = []
+        for a in (fast, lean):
+            cells += [a or "none", "%.0f" % peaks[a] if a else "-",
+                      "%.2fx" % (ours / peaks[a]) if a and ours else "-"]
+        print("%-14s %8s  %-16s %8s %7s  %-16s %8s %7s" % (
+            (n, "%.0f" % ours if ours else "-") + tuple(cells)))
+
+
 # ---- clrun ----
 
 def clrun_experiment(path, work, images, data):
@@ -128,7 +185,7 @@ def clrun_speed(work, images, args, cifar):
         if args.device:
             cmd += ["--device", args.device]
         # CIFAR-10 is looked for under $CLRUN_ROOT/data/cifar10
-        run(cmd, work.limit, {"CLRUN_ROOT": cifar} if work.data == "cifar10" else None)
+        run_peak(cmd, work.limit, {"CLRUN_ROOT": cifar} if work.data == "cifar10" else None)
         with open(os.path.join(tmp, "run", "history.csv")) as f:
             rows = list(csv.DictReader(f))[1:]
     return len(rows) * images / sum(images / float(r["images_per_s"]) for r in rows)
@@ -141,7 +198,7 @@ def peer_speed(peer, threads, name, images, args, cifar):
     cmd = [peer.python, os.path.join(HERE, peer.worker), "--model", name, "--images",
            str(images), "--timed", str(images * work.epochs), "--data", args.data,
            "--cifar", cifar] + (["--threads", str(threads)] if threads else [])
-    return float(run(cmd, work.limit, peer.env).split()[0])
+    return float(run_peak(cmd, work.limit, peer.env).split()[0])
 
 
 def probe(peer):
@@ -170,7 +227,7 @@ def check_architectures(names):
         work = workload.MODELS[n]
         ours = workload.count(work.layers, work.input)[0]
         summary = run([CLRUN, "summary", os.path.join(ROOT, work.yaml)], 60).split()
-        if int(summary[-1]) != ours:
+        if int(summary[-1].replace(",", "")) != ours:  # "Total params: 21,840"
             sys.exit("bench: %s: workload.py's layers have %d parameters, clrun summary %s says "
                      "%s" % (n, ours, work.yaml, summary[-1]))
 
@@ -202,6 +259,8 @@ def measure(name, peers, args, cifar):
                 speed = clrun_speed(workload.MODELS[name], images, args, cifar) if peer is None \
                     else peer_speed(peer, threads, name, images, args, cifar)
                 best[key] = max(best.get(key, 0.0), speed)
+                peaks = PEAKS.setdefault(name, {})
+                peaks[key] = max(peaks.get(key, 0.0), LAST_PEAK[0])
                 said = fmt(speed) + " img/s"
             except RunError as e:
                 notes[key] = said = str(e)
@@ -337,6 +396,7 @@ def main():
     print("\nSingle-precision GEMM peak here (a 1024^3 product, before and after the runs): "
           "%.1f GFLOP/s (%s)" % (peak, where))
     print_summary(names, best, peak)
+    print_memory(names, best)
     print("\nbench: %d round%s in %.1f min" % (args.rounds, "s" if args.rounds > 1 else "",
                                               (time.perf_counter() - started) / 60))
     if any("clrun" in notes[n] for n in names):

@@ -21,7 +21,7 @@
 static const char usage[] =
     "usage:\n"
     "  clrun devices                        list OpenCL platforms and devices\n"
-    "  clrun summary FILE.yaml [KEY=VALUE ...] [--tensors]\n"
+    "  clrun summary FILE.yaml [KEY=VALUE ...] [--tensors] [--batch N]\n"
     "                                       layer table of a model or experiment\n"
     "  clrun run EXP.yaml [KEY=VALUE ...] [--device SPEC] [--out DIR] [--weights FILE]\n"
     "                 [--profile] [--kernels cpu|gpu] [--trace-launches FILE]\n"
@@ -54,11 +54,12 @@ static const struct {
     {"devices", "usage: clrun devices\n"
                 "Lists every OpenCL device as \"P:D  TYPE  NAME  (PLATFORM, driver DRIVER,\n"
                 "kernels PLAN)\"; P:D is what --device and $CLRUN_DEVICE take.\n"},
-    {"summary", "usage: clrun summary FILE.yaml [KEY=VALUE ...] [--tensors]\n"
+    {"summary", "usage: clrun summary FILE.yaml [KEY=VALUE ...] [--tensors] [--batch N]\n"
                 "The layer table of a model or experiment: each layer's type, output shape and\n"
                 "parameters; the last line is \"Total params: N\". --tensors lists every\n"
                 "parameter tensor first, with its PyTorch name and shape, and the trainable\n"
-                "and non-trainable counts.\n"},
+                "and non-trainable counts. --batch N first prints the device memory that\n"
+                "training in batches of N is planned to take.\n"},
     {"run", "usage: clrun run EXP.yaml [KEY=VALUE ...] [--device SPEC] [--out DIR]\n"
             "                 [--weights FILE] [--profile] [--kernels cpu|gpu]\n"
             "                 [--trace-launches FILE] [--overwrite]\n"
@@ -133,6 +134,7 @@ typedef struct {
     const char *kernels;        /* --kernels: the same as $CLRUN_KERNELS */
     const char *trace;          /* --trace-launches: the same as $CLRUN_TRACE_LAUNCHES */
     int tensors;                /* summary --tensors */
+    const char *batch;          /* summary --batch N */
     const char *split;          /* evaluate --split */
     char **paths;               /* predict: the images or folders after the file */
     int n_paths, invert;        /* predict --invert */
@@ -178,6 +180,7 @@ static int find_option(Args *a, const char *arg, size_t len, int cmd, const char
         {"--kernels", OPT_RUN | OPT_SWEEP | OPT_EVALUATE | OPT_PREDICT, &a->kernels, NULL},
         {"--trace-launches", OPT_RUN, &a->trace, NULL},
         {"--tensors", OPT_SUMMARY, NULL, &a->tensors},
+        {"--batch", OPT_SUMMARY, &a->batch, NULL},
     };
     for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
         if ((options[i].cmds & cmd) && strlen(options[i].name) == len &&
@@ -258,8 +261,15 @@ static int cmd_summary(Args *a, Err *err)
     Experiment e;
     Graph g;
     memset(&g, 0, sizeof g);
+    char *end = NULL;
+    long batch = a->batch ? strtol(a->batch, &end, 10) : 0;
+    if (a->batch && (*end || batch < 1 || batch > INT_MAX))
+        return err_set(err, CLRUN_EINPUT, "--batch takes a whole number of examples from 1, "
+                       "got '%s'", a->batch);
     int rc = experiment_load(&e, a->file, a->overrides, a->n_overrides, err);
     if (!rc) rc = graph_build(&g, e.model, err);
+    if (!rc && batch)
+        rc = memplan_summary(&g, (int)batch, stdout, err);
     if (!rc && a->tensors)
         graph_summary_tensors(&g, stdout);
     if (!rc)

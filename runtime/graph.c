@@ -284,13 +284,21 @@ int graph_build(Graph *g, SpecNode *model, Err *err)
 
 /* ---- buffers on the device ---- */
 
-int graph_buffer(Graph *g, size_t floats, const char *what, cl_mem *out, Err *err)
+/* Room in g->owned for one more buffer. */
+static int grow_owned(Graph *g, Err *err)
 {
     cl_mem *grown = realloc(g->owned, (size_t)(g->n_owned + 1) * sizeof *grown);
     if (!grown)
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
     g->owned = grown;
-    int rc = dev_alloc(g->dev, floats * sizeof(float), what, out, err);
+    return CLRUN_OK;
+}
+
+int graph_buffer(Graph *g, size_t floats, const char *what, cl_mem *out, Err *err)
+{
+    int rc = grow_owned(g, err);
+    if (!rc)
+        rc = dev_alloc(g->dev, floats * sizeof(float), what, out, err);
     if (!rc)
         g->owned[g->n_owned++] = *out;
     return rc;
@@ -329,18 +337,56 @@ void graph_want_scratch(Graph *g, int slot, size_t floats)
         g->scratch_floats[slot] = floats;
 }
 
+int graph_input_grad_shared(const Node *n, int i)
+{
+    const Node *in = n->inputs[i];
+    int claimed = 0; /* has an earlier consumer already taken in->grad? */
+    for (const Node *m = in + 1; m < n && !claimed; m++)
+        for (int j = 0; j < m->n_inputs; j++)
+            claimed |= m->inputs[j] == in;
+    for (int j = 0; j < i; j++)
+        claimed |= n->inputs[j] == in;
+    return claimed;
+}
+
+/* A planned tensor as a sub-buffer of its arena (memplan.h). */
+static int planned_buffer(Graph *g, const MemTensor *t, const char *what, cl_mem *out, Err *err)
+{
+    int rc = grow_owned(g, err);
+    if (rc)
+        return rc;
+    size_t arena = g->mem->cap ? t->offset / g->mem->cap : 0;
+    cl_buffer_region region = {t->offset - arena * g->mem->cap, t->bytes};
+    cl_int cle;
+    *out = clCreateSubBuffer(g->arenas[arena], CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION,
+                             &region, &cle);
+    rc = dev_check(cle, "clCreateSubBuffer", what, err);
+    if (!rc)
+        g->owned[g->n_owned++] = *out;
+    return rc;
+}
+
+/* The buffer of a node's output or gradient (kind, node; consumer and slot
+ * for MEM_EXTRA_GRAD): planned, or one of its own without a plan. */
+static int tensor_buffer(Graph *g, MemKind kind, const Node *n, const Node *consumer, int slot,
+                         const char *what, cl_mem *out, Err *err)
+{
+    if (!g->mem)
+        return graph_buffer(g, (size_t)g->max_batch * (size_t)shape_size(n->out_shape), what, out,
+                            err);
+    const MemTensor *t = memplan_find(g->mem, kind, (int)(n - g->nodes),
+                                      consumer ? (int)(consumer - g->nodes) : 0, slot);
+    if (!t)
+        return err_set(err, CLRUN_ERUNTIME, "%s: not in the memory plan", what);
+    return planned_buffer(g, t, what, out, err);
+}
+
 /* Points each input slot of n at the buffer its backward writes (see Node). */
 static int wire_input_grads(Graph *g, Node *n, Err *err)
 {
     for (int i = 0; i < n->n_inputs; i++) {
         Node *in = n->inputs[i];
-        int claimed = 0; /* has an earlier consumer already taken in->grad? */
-        for (Node *m = in + 1; m < n && !claimed; m++)
-            for (int j = 0; j < m->n_inputs; j++)
-                claimed |= m->inputs[j] == in;
-        for (int j = 0; j < i; j++)
-            claimed |= n->inputs[j] == in;
-        if (!in->grad || !claimed) {
+        if (!in->grad || !graph_input_grad_shared(n, i)) {
             n->in_grad[i] = in->grad;
             continue;
         }
@@ -348,8 +394,8 @@ static int wire_input_grads(Graph *g, Node *n, Err *err)
         if (!grown)
             return err_set(err, CLRUN_ERUNTIME, "out of memory");
         in->extra_grads = grown;
-        int rc = graph_buffer(g, (size_t)g->max_batch * (size_t)shape_size(in->out_shape),
-                              "gradients of a layer used twice", &n->in_grad[i], err);
+        int rc = tensor_buffer(g, MEM_EXTRA_GRAD, in, n, i, "gradients of a layer used twice",
+                               &n->in_grad[i], err);
         if (rc)
             return rc;
         in->extra_grads[in->n_extra_grads++] = n->in_grad[i];
@@ -364,12 +410,40 @@ static int setup_node(Graph *g, Node *n, Err *err)
         rc = n->type->setup(n, g, err);
     if (rc || n->out)
         return rc;
-    size_t floats = (size_t)g->max_batch * (size_t)shape_size(n->out_shape);
     char what[128];
     snprintf(what, sizeof what, "activations of layer '%s'", n->name);
-    rc = graph_buffer(g, floats, what, &n->out, err);
+    rc = tensor_buffer(g, MEM_OUT, n, NULL, 0, what, &n->out, err);
     snprintf(what, sizeof what, "gradients of layer '%s'", n->name);
-    return rc ? rc : graph_buffer(g, floats, what, &n->grad, err);
+    return rc ? rc : tensor_buffer(g, MEM_GRAD, n, NULL, 0, what, &n->grad, err);
+}
+
+/* The plan for batches of max_batch, and its arenas: offsets aligned as the
+ * device wants sub-buffers' (CL_DEVICE_MEM_BASE_ADDR_ALIGN, in bits), an
+ * arena at most the device's largest buffer. */
+static int plan_memory(Graph *g, Err *err)
+{
+    cl_uint align_bits = 0;
+    int rc = dev_check(clGetDeviceInfo(g->dev->id, CL_DEVICE_MEM_BASE_ADDR_ALIGN,
+                                       sizeof align_bits, &align_bits, NULL),
+                       "clGetDeviceInfo", "CL_DEVICE_MEM_BASE_ADDR_ALIGN", err);
+    size_t align = align_bits >= 8 ? align_bits / 8 : 4;
+    if (!rc && !(g->mem = calloc(1, sizeof *g->mem)))
+        rc = err_set(err, CLRUN_ERUNTIME, "out of memory");
+    if (!rc)
+        rc = memplan_build(g->mem, g, g->max_batch, align, (size_t)g->dev->max_alloc, err);
+    if (rc)
+        return rc;
+    size_t cap = g->mem->cap ? g->mem->cap : g->mem->total;
+    g->n_arenas = g->mem->total ? (int)((g->mem->total + cap - 1) / cap) : 0;
+    if (!(g->arenas = calloc((size_t)(g->n_arenas ? g->n_arenas : 1), sizeof *g->arenas)))
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    for (int k = 0; k < g->n_arenas && !rc; k++) {
+        size_t bytes = g->mem->total - (size_t)k * cap < cap ? g->mem->total - (size_t)k * cap : cap;
+        rc = graph_buffer(g, (bytes + sizeof(float) - 1) / sizeof(float),
+                          "activations and gradients (the memory plan's arena)", &g->arenas[k],
+                          err);
+    }
+    return rc;
 }
 
 int graph_setup(Graph *g, Device *dev, int max_batch, uint64_t seed, Err *err)
@@ -382,6 +456,8 @@ int graph_setup(Graph *g, Device *dev, int max_batch, uint64_t seed, Err *err)
     if (!rc)
         rc = graph_buffer(g, (size_t)max_batch * (size_t)shape_size(g->nodes[0].out_shape),
                           "input batch", &g->nodes[0].out, err);
+    if (!rc && memplan_enabled())
+        rc = plan_memory(g, err);
     for (int i = 1; i < g->n_nodes && !rc; i++)
         rc = setup_node(g, &g->nodes[i], err);
     for (int i = 0; i < SCRATCH_SLOTS && !rc; i++)
@@ -397,8 +473,12 @@ int graph_setup(Graph *g, Device *dev, int max_batch, uint64_t seed, Err *err)
 
 void graph_free(Graph *g)
 {
-    for (int i = 0; i < g->n_owned; i++)
+    for (int i = g->n_owned - 1; i >= 0; i--) /* sub-buffers before their arenas */
         clReleaseMemObject(g->owned[i]);
+    if (g->mem)
+        memplan_free(g->mem);
+    free(g->mem);
+    free(g->arenas);
     for (int i = 0; i < g->n_nodes; i++) {
         free(g->nodes[i].state);
         free(g->nodes[i].extra_grads);
@@ -480,7 +560,12 @@ static int check_grads(Graph *g, int i, Err *err)
 
 int graph_forward(Graph *g, Err *err)
 {
-    for (int i = 1; i < g->n_nodes; i++) {
+    return graph_forward_to(g, graph_output(g), err);
+}
+
+int graph_forward_to(Graph *g, const Node *last, Err *err)
+{
+    for (int i = 1; i <= last - g->nodes; i++) {
         Node *n = &g->nodes[i];
         dev_profile_tag(g->dev, "%s forward", n->name);
         int rc = n->type->forward ? n->type->forward(n, g, err) : CLRUN_OK;

@@ -14,6 +14,7 @@
 #include "device.h"
 #include "err.h"
 #include "io/safetensors.h"
+#include "memplan.h"
 #include "spec.h"
 
 #define SHAPE_MAX_RANK 3
@@ -82,6 +83,10 @@ typedef struct {
      * sets n->out itself shares that buffer (flatten) and gets none of its own. */
     int (*forward)(Node *n, Graph *g, Err *err);
     int (*backward)(Node *n, Graph *g, Err *err);
+    /* What backward reads and which buffers are shared, for the memory plan
+     * (MEM_READS_INPUTS | MEM_READS_OUTPUT | MEM_SHARES_INPUT, memplan.h).
+     * NULL: backward reads its inputs and its output, which is always safe. */
+    unsigned (*memory)(const Node *n);
 } LayerType;
 
 struct Node {
@@ -119,6 +124,9 @@ struct Graph {
     uint32_t step;          /* optimizer steps taken: keys dropout masks */
     cl_mem *owned;          /* every buffer, released by graph_free */
     int n_owned;
+    MemPlan *mem;           /* where outputs and gradients live (memplan.h); NULL: a buffer each */
+    cl_mem *arenas;         /* the plan's buffers, which the tensors are sub-buffers of */
+    int n_arenas;
     cl_mem scratch[SCRATCH_SLOTS];
     size_t scratch_floats[SCRATCH_SLOTS];
     cl_kernel add_into;     /* sums extra gradients */
@@ -152,6 +160,11 @@ void graph_free(Graph *g);
 /* Enqueue the passes for g->batch examples already in nodes[0].out; backward
  * expects the last node's grad to hold dLoss/dOutput. */
 int graph_forward(Graph *g, Err *err);
+/* Forward up to and including `last`, whose output then holds the batch's:
+ * under the memory plan a layer's output may share memory with tensors
+ * computed after it, so read a layer's output only after this (or after a
+ * whole forward, for the last layer). */
+int graph_forward_to(Graph *g, const Node *last, Err *err);
 int graph_backward(Graph *g, Err *err);
 
 Node *graph_output(Graph *g);
@@ -177,6 +190,10 @@ int graph_write_tensor(Graph *g, const Param *p, const StFile *f, const char *na
 
 /* ---- for layer implementations ---- */
 
+/* Whether input i of n sends its gradient to a buffer of its own, added into
+ * the input's gradient later, because an earlier consumer (or an earlier
+ * slot of n) writes that gradient itself. */
+int graph_input_grad_shared(const Node *n, int i);
 /* Declares a parameter named "<node>.<suffix>". */
 int graph_add_param(Graph *g, Node *n, const char *suffix, int ndim, const long *dims,
                     ParamInit init, Err *err);

@@ -6,13 +6,22 @@
 #include <unistd.h>
 
 /* Parameters and their gradients, plus up to two optimizer states (Adam's
- * moments), and each layer's activations and gradients for a whole batch. */
+ * moments), and each layer's activations and gradients for a whole batch:
+ * as the memory plan places them, or a buffer each without it. */
 static double bytes_needed(const Graph *g, int max_batch)
 {
     double floats = 4.0 * (double)(graph_param_count(g, 1) + graph_param_count(g, 0));
-    for (int i = 0; i < g->n_nodes; i++)
-        floats += 2.0 * max_batch * (double)shape_size(g->nodes[i].out_shape);
-    return floats * sizeof(float);
+    double tensors = 0;
+    MemPlan plan;
+    Err ignored;
+    if (memplan_enabled() && memplan_build(&plan, g, max_batch, 1, 0, &ignored) == CLRUN_OK) {
+        tensors = (double)plan.total;
+        memplan_free(&plan);
+    } else {
+        for (int i = 0; i < g->n_nodes; i++)
+            tensors += 2.0 * max_batch * (double)shape_size(g->nodes[i].out_shape) * sizeof(float);
+    }
+    return floats * sizeof(float) + tensors;
 }
 
 /* The process's address space in use now, from /proc/self/statm; 0 if unknown. */

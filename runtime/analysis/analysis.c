@@ -213,7 +213,7 @@ int analysis_activations(AnalysisContext *ctx, Feed *split, int n, Node *node, f
     for (int start = 0; start < n && !rc; start += g->max_batch) {
         int rows = n - start < g->max_batch ? n - start : g->max_batch;
         rc = feed_batch(split, g, start, rows, &ctx->norm, ctx->labels, err);
-        if (!rc) rc = graph_forward(g, err);
+        if (!rc) rc = graph_forward_to(g, node, err);
         if (!rc) rc = dev_read(g->dev, node->out, 0, (size_t)rows * size * sizeof(float),
                                *out + (size_t)start * size, err);
         if (!rc) rc = dev_read(g->dev, ctx->labels, 0, (size_t)rows * sizeof(int),

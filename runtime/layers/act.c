@@ -74,7 +74,15 @@ static int act_backward(Node *n, Graph *g, Err *err)
               : CLRUN_OK;
 }
 
-#define ACT_ROW(NAME) {NAME, act_layer_parse, act_infer, act_setup, act_forward, act_backward}
+/* Backward needs only the output: the input may go once forward is past. */
+static unsigned act_memory(const Node *n)
+{
+    (void)n;
+    return MEM_READS_OUTPUT;
+}
+
+#define ACT_ROW(NAME) \
+    {NAME, act_layer_parse, act_infer, act_setup, act_forward, act_backward, act_memory}
 
 const LayerType layer_relu = ACT_ROW("relu");
 const LayerType layer_sigmoid = ACT_ROW("sigmoid");

@@ -59,4 +59,11 @@ static int add_backward(Node *n, Graph *g, Err *err)
     return rc;
 }
 
-const LayerType layer_add = {"add", NULL, add_infer, NULL, add_forward, add_backward};
+/* Backward copies the output's gradient: it reads no values. */
+static unsigned add_memory(const Node *n)
+{
+    (void)n;
+    return 0;
+}
+
+const LayerType layer_add = {"add", NULL, add_infer, NULL, add_forward, add_backward, add_memory};

@@ -176,5 +176,12 @@ static int bn_backward(Node *n, Graph *g, Err *err)
     return bn_map(n, g, b->bwd, back, (int)(sizeof back / sizeof back[0]), err);
 }
 
+/* Backward reads the input and the statistics forward kept, not the output. */
+static unsigned bn_memory(const Node *n)
+{
+    (void)n;
+    return MEM_READS_INPUTS;
+}
+
 const LayerType layer_batchnorm = {"batchnorm", bn_parse, bn_infer, bn_setup, bn_forward,
-                                   bn_backward};
+                                   bn_backward, bn_memory};

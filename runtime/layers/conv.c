@@ -423,5 +423,12 @@ static int conv_backward(Node *n, Graph *g, Err *err)
     return rc || !dx ? rc : input_grad(n, g, &s, col, dx, err);
 }
 
+/* dW needs the input; act' is taken from the output. */
+static unsigned conv_memory(const Node *n)
+{
+    const Conv *c = n->state;
+    return MEM_READS_INPUTS | (c->act != ACT_LINEAR ? MEM_READS_OUTPUT : 0);
+}
+
 const LayerType layer_conv2d = {"conv2d", conv_parse, conv_infer, conv_setup, conv_forward,
-                                conv_backward};
+                                conv_backward, conv_memory};

@@ -106,5 +106,12 @@ static int dense_backward(Node *n, Graph *g, Err *err)
     return rc;
 }
 
+/* dW needs the input; act' (and softmax's) is taken from the output. */
+static unsigned dense_memory(const Node *n)
+{
+    const Dense *d = n->state;
+    return MEM_READS_INPUTS | (d->act != ACT_LINEAR ? MEM_READS_OUTPUT : 0);
+}
+
 const LayerType layer_dense = {"dense", dense_parse, dense_infer, dense_setup, dense_forward,
-                               dense_backward};
+                               dense_backward, dense_memory};

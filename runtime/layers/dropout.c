@@ -86,7 +86,14 @@ static int dropout_backward(Node *n, Graph *g, Err *err)
     return dx ? dropout_run(n, g, n->grad, dx, err) : CLRUN_OK;
 }
 
+/* Backward recomputes the masks: it reads no values. */
+static unsigned dropout_memory(const Node *n)
+{
+    (void)n;
+    return 0;
+}
+
 const LayerType layer_dropout = {"dropout", dropout_parse, dropout_infer, dropout_setup,
-                                 dropout_forward, dropout_backward};
+                                 dropout_forward, dropout_backward, dropout_memory};
 const LayerType layer_dropout2d = {"dropout2d", dropout_parse, dropout2d_infer, dropout_setup,
-                                   dropout_forward, dropout_backward};
+                                   dropout_forward, dropout_backward, dropout_memory};

@@ -20,4 +20,11 @@ static int flatten_setup(Node *n, Graph *g, Err *err)
     return CLRUN_OK;
 }
 
-const LayerType layer_flatten = {"flatten", NULL, flatten_infer, flatten_setup, NULL, NULL};
+static unsigned flatten_memory(const Node *n)
+{
+    (void)n;
+    return MEM_SHARES_INPUT;
+}
+
+const LayerType layer_flatten = {"flatten", NULL, flatten_infer, flatten_setup, NULL, NULL,
+                                 flatten_memory};

@@ -11,6 +11,9 @@
 
 /* The row for a type name, or NULL. */
 const LayerType *layer_find(const char *name);
+/* n's LayerType.memory flags (memplan.h), the safe ones where it has none;
+ * 0 for the input. */
+unsigned layer_memory(const Node *n);
 /* "conv2d, maxpool2d, ..." for messages. */
 void layer_names(char *buf, size_t size);
 

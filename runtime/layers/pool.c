@@ -178,9 +178,17 @@ static int pool_backward(Node *n, Graph *g, Err *err)
     return rc ? rc : pool_launch(n, g, p->bwd, n->grad, dx, p->geom.ow, p->geom.oh, err);
 }
 
+/* Backward reads no values: max pooling keeps its winners' indices (argmax),
+ * average pooling needs none. */
+static unsigned pool_memory(const Node *n)
+{
+    (void)n;
+    return 0;
+}
+
 const LayerType layer_maxpool2d = {"maxpool2d", maxpool_parse, pool_infer, pool_setup,
-                                   pool_forward, pool_backward};
+                                   pool_forward, pool_backward, pool_memory};
 const LayerType layer_avgpool2d = {"avgpool2d", avgpool_parse, pool_infer, pool_setup,
-                                   pool_forward, pool_backward};
+                                   pool_forward, pool_backward, pool_memory};
 const LayerType layer_global_avgpool = {"global_avgpool", global_parse, global_infer, pool_setup,
-                                        pool_forward, pool_backward};
+                                        pool_forward, pool_backward, pool_memory};

@@ -90,7 +90,15 @@ void softmax_fuse(Node *n, cl_mem *logits, cl_mem *logits_grad)
     *logits_grad = n->in_grad[0] ? n->in_grad[0] : n->grad;
 }
 
+/* Backward is written in terms of the output. */
+static unsigned softmax_memory(const Node *n)
+{
+    (void)n;
+    return MEM_READS_OUTPUT;
+}
+
 const LayerType layer_softmax = {"softmax", softmax_parse, softmax_infer, softmax_setup,
-                                 softmax_forward, softmax_backward};
+                                 softmax_forward, softmax_backward, softmax_memory};
 const LayerType layer_log_softmax = {"log_softmax", log_softmax_parse, softmax_infer,
-                                     softmax_setup, softmax_forward, softmax_backward};
+                                     softmax_setup, softmax_forward, softmax_backward,
+                                     softmax_memory};

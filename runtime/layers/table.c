@@ -33,6 +33,13 @@ const LayerType *layer_find(const char *name)
     return NULL;
 }
 
+unsigned layer_memory(const Node *n)
+{
+    if (!n->type)
+        return 0;
+    return n->type->memory ? n->type->memory(n) : MEM_READS_INPUTS | MEM_READS_OUTPUT;
+}
+
 void layer_names(char *buf, size_t size)
 {
     size_t used = 0;
