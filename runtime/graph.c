@@ -565,7 +565,12 @@ int graph_forward(Graph *g, Err *err)
 
 int graph_forward_to(Graph *g, const Node *last, Err *err)
 {
-    for (int i = 1; i <= last - g->nodes; i++) {
+    return graph_forward_after(g, g->nodes, last, err);
+}
+
+int graph_forward_after(Graph *g, const Node *done, const Node *last, Err *err)
+{
+    for (int i = (int)(done - g->nodes) + 1; i <= last - g->nodes; i++) {
         Node *n = &g->nodes[i];
         dev_profile_tag(g->dev, "%s forward", n->name);
         int rc = n->type->forward ? n->type->forward(n, g, err) : CLRUN_OK;

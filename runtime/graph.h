@@ -165,6 +165,10 @@ int graph_forward(Graph *g, Err *err);
  * computed after it, so read a layer's output only after this (or after a
  * whole forward, for the last layer). */
 int graph_forward_to(Graph *g, const Node *last, Err *err);
+/* The forward of the nodes after done, up to last (none when last is not
+ * after done): a pass that reads several layers runs to each in turn and
+ * reads it there, before a later layer can reuse its memory. */
+int graph_forward_after(Graph *g, const Node *done, const Node *last, Err *err);
 int graph_backward(Graph *g, Err *err);
 
 Node *graph_output(Graph *g);
