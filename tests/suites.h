@@ -26,5 +26,6 @@ Suite *layers_suite(void);
 Suite *factorized_suite(void);
 Suite *bad_suite(void);
 Suite *plan_suite(void);
+Suite *features_suite(void);
 
 #endif
