@@ -177,7 +177,7 @@ def check_architectures(names, inference=()):
         work = workload.MODELS[n] if n in workload.MODELS else workload.INFERENCE[n]
         ours = workload.count(work.layers, work.input)[0]
         summary = run([CLRUN, "summary", os.path.join(ROOT, work.yaml)], 60).split()
-        if int(summary[-1]) != ours:
+        if int(summary[-1].replace(",", "")) != ours:  # "Total params: 21,840"
             sys.exit("bench: %s: workload.py's layers have %d parameters, clrun summary %s says "
                      "%s" % (n, ours, work.yaml, summary[-1]))
 

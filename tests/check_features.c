@@ -180,6 +180,21 @@ static void write_experiment(const char *dir)
     ck_assert_int_eq(fclose(f), 0);
 }
 
+/* build/test-tmp/<name> afresh, holding the image table, the experiment
+ * and the weights (whose values go to *w); returns the folder. */
+static const char *fresh_set(const char *name, Weights *w)
+{
+    static char dir[256];
+    char path[512];
+    snprintf(dir, sizeof dir, "build/test-tmp/%s", name);
+    test_fresh_dir(name);
+    write_table_set(dir);
+    write_experiment(dir);
+    snprintf(path, sizeof path, "%s/w.safetensors", dir);
+    write_weights(path, w);
+    return dir;
+}
+
 /* Two CSV files hold the same header and cells. */
 static void check_same_table(const char *got, const char *want)
 {
@@ -203,15 +218,11 @@ static void check_same_table(const char *got, const char *want)
  * --out they land in features/ beside the weights. */
 START_TEST(features_of_a_table_match_a_double_reference)
 {
-    const char *dir = "build/test-tmp/features-table";
-    test_fresh_dir("features-table");
-    write_table_set(dir);
-    write_experiment(dir);
     Weights w;
+    const char *dir = fresh_set("features-table", &w);
     char cmd[1024], out[8192], path[512];
-    snprintf(path, sizeof path, "%s/w.safetensors", dir);
-    write_weights(path, &w);
-    snprintf(cmd, sizeof cmd, "features %s/exp.yaml --weights %s --layers fc,conv,act", dir, path);
+    snprintf(cmd, sizeof cmd, "features %s/exp.yaml --weights %s/w.safetensors --layers "
+             "fc,conv,act", dir, dir);
     ck_assert_msg(clrun(cmd, out, sizeof out) == 0, "%s", out);
     ck_assert_msg(strstr(out, "Features of 7 images:"), "%s", out);
     ck_assert_msg(strstr(out, "features/conv.npy: 7 x 48 (each image's [4, 3, 4]"), "%s", out);
@@ -239,10 +250,8 @@ END_TEST
  * images; the experiment's own data are not what is written. */
 START_TEST(features_of_an_image_folder_list_path_and_label)
 {
-    const char *dir = "build/test-tmp/features-folder";
-    test_fresh_dir("features-folder");
-    write_table_set(dir);
-    write_experiment(dir);
+    Weights w;
+    const char *dir = fresh_set("features-folder", &w);
     char cmd[1024], out[8192], path[512];
     snprintf(cmd, sizeof cmd, "mkdir -p %s/pics/dog %s/pics/cat", dir, dir);
     ck_assert_int_eq(system(cmd), 0);
@@ -252,11 +261,8 @@ START_TEST(features_of_an_image_folder_list_path_and_label)
         snprintf(path, sizeof path, "%s/pics/%s", dir, files[i]);
         write_image(path, images[i]);
     }
-    Weights w;
-    snprintf(path, sizeof path, "%s/w.safetensors", dir);
-    write_weights(path, &w);
-    snprintf(cmd, sizeof cmd, "features %s/exp.yaml --weights %s --layers=fc --images %s/pics "
-             "--out=%s/out", dir, path, dir, dir);
+    snprintf(cmd, sizeof cmd, "features %s/exp.yaml --weights %s/w.safetensors --layers=fc "
+             "--images %s/pics --out=%s/out", dir, dir, dir, dir);
     ck_assert_msg(clrun(cmd, out, sizeof out) == 0, "%s", out);
     snprintf(path, sizeof path, "%s/out", dir);
     check_layer(path, "fc", 2, &w, images, 3);
@@ -321,14 +327,9 @@ static void refused(const char *dir, const char *args, const char *want)
  * would replace the experiment's table. */
 START_TEST(features_refuse_bad_input)
 {
-    const char *dir = "build/test-tmp/features-bad";
-    test_fresh_dir("features-bad");
-    write_table_set(dir);
-    write_experiment(dir);
     Weights w;
+    const char *dir = fresh_set("features-bad", &w);
     char path[512], before[2048], after[2048], args[1024];
-    snprintf(path, sizeof path, "%s/w.safetensors", dir);
-    write_weights(path, &w);
     snprintf(args, sizeof args, "--layers conv,conv9 --out %s/never", dir);
     refused(dir, args, "no layer named 'conv9' in the model tiny; its layers are conv, act, "
                        "flatten_1, fc, log_softmax_1");
@@ -364,16 +365,11 @@ END_TEST
  * row table's records, in order. */
 START_TEST(pyclrun_reads_the_features_folder)
 {
-    const char *dir = "build/test-tmp/features-py";
-    test_fresh_dir("features-py");
-    write_table_set(dir);
-    write_experiment(dir);
     Weights w;
-    char cmd[2048], out[8192], path[512];
-    snprintf(path, sizeof path, "%s/w.safetensors", dir);
-    write_weights(path, &w);
-    snprintf(cmd, sizeof cmd, "features %s/exp.yaml --weights %s --layers act,fc --out %s/f",
-             dir, path, dir);
+    const char *dir = fresh_set("features-py", &w);
+    char cmd[2048], out[8192];
+    snprintf(cmd, sizeof cmd, "features %s/exp.yaml --weights %s/w.safetensors --layers act,fc "
+             "--out %s/f", dir, dir, dir);
     ck_assert_msg(clrun(cmd, out, sizeof out) == 0, "%s", out);
     snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c \"import sys; sys.path.insert(0, 'tools'); "
              "import numpy as np, pyclrun; d = '%s/f'; "
