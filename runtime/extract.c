@@ -284,14 +284,15 @@ static void close_arrays(const ExtractJob *job, Arrays *a)
     free(a->host);
 }
 
-/* Images done, their rate and the time left: redrawn on a terminal, a line
- * every tenth of the way into a pipe or a log. */
-static void progress(Arrays *a, int done, int total)
+/* Images done (before: those done at the last call), their rate and the
+ * time left: redrawn on a terminal, a line each time a tenth of the way is
+ * passed into a pipe or a log. */
+static void progress(Arrays *a, int before, int done, int total)
 {
     double t = now() - a->started, rate = t > 0 ? done / t : 0;
     int tty = isatty(STDOUT_FILENO);
     if (done < total && (tty ? t - a->shown < 0.25
-                             : (long)done * 10 / total == (long)(done - 1) * 10 / total))
+                             : (long)done * 10 / total == (long)before * 10 / total))
         return;
     a->shown = t;
     long left = rate > 0 ? lround((total - done) / rate) : 0;
@@ -337,7 +338,7 @@ static int write_arrays(const ExtractJob *job, AnalysisContext *ctx, Feed *f, Er
         int rows = f->n - start < g->max_batch ? f->n - start : g->max_batch;
         rc = write_batch(job, ctx, f, &a, start, rows, err);
         if (!rc)
-            progress(&a, start + rows, f->n);
+            progress(&a, start, start + rows, f->n);
     }
     for (int i = 0; !rc && i < job->n_layers; i++)
         rc = file_atomic_commit(&a.files[i], err);

@@ -224,7 +224,8 @@ START_TEST(features_of_a_table_match_a_double_reference)
     snprintf(cmd, sizeof cmd, "features %s/exp.yaml --weights %s/w.safetensors --layers "
              "fc,conv,act", dir, dir);
     ck_assert_msg(clrun(cmd, out, sizeof out) == 0, "%s", out);
-    ck_assert_msg(strstr(out, "Features of 7 images:"), "%s", out);
+    ck_assert_msg(strstr(out, "Features: 3/7 images") && strstr(out, "Features: 6/7 images") &&
+                  strstr(out, "Features of 7 images:"), "no progress in a pipe: %s", out);
     ck_assert_msg(strstr(out, "features/conv.npy: 7 x 48 (each image's [4, 3, 4]"), "%s", out);
     snprintf(path, sizeof path, "%s/features", dir);
     check_layer(path, "conv", 0, &w, table_order, N_TABLE);
