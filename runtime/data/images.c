@@ -504,6 +504,8 @@ static int list_walked(ImageList *l, Walk *wk, Err *err)
         }
     l->paths = paths.names;
     l->n = paths.n;
+    for (int k = 0; k < wk->classes.n; k++) /* walk_free's loop stops at classes.n */
+        names_free(&wk->files[k]);
     if (!rc)
         take_classes(l, &wk->classes);
     return rc;
