@@ -24,6 +24,13 @@ run took over two minutes is not run again for that model (slow peers are
 measured once, at their first thread count). A peer that is not installed is
 left out, saying why.
 
+The inference row (workload.INFERENCE: ResNet-18 at 224 x 224, batch 64,
+evaluation mode) times forward passes alone: clrun through `clrun features`
+on a table of random PNGs (its rate over the batches after the first, from
+the times its progress lines arrive), each anchor on the same pixels after
+a batch of warm-up (two for tinygrad's TinyJit); its rounds and lines are the
+training rows', and its summary gives the forward GFLOP/s.
+
 Printed: versions, every run's images/s (progress on stderr), the
 single-precision GEMM peak (a 1024^3 product in the fastest PyTorch here, 1 and
 2 threads, best of a measurement before the runs and one after), then per
@@ -43,10 +50,12 @@ import argparse
 import collections
 import csv
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.dont_write_bytecode = True  # no bench/__pycache__ in the source tree, here or in workers
@@ -221,10 +230,10 @@ for _ in range(10):
 print(best)""" % threads], 120))
 
 
-def check_architectures(names):
+def check_architectures(names, inference=()):
     """The peers' networks (workload.py) against the YAML clrun trains: same parameters."""
-    for n in names:
-        work = workload.MODELS[n]
+    for n in list(names) + list(inference):
+        work = workload.MODELS[n] if n in workload.MODELS else workload.INFERENCE[n]
         ours = workload.count(work.layers, work.input)[0]
         summary = run([CLRUN, "summary", os.path.join(ROOT, work.yaml)], 60).split()
         if int(summary[-1].replace(",", "")) != ours:  # "Total params: 21,840"
@@ -247,8 +256,15 @@ def label(peer, threads):
 
 def measure(name, peers, args, cifar):
     """best[label] = images/s, notes[label] = why there is none: one model's rounds."""
-    best, notes = {}, {}
     images = images_for(name, args.data)
+    return rounds(name, peers, args,
+                  lambda: clrun_speed(workload.MODELS[name], images, args, cifar),
+                  lambda peer, threads: peer_speed(peer, threads, name, images, args, cifar))
+
+
+def rounds(name, peers, args, clrun_run, peer_run):
+    """measure's rounds, with clrun_run() and peer_run(peer, threads) giving images/s."""
+    best, notes = {}, {}
     for r in range(args.rounds):
         for peer, threads in jobs(peers) if r % 2 == 0 else jobs(peers)[::-1]:
             key = label(peer, threads)
@@ -256,8 +272,7 @@ def measure(name, peers, args, cifar):
                 continue
             started = time.perf_counter()
             try:
-                speed = clrun_speed(workload.MODELS[name], images, args, cifar) if peer is None \
-                    else peer_speed(peer, threads, name, images, args, cifar)
+                speed = clrun_run() if peer is None else peer_run(peer, threads)
                 best[key] = max(best.get(key, 0.0), speed)
                 peaks = PEAKS.setdefault(name, {})
                 peaks[key] = max(peaks.get(key, 0.0), LAST_PEAK[0])
@@ -288,6 +303,103 @@ def images_for(name, data):
     images = work.images if work.data == "cifar10" else min(work.images,
                                                            workload.IDX_SETS[data][2])
     return images // work.batch * work.batch
+
+
+# ---- inference ----
+
+def clrun_infer_experiment(path, work, table):
+    with open(path, "w") as f:
+        f.write("model: %s\n" % os.path.join(ROOT, work.yaml))
+        f.write("data: {dataset: table, table: %s, normalize: imagenet}\n" % table)
+        f.write("optimizer: {name: sgd, learning_rate: 0.1}\nloss: cross_entropy\n")
+        f.write("train: {epochs: 0, batch_size: %d, seed: 1}\n" % work.batch)
+
+
+def progress_times(cmd, limit):
+    """(seconds since start, images done) for each `Features: N/M images` line of
+    cmd's output, as it arrives; RunError when cmd fails or passes limit s."""
+    started, seen = time.perf_counter(), []
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    timer = threading.Timer(limit, proc.kill)
+    timer.start()
+    for line in proc.stdout:
+        m = re.match(r"Features: ([\d,]+)/", line)
+        if m:
+            seen.append((time.perf_counter() - started, int(m.group(1).replace(",", ""))))
+    err = proc.stderr.read()
+    timer.cancel()
+    if proc.wait() != 0:
+        raise RunError("passed the time limit of %d s" % limit if proc.returncode < 0 else
+                       "exit %d: %s" % (proc.returncode, (err.strip().splitlines() or
+                                                          ["no output"])[-1][:160]))
+    return seen
+
+
+def clrun_infer_speed(name, args, folder):
+    """Images/s of `clrun features` over the batches after the first."""
+    work = workload.INFERENCE[name]
+    with tempfile.TemporaryDirectory(prefix="clrun-bench-") as tmp:
+        exp = os.path.join(tmp, "infer.yaml")
+        clrun_infer_experiment(exp, work, os.path.join(folder, "images.csv"))
+        device = ["--device", args.device] if args.device else []
+        # the initial parameters as weights: a run that evaluates one image
+        run([CLRUN, "run", exp, "data.limit=1", "--out", os.path.join(tmp, "w")] + device,
+            work.limit)
+        seen = progress_times([CLRUN, "features", exp, "--weights",
+                               os.path.join(tmp, "w", "weights.safetensors"), "--layers",
+                               work.layer, "--out", os.path.join(tmp, "f")] + device, work.limit)
+    if len(seen) < 2 or seen[-1][1] != work.images:
+        raise RunError("clrun features printed no progress past its first batch")
+    (t0, n0), (t1, n1) = seen[0], seen[-1]
+    return (n1 - n0) / (t1 - t0)
+
+
+def peer_infer_speed(peer, threads, name, args):
+    work = workload.INFERENCE[name]
+    cmd = [peer.python, os.path.join(HERE, peer.worker), "--model", name, "--images",
+           str(work.images), "--timed", str(work.images - work.batch)] + \
+        (["--threads", str(threads)] if threads else [])
+    return float(run(cmd, work.limit, peer.env).split()[0])
+
+
+def measure_infer(name, peers, args, folder):
+    return rounds(name, peers, args, lambda: clrun_infer_speed(name, args, folder),
+                  lambda peer, threads: peer_infer_speed(peer, threads, name, args))
+
+
+def print_infer_summary(names, best):
+    print("\n%-20s %10s  %-16s %10s %10s %12s %14s" % (
+        "inference", "clrun", "best anchor", "img/s", "clrun/best", "clrun/tg-cl",
+        "forward GFLOP/s"))
+    for n in names:
+        work = workload.INFERENCE[n]
+        clrun, tg = best[n].get("clrun"), best[n].get("tinygrad-cl")
+        anchors = {k: v for k, v in best[n].items() if k != "clrun"}
+        top = max(anchors, key=anchors.get) if anchors else None
+        flops = workload.count(work.layers, work.input)[1]
+        print("%-20s %10s  %-16s %10s %10s %12s %14s" % (
+            n, fmt(clrun) if clrun else "failed", top or "none", fmt(anchors[top]) if top else "-",
+            "%.2fx" % (clrun / anchors[top]) if clrun and top else "-",
+            "%.2fx" % (clrun / tg) if clrun and tg else "-",
+            "%.1f" % (clrun * flops / 1e9) if clrun else "-"))
+
+
+def run_inference(names, peers, missing, args):
+    """The inference rows: every name's rounds, its lines, and the summary."""
+    if not names:
+        return {}
+    print("\nInference images/s (evaluation mode, batch %s), best of %d round%s" % (
+        ", ".join(str(workload.INFERENCE[n].batch) for n in names), args.rounds,
+        "s" if args.rounds > 1 else ""))
+    best, notes = {}, {}
+    with tempfile.TemporaryDirectory(prefix="clrun-bench-images-") as folder:
+        for n in names:
+            work = workload.INFERENCE[n]
+            workload.write_image_table(folder, work.images, work.input)
+            best[n], notes[n] = measure_infer(n, peers, args, folder)
+            print_runs(n, peers, best[n], notes[n], missing)
+    print_infer_summary(names, best)
+    return notes
 
 
 # ---- report ----
@@ -364,21 +476,24 @@ def print_summary(names, best, peak):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--models", default=",".join(workload.MODELS))
+    ap.add_argument("--models", default=",".join(list(workload.MODELS) + list(workload.INFERENCE)))
     ap.add_argument("--peers", default=",".join(p.name for p in PEERS))
     ap.add_argument("--device", default=None, help="clrun's --device")
     ap.add_argument("--data", default="fashion-mnist", choices=sorted(workload.IDX_SETS))
     args = ap.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # each model's lines as it is done
     names, wanted = args.models.split(","), args.peers.split(",")
+    inference = [n for n in names if n in workload.INFERENCE]
+    names = [n for n in names if n not in workload.INFERENCE]
     for n in names:
         if n not in workload.MODELS:
-            sys.exit("bench: unknown model %r (known: %s)" % (n, ", ".join(workload.MODELS)))
+            sys.exit("bench: unknown model %r (known: %s)" % (n, ", ".join(
+                list(workload.MODELS) + list(workload.INFERENCE))))
     for w in wanted:
         if w not in [p.name for p in PEERS]:
             sys.exit("bench: unknown peer %r (known: %s)" % (w, ", ".join(p.name for p in PEERS)))
     started = time.perf_counter()
-    check_architectures(names)
+    check_architectures(names, inference)
     peers, missing = versions([p for p in PEERS if p.name in wanted])
     before = gemm_best(peers)
     print("\nTraining images/s, best of %d round%s; clrun/: clrun's images/s over the run's" % (
@@ -397,9 +512,10 @@ def main():
           "%.1f GFLOP/s (%s)" % (peak, where))
     print_summary(names, best, peak)
     print_memory(names, best)
+    infer_notes = run_inference(inference, peers, missing, args)
     print("\nbench: %d round%s in %.1f min" % (args.rounds, "s" if args.rounds > 1 else "",
                                               (time.perf_counter() - started) / 60))
-    if any("clrun" in notes[n] for n in names):
+    if any("clrun" in notes[n] for n in names) or any("clrun" in v for v in infer_notes.values()):
         sys.exit(1)
 
 

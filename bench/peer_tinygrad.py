@@ -9,7 +9,8 @@ Builds the model from workload.py's layers and trains it as tinygrad's
 examples do: the whole step (forward, loss, backward, optimizer) under one
 TinyJit, batches cut on the host (indexing a device tensor by a tensor of
 indices costs tinygrad a pass over the whole set). Prints training images/s
-and the images timed (workload.report_speed).
+and the images timed (workload.report_speed); for workload.INFERENCE's models
+forward passes alone (workload.report_inference).
 """
 from tinygrad import Context, Tensor, TinyJit, nn
 from tinygrad.nn.optim import SGD, Optimizer
@@ -47,7 +48,9 @@ BUILD = {
     "dense": nn.Linear,
     "bn": nn.BatchNorm,
     "relu": lambda: Tensor.relu,
-    "maxpool": lambda k: lambda x: x.max_pool2d((k, k)),
+    "maxpool": lambda k, stride=None, pad=0: lambda x: x.max_pool2d((k, k), stride or k,
+                                                                       padding=pad),
+    "global_avgpool": lambda: lambda x: x.mean((2, 3), keepdim=True),
     "avgpool": lambda k: lambda x: x.avg_pool2d((k, k)),
     "dropout": lambda p: lambda x: x.dropout(p),
     "flatten": lambda: lambda x: x.flatten(1),
@@ -67,8 +70,23 @@ def optimizer(spec, params):
                weight_decay=spec.get("weight_decay", 0))
 
 
+def inference(args):
+    """Forward passes alone under one TinyJit, batchnorm with its running statistics."""
+    work = workload.INFERENCE[args.model]
+    layers = build(work.layers)
+
+    @TinyJit
+    @Context(TRAINING=0)
+    def forward(x):
+        return (x.float() / 255).sequential(layers).realize()
+
+    workload.report_inference(lambda pixels: forward(Tensor(pixels)), args, work.batch)
+
+
 def main():
     args = workload.worker_args()
+    if args.model in workload.INFERENCE:
+        return inference(args)
     work = workload.MODELS[args.model]
     Tensor.manual_seed(1)
     pixels, labels = workload.read_images(work, args.data, args.cifar, args.images)

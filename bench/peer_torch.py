@@ -1,5 +1,6 @@
 """peer_torch.py: one PyTorch training run for bench.py, under whichever Python runs it
-(Debian's with python3-torch, or build/bench-venv's with the current release).
+(Debian's with python3-torch, or build/bench-venv's with the current release), or
+one inference run (workload.INFERENCE: evaluation mode, no gradients).
 
     python3 bench/peer_torch.py --model resnet18 --threads 2 --images 128 --timed 384 --cifar DIR
 
@@ -30,6 +31,7 @@ BUILD = {
     "bn": nn.BatchNorm2d,
     "relu": nn.ReLU,
     "maxpool": nn.MaxPool2d,
+    "global_avgpool": lambda: nn.AdaptiveAvgPool2d(1),
     "avgpool": nn.AvgPool2d,
     "dropout": nn.Dropout,
     "flatten": nn.Flatten,
@@ -50,8 +52,23 @@ def optimizer(spec, params):
                            weight_decay=spec.get("weight_decay", 0))
 
 
+def inference(args, device):
+    """Evaluation mode under torch.inference_mode: forward passes alone."""
+    work = workload.INFERENCE[args.model]
+    net = nn.Sequential(*build(work.layers)).to(device).eval()
+
+    def forward(pixels):
+        with torch.inference_mode():
+            return net(torch.from_numpy(pixels).to(device).float().div_(255)).cpu()
+
+    workload.report_inference(forward, args, work.batch)
+
+
 def main():
     args = workload.worker_args()
+    if args.model in workload.INFERENCE:
+        torch.set_num_threads(args.threads)
+        return inference(args, "cuda" if torch.cuda.is_available() else "cpu")
     work = workload.MODELS[args.model]
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)

@@ -9,8 +9,10 @@ so every framework trains on the same pixels. Only numpy is needed.
 import argparse
 import collections
 import os
+import struct
 import sys
 import time
+import zlib
 
 import numpy as np
 
@@ -55,6 +57,16 @@ def resnet18():
     return layers + [("avgpool", 4), ("flatten",), dense(512, 10)]
 
 
+def resnet18_imagenet():
+    """torchvision's resnet18: models/resnet18.yaml, for the inference row."""
+    layers = [conv(3, 64, 7, 2, 3, False), ("bn", 64), ("relu",), ("maxpool", 3, 2, 1)]
+    cin = 64
+    for cout in (64, 128, 256, 512):
+        layers += basic_block(cin, cout, 1 if cout == 64 else 2) + basic_block(cout, cout, 1)
+        cin = cout
+    return layers + [("global_avgpool",), ("flatten",), dense(512, 1000)]
+
+
 LENET = [conv(1, 10, 5), ("maxpool", 2), ("relu",), conv(10, 20, 5), ("maxpool", 2), ("relu",),
          ("flatten",), dense(320, 50), ("relu",), dense(50, 10), ("log_softmax",)]
 MLP = [("flatten",), dense(784, 256), ("relu",), dense(256, 10), ("log_softmax",)]
@@ -90,6 +102,17 @@ MODELS = {
                           "weight_decay": 5e-4}, "cross_entropy", 128, 3, 480),
 }
 
+# Inference (evaluation mode, no gradients) on random images of the input's
+# size: clrun runs `clrun features` (the last layer's outputs) on a table of
+# PNGs bench.py writes; the peers time forward passes of the same pixels.
+# images: clrun's and each peer's, the first batch a warm-up; layer: the one
+# clrun writes out; limit: seconds one run may take, start-up included.
+Inference = collections.namedtuple("Inference", "yaml layers input batch images layer limit")
+INFERENCE = {
+    "resnet18-224-infer": Inference("models/resnet18.yaml", resnet18_imagenet(), (3, 224, 224),
+                                    64, 256, "fc", 480),
+}
+
 
 # ---- counting ----
 
@@ -112,7 +135,10 @@ def count(layers, shape):
         elif kind == "bn":
             params += 2 * layer[1]
         elif kind in ("maxpool", "avgpool"):
-            shape = (shape[0], shape[1] // layer[1], shape[2] // layer[1])
+            k, stride, pad = (layer[1:] + (layer[1], 0))[:3]  # (k,): stride k, no padding
+            shape = (shape[0],) + tuple((d + 2 * pad - k) // stride + 1 for d in shape[1:])
+        elif kind == "global_avgpool":
+            shape = (shape[0], 1, 1)
         elif kind == "flatten":
             shape = (int(np.prod(shape)),)
         elif kind == "residual":
@@ -158,6 +184,35 @@ def read_images(work, data, cifar_folder, images):
     return pixels.astype(np.float32) / 255, labels.astype(np.int64)
 
 
+def random_images(n, shape, seed=1):
+    """n random images of shape [C, H, W] as uint8: the inference row's pixels."""
+    return np.random.default_rng(seed).integers(0, 256, (n,) + tuple(shape), dtype=np.uint8)
+
+
+def write_png(path, image):
+    """An RGB image [3, H, W] of uint8 as a PNG file (numpy and zlib alone)."""
+    _, h, w = image.shape
+    rows = np.concatenate([np.zeros((h, 1), np.uint8), image.transpose(1, 2, 0).reshape(h, -1)],
+                          axis=1)  # filter type 0 before each row
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + \
+            struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
+                chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + chunk(b"IEND", b""))
+
+
+def write_image_table(folder, n, shape):
+    """folder/images.csv listing n random PNGs written beside it (random_images)."""
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "images.csv"), "w") as f:
+        f.write("path\n")
+        for i, image in enumerate(random_images(n, shape)):
+            write_png(os.path.join(folder, "%04d.png" % i), image)
+            f.write("%04d.png\n" % i)
+
+
 # ---- the workers' side ----
 
 WARMUP_BATCHES = 2  # TinyJit captures the second call and replays from the third
@@ -168,7 +223,7 @@ def worker_args():
     """What bench.py tells a worker: the model, threads, the images of an epoch,
     how many of them to time at most, and where the data is."""
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", required=True, choices=sorted(MODELS))
+    ap.add_argument("--model", required=True, choices=sorted(MODELS) + sorted(INFERENCE))
     ap.add_argument("--threads", type=int, default=1, help="PyTorch's threads")
     ap.add_argument("--images", type=int, required=True)
     ap.add_argument("--timed", type=int, required=True)
@@ -203,4 +258,23 @@ def report_speed(step, args, batch):
         loss = step(next(batches))
         timed += batch
     loss.item()
+    print("%.1f %d" % (timed / (time.perf_counter() - started), timed))
+
+
+def report_inference(forward, args, batch):
+    """Prints inference images/s and the images timed: forward(pixels) runs one
+    batch of uint8 images [batch, C, H, W] and returns something whose
+    .numpy() waits for the result. The first batch warms up (and, for
+    tinygrad, the second: TinyJit captures it)."""
+    pixels = random_images(args.images, INFERENCE[args.model].input)
+    batches = [pixels[i:i + batch] for i in range(0, args.images - batch + 1, batch)]
+    for b in batches[:WARMUP_BATCHES]:
+        forward(b).numpy()
+    started, timed = time.perf_counter(), 0
+    for b in batches[1:]:  # a batch takes seconds: all of them, not MIN_SECONDS' worth
+        if timed >= args.timed:
+            break
+        out = forward(b)
+        timed += batch
+    out.numpy()
     print("%.1f %d" % (timed / (time.perf_counter() - started), timed))

@@ -10,6 +10,7 @@
 #include "compare.h"
 #include "device.h"
 #include "experiment.h"
+#include "extract.h"
 #include "graph.h"
 #include "interrupt.h"
 #include "merge.h"
@@ -31,6 +32,9 @@ static const char usage[] =
     "                                       loss and accuracy of saved weights\n"
     "  clrun predict EXP.yaml --weights FILE [KEY=VALUE ...] [--out FILE.csv] [--invert]\n"
     "                 PATH...               class probabilities of images (files, folders)\n"
+    "  clrun features EXP.yaml --weights FILE --layers A,B,... [KEY=VALUE ...]\n"
+    "                 [--images TABLE|FOLDER] [--split test|train] [--out DIR]\n"
+    "                                       layer outputs as .npy, and the row table\n"
     "  clrun sweep EXP.yaml [KEY=VALUE ...] [KEY=A,B,...] [--count | --list | --index I |\n"
     "                 --jobs N] [--device SPEC,... | all] [--out ROOT] [--overwrite]\n"
     "                                       the grid of the experiment's sweep: block\n"
@@ -85,6 +89,20 @@ static const struct {
                 "model's input size and channels; --invert swaps black and white (dark writing\n"
                 "on a light page for MNIST's light on dark). Writes predictions.csv (or --out):\n"
                 "file, predicted class, and a probability per class.\n"},
+    {"features",
+     "usage: clrun features EXP.yaml --weights FILE --layers A,B,... [KEY=VALUE ...]\n"
+     "                 [--images TABLE|FOLDER] [--split test|train] [--out DIR]\n"
+     "                 [--device SPEC] [--kernels cpu|gpu] [--profile]\n"
+     "Runs images through the weights and writes, for each layer --layers names, LAYER.npy:\n"
+     "float32, a row per image and a column per unit, each image's output flattened in\n"
+     "PyTorch's order (channel, row, column), as numpy.load and reshape(n, -1) give it;\n"
+     "and images.csv beside them, which image each row is: the rows of the table the\n"
+     "images came from, in order, or path,label for a folder (index,label for MNIST and\n"
+     "the like). The images are the experiment's test split (--split train: its\n"
+     "training split), or --images: a CSV table of image paths (with the experiment's\n"
+     "path and label columns when its data are a table) or a folder of images (in class\n"
+     "folders or not), read as the experiment's images are. The files go to --out DIR,\n"
+     "else to features/ beside the weights; an unknown layer is refused naming them all.\n"},
     {"sweep", "usage: clrun sweep EXP.yaml [KEY=VALUE ...] [KEY=A,B,...] [--count | --list |\n"
               "                 --index I | --jobs N] [--device SPEC,... | all] [--out ROOT]\n"
               "                 [--kernels cpu|gpu] [--overwrite]\n"
@@ -139,11 +157,12 @@ typedef struct {
     char **paths;               /* predict: the images or folders after the file */
     int n_paths, invert;        /* predict --invert */
     int per_class;              /* evaluate --per-class */
+    const char *layers, *images; /* features --layers, --images */
 } Args;
 
 /* The options each command takes. */
 enum { OPT_RUN = 1, OPT_SWEEP = 2, OPT_MERGE = 4, OPT_SUMMARY = 8, OPT_EVALUATE = 16,
-       OPT_PREDICT = 32 };
+       OPT_PREDICT = 32, OPT_FEATURES = 64 };
 
 static int usage_error(const char *fmt, const char *what)
 {
@@ -164,12 +183,15 @@ static int find_option(Args *a, const char *arg, size_t len, int cmd, const char
         const char **value;
         int *flag;
     } options[] = {
-        {"--profile", OPT_RUN, NULL, &a->run.profile},
-        {"--device", OPT_RUN | OPT_SWEEP | OPT_EVALUATE | OPT_PREDICT, &a->run.device, NULL},
-        {"--out", OPT_RUN | OPT_SWEEP | OPT_PREDICT, &a->run.out_dir, NULL},
-        {"--weights", OPT_RUN | OPT_EVALUATE | OPT_PREDICT, &a->run.weights, NULL},
+        {"--profile", OPT_RUN | OPT_FEATURES, NULL, &a->run.profile},
+        {"--device", OPT_RUN | OPT_SWEEP | OPT_EVALUATE | OPT_PREDICT | OPT_FEATURES,
+         &a->run.device, NULL},
+        {"--out", OPT_RUN | OPT_SWEEP | OPT_PREDICT | OPT_FEATURES, &a->run.out_dir, NULL},
+        {"--weights", OPT_RUN | OPT_EVALUATE | OPT_PREDICT | OPT_FEATURES, &a->run.weights, NULL},
         {"--invert", OPT_PREDICT, NULL, &a->invert},
-        {"--split", OPT_EVALUATE, &a->split, NULL},
+        {"--split", OPT_EVALUATE | OPT_FEATURES, &a->split, NULL},
+        {"--layers", OPT_FEATURES, &a->layers, NULL},
+        {"--images", OPT_FEATURES, &a->images, NULL},
         {"--per-class", OPT_EVALUATE, NULL, &a->per_class},
         {"--overwrite", OPT_RUN | OPT_SWEEP, NULL, &a->run.overwrite},
         {"--count", OPT_SWEEP, NULL, &a->count},
@@ -177,7 +199,8 @@ static int find_option(Args *a, const char *arg, size_t len, int cmd, const char
         {"--index", OPT_SWEEP, &a->index, NULL},
         {"--jobs", OPT_SWEEP, &a->jobs, NULL},
         {"--metric", OPT_MERGE, &a->metric, NULL},
-        {"--kernels", OPT_RUN | OPT_SWEEP | OPT_EVALUATE | OPT_PREDICT, &a->kernels, NULL},
+        {"--kernels", OPT_RUN | OPT_SWEEP | OPT_EVALUATE | OPT_PREDICT | OPT_FEATURES, &a->kernels,
+         NULL},
         {"--trace-launches", OPT_RUN, &a->trace, NULL},
         {"--tensors", OPT_SUMMARY, NULL, &a->tensors},
         {"--batch", OPT_SUMMARY, &a->batch, NULL},
@@ -331,6 +354,30 @@ static int cmd_predict(Args *a, Err *err)
     return rc;
 }
 
+static int cmd_features(Args *a, Err *err)
+{
+    if (!a->run.weights)
+        return usage_error("%s", "features needs --weights FILE");
+    if (!a->layers)
+        return usage_error("%s", "features needs --layers A,B,... (the layers' names, as clrun "
+                           "summary lists them)");
+    interrupt_install();
+    ExtractOptions o = {a->layers, a->images, a->split ? a->split : "test", a->run.out_dir,
+                         a->run.weights};
+    ExtractJob job;
+    Experiment e;
+    int rc = experiment_load(&e, a->file, a->overrides, a->n_overrides, err);
+    if (!rc && e.model == e.root)
+        rc = err_set(err, CLRUN_EINPUT, "%s: this is a model; `clrun features` needs an "
+                     "experiment (its data: say how images are read and normalised)", a->file);
+    if (!rc) rc = extract_check(&job, &o, &e, err);
+    RunOptions run = a->run;
+    run.out_dir = NULL; /* the features' folder, not a run's */
+    if (!rc) rc = train_use_model(&e, &run, extract_run, &job, err);
+    experiment_free(&e);
+    return rc;
+}
+
 /* A whole number from min up, or a usage error naming the option. */
 static int count_arg(const char *text, const char *option, long min, long *out, Err *err)
 {
@@ -466,6 +513,8 @@ int main(int argc, char **argv)
         rc = parse_args(argc - 2, argv + 2, OPT_EVALUATE, &a) ? CLRUN_EINPUT : cmd_evaluate(&a, &err);
     else if (strcmp(cmd, "predict") == 0)
         rc = parse_args(argc - 2, argv + 2, OPT_PREDICT, &a) ? CLRUN_EINPUT : cmd_predict(&a, &err);
+    else if (strcmp(cmd, "features") == 0)
+        rc = parse_args(argc - 2, argv + 2, OPT_FEATURES, &a) ? CLRUN_EINPUT : cmd_features(&a, &err);
     else if (strcmp(cmd, "sweep") == 0)
         rc = parse_args(argc - 2, argv + 2, OPT_SWEEP, &a) ? CLRUN_EINPUT : cmd_sweep(&a, &err);
     else if (strcmp(cmd, "merge") == 0)

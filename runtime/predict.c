@@ -181,3 +181,13 @@ void predict_check_statistics(const Dataset *images, const Dataset *train, int i
                        : "; --invert (dark writing on a light page) would bring them closer");
 }
 
+ImageOptions predict_image_options(const DataSpec *data, const Graph *g, int invert)
+{
+    if (data->source == DATA_FOLDER)
+        return data->images;
+    Shape in = g->nodes[0].out_shape;
+    ImageOptions o = {.grayscale = in.rank == 3 && in.dim[0] == 1, .invert = invert};
+    if (in.rank == 3)
+        o.height = in.dim[1], o.width = in.dim[2];
+    return o;
+}

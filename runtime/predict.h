@@ -6,8 +6,16 @@
 
 #include <stdio.h>
 
+#include "data/data.h"
 #include "data/dataset.h"
+#include "graph.h"
 #include "err.h"
+
+/* How images given on the command line are read: as the experiment's
+ * image folders are (data, when its source is a folder), else to the
+ * model's input: its channels (1: gray), its size; invert swaps black and
+ * white. */
+ImageOptions predict_image_options(const DataSpec *data, const Graph *g, int invert);
 
 /* Probabilities of `classes` classes from one example's `units` outputs
  * under the named loss: nll's log-probabilities exponentiated,

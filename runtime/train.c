@@ -927,19 +927,6 @@ static void trainer_free(Trainer *t)
     free(t->steps_xy);
 }
 
-/* How images to predict are read: as the experiment's image folders are, or
- * else to the model's input: its channels (1: gray), its size. */
-static ImageOptions predict_images(const Trainer *t, int invert)
-{
-    if (t->e->data.source == DATA_FOLDER)
-        return t->e->data.images;
-    Shape in = t->g.nodes[0].out_shape;
-    ImageOptions o = {.grayscale = in.rank == 3 && in.dim[0] == 1, .invert = invert};
-    if (in.rank == 3)
-        o.height = in.dim[1], o.width = in.dim[2];
-    return o;
-}
-
 /* The class probabilities the model gives the examples of split ([n,
  * classes] in *probs) and their labels (*labels); the caller frees both. */
 static int split_probabilities(Trainer *t, Feed *split, double **probs, int **labels, Err *err)
@@ -1014,6 +1001,22 @@ int train_evaluate(Experiment *e, const RunOptions *o, const char *split, int by
     return rc;
 }
 
+int train_use_model(Experiment *e, const RunOptions *o, TrainUse use, void *arg, Err *err)
+{
+    Trainer t;
+    memset(&t, 0, sizeof t);
+    t.e = e;
+    t.lock = -1;
+    int rc = prepare_model(&t, o, 0, err);
+    AnalysisContext ctx = analysis_context(&t);
+    double started = now();
+    if (!rc) rc = use(&ctx, arg, err);
+    if (!rc && o->profile && !(rc = dev_finish(t.dev, err)))
+        dev_profile_report(t.dev, now() - started, stdout);
+    trainer_free(&t);
+    return rc;
+}
+
 /* predict's CSV and figure: named, then checked against every input (the
  * weights, the images, the data) and the files of the run they land in. */
 static int predict_paths(Trainer *t, const RunOptions *o, char *csv, char *png, size_t size,
@@ -1036,7 +1039,7 @@ int train_predict(Experiment *e, const RunOptions *o, const char *const *paths, 
     Dataset ds = {0};
     char **files = NULL, csv[PATH_MAX], png[PATH_MAX];
     int rc = prepare_model(&t, o, 0, err);
-    ImageOptions opt = predict_images(&t, invert);
+    ImageOptions opt = predict_image_options(&e->data, &t.g, invert);
     Shape in = t.g.nodes[0].out_shape;
     if (!rc) rc = images_load_files(&ds, paths, n, &opt, &files, err);
     if (!rc && (long)ds.c * ds.h * ds.w != shape_size(in))

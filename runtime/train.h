@@ -4,6 +4,7 @@
 #ifndef CLRUN_TRAIN_H
 #define CLRUN_TRAIN_H
 
+#include "analysis/analysis.h"
 #include "device.h"
 #include "experiment.h"
 
@@ -37,6 +38,14 @@ int train_evaluate(Experiment *e, const RunOptions *o, const char *split, int by
  * data's are warned about. */
 int train_predict(Experiment *e, const RunOptions *o, const char *const *paths, int n,
                   int invert, Err *err);
+
+/* Commands that only run the trained model (`clrun features`): prepares it
+ * as evaluate does (the graph on the device with o->weights or
+ * model.weights, the data loaded and checked, no analyses) and hands use()
+ * what the analyses see of it; with o->profile the time in each kernel is
+ * printed after. */
+typedef int (*TrainUse)(AnalysisContext *ctx, void *arg, Err *err);
+int train_use_model(Experiment *e, const RunOptions *o, TrainUse use, void *arg, Err *err);
 
 /* The directory datasets are found under: $CLRUN_ROOT, else the current
  * directory when it has data/, else the repository the binary was built in. */

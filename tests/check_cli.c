@@ -36,14 +36,15 @@ END_TEST
 START_TEST(help_and_version_answer_with_exit_0)
 {
     static const char *const commands[] = {"devices", "summary", "run", "evaluate", "predict",
-                                           "sweep", "merge"};
+                                           "features", "sweep", "merge"};
+    enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
     ck_assert_int_eq(clrun("help", out, sizeof out), 0);
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < N_COMMANDS; i++) {
         char want[64];
         snprintf(want, sizeof want, "  clrun %s ", commands[i]);
         ck_assert_msg(strstr(out, want), "help does not list %s:\n%s", commands[i], out);
     }
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < N_COMMANDS; i++) {
         char want[64], args[64];
         snprintf(want, sizeof want, "usage: clrun %s", commands[i]);
         snprintf(args, sizeof args, "%s --help", commands[i]);

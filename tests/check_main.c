@@ -30,6 +30,7 @@ int main(void)
     srunner_add_suite(runner, bad_suite());
     srunner_add_suite(runner, plan_suite());
     srunner_add_suite(runner, memplan_suite());
+    srunner_add_suite(runner, features_suite());
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);
     srunner_free(runner);

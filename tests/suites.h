@@ -27,5 +27,6 @@ Suite *factorized_suite(void);
 Suite *bad_suite(void);
 Suite *plan_suite(void);
 Suite *memplan_suite(void);
+Suite *features_suite(void);
 
 #endif

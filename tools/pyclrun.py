@@ -9,6 +9,8 @@
     rows = pyclrun.history("runs/quickstart")      # [{'epoch': 1, 'loss': 0.93, ...}, ...]
     f = pyclrun.load_npy("runs/x", "features_fc1_test")      # float32 (.npy optional)
     y = pyclrun.load_npy("runs/x", "labels_test.npy")        # int64, as torch's losses want
+    x, rows = pyclrun.features("runs/x/features")  # clrun features: {layer: [images, units]},
+    x["layer4.1"].shape, rows[0]["category"]       # and the row table's records, in row order
 
 Only numpy is needed (torch for state_dict alone). Safetensors files are read
 and written by hand (Debian has no safetensors package), in the layout clrun
@@ -113,3 +115,15 @@ def load_npy(run_dir, name):
     if not name.endswith(".npy"):
         name += ".npy"
     return np.load(os.path.join(run_dir, name))
+
+
+def features(folder, mmap=False):
+    """What `clrun features` wrote into folder: ({layer: float32 array [images, units]}, rows),
+    rows being the records of images.csv beside them (column -> text), one per array row, in
+    order. mmap=True maps the arrays instead of reading them (conv1 of ResNet-18 on thousands
+    of images does not fit in memory)."""
+    arrays = {name[:-4]: np.load(os.path.join(folder, name), mmap_mode="r" if mmap else None)
+              for name in sorted(os.listdir(folder)) if name.endswith(".npy")}
+    with open(os.path.join(folder, "images.csv"), newline="") as f:
+        rows = list(csv.DictReader(f))
+    return arrays, rows

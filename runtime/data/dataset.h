@@ -89,6 +89,21 @@ int images_load_files(Dataset *ds, const char *const *paths, int n, const ImageO
 int images_load_list(Dataset *ds, const char *const *paths, const unsigned char *labels, int n,
                      const ImageOptions *opt, const char *what, int *failed, Err *err);
 
+/* The image files of a folder in the order images_load reads them: class
+ * folders by name, then their files by name, each with its class index; a
+ * folder without class folders gives its own image files (by name) in one
+ * unnamed class (n_classes 1, classes[0] ""). Paths are dir/class/file as
+ * images_load opens them. */
+typedef struct {
+    char **paths;          /* n */
+    unsigned char *labels; /* n */
+    int n;
+    char **classes;        /* n_classes names */
+    int n_classes;
+} ImageList;
+int images_list(ImageList *l, const char *dir, Err *err);
+void images_list_free(ImageList *l);
+
 /* ---- tables of images (table.c) ---- */
 
 typedef struct {

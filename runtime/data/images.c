@@ -477,3 +477,80 @@ int images_load_files(Dataset *ds, const char *const *paths, int n, const ImageO
     *files = list.names; /* the caller's now, with list.n == ds->n entries */
     return CLRUN_OK;
 }
+
+/* ---- the files of a folder, listed (clrun features' rows) ---- */
+
+/* l's classes from the names in classes, emptied. */
+static void take_classes(ImageList *l, Names *classes)
+{
+    l->classes = classes->names;
+    l->n_classes = classes->n;
+    memset(classes, 0, sizeof *classes);
+}
+
+/* The paths and class indices of wk's listing (walk_list) into l. */
+static int list_walked(ImageList *l, Walk *wk, Err *err)
+{
+    Names paths = {0};
+    int rc = (l->labels = malloc((size_t)wk->ds->n + 1)) ? CLRUN_OK
+             : err_set(err, CLRUN_ERUNTIME, "out of memory listing %s", wk->dir);
+    for (int k = 0; !rc && k < wk->classes.n; k++)
+        for (int i = 0; !rc && i < wk->files[k].n; i++) {
+            DatasetPath path, sub;
+            rc = dataset_join(sub, wk->dir, wk->classes.names[k], err);
+            if (!rc) rc = dataset_join(path, sub, wk->files[k].names[i], err);
+            if (!rc) rc = names_add(&paths, path, err);
+            if (!rc) l->labels[paths.n - 1] = (unsigned char)k;
+        }
+    l->paths = paths.names;
+    l->n = paths.n;
+    for (int k = 0; k < wk->classes.n; k++) /* walk_free's loop stops at classes.n */
+        names_free(&wk->files[k]);
+    if (!rc)
+        take_classes(l, &wk->classes);
+    return rc;
+}
+
+/* A folder without class folders: its own images, one unnamed class. */
+static int list_flat(ImageList *l, const char *dir, Err *err)
+{
+    Names paths = {0}, classes = {0};
+    int rc = expand_path(dir, &paths, err);
+    l->paths = paths.names;
+    l->n = paths.n;
+    if (!rc && !(l->labels = calloc((size_t)l->n + 1, 1)))
+        rc = err_set(err, CLRUN_ERUNTIME, "out of memory listing %s", dir);
+    if (!rc) rc = names_add(&classes, "", err);
+    take_classes(l, &classes);
+    return rc;
+}
+
+int images_list(ImageList *l, const char *dir, Err *err)
+{
+    memset(l, 0, sizeof *l);
+    Names classes;
+    int rc = list_dir(dir, 1, &classes, err), flat = !rc && classes.n == 0;
+    names_free(&classes);
+    Dataset counted = {0};
+    Walk wk = {.dir = dir, .ds = &counted};
+    if (!rc && flat)
+        rc = list_flat(l, dir, err);
+    else if (!rc && !(rc = walk_list(&wk, err)))
+        rc = list_walked(l, &wk, err);
+    walk_free(&wk);
+    if (rc)
+        images_list_free(l);
+    return rc;
+}
+
+void images_list_free(ImageList *l)
+{
+    for (int i = 0; l->paths && i < l->n; i++)
+        free(l->paths[i]);
+    for (int i = 0; l->classes && i < l->n_classes; i++)
+        free(l->classes[i]);
+    free(l->paths);
+    free(l->labels);
+    free(l->classes);
+    memset(l, 0, sizeof *l);
+}

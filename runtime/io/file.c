@@ -136,31 +136,78 @@ static int sync_dir_of(const char *path, Err *err)
                   : CLRUN_OK;
 }
 
+/* Closes a->fp after flushing and syncing it, renames a->tmp over a->path
+ * and flushes the directory; on failure removes a->tmp. */
+static int finish_through(FileAtomic *a, Err *err)
+{
+    int failed = ferror(a->fp) || fflush(a->fp) != 0 || fsync(fileno(a->fp)) != 0, rc;
+    if (fclose(a->fp) != 0 || failed)
+        rc = err_set(err, CLRUN_ERUNTIME, "%s: write failed: %s", a->tmp, strerror(errno));
+    else if (rename(a->tmp, a->path) != 0)
+        rc = err_set(err, CLRUN_ERUNTIME, "%s: cannot rename to %s: %s", a->tmp, a->path,
+                     strerror(errno));
+    else
+        rc = sync_dir_of(a->path, err);
+    a->fp = NULL;
+    if (rc)
+        unlink(a->tmp);
+    return rc;
+}
+
+/* Opens tmp (owned by a from now on) to be renamed over path later. */
+static int open_through(FileAtomic *a, const char *path, char *tmp, Err *err)
+{
+    memset(a, 0, sizeof *a);
+    a->tmp = tmp;
+    if (!tmp || !(a->path = strdup(path))) {
+        free(a->tmp);
+        a->tmp = NULL;
+        return err_set(err, CLRUN_ERUNTIME, "%s: out of memory", path);
+    }
+    if (!(a->fp = fopen(tmp, "wb"))) {
+        int rc = err_set(err, CLRUN_ERUNTIME, "%s: cannot create: %s", tmp, strerror(errno));
+        file_atomic_abort(a);
+        return rc;
+    }
+    return CLRUN_OK;
+}
+
 /* Writes path through the temporary file tmp (see file.h). */
 static int write_through(const char *path, char *tmp, void (*write)(FILE *fp, const void *ctx),
                          const void *ctx, Err *err)
 {
-    if (!tmp)
-        return err_set(err, CLRUN_ERUNTIME, "%s: out of memory", path);
-    int rc = CLRUN_OK;
-    FILE *fp = fopen(tmp, "wb");
-    if (!fp)
-        rc = err_set(err, CLRUN_ERUNTIME, "%s: cannot create: %s", tmp, strerror(errno));
-    else {
-        write(fp, ctx);
-        int failed = ferror(fp) || fflush(fp) != 0 || fsync(fileno(fp)) != 0;
-        if (fclose(fp) != 0 || failed)
-            rc = err_set(err, CLRUN_ERUNTIME, "%s: write failed: %s", tmp, strerror(errno));
-        else if (rename(tmp, path) != 0)
-            rc = err_set(err, CLRUN_ERUNTIME, "%s: cannot rename to %s: %s", tmp, path,
-                         strerror(errno));
-        else
-            rc = sync_dir_of(path, err);
-        if (rc)
-            unlink(tmp);
-    }
-    free(tmp);
+    FileAtomic a;
+    int rc = open_through(&a, path, tmp, err);
+    if (rc)
+        return rc;
+    write(a.fp, ctx);
+    return file_atomic_commit(&a, err);
+}
+
+int file_atomic_open(FileAtomic *a, const char *path, Err *err)
+{
+    char *tmp = NULL;
+    return open_through(a, path, asprintf(&tmp, "%s.tmp", path) < 0 ? NULL : tmp, err);
+}
+
+int file_atomic_commit(FileAtomic *a, Err *err)
+{
+    int rc = a->fp ? finish_through(a, err) : CLRUN_OK;
+    free(a->path);
+    free(a->tmp);
+    memset(a, 0, sizeof *a);
     return rc;
+}
+
+void file_atomic_abort(FileAtomic *a)
+{
+    if (a->fp) {
+        fclose(a->fp);
+        unlink(a->tmp);
+    }
+    free(a->path);
+    free(a->tmp);
+    memset(a, 0, sizeof *a);
 }
 
 int file_write_atomic(const char *path, void (*write)(FILE *fp, const void *ctx), const void *ctx,

@@ -50,4 +50,17 @@ int file_write_atomic(const char *path, void (*write)(FILE *fp, const void *ctx)
 int file_write_atomic_shared(const char *path, void (*write)(FILE *fp, const void *ctx),
                              const void *ctx, Err *err);
 
+/* The same for a file written piece by piece (features, batch after batch):
+ * file_atomic_open creates path.tmp for a->fp; file_atomic_commit flushes,
+ * syncs and renames it over path and flushes the directory; file_atomic_abort
+ * removes it (path left as it was). Each frees what open made; both are safe
+ * on an `a` never opened or already finished. */
+typedef struct {
+    FILE *fp;
+    char *path, *tmp;
+} FileAtomic;
+int file_atomic_open(FileAtomic *a, const char *path, Err *err);
+int file_atomic_commit(FileAtomic *a, Err *err);
+void file_atomic_abort(FileAtomic *a);
+
 #endif

@@ -107,7 +107,6 @@ static size_t build_header(unsigned char *buf, size_t cap, const char *descr, in
     return total;
 }
 
-/* Writes count 4-byte elements (float or int32 bits) little-endian. */
 /* What one .npy file holds, for file_write_atomic. */
 typedef struct {
     const unsigned char *header;
@@ -122,25 +121,47 @@ static void write_npy(FILE *fp, const void *ctx)
     file_put_u32s(fp, o->data, o->count);
 }
 
-/* words: the 4-byte words per element (2 for '<i8', low word first). */
-static int write_array(const char *path, const char *descr, const void *data, int words, int ndim,
-                       const long *shape, Err *err)
+/* The header of an array of ndim dimensions of shape into buf (cap bytes),
+ * its length into *len and the element count into *count. words: the 4-byte
+ * words per element. */
+static int make_header(unsigned char *buf, size_t cap, const char *path, const char *descr,
+                       int words, int ndim, const long *shape, size_t *len, size_t *count,
+                       Err *err)
 {
     if (ndim < 0 || ndim > NPY_MAX_DIMS)
         return err_set(err, CLRUN_EINPUT, "%s: %d dimensions (0 to %d allowed)", path, ndim,
                        NPY_MAX_DIMS);
     int ok;
-    size_t count = shape_count(shape, ndim, 4 * (size_t)words, &ok);
+    *count = shape_count(shape, ndim, 4 * (size_t)words, &ok);
     if (!ok)
         return err_set(err, CLRUN_EINPUT, "%s: bad shape (negative or too large)", path);
-    if (count && !data)
-        return err_set(err, CLRUN_EINPUT, "%s: no data", path);
-    unsigned char header[640];
-    size_t header_len = build_header(header, sizeof header, descr, ndim, shape);
-    if (!header_len)
+    if (!(*len = build_header(buf, cap, descr, ndim, shape)))
         return err_set(err, CLRUN_ERUNTIME, "%s: header too long", path);
-    NpyOut o = {header, header_len, count * (size_t)words, data};
-    return file_write_atomic(path, write_npy, &o, err);
+    return CLRUN_OK;
+}
+
+/* words: the 4-byte words per element (2 for '<i8', low word first). */
+static int write_array(const char *path, const char *descr, const void *data, int words, int ndim,
+                       const long *shape, Err *err)
+{
+    unsigned char header[640];
+    size_t len, count;
+    int rc = make_header(header, sizeof header, path, descr, words, ndim, shape, &len, &count,
+                         err);
+    if (!rc && count && !data)
+        rc = err_set(err, CLRUN_EINPUT, "%s: no data", path);
+    NpyOut o = {header, len, count * (size_t)words, data};
+    return rc ? rc : file_write_atomic(path, write_npy, &o, err);
+}
+
+int npy_begin_f32(FILE *fp, const char *path, int ndim, const long *shape, Err *err)
+{
+    unsigned char header[640];
+    size_t len, count;
+    int rc = make_header(header, sizeof header, path, "<f4", 1, ndim, shape, &len, &count, err);
+    if (!rc && fwrite(header, 1, len, fp) != len)
+        rc = err_set(err, CLRUN_ERUNTIME, "%s: write failed", path);
+    return rc;
 }
 
 int npy_write_f32(const char *path, const float *data, int ndim, const long *shape, Err *err)

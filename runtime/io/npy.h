@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "err.h"
 
@@ -29,6 +30,11 @@ typedef struct {
  * to NPY_MAX_DIMS; data may be NULL only when the count is 0. */
 int npy_write_f32(const char *path, const float *data, int ndim, const long *shape, Err *err);
 int npy_write_i32(const char *path, const int32_t *data, int ndim, const long *shape, Err *err);
+
+/* A '<f4' array written piece by piece into an open file (a FileAtomic's,
+ * io/file.h): the header of shape first, then the count values follow in C
+ * order through file_put_u32s. path names it in messages. */
+int npy_begin_f32(FILE *fp, const char *path, int ndim, const long *shape, Err *err);
 
 /* n class labels as a 1-d '<i8' array: int64, the dtype PyTorch's losses and
  * torch.from_numpy want for targets. */
