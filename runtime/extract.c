@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "interrupt.h"
 #include "io/file.h"
 #include "io/npy.h"
@@ -25,13 +25,6 @@
 #include "text.h"
 
 #define ROWS_FILE "images.csv"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* ---- checks before the device opens ---- */
 
@@ -289,7 +282,7 @@ static void close_arrays(const ExtractJob *job, Arrays *a)
  * passed into a pipe or a log. */
 static void progress(Arrays *a, int before, int done, int total)
 {
-    double t = now() - a->started, rate = t > 0 ? done / t : 0;
+    double t = clock_seconds() - a->started, rate = t > 0 ? done / t : 0;
     int tty = isatty(STDOUT_FILENO);
     if (done < total && (tty ? t - a->shown < 0.25
                              : (long)done * 10 / total == (long)before * 10 / total))
@@ -303,22 +296,35 @@ static void progress(Arrays *a, int before, int done, int total)
     fflush(stdout);
 }
 
+/* One batch's rows of the layers, appended as the forward reaches each
+ * (graph_forward_visiting). */
+typedef struct {
+    Graph *g;
+    Arrays *a;
+    int rows;
+} BatchRows;
+
+static int append_layer(int i, void *ctx, Err *err)
+{
+    BatchRows *b = ctx;
+    Arrays *a = b->a;
+    size_t count = (size_t)b->rows * (size_t)shape_size(a->nodes[i]->out_shape);
+    int rc = dev_read(b->g->dev, a->nodes[i]->out, 0, count * sizeof *a->host, a->host, err);
+    if (!rc)
+        file_put_u32s(a->files[i].fp, a->host, count);
+    if (!rc && ferror(a->files[i].fp))
+        rc = err_set(err, CLRUN_ERUNTIME, "%s: write failed", a->files[i].tmp);
+    return rc;
+}
+
 /* Rows [start, start + rows) of every layer, read back and appended. */
 static int write_batch(const ExtractJob *job, AnalysisContext *ctx, Feed *f, Arrays *a,
                        int start, int rows, Err *err)
 {
     Graph *g = ctx->g;
+    BatchRows b = {g, a, rows};
     int rc = feed_batch(f, g, start, rows, &ctx->norm, ctx->labels, err);
-    if (!rc) rc = graph_forward(g, err);
-    for (int i = 0; !rc && i < job->n_layers; i++) {
-        size_t count = (size_t)rows * (size_t)shape_size(a->nodes[i]->out_shape);
-        rc = dev_read(g->dev, a->nodes[i]->out, 0, count * sizeof *a->host, a->host, err);
-        if (!rc)
-            file_put_u32s(a->files[i].fp, a->host, count);
-        if (!rc && ferror(a->files[i].fp))
-            rc = err_set(err, CLRUN_ERUNTIME, "%s: write failed", a->files[i].tmp);
-    }
-    return rc;
+    return rc ? rc : graph_forward_visiting(g, a->nodes, job->n_layers, append_layer, &b, err);
 }
 
 static int write_arrays(const ExtractJob *job, AnalysisContext *ctx, Feed *f, Err *err)
@@ -327,7 +333,7 @@ static int write_arrays(const ExtractJob *job, AnalysisContext *ctx, Feed *f, Er
     memset(&a, 0, sizeof a);
     Graph *g = ctx->g;
     g->training = 0;
-    a.started = now();
+    a.started = clock_seconds();
     int rc = open_arrays(job, g, f->n, &a, err);
     for (int start = 0; !rc && start < f->n; start += g->max_batch) {
         if (interrupt_signal()) {

@@ -558,17 +558,8 @@ static int check_grads(Graph *g, int i, Err *err)
 
 /* ---- passes ---- */
 
-int graph_forward(Graph *g, Err *err)
-{
-    return graph_forward_to(g, graph_output(g), err);
-}
-
-int graph_forward_to(Graph *g, const Node *last, Err *err)
-{
-    return graph_forward_after(g, g->nodes, last, err);
-}
-
-int graph_forward_after(Graph *g, const Node *done, const Node *last, Err *err)
+/* The forward of the nodes after done, up to last. */
+static int forward_after(Graph *g, const Node *done, const Node *last, Err *err)
 {
     for (int i = (int)(done - g->nodes) + 1; i <= last - g->nodes; i++) {
         Node *n = &g->nodes[i];
@@ -581,6 +572,37 @@ int graph_forward_after(Graph *g, const Node *done, const Node *last, Err *err)
             return rc;
     }
     return CLRUN_OK;
+}
+
+int graph_forward(Graph *g, Err *err)
+{
+    return graph_forward_to(g, graph_output(g), err);
+}
+
+int graph_forward_to(Graph *g, const Node *last, Err *err)
+{
+    return forward_after(g, g->nodes, last, err);
+}
+
+int graph_forward_visiting(Graph *g, Node *const *nodes, int n, GraphVisit visit, void *ctx,
+                           Err *err)
+{
+    const Node *done = g->nodes;
+    int rc = CLRUN_OK;
+    while (!rc) {
+        int next = -1; /* the earliest of nodes not yet visited */
+        for (int i = 0; i < n; i++)
+            if (nodes[i] > done && (next < 0 || nodes[i] < nodes[next]))
+                next = i;
+        if (next < 0)
+            break;
+        rc = forward_after(g, done, nodes[next], err);
+        for (int i = 0; i < n && !rc; i++) /* a node named twice is visited twice */
+            if (nodes[i] == nodes[next])
+                rc = visit(i, ctx, err);
+        done = nodes[next];
+    }
+    return rc;
 }
 
 /* grad += each extra consumer's gradient, in a fixed order. */

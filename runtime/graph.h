@@ -165,10 +165,13 @@ int graph_forward(Graph *g, Err *err);
  * computed after it, so read a layer's output only after this (or after a
  * whole forward, for the last layer). */
 int graph_forward_to(Graph *g, const Node *last, Err *err);
-/* The forward of the nodes after done, up to last (none when last is not
- * after done): a pass that reads several layers runs to each in turn and
- * reads it there, before a later layer can reuse its memory. */
-int graph_forward_after(Graph *g, const Node *done, const Node *last, Err *err);
+/* The forward of the batch fed, as far as the last of nodes, calling
+ * visit(i, ctx, err) for nodes[i] as soon as it is computed: the way to read
+ * several layers' outputs in one pass, since under the memory plan a later
+ * layer may reuse an earlier one's memory. A visit's error stops the pass. */
+typedef int (*GraphVisit)(int i, void *ctx, Err *err);
+int graph_forward_visiting(Graph *g, Node *const *nodes, int n, GraphVisit visit, void *ctx,
+                           Err *err);
 int graph_backward(Graph *g, Err *err);
 
 Node *graph_output(Graph *g);

@@ -1009,10 +1009,10 @@ int train_use_model(Experiment *e, const RunOptions *o, TrainUse use, void *arg,
     t.lock = -1;
     int rc = prepare_model(&t, o, 0, err);
     AnalysisContext ctx = analysis_context(&t);
-    double started = now();
+    double started = clock_seconds();
     if (!rc) rc = use(&ctx, arg, err);
     if (!rc && o->profile && !(rc = dev_finish(t.dev, err)))
-        dev_profile_report(t.dev, now() - started, stdout);
+        dev_profile_report(t.dev, clock_seconds() - started, stdout);
     trainer_free(&t);
     return rc;
 }

@@ -296,37 +296,26 @@ static void add_rows(const Items *it, int start, int rows, const float *acts, in
     }
 }
 
-/* The batch at start (rows examples, fed) through the graph, each layer's
- * outputs added into its sums as soon as the forward reaches it: under the
- * memory plan a later layer may reuse its memory. by_node: the layers in the
- * graph's order; acts holds one layer's outputs at a time. */
-static int add_batch(Graph *g, const Items *it, ItemsLayer *layers, const int *by_node, int n,
-                     int start, int rows, float *acts, Err *err)
-{
-    int rc = CLRUN_OK;
-    const Node *done = g->nodes;
-    for (int k = 0; k < n && !rc; k++) {
-        ItemsLayer *l = &layers[by_node[k]];
-        int dims = (int)shape_size(l->layer->out_shape);
-        rc = graph_forward_after(g, done, l->layer, err);
-        done = l->layer > done ? l->layer : done;
-        if (!rc) rc = dev_read(g->dev, l->layer->out, 0, (size_t)rows * dims * sizeof *acts,
-                               acts, err);
-        if (!rc)
-            add_rows(it, start, rows, acts, dims, l->cols, l->p, l->out);
-    }
-    return rc;
-}
+/* One batch's outputs of the layers, added into the items' sums as the
+ * forward reaches each (graph_forward_visiting). */
+typedef struct {
+    Graph *g;
+    const Items *it;
+    ItemsLayer *layers;
+    int start, rows;
+    float *acts; /* one layer's outputs at a time */
+} BatchSums;
 
-/* The indices of n layers in the graph's order. */
-static void order_by_node(const ItemsLayer *layers, int n, int *by_node)
+static int add_layer(int l, void *ctx, Err *err)
 {
-    for (int i = 0; i < n; i++) {
-        int j = i;
-        for (; j > 0 && layers[by_node[j - 1]].layer > layers[i].layer; j--)
-            by_node[j] = by_node[j - 1];
-        by_node[j] = i;
-    }
+    BatchSums *b = ctx;
+    ItemsLayer *layer = &b->layers[l];
+    int dims = (int)shape_size(layer->layer->out_shape);
+    int rc = dev_read(b->g->dev, layer->layer->out, 0, (size_t)b->rows * dims * sizeof *b->acts,
+                      b->acts, err);
+    if (!rc)
+        add_rows(b->it, b->start, b->rows, b->acts, dims, layer->cols, layer->p, layer->out);
+    return rc;
 }
 
 /* Progress of a long pass, every ITEMS_PROGRESS images. */
@@ -353,13 +342,13 @@ int items_features(AnalysisContext *ctx, Feed *split, const Items *it, ItemsLaye
                          layers[l].layer->name);
     }
     int *examples = malloc((size_t)it->rows * sizeof *examples);
-    int *by_node = malloc((size_t)(n ? n : 1) * sizeof *by_node);
+    Node **nodes = malloc((size_t)(n ? n : 1) * sizeof *nodes);
     float *acts = malloc((size_t)batch * dims * sizeof *acts);
     Feed kept = {0};
-    if (!rc && (!examples || !by_node || !acts))
+    if (!rc && (!examples || !nodes || !acts))
         rc = err_set(err, CLRUN_ERUNTIME, "out of memory");
-    if (!rc)
-        order_by_node(layers, n, by_node);
+    for (int l = 0; !rc && l < n; l++)
+        nodes[l] = layers[l].layer;
     for (int r = 0; !rc && r < it->rows; r++)
         examples[r] = split->first + it->row[r];
     if (!rc) rc = feed_select(&kept, split->name, g, split->data, examples, it->rows, err);
@@ -367,7 +356,8 @@ int items_features(AnalysisContext *ctx, Feed *split, const Items *it, ItemsLaye
     for (int start = 0; !rc && start < it->rows; start += batch) {
         int rows = it->rows - start < batch ? it->rows - start : batch;
         rc = feed_batch(&kept, g, start, rows, &ctx->norm, ctx->labels, err);
-        if (!rc) rc = add_batch(g, it, layers, by_node, n, start, rows, acts, err);
+        BatchSums sums = {g, it, layers, start, rows, acts};
+        if (!rc) rc = graph_forward_visiting(g, nodes, n, add_layer, &sums, err);
         if (!rc)
             progress(it, layers, n, start, start + rows);
     }
@@ -376,7 +366,7 @@ int items_features(AnalysisContext *ctx, Feed *split, const Items *it, ItemsLaye
             for (int j = 0; j < layers[l].p; j++)
                 layers[l].out[(size_t)k * layers[l].p + j] /= it->count[k];
     feed_free(&kept);
-    free(examples), free(by_node), free(acts);
+    free(examples), free(nodes), free(acts);
     for (int l = 0; rc && l < n; l++) {
         free(layers[l].out);
         layers[l].out = NULL;
