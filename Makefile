@@ -66,6 +66,10 @@ build/clrun: build/obj/runtime/clrun.o $(LIB_OBJ)
 build/gemm_bench: build/obj/bench/gemm_bench.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
+# the cores' FP32 FMA peak (make bench's yardstick): plain C and pthreads
+build/fma_peak: build/obj/bench/fma_peak.o
+	$(CC) $(LDFLAGS) $^ -o $@ -pthread
+
 build/check_clrun: $(TEST_OBJ) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) $(shell pkg-config --libs check)
 
@@ -138,7 +142,7 @@ figures: deps
 bench: deps
 	@tools/install-deps --bench
 	@bench/setup-venv
-	@$(MAKE) --no-print-directory build/clrun
+	@$(MAKE) --no-print-directory build/clrun build/gemm_bench build/fma_peak
 	/usr/bin/python3 bench/bench.py $(BENCH_ARGS)
 
 # The resnet18 case of the parity suite on a fixture at torchvision's widths

@@ -5,17 +5,26 @@
  * so the callers' transposes are strides. gemm_nn takes B's rows contiguous
  * (b_sn = 1), gemm_nt both operands along k (a_sk = b_sk = 1). */
 
-/* Each work-item computes an 8 x 16 block of C: per k, one 16-wide load of B,
- * eight broadcast values of A and eight 16-wide multiply-adds, held in
- * registers (a vector-register micro-kernel on CPUs). The loops over the
- * block are unrolled so that the compiler keeps the accumulators in registers
- * (rolled, POCL's LLVM kept them on the stack at a third of the speed), and A
- * and B are walked by pointers, which spares the multiplies. Rows past M are
- * clamped for loads and skipped for stores. B's rows hold b_cols >= N
- * readable floats (zero padding past N, when the caller made B). The last
- * block of a row, when it would read past b_cols, reads the 16 columns that
- * end there instead and stores only its own (at or past n0, below N); only a
- * B narrower than 16 takes the scalar path.
+/* Each work-item computes a 12 x 32 block of C, in register passes shaped
+ * for the vector unit the compiler targets (POCL defines the CPU's feature
+ * macros): a pass keeps NN_MR rows x two NN_MW-wide vectors of C in
+ * registers and, per k, loads two vectors of B, broadcasts NN_MR values of
+ * A and issues 2 NN_MR multiply-adds. Enough independent accumulators keep
+ * both FMA pipes busy through the FMA's latency (4 cycles x 2 pipes: at
+ * least 8), and all of them, B's vectors and a broadcast fit the register
+ * file: with AVX-512 one pass of 12 x 32 (24 of the 32 zmm registers), with
+ * AVX2 and elsewhere four passes of 6 x 16 (12 of the 16 ymm; the former
+ * 8 x 16 block in float16 took all 16 and spilled accumulators to the
+ * stack every k step, as the disassembly of POCL's cached gemm_nn.so
+ * showed). A pass's A rows and B columns stay in L1 for the next pass.
+ * The loops over the block are unrolled so that the compiler keeps the
+ * accumulators in registers, and A and B are walked by pointers.
+ *
+ * Rows past M are clamped for loads and skipped for stores. B's rows hold
+ * b_cols >= N readable floats (zero padding past N, when the caller made B).
+ * A pass whose columns would read past b_cols reads the 2 NN_MW that end
+ * there instead and stores only its own (at or past its first, below N);
+ * only a B narrower than 2 NN_MW takes the scalar path.
  *
  * Items and splits: item i multiplies A + i * a_item by B + i * b_item over
  * min(K, k_total - i * K) of k, and split s (dimension 2) sums items
@@ -24,8 +33,102 @@
  * (a_item = K * a_sk); a batch of products is items with matrices of their
  * own, one a split, or several a split and the splits' partial products added
  * up by sum_splits. */
-#define NN_TM 8
-#define NN_TN 16
+#define NN_TM 12
+#define NN_TN 32
+#if defined(__AVX512F__)
+#define NN_MW 16
+#define NN_MR 12
+#define NN_NV 2
+#else
+#define NN_MW 8
+#define NN_MR 6
+#define NN_NV 2
+#endif
+#define NN_PW (NN_NV * NN_MW) /* a pass's columns */
+#define NN_CAT_(a, b) a##b
+#define NN_CAT(a, b) NN_CAT_(a, b)
+#define NN_VEC NN_CAT(float, NN_MW)
+#define NN_VLOAD NN_CAT(vload, NN_MW)
+#define NN_VSTORE NN_CAT(vstore, NN_MW)
+
+/* Stores a pass's rows m0.. (below M) of acc, computed from column nb, into
+ * C's columns own.. (below N), adding to C when accumulate. */
+static inline void nn_store(__global float *C, int ldc, NN_VEC acc[NN_MR][NN_NV], int m0, int M,
+                            int own, int nb, int N, int accumulate)
+{
+    /* no break in the unrolled loop: acc is indexed by constants only, so it
+     * stays in registers (a break left it in memory, stored every k step) */
+#pragma unroll
+    for (int i = 0; i < NN_MR; i++) {
+        __global float *c = C + min(m0 + i, M - 1) * ldc + nb;
+        if (m0 + i < M && nb == own && own + NN_PW <= N) {
+#pragma unroll
+            for (int j = 0; j < NN_NV; j++)
+                NN_VSTORE(accumulate ? NN_VLOAD(j, c) + acc[i][j] : acc[i][j], j, c);
+        } else if (m0 + i < M) {
+            float v[NN_PW];
+#pragma unroll
+            for (int j = 0; j < NN_NV; j++)
+                NN_VSTORE(acc[i][j], j, v);
+            for (int j = own - nb; j < NN_PW && nb + j < N; j++)
+                c[j] = accumulate ? c[j] + v[j] : v[j];
+        }
+    }
+}
+
+/* One k step of a register pass: B's two vectors at b, A's rows at offset ao. */
+static inline void nn_step(NN_VEC acc[NN_MR][NN_NV], __global const float *arow[NN_MR], int ao,
+                           __global const float *b)
+{
+    NN_VEC bv[NN_NV];
+#pragma unroll
+    for (int j = 0; j < NN_NV; j++)
+        bv[j] = NN_VLOAD(j, b);
+#pragma unroll
+    for (int i = 0; i < NN_MR; i++) {
+        NN_VEC a = (NN_VEC)(arow[i][ao]);
+#pragma unroll
+        for (int j = 0; j < NN_NV; j++)
+            acc[i][j] = fma(a, bv[j], acc[i][j]);
+    }
+}
+
+/* One register pass: rows m0.. and the 2 NN_MW columns from nb, over items
+ * [first, last), into acc. The items' k steps are one loop: nested loops
+ * kept a second copy of the accumulators for the outer loop and spilled
+ * them every k step. Items along the same matrices (a long K cut into
+ * chunks) are one run of k; items of matrices of their own move to the next
+ * item's at an item's end, at the cost of the registers that takes. */
+static inline void nn_pass(NN_VEC acc[NN_MR][NN_NV], int M, int K, int k_total, int first, int last,
+                           int m0, int nb, __global const float *A, int a_sm, int a_sk,
+                           int a_item, __global const float *B, int b_sk, int b_item)
+{
+    __global const float *arow[NN_MR];
+#pragma unroll
+    for (int i = 0; i < NN_MR; i++) {
+#pragma unroll
+        for (int j = 0; j < NN_NV; j++)
+            acc[i][j] = (NN_VEC)(0.0f);
+        arow[i] = A + min(m0 + i, M - 1) * a_sm;
+    }
+    B += nb;
+    int item = first, kn = min(K, k_total - item * K), steps = min(last * K, k_total) - first * K;
+    int ao = item * a_item, bo = item * b_item;
+    if (a_item == K * a_sk && b_item == K * b_sk) {
+        for (int t = 0; t < steps; t++, ao += a_sk, bo += b_sk)
+            nn_step(acc, arow, ao, B + bo);
+        return;
+    }
+    for (int t = 0, k = 0; t < steps; t++) {
+        nn_step(acc, arow, ao, B + bo);
+        ao += a_sk, bo += b_sk;
+        if (++k == kn) { /* the next item's matrices */
+            item++, k = 0;
+            kn = min(K, k_total - item * K);
+            ao = item * a_item, bo = item * b_item;
+        }
+    }
+}
 
 __kernel void gemm_nn(int M, int N, int K, int k_total, int per_split,
                       __global const float *A, int a_sm, int a_sk, int a_item,
@@ -38,27 +141,15 @@ __kernel void gemm_nn(int M, int N, int K, int k_total, int per_split,
         return; /* past C, or a split past the last when dimension 2 is padded */
     int last = min(first + per_split, items);
     C += split * c_split;
-    __global const float *arow[NN_TM];
-    if (b_cols >= NN_TN) {
-        int nb = min(n0, b_cols - NN_TN); /* first column this block computes */
-        float16 acc[NN_TM];
-#pragma unroll
-        for (int i = 0; i < NN_TM; i++)
-            acc[i] = (float16)(0.0f);
-        for (int item = first; item < last; item++) {
-#pragma unroll
-            for (int i = 0; i < NN_TM; i++)
-                arow[i] = A + item * a_item + min(m0 + i, M - 1) * a_sm;
-            __global const float *b = B + item * b_item + nb;
-            int kn = min(K, k_total - item * K);
-            for (int k = 0; k < kn; k++, b += b_sk) {
-                float16 bk = vload16(0, b);
-#pragma unroll
-                for (int i = 0; i < NN_TM; i++)
-                    acc[i] = fma((float16)(arow[i][k * a_sk]), bk, acc[i]);
+    if (b_cols >= NN_PW) {
+        for (int r = m0; r < m0 + NN_TM && r < M; r += NN_MR)
+            for (int own = n0; own < n0 + NN_TN && own < N; own += NN_PW) {
+                int nb = min(own, b_cols - NN_PW); /* first column this pass computes */
+                NN_VEC acc[NN_MR][NN_NV];
+                nn_pass(acc, M, K, k_total, first, last, r, nb, A, a_sm, a_sk, a_item, B, b_sk,
+                        b_item);
+                nn_store(C, ldc, acc, r, M, own, nb, N, accumulate);
             }
-        }
-        store_rows16(C, ldc, acc, m0, M, n0, nb, N, accumulate);
         return;
     }
     for (int i = 0; i < NN_TM && m0 + i < M; i++)

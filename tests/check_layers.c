@@ -1637,6 +1637,8 @@ static const struct {
     {3, 300, 40, 1, 1, 0},
     {10, 25, 5000, 1, 0, 0},  /* few output blocks, K split and summed */
     {20, 7, 3000, 1, 1, 0},
+    {29, 75, 70, 0, 1, 0},    /* gemm_nn: register passes of rows and columns cut by M and N */
+    {14, 9, 50, 0, 0, 0},     /* gemm_nn: B narrower than a register pass, the scalar path */
     /* partial products past a 64 KB cache: the splits run in turn */
     {40, 300, 3000, 1, 1, 64},
     {33, 200, 1500, 0, 0, 64},

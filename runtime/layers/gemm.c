@@ -19,7 +19,7 @@ typedef struct {
     int side; /* work-items along each side of a group */
 } GemmKernel;
 
-static const GemmKernel gemm_nn = {"gemm_nn", 8, 16, 1}, gemm_nt = {"gemm_nt", 4, 4, 1},
+static const GemmKernel gemm_nn = {"gemm_nn", 12, 32, 1}, gemm_nt = {"gemm_nt", 4, 4, 1},
                         conv_weight_grad = {"conv_weight_grad", 8, 16, 1};
 
 static GemmKernel gemm_tiled(const Plan *plan)
