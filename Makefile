@@ -70,6 +70,10 @@ build/gemm_bench: build/obj/bench/gemm_bench.o $(LIB_OBJ)
 build/readout_bench: build/obj/bench/readout_bench.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
+# the cores' FP32 FMA peak (make bench's yardstick): plain C and pthreads
+build/fma_peak: build/obj/bench/fma_peak.o
+	$(CC) $(LDFLAGS) $^ -o $@ -pthread
+
 build/check_clrun: $(TEST_OBJ) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) $(shell pkg-config --libs check)
 
@@ -142,7 +146,7 @@ figures: deps
 bench: deps
 	@tools/install-deps --bench
 	@bench/setup-venv
-	@$(MAKE) --no-print-directory build/clrun
+	@$(MAKE) --no-print-directory build/clrun build/gemm_bench build/fma_peak
 	/usr/bin/python3 bench/bench.py $(BENCH_ARGS)
 
 # The resnet18 case of the parity suite on a fixture at torchvision's widths

@@ -24,20 +24,24 @@ run took over two minutes is not run again for that model (slow peers are
 measured once, at their first thread count). A peer that is not installed is
 left out, saying why.
 
+Printed: versions; the yardstick (yardstick.py: the cores' FP32 FMA peak,
+OpenBLAS's SGEMM from numpy's wheel and clrun's GEMM table, measured together
+before the runs); every run's images/s (progress on stderr); the fastest
+PyTorch's 1024^3 product (1 and 2 threads, best of a measurement before the
+runs and one after), for reference; then per model clrun against the best
+anchor at its best thread count, clrun against tinygrad on the same OpenCL
+device, and clrun's GFLOP/s (3x the forward FLOPs of convolutions and dense
+layers) as a share of the FMA peak and of OpenBLAS's best SGEMM.
+
 The inference row (workload.INFERENCE: ResNet-18 at 224 x 224, batch 64,
 evaluation mode) times forward passes alone: clrun through `clrun features`
 on a table of random PNGs (its rate over the batches after the first, from
 the times its progress lines arrive), each anchor on the same pixels after
 a batch of warm-up (two for tinygrad's TinyJit); its rounds and lines are the
-training rows', and its summary gives the forward GFLOP/s.
-
-Printed: versions, every run's images/s (progress on stderr), the
-single-precision GEMM peak (a 1024^3 product in the fastest PyTorch here, 1 and
-2 threads, best of a measurement before the runs and one after), then per
-model clrun against the best anchor at its best thread count, clrun against
-tinygrad on the same OpenCL device, and clrun's GFLOP/s (3x the forward FLOPs
-of convolutions and dense layers) and share of the peak; and for LeNet and
-ResNet-18, the start-up: cold and warm against PyTorch's (startup.py).
+training rows', and its summary gives the forward GFLOP/s. Then peak memory
+(wait4's ru_maxrss) of clrun against the fastest and the leanest anchor, and
+for LeNet and ResNet-18 the start-up: cold and warm against PyTorch's
+(startup.py).
 
     bench/bench.py [--rounds 2] [--models lenet,mlp,...] [--peers torch-debian,...]
                    [--device SPEC] [--data fashion-mnist|mnist]
@@ -61,6 +65,7 @@ import time
 sys.dont_write_bytecode = True  # no bench/__pycache__ in the source tree, here or in workers
 import startup  # noqa: E402
 import workload  # noqa: E402
+import yardstick  # noqa: E402
 
 ROOT = workload.ROOT
 CLRUN = os.path.join(ROOT, "build", "clrun")
@@ -456,21 +461,22 @@ def print_runs(name, peers, best, notes, missing):
         print("%-14s %-16s %10s %8s  %s" % (name, peer, "-", "", "cannot run here (above)"))
 
 
-def print_summary(names, best, peak):
-    print("\n%-14s %10s  %-16s %10s %10s %12s %8s %8s" % (
+def print_summary(names, best, yard):
+    print("\n%-14s %10s  %-16s %10s %10s %12s %8s %8s %8s" % (
         "model", "clrun", "best anchor", "img/s", "clrun/best", "clrun/tg-cl", "GFLOP/s",
-        "of peak"))
+        "of peak", "of BLAS"))
     for n in names:
         clrun, tg = best[n].get("clrun"), best[n].get("tinygrad-cl")
         anchors = {k: v for k, v in best[n].items() if k != "clrun"}
         top = max(anchors, key=anchors.get) if anchors else None
         gflops = train_gflops(n, clrun) if clrun else 0
-        print("%-14s %10s  %-16s %10s %10s %12s %8s %8s" % (
+        print("%-14s %10s  %-16s %10s %10s %12s %8s %8s %8s" % (
             n, fmt(clrun) if clrun else "failed", top or "none", fmt(anchors[top]) if top else "-",
             "%.2fx" % (clrun / anchors[top]) if clrun and top else "-",
             "%.2fx" % (clrun / tg) if clrun and tg else "-",
             "%.1f" % gflops if clrun else "-",
-            "%.1f%%" % (100 * gflops / peak) if clrun and peak else "-"))
+            "%.1f%%" % (100 * gflops / yard.peak) if clrun and yard.peak else "-",
+            "%.1f%%" % (100 * gflops / yard.blas) if clrun and yard.blas else "-"))
 
 
 def main():
@@ -495,6 +501,10 @@ def main():
     started = time.perf_counter()
     check_architectures(names, inference)
     peers, missing = versions([p for p in PEERS if p.name in wanted])
+    yard = yardstick.measure(VENV_PYTHON, args.device)
+    print("\nThe yardstick, measured together (GFLOP/s over the wall clock, and over the CPU time "
+          "the threads got: what the cores do when nothing else runs)")
+    print("\n".join(yard.lines))
     before = gemm_best(peers)
     print("\nTraining images/s, best of %d round%s; clrun/: clrun's images/s over the run's" % (
         args.rounds, "s" if args.rounds > 1 else ""))
@@ -508,9 +518,9 @@ def main():
             print_runs(n, peers, best[n], notes[n], missing)
         startup.report(sys.modules[__name__], peers, names, args.rounds, cifar, args.device)
     peak, where = max(before, gemm_best(peers))
-    print("\nSingle-precision GEMM peak here (a 1024^3 product, before and after the runs): "
-          "%.1f GFLOP/s (%s)" % (peak, where))
-    print_summary(names, best, peak)
+    print("\nThe fastest PyTorch's 1024^3 product (before and after the runs): %.1f GFLOP/s (%s), "
+          "%s of the FMA peak" % (peak, where, yard.pct(peak)))
+    print_summary(names, best, yard)
     print_memory(names, best)
     infer_notes = run_inference(inference, peers, missing, args)
     print("\nbench: %d round%s in %.1f min" % (args.rounds, "s" if args.rounds > 1 else "",

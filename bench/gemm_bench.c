@@ -1,9 +1,15 @@
-/* gemm_bench.c: the speed of one M x N x K product through the device's
- * kernel plan (launch_gemm, as every dense and convolution layer uses it),
- * for bench/gpu-check's "a 4096^3 product at 50% of the FP32 peak".
+/* gemm_bench.c: the speed of clrun's matrix products through the device's
+ * kernel plan (launch_gemm, as every dense layer uses it): square products
+ * and the three products of the seed models' dense layers at their shapes
+ * (make bench's GEMM table, issue 23), and bench/gpu-check's 4096^3.
  *
- *   build/gemm_bench [SIZE] [--device SPEC]   (SIZE 4096: a 4096^3 product)
- * prints the best GFLOP/s of five timed products after one warm-up. */
+ *   build/gemm_bench [SIZE] [--device SPEC]   one SIZE^3 product
+ *   build/gemm_bench MxNxK [--device SPEC]    one M x N x K product, A and B row-major
+ *   build/gemm_bench --table [--device SPEC]  the table below
+ * prints the best GFLOP/s of five timed products after one warm-up, over the
+ * wall clock and over the process's CPU time times the device's compute units
+ * (what the cores do when nothing else runs on them; on a shared machine the
+ * wall clock measures the share clrun got). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,67 +18,143 @@
 #include "graph.h"
 #include "layers/layers.h"
 
-static double now(void)
+static double clock_s(clockid_t id)
 {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(id, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-/* Buffers for C = A B with A [n, n] and B [n, n], filled with small values. */
-static int operands(Graph *g, int n, cl_mem m[3], Err *err)
+/* One product C [M, N] = A B with its operands' layout: A (m, k) at
+ * m * a_sm + k * a_sk, B (k, n) at k * b_sk + n * b_sn, as dense.c calls it. */
+typedef struct {
+    const char *name;
+    int M, N, K;
+    int a_sm, a_sk, b_sk, b_sn;
+} Product;
+
+static Product square(int n)
 {
-    size_t count = (size_t)n * n;
+    return (Product){"square", n, n, n, n, 1, n, 1};
+}
+
+/* A dense layer's products with batch B, I inputs and U units (dense.c):
+ * forward x W^T, the weight gradient dY^T x, the input gradient dY W. */
+static Product dense_forward(const char *name, int B, int I, int U)
+{
+    return (Product){name, B, U, I, I, 1, 1, I};
+}
+static Product dense_weight_grad(const char *name, int B, int I, int U)
+{
+    return (Product){name, U, I, B, 1, U, I, 1};
+}
+static Product dense_input_grad(const char *name, int B, int I, int U)
+{
+    return (Product){name, B, I, U, U, 1, I, 1};
+}
+
+/* The seed models' dense layers (bench/workload.py's batches). */
+static const struct {
+    const char *name;
+    int batch, in, units;
+} dense_layers[] = {
+    {"mlp dense_1", 64, 784, 256},
+    {"keras-cnn dense_1", 64, 9216, 128},
+    {"keras-cifar10 dense_1", 32, 1152, 512},
+    {"resnet18 fc", 128, 512, 10},
+};
+
+static int operand(Graph *g, size_t count, cl_mem *m, Err *err)
+{
     float *host = malloc(count * sizeof *host);
     if (!host)
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
     for (size_t i = 0; i < count; i++)
         host[i] = (float)(i % 17) / 17.0f - 0.5f;
-    int rc = CLRUN_OK;
-    for (int i = 0; i < 3 && !rc; i++)
-        if (!(rc = graph_buffer(g, count, "operand", &m[i], err)))
-            rc = dev_write(g->dev, m[i], 0, count * sizeof *host, host, err);
+    int rc = graph_buffer(g, count, "operand", m, err);
+    if (!rc)
+        rc = dev_write(g->dev, *m, 0, count * sizeof *host, host, err);
     free(host);
     return rc;
 }
 
-static int bench(Device *d, int n, Err *err)
+/* Best GFLOP/s of five products after a warm-up: best[0] over the wall
+ * clock, best[1] over the process's CPU time spread over the compute units
+ * (meaningful on a CPU device only). */
+static int bench(Device *d, Product s, double best[2], Err *err)
 {
     Graph g;
     memset(&g, 0, sizeof g);
     g.dev = d;
-    gemm_reserve(&g, n, n, n);
+    gemm_reserve(&g, s.M, s.N, s.K);
     cl_mem m[3];
     int rc = gemm_prepare(&g, err);
-    if (!rc)
+    if (!rc && g.scratch_floats[SCRATCH_GEMM_P])
         rc = graph_buffer(&g, g.scratch_floats[SCRATCH_GEMM_P], "partial products",
                           &g.scratch[SCRATCH_GEMM_P], err);
-    if (!rc) rc = operands(&g, n, m, err);
-    double best = 0;
+    if (!rc) rc = operand(&g, (size_t)s.M * s.K, &m[0], err);
+    if (!rc) rc = operand(&g, (size_t)s.K * s.N, &m[1], err);
+    if (!rc) rc = operand(&g, (size_t)s.M * s.N, &m[2], err);
+    double flop = 2.0 * s.M * s.N * (double)s.K;
+    cl_uint units = 1;
+    clGetDeviceInfo(d->id, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof units, &units, NULL);
+    best[0] = best[1] = 0;
     for (int i = 0; i < 6 && !rc; i++) {
-        double started = now();
-        rc = launch_gemm(&g, n, n, n, m[0], n, 1, m[1], n, 1, m[2], n, 0, err);
+        double wall = clock_s(CLOCK_MONOTONIC), cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+        rc = launch_gemm(&g, s.M, s.N, s.K, m[0], s.a_sm, s.a_sk, m[1], s.b_sk, s.b_sn, m[2],
+                         s.N, 0, err);
         if (!rc) rc = dev_finish(d, err);
-        double gflops = 2.0 * n * n * (double)n / (now() - started) / 1e9;
-        if (i > 0 && gflops > best) /* the first compiles and warms up */
-            best = gflops;
+        wall = clock_s(CLOCK_MONOTONIC) - wall, cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - cpu;
+        if (i == 0) /* the first compiles and warms up */
+            continue;
+        best[0] = flop / wall / 1e9 > best[0] ? flop / wall / 1e9 : best[0];
+        cpu = cpu > 1e-9 ? cpu : 1e-9;
+        best[1] = flop * units / cpu / 1e9 > best[1] ? flop * units / cpu / 1e9 : best[1];
     }
-    if (!rc)
-        printf("gemm %dx%dx%d on %s (%s plan, %s GEMM): %.1f GFLOP/s, best of 5\n", n, n, n,
-               d->name, plan_name(&d->plan), plan_gemm_name(&d->plan), best);
     graph_free(&g);
+    return rc;
+}
+
+static int row(Device *d, Product s, Err *err)
+{
+    double best[2];
+    int rc = bench(d, s, best, err);
+    if (!rc)
+        printf("%-24s %5d %5d %5d  %s  %8.1f %8.1f\n", s.name, s.M, s.N, s.K,
+               s.b_sn != 1 ? "nt" : s.a_sk != 1 ? "tn" : "nn", best[0], best[1]);
+    return rc;
+}
+
+static int table(Device *d, Err *err)
+{
+    printf("%-24s %5s %5s %5s  %s  %8s %8s\n", "product", "M", "N", "K", "ab", "wall", "cpu");
+    int sizes[] = {1024, 2048, 4096}, rc = CLRUN_OK;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0] && !rc; i++)
+        rc = row(d, square(sizes[i]), err);
+    for (size_t i = 0; i < sizeof dense_layers / sizeof dense_layers[0] && !rc; i++) {
+        int b = dense_layers[i].batch, in = dense_layers[i].in, u = dense_layers[i].units;
+        const char *n = dense_layers[i].name;
+        rc = row(d, dense_forward(n, b, in, u), err);
+        if (!rc) rc = row(d, dense_weight_grad(n, b, in, u), err);
+        if (!rc) rc = row(d, dense_input_grad(n, b, in, u), err);
+    }
     return rc;
 }
 
 int main(int argc, char **argv)
 {
-    int n = 4096;
+    int n = 4096, all = 0, mnk[3] = {0, 0, 0};
     const char *spec = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--device") == 0 && i + 1 < argc)
             spec = argv[++i];
+        else if (strcmp(argv[i], "--table") == 0)
+            all = 1;
+        else if (sscanf(argv[i], "%dx%dx%d", &mnk[0], &mnk[1], &mnk[2]) == 3 && mnk[0] > 0 &&
+                 mnk[1] > 0 && mnk[2] > 0)
+            n = 0;
         else if ((n = atoi(argv[i])) < 1 || n > 16384) {
-            fprintf(stderr, "usage: gemm_bench [SIZE 1-16384] [--device SPEC]\n");
+            fprintf(stderr, "usage: gemm_bench [SIZE 1-16384 | MxNxK | --table] [--device SPEC]\n");
             return 2;
         }
     }
@@ -80,7 +162,11 @@ int main(int argc, char **argv)
     Err err = {""};
     int rc = dev_open(&d, spec, &err);
     if (!rc) rc = dev_build(&d, &err);
-    if (!rc) rc = bench(&d, n, &err);
+    if (!rc)
+        printf("gemm on %s (%s plan, %s GEMM): GFLOP/s, best of 5 over the wall clock and over "
+               "the CPU time\n", d.name, plan_name(&d.plan), plan_gemm_name(&d.plan));
+    Product one = n ? square(n) : (Product){"product", mnk[0], mnk[1], mnk[2], mnk[2], 1, mnk[1], 1};
+    if (!rc) rc = all ? table(&d, &err) : row(&d, one, &err);
     if (rc)
         fprintf(stderr, "gemm_bench: %s\n", err.msg);
     dev_close(&d);
