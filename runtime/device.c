@@ -701,6 +701,12 @@ int dev_fill_zero(Device *d, cl_mem m, size_t bytes, Err *err)
                      "clEnqueueFillBuffer", "zero", err);
 }
 
+int dev_copy(Device *d, cl_mem from, cl_mem to, size_t bytes, const char *what, Err *err)
+{
+    return dev_check(clEnqueueCopyBuffer(d->queue, from, to, 0, 0, bytes, 0, NULL, NULL),
+                     "clEnqueueCopyBuffer", what, err);
+}
+
 int dev_finish(Device *d, Err *err)
 {
     return dev_check(clFinish(d->queue), "clFinish", "queue", err);

@@ -34,8 +34,7 @@ static size_t bytes(Node *n, Graph *g)
 
 static int copy(Graph *g, Node *n, cl_mem from, cl_mem to, Err *err)
 {
-    return dev_check(clEnqueueCopyBuffer(g->dev->queue, from, to, 0, 0, bytes(n, g), 0, NULL, NULL),
-                     "clEnqueueCopyBuffer", n->name, err);
+    return dev_copy(g->dev, from, to, bytes(n, g), n->name, err);
 }
 
 static int add_forward(Node *n, Graph *g, Err *err)

@@ -65,9 +65,7 @@ static int dropout_run(Node *n, Graph *g, cl_mem from, cl_mem to, Err *err)
     Dropout *d = n->state;
     int count = g->batch * (int)shape_size(n->out_shape);
     if (!g->training || d->rate == 0)
-        return dev_check(clEnqueueCopyBuffer(g->dev->queue, from, to, 0, 0,
-                                             (size_t)count * sizeof(float), 0, NULL, NULL),
-                         "clEnqueueCopyBuffer", n->name, err);
+        return dev_copy(g->dev, from, to, (size_t)count * sizeof(float), n->name, err);
     float rate = (float)d->rate;
     cl_uint lo = (cl_uint)g->seed, hi = (cl_uint)(g->seed >> 32), step = g->step;
     size_t masks = (size_t)count / (size_t)d->group, global[1] = {(masks + 3) / 4};
