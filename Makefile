@@ -170,7 +170,8 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit
 FUZZ_CFLAGS  := -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Iruntime -Ifuzz -MMD -MP $(FUZZ_SAN)
 FUZZ_TARGETS := spec idx cifar safetensors npy csv
 FUZZ_IO      := runtime/io/file.c runtime/err.c
-FUZZ_DATA    := runtime/data/idx.c runtime/data/cifar.c runtime/data/dataset.c runtime/data/sources.c $(FUZZ_IO)
+FUZZ_DATA    := runtime/data/idx.c runtime/data/cifar.c runtime/data/dataset.c runtime/data/sources.c \
+                runtime/io/csv.c $(FUZZ_IO)
 fuzz_src_spec        := runtime/spec.c $(FUZZ_IO)
 fuzz_src_idx         := $(FUZZ_DATA)
 fuzz_src_cifar       := $(FUZZ_DATA)
