@@ -169,7 +169,7 @@ START_TEST(padded_splits_write_nothing)
     cl_kernel k;
     ck_assert_ok(dev_kernel(&d, split_cases[_i].kernel, &k, &err), err);
     int m_ = M, n_ = N, k_ = K, one = 1, zero = 0, lda = K, ldb = N, ldbt = K, unit = 1;
-    int cols = N, ldc = N, c_split = M * N;
+    int cols = N, ldc = N, c_split = M * N, panel = 16;
     /* the tiled kernel's groups cover N = 5 whatever its tile; the split
      * dimension's local size stays within the kernel's limit (groups past
      * the split pad it where that is 1) */
@@ -181,8 +181,8 @@ START_TEST(padded_splits_write_nothing)
     int rc;
     if (strcmp(split_cases[_i].kernel, "gemm_nn") == 0)
         rc = DEV_LAUNCH(&d, k, 3, global, local, &err, KA(m_), KA(n_), KA(k_), KA(k_), KA(one),
-                        KA(A), KA(lda), KA(unit), KA(zero), KA(B), KA(ldb), KA(zero), KA(cols),
-                        KA(C), KA(ldc), KA(c_split), KA(zero));
+                        KA(A), KA(lda), KA(unit), KA(zero), KA(B), KA(zero), KA(ldb), KA(zero),
+                        KA(cols), KA(panel), KA(C), KA(ldc), KA(c_split), KA(zero));
     else if (nt)
         rc = DEV_LAUNCH(&d, k, 3, global, local, &err, KA(m_), KA(n_), KA(k_), KA(k_), KA(one),
                         KA(A), KA(lda), KA(zero), KA(B), KA(ldbt), KA(zero), KA(C), KA(ldc),
@@ -1642,6 +1642,8 @@ static const struct {
     {3, 300, 40, 1, 1, 0},
     {10, 25, 5000, 1, 0, 0},  /* few output blocks, K split and summed */
     {20, 7, 3000, 1, 1, 0},
+    {29, 75, 70, 0, 1, 0},    /* gemm_nn: register passes of rows and columns cut by M and N */
+    {14, 9, 50, 0, 0, 0},     /* gemm_nn: B narrower than a register pass, the scalar path */
     /* partial products past a 64 KB cache: the splits run in turn */
     {40, 300, 3000, 1, 1, 64},
     {33, 200, 1500, 0, 0, 64},
