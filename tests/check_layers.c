@@ -1644,6 +1644,11 @@ static const struct {
     {20, 7, 3000, 1, 1, 0},
     {29, 75, 70, 0, 1, 0},    /* gemm_nn: register passes of rows and columns cut by M and N */
     {14, 9, 50, 0, 0, 0},     /* gemm_nn: B narrower than a register pass, the scalar path */
+    /* k long enough that a work-item over all of it would loop past rusticl's
+     * limit (dev_loop_limit): each kernel's k within it there */
+    {7, 9, 30000, 0, 1, 0},   /* gemm_nn's scalar path */
+    {5, 33, 20000, 1, 1, 0},  /* gemm_nt */
+    {72, 352, 400, 0, 0, 0},  /* B packed, walked whole by gemm_nn where loops may run */
     /* partial products past a 64 KB cache: the splits run in turn */
     {40, 300, 3000, 1, 1, 64},
     {33, 200, 1500, 0, 0, 64},

@@ -12,19 +12,89 @@ enum { SPLIT_MIN_K = 256 };
 
 /* A product kernel and the block of C each of its groups computes: on the
  * cpu plan a work-item a group, NN_TM x NN_TN or NT_TM x NT_TN (cl/gemm.cl);
- * on the gpu plan TG x TG work-items, TILE x TILE (cl/tiled.cl). */
+ * on the gpu plan TG x TG work-items, TILE x TILE (cl/tiled.cl).
+ *
+ * The loop iterations a work-item runs, for devices that end a work-item's
+ * loops after so many in all (dev_loop_limit: rusticl's llvmpipe, 65,535):
+ * at most loops_per_k a k step and loops_per_item an item, k counted in
+ * whole k_round steps; counted in the kernel's source as if no loop were
+ * unrolled (rusticl's compiler unrolls none of them), each loop's exit
+ * counting one. gemm_nn: four register passes of 29 a k step (the k loop,
+ * 3 for B's vectors, 7 for A's rows, 6 x 3 for the multiply-adds), or 12
+ * rows by up to 15 columns in the scalar path of a narrow B, 180; gemm_nt:
+ * two passes of 14 a k step in the tail of an item, of 19 over 8 k steps
+ * before it, and 11 a pass an item; conv_weight_grad: 21 a pixel of a
+ * one-pixel row (the pixel loop and 9 for its 8 rows, 11 for the row);
+ * gemm_tiled: a tile of TK k steps, 31 each in tile_multiply, beside its
+ * loads (at most 2 x 65 with one work-item a group). */
 typedef struct {
     const char *kernel;
     int tm, tn;
     int side; /* work-items along each side of a group */
+    int loops_per_k, loops_per_item, k_round;
 } GemmKernel;
 
-static const GemmKernel gemm_nn = {"gemm_nn", 12, 32, 1}, gemm_nt = {"gemm_nt", 4, 4, 1},
-                        conv_weight_grad = {"conv_weight_grad", 8, 16, 1};
+static const GemmKernel gemm_nn = {"gemm_nn", 12, 32, 1, 192, 0, 1},
+                        gemm_nt = {"gemm_nt", 4, 4, 1, 28, 24, 1},
+                        conv_weight_grad = {"conv_weight_grad", 8, 16, 1, 24, 24, 1};
 
 static GemmKernel gemm_tiled(const Plan *plan)
 {
-    return (GemmKernel){"gemm_tiled", plan->tile, plan->tile, plan->tile_group};
+    return (GemmKernel){"gemm_tiled", plan->tile, plan->tile, plan->tile_group, 40, 2, 16};
+}
+
+/* Iterations a work-item's loops run beside those of its k steps and items
+ * (the stores of its block), within this. */
+enum { LOOPS_FIXED = 1024 };
+
+/* An upper bound of the loop iterations a work-item of kn runs over `per`
+ * items of K. */
+static long work_item_loops(GemmKernel kn, int K, int per)
+{
+    long k = ((long)K + kn.k_round - 1) / kn.k_round * kn.k_round;
+    return (long)per * (kn.loops_per_item + k * kn.loops_per_k) + LOOPS_FIXED;
+}
+
+/* *most = the most items of K, up to `items`, one work-item of kn may take in
+ * a launch: all of them, unless the device ends loops short of what they
+ * take (dev_loop_limit), then as many as fit, 0 when not one does. The limit
+ * is probed only for launches that loop long. */
+static int items_within_loop_limit(Graph *g, GemmKernel kn, int K, int items, int *most,
+                                   Err *err)
+{
+    *most = items;
+    if (work_item_loops(kn, K, items) <= DEV_LOOPS_UNCHECKED)
+        return CLRUN_OK;
+    long limit;
+    int rc = dev_loop_limit(g->dev, &limit, err);
+    if (rc || !limit)
+        return rc;
+    long fit = (limit - LOOPS_FIXED) / (work_item_loops(kn, K, 1) - LOOPS_FIXED);
+    *most = fit < items ? (int)fit : items;
+    return CLRUN_OK;
+}
+
+/* The most k steps of one product, up to K, a work-item of kn may take in a
+ * launch (see items_within_loop_limit); 0 when not one fits. */
+static int k_within_loop_limit(Graph *g, GemmKernel kn, int K, int *most, Err *err)
+{
+    int fits;
+    int rc = items_within_loop_limit(g, kn, K, 1, &fits, err);
+    *most = K;
+    if (rc || fits)
+        return rc;
+    long k = (g->dev->loop_limit - LOOPS_FIXED - kn.loops_per_item) / kn.loops_per_k;
+    *most = k > 0 ? (int)(k / kn.k_round * kn.k_round) : 0;
+    return CLRUN_OK;
+}
+
+/* The error of a product whose k is too long for one work-item to loop over
+ * on this device. */
+static int too_long(Graph *g, GemmKernel kn, int K, Err *err)
+{
+    return err_set(err, CLRUN_ERUNTIME, "%s: %d steps of k take a work-item more loop iterations "
+                   "than %s runs before it ends them (%ld); try another device (--device)",
+                   kn.kernel, K, g->dev->name, g->dev->loop_limit);
 }
 
 /* The plan's kernels for products: gemm_nt when both operands run along k,
@@ -206,8 +276,17 @@ static int launch_in_turn(Graph *g, const GemmBatch *p, int k_total, int per, Er
 static int launch_summed(Graph *g, const GemmBatch *p, int k_total, Err *err)
 {
     Splits s = {1, 0};
-    if (!through_clblast(g, p))
-        s = split_items(&g->dev->plan, kernel_of(g, p), p->M, p->N, p->K, p->items);
+    if (!through_clblast(g, p)) {
+        GemmKernel kn = kernel_of(g, p);
+        s = split_items(&g->dev->plan, kn, p->M, p->N, p->K, p->items);
+        int most, rc = items_within_loop_limit(g, kn, p->K, s.per, &most, err);
+        if (rc)
+            return rc;
+        if (!most)
+            return too_long(g, kn, p->K, err);
+        if (most < s.per) /* in turn: more splits, and no partial products to hold */
+            s = (Splits){most, 1};
+    }
     int splits = (p->items + s.per - 1) / s.per;
     if (splits == 1)
         return launch_items(g, p, k_total, s.per, -1, p->C, p->ldc, 0, p->accumulate, err);
@@ -237,9 +316,13 @@ static int check_strides(const GemmBatch *p, Err *err)
 
 int launch_gemm_batch(Graph *g, const GemmBatch *p, int summed, Err *err)
 {
-    int k_total = p->items * p->K, rc = check_strides(p, err);
+    int k_total = p->items * p->K, rc = check_strides(p, err), fits = 1;
+    if (!rc && !summed && !through_clblast(g, p))
+        rc = items_within_loop_limit(g, kernel_of(g, p), p->K, 1, &fits, err);
     if (rc)
         return rc;
+    if (!fits)
+        return too_long(g, kernel_of(g, p), p->K, err);
     return summed ? launch_summed(g, p, k_total, err)
                   : launch_items(g, p, k_total, 1, -1, p->C, p->ldc, p->c_item, p->accumulate, err);
 }
@@ -311,20 +394,36 @@ int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_
      * partial products (1024^3: 145-155 GFLOP/s of CPU time against 86-130
      * in chunks). A larger B is read by every row block: in chunks, each
      * split's stays in cache while all of them do (2048^3 in one: 65-78
-     * against 117-121) */
+     * against 117-121). Where the device ends loops short, a work-item's
+     * chunk stays within its limit. */
     const Plan *plan = &g->dev->plan;
     int pack = packs(plan, M, N, b_sn);
     int whole = pack && blocks_of(gemm_nn, M, N) >= plan->split_target &&
                 packed_floats(N, K) * sizeof(float) <= plan->cache_bytes / 2;
-    int chunk = whole ? K : k_chunk(K);
+    int chunk = whole ? K : k_chunk(K), most;
+    GemmBatch shape = {.b_sn = b_sn};
+    int rc = k_within_loop_limit(g, kernel_of(g, &shape), chunk, &most, err);
+    if (rc)
+        return rc;
+    if (!most)
+        return too_long(g, kernel_of(g, &shape), chunk, err);
+    int capped = most < chunk;
+    if (capped)
+        chunk = k_chunk(K) < most ? k_chunk(K) : most;
     GemmBatch p = {.M = M, .N = N, .K = chunk, .items = (K + chunk - 1) / chunk,
                    .A = A, .a_sm = a_sm, .a_sk = a_sk, .a_item = chunk * a_sk,
                    .B = B, .b_sk = b_sk, .b_sn = b_sn, .b_item = chunk * b_sk, .b_cols = N,
                    .C = C, .ldc = ldc, .accumulate = accumulate};
-    int rc = check_strides(&p, err);
+    rc = check_strides(&p, err);
     if (!rc && pack && !through_clblast(g, &p))
         rc = pack_b(g, &p, K, err);
-    return rc ? rc : launch_summed(g, &p, K, err);
+    if (rc || !capped)
+        return rc ? rc : launch_summed(g, &p, K, err);
+    /* chunks the layer's scratch was not reserved for: splits of what a
+     * work-item may loop over, in turn, which need no partial products */
+    int per;
+    rc = items_within_loop_limit(g, kernel_of(g, &p), chunk, p.items, &per, err);
+    return rc ? rc : launch_in_turn(g, &p, K, per, err);
 }
 
 /* The gpu plan's bias gradients: a tree a channel, in a group of a power of
