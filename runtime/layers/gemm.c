@@ -293,7 +293,9 @@ static int launch_summed(Graph *g, const GemmBatch *p, int k_total, Err *err)
     if (s.in_turn)
         return launch_in_turn(g, p, k_total, s.per, err);
     cl_mem part = g->scratch[SCRATCH_GEMM_P];
-    if (!part || g->scratch_floats[SCRATCH_GEMM_P] < (size_t)splits * p->M * p->N)
+    /* a packed B lies at the scratch's end, after the partial products */
+    size_t room = p->b_panel ? (size_t)p->b_off : g->scratch_floats[SCRATCH_GEMM_P];
+    if (!part || room < (size_t)splits * p->M * p->N)
         return err_set(err, CLRUN_ERUNTIME, "internal: %d products of %dx%dx%d summed in %d "
                        "splits have no scratch (a reserve in the layer's setup)", p->items, p->M,
                        p->N, p->K, splits);
