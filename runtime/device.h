@@ -150,8 +150,9 @@ int dev_kernel(Device *d, const char *name, cl_kernel *out, Err *err);
  * finishes with partial sums. Measured once per device by a probe launch
  * (loop_probe in cl/check.cl), which looks for a limit below DEV_LOOP_PROBE;
  * a blocking read. Launches whose work-items loop more than
- * DEV_LOOPS_UNCHECKED times ask; shorter ones need not. */
-enum { DEV_LOOP_PROBE = 1 << 17, DEV_LOOPS_UNCHECKED = 1 << 15 };
+ * DEV_LOOPS_UNCHECKED times, llvmpipe's limit and the lowest known, ask;
+ * shorter ones need not (and spare POCL the probe's compile, 0.1-0.5 s). */
+enum { DEV_LOOP_PROBE = 1 << 17, DEV_LOOPS_UNCHECKED = 65535 };
 int dev_loop_limit(Device *d, long *limit, Err *err);
 /* Kernel k's limits on this device (k from dev_kernel). */
 const KernelLimits *dev_limits(const Device *d, cl_kernel k);

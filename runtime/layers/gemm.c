@@ -22,10 +22,11 @@ enum { SPLIT_MIN_K = 256 };
  * counting one. gemm_nn: four register passes of 29 a k step (the k loop,
  * 3 for B's vectors, 7 for A's rows, 6 x 3 for the multiply-adds), or 12
  * rows by up to 15 columns in the scalar path of a narrow B, 180; gemm_nt:
- * two passes of 14 a k step in the tail of an item, of 19 over 8 k steps
- * before it, and 11 a pass an item; conv_weight_grad: 21 a pixel of a
- * one-pixel row (the pixel loop and 9 for its 8 rows, 11 for the row);
- * gemm_tiled: a tile of TK k steps, 31 each in tile_multiply, beside its
+ * two passes of 19 over 8 k steps, and an item's last k steps that make no
+ * vector one at a time, at most 7 of 14 in each pass and 11 beside them
+ * (with AVX-512 one pass of 31 over 16, at most 15 of 26); conv_weight_grad:
+ * 21 a pixel of a one-pixel row (the pixel loop and 9 for its 8 rows, 11
+ * for the row); gemm_tiled: a tile of TK k steps, 31 each in tile_multiply, beside its
  * loads (at most 2 x 65 with one work-item a group). */
 typedef struct {
     const char *kernel;
@@ -35,7 +36,7 @@ typedef struct {
 } GemmKernel;
 
 static const GemmKernel gemm_nn = {"gemm_nn", 12, 32, 1, 192, 0, 1},
-                        gemm_nt = {"gemm_nt", 4, 4, 1, 28, 24, 1},
+                        gemm_nt = {"gemm_nt", 4, 4, 1, 5, 416, 1},
                         conv_weight_grad = {"conv_weight_grad", 8, 16, 1, 24, 24, 1};
 
 static GemmKernel gemm_tiled(const Plan *plan)
