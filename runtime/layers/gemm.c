@@ -19,15 +19,15 @@ enum { SPLIT_MIN_K = 256 };
  * at most loops_per_k a k step and loops_per_item an item, k counted in
  * whole k_round steps; counted in the kernel's source as if no loop were
  * unrolled (rusticl's compiler unrolls none of them), each loop's exit
- * counting one. gemm_nn: four register passes of 29 a k step (the k loop,
- * 3 for B's vectors, 7 for A's rows, 6 x 3 for the multiply-adds), or 12
- * rows by up to 15 columns in the scalar path of a narrow B, 180; gemm_nt:
- * two passes of 19 over 8 k steps, and an item's last k steps that make no
- * vector one at a time, at most 7 of 14 in each pass and 11 beside them
- * (with AVX-512 one pass of 31 over 16, at most 15 of 26); conv_weight_grad:
- * 21 a pixel of a one-pixel row (the pixel loop and 9 for its 8 rows, 11
- * for the row); gemm_tiled: a tile of TK k steps, 31 each in tile_multiply, beside its
- * loads (at most 2 x 65 with one work-item a group). */
+ * counting one. gemm_nn: by the product's shape (gemm_nn_for), up to four
+ * register passes of 29 a k step (the k loop, 3 for B's vectors, 7 for A's
+ * rows, 6 x 3 for the multiply-adds); gemm_nt: two passes of 19 over 8 k
+ * steps, and an item's last k steps that make no vector one at a time, at
+ * most 7 of 14 in each pass and 11 beside them (with AVX-512 one pass of 31
+ * over 16, at most 15 of 26); conv_weight_grad: 21 a pixel of a one-pixel
+ * row (the pixel loop and 9 for its 8 rows, 11 for the row); gemm_tiled: a
+ * tile of TK k steps, 31 each in tile_multiply, beside its loads (at most
+ * 2 x 65 with one work-item a group). */
 typedef struct {
     const char *kernel;
     int tm, tn;
@@ -35,9 +35,27 @@ typedef struct {
     int loops_per_k, loops_per_item, k_round;
 } GemmKernel;
 
-static const GemmKernel gemm_nn = {"gemm_nn", 12, 32, 1, 192, 0, 1},
+static const GemmKernel gemm_nn = {"gemm_nn", 12, 32, 1, 0, 0, 1}, /* loops: gemm_nn_for */
                         gemm_nt = {"gemm_nt", 4, 4, 1, 5, 416, 1},
                         conv_weight_grad = {"conv_weight_grad", 8, 16, 1, 24, 24, 1};
+
+/* gemm_nn with its loop iterations for an M x N product whose B has b_cols
+ * columns: a work-item's register passes over the rows and columns of its
+ * block that lie in C, 31 a k step each (29, and the loads and stores of C
+ * between k blocks), at least the 56 of AVX-512's one pass; or, for a B
+ * narrower than a pass, the scalar path's rows x columns, 2 each an item. */
+static GemmKernel gemm_nn_for(int M, int N, int b_cols)
+{
+    GemmKernel kn = gemm_nn;
+    int rows = M < kn.tm ? M : kn.tm, cols = N < kn.tn ? N : kn.tn;
+    if (b_cols < 16) {
+        kn.loops_per_k = rows * cols, kn.loops_per_item = 2 * rows * cols;
+    } else {
+        int passes = (rows + 5) / 6 * ((cols + 15) / 16);
+        kn.loops_per_k = 31 * passes > 56 ? 31 * passes : 56, kn.loops_per_item = 0;
+    }
+    return kn;
+}
 
 static GemmKernel gemm_tiled(const Plan *plan)
 {
@@ -107,7 +125,7 @@ static GemmKernel kernel_of(const Graph *g, const GemmBatch *p)
         return gemm_tiled(&g->dev->plan);
     if (p->a_image)
         return conv_weight_grad;
-    return p->b_sn != 1 ? gemm_nt : gemm_nn;
+    return p->b_sn != 1 ? gemm_nt : gemm_nn_for(p->M, p->N, p->b_cols);
 }
 
 /* Products go to CLBlast under the gpu plan with CLRUN_GEMM=clblast, a
@@ -404,7 +422,7 @@ int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_
     int whole = pack && blocks_of(gemm_nn, M, N) >= plan->split_target &&
                 packed_floats(N, K) * sizeof(float) <= plan->cache_bytes / 2;
     int chunk = whole ? K : k_chunk(K), most;
-    GemmBatch shape = {.b_sn = b_sn};
+    GemmBatch shape = {.M = M, .N = N, .b_sn = b_sn, .b_cols = N};
     int rc = k_within_loop_limit(g, kernel_of(g, &shape), chunk, &most, err);
     if (rc)
         return rc;
