@@ -1,4 +1,5 @@
-/* check.cl: the non-finite check of training (train.nan_check). */
+/* check.cl: the non-finite check of training (train.nan_check), and the
+ * probe of a driver's loop limit (dev_loop_limit). */
 
 #define CHECK_RUN 64 /* values a work-item checks: a loop the compiler vectorises */
 
@@ -14,4 +15,15 @@ __kernel void find_nonfinite(__global const float *x, int offset, int n, __globa
         bad |= !isfinite(x[offset + i]);
     if (bad)
         atomic_min(first, code);
+}
+
+/* *count = the iterations a loop of n ran: fewer than n where the driver cuts
+ * a work-item's loops short (dev_loop_limit). A float sum, which compilers
+ * do not fold into n as they would an integer count. */
+__kernel void loop_probe(int n, __global float *count)
+{
+    float s = 0.0f;
+    for (int i = 0; i < n; i++)
+        s += 1.0f;
+    *count = s;
 }

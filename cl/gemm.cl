@@ -5,17 +5,33 @@
  * so the callers' transposes are strides. gemm_nn takes B's rows contiguous
  * (b_sn = 1), gemm_nt both operands along k (a_sk = b_sk = 1). */
 
-/* Each work-item computes an 8 x 16 block of C: per k, one 16-wide load of B,
- * eight broadcast values of A and eight 16-wide multiply-adds, held in
- * registers (a vector-register micro-kernel on CPUs). The loops over the
- * block are unrolled so that the compiler keeps the accumulators in registers
- * (rolled, POCL's LLVM kept them on the stack at a third of the speed), and A
- * and B are walked by pointers, which spares the multiplies. Rows past M are
- * clamped for loads and skipped for stores. B's rows hold b_cols >= N
- * readable floats (zero padding past N, when the caller made B). The last
- * block of a row, when it would read past b_cols, reads the 16 columns that
- * end there instead and stores only its own (at or past n0, below N); only a
- * B narrower than 16 takes the scalar path.
+/* Each work-item computes a 12 x 32 block of C, in register passes shaped
+ * for the vector unit the compiler targets (POCL defines the CPU's feature
+ * macros): a pass keeps NN_MR rows x two NN_MW-wide vectors of C in
+ * registers and, per k, loads two vectors of B, broadcasts NN_MR values of
+ * A and issues 2 NN_MR multiply-adds. Enough independent accumulators keep
+ * both FMA pipes busy through the FMA's latency (4 cycles x 2 pipes: at
+ * least 8), and all of them, B's vectors and a broadcast fit the register
+ * file: with AVX-512 one pass of 12 x 32 (24 of the 32 zmm registers), with
+ * AVX2 and elsewhere four passes of 6 x 16 (12 of the 16 ymm; the former
+ * 8 x 16 block in float16 took all 16 and spilled accumulators to the
+ * stack every k step, as the disassembly of POCL's cached gemm_nn.so
+ * showed). A pass's A rows and B columns stay in L1 for the next pass.
+ * The loops over the block are unrolled so that the compiler keeps the
+ * accumulators in registers, and A and B are walked by pointers.
+ *
+ * B is read from b_off on, either as it is (b_panel = 16) or packed by
+ * pack_panels into panels of 16 columns, each k_total rows of 16 floats,
+ * b_panel floats apart (b_sk = 16): a pass's B then lies in one run of
+ * memory that the prefetchers follow, where rows of B a whole row apart
+ * each touched another page (1024^3: 95 GFLOP/s of CPU time unpacked, and
+ * 150 for a B of 32 columns, which is one run).
+ *
+ * Rows past M are clamped for loads and skipped for stores. B's rows hold
+ * b_cols >= N readable floats (zero padding past N, when the caller made B).
+ * A pass whose columns would read past b_cols reads the 2 NN_MW that end
+ * there instead and stores only its own (at or past its first, below N);
+ * only a B narrower than 2 NN_MW takes the scalar path.
  *
  * Items and splits: item i multiplies A + i * a_item by B + i * b_item over
  * min(K, k_total - i * K) of k, and split s (dimension 2) sums items
@@ -24,41 +40,189 @@
  * (a_item = K * a_sk); a batch of products is items with matrices of their
  * own, one a split, or several a split and the splits' partial products added
  * up by sum_splits. */
-#define NN_TM 8
-#define NN_TN 16
+#define NN_TM 12
+#define NN_TN 32
+#if defined(__AVX512F__)
+#define NN_MW 16
+#define NN_MR 12
+#define NN_NV 2
+#else
+#define NN_MW 8
+#define NN_MR 6
+#define NN_NV 2
+#endif
+#define NN_PW (NN_NV * NN_MW) /* a pass's columns */
+#define NN_KC 256              /* k steps a block (see gemm_nn) */
+#define NN_CAT_(a, b) a##b
+#define NN_CAT(a, b) NN_CAT_(a, b)
+#define NN_VEC NN_CAT(float, NN_MW)
+#define NN_VLOAD NN_CAT(vload, NN_MW)
+#define NN_VSTORE NN_CAT(vstore, NN_MW)
+
+/* Stores a pass's rows m0.. (below M) of acc, computed from column nb, into
+ * C's columns own.. (below N), adding to C when accumulate. */
+static inline void nn_store(__global float *C, int ldc, NN_VEC acc[NN_MR][NN_NV], int m0, int M,
+                            int own, int nb, int N, int accumulate)
+{
+    /* no break in the unrolled loop: acc is indexed by constants only, so it
+     * stays in registers (a break left it in memory, stored every k step) */
+#pragma unroll
+    for (int i = 0; i < NN_MR; i++) {
+        __global float *c = C + min(m0 + i, M - 1) * ldc + nb;
+        if (m0 + i < M && nb == own && own + NN_PW <= N) {
+#pragma unroll
+            for (int j = 0; j < NN_NV; j++)
+                NN_VSTORE(accumulate ? NN_VLOAD(j, c) + acc[i][j] : acc[i][j], j, c);
+        } else if (m0 + i < M) {
+            float v[NN_PW];
+#pragma unroll
+            for (int j = 0; j < NN_NV; j++)
+                NN_VSTORE(acc[i][j], j, v);
+            for (int j = own - nb; j < NN_PW && nb + j < N; j++)
+                c[j] = accumulate ? c[j] + v[j] : v[j];
+        }
+    }
+}
+
+/* The items [first, last) of split `split`, per_split a split, of the
+ * items of K that k_total makes; 0 for a split past the last (dimension 2
+ * padded), which computes nothing. */
+static inline int split_items(int K, int k_total, int per_split, int split, int *first,
+                              int *last)
+{
+    int items = (k_total + K - 1) / K;
+    *first = split * per_split;
+    *last = min(*first + per_split, items);
+    return *first < items;
+}
+
+/* Items along the same matrices (a long K cut into chunks): one run of k. */
+static inline int nn_one_run(int K, int a_sk, int a_item, int b_sk, int b_item)
+{
+    return a_item == K * a_sk && b_item == K * b_sk;
+}
+
+/* acc = C's rows m0.. (below M), columns own.. (below N), as nn_store lays
+ * them out from column nb: a pass's sum so far, for its next K block. */
+static inline void nn_load(NN_VEC acc[NN_MR][NN_NV], __global const float *C, int ldc, int m0,
+                           int M, int own, int nb, int N)
+{
+#pragma unroll
+    for (int i = 0; i < NN_MR; i++) {
+        __global const float *c = C + min(m0 + i, M - 1) * ldc + nb;
+        if (nb == own && own + NN_PW <= N) {
+#pragma unroll
+            for (int j = 0; j < NN_NV; j++)
+                acc[i][j] = NN_VLOAD(j, c);
+        } else {
+            float v[NN_PW];
+            for (int j = 0; j < NN_PW; j++)
+                v[j] = j >= own - nb && nb + j < N ? c[j] : 0.0f;
+#pragma unroll
+            for (int j = 0; j < NN_NV; j++)
+                acc[i][j] = NN_VLOAD(j, v);
+        }
+    }
+}
+
+static inline void nn_zero(NN_VEC acc[NN_MR][NN_NV])
+{
+#pragma unroll
+    for (int i = 0; i < NN_MR; i++)
+#pragma unroll
+        for (int j = 0; j < NN_NV; j++)
+            acc[i][j] = (NN_VEC)(0.0f);
+}
+
+/* One k step of a register pass: B's vectors at bv[j] + bo, A's rows at
+ * offset ao. */
+static inline void nn_step(NN_VEC acc[NN_MR][NN_NV], __global const float *arow[NN_MR], int ao,
+                           __global const float *bv[NN_NV], int bo)
+{
+    NN_VEC b[NN_NV];
+#pragma unroll
+    for (int j = 0; j < NN_NV; j++)
+        b[j] = NN_VLOAD(0, bv[j] + bo);
+#pragma unroll
+    for (int i = 0; i < NN_MR; i++) {
+        NN_VEC a = (NN_VEC)(arow[i][ao]);
+#pragma unroll
+        for (int j = 0; j < NN_NV; j++)
+            acc[i][j] = fma(a, b[j], acc[i][j]);
+    }
+}
+
+/* One register pass: rows m0.. and the NN_PW columns from nb, over the k
+ * steps [k0, k1) of items [first, last), added to acc. The items' k steps are one loop: nested loops
+ * kept a second copy of the accumulators for the outer loop and spilled
+ * them every k step. Items along the same matrices (a long K cut into
+ * chunks) are one run of k; items of matrices of their own move to the next
+ * item's at an item's end, at the cost of the registers that takes. */
+static inline void nn_pass(NN_VEC acc[NN_MR][NN_NV], int M, int K, int k_total, int first, int last,
+                           int k0, int k1, int m0, int nb, __global const float *A, int a_sm,
+                           int a_sk, int a_item, __global const float *B, int b_sk, int b_item,
+                           int b_panel)
+{
+    __global const float *arow[NN_MR], *bv[NN_NV];
+#pragma unroll
+    for (int j = 0; j < NN_NV; j++) { /* column c in its panel of 16 */
+        int c = nb + j * NN_MW;
+        bv[j] = B + (c >> 4) * b_panel + (c & 15);
+    }
+#pragma unroll
+    for (int i = 0; i < NN_MR; i++)
+        arow[i] = A + min(m0 + i, M - 1) * a_sm;
+    int item = first, kn = min(K, k_total - item * K);
+    int ao = item * a_item + k0 * a_sk, bo = item * b_item + k0 * b_sk;
+    if (nn_one_run(K, a_sk, a_item, b_sk, b_item)) {
+        /* two k steps a loop: 1024^3 at 135 GFLOP/s of CPU time against 124
+         * with one (measured alternately); four ran at 92-98 */
+#pragma unroll 2
+        for (int t = k0; t < k1; t++, ao += a_sk, bo += b_sk)
+            nn_step(acc, arow, ao, bv, bo);
+        return;
+    }
+    for (int t = k0, k = 0; t < k1; t++) { /* k0 = 0 here */
+        nn_step(acc, arow, ao, bv, bo);
+        ao += a_sk, bo += b_sk;
+        if (++k == kn) { /* the next item's matrices */
+            item++, k = 0;
+            kn = min(K, k_total - item * K);
+            ao = item * a_item, bo = item * b_item;
+        }
+    }
+}
 
 __kernel void gemm_nn(int M, int N, int K, int k_total, int per_split,
                       __global const float *A, int a_sm, int a_sk, int a_item,
-                      __global const float *B, int b_sk, int b_item, int b_cols,
-                      __global float *C, int ldc, int c_split, int accumulate)
+                      __global const float *B, int b_off, int b_sk, int b_item, int b_cols,
+                      int b_panel, __global float *C, int ldc, int c_split, int accumulate)
 {
+    B += b_off;
     int n0 = get_global_id(0) * NN_TN, m0 = get_global_id(1) * NN_TM, split = get_global_id(2);
-    int items = (k_total + K - 1) / K, first = split * per_split;
-    if (n0 >= N || m0 >= M || first >= items)
-        return; /* past C, or a split past the last when dimension 2 is padded */
-    int last = min(first + per_split, items);
+    int first, last;
+    if (n0 >= N || m0 >= M || !split_items(K, k_total, per_split, split, &first, &last))
+        return;
     C += split * c_split;
-    __global const float *arow[NN_TM];
-    if (b_cols >= NN_TN) {
-        int nb = min(n0, b_cols - NN_TN); /* first column this block computes */
-        float16 acc[NN_TM];
-#pragma unroll
-        for (int i = 0; i < NN_TM; i++)
-            acc[i] = (float16)(0.0f);
-        for (int item = first; item < last; item++) {
-#pragma unroll
-            for (int i = 0; i < NN_TM; i++)
-                arow[i] = A + item * a_item + min(m0 + i, M - 1) * a_sm;
-            __global const float *b = B + item * b_item + nb;
-            int kn = min(K, k_total - item * K);
-            for (int k = 0; k < kn; k++, b += b_sk) {
-                float16 bk = vload16(0, b);
-#pragma unroll
-                for (int i = 0; i < NN_TM; i++)
-                    acc[i] = fma((float16)(arow[i][k * a_sk]), bk, acc[i]);
-            }
-        }
-        store_rows16(C, ldc, acc, m0, M, n0, nb, N, accumulate);
+    if (b_cols >= NN_PW) {
+        /* k in blocks of NN_KC, each pass's sum kept in C between them (its
+         * k steps one multiply-add chain all the same): a pass's B, NN_KC
+         * rows of NN_PW floats, stays in L1 for the block's next row pass */
+        int steps = min(last * K, k_total) - first * K;
+        int kc = nn_one_run(K, a_sk, a_item, b_sk, b_item) ? NN_KC : steps;
+        for (int k0 = 0; k0 < steps; k0 += kc)
+            for (int r = m0; r < m0 + NN_TM && r < M; r += NN_MR)
+                for (int own = n0; own < n0 + NN_TN && own < N; own += NN_PW) {
+                    int nb = min(own, b_cols - NN_PW); /* first column this pass computes */
+                    NN_VEC acc[NN_MR][NN_NV];
+                    if (k0)
+                        nn_load(acc, C, ldc, r, M, own, nb, N);
+                    else
+                        nn_zero(acc);
+                    nn_pass(acc, M, K, k_total, first, last, k0, min(k0 + kc, steps), r, nb, A,
+                            a_sm, a_sk, a_item, B, b_sk, b_item, b_panel);
+                    nn_store(C, ldc, acc, r, M, own, nb, N, accumulate && !k0);
+                }
         return;
     }
     for (int i = 0; i < NN_TM && m0 + i < M; i++)
@@ -73,6 +237,25 @@ __kernel void gemm_nn(int M, int N, int K, int k_total, int per_split,
             __global float *c = C + (m0 + i) * ldc + n;
             *c = accumulate ? *c + s : s;
         }
+}
+
+/* Bp from bp_off, panel p (columns 16p.. 16p + 15), row k = B's row k there, zero past N:
+ * gemm_nn's B in panels (see there), a work-item a panel's row. */
+__kernel void pack_panels(__global const float *B, int b_sk, int K, int N, __global float *Bp,
+                          int bp_off)
+{
+    Bp += bp_off;
+    int p = get_global_id(0), k = get_global_id(1);
+    if (p * 16 >= N || k >= K)
+        return;
+    __global const float *b = B + k * b_sk + p * 16;
+    __global float *out = Bp + ((size_t)p * K + k) * 16;
+    if (p * 16 + 16 <= N) {
+        vstore16(vload16(0, b), 0, out);
+        return;
+    }
+    for (int j = 0; j < 16; j++)
+        out[j] = p * 16 + j < N ? b[j] : 0.0f;
 }
 
 /* C[m, n] (+)= the sum over s of P[s][m][n] (M x N each, rows ldp apart), in
@@ -92,13 +275,91 @@ __kernel void sum_splits(__global const float *P, int splits, int M, int N, int 
 
 /* C[m, n] = the sum over k of A[m * lda + k] B[n * ldb + k], both operands
  * along k (x W^T of dense layers, conv2d's weight gradient dz col^T): each
- * work-item computes a 4 x 4 block of C as sixteen 16-wide vectors of
- * partial sums along k, eight 16-wide loads to sixteen multiply-adds, and
- * adds each vector up at the end in a fixed order. Rows past M or N are
- * clamped for loads and skipped for stores. Items and splits as gemm_nn's,
- * with a_item and b_item the items' offsets. */
+ * work-item computes a 4 x 4 block of C as vectors of partial sums along k,
+ * in register passes shaped like gemm_nn's: with AVX-512 one pass of 4 rows,
+ * sixteen 16-wide accumulators; with AVX2 and elsewhere two passes of 2 rows,
+ * eight 8-wide accumulators, B's four vectors and one of A in 13 of the 16
+ * ymm registers (sixteen float16 accumulators, 32 ymm, spilled every k step
+ * there). Each vector is added up at the end in a fixed order. Rows past M
+ * or N are clamped for loads and skipped for stores. Items and splits as
+ * gemm_nn's, with a_item and b_item the items' offsets. */
 #define NT_TM 4
 #define NT_TN 4
+#if defined(__AVX512F__)
+#define NT_MW 16
+#define NT_PR 4
+#else
+#define NT_MW 8
+#define NT_PR 2
+#endif
+#define NT_VEC NN_CAT(float, NT_MW)
+#define NT_VLOAD NN_CAT(vload, NT_MW)
+
+/* The sum of v's lanes in a fixed order (sum16's for 16). */
+static inline float nt_sum(NT_VEC v)
+{
+#if NT_MW == 16
+    return sum16(v);
+#else
+    float4 q = v.lo + v.hi;
+    float2 d = q.lo + q.hi;
+    return d.x + d.y;
+#endif
+}
+
+/* One register pass of gemm_nt: rows m0.. (clamped below M) by the block's
+ * four columns, over items [first, last), into C. */
+static inline void nt_pass(int M, int N, int K, int k_total, int first, int last, int m0, int n0,
+                           __global const float *A, int lda, int a_item,
+                           __global const float *B, int ldb, int b_item, __global float *C,
+                           int ldc, int accumulate)
+{
+    NT_VEC acc[NT_PR][NT_TN];
+    float tail[NT_PR][NT_TN];
+#pragma unroll
+    for (int i = 0; i < NT_PR; i++)
+#pragma unroll
+        for (int j = 0; j < NT_TN; j++)
+            acc[i][j] = (NT_VEC)(0.0f), tail[i][j] = 0.0f;
+    for (int item = first; item < last; item++) {
+        __global const float *a[NT_PR], *b[NT_TN];
+#pragma unroll
+        for (int i = 0; i < NT_PR; i++)
+            a[i] = A + item * a_item + min(m0 + i, M - 1) * lda;
+#pragma unroll
+        for (int j = 0; j < NT_TN; j++)
+            b[j] = B + item * b_item + min(n0 + j, N - 1) * ldb;
+        int kn = min(K, k_total - item * K), kv = kn - kn % NT_MW;
+        for (int k = 0; k < kv; k += NT_MW) {
+            NT_VEC bv[NT_TN];
+#pragma unroll
+            for (int j = 0; j < NT_TN; j++)
+                bv[j] = NT_VLOAD(0, b[j] + k);
+#pragma unroll
+            for (int i = 0; i < NT_PR; i++) {
+                NT_VEC av = NT_VLOAD(0, a[i] + k);
+#pragma unroll
+                for (int j = 0; j < NT_TN; j++)
+                    acc[i][j] = fma(av, bv[j], acc[i][j]);
+            }
+        }
+        for (int k = kv; k < kn; k++)
+#pragma unroll
+            for (int i = 0; i < NT_PR; i++)
+#pragma unroll
+                for (int j = 0; j < NT_TN; j++)
+                    tail[i][j] = fma(a[i][k], b[j][k], tail[i][j]);
+    }
+#pragma unroll
+    for (int i = 0; i < NT_PR; i++)
+#pragma unroll
+        for (int j = 0; j < NT_TN; j++)
+            if (m0 + i < M && n0 + j < N) {
+                float s = nt_sum(acc[i][j]) + tail[i][j];
+                __global float *c = C + (m0 + i) * ldc + n0 + j;
+                *c = accumulate ? *c + s : s;
+            }
+}
 
 __kernel void gemm_nt(int M, int N, int K, int k_total, int per_split,
                       __global const float *A, int lda, int a_item,
@@ -106,54 +367,13 @@ __kernel void gemm_nt(int M, int N, int K, int k_total, int per_split,
                       __global float *C, int ldc, int c_split, int accumulate)
 {
     int n0 = get_global_id(0) * NT_TN, m0 = get_global_id(1) * NT_TM, split = get_global_id(2);
-    int items = (k_total + K - 1) / K, first = split * per_split;
-    if (n0 >= N || m0 >= M || first >= items)
-        return; /* past C, or a split past the last when dimension 2 is padded */
-    int last = min(first + per_split, items);
+    int first, last;
+    if (n0 >= N || m0 >= M || !split_items(K, k_total, per_split, split, &first, &last))
+        return;
     C += split * c_split;
-    float16 acc[NT_TM][NT_TN];
-    float tail[NT_TM][NT_TN];
-#pragma unroll
-    for (int i = 0; i < NT_TM; i++)
-#pragma unroll
-        for (int j = 0; j < NT_TN; j++)
-            acc[i][j] = (float16)(0.0f), tail[i][j] = 0.0f;
-    for (int item = first; item < last; item++) {
-        __global const float *a[NT_TM], *b[NT_TN];
-#pragma unroll
-        for (int i = 0; i < NT_TM; i++)
-            a[i] = A + item * a_item + min(m0 + i, M - 1) * lda;
-#pragma unroll
-        for (int j = 0; j < NT_TN; j++)
-            b[j] = B + item * b_item + min(n0 + j, N - 1) * ldb;
-        int kn = min(K, k_total - item * K), kv = kn & ~15;
-        for (int k = 0; k < kv; k += 16) {
-            float16 av[NT_TM], bv[NT_TN];
-#pragma unroll
-            for (int i = 0; i < NT_TM; i++)
-                av[i] = vload16(0, a[i] + k);
-#pragma unroll
-            for (int j = 0; j < NT_TN; j++)
-                bv[j] = vload16(0, b[j] + k);
-#pragma unroll
-            for (int i = 0; i < NT_TM; i++)
-#pragma unroll
-                for (int j = 0; j < NT_TN; j++)
-                    acc[i][j] = fma(av[i], bv[j], acc[i][j]);
-        }
-        for (int k = kv; k < kn; k++)
-#pragma unroll
-            for (int i = 0; i < NT_TM; i++)
-#pragma unroll
-                for (int j = 0; j < NT_TN; j++)
-                    tail[i][j] = fma(a[i][k], b[j][k], tail[i][j]);
-    }
-    for (int i = 0; i < NT_TM && m0 + i < M; i++)
-        for (int j = 0; j < NT_TN && n0 + j < N; j++) {
-            float s = sum16(acc[i][j]) + tail[i][j];
-            __global float *c = C + (m0 + i) * ldc + n0 + j;
-            *c = accumulate ? *c + s : s;
-        }
+    for (int r = m0; r < m0 + NT_TM && r < M; r += NT_PR)
+        nt_pass(M, N, K, k_total, first, last, r, n0, A, lda, a_item, B, ldb, b_item, C, ldc,
+                accumulate);
 }
 
 /* out[c] = sum over r of in[r * cols + c], in a fixed order: bias gradients of

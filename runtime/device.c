@@ -280,6 +280,7 @@ int dev_open_profiled(Device *d, const char *spec, int profile, Err *err)
 {
     memset(d, 0, sizeof *d);
     d->profile.enabled = profile;
+    d->loop_limit = -1;
     if (!spec || !*spec)
         spec = getenv("CLRUN_DEVICE");
     if (spec && !*spec)
@@ -561,6 +562,32 @@ int dev_kernel(Device *d, const char *name, cl_kernel *out, Err *err)
     d->kernels[d->n_kernels].limits = limits;
     d->kernels[d->n_kernels++].kernel = k;
     *out = k;
+    return CLRUN_OK;
+}
+
+int dev_loop_limit(Device *d, long *limit, Err *err)
+{
+    if (d->loop_limit >= 0) {
+        *limit = d->loop_limit;
+        return CLRUN_OK;
+    }
+    cl_kernel k;
+    cl_mem out = NULL;
+    int n = DEV_LOOP_PROBE;
+    float count = 0;
+    size_t one[1] = {1};
+    int rc = dev_kernel(d, "loop_probe", &k, err);
+    if (!rc)
+        rc = dev_alloc(d, sizeof count, "the loop limit probe", &out, err);
+    if (!rc)
+        rc = DEV_LAUNCH(d, k, 1, one, one, err, KA(n), KA(out));
+    if (!rc)
+        rc = dev_read(d, out, 0, sizeof count, &count, err);
+    dev_release(&out);
+    if (rc)
+        return err_prefix(err, rc, "probing the loop limit of %s", d->name);
+    d->loop_limit = count < (float)n ? (long)count : 0;
+    *limit = d->loop_limit;
     return CLRUN_OK;
 }
 

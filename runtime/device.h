@@ -70,6 +70,7 @@ typedef struct {
     } kernels[DEV_MAX_KERNELS];
     int n_kernels;
     DevProfile profile;
+    long loop_limit;        /* dev_loop_limit's answer once asked; -1 before */
 } Device;
 
 /* "compiled", "loaded from cache" or "built". */
@@ -141,6 +142,18 @@ int dev_build(Device *d, Err *err);
  * limits asked once; one that needs more local memory than the device has
  * is an error naming it. */
 int dev_kernel(Device *d, const char *name, cl_kernel *out, Err *err);
+/* How many loop iterations a work-item may run in all before the driver
+ * stops its loops without a word, 0 where no limit was found: Mesa's
+ * llvmpipe (rusticl's CPU device) ends every loop of a work-item once 65,535
+ * iterations of all its loops have run (LP_MAX_TGSI_LOOP_ITERATIONS, a guard
+ * against endless shaders), each loop's exit counting as one; a kernel then
+ * finishes with partial sums. Measured once per device by a probe launch
+ * (loop_probe in cl/check.cl), which looks for a limit below DEV_LOOP_PROBE;
+ * a blocking read. Launches whose work-items loop more than
+ * DEV_LOOPS_UNCHECKED times, llvmpipe's limit and the lowest known, ask;
+ * shorter ones need not (and spare POCL the probe's compile, 0.1-0.5 s). */
+enum { DEV_LOOP_PROBE = 1 << 17, DEV_LOOPS_UNCHECKED = 65535 };
+int dev_loop_limit(Device *d, long *limit, Err *err);
 /* Kernel k's limits on this device (k from dev_kernel). */
 const KernelLimits *dev_limits(const Device *d, cl_kernel k);
 /* Work-items a group for launches of k over independent elements

@@ -169,7 +169,7 @@ START_TEST(padded_splits_write_nothing)
     cl_kernel k;
     ck_assert_ok(dev_kernel(&d, split_cases[_i].kernel, &k, &err), err);
     int m_ = M, n_ = N, k_ = K, one = 1, zero = 0, lda = K, ldb = N, ldbt = K, unit = 1;
-    int cols = N, ldc = N, c_split = M * N;
+    int cols = N, ldc = N, c_split = M * N, panel = 16;
     /* the tiled kernel's groups cover N = 5 whatever its tile; the split
      * dimension's local size stays within the kernel's limit (groups past
      * the split pad it where that is 1) */
@@ -181,8 +181,8 @@ START_TEST(padded_splits_write_nothing)
     int rc;
     if (strcmp(split_cases[_i].kernel, "gemm_nn") == 0)
         rc = DEV_LAUNCH(&d, k, 3, global, local, &err, KA(m_), KA(n_), KA(k_), KA(k_), KA(one),
-                        KA(A), KA(lda), KA(unit), KA(zero), KA(B), KA(ldb), KA(zero), KA(cols),
-                        KA(C), KA(ldc), KA(c_split), KA(zero));
+                        KA(A), KA(lda), KA(unit), KA(zero), KA(B), KA(zero), KA(ldb), KA(zero),
+                        KA(cols), KA(panel), KA(C), KA(ldc), KA(c_split), KA(zero));
     else if (nt)
         rc = DEV_LAUNCH(&d, k, 3, global, local, &err, KA(m_), KA(n_), KA(k_), KA(k_), KA(one),
                         KA(A), KA(lda), KA(zero), KA(B), KA(ldbt), KA(zero), KA(C), KA(ldc),
@@ -1642,6 +1642,13 @@ static const struct {
     {3, 300, 40, 1, 1, 0},
     {10, 25, 5000, 1, 0, 0},  /* few output blocks, K split and summed */
     {20, 7, 3000, 1, 1, 0},
+    {29, 75, 70, 0, 1, 0},    /* gemm_nn: register passes of rows and columns cut by M and N */
+    {14, 9, 50, 0, 0, 0},     /* gemm_nn: B narrower than a register pass, the scalar path */
+    /* k long enough that a work-item over all of it would loop past rusticl's
+     * limit (dev_loop_limit): each kernel's k within it there */
+    {7, 9, 30000, 0, 1, 0},   /* gemm_nn's scalar path */
+    {5, 33, 20000, 1, 1, 0},  /* gemm_nt */
+    {72, 352, 400, 0, 0, 0},  /* B packed, walked whole by gemm_nn where loops may run */
     /* partial products past a 64 KB cache: the splits run in turn */
     {40, 300, 3000, 1, 1, 64},
     {33, 200, 1500, 0, 0, 64},
@@ -1738,9 +1745,11 @@ Suite *layers_suite(void)
     suite_add_tcase(s, device);
 
     /* the products alone: tests/oclgrind-check runs them under the gpu plan with
-     * GPU-sized groups too */
+     * GPU-sized groups too; the last case's 110 M multiply-adds take rusticl's
+     * llvmpipe (0.004-0.03 GFLOP/s) one to three minutes, now that its loops
+     * are kept within the driver's limit and run to the end */
     TCase *products = tcase_create("products");
-    tcase_set_timeout(products, 120);
+    tcase_set_timeout(products, 600);
     tcase_add_loop_test(products, gemm_matches_a_double_reference, 0, gemm_case_count());
     tcase_add_loop_test(products, padded_splits_write_nothing, 0,
                         (int)(sizeof split_cases / sizeof split_cases[0]));

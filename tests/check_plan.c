@@ -371,7 +371,7 @@ static const char *const cpu_only[] = {
     "gemm_nn", "gemm_nt", "conv_implicit", "conv_implicit_wide", "im2col", "col2im", "sum_cols",
     "find_nonfinite", "pad_planes", "conv_weights_turned", "batchnorm_stats_planes",
     "batchnorm_forward_planes", "batchnorm_param_grads_planes", "batchnorm_backward_planes",
-    "transpose_items", "conv_weight_grad"};
+    "transpose_items", "conv_weight_grad", "pack_panels"};
 
 static const struct {
     const char *experiment, *overrides;

@@ -45,6 +45,7 @@ static int dense_setup(Node *n, Graph *g, Err *err)
         rc = layer_kernel(g, n, "act_backward", &d->act_bwd, err);
     gemm_reserve(g, g->max_batch, (int)d->units, d->in); /* y = x W^T */
     gemm_reserve(g, (int)d->units, d->in, g->max_batch); /* dW = dz^T x */
+    gemm_reserve(g, g->max_batch, d->in, (int)d->units); /* dx = dz W, its W packed */
     if (rc || d->act != ACT_SOFTMAX)
         return rc;
     rc = layer_kernel(g, n, "softmax_forward", &d->softmax_fwd, err);

@@ -12,19 +12,108 @@ enum { SPLIT_MIN_K = 256 };
 
 /* A product kernel and the block of C each of its groups computes: on the
  * cpu plan a work-item a group, NN_TM x NN_TN or NT_TM x NT_TN (cl/gemm.cl);
- * on the gpu plan TG x TG work-items, TILE x TILE (cl/tiled.cl). */
+ * on the gpu plan TG x TG work-items, TILE x TILE (cl/tiled.cl).
+ *
+ * The loop iterations a work-item runs, for devices that end a work-item's
+ * loops after so many in all (dev_loop_limit: rusticl's llvmpipe, 65,535):
+ * at most loops_per_k a k step and loops_per_item an item, k counted in
+ * whole k_round steps; counted in the kernel's source as if no loop were
+ * unrolled (rusticl's compiler unrolls none of them), each loop's exit
+ * counting one. gemm_nn: by the product's shape (gemm_nn_for), up to four
+ * register passes of 29 a k step (the k loop, 3 for B's vectors, 7 for A's
+ * rows, 6 x 3 for the multiply-adds); gemm_nt: two passes of 19 over 8 k
+ * steps, and an item's last k steps that make no vector one at a time, at
+ * most 7 of 14 in each pass and 11 beside them (with AVX-512 one pass of 31
+ * over 16, at most 15 of 26); conv_weight_grad: 21 a pixel of a one-pixel
+ * row (the pixel loop and 9 for its 8 rows, 11 for the row); gemm_tiled: a
+ * tile of TK k steps, 31 each in tile_multiply, beside its loads (at most
+ * 2 x 65 with one work-item a group). */
 typedef struct {
     const char *kernel;
     int tm, tn;
     int side; /* work-items along each side of a group */
+    int loops_per_k, loops_per_item, k_round;
 } GemmKernel;
 
-static const GemmKernel gemm_nn = {"gemm_nn", 8, 16, 1}, gemm_nt = {"gemm_nt", 4, 4, 1},
-                        conv_weight_grad = {"conv_weight_grad", 8, 16, 1};
+static const GemmKernel gemm_nn = {"gemm_nn", 12, 32, 1, 0, 0, 1}, /* loops: gemm_nn_for */
+                        gemm_nt = {"gemm_nt", 4, 4, 1, 5, 416, 1},
+                        conv_weight_grad = {"conv_weight_grad", 8, 16, 1, 24, 24, 1};
+
+/* gemm_nn with its loop iterations for an M x N product whose B has b_cols
+ * columns: a work-item's register passes over the rows and columns of its
+ * block that lie in C, 31 a k step each (29, and the loads and stores of C
+ * between k blocks), at least the 56 of AVX-512's one pass; or, for a B
+ * narrower than a pass, the scalar path's rows x columns, 2 each an item. */
+static GemmKernel gemm_nn_for(int M, int N, int b_cols)
+{
+    GemmKernel kn = gemm_nn;
+    int rows = M < kn.tm ? M : kn.tm, cols = N < kn.tn ? N : kn.tn;
+    if (b_cols < 16) {
+        kn.loops_per_k = rows * cols, kn.loops_per_item = 2 * rows * cols;
+    } else {
+        int passes = (rows + 5) / 6 * ((cols + 15) / 16);
+        kn.loops_per_k = 31 * passes > 56 ? 31 * passes : 56, kn.loops_per_item = 0;
+    }
+    return kn;
+}
 
 static GemmKernel gemm_tiled(const Plan *plan)
 {
-    return (GemmKernel){"gemm_tiled", plan->tile, plan->tile, plan->tile_group};
+    return (GemmKernel){"gemm_tiled", plan->tile, plan->tile, plan->tile_group, 40, 2, 16};
+}
+
+/* Iterations a work-item's loops run beside those of its k steps and items
+ * (the stores of its block), within this. */
+enum { LOOPS_FIXED = 1024 };
+
+/* An upper bound of the loop iterations a work-item of kn runs over `per`
+ * items of K. */
+static long work_item_loops(GemmKernel kn, int K, int per)
+{
+    long k = ((long)K + kn.k_round - 1) / kn.k_round * kn.k_round;
+    return (long)per * (kn.loops_per_item + k * kn.loops_per_k) + LOOPS_FIXED;
+}
+
+/* *most = the most items of K, up to `items`, one work-item of kn may take in
+ * a launch: all of them, unless the device ends loops short of what they
+ * take (dev_loop_limit), then as many as fit, 0 when not one does. The limit
+ * is probed only for launches that loop long. */
+static int items_within_loop_limit(Graph *g, GemmKernel kn, int K, int items, int *most,
+                                   Err *err)
+{
+    *most = items;
+    if (work_item_loops(kn, K, items) <= DEV_LOOPS_UNCHECKED)
+        return CLRUN_OK;
+    long limit;
+    int rc = dev_loop_limit(g->dev, &limit, err);
+    if (rc || !limit)
+        return rc;
+    long fit = (limit - LOOPS_FIXED) / (work_item_loops(kn, K, 1) - LOOPS_FIXED);
+    *most = fit < items ? (int)fit : items;
+    return CLRUN_OK;
+}
+
+/* The most k steps of one product, up to K, a work-item of kn may take in a
+ * launch (see items_within_loop_limit); 0 when not one fits. */
+static int k_within_loop_limit(Graph *g, GemmKernel kn, int K, int *most, Err *err)
+{
+    int fits;
+    int rc = items_within_loop_limit(g, kn, K, 1, &fits, err);
+    *most = K;
+    if (rc || fits)
+        return rc;
+    long k = (g->dev->loop_limit - LOOPS_FIXED - kn.loops_per_item) / kn.loops_per_k;
+    *most = k > 0 ? (int)(k / kn.k_round * kn.k_round) : 0;
+    return CLRUN_OK;
+}
+
+/* The error of a product whose k is too long for one work-item to loop over
+ * on this device. */
+static int too_long(Graph *g, GemmKernel kn, int K, Err *err)
+{
+    return err_set(err, CLRUN_ERUNTIME, "%s: %d steps of k take a work-item more loop iterations "
+                   "than %s runs before it ends them (%ld); try another device (--device)",
+                   kn.kernel, K, g->dev->name, g->dev->loop_limit);
 }
 
 /* The plan's kernels for products: gemm_nt when both operands run along k,
@@ -36,7 +125,7 @@ static GemmKernel kernel_of(const Graph *g, const GemmBatch *p)
         return gemm_tiled(&g->dev->plan);
     if (p->a_image)
         return conv_weight_grad;
-    return p->b_sn != 1 ? gemm_nt : gemm_nn;
+    return p->b_sn != 1 ? gemm_nt : gemm_nn_for(p->M, p->N, p->b_cols);
 }
 
 /* Products go to CLBlast under the gpu plan with CLRUN_GEMM=clblast, a
@@ -72,6 +161,12 @@ static int launch_clblast(Graph *g, const GemmBatch *p, int k_total, cl_mem C, i
     return clblast_gemm(g->dev, &c, err);
 }
 
+/* The blocks of C a kernel computes an M x N product in. */
+static int blocks_of(GemmKernel kn, int M, int N)
+{
+    return ((M + kn.tm - 1) / kn.tm) * ((N + kn.tn - 1) / kn.tn);
+}
+
 /* How a summed batch of products is cut: `per` items a split, the splits
  * computed side by side into partial products that sum_splits adds, or, when
  * those would outgrow the cache, one after another, each adding into C. */
@@ -104,7 +199,7 @@ static Splits split_items(const Plan *plan, GemmKernel kn, int M, int N, int K, 
         per = per > least ? per : least;
         return (Splits){per > (size_t)items ? items : (int)per, 1};
     }
-    int blocks = ((M + kn.tm - 1) / kn.tm) * ((N + kn.tn - 1) / kn.tn);
+    int blocks = blocks_of(kn, M, N);
     int splits = (plan->split_target + blocks - 1) / blocks;
     splits = splits < items ? splits : items;
     return (Splits){(items + splits - 1) / splits, 0};
@@ -113,9 +208,8 @@ static Splits split_items(const Plan *plan, GemmKernel kn, int M, int N, int K, 
 /* Partial products of `items` summed products at their largest, with any of
  * the plan's kernels; a smaller batch gives fewer items, or a smaller M or N
  * and no more than two split targets' worth of blocks. */
-void gemm_batch_reserve(Graph *g, int M, int N, int K, int items)
+static size_t partial_floats(const Plan *plan, int M, int N, int K, int items)
 {
-    const Plan *plan = &g->dev->plan;
     GemmKernel kernels[2] = {gemm_nn, gemm_nt};
     int n = 2;
     if (plan->gpu)
@@ -130,7 +224,12 @@ void gemm_batch_reserve(Graph *g, int M, int N, int K, int items)
         most = floats > most ? floats : most;
         most = small > most ? small : most;
     }
-    graph_want_scratch(g, SCRATCH_GEMM_P, most);
+    return most;
+}
+
+void gemm_batch_reserve(Graph *g, int M, int N, int K, int items)
+{
+    graph_want_scratch(g, SCRATCH_GEMM_P, partial_floats(&g->dev->plan, M, N, K, items));
 }
 
 /* A lone product's K as items: chunks of SPLIT_MIN_K when it is long enough
@@ -173,10 +272,11 @@ static int launch_items(Graph *g, const GemmBatch *p, int k_total, int per_split
                           KA(k_total), KA(per_split), KA(p->A), KA(p->a_sm), KA(p->a_item),
                           KA(p->B), KA(p->b_sn), KA(p->b_item), KA(C), KA(ldc), KA(c_split),
                           KA(accumulate));
+    int b_panel = p->b_panel ? p->b_panel : 16; /* 16: B's rows as they are */
     return DEV_LAUNCH_AT(g->dev, k, 3, offset, global, local, err, KA(p->M), KA(p->N), KA(p->K),
                       KA(k_total), KA(per_split), KA(p->A), KA(p->a_sm), KA(p->a_sk),
-                      KA(p->a_item), KA(p->B), KA(p->b_sk), KA(p->b_item), KA(p->b_cols), KA(C),
-                      KA(ldc), KA(c_split), KA(accumulate));
+                      KA(p->a_item), KA(p->B), KA(p->b_off), KA(p->b_sk), KA(p->b_item),
+                      KA(p->b_cols), KA(b_panel), KA(C), KA(ldc), KA(c_split), KA(accumulate));
 }
 
 /* C (+)= the sum of p's items, k_total of k in all, split after split, the
@@ -195,15 +295,26 @@ static int launch_in_turn(Graph *g, const GemmBatch *p, int k_total, int per, Er
 static int launch_summed(Graph *g, const GemmBatch *p, int k_total, Err *err)
 {
     Splits s = {1, 0};
-    if (!through_clblast(g, p))
-        s = split_items(&g->dev->plan, kernel_of(g, p), p->M, p->N, p->K, p->items);
+    if (!through_clblast(g, p)) {
+        GemmKernel kn = kernel_of(g, p);
+        s = split_items(&g->dev->plan, kn, p->M, p->N, p->K, p->items);
+        int most, rc = items_within_loop_limit(g, kn, p->K, s.per, &most, err);
+        if (rc)
+            return rc;
+        if (!most)
+            return too_long(g, kn, p->K, err);
+        if (most < s.per) /* in turn: more splits, and no partial products to hold */
+            s = (Splits){most, 1};
+    }
     int splits = (p->items + s.per - 1) / s.per;
     if (splits == 1)
         return launch_items(g, p, k_total, s.per, -1, p->C, p->ldc, 0, p->accumulate, err);
     if (s.in_turn)
         return launch_in_turn(g, p, k_total, s.per, err);
     cl_mem part = g->scratch[SCRATCH_GEMM_P];
-    if (!part || g->scratch_floats[SCRATCH_GEMM_P] < (size_t)splits * p->M * p->N)
+    /* a packed B lies at the scratch's end, after the partial products */
+    size_t room = p->b_panel ? (size_t)p->b_off : g->scratch_floats[SCRATCH_GEMM_P];
+    if (!part || room < (size_t)splits * p->M * p->N)
         return err_set(err, CLRUN_ERUNTIME, "internal: %d products of %dx%dx%d summed in %d "
                        "splits have no scratch (a reserve in the layer's setup)", p->items, p->M,
                        p->N, p->K, splits);
@@ -226,17 +337,68 @@ static int check_strides(const GemmBatch *p, Err *err)
 
 int launch_gemm_batch(Graph *g, const GemmBatch *p, int summed, Err *err)
 {
-    int k_total = p->items * p->K, rc = check_strides(p, err);
+    int k_total = p->items * p->K, rc = check_strides(p, err), fits = 1;
+    if (!rc && !summed && !through_clblast(g, p))
+        rc = items_within_loop_limit(g, kernel_of(g, p), p->K, 1, &fits, err);
     if (rc)
         return rc;
+    if (!fits)
+        return too_long(g, kernel_of(g, p), p->K, err);
     return summed ? launch_summed(g, p, k_total, err)
                   : launch_items(g, p, k_total, 1, -1, p->C, p->ldc, p->c_item, p->accumulate, err);
 }
 
-void gemm_reserve(Graph *g, int M, int N, int K)
+/* A lone product's B is packed into panels (gemm_nn's, cl/gemm.cl) on the
+ * cpu plan when its rows are contiguous and the product is large enough
+ * that every panel serves several row blocks: M and N at least PACK_MIN. */
+enum { PACK_MIN = 64 };
+
+static int packs(const Plan *plan, int M, int N, int b_sn)
+{
+    return !plan->gpu && b_sn == 1 && M >= PACK_MIN && N >= PACK_MIN;
+}
+
+/* Floats of B packed: K rows of N rounded up to 16, and 16 to align it. */
+static size_t packed_floats(int N, int K)
+{
+    return (size_t)(N + 15) / 16 * 16 * (size_t)K + 16;
+}
+
+/* The scratch of a lone product: its partial products, then B packed. */
+static size_t product_floats(const Plan *plan, int M, int N, int K, int b_sn)
 {
     int chunk = k_chunk(K);
-    gemm_batch_reserve(g, M, N, chunk, (K + chunk - 1) / chunk);
+    size_t floats = partial_floats(plan, M, N, chunk, (K + chunk - 1) / chunk);
+    return floats + (packs(plan, M, N, b_sn) ? packed_floats(N, K) : 0);
+}
+
+void gemm_reserve(Graph *g, int M, int N, int K)
+{
+    graph_want_scratch(g, SCRATCH_GEMM_P, product_floats(&g->dev->plan, M, N, K, 1));
+}
+
+/* Packs p's B (K rows) into panels at the end of the scratch, after the
+ * partial products, and points p at them; leaves p as it is where the
+ * scratch was not reserved for that (a product no layer reserved). */
+static int pack_b(Graph *g, GemmBatch *p, int K, Err *err)
+{
+    size_t have = g->scratch_floats[SCRATCH_GEMM_P];
+    if (!g->scratch[SCRATCH_GEMM_P] || have < product_floats(&g->dev->plan, p->M, p->N, K, 1))
+        return CLRUN_OK;
+    size_t off = (have - packed_floats(p->N, K) + 16) & ~(size_t)15; /* 64-byte aligned */
+    cl_mem part = g->scratch[SCRATCH_GEMM_P];
+    int b_off = (int)off, panels = (p->N + 15) / 16;
+    size_t global[2] = {(size_t)panels, (size_t)K};
+    cl_kernel k;
+    int rc = dev_kernel(g->dev, "pack_panels", &k, err);
+    if (!rc)
+        rc = DEV_LAUNCH(g->dev, k, 2, global, NULL, err, KA(p->B), KA(p->b_sk), KA(K), KA(p->N),
+                        KA(part), KA(b_off));
+    if (rc)
+        return rc;
+    p->B = part, p->b_off = b_off, p->b_sk = 16, p->b_item = p->K * 16;
+    p->b_cols = panels * 16, p->b_panel = K * 16;
+    return CLRUN_OK;
 }
 
 int gemm_prepare(Graph *g, Err *err)
@@ -247,14 +409,42 @@ int gemm_prepare(Graph *g, Err *err)
 int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_mem B, int b_sk,
                 int b_sn, cl_mem C, int ldc, int accumulate, Err *err)
 {
-    /* a long K is cut into chunks: items along the same matrices */
-    int chunk = k_chunk(K);
+    /* a long K is cut into chunks: items along the same matrices; not when
+     * B is packed, within a quarter of the last cache, and there are blocks
+     * enough for every core: then gemm_nn walks k in blocks itself, with no
+     * partial products (1024^3: 145-155 GFLOP/s of CPU time against 86-130
+     * in chunks). A larger B is read by every row block: in chunks, each
+     * split's stays in cache while all of them do (2048^3 in one: 65-78
+     * against 117-121). Where the device ends loops short, a work-item's
+     * chunk stays within its limit. */
+    const Plan *plan = &g->dev->plan;
+    int pack = packs(plan, M, N, b_sn);
+    int whole = pack && blocks_of(gemm_nn, M, N) >= plan->split_target &&
+                packed_floats(N, K) * sizeof(float) <= plan->cache_bytes / 2;
+    int chunk = whole ? K : k_chunk(K), most;
+    GemmBatch shape = {.M = M, .N = N, .b_sn = b_sn, .b_cols = N};
+    int rc = k_within_loop_limit(g, kernel_of(g, &shape), chunk, &most, err);
+    if (rc)
+        return rc;
+    if (!most)
+        return too_long(g, kernel_of(g, &shape), chunk, err);
+    int capped = most < chunk;
+    if (capped)
+        chunk = k_chunk(K) < most ? k_chunk(K) : most;
     GemmBatch p = {.M = M, .N = N, .K = chunk, .items = (K + chunk - 1) / chunk,
                    .A = A, .a_sm = a_sm, .a_sk = a_sk, .a_item = chunk * a_sk,
                    .B = B, .b_sk = b_sk, .b_sn = b_sn, .b_item = chunk * b_sk, .b_cols = N,
                    .C = C, .ldc = ldc, .accumulate = accumulate};
-    int rc = check_strides(&p, err);
-    return rc ? rc : launch_summed(g, &p, K, err);
+    rc = check_strides(&p, err);
+    if (!rc && pack && !through_clblast(g, &p))
+        rc = pack_b(g, &p, K, err);
+    if (rc || !capped)
+        return rc ? rc : launch_summed(g, &p, K, err);
+    /* chunks the layer's scratch was not reserved for: splits of what a
+     * work-item may loop over, in turn, which need no partial products */
+    int per;
+    rc = items_within_loop_limit(g, kernel_of(g, &p), chunk, p.items, &per, err);
+    return rc ? rc : launch_in_turn(g, &p, K, per, err);
 }
 
 /* The gpu plan's bias gradients: a tree a channel, in a group of a power of

@@ -86,6 +86,7 @@ typedef struct {
     const ConvGeom *a_image;
     cl_mem B;
     int b_sk, b_sn, b_item, b_cols;
+    int b_off, b_panel; /* B from b_off; packed in panels b_panel apart (0: not packed) */
     cl_mem C;
     int ldc, c_item;
     int accumulate;
