@@ -132,11 +132,13 @@ static double block_share(int n, int width)
 }
 
 /* Output channels a conv_implicit work-item computes: on the cpu plan 32
- * (conv_implicit_wide) when `oc` fills 32-wide blocks to at least 90%, else
- * 16; B's rows are as wide as a whole number of them. */
+ * (conv_implicit_wide) when the plan has that block and `oc` fills 32-wide
+ * blocks to at least 90%, else 16; B's rows are as wide as a whole number of
+ * them. */
 static int implicit_width(const Plan *plan, int oc)
 {
-    return !plan->gpu && oc >= 32 && block_share(oc, 32) >= 0.9 ? 32 : 16;
+    int wide = !plan->gpu && plan->conv_pixels_wide && oc >= 32 && block_share(oc, 32) >= 0.9;
+    return wide ? 32 : 16;
 }
 
 /* The geometry of the input with its padding written out (pad_planes): just
@@ -222,8 +224,8 @@ static ConvBatch conv_batch(const Conv *c, int batch)
     return b;
 }
 
-/* conv_implicit's launch: 8 pixels of a plane x `width` channels a
- * work-item (CI_TP and implicit_width) on the cpu plan; a TILE of channels x
+/* conv_implicit's launch: the plan's pixels of a plane x `width` channels a
+ * work-item (implicit_width) on the cpu plan; a TILE of channels x
  * a TILE of the batch's pixels a group on the gpu plan. */
 static void implicit_shape(const Plan *plan, ConvGeom geom, int b_cols, int width, size_t gi[3],
                            size_t li[3])
@@ -237,7 +239,9 @@ static void implicit_shape(const Plan *plan, ConvGeom geom, int b_cols, int widt
         li[0] = li[1] = side, li[2] = 1;
         return;
     }
-    gi[0] = ((size_t)geom.oh * geom.ow + 7) / 8, gi[1] = (size_t)geom.n * b_cols / width, gi[2] = 1;
+    size_t pixels = (size_t)(width == 32 ? plan->conv_pixels_wide : plan->conv_pixels);
+    gi[0] = ((size_t)geom.oh * geom.ow + pixels - 1) / pixels;
+    gi[1] = (size_t)geom.n * b_cols / width, gi[2] = 1;
     li[0] = li[1] = li[2] = 1;
 }
 
