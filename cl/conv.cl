@@ -12,30 +12,36 @@ typedef struct {
     int oh, ow;           /* output size */
 } ConvGeom;
 
-/* The weights as the B operand of conv_implicit, [C*KH*KW, b_cols], zero past
- * O columns: b[(c*KH + i)*KW + j][o] = w[o, c, i, j]. Launched as (b_cols,
- * rows). */
+/* The weights as the B operand of conv_implicit, C*KH*KW rows of b_cols
+ * columns, zero past O: B[(c*KH + i)*KW + j][o] = w[o, c, i, j], stored in
+ * panels of `panel` columns, each panel's rows one after the other (the
+ * cpu plan's: a work-item reads its panel as one run of memory; rows of a
+ * power-of-two length had its taps fight over a few cache sets), so that
+ * with panel = b_cols it is the plain [rows, b_cols] matrix (the gpu
+ * plan's). Launched as (b_cols, rows). */
 __kernel void conv_weights_b(__global const float *w, __global float *b, int O, int C, int KH,
-                             int KW, int b_cols)
+                             int KW, int b_cols, int panel)
 {
-    int o = get_global_id(0), row = get_global_id(1);
-    if (o >= b_cols || row >= C * KH * KW)
+    int o = get_global_id(0), row = get_global_id(1), rows = C * KH * KW;
+    if (o >= b_cols || row >= rows)
         return;
-    b[row * b_cols + o] = o < O ? w[o * C * KH * KW + row] : 0.0f;
+    b[((o / panel) * rows + row) * panel + o % panel] = o < O ? w[o * rows + row] : 0.0f;
 }
 
 /* The weights as conv_implicit's B for the input gradient of a stride-1
  * convolution, itself a convolution of dz with the kernel turned by 180
- * degrees and channels swapped: [O*KH*KW, b_cols], zero past C columns,
- * b[(o*KH + i)*KW + j][c] = w[o, c, KH-1-i, KW-1-j]. Launched as (b_cols, rows). */
+ * degrees and channels swapped: O*KH*KW rows of b_cols columns, zero past C,
+ * B[(o*KH + i)*KW + j][c] = w[o, c, KH-1-i, KW-1-j], in panels as
+ * conv_weights_b's. Launched as (b_cols, rows). */
 __kernel void conv_weights_turned(__global const float *w, __global float *b, int O, int C,
-                                  int KH, int KW, int b_cols)
+                                  int KH, int KW, int b_cols, int panel)
 {
-    int c = get_global_id(0), row = get_global_id(1), area = KH * KW;
-    if (c >= b_cols || row >= O * area)
+    int c = get_global_id(0), row = get_global_id(1), area = KH * KW, rows = O * area;
+    if (c >= b_cols || row >= rows)
         return;
     int o = row / area, i = (row - o * area) / KW, j = row - o * area - i * KW;
-    b[row * b_cols + c] = c < C ? w[((o * C + c) * KH + KH - 1 - i) * KW + KW - 1 - j] : 0.0f;
+    b[((c / panel) * rows + row) * panel + c % panel] =
+        c < C ? w[((o * C + c) * KH + KH - 1 - i) * KW + KW - 1 - j] : 0.0f;
 }
 
 /* Which conv_implicit computes: g's input [N, C, H, W] and output [N, OC, OH,
@@ -54,14 +60,15 @@ __kernel void conv_weights_turned(__global const float *w, __global float *b, in
 
 /* y[n, o, oy, ox] = act(bias[o] + sum over c, i, j of
  *     x[n, c, oy*SH + i, ox*SW + j] * B[(c*KH + i)*KW + j][o]),
- * bias may be NULL. An implicit GEMM: each work-item holds TP consecutive
- * pixels of an output plane (row after row, so a block may span rows and 4x4
- * maps fill every lane) x V*16 channels in registers, the micro-kernel of
- * gemm_nn (B rows 16 wide, broadcast image values), and reads the image where
- * it lies instead of a column matrix. Launched as (ceil(OH*OW / TP),
- * N * b_cols / (V*16)), one work-item a group; pixels past the plane are
- * clamped for loads and skipped for stores. TP and V are constants of each
- * kernel below, so that the compiler unrolls them away. */
+ * bias may be NULL, B in panels of V*16 columns (conv_weights_b). An
+ * implicit GEMM: each work-item holds TP consecutive pixels of an output
+ * plane (row after row, so a block may span rows and 4x4 maps fill every
+ * lane) x V*16 channels in registers, the micro-kernel of gemm_nn (B rows 16
+ * wide, broadcast image values), and reads the image where it lies instead
+ * of a column matrix. Launched as (ceil(OH*OW / TP), N * b_cols / (V*16)),
+ * one work-item a group; pixels past the plane are clamped for loads and
+ * skipped for stores. TP and V are constants of each kernel below, so that
+ * the compiler unrolls them away. */
 static inline void conv_implicit_block(__global const float *x, __global const float *B,
                                        int b_cols, __global const float *bias,
                                        __global float *y, int OC, int act, ConvGeom g,
@@ -84,13 +91,13 @@ static inline void conv_implicit_block(__global const float *x, __global const f
         acc0[t] = acc1[t] = (float16)(0.0f);
         px[t] = xn + off[t];
     }
-    /* one loop over the taps (c, i, j), B's rows in order, the image
-     * offset of tap (c, i, j) kept as c*H*W + i*W + j: with the
+    /* one loop over the taps (c, i, j), the panel's rows in order, the
+     * image offset of tap (c, i, j) kept as c*H*W + i*W + j: with the
      * window's rows as a loop of KW taps inside, the pixels' pointers were
      * set up in vector registers each row, and 6 pixels spilled on AVX2 */
-    __global const float *b = B + o0;
     int taps = g.c * g.kh * g.kw, at = 0, i = 0, j = 0;
-    for (int k = 0; k < taps; k++, b += b_cols) {
+    __global const float *b = B + (size_t)ob * taps * V * CI_TO;
+    for (int k = 0; k < taps; k++, b += V * CI_TO) {
         float16 bk0 = vload16(0, b), bk1 = V == 2 ? vload16(1, b) : bk0;
 #pragma unroll
         for (int t = 0; t < TP; t++) {

@@ -263,20 +263,22 @@ static int pad_input(Node *n, Graph *g, cl_mem *x, ConvGeom *geom, Err *err)
 
 /* out = the implicit GEMM of x (geometry geom) with the layer's weights laid
  * out as B (b_rows x oc rounded up to whole blocks) by kernel `weights`
- * (conv_weights_b, or conv_weights_turned for the input gradient); on the
- * cpu plan a padded x gets its padding written out first. */
+ * (conv_weights_b, or conv_weights_turned for the input gradient): on the
+ * cpu plan in panels a work-item wide, as conv_implicit reads them, and a
+ * padded x gets its padding written out first; on the gpu plan as one
+ * matrix. */
 static int launch_implicit(Node *n, Graph *g, cl_kernel weights, int b_rows, cl_mem x,
                            ConvGeom geom, int oc, cl_mem bias, int act, cl_mem out, Err *err)
 {
     Conv *c = n->state;
     cl_mem w = node_param(g, n, 0)->value, b = g->scratch[SCRATCH_CONV_B];
     int width = implicit_width(&g->dev->plan, oc), b_cols = round_up(oc, width);
-    int o = (int)c->filters;
+    int o = (int)c->filters, panel = g->dev->plan.gpu ? b_cols : width;
     size_t gb[2] = {(size_t)b_cols, (size_t)b_rows};
     size_t gi[3], li[3];
     implicit_shape(&g->dev->plan, geom, b_cols, width, gi, li);
     int rc = DEV_LAUNCH(g->dev, weights, 2, gb, NULL, err, KA(w), KA(b), KA(o), KA(c->geom.c),
-                        KA(geom.kh), KA(geom.kw), KA(b_cols));
+                        KA(geom.kh), KA(geom.kw), KA(b_cols), KA(panel));
     if (!rc && !g->dev->plan.gpu && (geom.ph || geom.pw))
         rc = pad_input(n, g, &x, &geom, err);
     cl_kernel k = width == 32 ? c->implicit_wide : c->implicit;
