@@ -176,7 +176,8 @@ __kernel void pad_planes(__global const float *x, __global float *xp, ConvGeom g
 }
 
 /* C (+)= the sum over items of A_i B_i, gemm_nn's product, items and splits
- * (cl/gemm.cl; B at least 16 wide) with A the column matrix of a
+ * (cl/gemm.cl), B_i in panels of 16 columns (transpose_items), K rows of
+ * b_sk floats each, b_cols a multiple of 16, with A the column matrix of a
  * convolution's input read where it lies: A(m, k) = x[c, oy*SH + i, ox*SW + j]
  * for row m = (c*KH + i)*KW + j and column k = oy*OW + ox (K = OH*OW), item
  * i's image at A + i * a_item with its padding written out (g has none). The
@@ -209,7 +210,7 @@ __kernel void conv_weight_grad(int M, int N, int K, int k_total, int per_split,
             acc[t] = (float16)(0.0f);
         for (int item = first; item < last; item++) {
             __global const float *x = A + (size_t)item * a_item, *px[CW_TM];
-            __global const float *b = B + (size_t)item * b_item + nb;
+            __global const float *b = B + (size_t)item * b_item + (size_t)(nb / 16) * K * b_sk;
 #pragma unroll
             for (int t = 0; t < CW_TM; t++)
                 px[t] = x + row[t];
@@ -232,27 +233,33 @@ __kernel void conv_weight_grad(int M, int N, int K, int k_total, int per_split,
 }
 
 /* out[item, c, r] = in[item, r, c]: each item's rows x cols matrix turned,
- * dz's [O, P] planes to [P, O] rows of channels (the weight gradient's B
- * operand) and the weight gradient [C*KH*KW, O] back to [O, C*KH*KW]. A
- * work-item turns a tile of 16 x 16, read and written 16 wide (a value a
- * work-item, the stores went one by one); tiles at the edges value by value.
- * Launched as (ceil(cols / 16), ceil(rows / 16), items), one work-item a
- * group. */
+ * dz's [O, P] planes to rows of channels (the weight gradient's B operand)
+ * and the weight gradient [C*KH*KW, O] back to [O, C*KH*KW]. With panels,
+ * each item's turned matrix is stored in panels of 16 columns, each panel's
+ * cols rows one after the other, columns past rows 0 (as conv_weight_grad
+ * reads it); else as one [cols, rows] matrix. A work-item turns a tile of
+ * 16 x 16, read and written 16 wide (a value a work-item, the stores went
+ * one by one); tiles at the edges value by value. Launched as
+ * (ceil(cols / 16), ceil(rows / 16), items), one work-item a group. */
 #define TR_SIDE 16
 
 __kernel void transpose_items(__global const float *restrict in, __global float *restrict out,
-                              int rows, int cols, int items)
+                              int rows, int cols, int items, int panels)
 {
     int c0 = get_global_id(0) * TR_SIDE, r0 = get_global_id(1) * TR_SIDE;
     int item = get_global_id(2);
     if (c0 >= cols || r0 >= rows || item >= items)
         return;
-    size_t at = (size_t)item * rows * cols;
-    in += at, out += at;
+    int out_rows = panels ? (rows + TR_SIDE - 1) / TR_SIDE * TR_SIDE : rows;
+    in += (size_t)item * rows * cols;
+    out += (size_t)item * out_rows * cols;
+    /* out's (c, r) for r in this tile's rows: o[c * step + r - r0] */
+    __global float *o = out + (panels ? (size_t)r0 * cols : (size_t)r0);
+    size_t step = panels ? TR_SIDE : rows;
     if (c0 + TR_SIDE > cols || r0 + TR_SIDE > rows) {
-        for (int r = r0; r < min(rows, r0 + TR_SIDE); r++)
+        for (int r = r0; r < min(out_rows, r0 + TR_SIDE); r++)
             for (int c = c0; c < min(cols, c0 + TR_SIDE); c++)
-                out[(size_t)c * rows + r] = in[(size_t)r * cols + c];
+                o[c * step + r - r0] = r < rows ? in[(size_t)r * cols + c] : 0.0f;
         return;
     }
     float t[TR_SIDE][TR_SIDE];
@@ -264,7 +271,7 @@ __kernel void transpose_items(__global const float *restrict in, __global float 
         float16 v = (float16)(t[0][c], t[1][c], t[2][c], t[3][c], t[4][c], t[5][c], t[6][c],
                               t[7][c], t[8][c], t[9][c], t[10][c], t[11][c], t[12][c], t[13][c],
                               t[14][c], t[15][c]);
-        vstore16(v, 0, out + (size_t)(c0 + c) * rows + r0);
+        vstore16(v, 0, o + (c0 + c) * step);
     }
 }
 

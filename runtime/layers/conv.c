@@ -198,7 +198,7 @@ static int conv_setup(Node *n, Graph *g, Err *err)
     graph_want_scratch(g, SCRATCH_CONV_B, (size_t)c->filters * c->geom.kh * c->geom.kw *
                                               round_up(c->geom.c, 32));
     if (rows_weight_grad_fits(&g->dev->plan, (int)c->filters)) { /* dW^T, dz as rows */
-        graph_want_scratch(g, SCRATCH_ROWS, cols * c->filters);
+        graph_want_scratch(g, SCRATCH_ROWS, cols * round_up(c->filters, 16));
         gemm_batch_reserve(g, k, (int)c->filters, p, g->max_batch);
     } else {
         gemm_batch_reserve(g, (int)c->filters, k, p, g->max_batch); /* dW */
@@ -308,14 +308,14 @@ static int layout_launch(Graph *g, cl_kernel k, const size_t cpu[2], size_t elem
 }
 
 /* out = each of the items' rows x cols matrices of in turned (transpose_items,
- * 16 x 16 a work-item). */
+ * 16 x 16 a work-item), in panels of 16 columns when panels is set. */
 static int transpose(Graph *g, cl_kernel k, cl_mem in, cl_mem out, int rows, int cols, int items,
-                     Err *err)
+                     int panels, Err *err)
 {
     size_t global[3] = {(size_t)(cols + 15) / 16, (size_t)(rows + 15) / 16, (size_t)items};
     size_t local[3] = {1, 1, 1};
     return DEV_LAUNCH(g->dev, k, 3, global, local, err, KA(in), KA(out), KA(rows), KA(cols),
-                      KA(items));
+                      KA(items), KA(panels));
 }
 
 /* dW[O, K] = the sum over examples of dz_n[O, P] . col_n[K, P]^T, gemm_nt's
@@ -346,15 +346,17 @@ static int rows_weight_grad(Node *n, Graph *g, const ConvBatch *s, Err *err)
     cl_mem dwt = g->scratch[SCRATCH_CONV_B];
     ConvGeom geom = s->geom;
     int rc = geom.ph || geom.pw ? pad_input(n, g, &x, &geom, err) : CLRUN_OK;
+    int o16 = round_up(s->O, 16);
     if (!rc)
-        rc = transpose(g, c->transpose, n->grad, dz_rows, s->O, s->P, g->batch, err);
+        rc = transpose(g, c->transpose, n->grad, dz_rows, s->O, s->P, g->batch, 1, err);
     GemmBatch p = {.M = s->K, .N = s->O, .K = s->P, .items = g->batch,
                    .A = x, .a_item = geom.c * geom.h * geom.w, .a_image = &geom,
-                   .B = dz_rows, .b_sk = s->O, .b_sn = 1, .b_item = s->P * s->O, .b_cols = s->O,
+                   .B = dz_rows, .b_sk = 16, .b_sn = 1, .b_item = s->P * o16, .b_cols = o16,
                    .C = dwt, .ldc = s->O};
     if (!rc)
         rc = launch_gemm_batch(g, &p, 1, err);
-    return rc ? rc : transpose(g, c->transpose, dwt, node_param(g, n, 0)->grad, s->K, s->O, 1, err);
+    return rc ? rc : transpose(g, c->transpose, dwt, node_param(g, n, 0)->grad, s->K, s->O, 1, 0,
+                               err);
 }
 
 /* The bias and weight gradients, summed over the batch: db[O] = the sum of
