@@ -7,8 +7,10 @@
  * cpu plan); a GPU needs 64-256 work-items a group, local-memory tiles,
  * coalesced loads and few registers (the gpu plan). The plan is chosen from
  * the device type when it opens, its tiles from the device's limits and, for
- * the few devices plan.c has a row for, its name; $CLRUN_KERNELS (clrun's
- * --kernels) forces one, $CLRUN_GEMM picks the gpu plan's GEMM backend.
+ * the few devices plan.c has a row for, its name, the cpu plan's register
+ * blocks of the convolutions from its native float vector width
+ * ($CLRUN_VECTOR_FLOATS overrides it); $CLRUN_KERNELS (clrun's --kernels)
+ * forces one, $CLRUN_GEMM picks the gpu plan's GEMM backend.
  *
  * Every launch is shaped from the plan and the kernel's own limits on the
  * device (KernelLimits), which can be far below the device's: rusticl
