@@ -1164,7 +1164,8 @@ END_TEST
 /* The cases with a convolution, again with the cpu plan's register blocks
  * for 16-float vectors (AVX-512's: 8 pixels x 16 and 32 channels, 8-row
  * weight-gradient passes) whatever vector unit this machine has; the other
- * cases return at once. */
+ * cases, and every case under the gpu plan, whose kernels have no such
+ * blocks, return at once. */
 START_TEST(conv_cases_with_16_float_blocks)
 {
     const LayerCase *lc = &layer_cases[layer_case_at(_i)];
@@ -1173,9 +1174,11 @@ START_TEST(conv_cases_with_16_float_blocks)
     setenv("CLRUN_VECTOR_FLOATS", "16", 1);
     LayerRun run;
     layer_run_open(&run, lc);
-    ck_assert_int_eq(run.net.dev.plan.gpu || run.net.dev.plan.conv_pixels == 8, 1);
-    check_forward(&run);
-    check_backward(&run);
+    if (!run.net.dev.plan.gpu) {
+        ck_assert_int_eq(run.net.dev.plan.conv_pixels, 8);
+        check_forward(&run);
+        check_backward(&run);
+    }
     layer_run_close(&run);
 }
 END_TEST
