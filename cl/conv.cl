@@ -12,119 +12,127 @@ typedef struct {
     int oh, ow;           /* output size */
 } ConvGeom;
 
-/* The weights as the B operand of conv_implicit, [C*KH*KW, b_cols], zero past
- * O columns: b[(c*KH + i)*KW + j][o] = w[o, c, i, j]. Launched as (b_cols,
- * rows). */
+/* The weights as the B operand of conv_implicit, C*KH*KW rows of b_cols
+ * columns, zero past O: B[(c*KH + i)*KW + j][o] = w[o, c, i, j], stored in
+ * panels of `panel` columns, each panel's rows one after the other (the
+ * cpu plan's: a work-item reads its panel as one run of memory; rows of a
+ * power-of-two length had its taps fight over a few cache sets), so that
+ * with panel = b_cols it is the plain [rows, b_cols] matrix (the gpu
+ * plan's). Launched as (b_cols, rows). */
 __kernel void conv_weights_b(__global const float *w, __global float *b, int O, int C, int KH,
-                             int KW, int b_cols)
+                             int KW, int b_cols, int panel)
 {
-    int o = get_global_id(0), row = get_global_id(1);
-    if (o >= b_cols || row >= C * KH * KW)
+    int o = get_global_id(0), row = get_global_id(1), rows = C * KH * KW;
+    if (o >= b_cols || row >= rows)
         return;
-    b[row * b_cols + o] = o < O ? w[o * C * KH * KW + row] : 0.0f;
+    b[((o / panel) * rows + row) * panel + o % panel] = o < O ? w[o * rows + row] : 0.0f;
 }
 
 /* The weights as conv_implicit's B for the input gradient of a stride-1
  * convolution, itself a convolution of dz with the kernel turned by 180
- * degrees and channels swapped: [O*KH*KW, b_cols], zero past C columns,
- * b[(o*KH + i)*KW + j][c] = w[o, c, KH-1-i, KW-1-j]. Launched as (b_cols, rows). */
+ * degrees and channels swapped: O*KH*KW rows of b_cols columns, zero past C,
+ * B[(o*KH + i)*KW + j][c] = w[o, c, KH-1-i, KW-1-j], in panels as
+ * conv_weights_b's. Launched as (b_cols, rows). */
 __kernel void conv_weights_turned(__global const float *w, __global float *b, int O, int C,
-                                  int KH, int KW, int b_cols)
+                                  int KH, int KW, int b_cols, int panel)
 {
-    int c = get_global_id(0), row = get_global_id(1), area = KH * KW;
-    if (c >= b_cols || row >= O * area)
+    int c = get_global_id(0), row = get_global_id(1), area = KH * KW, rows = O * area;
+    if (c >= b_cols || row >= rows)
         return;
     int o = row / area, i = (row - o * area) / KW, j = row - o * area - i * KW;
-    b[row * b_cols + c] = c < C ? w[((o * C + c) * KH + KH - 1 - i) * KW + KW - 1 - j] : 0.0f;
+    b[((c / panel) * rows + row) * panel + c % panel] =
+        c < C ? w[((o * C + c) * KH + KH - 1 - i) * KW + KW - 1 - j] : 0.0f;
 }
 
 /* Which conv_implicit computes: g's input [N, C, H, W] and output [N, OC, OH,
  * OW] (g.n, g.c, g.h, g.w, g.oh, g.ow), window and stride; the input's
  * padding is written out (pad_planes), so g has none and every tap lies
- * inside the image. */
-#define CI_TP 8  /* output pixels a work-item computes */
+ * inside the image.
+ *
+ * The register block is the plan's (runtime/plan.c, build options): CI_TP
+ * output pixels x 16 channels a work-item in conv_implicit, CI_TPW pixels x
+ * 32 in conv_implicit_wide, the accumulators and a tap's B within the
+ * device's vector registers (AVX-512's 32 hold 8 x 32, AVX2's 16 half as
+ * many: the 8-pixel block spilled a third of its accumulators every tap
+ * there). CI_TPMAX sizes the arrays both share. */
+#define CI_TPMAX (CI_TP > CI_TPW ? CI_TP : CI_TPW)
 #define CI_TO 16 /* output channels of a vector; a work-item computes 1 or 2 vectors */
 
-/* The sum over one row of the window (KW taps, b stepping a row of B each)
- * into the eight pixels' accumulators, V vectors of 16 channels each; pixel
- * t's taps start at xr + off[t]. Eight pointers, not eight indices: the
- * compiler folds them into the multiply-adds' loads (the indices it had made
- * vector arithmetic and extractions, 27 instructions for 8 multiply-adds). */
-static inline void conv_row(__global const float *xr, const int *off, int KW,
-                            __global const float **b, int b_cols, float16 *acc0,
-                            float16 *acc1, const int V)
+/* y[n, o, oy, ox] = act(bias[o] + sum over c, i, j of
+ *     x[n, c, oy*SH + i, ox*SW + j] * B[(c*KH + i)*KW + j][o]),
+ * bias may be NULL, B in panels of V*16 columns (conv_weights_b). An
+ * implicit GEMM: each work-item holds TP consecutive pixels of an output
+ * plane (row after row, so a block may span rows and 4x4 maps fill every
+ * lane) x V*16 channels in registers, the micro-kernel of gemm_nn (B rows 16
+ * wide, broadcast image values), and reads the image where it lies instead
+ * of a column matrix. Launched as (ceil(OH*OW / TP), N * b_cols / (V*16)),
+ * one work-item a group; pixels past the plane are clamped for loads and
+ * skipped for stores. TP and V are constants of each kernel below, so that
+ * the compiler unrolls them away. */
+static inline void conv_implicit_block(__global const float *x, __global const float *B,
+                                       int b_cols, __global const float *bias,
+                                       __global float *y, int OC, int act, ConvGeom g,
+                                       const int TP, const int V)
 {
-    __global const float *px[CI_TP];
+    int P = g.oh * g.ow, p0 = get_global_id(0) * TP, nob = get_global_id(1);
+    int ob = nob / g.n, n = nob - ob * g.n, o0 = ob * V * CI_TO;
+    if (p0 >= P || o0 >= b_cols)
+        return;
+    int off[CI_TPMAX];
 #pragma unroll
-    for (int t = 0; t < CI_TP; t++)
-        px[t] = xr + off[t];
-    for (int j = 0; j < KW; j++, *b += b_cols) {
-        float16 bk0 = vload16(0, *b), bk1 = V == 2 ? vload16(1, *b) : bk0;
+    for (int t = 0; t < TP; t++) {
+        int p = min(p0 + t, P - 1), oy = p / g.ow;
+        off[t] = oy * g.sh * g.w + (p - oy * g.ow) * g.sw;
+    }
+    float16 acc0[CI_TPMAX], acc1[CI_TPMAX];
+    __global const float *px[CI_TPMAX], *xn = x + (size_t)n * g.c * g.h * g.w;
 #pragma unroll
-        for (int t = 0; t < CI_TP; t++) {
-            float16 v = (float16)(px[t][j]);
+    for (int t = 0; t < TP; t++) {
+        acc0[t] = acc1[t] = (float16)(0.0f);
+        px[t] = xn + off[t];
+    }
+    /* one loop over the taps (c, i, j), the panel's rows in order, the
+     * image offset of tap (c, i, j) kept as c*H*W + i*W + j: with the
+     * window's rows as a loop of KW taps inside, the pixels' pointers were
+     * set up in vector registers each row, and 6 pixels spilled on AVX2 */
+    int taps = g.c * g.kh * g.kw, at = 0, i = 0, j = 0;
+    __global const float *b = B + (size_t)ob * taps * V * CI_TO;
+    for (int k = 0; k < taps; k++, b += V * CI_TO) {
+        float16 bk0 = vload16(0, b), bk1 = V == 2 ? vload16(1, b) : bk0;
+#pragma unroll
+        for (int t = 0; t < TP; t++) {
+            float16 v = (float16)(px[t][at]);
             acc0[t] = fma(v, bk0, acc0[t]);
             if (V == 2)
                 acc1[t] = fma(v, bk1, acc1[t]);
         }
+        at++;
+        if (++j == g.kw) {
+            j = 0, at += g.w - g.kw;
+            if (++i == g.kh)
+                i = 0, at += (g.h - g.kh) * g.w;
+        }
     }
-}
-
-/* y[n, o, oy, ox] = act(bias[o] + sum over c, i, j of
- *     x[n, c, oy*SH + i, ox*SW + j] * B[(c*KH + i)*KW + j][o]),
- * bias may be NULL. An implicit GEMM: each work-item holds 8 consecutive
- * pixels of an output plane (row after row, so a block may span rows and 4x4
- * maps fill every lane) x V*16 channels in registers, the micro-kernel of
- * gemm_nn (B rows 16 wide, broadcast image values), and reads the image where
- * it lies instead of a column matrix. Launched as (ceil(OH*OW / 8),
- * N * b_cols / (V*16)), one work-item a group; pixels past the plane are
- * clamped for loads and skipped for stores. V is a constant of each kernel
- * below, so that the compiler unrolls it away. */
-static inline void conv_implicit_block(__global const float *x, __global const float *B,
-                                       int b_cols, __global const float *bias,
-                                       __global float *y, int OC, int act, ConvGeom g, const int V)
-{
-    int P = g.oh * g.ow, p0 = get_global_id(0) * CI_TP, nob = get_global_id(1);
-    int ob = nob / g.n, n = nob - ob * g.n, o0 = ob * V * CI_TO;
-    if (p0 >= P || o0 >= b_cols)
-        return;
-    int off[CI_TP];
+    /* turned to a run of TP pixels per channel */
+    float v[CI_TPMAX][2 * CI_TO];
 #pragma unroll
-    for (int t = 0; t < CI_TP; t++) {
-        int p = min(p0 + t, P - 1), oy = p / g.ow;
-        off[t] = oy * g.sh * g.w + (p - oy * g.ow) * g.sw;
-    }
-    float16 acc0[CI_TP], acc1[CI_TP];
-#pragma unroll
-    for (int t = 0; t < CI_TP; t++)
-        acc0[t] = acc1[t] = (float16)(0.0f);
-    __global const float *b = B + o0;
-    for (int c = 0; c < g.c; c++) {
-        __global const float *xc = x + (size_t)(n * g.c + c) * g.h * g.w;
-        for (int i = 0; i < g.kh; i++)
-            conv_row(xc + i * g.w, off, g.kw, &b, b_cols, acc0, acc1, V);
-    }
-    /* turned to a run of 8 pixels per channel, stored 8 wide */
-    float v[CI_TP][2 * CI_TO];
-#pragma unroll
-    for (int t = 0; t < CI_TP; t++) {
+    for (int t = 0; t < TP; t++) {
         vstore16(acc0[t], 0, v[t]);
         if (V == 2)
             vstore16(acc1[t], 1, v[t]);
     }
-    int whole = p0 + CI_TP <= P;
+    int run = min(TP, P - p0);
     for (int o = 0; o < V * CI_TO && o0 + o < OC; o++) {
-        float8 r = (float8)(v[0][o], v[1][o], v[2][o], v[3][o], v[4][o], v[5][o], v[6][o], v[7][o]);
-        r = act_apply8(r + (bias ? bias[o0 + o] : 0.0f), act);
+        float add = bias ? bias[o0 + o] : 0.0f;
         __global float *out = y + (size_t)(n * OC + o0 + o) * P + p0;
-        if (whole) {
-            vstore8(r, 0, out);
+        if (run == TP) {
+#pragma unroll
+            for (int t = 0; t < TP; t++)
+                out[t] = act_apply(v[t][o] + add, act);
             continue;
         }
-        float w[CI_TP];
-        vstore8(r, 0, w);
-        for (int t = 0; p0 + t < P; t++)
-            out[t] = w[t];
+        for (int t = 0; t < run; t++)
+            out[t] = act_apply(v[t][o] + add, act);
     }
 }
 
@@ -133,16 +141,17 @@ __kernel void conv_implicit(__global const float *x, __global const float *B, in
                             __global const float *bias, __global float *y, int OC, int act,
                             ConvGeom g)
 {
-    conv_implicit_block(x, B, b_cols, bias, y, OC, act, g, 1);
+    conv_implicit_block(x, B, b_cols, bias, y, OC, act, g, CI_TP, 1);
 }
 
 /* 32 channels a work-item: ten loads to sixteen multiply-adds a tap rather
- * than nine to eight (1.1x on ResNet-18's convolutions) */
+ * than nine to eight with 8 pixels (1.1x on ResNet-18's convolutions on
+ * AVX-512) */
 __kernel void conv_implicit_wide(__global const float *x, __global const float *B, int b_cols,
                                  __global const float *bias, __global float *y, int OC, int act,
                                  ConvGeom g)
 {
-    conv_implicit_block(x, B, b_cols, bias, y, OC, act, g, 2);
+    conv_implicit_block(x, B, b_cols, bias, y, OC, act, g, CI_TPW, 2);
 }
 
 /* xp[plane, y, x] = x[plane, y - PH, x - PW], or 0 outside the image: the
@@ -167,12 +176,16 @@ __kernel void pad_planes(__global const float *x, __global float *xp, ConvGeom g
 }
 
 /* C (+)= the sum over items of A_i B_i, gemm_nn's product, items and splits
- * (cl/gemm.cl; B at least 16 wide) with A the column matrix of a
+ * (cl/gemm.cl), B_i in panels of 16 columns (transpose_items), K rows of
+ * b_sk floats each, b_cols a multiple of 16, with A the column matrix of a
  * convolution's input read where it lies: A(m, k) = x[c, oy*SH + i, ox*SW + j]
  * for row m = (c*KH + i)*KW + j and column k = oy*OW + ox (K = OH*OW), item
  * i's image at A + i * a_item with its padding written out (g has none). The
  * weight gradient dW^T = col . dz^T without the column matrix, which holds
- * the image KH*KW times over. Launched as gemm_nn. */
+ * the image KH*KW times over. Launched as gemm_nn, a block of 8 rows x 16
+ * columns a work-item, summed in passes of CW_TM rows (the plan's: 8 where
+ * the accumulators fit the vector registers, 4 with AVX2's sixteen, where 8
+ * rows spilled), each pass reading the block's B again. */
 __kernel void conv_weight_grad(int M, int N, int K, int k_total, int per_split,
                                __global const float *A, int a_item, __global const float *B,
                                int b_sk, int b_item, int b_cols, __global float *C, int ldc,
@@ -182,57 +195,71 @@ __kernel void conv_weight_grad(int M, int N, int K, int k_total, int per_split,
     int items = (k_total + K - 1) / K, first = split * per_split;
     if (n0 >= N || m0 >= M || first >= items)
         return; /* past C, or a split past the last when dimension 2 is padded */
-    int last = min(first + per_split, items), area = g.kh * g.kw;
-    int nb = min(n0, b_cols - 16), row[8]; /* row t's first tap in an image */
+    int last = min(first + per_split, items), area = g.kh * g.kw, P = g.oh * g.ow;
+    int nb = min(n0, b_cols - 16);
+    for (int r0 = 0; r0 < 8 && m0 + r0 < M; r0 += CW_TM) {
+        int row[CW_TM]; /* row t's first tap in an image */
 #pragma unroll
-    for (int t = 0; t < 8; t++) {
-        int m = min(m0 + t, M - 1), c = m / area, i = (m - c * area) / g.kw;
-        row[t] = (c * g.h + i) * g.w + m - c * area - i * g.kw;
-    }
-    float16 acc[8];
+        for (int t = 0; t < CW_TM; t++) {
+            int m = min(m0 + r0 + t, M - 1), c = m / area, i = (m - c * area) / g.kw;
+            row[t] = (c * g.h + i) * g.w + m - c * area - i * g.kw;
+        }
+        float16 acc[8]; /* the pass's rows in the first CW_TM, as store_rows16 takes them */
 #pragma unroll
-    for (int t = 0; t < 8; t++)
-        acc[t] = (float16)(0.0f);
-    for (int item = first; item < last; item++) {
-        __global const float *x = A + (size_t)item * a_item, *b = B + (size_t)item * b_item + nb;
-        for (int oy = 0; oy < g.oh; oy++) {
-            __global const float *px[8];
+        for (int t = 0; t < CW_TM; t++)
+            acc[t] = (float16)(0.0f);
+        for (int item = first; item < last; item++) {
+            __global const float *x = A + (size_t)item * a_item, *px[CW_TM];
+            __global const float *b = B + (size_t)item * b_item + (size_t)(nb / 16) * K * b_sk;
 #pragma unroll
-            for (int t = 0; t < 8; t++)
-                px[t] = x + row[t] + oy * g.sh * g.w;
-            for (int ox = 0; ox < g.ow; ox++, b += b_sk) {
+            for (int t = 0; t < CW_TM; t++)
+                px[t] = x + row[t];
+            /* one loop over the pixels (oy, ox), the image offset kept as
+             * oy*SH*W + ox*SW: a loop over a row of 4-32 pixels inside
+             * spent more on setting up the rows' pointers than on the row */
+            for (int k = 0, at = 0, ox = 0; k < P; k++, b += b_sk) {
                 float16 bk = vload16(0, b);
 #pragma unroll
-                for (int t = 0; t < 8; t++)
-                    acc[t] = fma((float16)(px[t][ox * g.sw]), bk, acc[t]);
+                for (int t = 0; t < CW_TM; t++)
+                    acc[t] = fma((float16)(px[t][at]), bk, acc[t]);
+                at += g.sw;
+                if (++ox == g.ow)
+                    ox = 0, at += g.sh * g.w - g.ow * g.sw;
             }
         }
+        store_rows16(C + split * c_split, ldc, acc, m0 + r0, min(M, m0 + r0 + CW_TM), n0, nb, N,
+                     accumulate);
     }
-    store_rows16(C + split * c_split, ldc, acc, m0, M, n0, nb, N, accumulate);
 }
 
 /* out[item, c, r] = in[item, r, c]: each item's rows x cols matrix turned,
- * dz's [O, P] planes to [P, O] rows of channels (the weight gradient's B
- * operand) and the weight gradient [C*KH*KW, O] back to [O, C*KH*KW]. A
- * work-item turns a tile of 16 x 16, read and written 16 wide (a value a
- * work-item, the stores went one by one); tiles at the edges value by value.
- * Launched as (ceil(cols / 16), ceil(rows / 16), items), one work-item a
- * group. */
+ * dz's [O, P] planes to rows of channels (the weight gradient's B operand)
+ * and the weight gradient [C*KH*KW, O] back to [O, C*KH*KW]. With panels,
+ * each item's turned matrix is stored in panels of 16 columns, each panel's
+ * cols rows one after the other, columns past rows 0 (as conv_weight_grad
+ * reads it); else as one [cols, rows] matrix. A work-item turns a tile of
+ * 16 x 16, read and written 16 wide (a value a work-item, the stores went
+ * one by one); tiles at the edges value by value. Launched as
+ * (ceil(cols / 16), ceil(rows / 16), items), one work-item a group. */
 #define TR_SIDE 16
 
 __kernel void transpose_items(__global const float *restrict in, __global float *restrict out,
-                              int rows, int cols, int items)
+                              int rows, int cols, int items, int panels)
 {
     int c0 = get_global_id(0) * TR_SIDE, r0 = get_global_id(1) * TR_SIDE;
     int item = get_global_id(2);
     if (c0 >= cols || r0 >= rows || item >= items)
         return;
-    size_t at = (size_t)item * rows * cols;
-    in += at, out += at;
+    int out_rows = panels ? (rows + TR_SIDE - 1) / TR_SIDE * TR_SIDE : rows;
+    in += (size_t)item * rows * cols;
+    out += (size_t)item * out_rows * cols;
+    /* out's (c, r) for r in this tile's rows: o[c * step + r - r0] */
+    __global float *o = out + (panels ? (size_t)r0 * cols : (size_t)r0);
+    size_t step = panels ? TR_SIDE : rows;
     if (c0 + TR_SIDE > cols || r0 + TR_SIDE > rows) {
-        for (int r = r0; r < min(rows, r0 + TR_SIDE); r++)
+        for (int r = r0; r < min(out_rows, r0 + TR_SIDE); r++)
             for (int c = c0; c < min(cols, c0 + TR_SIDE); c++)
-                out[(size_t)c * rows + r] = in[(size_t)r * cols + c];
+                o[c * step + r - r0] = r < rows ? in[(size_t)r * cols + c] : 0.0f;
         return;
     }
     float t[TR_SIDE][TR_SIDE];
@@ -244,7 +271,7 @@ __kernel void transpose_items(__global const float *restrict in, __global float 
         float16 v = (float16)(t[0][c], t[1][c], t[2][c], t[3][c], t[4][c], t[5][c], t[6][c],
                               t[7][c], t[8][c], t[9][c], t[10][c], t[11][c], t[12][c], t[13][c],
                               t[14][c], t[15][c]);
-        vstore16(v, 0, out + (size_t)(c0 + c) * rows + r0);
+        vstore16(v, 0, o + (c0 + c) * step);
     }
 }
 

@@ -115,15 +115,37 @@ static PlanFacts device_facts(cl_device_id id)
                     NULL);
     clGetDeviceInfo(id, CL_DEVICE_GLOBAL_MEM_CACHE_SIZE, sizeof f.cache_bytes, &f.cache_bytes,
                     NULL);
+    clGetDeviceInfo(id, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof f.vector_floats,
+                    &f.vector_floats, NULL);
     clGetDeviceInfo(id, CL_DEVICE_NAME, sizeof f.name - 1, f.name, NULL);
     return f;
 }
 
-/* The plan of device id, as $CLRUN_KERNELS and $CLRUN_GEMM say. */
+/* $CLRUN_VECTOR_FLOATS: the native float vector width the plan takes the
+ * device to have, so that the convolutions' register blocks of another
+ * vector unit (AVX-512's on an AVX2 machine) can be tested and timed. */
+static int vector_floats(PlanFacts *f, Err *err)
+{
+    const char *text = getenv("CLRUN_VECTOR_FLOATS");
+    if (!text || !*text)
+        return CLRUN_OK;
+    char *end;
+    errno = 0;
+    long n = strtol(text, &end, 10);
+    if (*end || errno || n < 1 || n > 64)
+        return err_set(err, CLRUN_EINPUT, "CLRUN_VECTOR_FLOATS must be a whole number of "
+                       "floats from 1 to 64, not '%s'", text);
+    f->vector_floats = (cl_uint)n;
+    return CLRUN_OK;
+}
+
+/* The plan of device id, as $CLRUN_KERNELS, $CLRUN_GEMM and
+ * $CLRUN_VECTOR_FLOATS say. */
 static int device_plan(cl_device_id id, Plan *plan, Err *err)
 {
     PlanFacts f = device_facts(id);
-    return plan_choose(plan, &f, getenv("CLRUN_KERNELS"), getenv("CLRUN_GEMM"), err);
+    int rc = vector_floats(&f, err);
+    return rc ? rc : plan_choose(plan, &f, getenv("CLRUN_KERNELS"), getenv("CLRUN_GEMM"), err);
 }
 
 PlanFacts dev_plan_facts(const Device *d)
@@ -135,7 +157,9 @@ int dev_set_plan(Device *d, int gpu, int tile_group, Err *err)
 {
     Plan p;
     PlanFacts f = device_facts(d->id);
-    int rc = plan_choose(&p, &f, gpu ? "gpu" : "cpu", getenv("CLRUN_GEMM"), err);
+    int rc = vector_floats(&f, err);
+    if (!rc)
+        rc = plan_choose(&p, &f, gpu ? "gpu" : "cpu", getenv("CLRUN_GEMM"), err);
     if (rc)
         return rc;
     if (tile_group > 0)

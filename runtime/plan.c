@@ -42,6 +42,34 @@ static int tile_group_cap(const PlanFacts *f)
     return 16;
 }
 
+/* The cpu plan's register blocks of the convolutions (cl/conv.cl), by the
+ * device's native float vector: the first row whose width the device's
+ * reaches, else the last. A block's accumulators and a tap's loads must fit
+ * the vector registers. 16 floats: AVX-512's 32 zmm registers hold 8 pixels
+ * x 32 channels (16 accumulators). 8 floats: AVX2's 16 ymm registers held
+ * 8 x 16 with a third of its accumulators spilled every tap (objdump of
+ * POCL's cached kernels); 4 x 16 (8 accumulators, 2 loads of B, a
+ * broadcast) spills nothing, and the 32-channel block, 2 x 32 there, ran
+ * no faster than 4 x 16 on ResNet-18's layers. pixels_wide 0: no
+ * 32-channel block. */
+static const struct {
+    cl_uint floats;
+    int pixels, pixels_wide, wgrad_rows;
+} conv_blocks[] = {
+    {16, 8, 8, 8},
+    {8, 4, 0, 4},
+};
+
+static void set_conv_blocks(Plan *p, cl_uint floats)
+{
+    size_t i = 0, n = sizeof conv_blocks / sizeof conv_blocks[0];
+    while (i + 1 < n && floats < conv_blocks[i].floats)
+        i++;
+    p->conv_pixels = conv_blocks[i].pixels;
+    p->conv_pixels_wide = conv_blocks[i].pixels_wide;
+    p->wgrad_rows = conv_blocks[i].wgrad_rows;
+}
+
 /* The build options, which carry the plan and its tile shape. -w: a build
  * that succeeds prints nothing (POCL's front end otherwise says "27 warnings
  * generated" at every cold start, of float16 arguments on an AVX2 target);
@@ -49,8 +77,11 @@ static int tile_group_cap(const PlanFacts *f)
 static void set_options(Plan *p)
 {
     p->tile = 4 * p->tile_group;
-    snprintf(p->options, sizeof p->options, "-cl-std=CL1.2 -w -DPLAN_GPU=%d -DTG=%d -DTK=%d",
-             p->gpu, p->tile_group, TILE_K);
+    /* a plan without the 32-channel block still builds its kernel, never launched */
+    int wide = p->conv_pixels_wide ? p->conv_pixels_wide : p->conv_pixels;
+    snprintf(p->options, sizeof p->options,
+             "-cl-std=CL1.2 -w -DPLAN_GPU=%d -DTG=%d -DTK=%d -DCI_TP=%d -DCI_TPW=%d -DCW_TM=%d",
+             p->gpu, p->tile_group, TILE_K, p->conv_pixels, wide, p->wgrad_rows);
 }
 
 /* The largest tiled group from side x side down within most work-items and
@@ -105,6 +136,7 @@ int plan_choose(Plan *p, const PlanFacts *f, const char *forced, const char *gem
     p->slab_bytes = 512u << 10;
     p->group = pow2_floor(f->max_work_group < 64 ? f->max_work_group : 64);
     p->tile_group = tile_group_within(tile_group_cap(f), f->max_work_group, f->local_mem);
+    set_conv_blocks(p, f->vector_floats);
     set_options(p);
     return CLRUN_OK;
 }

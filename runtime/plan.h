@@ -7,8 +7,10 @@
  * cpu plan); a GPU needs 64-256 work-items a group, local-memory tiles,
  * coalesced loads and few registers (the gpu plan). The plan is chosen from
  * the device type when it opens, its tiles from the device's limits and, for
- * the few devices plan.c has a row for, its name; $CLRUN_KERNELS (clrun's
- * --kernels) forces one, $CLRUN_GEMM picks the gpu plan's GEMM backend.
+ * the few devices plan.c has a row for, its name, the cpu plan's register
+ * blocks of the convolutions from its native float vector width
+ * ($CLRUN_VECTOR_FLOATS overrides it); $CLRUN_KERNELS (clrun's --kernels)
+ * forces one, $CLRUN_GEMM picks the gpu plan's GEMM backend.
  *
  * Every launch is shaped from the plan and the kernel's own limits on the
  * device (KernelLimits), which can be far below the device's: rusticl
@@ -31,6 +33,7 @@ typedef struct {
     cl_uint compute_units;
     cl_ulong cache_bytes;     /* CL_DEVICE_GLOBAL_MEM_CACHE_SIZE, 0 when unknown */
     char name[128];           /* CL_DEVICE_NAME, for the devices plan.c has numbers of */
+    cl_uint vector_floats;    /* CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT: 16 AVX-512, 8 AVX2 */
 } PlanFacts;
 
 /* What the device says of one kernel, asked once when it is created:
@@ -53,6 +56,9 @@ typedef struct {
     size_t group;             /* work-items of a group for launches over elements */
     int tile_group;           /* gpu: a tiled kernel's group is tile_group^2 work-items ... */
     int tile;                 /* ... computing tile x tile outputs (4 x 4 each) */
+    int conv_pixels;          /* cpu: output pixels of a conv_implicit work-item (16 channels) */
+    int conv_pixels_wide;     /* ... of a conv_implicit_wide one (32 channels) */
+    int wgrad_rows;           /* rows of a conv_weight_grad register pass (16 columns) */
     char options[192];        /* the program's build options, which carry the tile sizes */
 } Plan;
 

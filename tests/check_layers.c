@@ -940,6 +940,11 @@ static const LayerCase layer_cases[] = {
      {CONV(.o = 5, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .same = 1, .act = ACT_TANH),
       POOL(2, 2, 0), ONLY(REF_FLATTEN), DENSE(13, ACT_RELU), ONLY(REF_LOG_SOFTMAX)},
      3, 4},
+    {"conv2d same 3x3, 5 channels, 20 filters: 45 rows of dW, the last block's second 4-row "
+     "pass one row; 42 pixels, no whole 4- or 8-pixel last block; 2 panels of B",
+     "[5, 6, 7]", 5, 6, 7,
+     "  - {name: conv, type: conv2d, filters: 20, kernel_size: 3, padding: same, activation: relu}\n",
+     {CONV(.o = 20, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .same = 1, .act = ACT_RELU)}, 3, 4},
 };
 
 #define N_LAYER_CASES ((int)(sizeof layer_cases / sizeof layer_cases[0]))
@@ -1152,6 +1157,28 @@ START_TEST(layer_forward_and_gradients)
     layer_run_open(&run, &layer_cases[layer_case_at(_i)]);
     check_forward(&run);
     check_backward(&run);
+    layer_run_close(&run);
+}
+END_TEST
+
+/* The cases with a convolution, again with the cpu plan's register blocks
+ * for 16-float vectors (AVX-512's: 8 pixels x 16 and 32 channels, 8-row
+ * weight-gradient passes) whatever vector unit this machine has; the other
+ * cases, and every case under the gpu plan, whose kernels have no such
+ * blocks, return at once. */
+START_TEST(conv_cases_with_16_float_blocks)
+{
+    const LayerCase *lc = &layer_cases[layer_case_at(_i)];
+    if (!strstr(lc->layers, "conv2d"))
+        return;
+    setenv("CLRUN_VECTOR_FLOATS", "16", 1);
+    LayerRun run;
+    layer_run_open(&run, lc);
+    if (!run.net.dev.plan.gpu) {
+        ck_assert_int_eq(run.net.dev.plan.conv_pixels, 8);
+        check_forward(&run);
+        check_backward(&run);
+    }
     layer_run_close(&run);
 }
 END_TEST
@@ -1730,6 +1757,8 @@ Suite *layers_suite(void)
     /* the first test of a fresh cache compiles the kernels */
     tcase_set_timeout(device, 120);
     tcase_add_loop_test(device, layer_forward_and_gradients, 0,
+                        simulated_gpu_plan() ? N_LAYER_CASES - N_HEAVY : N_LAYER_CASES);
+    tcase_add_loop_test(device, conv_cases_with_16_float_blocks, 0,
                         simulated_gpu_plan() ? N_LAYER_CASES - N_HEAVY : N_LAYER_CASES);
     tcase_add_loop_test(device, loss_sums_counts_and_gradients, 0,
                         (int)(sizeof loss_cases / sizeof loss_cases[0]));

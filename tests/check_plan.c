@@ -17,14 +17,16 @@ static char out[1 << 16];
 
 /* ---- choosing a plan ---- */
 
-static const PlanFacts pocl = {CL_DEVICE_TYPE_CPU, 4096, 1 << 20, 2, 32u << 20, "pthread"};
+static const PlanFacts pocl = {CL_DEVICE_TYPE_CPU, 4096, 1 << 20, 2, 32u << 20, "pthread", 8};
+static const PlanFacts pocl_avx512 = {CL_DEVICE_TYPE_CPU, 4096, 1 << 20, 2, 32u << 20,
+                                      "pthread", 16};
 static const PlanFacts h100 = {CL_DEVICE_TYPE_GPU, 1024, 48 << 10, 132, 50u << 20,
-                                "NVIDIA H100 80GB HBM3"};
-static const PlanFacts small_gpu = {CL_DEVICE_TYPE_GPU, 128, 32 << 10, 8, 0, ""};
+                                "NVIDIA H100 80GB HBM3", 1};
+static const PlanFacts small_gpu = {CL_DEVICE_TYPE_GPU, 128, 32 << 10, 8, 0, "", 1};
 static const PlanFacts max1550 = {CL_DEVICE_TYPE_GPU, 1024, 128 << 10, 128, 256u << 20,
-                                  "Intel(R) Data Center GPU Max 1550"};
+                                  "Intel(R) Data Center GPU Max 1550", 1};
 static const PlanFacts a770 = {CL_DEVICE_TYPE_GPU, 1024, 64 << 10, 512, 16u << 20,
-                               "Intel(R) Arc(TM) A770 Graphics"};
+                               "Intel(R) Arc(TM) A770 Graphics", 1};
 
 START_TEST(plan_follows_the_device)
 {
@@ -71,6 +73,29 @@ START_TEST(device_rows_shape_the_tiles)
     ck_assert_int_eq(plan_choose(&p, &a770, NULL, NULL, &err), CLRUN_OK);
     ck_assert_int_eq(p.tile_group, 16);
     ck_assert_msg(strstr(p.options, "-DTG=16 "), "%s", p.options);
+}
+END_TEST
+
+/* The convolutions' register blocks follow the native float vector: 8 x 16
+ * and 8 x 32 pixels x channels, 8-row weight-gradient passes where it is 16
+ * floats (AVX-512); 4 x 16, no 32-channel block and 4-row passes where it is
+ * 8 (AVX2), and on narrower devices; the build options carry them. */
+START_TEST(conv_blocks_follow_the_vector_width)
+{
+    Plan p;
+    Err err = {""};
+    ck_assert_int_eq(plan_choose(&p, &pocl_avx512, NULL, NULL, &err), CLRUN_OK);
+    ck_assert_int_eq(p.conv_pixels, 8);
+    ck_assert_int_eq(p.conv_pixels_wide, 8);
+    ck_assert_int_eq(p.wgrad_rows, 8);
+    ck_assert_msg(strstr(p.options, "-DCI_TP=8 -DCI_TPW=8 -DCW_TM=8"), "%s", p.options);
+    ck_assert_int_eq(plan_choose(&p, &pocl, NULL, NULL, &err), CLRUN_OK);
+    ck_assert_int_eq(p.conv_pixels, 4);
+    ck_assert_int_eq(p.conv_pixels_wide, 0);
+    ck_assert_int_eq(p.wgrad_rows, 4);
+    ck_assert_msg(strstr(p.options, "-DCI_TP=4 -DCI_TPW=4 -DCW_TM=4"), "%s", p.options);
+    ck_assert_int_eq(plan_choose(&p, &h100, "cpu", NULL, &err), CLRUN_OK);
+    ck_assert_int_eq(p.conv_pixels, 4);
 }
 END_TEST
 
@@ -429,6 +454,7 @@ Suite *plan_suite(void)
     TCase *choice = tcase_create("choice");
     tcase_add_test(choice, plan_follows_the_device);
     tcase_add_test(choice, device_rows_shape_the_tiles);
+    tcase_add_test(choice, conv_blocks_follow_the_vector_width);
     tcase_add_test(choice, bad_plans_are_refused);
     tcase_add_test(choice, devices_show_the_plan);
     tcase_add_test(choice, calibration_chooses_the_cpu_plan_on_pocl);

@@ -132,11 +132,13 @@ static double block_share(int n, int width)
 }
 
 /* Output channels a conv_implicit work-item computes: on the cpu plan 32
- * (conv_implicit_wide) when `oc` fills 32-wide blocks to at least 90%, else
- * 16; B's rows are as wide as a whole number of them. */
+ * (conv_implicit_wide) when the plan has that block and `oc` fills 32-wide
+ * blocks to at least 90%, else 16; B's rows are as wide as a whole number of
+ * them. */
 static int implicit_width(const Plan *plan, int oc)
 {
-    return !plan->gpu && oc >= 32 && block_share(oc, 32) >= 0.9 ? 32 : 16;
+    int wide = !plan->gpu && plan->conv_pixels_wide && oc >= 32 && block_share(oc, 32) >= 0.9;
+    return wide ? 32 : 16;
 }
 
 /* The geometry of the input with its padding written out (pad_planes): just
@@ -196,7 +198,7 @@ static int conv_setup(Node *n, Graph *g, Err *err)
     graph_want_scratch(g, SCRATCH_CONV_B, (size_t)c->filters * c->geom.kh * c->geom.kw *
                                               round_up(c->geom.c, 32));
     if (rows_weight_grad_fits(&g->dev->plan, (int)c->filters)) { /* dW^T, dz as rows */
-        graph_want_scratch(g, SCRATCH_ROWS, cols * c->filters);
+        graph_want_scratch(g, SCRATCH_ROWS, cols * round_up(c->filters, 16));
         gemm_batch_reserve(g, k, (int)c->filters, p, g->max_batch);
     } else {
         gemm_batch_reserve(g, (int)c->filters, k, p, g->max_batch); /* dW */
@@ -222,8 +224,8 @@ static ConvBatch conv_batch(const Conv *c, int batch)
     return b;
 }
 
-/* conv_implicit's launch: 8 pixels of a plane x `width` channels a
- * work-item (CI_TP and implicit_width) on the cpu plan; a TILE of channels x
+/* conv_implicit's launch: the plan's pixels of a plane x `width` channels a
+ * work-item (implicit_width) on the cpu plan; a TILE of channels x
  * a TILE of the batch's pixels a group on the gpu plan. */
 static void implicit_shape(const Plan *plan, ConvGeom geom, int b_cols, int width, size_t gi[3],
                            size_t li[3])
@@ -237,7 +239,9 @@ static void implicit_shape(const Plan *plan, ConvGeom geom, int b_cols, int widt
         li[0] = li[1] = side, li[2] = 1;
         return;
     }
-    gi[0] = ((size_t)geom.oh * geom.ow + 7) / 8, gi[1] = (size_t)geom.n * b_cols / width, gi[2] = 1;
+    size_t pixels = (size_t)(width == 32 ? plan->conv_pixels_wide : plan->conv_pixels);
+    gi[0] = ((size_t)geom.oh * geom.ow + pixels - 1) / pixels;
+    gi[1] = (size_t)geom.n * b_cols / width, gi[2] = 1;
     li[0] = li[1] = li[2] = 1;
 }
 
@@ -259,20 +263,22 @@ static int pad_input(Node *n, Graph *g, cl_mem *x, ConvGeom *geom, Err *err)
 
 /* out = the implicit GEMM of x (geometry geom) with the layer's weights laid
  * out as B (b_rows x oc rounded up to whole blocks) by kernel `weights`
- * (conv_weights_b, or conv_weights_turned for the input gradient); on the
- * cpu plan a padded x gets its padding written out first. */
+ * (conv_weights_b, or conv_weights_turned for the input gradient): on the
+ * cpu plan in panels a work-item wide, as conv_implicit reads them, and a
+ * padded x gets its padding written out first; on the gpu plan as one
+ * matrix. */
 static int launch_implicit(Node *n, Graph *g, cl_kernel weights, int b_rows, cl_mem x,
                            ConvGeom geom, int oc, cl_mem bias, int act, cl_mem out, Err *err)
 {
     Conv *c = n->state;
     cl_mem w = node_param(g, n, 0)->value, b = g->scratch[SCRATCH_CONV_B];
     int width = implicit_width(&g->dev->plan, oc), b_cols = round_up(oc, width);
-    int o = (int)c->filters;
+    int o = (int)c->filters, panel = g->dev->plan.gpu ? b_cols : width;
     size_t gb[2] = {(size_t)b_cols, (size_t)b_rows};
     size_t gi[3], li[3];
     implicit_shape(&g->dev->plan, geom, b_cols, width, gi, li);
     int rc = DEV_LAUNCH(g->dev, weights, 2, gb, NULL, err, KA(w), KA(b), KA(o), KA(c->geom.c),
-                        KA(geom.kh), KA(geom.kw), KA(b_cols));
+                        KA(geom.kh), KA(geom.kw), KA(b_cols), KA(panel));
     if (!rc && !g->dev->plan.gpu && (geom.ph || geom.pw))
         rc = pad_input(n, g, &x, &geom, err);
     cl_kernel k = width == 32 ? c->implicit_wide : c->implicit;
@@ -302,14 +308,14 @@ static int layout_launch(Graph *g, cl_kernel k, const size_t cpu[2], size_t elem
 }
 
 /* out = each of the items' rows x cols matrices of in turned (transpose_items,
- * 16 x 16 a work-item). */
+ * 16 x 16 a work-item), in panels of 16 columns when panels is set. */
 static int transpose(Graph *g, cl_kernel k, cl_mem in, cl_mem out, int rows, int cols, int items,
-                     Err *err)
+                     int panels, Err *err)
 {
     size_t global[3] = {(size_t)(cols + 15) / 16, (size_t)(rows + 15) / 16, (size_t)items};
     size_t local[3] = {1, 1, 1};
     return DEV_LAUNCH(g->dev, k, 3, global, local, err, KA(in), KA(out), KA(rows), KA(cols),
-                      KA(items));
+                      KA(items), KA(panels));
 }
 
 /* dW[O, K] = the sum over examples of dz_n[O, P] . col_n[K, P]^T, gemm_nt's
@@ -340,15 +346,17 @@ static int rows_weight_grad(Node *n, Graph *g, const ConvBatch *s, Err *err)
     cl_mem dwt = g->scratch[SCRATCH_CONV_B];
     ConvGeom geom = s->geom;
     int rc = geom.ph || geom.pw ? pad_input(n, g, &x, &geom, err) : CLRUN_OK;
+    int o16 = round_up(s->O, 16);
     if (!rc)
-        rc = transpose(g, c->transpose, n->grad, dz_rows, s->O, s->P, g->batch, err);
+        rc = transpose(g, c->transpose, n->grad, dz_rows, s->O, s->P, g->batch, 1, err);
     GemmBatch p = {.M = s->K, .N = s->O, .K = s->P, .items = g->batch,
                    .A = x, .a_item = geom.c * geom.h * geom.w, .a_image = &geom,
-                   .B = dz_rows, .b_sk = s->O, .b_sn = 1, .b_item = s->P * s->O, .b_cols = s->O,
+                   .B = dz_rows, .b_sk = 16, .b_sn = 1, .b_item = s->P * o16, .b_cols = o16,
                    .C = dwt, .ldc = s->O};
     if (!rc)
         rc = launch_gemm_batch(g, &p, 1, err);
-    return rc ? rc : transpose(g, c->transpose, dwt, node_param(g, n, 0)->grad, s->K, s->O, 1, err);
+    return rc ? rc : transpose(g, c->transpose, dwt, node_param(g, n, 0)->grad, s->K, s->O, 1, 0,
+                               err);
 }
 
 /* The bias and weight gradients, summed over the batch: db[O] = the sum of

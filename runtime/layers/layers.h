@@ -78,7 +78,8 @@ void gemm_reserve(Graph *g, int M, int N, int K);
  * B with contiguous rows) into C + i * c_item (rows ldc apart), or all of
  * them summed into C. With a_image, A is the column matrix of that
  * convolution's input (its padding written out), read from the images at A
- * (conv_weight_grad, the cpu plan; summed, B's rows contiguous). */
+ * (conv_weight_grad, the cpu plan; summed, each item's B in panels of 16
+ * columns, K rows b_sk apart each, b_cols a multiple of 16). */
 typedef struct {
     int M, N, K, items;
     cl_mem A;
