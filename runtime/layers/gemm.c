@@ -24,10 +24,11 @@ enum { SPLIT_MIN_K = 256 };
  * rows, 6 x 3 for the multiply-adds); gemm_nt: two passes of 19 over 8 k
  * steps, and an item's last k steps that make no vector one at a time, at
  * most 7 of 14 in each pass and 11 beside them (with AVX-512 one pass of 31
- * over 16, at most 15 of 26); conv_weight_grad: 21 a pixel of a one-pixel
- * row (the pixel loop and 9 for its 8 rows, 11 for the row); gemm_tiled: a
- * tile of TK k steps, 31 each in tile_multiply, beside its loads (at most
- * 2 x 65 with one work-item a group). */
+ * over 16, at most 15 of 26); conv_weight_grad: a pixel 6 in each of two
+ * passes of 4 rows (the pixel loop and 5 for the rows; 10 in one pass of 8),
+ * an item 7 a pass beside them; gemm_tiled: a tile of TK k steps, 6 each in
+ * tile_multiply, beside its loads (at most 2 x 65 with one work-item a
+ * group). */
 typedef struct {
     const char *kernel;
     int tm, tn;
