@@ -10,15 +10,19 @@
 #include "kcache.h"
 #include "spec.h"
 
-/* The calibration model: a dense layer of 1,152 inputs to 64 units, a batch
- * of 16: 2.4 MFLOP a forward, small enough for the slowest device measured
- * (rusticl's llvmpipe, 0.01 GFLOP/s) to take a few hundred milliseconds.
- * Only the product each plan is built around is timed, because the cost of
+/* The calibration model: a dense layer of 384 inputs to 64 units, a batch
+ * of 16: 0.79 MFLOP a forward, small enough for the slowest device measured
+ * (rusticl's llvmpipe, 0.01 GFLOP/s) to take under 100 milliseconds. Only
+ * the product each plan is built around is timed, because the cost of
  * calibrating is in compiling what it launches (POCL compiles a kernel's
- * work-group function at its first launch, 0.1-0.5 s each): a convolution
- * beside it tripled that, and chose the same plan on POCL and rusticl. Each
- * plan runs forwards until CAL_SECONDS have passed, after one that compiles. */
-enum { CAL_INPUTS = 1152, CAL_UNITS = 64, CAL_BATCH = 16 };
+ * work-group function at its first launch, 0.1-1 s each): a convolution
+ * beside it tripled that, and chose the same plan on POCL and rusticl. Its
+ * k is short enough that neither plan splits it (layers/gemm.c), which would
+ * build the sum of the splits as well: 1,152 inputs did, and took 1.41-1.61 s
+ * where 384 take 1.03-1.36 s, with the same choices (POCL cpu by 6-10x,
+ * rusticl gpu by 3-4x). Each plan runs forwards until CAL_SECONDS have
+ * passed, after one that compiles. */
+enum { CAL_INPUTS = 384, CAL_UNITS = 64, CAL_BATCH = 16 };
 #define CAL_SECONDS 0.05
 
 static double calibration_flops(void)
