@@ -615,6 +615,14 @@ int dev_loop_limit(Device *d, long *limit, Err *err)
     return CLRUN_OK;
 }
 
+int dev_loops_fit(Device *d, long loops, int *fits, Err *err)
+{
+    long limit = 0;
+    int rc = loops > DEV_LOOPS_UNCHECKED ? dev_loop_limit(d, &limit, err) : CLRUN_OK;
+    *fits = !limit || loops <= limit;
+    return rc;
+}
+
 /* The kernel table's index of k (every kernel comes from dev_kernel), or -1. */
 static int kernel_index(const Device *d, cl_kernel k)
 {

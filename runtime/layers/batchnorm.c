@@ -19,6 +19,7 @@ typedef struct {
     cl_kernel stats, fwd, param_grads, bwd;
     cl_mem stats_buf;        /* [2, C]: the mean and 1/sqrt(var + eps) forward used */
     size_t group;            /* work-group size of the per-channel reductions */
+    int tree;                /* the gpu plan's kernels (bn_kernels[1]) */
 } BatchNorm;
 
 static int bn_parse(Node *n, SpecNode *spec, Err *err)
@@ -99,36 +100,78 @@ static const char *const bn_kernels[2][4] = {
     {"batchnorm_stats", "batchnorm_forward", "batchnorm_param_grads", "batchnorm_backward"},
 };
 
+/* The most loop iterations a work-item of the cpu plan's kernels (tree 0)
+ * or the gpu plan's (tree 1) runs in a batch of `batch`, each loop's exit
+ * counting one as dev_loop_limit counts them: the _planes statistics walk a
+ * channel's planes twice, 16 values at a time and the rest one by one, and
+ * forward and backward walk a plane; the gpu plan's statistics walk a
+ * channel's values a group apart and sum them by a tree, twice. */
+static long bn_loops(const BatchNorm *b, int batch, int tree)
+{
+    long P = b->pixels;
+    if (tree) {
+        long L = (long)b->group, walk = ((long)batch * P + L - 1) / L + 1, sum = 1;
+        for (long width = L / 2; width > 0; width /= 2)
+            sum++;
+        return 2 * (walk + sum);
+    }
+    long planes = 2 * ((long)batch * (P / 16 + 1 + P % 16 + 1) + 1);
+    return planes > P + 1 ? planes : P + 1;
+}
+
+static int bn_kernels_of(Node *n, Graph *g, int tree, Err *err)
+{
+    BatchNorm *b = n->state;
+    cl_kernel *kernels[4] = {&b->stats, &b->fwd, &b->param_grads, &b->bwd};
+    int rc = CLRUN_OK;
+    b->tree = tree;
+    for (int i = 0; i < 4 && !rc; i++)
+        rc = layer_kernel(g, n, bn_kernels[tree][i], kernels[i], err);
+    if (!rc)
+        bn_group_size(n, g);
+    return rc;
+}
+
+/* The plan's kernels; on the cpu plan the gpu plan's where a device that
+ * ends long loops early (dev_loop_limit: llvmpipe) would cut a work-item's
+ * walk over large planes short, and an error where neither fits: never
+ * statistics of part of the batch. */
 static int bn_setup(Node *n, Graph *g, Err *err)
 {
     BatchNorm *b = n->state;
-    const char *const *names = bn_kernels[g->dev->plan.gpu];
-    cl_kernel *kernels[4] = {&b->stats, &b->fwd, &b->param_grads, &b->bwd};
-    int rc = CLRUN_OK;
-    for (int i = 0; i < 4 && !rc; i++)
-        rc = layer_kernel(g, n, names[i], kernels[i], err);
-    if (!rc) bn_group_size(n, g);
+    int gpu = g->dev->plan.gpu, fits = 1;
+    int rc = gpu ? CLRUN_OK : dev_loops_fit(g->dev, bn_loops(b, g->max_batch, 0), &fits, err);
+    if (!rc)
+        rc = bn_kernels_of(n, g, gpu || !fits, err);
+    if (!rc && b->tree)
+        rc = dev_loops_fit(g->dev, bn_loops(b, g->max_batch, 1), &fits, err);
+    if (!rc && !fits)
+        rc = node_error(n, err, "batchnorm over %ld values a channel (batch %d) takes a "
+                        "work-item more loop iterations than %s runs before it ends them "
+                        "(%ld); use a smaller batch or another device (--device)",
+                        (long)g->max_batch * b->pixels, g->max_batch, g->dev->name,
+                        g->dev->loop_limit);
     return rc ? rc : graph_buffer(g, 2 * (size_t)b->channels, "batchnorm statistics",
                                   &b->stats_buf, err);
 }
 
-/* One work-group of b->group work-items per channel on the gpu plan, one
- * work-item on the cpu plan (the _planes kernels). */
+/* One work-group of b->group work-items per channel with the gpu plan's
+ * kernels, one work-item with the cpu plan's (the _planes kernels). */
 static int bn_reduce(Node *n, Graph *g, cl_kernel k, const KArg *args, int nargs, Err *err)
 {
     BatchNorm *b = n->state;
-    size_t group = g->dev->plan.gpu ? b->group : 1;
+    size_t group = b->tree ? b->group : 1;
     size_t global[1] = {(size_t)b->channels * group}, local[1] = {group};
     return dev_launch(g->dev, k, 1, global, local, nargs, args, err);
 }
 
-/* The gpu plan: a work-item per value, (pixel, plane), in groups of the
- * plan's size spanning planes when the planes are small. The cpu plan: a
- * work-item per plane, one a group (the _planes kernels). */
+/* The gpu plan's kernels: a work-item per value, (pixel, plane), in groups
+ * of the plan's size spanning planes when the planes are small. The cpu
+ * plan's: a work-item per plane, one a group (the _planes kernels). */
 static int bn_map(Node *n, Graph *g, cl_kernel k, const KArg *args, int nargs, Err *err)
 {
     BatchNorm *b = n->state;
-    if (!g->dev->plan.gpu) {
+    if (!b->tree) {
         size_t planes[1] = {(size_t)g->batch * b->channels}, one[1] = {1};
         return dev_launch(g->dev, k, 1, planes, one, nargs, args, err);
     }
