@@ -494,7 +494,7 @@ int plot_lines(const char *path, const PlotPanel *panels, int n_panels, Err *err
     return render(path, n_panels, PLOT_HEIGHT, draw_lines, &ctx, err);
 }
 
-/* ---- images (heatmaps and grayscale grids) ---- */
+/* ---- images (heatmaps, and grids of gray or colour pictures) ---- */
 
 /* A PLplot matrix p[x][y] for an image of nx columns and ny rows. PLplot
  * colours the quad between grid points (x, y) and (x+1, y+1) by p[x][y], so
@@ -563,6 +563,45 @@ static void draw_image(const Grid *g, Range r)
 {
     plimagefr((PLFLT_MATRIX)g->p, g->nx + 1, g->ny + 1, 0, g->nx, 0, g->ny, r.lo, r.hi, r.lo, r.hi,
               NULL, NULL);
+}
+
+/* Draws a colour picture, planes [3][ny][nx] (red, green, blue; row 0 on
+ * top), into g. PLplot has no RGB image call, so cmap1 becomes the picture's
+ * own palette, one entry a pixel (rgb: room for 3 * nx * ny of them), and
+ * cell i holds i + 0.5, which plimagefr's linear map over 0..nx*ny sends to
+ * entry i exactly. The three channels share one range, their finite min to
+ * max: a photo normalised by mean and std keeps its hues, where a range per
+ * channel would tint it. A pixel with a non-finite channel stays undrawn
+ * (white), as in gray pictures. The caller sets cmap1 again before drawing
+ * anything else with it. */
+static void draw_colour_image(const Grid *g, const float *img, PLINT *rgb)
+{
+    size_t plane = (size_t)g->nx * (size_t)g->ny;
+    Range r = {INFINITY, -INFINITY};
+    for (size_t i = 0; i < 3 * plane; i++)
+        range_add(&r, img[i]);
+    if (r.lo > r.hi)
+        r = (Range){0.0, 0.0};
+    if (r.hi <= r.lo)
+        r.hi = r.lo + 1.0;
+    for (int row = 0; row < g->ny; row++)
+        for (int x = 0; x < g->nx; x++) {
+            size_t i = (size_t)row * (size_t)g->nx + (size_t)x;
+            int finite = 1;
+            for (int c = 0; c < 3; c++) {
+                double v = img[c * plane + i];
+                long level = isfinite(v) ? lround((v - r.lo) / (r.hi - r.lo) * 255.0) : 0;
+                finite = finite && isfinite(v);
+                rgb[c * plane + i] = level < 0 ? 0 : level > 255 ? 255 : (PLINT)level;
+            }
+            g->p[x][g->ny - 1 - row] = finite ? (double)i + 0.5 : -1.0;
+        }
+    for (int x = 0; x <= g->nx; x++) /* the extra point each way: outside the range, undrawn */
+        g->p[x][g->ny] = -1.0;
+    for (int y = 0; y <= g->ny; y++)
+        g->p[g->nx][y] = -1.0;
+    plscmap1(rgb, rgb + plane, rgb + 2 * plane, (PLINT)plane);
+    draw_image(g, (Range){0.0, (double)plane});
 }
 
 static void set_viridis(void)
@@ -772,6 +811,7 @@ typedef struct {
     Grid grid[2];
     Range range[2];        /* of a set on a shared scale */
     int is_signed[2];
+    PLINT *palette[2];     /* of a colour set: one picture's pixels as cmap1, else NULL */
 } ImagesCtx;
 
 static void set_image_colours(const ImagesCtx *c, int s)
@@ -794,11 +834,16 @@ static void draw_part(const ImagesCtx *c, int k, int s)
                    cy + scale * set->h / 2};
     viewport_px(&b, c->layout.height);
     plwind(0, set->w, 0, set->h);
-    Range r = c->range[s];
-    grid_fill(&c->grid[s], NULL, set->images + (size_t)k * set->h * set->w, &r,
-              set->scale == PLOT_SCALE_SHARED);
-    set_image_colours(c, s);
-    draw_image(&c->grid[s], r);
+    size_t plane = (size_t)set->h * (size_t)set->w;
+    if (set->channels == 3) {
+        draw_colour_image(&c->grid[s], set->images + (size_t)k * 3 * plane, c->palette[s]);
+    } else {
+        Range r = c->range[s];
+        grid_fill(&c->grid[s], NULL, set->images + (size_t)k * plane, &r,
+                  set->scale == PLOT_SCALE_SHARED);
+        set_image_colours(c, s);
+        draw_image(&c->grid[s], r);
+    }
     int marked = c->im->marked && c->im->marked[k];
     plcol0(marked ? COL_MARK : COL_FG);
     plwidth((marked ? 4.0 : 1.0) * plot_scale);
@@ -886,6 +931,13 @@ static int check_images(const char *path, const PlotImages *im, Err *err)
         const PlotImageSet *set = &im->set[s];
         if ((s == 0 || set->images) && (!set->images || set->h < 1 || set->w < 1))
             return err_set(err, CLRUN_EINPUT, "%s: image set %d needs images and sizes", path, s);
+        if (set->channels != 0 && set->channels != 1 && set->channels != 3)
+            return err_set(err, CLRUN_EINPUT, "%s: image set %d has %d channels (1 or 3 can be "
+                           "drawn)", path, s, set->channels);
+        /* values compare on one colour map; three of them in a pixel would not */
+        if (set->channels == 3 && set->scale == PLOT_SCALE_SHARED)
+            return err_set(err, CLRUN_EINPUT, "%s: image set %d: values on a shared scale are "
+                           "drawn one channel at a time, not in colour", path, s);
     }
     return CLRUN_OK;
 }
@@ -902,14 +954,19 @@ int plot_images(const char *path, const PlotImages *im, Err *err)
     int parts = ctx.layout.parts, ok = !(im->captions || im->numbered) || ctx.captions;
     for (int s = 0; s < parts; s++) {
         const PlotImageSet *set = &im->set[s];
-        plot_value_range(set->images, (size_t)im->n * set->h * set->w, &ctx.range[s].lo,
+        size_t plane = (size_t)set->h * (size_t)set->w, channels = set->channels == 3 ? 3 : 1;
+        plot_value_range(set->images, (size_t)im->n * channels * plane, &ctx.range[s].lo,
                          &ctx.range[s].hi, &ctx.is_signed[s]);
         ok = ok && grid_alloc(&ctx.grid[s], set->w, set->h) == 0;
+        if (ok && channels == 3)
+            ok = (ctx.palette[s] = malloc(3 * plane * sizeof *ctx.palette[s])) != NULL;
     }
     rc = ok ? render(path, 1, (int)lround(ctx.layout.height), draw_images, &ctx, err)
             : err_set(err, CLRUN_ERUNTIME, "%s: out of memory", path);
-    for (int s = 0; s < parts; s++)
+    for (int s = 0; s < parts; s++) {
         grid_free(&ctx.grid[s]);
+        free(ctx.palette[s]);
+    }
     free(ctx.captions);
     return rc;
 }

@@ -91,7 +91,9 @@ int plot_heatmap(const char *path, const PlotHeatmap *h, Err *err);
 
 /* How an image grid maps values to colours. */
 enum {
-    /* pictures (digits, letters): each image gray from its own min to its max, no colour bar */
+    /* pictures (digits, letters, photos): each image from its own min to its max, no colour
+     * bar; gray, or in colour when the set has 3 channels (one range over all three, so
+     * that a photo normalised by mean and std keeps its hues) */
     PLOT_SCALE_EACH = 0,
     /* values (weights, activations, masks): one scale for every image of the set and a colour
      * bar, so that sizes compare across panels; symmetric about 0 in a blue-white-red map
@@ -100,12 +102,16 @@ enum {
 };
 
 /* n images of h x w floats (row-major, row 0 on top) and how they are coloured;
- * label names the values on the set's colour bar (may be NULL). */
+ * label names the values on the set's colour bar (may be NULL). channels: 0
+ * or 1 for one plane an image; 3 for red, green and blue planes, each image
+ * [3][h][w] as datasets hold them (pictures only: a set of values on a
+ * shared scale with 3 channels is refused, not drawn as if it were a photo). */
 typedef struct {
     const float *images;
     int h, w;
     int scale;
     const char *label;
+    int channels;
 } PlotImageSet;
 
 /* A grid of n panels. A panel is image k of set[0], or, when set[1].images is

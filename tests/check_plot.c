@@ -661,6 +661,110 @@ START_TEST(images_share_one_signed_scale_and_mark_panels)
 }
 END_TEST
 
+/* The colour of pixel (row, col) of panel k's image (h x w, fitted to its box
+ * as plot.c fits it, row 0 on top), read back from the figure. */
+static const unsigned char *panel_pixel(const TestPixels *p, const PlotImagesLayout *l, int k,
+                                        int h, int w, int row, int col)
+{
+    PlotRect b;
+    plot_image_box(l, k, 0, &b);
+    double scale = fmin((b.x1 - b.x0) / w, (b.y1 - b.y0) / h);
+    double x0 = (b.x0 + b.x1) / 2 - scale * w / 2, y0 = (b.y0 + b.y1) / 2 - scale * h / 2;
+    return test_pixel(p, (int)(x0 + (col + 0.5) * scale), (int)(y0 + (row + 0.5) * scale));
+}
+
+static int near(const unsigned char *c, int r, int g, int b, int tol)
+{
+    return abs(c[0] - r) <= tol && abs(c[1] - g) <= tol && abs(c[2] - b) <= tol;
+}
+
+/* Three-channel pictures, planes [3][H][W]: stripes of pure red, green and
+ * blue land in their rows in their colours; a normalised image (values
+ * (v - 0.5) / 0.25, so -2 to 2) drawn on one range over its channels shows the
+ * photo's orange and dark blue, not each channel stretched to its own range
+ * (which would turn the dark blue bright); a NaN pixel stays white. */
+START_TEST(images_in_colour_keep_their_hues)
+{
+    enum { N = 2, H = 6, W = 6, PLANE = H * W };
+    float img[N * 3 * PLANE];
+    static const float stripe[3][3] = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}};
+    static const float orange[3] = {1, 0.5f, 0}, navy[3] = {0, 0, 0.5f};
+    for (int c = 0; c < 3; c++)
+        for (int i = 0; i < PLANE; i++) {
+            int row = i / W, col = i % W;
+            img[c * PLANE + i] = stripe[row / 2][c];
+            float v = col < W / 2 ? orange[c] : navy[c];
+            img[3 * PLANE + c * PLANE + i] = (v - 0.5f) / 0.25f;
+        }
+    img[3 * PLANE + 1 * PLANE + 5 * W + 5] = NAN; /* green of the last pixel */
+    PlotImages im = {.title = "colour", .n = N,
+                     .set = {{.images = img, .h = H, .w = W, .channels = 3}}};
+    char path[PATH_MAX];
+    Err err;
+    tmp_path(path, "colour.png");
+    ck_assert_ok(plot_images(path, &im, &err), err);
+    TestPixels p = read_figure(path);
+    PlotImagesLayout l;
+    plot_images_layout(&im, 0.0, &l); /* no captions: the boxes as drawn */
+    static const int want[3][3] = {{255, 0, 0}, {0, 255, 0}, {0, 0, 255}};
+    for (int row = 0; row < H; row++)
+        for (int col = 0; col < W; col++) {
+            const unsigned char *c = panel_pixel(&p, &l, 0, H, W, row, col);
+            const int *w = want[row / 2];
+            ck_assert_msg(near(c, w[0], w[1], w[2], 8), "stripes (%d, %d): (%d,%d,%d)", row, col,
+                          c[0], c[1], c[2]);
+        }
+    const unsigned char *o = panel_pixel(&p, &l, 1, H, W, 2, 1);
+    const unsigned char *d = panel_pixel(&p, &l, 1, H, W, 2, 4);
+    const unsigned char *nan = panel_pixel(&p, &l, 1, H, W, 5, 5);
+    ck_assert_msg(near(o, 255, 128, 0, 8), "orange (%d,%d,%d)", o[0], o[1], o[2]);
+    ck_assert_msg(near(d, 0, 0, 128, 8), "dark blue (%d,%d,%d)", d[0], d[1], d[2]);
+    ck_assert_msg(test_is_white(nan), "NaN pixel (%d,%d,%d)", nan[0], nan[1], nan[2]);
+    free(p.rgb);
+}
+END_TEST
+
+/* One channel, as before: every pixel of a gradient gray (r = g = b), dark
+ * to light along the row; and colour is refused where it would mislead: on a
+ * shared scale of values, and for channel counts other than 1 and 3. */
+START_TEST(images_of_one_channel_stay_gray)
+{
+    enum { H = 4, W = 8 };
+    float img[H * W];
+    for (int i = 0; i < H * W; i++)
+        img[i] = (float)(i % W);
+    PlotImages im = {.title = "gray", .n = 1, .set = {{.images = img, .h = H, .w = W}}};
+    char path[PATH_MAX];
+    Err err;
+    tmp_path(path, "gray.png");
+    ck_assert_ok(plot_images(path, &im, &err), err);
+    TestPixels p = read_figure(path);
+    PlotImagesLayout l;
+    plot_images_layout(&im, 0.0, &l);
+    int last = -1;
+    for (int col = 0; col < W; col++) {
+        const unsigned char *c = panel_pixel(&p, &l, 0, H, W, 1, col);
+        ck_assert_msg(c[0] == c[1] && c[1] == c[2], "column %d: (%d,%d,%d)", col, c[0], c[1], c[2]);
+        ck_assert_msg(c[0] > last, "column %d: %d after %d", col, c[0], last);
+        last = c[0];
+    }
+    ck_assert(last > 245 && panel_pixel(&p, &l, 0, H, W, 1, 0)[0] < 10);
+    free(p.rgb);
+    static float three[3 * H * W];
+    PlotImages shared = {.title = "values", .n = 1,
+                         .set = {{.images = three, .h = H, .w = W, .channels = 3,
+                                  .scale = PLOT_SCALE_SHARED}}};
+    tmp_path(path, "shared-rgb.png");
+    ck_assert_int_eq(plot_images(path, &shared, &err), CLRUN_EINPUT);
+    ck_assert_msg(strstr(err.msg, "one channel at a time"), "%s", err.msg);
+    shared.set[0].scale = PLOT_SCALE_EACH;
+    shared.set[0].channels = 2;
+    ck_assert_int_eq(plot_images(path, &shared, &err), CLRUN_EINPUT);
+    ck_assert_msg(strstr(err.msg, "2 channels"), "%s", err.msg);
+    ck_assert_int_ne(access(path, F_OK), 0);
+}
+END_TEST
+
 /* The heatmap's colour bar: no tick mark drawn over its colours. */
 START_TEST(heatmap_colorbar_ticks_stay_outside)
 {
@@ -972,6 +1076,8 @@ Suite *plot_suite(void)
     tcase_add_test(tc, layout_pairs_sit_side_by_side);
     tcase_add_test(tc, value_ranges_are_symmetric_when_signed);
     tcase_add_test(tc, images_share_one_signed_scale_and_mark_panels);
+    tcase_add_test(tc, images_in_colour_keep_their_hues);
+    tcase_add_test(tc, images_of_one_channel_stay_gray);
     tcase_add_test(tc, heatmap_colorbar_ticks_stay_outside);
     tcase_add_test(tc, layout_markers_differ_and_fit_the_padding);
     tcase_add_test(tc, lines_markers_are_not_clipped);
