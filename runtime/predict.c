@@ -108,9 +108,9 @@ int predict_write(const char *path, char *const *files, int n, const double *pro
 int predict_figure(const char *path, const Dataset *images, const double *probs, int classes,
                    const Dataset *names, Err *err)
 {
-    int n = images->n;
-    size_t plane = (size_t)images->h * images->w, example = (size_t)images->c * plane;
-    float *pixels = malloc((size_t)(n ? n : 1) * plane * sizeof *pixels);
+    int n = images->n, channels = dataset_picture_channels(images);
+    size_t picture = (size_t)channels * images->h * images->w;
+    float *pixels = malloc((size_t)(n ? n : 1) * picture * sizeof *pixels);
     char (*text)[64] = malloc((size_t)(n ? n : 1) * sizeof *text);
     const char **captions = malloc((size_t)(n ? n : 1) * sizeof *captions);
     int rc = pixels && text && captions ? CLRUN_OK
@@ -122,15 +122,14 @@ int predict_figure(const char *path, const Dataset *images, const double *probs,
         class_name(names, best, name, sizeof name);
         snprintf(text[i], sizeof text[i], "%.40s (p %.2f)", name, p[best]);
         captions[i] = text[i];
-        for (size_t j = 0; j < plane; j++)
-            pixels[(size_t)i * plane + j] = images->pixels ? images->pixels[i * example + j]
-                                                           : images->values[i * example + j];
+        dataset_picture(images, i, channels, pixels + (size_t)i * picture);
     }
-    char title[64];
-    snprintf(title, sizeof title, "Predictions for %d image%s", n, n == 1 ? "" : "s");
-    PlotImages im = {.title = title, .n = n,
-                     .set = {{.images = pixels, .h = images->h, .w = images->w}},
-                     .captions = captions};
+    char title[96];
+    snprintf(title, sizeof title, "Predictions for %d image%s%s", n, n == 1 ? "" : "s",
+             dataset_picture_note(images));
+    PlotImages im = {.title = title, .n = n, .captions = captions,
+                     .set = {{.images = pixels, .h = images->h, .w = images->w,
+                              .channels = channels}}};
     if (!rc) rc = plot_images(path, &im, err);
     free(pixels), free(text), free(captions);
     return rc;

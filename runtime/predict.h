@@ -31,8 +31,9 @@ int predict_probabilities(const char *loss, const float *out, int units, int cla
 int predict_write(const char *path, char *const *files, int n, const double *probs, int classes,
                   const Dataset *names, Err *err);
 
-/* predictions.png: each image (its first channel, as the model saw it) with
- * its most probable class and that class's probability under it. */
+/* predictions.png: each image as the model saw it (in colour when RGB, else
+ * its first channel) with its most probable class and that class's
+ * probability under it. */
 int predict_figure(const char *path, const Dataset *images, const double *probs, int classes,
                    const Dataset *names, Err *err);
 

@@ -1485,6 +1485,33 @@ START_TEST(analyses_write_their_figures_and_arrays)
 }
 END_TEST
 
+/* CIFAR-10's examples are drawn in colour: predictions.png of keras-cifar10
+ * on synthetic CIFAR-10 (random RGB bytes) holds many pixels whose red,
+ * green and blue all differ. The first channel in gray would hold none: the
+ * only colour would be the red of wrong predictions (214, 39, 40), whose
+ * blends with gray and white keep green and blue equal. */
+START_TEST(predictions_of_rgb_data_are_in_colour)
+{
+    char root[256], args[1024];
+    snprintf(root, sizeof root, "%s/build/test-tmp/cifar-root", getenv("PWD"));
+    test_synthetic_cifar(root);
+    test_fresh_dir("rgb-predictions");
+    snprintf(args, sizeof args, "CLRUN_ROOT=%s build/clrun run experiments/keras-cifar10.yaml "
+             "train.epochs=1 data.limit=32 'analyses=[{type: predictions, count: 4, "
+             "misclassified: 0}]' --out build/test-tmp/rgb-predictions", root);
+    ck_assert_msg(test_shell(args, out, sizeof out) == 0, "%s", out);
+    TestPixels p = test_read_png("build/test-tmp/rgb-predictions/predictions.png");
+    long coloured = 0;
+    for (int y = 0; y < p.h; y++)
+        for (int x = 0; x < p.w; x++) {
+            const unsigned char *c = test_pixel(&p, x, y);
+            coloured += abs(c[0] - c[1]) > 40 && abs(c[1] - c[2]) > 40 && abs(c[0] - c[2]) > 40;
+        }
+    free(p.rgb);
+    ck_assert_msg(coloured > 2000, "%ld pixels in colour", coloured);
+}
+END_TEST
+
 /* Features of an image folder equal those of the same images as a folder
  * dataset's test split (another path through data loading), and load in numpy. */
 START_TEST(features_of_an_image_folder_match_the_folder_dataset)
@@ -1870,6 +1897,7 @@ Suite *cli_suite(void)
     tcase_add_test(tc, quickstart_reaches_95_percent_and_its_run_directory_reloads);
     tcase_add_test(tc, profile_counts_every_launch);
     tcase_add_test(tc, analyses_write_their_figures_and_arrays);
+    tcase_add_test(tc, predictions_of_rgb_data_are_in_colour);
     tcase_add_test(tc, features_of_an_image_folder_match_the_folder_dataset);
     tcase_add_test(tc, torch_checkpoint_converts_to_weights_clrun_classifies_alike);
     tcase_add_test(tc, rsa_writes_symmetric_rdms_and_correlations);

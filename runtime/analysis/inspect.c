@@ -34,28 +34,21 @@ static const char *class_name(const Dataset *ds, int c, char *buf, size_t size)
     return buf;
 }
 
-/* Example i of a split as a float image of its first channel. */
-static void example_image(const Feed *s, int i, float *img)
-{
-    const Dataset *ds = s->data->ds;
-    size_t plane = (size_t)ds->h * ds->w, at = (size_t)(s->first + i) * ds->c * plane;
-    for (size_t j = 0; j < plane; j++)
-        img[j] = ds->pixels ? ds->pixels[at + j] : ds->values[at + j];
-}
-
 static int is_image(const Feed *s)
 {
     return s->data->ds->h > 1 && s->data->ds->w > 1;
 }
 
-/* A grid of the listed examples of split with one caption each, the marked ones in red. */
+/* A grid of the listed examples of split with one caption each, the marked
+ * ones in red; in colour when the examples are RGB, else their first channel. */
 static int example_grid(AnalysisContext *ctx, const Feed *split, const char *file,
                         const char *title, const int *which, int n, char (*captions)[64],
                         const unsigned char *marked, Err *err)
 {
     const Dataset *ds = split->data->ds;
-    size_t plane = (size_t)ds->h * ds->w;
-    float *imgs = malloc((size_t)(n ? n : 1) * plane * sizeof *imgs);
+    int channels = dataset_picture_channels(ds);
+    size_t picture = (size_t)channels * ds->h * ds->w;
+    float *imgs = malloc((size_t)(n ? n : 1) * picture * sizeof *imgs);
     const char **caps = malloc((size_t)(n ? n : 1) * sizeof *caps);
     if (!imgs || !caps) {
         free(imgs);
@@ -63,13 +56,14 @@ static int example_grid(AnalysisContext *ctx, const Feed *split, const char *fil
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
     }
     for (int k = 0; k < n; k++) {
-        example_image(split, which[k], imgs + (size_t)k * plane);
+        dataset_picture(ds, split->first + which[k], channels, imgs + (size_t)k * picture);
         caps[k] = captions[k];
     }
-    char path[PATH_MAX];
+    char path[PATH_MAX], titled[160];
     analysis_path(ctx, file, path, sizeof path);
-    PlotImages im = {.title = title, .n = n, .set = {{.images = imgs, .h = ds->h, .w = ds->w}},
-                     .captions = caps, .marked = marked};
+    snprintf(titled, sizeof titled, "%s%s", title, dataset_picture_note(ds));
+    PlotImages im = {.title = titled, .n = n, .captions = caps, .marked = marked,
+                     .set = {{.images = imgs, .h = ds->h, .w = ds->w, .channels = channels}}};
     int rc = plot_images(path, &im, err);
     free(imgs);
     free(caps);

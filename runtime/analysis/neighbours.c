@@ -196,14 +196,15 @@ static int neighbour_decimals(const double *dist, int nq, int nr, int cols, cons
 }
 
 /* Each query image, then its k nearest reference images, those of another
- * class than the query's marked. */
+ * class than the query's marked; in colour when the images are RGB. Both
+ * folders were loaded to the model's input, so they share c, h and w. */
 static int draw_neighbours(AnalysisContext *ctx, const FolderSet *ref, const FolderSet *query, int k,
                            const double *dist, const int *orders, Err *err)
 {
     int nq = query->ds.n, nr = ref->ds.n, cols = k + 1, n = nq * cols;
-    int h = ref->ds.h, w = ref->ds.w;
-    size_t plane = (size_t)h * w, example = (size_t)ref->ds.c * plane;
-    float *imgs = malloc((size_t)n * plane * sizeof *imgs);
+    int h = ref->ds.h, w = ref->ds.w, channels = dataset_picture_channels(&ref->ds);
+    size_t picture = (size_t)channels * h * w;
+    float *imgs = malloc((size_t)n * picture * sizeof *imgs);
     char (*text)[64] = malloc((size_t)n * sizeof *text);
     const char **caps = malloc((size_t)n * sizeof *caps);
     unsigned char *wrong = calloc((size_t)n, 1);
@@ -213,10 +214,7 @@ static int draw_neighbours(AnalysisContext *ctx, const FolderSet *ref, const Fol
     for (int i = 0; !rc && i < nq; i++)
         for (int c = 0; c < cols; c++) {
             int at = i * cols + c, j = c ? orders[(size_t)i * nr + c - 1] : i;
-            const Dataset *ds = c ? &ref->ds : &query->ds;
-            for (size_t p = 0; p < plane; p++)
-                imgs[(size_t)at * plane + p] = ds->pixels ? ds->pixels[(size_t)j * example + p]
-                                                          : ds->values[(size_t)j * example + p];
+            dataset_picture(c ? &ref->ds : &query->ds, j, channels, imgs + (size_t)at * picture);
             if (c == 0)
                 snprintf(text[at], sizeof text[at], "%d: %.40s", i,
                          name_of(&ref->ds, query->labels[i]));
@@ -229,9 +227,9 @@ static int draw_neighbours(AnalysisContext *ctx, const FolderSet *ref, const Fol
     char path[PATH_MAX], title[160];
     analysis_path(ctx, "neighbours.png", path, sizeof path);
     snprintf(title, sizeof title, "Queries and their %d nearest references by SSD (another class "
-             "in red)", k);
-    PlotImages im = {.title = title, .n = n, .set = {{.images = imgs, .h = h, .w = w}},
-                     .cols = cols, .captions = caps, .marked = wrong};
+             "in red)%s", k, dataset_picture_note(&ref->ds));
+    PlotImages im = {.title = title, .n = n, .cols = cols, .captions = caps, .marked = wrong,
+                     .set = {{.images = imgs, .h = h, .w = w, .channels = channels}}};
     if (!rc) rc = plot_images(path, &im, err);
     free(imgs);
     free(text);

@@ -135,26 +135,30 @@ static int score_layer(AnalysisContext *ctx, Node *layer, const int *examples, i
 
 /* ---- outputs ---- */
 
-/* The pairs as a figure: each pair side by side in one image, first channel. */
+/* The pairs as a figure: each pair side by side in one image, in colour when
+ * the examples are RGB, else their first channel. */
 static int draw_sheet(AnalysisContext *ctx, const char *file, const char *title,
                       const int *examples, int pairs, char (*captions)[64], Err *err)
 {
     const Dataset *ds = ctx->test->data->ds;
     int h = ds->h, w = ds->w, gap = RATING_PAIR_GAP, pw = 2 * w + gap;
-    float *imgs = malloc((size_t)pairs * h * pw * sizeof *imgs);
+    int channels = dataset_picture_channels(ds);
+    size_t picture = (size_t)channels * h * pw;
+    float *imgs = malloc((size_t)pairs * picture * sizeof *imgs);
     const char **caps = malloc((size_t)pairs * sizeof *caps);
     unsigned char *pair = malloc((size_t)ds->c * h * pw);
     int rc = imgs && caps && pair ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "out of memory");
     for (int p = 0; !rc && p < pairs; p++) {
-        rating_pair_image(ds, examples[p], examples[pairs + p], pair);
-        for (int i = 0; i < h * pw; i++)
-            imgs[(size_t)p * h * pw + i] = pair[i];
+        rating_pair_image(ds, examples[p], examples[pairs + p], pair); /* planes, as held */
+        for (size_t i = 0; i < picture; i++)
+            imgs[(size_t)p * picture + i] = pair[i];
         caps[p] = captions[p];
     }
-    char path[PATH_MAX];
+    char path[PATH_MAX], titled[256];
     analysis_path(ctx, file, path, sizeof path);
-    PlotImages im = {.title = title, .n = pairs, .set = {{.images = imgs, .h = h, .w = pw}},
-                     .captions = caps};
+    snprintf(titled, sizeof titled, "%s%s", title, dataset_picture_note(ds));
+    PlotImages im = {.title = titled, .n = pairs, .captions = caps,
+                     .set = {{.images = imgs, .h = h, .w = pw, .channels = channels}}};
     if (!rc) rc = plot_images(path, &im, err);
     free(imgs);
     free(caps);

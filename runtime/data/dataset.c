@@ -1,5 +1,5 @@
 /* dataset.c: what every loader and Dataset shares: paths joined, split
- * names, class names, freeing. The loaders (idx.c, cifar.c, images.c,
+ * names, class names, examples as pictures for figures, freeing. The loaders (idx.c, cifar.c, images.c,
  * table.c, playground.c) and the names of datasets (sources.c) sit above it;
  * it calls none of them. */
 #include "data/dataset.h"
@@ -77,6 +77,23 @@ int dataset_match_classes(const Dataset *ref, Dataset *ds, Err *err)
     }
     free(to);
     return rc;
+}
+
+int dataset_picture_channels(const Dataset *ds)
+{
+    return ds->c == 3 ? 3 : 1;
+}
+
+const char *dataset_picture_note(const Dataset *ds)
+{
+    return ds->c > dataset_picture_channels(ds) ? " (first channel)" : "";
+}
+
+void dataset_picture(const Dataset *ds, int i, int channels, float *out)
+{
+    size_t size = (size_t)channels * ds->h * ds->w, at = (size_t)i * ds->c * ds->h * ds->w;
+    for (size_t j = 0; j < size; j++)
+        out[j] = ds->pixels ? ds->pixels[at + j] : ds->values[at + j];
 }
 
 void dataset_free(Dataset *ds)

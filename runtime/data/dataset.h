@@ -216,6 +216,16 @@ int dataset_class_index(const Dataset *ds, const char *name);
  * as they are. */
 int dataset_match_classes(const Dataset *ref, Dataset *ds, Err *err);
 
+/* The channels a figure of ds's examples shows: 3 (in colour) when they have
+ * 3 (RGB), else 1, the first channel in gray (2 or 4 channels have no agreed
+ * colours; dataset_picture_note says so in the figure's title). */
+int dataset_picture_channels(const Dataset *ds);
+/* " (first channel)" when a figure shows less than ds's channels, else "". */
+const char *dataset_picture_note(const Dataset *ds);
+/* Example i's first `channels` planes as floats (bytes as 0 to 255), [C][H][W]
+ * as held, into out (channels * h * w floats). */
+void dataset_picture(const Dataset *ds, int i, int channels, float *out);
+
 /* Frees everything ds holds and empties it; safe on an empty Dataset. */
 void dataset_free(Dataset *ds);
 
