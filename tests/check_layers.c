@@ -1682,6 +1682,7 @@ static const struct {
     {3, 300, 40, 1, 1, 0},
     {10, 25, 5000, 1, 0, 0},  /* few output blocks, K split and summed */
     {20, 7, 3000, 1, 1, 0},
+    {33, 20, 100, 1, 0, 0},   /* gemm_nt: two 16-row blocks and a block of one row */
     {29, 75, 70, 0, 1, 0},    /* gemm_nn: register passes of rows and columns cut by M and N */
     {14, 9, 50, 0, 0, 0},     /* gemm_nn: B narrower than a register pass, the scalar path */
     /* k long enough that a work-item over all of it would loop past rusticl's

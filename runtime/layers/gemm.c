@@ -21,10 +21,11 @@ enum { SPLIT_MIN_K = 256 };
  * unrolled (rusticl's compiler unrolls none of them), each loop's exit
  * counting one. gemm_nn: by the product's shape (gemm_nn_for), up to four
  * register passes of 29 a k step (the k loop, 3 for B's vectors, 7 for A's
- * rows, 6 x 3 for the multiply-adds); gemm_nt: two passes of 19 over 8 k
+ * rows, 6 x 3 for the multiply-adds); gemm_nt: eight passes of 19 over 8 k
  * steps, and an item's last k steps that make no vector one at a time, at
- * most 7 of 14 in each pass and 11 beside them (with AVX-512 one pass of 31
- * over 16, at most 15 of 26); conv_weight_grad: a pixel 6 in each of two
+ * most 7 of 14 in each pass and 11 beside them (with AVX-512 four passes of
+ * 31 over 16, at most 15 of 26 each), bounded by four times the counts of
+ * the 4-row block it was (19 a k step, 1664 an item); conv_weight_grad: a pixel 6 in each of two
  * passes of 4 rows (the pixel loop and 5 for the rows; 10 in one pass of 8),
  * an item 7 a pass beside them; gemm_tiled: a tile of TK k steps, 6 each in
  * tile_multiply, beside its loads (at most 2 x 65 with one work-item a
@@ -37,7 +38,7 @@ typedef struct {
 } GemmKernel;
 
 static const GemmKernel gemm_nn = {"gemm_nn", 12, 32, 1, 0, 0, 1}, /* loops: gemm_nn_for */
-                        gemm_nt = {"gemm_nt", 4, 4, 1, 5, 416, 1},
+                        gemm_nt = {"gemm_nt", 16, 4, 1, 19, 1664, 1},
                         conv_weight_grad = {"conv_weight_grad", 8, 16, 1, 24, 24, 1};
 
 /* gemm_nn with its loop iterations for an M x N product whose B has b_cols
