@@ -1169,13 +1169,6 @@ END_TEST
 START_TEST(conv_cases_with_16_float_blocks)
 {
     const LayerCase *lc = &layer_cases[layer_case_at(_i)];
-#ifdef __SANITIZE_ADDRESS__
-    /* Under AddressSanitizer every process that builds the program with the
-     * 16-float shapes on this AVX2 machine ends in LeakSanitizer's own crash
-     * at exit ("Tracer caught signal 11"), whatever case it runs; not yet
-     * understood. The unsanitized run checks these shapes. */
-    return;
-#endif
     if (!strstr(lc->layers, "conv2d"))
         return;
     setenv("CLRUN_VECTOR_FLOATS", "16", 1);
