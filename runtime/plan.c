@@ -48,16 +48,18 @@ static int tile_group_cap(const PlanFacts *f)
  * the vector registers. 16 floats: AVX-512's 32 zmm registers hold 8 pixels
  * x 32 channels (16 accumulators). 8 floats: AVX2's 16 ymm registers held
  * 8 x 16 with a third of its accumulators spilled every tap (objdump of
- * POCL's cached kernels); 4 x 16 (8 accumulators, 2 loads of B, a
- * broadcast) spills nothing, and the 32-channel block, 2 x 32 there, ran
- * no faster than 4 x 16 on ResNet-18's layers. pixels_wide 0: no
- * 32-channel block. */
+ * POCL's cached kernels); 6 x 16 (12 accumulators, 2 loads of B, a
+ * broadcast: 15 registers, BLIS's Haswell block) spills nothing and
+ * conv_implicit ran 1.15x 4 x 16's on the Keras CIFAR CNN (8 FMAs a tap
+ * were too few against the loop's own instructions and the FMAs' latency),
+ * and the 32-channel block, 2 x 32 there, ran no faster than 4 x 16 on
+ * ResNet-18's layers. pixels_wide 0: no 32-channel block. */
 static const struct {
     cl_uint floats;
     int pixels, pixels_wide, wgrad_rows;
 } conv_blocks[] = {
     {16, 8, 8, 8},
-    {8, 4, 0, 4},
+    {8, 6, 0, 4},
 };
 
 static void set_conv_blocks(Plan *p, cl_uint floats)

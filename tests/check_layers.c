@@ -1412,6 +1412,35 @@ static size_t check_dropped_groups(const double *x, const double *y, size_t n, s
     return dropped;
 }
 
+/* cl/prelude.cl's philox4x32 in C: word `word` of counter ctr under key. */
+static uint32_t ref_philox(const uint32_t ctr[4], uint64_t key, int word)
+{
+    uint32_t c0 = ctr[0], c1 = ctr[1], c2 = ctr[2], c3 = ctr[3];
+    uint32_t k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
+    for (int round = 0; round < 10; round++) {
+        uint64_t p0 = (uint64_t)c0 * 0xD2511F53u, p1 = (uint64_t)c2 * 0xCD9E8D57u;
+        c0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0, c1 = (uint32_t)p1;
+        c2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1, c3 = (uint32_t)p0;
+        k0 += 0x9E3779B9u, k1 += 0xBB67AE85u;
+    }
+    uint32_t out[4] = {c0, c1, c2, c3};
+    return out[word];
+}
+
+/* Plain dropout's masks are cl/dropout.cl's: element i kept when word i % 4
+ * of Philox's counter (i / 4, step, layer, "drop") gives a uniform >= rate
+ * (dropout_apply8's vectors of eight counters are checked against it). */
+static void check_masks_are_philox(const double *y, size_t n, uint64_t seed, uint32_t step,
+                                   uint32_t layer, float rate)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t ctr[4] = {(uint32_t)(i / 4), step, layer, 0x64726f70u};
+        float u = (float)(ref_philox(ctr, seed, (int)(i % 4)) >> 8) * (1.0f / 16777216.0f);
+        ck_assert_msg((y[i] != 0) == (u >= rate), "y[%zu] = %g, Philox's uniform %g", i, y[i],
+                      u);
+    }
+}
+
 START_TEST(dropout_masks_in_training)
 {
     const DropCase *dc = &drop_cases[_i];
@@ -1429,6 +1458,9 @@ START_TEST(dropout_masks_in_training)
     double *y = dropout_forward(&t, n);
 
     size_t dropped = check_dropped_groups(x, y, n, dc->group, scale);
+    if (dc->group == 1)
+        check_masks_are_philox(y, n, t.g.seed, t.g.step,
+                               (uint32_t)(graph_output(&t.g) - t.g.nodes), (float)rate);
     double sd = sqrt(masks * rate * (1 - rate));
     ck_assert_msg(fabs((double)dropped - masks * rate) < 5 * sd, "dropped %zu of %zu", dropped,
                   masks);

@@ -78,7 +78,7 @@ END_TEST
 
 /* The convolutions' register blocks follow the native float vector: 8 x 16
  * and 8 x 32 pixels x channels, 8-row weight-gradient passes where it is 16
- * floats (AVX-512); 4 x 16, no 32-channel block and 4-row passes where it is
+ * floats (AVX-512); 6 x 16, no 32-channel block and 4-row passes where it is
  * 8 (AVX2), and on narrower devices; the build options carry them. */
 START_TEST(conv_blocks_follow_the_vector_width)
 {
@@ -90,12 +90,12 @@ START_TEST(conv_blocks_follow_the_vector_width)
     ck_assert_int_eq(p.wgrad_rows, 8);
     ck_assert_msg(strstr(p.options, "-DCI_TP=8 -DCI_TPW=8 -DCW_TM=8"), "%s", p.options);
     ck_assert_int_eq(plan_choose(&p, &pocl, NULL, NULL, &err), CLRUN_OK);
-    ck_assert_int_eq(p.conv_pixels, 4);
+    ck_assert_int_eq(p.conv_pixels, 6);
     ck_assert_int_eq(p.conv_pixels_wide, 0);
     ck_assert_int_eq(p.wgrad_rows, 4);
-    ck_assert_msg(strstr(p.options, "-DCI_TP=4 -DCI_TPW=4 -DCW_TM=4"), "%s", p.options);
+    ck_assert_msg(strstr(p.options, "-DCI_TP=6 -DCI_TPW=6 -DCW_TM=4"), "%s", p.options);
     ck_assert_int_eq(plan_choose(&p, &h100, "cpu", NULL, &err), CLRUN_OK);
-    ck_assert_int_eq(p.conv_pixels, 4);
+    ck_assert_int_eq(p.conv_pixels, 6);
 }
 END_TEST
 
