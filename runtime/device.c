@@ -615,10 +615,16 @@ int dev_loop_limit(Device *d, long *limit, Err *err)
     return CLRUN_OK;
 }
 
+int dev_loop_limit_for(Device *d, long loops, long *limit, Err *err)
+{
+    *limit = 0;
+    return loops > DEV_LOOPS_UNCHECKED ? dev_loop_limit(d, limit, err) : CLRUN_OK;
+}
+
 int dev_loops_fit(Device *d, long loops, int *fits, Err *err)
 {
-    long limit = 0;
-    int rc = loops > DEV_LOOPS_UNCHECKED ? dev_loop_limit(d, &limit, err) : CLRUN_OK;
+    long limit;
+    int rc = dev_loop_limit_for(d, loops, &limit, err);
     *fits = !limit || loops <= limit;
     return rc;
 }

@@ -154,8 +154,11 @@ int dev_kernel(Device *d, const char *name, cl_kernel *out, Err *err);
  * shorter ones need not (and spare POCL the probe's compile, 0.1-0.5 s). */
 enum { DEV_LOOP_PROBE = 1 << 17, DEV_LOOPS_UNCHECKED = 65535 };
 int dev_loop_limit(Device *d, long *limit, Err *err);
-/* *fits = whether a work-item may run `loops` loop iterations in all on d
- * (asking dev_loop_limit only past DEV_LOOPS_UNCHECKED). */
+/* *limit = the loop limit a work-item running `loops` iterations in all must
+ * keep within on d, 0 where none can apply (asking dev_loop_limit only past
+ * DEV_LOOPS_UNCHECKED). */
+int dev_loop_limit_for(Device *d, long loops, long *limit, Err *err);
+/* *fits = whether a work-item may run `loops` loop iterations in all on d. */
 int dev_loops_fit(Device *d, long loops, int *fits, Err *err);
 /* Kernel k's limits on this device (k from dev_kernel). */
 const KernelLimits *dev_limits(const Device *d, cl_kernel k);

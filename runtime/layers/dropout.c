@@ -12,7 +12,8 @@ typedef struct {
     double rate;
     cl_uint layer; /* the node's index: a different mask per layer */
     cl_int group;  /* consecutive elements sharing one mask */
-    cl_kernel apply, apply8; /* apply8: group 1 on the cpu plan */
+    int vectors;   /* the cpu plan's masks of single elements: dropout_apply8 */
+    cl_kernel apply;
 } Dropout;
 
 static int dropout_parse(Node *n, SpecNode *spec, Err *err)
@@ -57,8 +58,8 @@ static int dropout2d_infer(Node *n, Graph *g, Err *err)
 static int dropout_setup(Node *n, Graph *g, Err *err)
 {
     Dropout *d = n->state;
-    int rc = layer_kernel(g, n, "dropout_apply", &d->apply, err);
-    return rc ? rc : layer_kernel(g, n, "dropout_apply8", &d->apply8, err);
+    d->vectors = d->group == 1 && !g->dev->plan.gpu;
+    return layer_kernel(g, n, d->vectors ? "dropout_apply8" : "dropout_apply", &d->apply, err);
 }
 
 /* The same mask for forward (x -> y) and backward (dy -> dx). */
@@ -70,9 +71,9 @@ static int dropout_run(Node *n, Graph *g, cl_mem from, cl_mem to, Err *err)
         return dev_copy(g->dev, from, to, (size_t)count * sizeof(float), n->name, err);
     float rate = (float)d->rate;
     cl_uint lo = (cl_uint)g->seed, hi = (cl_uint)(g->seed >> 32), step = g->step;
-    if (d->group == 1 && !g->dev->plan.gpu) { /* 32 elements a work-item, vectors of 8 masks */
+    if (d->vectors) { /* 32 elements a work-item, vectors of 8 masks */
         size_t global[1] = {((size_t)count + 31) / 32};
-        return DEV_LAUNCH(g->dev, d->apply8, 1, global, NULL, err, KA(from), KA(to), KA(count),
+        return DEV_LAUNCH(g->dev, d->apply, 1, global, NULL, err, KA(from), KA(to), KA(count),
                           KA(rate), KA(lo), KA(hi), KA(step), KA(d->layer));
     }
     size_t masks = (size_t)count / (size_t)d->group, global[1] = {(masks + 3) / 4};

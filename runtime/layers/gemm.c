@@ -84,10 +84,8 @@ static int items_within_loop_limit(Graph *g, GemmKernel kn, int K, int items, in
                                    Err *err)
 {
     *most = items;
-    if (work_item_loops(kn, K, items) <= DEV_LOOPS_UNCHECKED)
-        return CLRUN_OK;
     long limit;
-    int rc = dev_loop_limit(g->dev, &limit, err);
+    int rc = dev_loop_limit_for(g->dev, work_item_loops(kn, K, items), &limit, err);
     if (rc || !limit)
         return rc;
     long fit = (limit - LOOPS_FIXED) / (work_item_loops(kn, K, 1) - LOOPS_FIXED);
