@@ -2,6 +2,11 @@
  * activation codes and functions, and the Philox counter-based generator.
  * OpenCL C 1.2, no extensions. */
 
+/* Marks a kernel only the cpu plan launches (runtime/plan.c): one work-item a
+ * group, with register blocks sized for CPU vectors. No GPU runs it, so
+ * tools/gpu-resources leaves it out of its register and spill check. */
+#define CPU_PLAN_ONLY
+
 /* Activation codes: runtime/layers/act.h uses the same numbers. */
 #define ACT_LINEAR 0
 #define ACT_RELU 1
