@@ -15,8 +15,9 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "clock.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -24,18 +25,6 @@
 #endif
 
 enum { CHAINS = 12, REPEATS = 10 };
-
-static double clock_s(clockid_t id)
-{
-    struct timespec t;
-    clock_gettime(id, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static double now(void)
-{
-    return clock_s(CLOCK_MONOTONIC);
-}
 
 /* CHAINS accumulators, each acc = acc * m + c per step: a dependence chain per
  * accumulator and none between them. The constants keep the values finite
@@ -112,11 +101,11 @@ static void *worker(void *arg)
 {
     Job *j = arg;
     pthread_barrier_wait(j->start);
-    j->began = now();
-    double cpu = clock_s(CLOCK_THREAD_CPUTIME_ID);
+    j->began = clock_seconds();
+    double cpu = clock_seconds_on(CLOCK_THREAD_CPUTIME_ID);
     j->sink = j->isa.run(j->steps);
-    j->cpu = clock_s(CLOCK_THREAD_CPUTIME_ID) - cpu;
-    j->ended = now();
+    j->cpu = clock_seconds_on(CLOCK_THREAD_CPUTIME_ID) - cpu;
+    j->ended = clock_seconds();
     return NULL;
 }
 

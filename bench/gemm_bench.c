@@ -13,17 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "graph.h"
 #include "layers/layers.h"
-
-static double clock_s(clockid_t id)
-{
-    struct timespec t;
-    clock_gettime(id, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* One product C [M, N] = A B with its operands' layout: A (m, k) at
  * m * a_sm + k * a_sk, B (k, n) at k * b_sk + n * b_sn, as dense.c calls it. */
@@ -100,11 +93,11 @@ static int bench(Device *d, Product s, double best[2], Err *err)
     clGetDeviceInfo(d->id, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof units, &units, NULL);
     best[0] = best[1] = 0;
     for (int i = 0; i < 6 && !rc; i++) {
-        double wall = clock_s(CLOCK_MONOTONIC), cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+        double wall = clock_seconds(), cpu = clock_seconds_on(CLOCK_PROCESS_CPUTIME_ID);
         rc = launch_gemm(&g, s.M, s.N, s.K, m[0], s.a_sm, s.a_sk, m[1], s.b_sk, s.b_sn, m[2],
                          s.N, 0, err);
         if (!rc) rc = dev_finish(d, err);
-        wall = clock_s(CLOCK_MONOTONIC) - wall, cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - cpu;
+        wall = clock_seconds() - wall, cpu = clock_seconds_on(CLOCK_PROCESS_CPUTIME_ID) - cpu;
         if (i == 0) /* the first compiles and warms up */
             continue;
         best[0] = flop / wall / 1e9 > best[0] ? flop / wall / 1e9 : best[0];
