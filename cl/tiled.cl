@@ -67,6 +67,14 @@ static inline void load_tile(__local float (*t)[TILE + 1], __global const float 
     }
 }
 
+/* tile_multiply's sums as a 4 x 4 array, for the stores at the edges. */
+static inline void unpack_sums(const float4 acc[4], float sums[4][4])
+{
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+        vstore4(acc[i], 0, sums[i]);
+}
+
 /* C[m, n] (+)= the sum over k of A(m, k) B(k, n), A(m, k) = A[m * a_sm + k *
  * a_sk] and B(k, n) = B[k * b_sk + n * b_sn], any strides: gemm_nn's and
  * gemm_nt's contract (cl/gemm.cl), items and splits alike. Launched as
@@ -98,9 +106,7 @@ __kernel void gemm_tiled(int M, int N, int K, int k_total, int per_split,
     }
     C += split * c_split;
     float sums[4][4];
-#pragma unroll
-    for (int i = 0; i < 4; i++)
-        vstore4(acc[i], 0, sums[i]);
+    unpack_sums(acc, sums);
 #pragma unroll
     for (int i = 0; i < 4; i++)
 #pragma unroll
@@ -180,9 +186,7 @@ __kernel void conv_tiled(__global const float *x, __global const float *B, int b
         TILE_BARRIER();
     }
     float sums[4][4];
-#pragma unroll
-    for (int i = 0; i < 4; i++)
-        vstore4(acc[i], 0, sums[i]);
+    unpack_sums(acc, sums);
 #pragma unroll
     for (int j = 0; j < 4; j++) {
         int q = p0 + tx + TG * j;
