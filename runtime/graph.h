@@ -61,9 +61,10 @@ typedef struct {
     cl_mem value, grad; /* grad NULL for buffers */
 } Param;
 
-/* Scratch slots (one layer uses them at a time): conv2d's column matrix, its
- * weights as a GEMM operand, its dz turned to rows of channels, and the
- * partial products of split GEMMs. With a memory plan each layer's forward
+/* Scratch slots (one layer uses them at a time): conv2d's column matrix (or
+ * its input padded), its weights as a GEMM operand, its dz in another layout
+ * (turned to rows of channels for dW, then padded for dx), and the partial
+ * products of split GEMMs. With a memory plan each layer's forward
  * and backward get slots of their own in the arenas; without one, every
  * layer shares a buffer a slot. */
 enum { SCRATCH_COL, SCRATCH_CONV_B, SCRATCH_ROWS, SCRATCH_GEMM_P, SCRATCH_SLOTS };

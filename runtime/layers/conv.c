@@ -221,11 +221,11 @@ static void want_scratch(Node *n, Graph *g)
         graph_want_scratch(g, MEM_BACKWARD, SCRATCH_COL, (size_t)k * cols);
         return;
     }
-    /* the turned weights as B, dz padded */
+    /* the turned weights as B, dz padded (in the slot of its rows for dW) */
     graph_want_scratch(g, MEM_BACKWARD, SCRATCH_CONV_B, (size_t)c->filters * c->geom.kh *
                                                           c->geom.kw * round_up(c->geom.c, 32));
     if (pads(plan, turned))
-        graph_want_scratch(g, MEM_BACKWARD, SCRATCH_COL, (size_t)g->max_batch * c->filters *
+        graph_want_scratch(g, MEM_BACKWARD, SCRATCH_ROWS, (size_t)g->max_batch * c->filters *
                                                            padded_geom(turned).h *
                                                            padded_geom(turned).w);
 }
@@ -289,14 +289,14 @@ static void implicit_shape(const Plan *plan, ConvGeom geom, int b_cols, int widt
     li[0] = li[1] = li[2] = 1;
 }
 
-/* *x with its padding written out into the column matrix's scratch, and
- * *geom its geometry, as the cpu plan's conv_implicit takes them (its rows
- * inside the image were 1.3x faster than those it had to guard). */
-static int pad_input(Node *n, Graph *g, cl_mem *x, ConvGeom *geom, Err *err)
+/* *x with its padding written out into scratch slot `slot`, and *geom its
+ * geometry, as the cpu plan's conv_implicit takes them (its rows inside the
+ * image were 1.3x faster than those it had to guard). */
+static int pad_input(Node *n, Graph *g, int slot, cl_mem *x, ConvGeom *geom, Err *err)
 {
     Conv *c = n->state;
     ConvGeom p = padded_geom(*geom);
-    cl_mem xp = g->scratch[SCRATCH_COL];
+    cl_mem xp = g->scratch[slot];
     size_t global[3], local[3];
     launch_planes(g, c->pad_planes, p.h, geom->n * geom->c, 1, global, local);
     int rc = DEV_LAUNCH(g->dev, c->pad_planes, 3, global, local, err, KA(*x), KA(xp), KA(*geom), KA(p.h),
@@ -309,10 +309,11 @@ static int pad_input(Node *n, Graph *g, cl_mem *x, ConvGeom *geom, Err *err)
  * out as B (b_rows x oc rounded up to whole blocks) by kernel `weights`
  * (conv_weights_b, or conv_weights_turned for the input gradient): on the
  * cpu plan in panels a work-item wide, as conv_implicit reads them, and a
- * padded x gets its padding written out first; on the gpu plan as one
- * matrix. */
+ * padded x gets its padding written out first, into scratch slot pad_slot;
+ * on the gpu plan as one matrix. */
 static int launch_implicit(Node *n, Graph *g, cl_kernel weights, int b_rows, cl_mem x,
-                           ConvGeom geom, int oc, cl_mem bias, int act, cl_mem out, Err *err)
+                           int pad_slot, ConvGeom geom, int oc, cl_mem bias, int act, cl_mem out,
+                           Err *err)
 {
     Conv *c = n->state;
     cl_mem w = node_param(g, n, 0)->value, b = g->scratch[SCRATCH_CONV_B];
@@ -324,7 +325,7 @@ static int launch_implicit(Node *n, Graph *g, cl_kernel weights, int b_rows, cl_
     int rc = DEV_LAUNCH(g->dev, weights, 2, gb, NULL, err, KA(w), KA(b), KA(o), KA(c->geom.c),
                         KA(geom.kh), KA(geom.kw), KA(b_cols), KA(panel));
     if (!rc && pads(&g->dev->plan, geom))
-        rc = pad_input(n, g, &x, &geom, err);
+        rc = pad_input(n, g, pad_slot, &x, &geom, err);
     cl_kernel k = width == 32 ? c->implicit_wide : c->implicit;
     return rc ? rc : DEV_LAUNCH(g->dev, k, 3, gi, li, err, KA(x), KA(b), KA(b_cols),
                                 KA(bias), KA(out), KA(oc), KA(act), KA(geom));
@@ -336,7 +337,7 @@ static int conv_forward(Node *n, Graph *g, Err *err)
     ConvGeom geom = conv_batch(c, g->batch).geom;
     cl_mem bias = c->bias ? node_param(g, n, 1)->value : NULL;
     return launch_implicit(n, g, c->weights_b, geom.c * geom.kh * geom.kw, n->inputs[0]->out,
-                           geom, (int)c->filters, bias, c->act, n->out, err);
+                           SCRATCH_COL, geom, (int)c->filters, bias, c->act, n->out, err);
 }
 
 /* A launch of the column matrix's kernels: over (rows, examples) for im2col
@@ -389,7 +390,7 @@ static int rows_weight_grad(Node *n, Graph *g, const ConvBatch *s, Err *err)
     cl_mem x = n->inputs[0]->out, dz_rows = g->scratch[SCRATCH_ROWS];
     cl_mem dwt = g->scratch[SCRATCH_CONV_B];
     ConvGeom geom = s->geom;
-    int rc = pads(&g->dev->plan, geom) ? pad_input(n, g, &x, &geom, err) : CLRUN_OK;
+    int rc = pads(&g->dev->plan, geom) ? pad_input(n, g, SCRATCH_COL, &x, &geom, err) : CLRUN_OK;
     int o16 = round_up(s->O, 16);
     if (!rc)
         rc = transpose(g, c->transpose, n->grad, dz_rows, s->O, s->P, g->batch, 1, err);
@@ -444,8 +445,9 @@ static int turned_input_grad(Node *n, Graph *g, const ConvBatch *s, cl_mem dx, E
     Conv *c = n->state;
     ConvGeom f = s->geom, t = turned_geom(f);
     t.c = s->O;
-    return launch_implicit(n, g, c->weights_turned, s->O * f.kh * f.kw, n->grad, t, f.c, NULL,
-                           ACT_LINEAR, dx, err);
+    /* dz padded where its rows were: dW has them no more */
+    return launch_implicit(n, g, c->weights_turned, s->O * f.kh * f.kw, n->grad, SCRATCH_ROWS,
+                           t, f.c, NULL, ACT_LINEAR, dx, err);
 }
 
 static int input_grad(Node *n, Graph *g, const ConvBatch *s, cl_mem col, cl_mem dx, Err *err)
