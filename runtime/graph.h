@@ -79,7 +79,9 @@ typedef struct {
     int (*parse)(Node *n, SpecNode *spec, Err *err);
     /* Sets n->out_shape from the inputs' shapes and declares parameters. */
     int (*infer)(Node *n, Graph *g, Err *err);
-    /* Creates kernels and scratch buffers on the device (may be NULL). */
+    /* Creates kernels and the layer's own buffers and asks for scratch
+     * (graph_want_scratch); it runs before the memory plan, so no node has
+     * its output or gradient yet (may be NULL). */
     int (*setup)(Node *n, Graph *g, Err *err);
     /* Enqueue the pass; backward writes each input's grad (when it has one)
      * and every parameter's grad. NULL: nothing to launch. A layer that is
