@@ -331,10 +331,13 @@ static int init_param(Graph *g, Param *p, uint64_t *rng, Err *err)
     return rc;
 }
 
-void graph_want_scratch(Graph *g, int slot, size_t floats)
+void graph_want_scratch(Graph *g, int pass, int slot, size_t floats)
 {
     if (floats > g->scratch_floats[slot])
         g->scratch_floats[slot] = floats;
+    size_t *own = g->setting_up ? &g->setting_up->scratch_floats[pass][slot] : NULL;
+    if (own && floats > *own) /* a product launched outside a layer (tests) has none */
+        *own = floats;
 }
 
 int graph_input_grad_shared(const Node *n, int i)
@@ -349,14 +352,15 @@ int graph_input_grad_shared(const Node *n, int i)
     return claimed;
 }
 
-/* A planned tensor as a sub-buffer of its arena (memplan.h). */
-static int planned_buffer(Graph *g, const MemTensor *t, const char *what, cl_mem *out, Err *err)
+/* Bytes at an offset of the plan's arenas, within one arena, as a sub-buffer. */
+static int arena_buffer(Graph *g, size_t offset, size_t bytes, const char *what, cl_mem *out,
+                        Err *err)
 {
     int rc = grow_owned(g, err);
     if (rc)
         return rc;
-    size_t arena = g->mem->cap ? t->offset / g->mem->cap : 0;
-    cl_buffer_region region = {t->offset - arena * g->mem->cap, t->bytes};
+    size_t arena = g->mem->cap ? offset / g->mem->cap : 0;
+    cl_buffer_region region = {offset - arena * g->mem->cap, bytes};
     cl_int cle;
     *out = clCreateSubBuffer(g->arenas[arena], CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION,
                              &region, &cle);
@@ -364,6 +368,12 @@ static int planned_buffer(Graph *g, const MemTensor *t, const char *what, cl_mem
     if (!rc)
         g->owned[g->n_owned++] = *out;
     return rc;
+}
+
+/* A planned tensor as a sub-buffer of its arena (memplan.h). */
+static int planned_buffer(Graph *g, const MemTensor *t, const char *what, cl_mem *out, Err *err)
+{
+    return arena_buffer(g, t->offset, t->bytes, what, out, err);
 }
 
 /* The buffer of a node's output or gradient (kind, node; consumer and slot
@@ -403,13 +413,35 @@ static int wire_input_grads(Graph *g, Node *n, Err *err)
     return CLRUN_OK;
 }
 
-static int setup_node(Graph *g, Node *n, Err *err)
+/* n's planned scratch slots for one pass (MEM_FORWARD, MEM_BACKWARD). */
+static int scratch_buffers(Graph *g, Node *n, int pass, Err *err)
+{
+    const MemTensor *t = memplan_find(g->mem, MEM_SCRATCH, (int)(n - g->nodes), 0, pass);
+    int rc = CLRUN_OK;
+    for (int s = 0; t && s < SCRATCH_SLOTS && !rc; s++)
+        if (n->scratch_floats[pass][s])
+            rc = arena_buffer(g, t->offset + memplan_scratch_at(n, pass, s, g->mem->align),
+                              n->scratch_floats[pass][s] * sizeof(float), "scratch",
+                              &n->scratch[pass][s], err);
+    return rc;
+}
+
+/* n's output, gradient and where its backward writes its inputs' gradients:
+ * planned, or buffers of their own; a MEM_SHARES_INPUT layer's its input's. */
+static int node_buffers(Graph *g, Node *n, Err *err)
 {
     int rc = wire_input_grads(g, n, err);
-    if (!rc && n->type->setup)
-        rc = n->type->setup(n, g, err);
-    if (rc || n->out)
+    if (!rc && g->mem)
+        rc = scratch_buffers(g, n, MEM_FORWARD, err);
+    if (!rc && g->mem)
+        rc = scratch_buffers(g, n, MEM_BACKWARD, err);
+    if (rc)
         return rc;
+    if (layer_memory(n) & MEM_SHARES_INPUT) {
+        n->out = n->inputs[0]->out;
+        n->grad = n->in_grad[0];
+        return CLRUN_OK;
+    }
     char what[128];
     snprintf(what, sizeof what, "activations of layer '%s'", n->name);
     rc = tensor_buffer(g, MEM_OUT, n, NULL, 0, what, &n->out, err);
@@ -456,11 +488,17 @@ int graph_setup(Graph *g, Device *dev, int max_batch, uint64_t seed, Err *err)
     if (!rc)
         rc = graph_buffer(g, (size_t)max_batch * (size_t)shape_size(g->nodes[0].out_shape),
                           "input batch", &g->nodes[0].out, err);
+    for (int i = 1; i < g->n_nodes && !rc; i++) { /* the scratch each asks for, before the plan */
+        Node *n = g->setting_up = &g->nodes[i];
+        if (n->type->setup)
+            rc = n->type->setup(n, g, err);
+    }
+    g->setting_up = NULL;
     if (!rc && memplan_enabled())
         rc = plan_memory(g, err);
     for (int i = 1; i < g->n_nodes && !rc; i++)
-        rc = setup_node(g, &g->nodes[i], err);
-    for (int i = 0; i < SCRATCH_SLOTS && !rc; i++)
+        rc = node_buffers(g, &g->nodes[i], err);
+    for (int i = 0; i < SCRATCH_SLOTS && !rc && !g->mem; i++)
         if (g->scratch_floats[i])
             rc = graph_buffer(g, g->scratch_floats[i], "shared scratch", &g->scratch[i], err);
     if (!rc)
@@ -558,12 +596,22 @@ static int check_grads(Graph *g, int i, Err *err)
 
 /* ---- passes ---- */
 
+/* Points g's scratch at n's slots for a pass, where the plan gave it its own. */
+static void use_scratch(Graph *g, const Node *n, int pass)
+{
+    if (!g->mem)
+        return;
+    memcpy(g->scratch, n->scratch[pass], sizeof g->scratch);
+    memcpy(g->scratch_floats, n->scratch_floats[pass], sizeof g->scratch_floats);
+}
+
 /* The forward of the nodes after done, up to last. */
 static int forward_after(Graph *g, const Node *done, const Node *last, Err *err)
 {
     for (int i = (int)(done - g->nodes) + 1; i <= last - g->nodes; i++) {
         Node *n = &g->nodes[i];
         dev_profile_tag(g->dev, "%s forward", n->name);
+        use_scratch(g, n, MEM_FORWARD);
         int rc = n->type->forward ? n->type->forward(n, g, err) : CLRUN_OK;
         if (!rc)
             rc = graph_nonfinite_check(g, n->out, 0, g->batch * (int)shape_size(n->out_shape), i,
@@ -624,6 +672,7 @@ int graph_backward(Graph *g, Err *err)
     for (int i = g->n_nodes - 1; i >= 1; i--) {
         Node *n = &g->nodes[i];
         dev_profile_tag(g->dev, "%s backward", n->name);
+        use_scratch(g, n, MEM_BACKWARD);
         int rc = gather_grads(g, n, err);
         if (!rc && n->type->backward)
             rc = n->type->backward(n, g, err);

@@ -61,9 +61,12 @@ typedef struct {
     cl_mem value, grad; /* grad NULL for buffers */
 } Param;
 
-/* Scratch buffers shared by every layer (one layer uses them at a time):
- * conv2d's column matrix, its weights as a GEMM operand, its dz turned to
- * rows of channels, and the partial products of split GEMMs. */
+/* Scratch slots (one layer uses them at a time): conv2d's column matrix (or
+ * its input padded), its weights as a GEMM operand, its dz in another layout
+ * (turned to rows of channels for dW, then padded for dx), and the partial
+ * products of split GEMMs. With a memory plan each layer's forward
+ * and backward get slots of their own in the arenas; without one, every
+ * layer shares a buffer a slot. */
 enum { SCRATCH_COL, SCRATCH_CONV_B, SCRATCH_ROWS, SCRATCH_GEMM_P, SCRATCH_SLOTS };
 
 typedef struct Node Node;
@@ -76,11 +79,13 @@ typedef struct {
     int (*parse)(Node *n, SpecNode *spec, Err *err);
     /* Sets n->out_shape from the inputs' shapes and declares parameters. */
     int (*infer)(Node *n, Graph *g, Err *err);
-    /* Creates kernels and scratch buffers on the device (may be NULL). */
+    /* Creates kernels and the layer's own buffers and asks for scratch
+     * (graph_want_scratch); it runs before the memory plan, so no node has
+     * its output or gradient yet (may be NULL). */
     int (*setup)(Node *n, Graph *g, Err *err);
     /* Enqueue the pass; backward writes each input's grad (when it has one)
-     * and every parameter's grad. NULL: nothing to launch. A layer whose setup
-     * sets n->out itself shares that buffer (flatten) and gets none of its own. */
+     * and every parameter's grad. NULL: nothing to launch. A layer that is
+     * MEM_SHARES_INPUT (flatten) gets its input's buffers as its own. */
     int (*forward)(Node *n, Graph *g, Err *err);
     int (*backward)(Node *n, Graph *g, Err *err);
     /* What backward reads and which buffers are shared, for the memory plan
@@ -106,6 +111,10 @@ struct Node {
     cl_mem *extra_grads;    /* those other consumers' buffers for this node's grad */
     int n_extra_grads;
     void *state;            /* the layer's hyperparameters, kernels and scratch */
+    /* its scratch for forward and for backward (MEM_FORWARD, MEM_BACKWARD):
+     * what its setup asked for (graph_want_scratch), and with a plan the slots */
+    size_t scratch_floats[2][SCRATCH_SLOTS];
+    cl_mem scratch[2][SCRATCH_SLOTS];
 };
 
 struct Graph {
@@ -127,8 +136,9 @@ struct Graph {
     MemPlan *mem;           /* where outputs and gradients live (memplan.h); NULL: a buffer each */
     cl_mem *arenas;         /* the plan's buffers, which the tensors are sub-buffers of */
     int n_arenas;
-    cl_mem scratch[SCRATCH_SLOTS];
-    size_t scratch_floats[SCRATCH_SLOTS];
+    Node *setting_up;       /* the node whose setup runs, which scratch is asked for */
+    cl_mem scratch[SCRATCH_SLOTS];        /* the slots of the layer launching */
+    size_t scratch_floats[SCRATCH_SLOTS]; /* and their sizes */
     cl_kernel add_into;     /* sums extra gradients */
     /* train.nan_check: while training, every node's output and gradients are
      * checked for NaN and infinity (graph_nonfinite_on) */
@@ -204,9 +214,10 @@ int graph_input_grad_shared(const Node *n, int i);
 /* Declares a parameter named "<node>.<suffix>". */
 int graph_add_param(Graph *g, Node *n, const char *suffix, int ndim, const long *dims,
                     ParamInit init, Err *err);
-/* Asks for a shared scratch buffer of at least this many floats, from setup;
- * it is g->scratch[slot] once graph_setup returns. */
-void graph_want_scratch(Graph *g, int slot, size_t floats);
+/* Asks for a scratch slot of at least this many floats for the layer's pass
+ * (MEM_FORWARD, MEM_BACKWARD), from setup; it is g->scratch[slot] while
+ * that pass launches. */
+void graph_want_scratch(Graph *g, int pass, int slot, size_t floats);
 Param *node_param(Graph *g, Node *n, int i);
 /* A device buffer of floats owned by the graph. */
 int graph_buffer(Graph *g, size_t floats, const char *what, cl_mem *out, Err *err);

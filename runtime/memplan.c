@@ -86,6 +86,19 @@ static int root_of(const Graph *g, int i)
     return i;
 }
 
+static size_t round_up(size_t n, size_t to)
+{
+    return (n + to - 1) / to * to;
+}
+
+size_t memplan_scratch_at(const Node *n, int pass, int s, size_t align)
+{
+    size_t at = 0;
+    for (int k = 0; k < s; k++)
+        at += round_up(n->scratch_floats[pass][k] * sizeof(float), align);
+    return at;
+}
+
 static int add_tensor(MemPlan *p, MemTensor t, Err *err)
 {
     MemTensor *grown = realloc(p->t, (size_t)(p->n + 1) * sizeof *grown);
@@ -151,9 +164,15 @@ static int extra_tensors(MemPlan *p, const Graph *g, int c, int batch, Err *err)
     return rc;
 }
 
-static size_t round_up(size_t n, size_t to)
+
+/* Node i's scratch for one pass, live in that pass's step alone: a layer's
+ * scratch holds nothing from one launch of it to the next. */
+static int scratch_tensor(MemPlan *p, const Graph *g, int i, int pass, Err *err)
 {
-    return (n + to - 1) / to * to;
+    size_t bytes = memplan_scratch_at(&g->nodes[i], pass, SCRATCH_SLOTS, p->align);
+    int step = pass == MEM_FORWARD ? memplan_forward_step(g, i) : memplan_backward_step(g, i);
+    MemTensor t = {MEM_SCRATCH, i, 0, pass, bytes, step, step, 0};
+    return bytes ? add_tensor(p, t, err) : CLRUN_OK;
 }
 
 static int meet(const MemTensor *a, const MemTensor *b)
@@ -243,6 +262,10 @@ int memplan_build(MemPlan *p, const Graph *g, int batch, size_t align, size_t ca
             rc = node_tensors(p, g, i, batch, err);
     for (int c = 1; c < g->n_nodes && !rc; c++)
         rc = extra_tensors(p, g, c, batch, err);
+    for (int i = 1; i < g->n_nodes && !rc; i++)
+        rc = scratch_tensor(p, g, i, MEM_FORWARD, err);
+    for (int i = 1; i < g->n_nodes && !rc; i++)
+        rc = scratch_tensor(p, g, i, MEM_BACKWARD, err);
     if (!rc)
         rc = check_cap(p, g, err);
     if (!rc)
@@ -262,8 +285,8 @@ const MemTensor *memplan_find(const MemPlan *p, MemKind kind, int node, int cons
 {
     for (int i = 0; i < p->n; i++) {
         const MemTensor *t = &p->t[i];
-        if (t->kind == kind && t->node == node &&
-            (kind != MEM_EXTRA_GRAD || (t->consumer == consumer && t->slot == slot)))
+        if (t->kind == kind && t->node == node && (kind == MEM_OUT || kind == MEM_GRAD ||
+            ((kind == MEM_SCRATCH || t->consumer == consumer) && t->slot == slot)))
             return t;
     }
     return NULL;

@@ -12,11 +12,13 @@
  * it (best fit, as static graph compilers place theirs). graph_setup then
  * hands each tensor out as a sub-buffer of its arena.
  *
- * What is planned: every node's output and gradient, and the gradients a
- * layer used by several others receives from the later ones. Not planned:
- * the input batch (the feed writes it outside the schedule), parameters,
- * their gradients and optimizer state (live throughout), and the layers'
- * own small buffers and the shared scratch (graph.h). */
+ * What is planned: every node's output and gradient, the gradients a layer
+ * used by several others receives from the later ones, and each layer's
+ * scratch (graph_want_scratch) for its forward and for its backward, which
+ * live one step each and so fit in memory of tensors dead by then. Not
+ * planned: the input batch (the feed writes it outside the schedule),
+ * parameters, their gradients and optimizer state (live throughout), and the
+ * layers' own small buffers. */
 #ifndef CLRUN_MEMPLAN_H
 #define CLRUN_MEMPLAN_H
 
@@ -36,13 +38,16 @@ enum {
     MEM_SHARES_INPUT = 4, /* flatten: no buffers of its own */
 };
 
-typedef enum { MEM_OUT, MEM_GRAD, MEM_EXTRA_GRAD } MemKind;
+typedef enum { MEM_OUT, MEM_GRAD, MEM_EXTRA_GRAD, MEM_SCRATCH } MemKind;
+
+/* MEM_SCRATCH's slot: the pass that uses it. */
+enum { MEM_FORWARD, MEM_BACKWARD };
 
 typedef struct {
     MemKind kind;
     int node;          /* whose output or gradient */
     int consumer;      /* MEM_EXTRA_GRAD: the node whose backward writes it */
-    int slot;          /* MEM_EXTRA_GRAD: the consumer's input slot */
+    int slot;          /* MEM_EXTRA_GRAD: the consumer's input slot; MEM_SCRATCH: the pass */
     size_t bytes;
     int first, last;   /* the steps that write it first and read it last */
     size_t offset;     /* into the arenas, seen as one range */
@@ -69,8 +74,12 @@ int memplan_backward_step(const Graph *g, int node);
  * arena). g needs only graph_build. */
 int memplan_build(MemPlan *p, const Graph *g, int batch, size_t align, size_t cap, Err *err);
 void memplan_free(MemPlan *p);
-/* The tensor of that kind, node and (MEM_EXTRA_GRAD) consumer and slot, or NULL. */
+/* The tensor of that kind, node and (MEM_EXTRA_GRAD) consumer and slot, or
+ * (MEM_SCRATCH) slot, or NULL. */
 const MemTensor *memplan_find(const MemPlan *p, MemKind kind, int node, int consumer, int slot);
+/* Where scratch slot s of n's pass starts in its scratch tensor, each slot
+ * aligned; s = SCRATCH_SLOTS: the tensor's bytes. */
+size_t memplan_scratch_at(const Node *n, int pass, int s, size_t align);
 /* The most bytes of tensors live at one step (what no plan can go under). */
 size_t memplan_live_peak(const MemPlan *p);
 

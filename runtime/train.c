@@ -635,10 +635,10 @@ static int load_data(Trainer *t, Err *err)
     if (rc)
         return rc;
     /* data.limit: the first N examples of each split, for quick trials */
-    if (d->limit > 0 && t->train_ds.n > d->limit)
-        t->train_ds.n = (int)d->limit;
-    if (d->limit > 0 && t->test_ds.n > d->limit)
-        t->test_ds.n = (int)d->limit;
+    if (d->limit > 0) {
+        dataset_truncate(&t->train_ds, (int)d->limit);
+        dataset_truncate(&t->test_ds, (int)d->limit);
+    }
     char train[TEXT_NUMBER_MAX], val[TEXT_NUMBER_MAX], test[TEXT_NUMBER_MAX], limit[96] = "";
     int n_train = training_count(t);
     if (d->limit > 0)

@@ -171,6 +171,26 @@ START_TEST(sample_split)
 }
 END_TEST
 
+/* data.limit's truncation keeps the first examples as they were. */
+START_TEST(truncate_keeps_the_first)
+{
+    const SampleFacts *f = &sample_facts[1];
+    char images[256], labels[256];
+    snprintf(images, sizeof images, SAMPLE "%s-images-idx3-ubyte.gz", f->prefix);
+    snprintf(labels, sizeof labels, SAMPLE "%s-labels-idx1-ubyte.gz", f->prefix);
+    Dataset ds;
+    Err err = {""};
+    ck_assert_msg(idx_load(&ds, images, labels, &err) == CLRUN_OK, "%s", err.msg);
+    dataset_truncate(&ds, ds.n + 1); /* more than there are: nothing changes */
+    ck_assert_int_eq(ds.n, f->n);
+    dataset_truncate(&ds, 1);
+    ck_assert_int_eq(ds.n, 1);
+    ck_assert_int_eq(ds.labels[0], f->first_label);
+    ck_assert_uint_eq(image_crc(&ds, 0), f->first_crc);
+    dataset_free(&ds);
+}
+END_TEST
+
 START_TEST(open_mnist)
 {
     Dataset ds;
@@ -436,6 +456,7 @@ Suite *data_suite(void)
     TCase *tc = tcase_create("idx");
     tcase_add_checked_fixture(tc, test_tmpdir_make, test_tmpdir_remove);
     tcase_add_loop_test(tc, sample_split, 0, 2);
+    tcase_add_test(tc, truncate_keeps_the_first);
     tcase_add_test(tc, open_mnist);
     tcase_add_test(tc, open_unknown);
     tcase_add_test(tc, open_missing);

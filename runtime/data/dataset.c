@@ -96,6 +96,24 @@ void dataset_picture(const Dataset *ds, int i, int channels, float *out)
         out[j] = ds->pixels ? ds->pixels[at + j] : ds->values[at + j];
 }
 
+/* p reallocated to bytes, or p where that failed (a smaller block: p still holds them). */
+static void *shrunk(void *p, size_t bytes)
+{
+    void *q = p && bytes ? realloc(p, bytes) : NULL;
+    return q ? q : p;
+}
+
+void dataset_truncate(Dataset *ds, int n)
+{
+    if (n >= ds->n)
+        return;
+    size_t values = (size_t)n * (size_t)ds->c * (size_t)ds->h * (size_t)ds->w;
+    ds->n = n;
+    ds->pixels = shrunk(ds->pixels, values);
+    ds->values = shrunk(ds->values, values * sizeof *ds->values);
+    ds->labels = shrunk(ds->labels, (size_t)n);
+}
+
 void dataset_free(Dataset *ds)
 {
     free(ds->pixels);

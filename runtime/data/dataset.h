@@ -227,6 +227,10 @@ const char *dataset_picture_note(const Dataset *ds);
 void dataset_picture(const Dataset *ds, int i, int channels, float *out);
 
 /* Frees everything ds holds and empties it; safe on an empty Dataset. */
+/* Keeps the first n examples (when there are more) and gives the others'
+ * memory back: data.limit's 5,120 of Fashion-MNIST's 60,000 held the whole
+ * 47 MB in a run's resident memory. The table, if any, stays whole. */
+void dataset_truncate(Dataset *ds, int n);
 void dataset_free(Dataset *ds);
 
 #endif

@@ -169,12 +169,71 @@ static int rows_weight_grad_fits(const Plan *plan, int filters)
     return !plan->gpu && filters >= 16 && block_share(filters, 16) >= 0.6;
 }
 
+/* Whether the cpu plan's conv_implicit takes x of this geometry with its
+ * padding written out first (pad_input). */
+static int pads(const Plan *plan, ConvGeom geom)
+{
+    return !plan->gpu && (geom.ph || geom.pw);
+}
+
+/* Whether dx is taken as a convolution of dz with the turned kernel
+ * (turned_input_grad) rather than through the column matrix: stride 1 on
+ * the cpu plan when the input's channels fill at least 90% of
+ * conv_implicit's 16-wide blocks (the Keras CNNs' and ResNet-18's 32-512
+ * channels: their backward 1.1-1.2x faster than with the column matrix),
+ * the rest the column matrix (LeNet's 10 channels: 20% slower turned). */
+static int turned_fits(const Plan *plan, ConvGeom geom)
+{
+    return !plan->gpu && geom.sh == 1 && geom.sw == 1 && block_share(geom.c, 16) >= 0.9;
+}
+
+/* The scratch each pass takes, on this plan alone: what pages a pass never
+ * touches would still keep other tensors out of its place in the arena. */
+static void want_scratch(Node *n, Graph *g)
+{
+    Conv *c = n->state;
+    const Plan *plan = &g->dev->plan;
+    int k = c->geom.c * c->geom.kh * c->geom.kw, p = c->geom.oh * c->geom.ow;
+    size_t cols = (size_t)g->max_batch * p, b = (size_t)k * round_up(c->filters, 32);
+    ConvGeom turned = turned_geom(c->geom);
+    size_t padded_x = (size_t)g->max_batch * c->geom.c * padded_geom(c->geom).h *
+                      padded_geom(c->geom).w;
+    /* forward: the weights as conv_implicit's B, the input padded */
+    graph_want_scratch(g, MEM_FORWARD, SCRATCH_CONV_B, b);
+    if (pads(plan, c->geom))
+        graph_want_scratch(g, MEM_FORWARD, SCRATCH_COL, padded_x);
+    /* dW: from dz as rows and the padded input, dW^T in CONV_B; or from the
+     * column matrix */
+    if (rows_weight_grad_fits(plan, (int)c->filters)) {
+        graph_want_scratch(g, MEM_BACKWARD, SCRATCH_ROWS, cols * round_up(c->filters, 16));
+        graph_want_scratch(g, MEM_BACKWARD, SCRATCH_CONV_B, b);
+        if (pads(plan, c->geom))
+            graph_want_scratch(g, MEM_BACKWARD, SCRATCH_COL, padded_x);
+        gemm_batch_reserve(g, MEM_BACKWARD, k, (int)c->filters, p, g->max_batch);
+    } else {
+        graph_want_scratch(g, MEM_BACKWARD, SCRATCH_COL, (size_t)k * cols);
+        gemm_batch_reserve(g, MEM_BACKWARD, (int)c->filters, k, p, g->max_batch);
+    }
+    gemm_batch_reserve(g, MEM_BACKWARD, (int)c->filters, 1, p, g->max_batch); /* bias */
+    if (n->inputs[0] == &g->nodes[0]) /* the input batch has no gradient */
+        return;
+    if (!turned_fits(plan, c->geom)) {
+        graph_want_scratch(g, MEM_BACKWARD, SCRATCH_COL, (size_t)k * cols);
+        return;
+    }
+    /* the turned weights as B, dz padded (in the slot of its rows for dW) */
+    graph_want_scratch(g, MEM_BACKWARD, SCRATCH_CONV_B, (size_t)c->filters * c->geom.kh *
+                                                          c->geom.kw * round_up(c->geom.c, 32));
+    if (pads(plan, turned))
+        graph_want_scratch(g, MEM_BACKWARD, SCRATCH_ROWS, (size_t)g->max_batch * c->filters *
+                                                           padded_geom(turned).h *
+                                                           padded_geom(turned).w);
+}
+
 static int conv_setup(Node *n, Graph *g, Err *err)
 {
     Conv *c = n->state;
     c->geom.n = g->max_batch;
-    int k = c->geom.c * c->geom.kh * c->geom.kw, p = c->geom.oh * c->geom.ow;
-    size_t cols = (size_t)g->max_batch * p;
     const float ones[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
     const ConvKernels *ks = g->dev->plan.gpu ? &gpu_kernels : &cpu_kernels;
     int rc = layer_kernel(g, n, ks->im2col, &c->im2col, err);
@@ -188,22 +247,7 @@ static int conv_setup(Node *n, Graph *g, Err *err)
     if (!rc) rc = layer_kernel(g, n, "transpose_items", &c->transpose, err);
     if (!rc) rc = graph_buffer(g, 16, "conv2d ones", &c->ones, err);
     if (!rc) rc = dev_write(g->dev, c->ones, 0, sizeof ones, ones, err);
-    graph_want_scratch(g, SCRATCH_COL, (size_t)k * cols);
-    /* the input, or dz, with its padding written out (pad_input) */
-    ConvGeom padded = padded_geom(c->geom), turned = padded_geom(turned_geom(c->geom));
-    graph_want_scratch(g, SCRATCH_COL, (size_t)g->max_batch * c->geom.c * padded.h * padded.w);
-    graph_want_scratch(g, SCRATCH_COL, (size_t)g->max_batch * c->filters * turned.h * turned.w);
-    /* the weights as conv_implicit's B, for forward and for the input gradient */
-    graph_want_scratch(g, SCRATCH_CONV_B, (size_t)k * round_up(c->filters, 32));
-    graph_want_scratch(g, SCRATCH_CONV_B, (size_t)c->filters * c->geom.kh * c->geom.kw *
-                                              round_up(c->geom.c, 32));
-    if (rows_weight_grad_fits(&g->dev->plan, (int)c->filters)) { /* dW^T, dz as rows */
-        graph_want_scratch(g, SCRATCH_ROWS, cols * round_up(c->filters, 16));
-        gemm_batch_reserve(g, k, (int)c->filters, p, g->max_batch);
-    } else {
-        gemm_batch_reserve(g, (int)c->filters, k, p, g->max_batch); /* dW */
-    }
-    gemm_batch_reserve(g, (int)c->filters, 1, p, g->max_batch); /* bias */
+    want_scratch(n, g);
     return rc;
 }
 
@@ -245,14 +289,14 @@ static void implicit_shape(const Plan *plan, ConvGeom geom, int b_cols, int widt
     li[0] = li[1] = li[2] = 1;
 }
 
-/* *x with its padding written out into the column matrix's scratch, and
- * *geom its geometry, as the cpu plan's conv_implicit takes them (its rows
- * inside the image were 1.3x faster than those it had to guard). */
-static int pad_input(Node *n, Graph *g, cl_mem *x, ConvGeom *geom, Err *err)
+/* *x with its padding written out into scratch slot `slot`, and *geom its
+ * geometry, as the cpu plan's conv_implicit takes them (its rows inside the
+ * image were 1.3x faster than those it had to guard). */
+static int pad_input(Node *n, Graph *g, int slot, cl_mem *x, ConvGeom *geom, Err *err)
 {
     Conv *c = n->state;
     ConvGeom p = padded_geom(*geom);
-    cl_mem xp = g->scratch[SCRATCH_COL];
+    cl_mem xp = g->scratch[slot];
     size_t global[3], local[3];
     launch_planes(g, c->pad_planes, p.h, geom->n * geom->c, 1, global, local);
     int rc = DEV_LAUNCH(g->dev, c->pad_planes, 3, global, local, err, KA(*x), KA(xp), KA(*geom), KA(p.h),
@@ -265,10 +309,11 @@ static int pad_input(Node *n, Graph *g, cl_mem *x, ConvGeom *geom, Err *err)
  * out as B (b_rows x oc rounded up to whole blocks) by kernel `weights`
  * (conv_weights_b, or conv_weights_turned for the input gradient): on the
  * cpu plan in panels a work-item wide, as conv_implicit reads them, and a
- * padded x gets its padding written out first; on the gpu plan as one
- * matrix. */
+ * padded x gets its padding written out first, into scratch slot pad_slot;
+ * on the gpu plan as one matrix. */
 static int launch_implicit(Node *n, Graph *g, cl_kernel weights, int b_rows, cl_mem x,
-                           ConvGeom geom, int oc, cl_mem bias, int act, cl_mem out, Err *err)
+                           int pad_slot, ConvGeom geom, int oc, cl_mem bias, int act, cl_mem out,
+                           Err *err)
 {
     Conv *c = n->state;
     cl_mem w = node_param(g, n, 0)->value, b = g->scratch[SCRATCH_CONV_B];
@@ -279,8 +324,8 @@ static int launch_implicit(Node *n, Graph *g, cl_kernel weights, int b_rows, cl_
     implicit_shape(&g->dev->plan, geom, b_cols, width, gi, li);
     int rc = DEV_LAUNCH(g->dev, weights, 2, gb, NULL, err, KA(w), KA(b), KA(o), KA(c->geom.c),
                         KA(geom.kh), KA(geom.kw), KA(b_cols), KA(panel));
-    if (!rc && !g->dev->plan.gpu && (geom.ph || geom.pw))
-        rc = pad_input(n, g, &x, &geom, err);
+    if (!rc && pads(&g->dev->plan, geom))
+        rc = pad_input(n, g, pad_slot, &x, &geom, err);
     cl_kernel k = width == 32 ? c->implicit_wide : c->implicit;
     return rc ? rc : DEV_LAUNCH(g->dev, k, 3, gi, li, err, KA(x), KA(b), KA(b_cols),
                                 KA(bias), KA(out), KA(oc), KA(act), KA(geom));
@@ -292,7 +337,7 @@ static int conv_forward(Node *n, Graph *g, Err *err)
     ConvGeom geom = conv_batch(c, g->batch).geom;
     cl_mem bias = c->bias ? node_param(g, n, 1)->value : NULL;
     return launch_implicit(n, g, c->weights_b, geom.c * geom.kh * geom.kw, n->inputs[0]->out,
-                           geom, (int)c->filters, bias, c->act, n->out, err);
+                           SCRATCH_COL, geom, (int)c->filters, bias, c->act, n->out, err);
 }
 
 /* A launch of the column matrix's kernels: over (rows, examples) for im2col
@@ -345,7 +390,7 @@ static int rows_weight_grad(Node *n, Graph *g, const ConvBatch *s, Err *err)
     cl_mem x = n->inputs[0]->out, dz_rows = g->scratch[SCRATCH_ROWS];
     cl_mem dwt = g->scratch[SCRATCH_CONV_B];
     ConvGeom geom = s->geom;
-    int rc = geom.ph || geom.pw ? pad_input(n, g, &x, &geom, err) : CLRUN_OK;
+    int rc = pads(&g->dev->plan, geom) ? pad_input(n, g, SCRATCH_COL, &x, &geom, err) : CLRUN_OK;
     int o16 = round_up(s->O, 16);
     if (!rc)
         rc = transpose(g, c->transpose, n->grad, dz_rows, s->O, s->P, g->batch, 1, err);
@@ -400,18 +445,14 @@ static int turned_input_grad(Node *n, Graph *g, const ConvBatch *s, cl_mem dx, E
     Conv *c = n->state;
     ConvGeom f = s->geom, t = turned_geom(f);
     t.c = s->O;
-    return launch_implicit(n, g, c->weights_turned, s->O * f.kh * f.kw, n->grad, t, f.c, NULL,
-                           ACT_LINEAR, dx, err);
+    /* dz padded where its rows were: dW has them no more */
+    return launch_implicit(n, g, c->weights_turned, s->O * f.kh * f.kw, n->grad, SCRATCH_ROWS,
+                           t, f.c, NULL, ACT_LINEAR, dx, err);
 }
 
-/* Stride 1 on the cpu plan takes the turned kernel when the input's channels
- * fill at least 90% of conv_implicit's 16-wide blocks (the Keras CNNs' and
- * ResNet-18's 32-512 channels: their backward 1.1-1.2x faster than with the
- * column matrix), the rest the column matrix (LeNet's 10 channels: 20%
- * slower turned). */
 static int input_grad(Node *n, Graph *g, const ConvBatch *s, cl_mem col, cl_mem dx, Err *err)
 {
-    if (!g->dev->plan.gpu && s->geom.sh == 1 && s->geom.sw == 1 && block_share(s->geom.c, 16) >= 0.9)
+    if (turned_fits(&g->dev->plan, s->geom))
         return turned_input_grad(n, g, s, dx, err);
     return columns_input_grad(n, g, s, col, dx, err);
 }

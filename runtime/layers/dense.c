@@ -43,9 +43,9 @@ static int dense_setup(Node *n, Graph *g, Err *err)
     int rc = layer_kernel(g, n, "bias_act_rows", &d->bias_act, err);
     if (!rc)
         rc = layer_kernel(g, n, "act_backward", &d->act_bwd, err);
-    gemm_reserve(g, g->max_batch, (int)d->units, d->in); /* y = x W^T */
-    gemm_reserve(g, (int)d->units, d->in, g->max_batch); /* dW = dz^T x */
-    gemm_reserve(g, g->max_batch, d->in, (int)d->units); /* dx = dz W, its W packed */
+    gemm_reserve(g, MEM_FORWARD, g->max_batch, (int)d->units, d->in); /* y = x W^T */
+    gemm_reserve(g, MEM_BACKWARD, (int)d->units, d->in, g->max_batch); /* dW = dz^T x */
+    gemm_reserve(g, MEM_BACKWARD, g->max_batch, d->in, (int)d->units); /* dx = dz W, W packed */
     if (rc || d->act != ACT_SOFTMAX)
         return rc;
     rc = layer_kernel(g, n, "softmax_forward", &d->softmax_fwd, err);

@@ -11,20 +11,11 @@ static int flatten_infer(Node *n, Graph *g, Err *err)
     return rc;
 }
 
-static int flatten_setup(Node *n, Graph *g, Err *err)
-{
-    (void)g;
-    (void)err;
-    n->out = n->inputs[0]->out;
-    n->grad = n->in_grad[0];
-    return CLRUN_OK;
-}
-
 static unsigned flatten_memory(const Node *n)
 {
     (void)n;
     return MEM_SHARES_INPUT;
 }
 
-const LayerType layer_flatten = {"flatten", NULL, flatten_infer, flatten_setup, NULL, NULL,
+const LayerType layer_flatten = {"flatten", NULL, flatten_infer, NULL, NULL, NULL,
                                  flatten_memory};

@@ -72,7 +72,7 @@ int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_
                 int b_sn, cl_mem C, int ldc, int accumulate, Err *err);
 /* Reserves the scratch of a product (partial products of its K in chunks)
  * for its largest sizes (a layer's setup, at the largest batch). */
-void gemm_reserve(Graph *g, int M, int N, int K);
+void gemm_reserve(Graph *g, int pass, int M, int N, int K);
 /* A batch of products, strides as launch_gemm's: item i multiplies A +
  * i * a_item by B + i * b_item (b_cols >= N readable floats in each row of a
  * B with contiguous rows) into C + i * c_item (rows ldc apart), or all of
@@ -95,12 +95,13 @@ typedef struct {
 /* C_i (+)= A_i B_i for each item, or with summed C (+)= the sum over the items
  * of A_i B_i, added in a fixed order. */
 int launch_gemm_batch(Graph *g, const GemmBatch *p, int summed, Err *err);
-/* Reserves the partial products of a summed batch at its largest. */
-void gemm_batch_reserve(Graph *g, int M, int N, int K, int items);
+/* Reserves the partial products of a summed batch at its largest. pass, here
+ * and in gemm_reserve: the layer's that launches it (MEM_FORWARD, MEM_BACKWARD). */
+void gemm_batch_reserve(Graph *g, int pass, int M, int N, int K, int items);
 /* out[c] = the sum over n < N and p < P of in[(n*C + c)*P + p], in a fixed
  * order (bias gradients; P = 1 for dense layers). ones: 16 ones on the
  * device (the cpu plan sums P > 1 as products with them); reserve with
- * gemm_batch_reserve(g, C, 1, P, N). */
+ * gemm_batch_reserve(g, pass, C, 1, P, N). */
 int launch_sum_channels(Graph *g, cl_mem in, cl_mem out, int N, int C, int P, cl_mem ones,
                         Err *err);
 /* Global and local sizes for kernel k over (x, y, plane) of planes of w x h,
