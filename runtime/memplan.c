@@ -164,7 +164,6 @@ static int extra_tensors(MemPlan *p, const Graph *g, int c, int batch, Err *err)
     return rc;
 }
 
-
 /* Node i's scratch for one pass, live in that pass's step alone: a layer's
  * scratch holds nothing from one launch of it to the next. */
 static int scratch_tensor(MemPlan *p, const Graph *g, int i, int pass, Err *err)
