@@ -82,22 +82,34 @@ static uint32_t tensors_crc(const StTensor *t, int n)
     return (uint32_t)crc;
 }
 
+/* Parameter i's value and optimizer state mapped into t and mem from *n on. */
+static int map_param(Graph *g, const Optimizer *o, int i, StTensor *t, cl_mem *mem, int *n,
+                     Err *err)
+{
+    const Param *p = &g->params[i];
+    mem[*n] = p->value;
+    int rc = graph_map_tensor(g, p, p->name, mem[*n], &t[*n], err);
+    ++*n;
+    for (int k = 0; k < OPTIM_MAX_STATE && !rc; k++) {
+        char name[160];
+        state_name(p, k, name, sizeof name);
+        if ((mem[*n] = state_of(o, i, k))) {
+            rc = graph_map_tensor(g, p, name, mem[*n], &t[*n], err);
+            ++*n;
+        }
+    }
+    return rc;
+}
+
 int checkpoint_save(const char *dir, Graph *g, const Optimizer *o, const CheckpointInfo *info,
                     Err *err)
 {
     int cap = g->n_params * (1 + OPTIM_MAX_STATE), n = 0;
     StTensor *t = calloc((size_t)cap, sizeof *t);
-    int rc = t ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "out of memory");
-    for (int i = 0; i < g->n_params && !rc; i++) {
-        const Param *p = &g->params[i];
-        rc = graph_read_tensor(g, p, p->name, p->value, &t[n++], err);
-        for (int k = 0; k < OPTIM_MAX_STATE && !rc; k++) {
-            char name[160];
-            state_name(p, k, name, sizeof name);
-            if (state_of(o, i, k))
-                rc = graph_read_tensor(g, p, name, state_of(o, i, k), &t[n++], err);
-        }
-    }
+    cl_mem *mem = calloc((size_t)cap, sizeof *mem);
+    int rc = t && mem ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "out of memory");
+    for (int i = 0; i < g->n_params && !rc; i++)
+        rc = map_param(g, o, i, t, mem, &n, err);
     char epoch[32], rng[32], settings[32], step[32], iterations[32], crc[16], path[PATH_MAX];
     snprintf(epoch, sizeof epoch, "%ld", info->epoch);
     snprintf(rng, sizeof rng, "%016" PRIx64, info->rng);
@@ -110,8 +122,8 @@ int checkpoint_save(const char *dir, Graph *g, const Optimizer *o, const Checkpo
                           "crc32", crc};
     path_of(dir, path, sizeof path);
     if (!rc) rc = st_write(path, t, n, meta, 7, err);
-    for (int i = 0; t && i < n; i++)
-        free(t[i].data);
+    rc = graph_unmap_tensors(g, mem, t, n, rc, err);
+    free(mem);
     free(t);
     return rc;
 }

@@ -766,6 +766,19 @@ int dev_fill_zero(Device *d, cl_mem m, size_t bytes, Err *err)
                      "clEnqueueFillBuffer", "zero", err);
 }
 
+int dev_map_read(Device *d, cl_mem m, size_t bytes, void **host, Err *err)
+{
+    cl_int cle;
+    *host = clEnqueueMapBuffer(d->queue, m, CL_TRUE, CL_MAP_READ, 0, bytes, 0, NULL, NULL, &cle);
+    return dev_check(cle, "clEnqueueMapBuffer", "device to host, mapped", err);
+}
+
+int dev_unmap(Device *d, cl_mem m, void *host, Err *err)
+{
+    return dev_check(clEnqueueUnmapMemObject(d->queue, m, host, 0, NULL, NULL),
+                     "clEnqueueUnmapMemObject", "device to host, mapped", err);
+}
+
 int dev_copy(Device *d, cl_mem from, cl_mem to, size_t bytes, const char *what, Err *err)
 {
     return dev_check(clEnqueueCopyBuffer(d->queue, from, to, 0, 0, bytes, 0, NULL, NULL),

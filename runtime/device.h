@@ -191,6 +191,11 @@ int dev_read(Device *d, cl_mem m, size_t offset, size_t bytes, void *dst, Err *e
  * (an event, dev_finish, a blocking read) has passed it; it must live that long. */
 int dev_read_later(Device *d, cl_mem m, size_t bytes, void *dst, Err *err);
 int dev_fill_zero(Device *d, cl_mem m, size_t bytes, Err *err);
+/* The first bytes of m mapped for reading (*host, once what is queued has
+ * run), and unmapped again. A CPU driver maps its buffers where they lie,
+ * with no copy, which spares a host copy of large saves; others copy. */
+int dev_map_read(Device *d, cl_mem m, size_t bytes, void **host, Err *err);
+int dev_unmap(Device *d, cl_mem m, void *host, Err *err);
 /* The first bytes of from into to (what names them in errors). */
 int dev_copy(Device *d, cl_mem from, cl_mem to, size_t bytes, const char *what, Err *err);
 int dev_finish(Device *d, Err *err);

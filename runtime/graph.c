@@ -731,28 +731,49 @@ void graph_summary_tensors(const Graph *g, FILE *out)
 
 /* ---- weights ---- */
 
-int graph_read_tensor(Graph *g, const Param *p, const char *name, cl_mem m, StTensor *t, Err *err)
+int graph_map_tensor(Graph *g, const Param *p, const char *name, cl_mem m, StTensor *t, Err *err)
 {
     snprintf(t->name, sizeof t->name, "%s", name);
     t->ndim = p->ndim;
     memcpy(t->shape, p->dims, sizeof p->dims);
     t->count = p->count;
-    if (!(t->data = malloc(p->count * sizeof(float))))
-        return err_set(err, CLRUN_ERUNTIME, "out of memory");
-    return dev_read(g->dev, m, 0, p->count * sizeof(float), t->data, err);
+    void *host;
+    int rc = dev_map_read(g->dev, m, p->count * sizeof(float), &host, err);
+    t->data = rc ? NULL : host;
+    return rc;
+}
+
+static int unmap_tensor(Graph *g, cl_mem m, StTensor *t, Err *err)
+{
+    int rc = t->data ? dev_unmap(g->dev, m, t->data, err) : CLRUN_OK;
+    t->data = NULL;
+    return rc;
+}
+
+int graph_unmap_tensors(Graph *g, cl_mem *mem, StTensor *t, int n, int rc, Err *err)
+{
+    for (int i = 0; t && i < n; i++) {
+        Err later;
+        int unmapped = unmap_tensor(g, mem[i], &t[i], rc ? &later : err);
+        rc = rc ? rc : unmapped;
+    }
+    return rc;
 }
 
 int graph_save_weights(Graph *g, const char *path, Err *err)
 {
     StTensor *t = calloc((size_t)g->n_params, sizeof *t);
-    int rc = t ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "out of memory");
-    for (int i = 0; i < g->n_params && !rc; i++)
-        rc = graph_read_tensor(g, &g->params[i], g->params[i].name, g->params[i].value, &t[i], err);
+    cl_mem *mem = calloc((size_t)g->n_params, sizeof *mem);
+    int rc = t && mem ? CLRUN_OK : err_set(err, CLRUN_ERUNTIME, "out of memory");
+    for (int i = 0; i < g->n_params && !rc; i++) {
+        mem[i] = g->params[i].value;
+        rc = graph_map_tensor(g, &g->params[i], g->params[i].name, mem[i], &t[i], err);
+    }
     static const char *const meta[] = {"format", "pt"};
     if (!rc)
         rc = st_write(path, t, g->n_params, meta, 1, err);
-    for (int i = 0; t && i < g->n_params; i++)
-        free(t[i].data);
+    rc = graph_unmap_tensors(g, mem, t, g->n_params, rc, err);
+    free(mem);
     free(t);
     return rc;
 }

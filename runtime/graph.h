@@ -198,10 +198,14 @@ void graph_summary_tensors(const Graph *g, FILE *out);
 /* Parameter files (safetensors, PyTorch names and layouts). */
 int graph_save_weights(Graph *g, const char *path, Err *err);
 int graph_load_weights(Graph *g, const char *path, Err *err);
-/* Buffer m, shaped as parameter p, into t (named name; t->data is the
- * caller's to free), and back from f's tensor `name` (checking its shape;
+/* Buffer m, shaped as parameter p, mapped for reading into t (named name;
+ * t->data is the mapping, with no copy on a CPU device) until
+ * graph_unmap_tensors, and back from f's tensor `name` (checking its shape;
  * path names f in messages). Checkpoints keep optimizer state this way. */
-int graph_read_tensor(Graph *g, const Param *p, const char *name, cl_mem m, StTensor *t, Err *err);
+int graph_map_tensor(Graph *g, const Param *p, const char *name, cl_mem m, StTensor *t, Err *err);
+/* Unmaps t[0..n), mapped from mem[0..n) (those with data); returns rc, or
+ * where rc is CLRUN_OK the first failure, in err. */
+int graph_unmap_tensors(Graph *g, cl_mem *mem, StTensor *t, int n, int rc, Err *err);
 int graph_write_tensor(Graph *g, const Param *p, const StFile *f, const char *name, cl_mem m,
                        const char *path, Err *err);
 
