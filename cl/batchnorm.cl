@@ -113,10 +113,9 @@ static inline float bn_plane_sum(__global const float *x, int N, int C, int P, i
 
 /* The batch statistics of batchnorm_stats, and the running statistics'
  * update, with the cpu plan's reductions. */
-CPU_PLAN_ONLY
-__kernel void batchnorm_stats_planes(__global const float *x, __global float *stats,
-                                     __global float *run_mean, __global float *run_var, int N,
-                                     int C, int P, float eps, float momentum, int training)
+CPU_KERNEL void batchnorm_stats_planes(__global const float *x, __global float *stats,
+                                       __global float *run_mean, __global float *run_var, int N,
+                                       int C, int P, float eps, float momentum, int training)
 {
     int c = get_global_id(0), M = N * P;
     if (c >= C)
@@ -151,10 +150,9 @@ __kernel void batchnorm_forward(__global const float *x, __global float *y,
 /* The cpu plan: a work-item per plane, one a group: the channel's numbers
  * are read once and the loop along the plane is one the compiler vectorises
  * (3x faster on POCL than a work-item per value). */
-CPU_PLAN_ONLY
-__kernel void batchnorm_forward_planes(__global const float *x, __global float *y,
-                                       __global const float *stats, __global const float *gamma,
-                                       __global const float *beta, int planes, int C, int P)
+CPU_KERNEL void batchnorm_forward_planes(__global const float *x, __global float *y,
+                                         __global const float *stats, __global const float *gamma,
+                                         __global const float *beta, int planes, int C, int P)
 {
     int plane = get_global_id(0);
     if (plane >= planes)
@@ -188,10 +186,9 @@ __kernel void batchnorm_param_grads(__global const float *dy, __global const flo
 }
 
 /* batchnorm_param_grads with the cpu plan's reductions. */
-CPU_PLAN_ONLY
-__kernel void batchnorm_param_grads_planes(__global const float *dy, __global const float *x,
-                                           __global const float *stats, __global float *dgamma,
-                                           __global float *dbeta, int N, int C, int P)
+CPU_KERNEL void batchnorm_param_grads_planes(__global const float *dy, __global const float *x,
+                                             __global const float *stats, __global float *dgamma,
+                                             __global float *dbeta, int N, int C, int P)
 {
     int c = get_global_id(0);
     if (c >= C)
@@ -236,12 +233,11 @@ __kernel void batchnorm_backward(__global const float *dy, __global const float 
     dx[i] = gamma[c] * stats[C + c] * g;
 }
 
-CPU_PLAN_ONLY
-__kernel void batchnorm_backward_planes(__global const float *dy, __global const float *x,
-                                        __global const float *stats, __global const float *gamma,
-                                        __global const float *dgamma,
-                                        __global const float *dbeta, __global float *dx, int N,
-                                        int C, int P, int training)
+CPU_KERNEL void batchnorm_backward_planes(__global const float *dy, __global const float *x,
+                                          __global const float *stats, __global const float *gamma,
+                                          __global const float *dgamma,
+                                          __global const float *dbeta, __global float *dx, int N,
+                                          int C, int P, int training)
 {
     int plane = get_global_id(0);
     if (plane >= N * C)

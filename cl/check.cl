@@ -6,9 +6,8 @@
 /* *first = min(*first, code) when x[offset .. offset + n) holds a NaN or an
  * infinity: the trainer gives each checked tensor of each batch a code that
  * grows in the order they are computed, so *first names the earliest. */
-CPU_PLAN_ONLY
-__kernel void find_nonfinite(__global const float *x, int offset, int n, __global int *first,
-                             int code)
+CPU_KERNEL void find_nonfinite(__global const float *x, int offset, int n, __global int *first,
+                               int code)
 {
     int begin = get_global_id(0) * CHECK_RUN, end = min(n, begin + CHECK_RUN);
     int bad = 0;

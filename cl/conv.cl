@@ -33,9 +33,8 @@ __kernel void conv_weights_b(__global const float *w, __global float *b, int O, 
  * degrees and channels swapped: O*KH*KW rows of b_cols columns, zero past C,
  * B[(o*KH + i)*KW + j][c] = w[o, c, KH-1-i, KW-1-j], in panels as
  * conv_weights_b's. Launched as (b_cols, rows). */
-CPU_PLAN_ONLY
-__kernel void conv_weights_turned(__global const float *w, __global float *b, int O, int C,
-                                  int KH, int KW, int b_cols, int panel)
+CPU_KERNEL void conv_weights_turned(__global const float *w, __global float *b, int O, int C,
+                                    int KH, int KW, int b_cols, int panel)
 {
     int c = get_global_id(0), row = get_global_id(1), area = KH * KW, rows = O * area;
     if (c >= b_cols || row >= rows)
@@ -138,10 +137,9 @@ static inline void conv_implicit_block(__global const float *x, __global const f
 }
 
 /* 16 channels a work-item */
-CPU_PLAN_ONLY
-__kernel void conv_implicit(__global const float *x, __global const float *B, int b_cols,
-                            __global const float *bias, __global float *y, int OC, int act,
-                            ConvGeom g)
+CPU_KERNEL void conv_implicit(__global const float *x, __global const float *B, int b_cols,
+                              __global const float *bias, __global float *y, int OC, int act,
+                              ConvGeom g)
 {
     conv_implicit_block(x, B, b_cols, bias, y, OC, act, g, CI_TP, 1);
 }
@@ -149,10 +147,9 @@ __kernel void conv_implicit(__global const float *x, __global const float *B, in
 /* 32 channels a work-item: ten loads to sixteen multiply-adds a tap rather
  * than nine to eight with 8 pixels (1.1x on ResNet-18's convolutions on
  * AVX-512) */
-CPU_PLAN_ONLY
-__kernel void conv_implicit_wide(__global const float *x, __global const float *B, int b_cols,
-                                 __global const float *bias, __global float *y, int OC, int act,
-                                 ConvGeom g)
+CPU_KERNEL void conv_implicit_wide(__global const float *x, __global const float *B, int b_cols,
+                                   __global const float *bias, __global float *y, int OC, int act,
+                                   ConvGeom g)
 {
     conv_implicit_block(x, B, b_cols, bias, y, OC, act, g, CI_TPW, 2);
 }
@@ -162,8 +159,7 @@ __kernel void conv_implicit_wide(__global const float *x, __global const float *
  * plane, as conv_implicit takes it (the cpu plan). A work-item writes a row
  * (loops the compiler vectorises; 2.5x a value a work-item). Launched as
  * (HP, N*C). */
-CPU_PLAN_ONLY
-__kernel void pad_planes(__global const float *x, __global float *xp, ConvGeom g, int HP, int WP)
+CPU_KERNEL void pad_planes(__global const float *x, __global float *xp, ConvGeom g, int HP, int WP)
 {
     int py = get_global_id(0), plane = get_global_id(1), iy = py - g.ph;
     if (py >= HP || plane >= g.n * g.c)
@@ -190,11 +186,10 @@ __kernel void pad_planes(__global const float *x, __global float *xp, ConvGeom g
  * columns a work-item, summed in passes of CW_TM rows (the plan's: 8 where
  * the accumulators fit the vector registers, 4 with AVX2's sixteen, where 8
  * rows spilled), each pass reading the block's B again. */
-CPU_PLAN_ONLY
-__kernel void conv_weight_grad(int M, int N, int K, int k_total, int per_split,
-                               __global const float *A, int a_item, __global const float *B,
-                               int b_sk, int b_item, int b_cols, __global float *C, int ldc,
-                               int c_split, int accumulate, ConvGeom g)
+CPU_KERNEL void conv_weight_grad(int M, int N, int K, int k_total, int per_split,
+                                 __global const float *A, int a_item, __global const float *B,
+                                 int b_sk, int b_item, int b_cols, __global float *C, int ldc,
+                                 int c_split, int accumulate, ConvGeom g)
 {
     int n0 = get_global_id(0) * 16, m0 = get_global_id(1) * 8, split = get_global_id(2);
     int items = (k_total + K - 1) / K, first = split * per_split;
@@ -248,9 +243,8 @@ __kernel void conv_weight_grad(int M, int N, int K, int k_total, int per_split,
  * (ceil(cols / 16), ceil(rows / 16), items), one work-item a group. */
 #define TR_SIDE 16
 
-CPU_PLAN_ONLY
-__kernel void transpose_items(__global const float *restrict in, __global float *restrict out,
-                              int rows, int cols, int items, int panels)
+CPU_KERNEL void transpose_items(__global const float *restrict in, __global float *restrict out,
+                                int rows, int cols, int items, int panels)
 {
     int c0 = get_global_id(0) * TR_SIDE, r0 = get_global_id(1) * TR_SIDE;
     int item = get_global_id(2);
@@ -286,8 +280,7 @@ __kernel void transpose_items(__global const float *restrict in, __global float 
  * work-item writes a row, output row by output row, copying the run that
  * lands inside the image (a loop the compiler vectorises). Launched as
  * (C*KH*KW, N). */
-CPU_PLAN_ONLY
-__kernel void im2col(__global const float *restrict x, __global float *restrict col, ConvGeom g)
+CPU_KERNEL void im2col(__global const float *restrict x, __global float *restrict col, ConvGeom g)
 {
     int row = get_global_id(0), n = get_global_id(1), area = g.kh * g.kw;
     if (row >= g.c * area || n >= g.n)
@@ -323,8 +316,7 @@ __kernel void im2col(__global const float *restrict x, __global float *restrict 
  * pixels per kernel offset for each example. A work-item sums a row of dx in
  * place, offset by offset, along the row (a loop the compiler vectorises);
  * no two work-items write one element. Launched as (H, N*C). */
-CPU_PLAN_ONLY
-__kernel void col2im(__global const float *restrict dcol, __global float *restrict dx, ConvGeom g)
+CPU_KERNEL void col2im(__global const float *restrict dcol, __global float *restrict dx, ConvGeom g)
 {
     int iy = get_global_id(0), nc = get_global_id(1);
     if (iy >= g.h || nc >= g.n * g.c)

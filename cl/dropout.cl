@@ -54,9 +54,8 @@ static inline void philox4x32_8(uint8 *c0, uint8 *c1, uint8 *c2, uint8 *c3, uint
  * POCL compiled dropout_apply's Philox as scalar 64-bit products, 27 ns a
  * call on AVX2 (dropout was 5% of the Keras CIFAR CNN's time); in vectors
  * here. Launched as (ceil(n / 32)). */
-CPU_PLAN_ONLY
-__kernel void dropout_apply8(__global const float *in, __global float *out, int n, float rate,
-                             uint seed_lo, uint seed_hi, uint step, uint layer)
+CPU_KERNEL void dropout_apply8(__global const float *in, __global float *out, int n, float rate,
+                               uint seed_lo, uint seed_hi, uint step, uint layer)
 {
     int q0 = get_global_id(0) * 8;
     long first = (long)q0 * 4;

@@ -193,11 +193,10 @@ static inline void nn_pass(NN_VEC acc[NN_MR][NN_NV], int M, int K, int k_total, 
     }
 }
 
-CPU_PLAN_ONLY
-__kernel void gemm_nn(int M, int N, int K, int k_total, int per_split,
-                      __global const float *A, int a_sm, int a_sk, int a_item,
-                      __global const float *B, int b_off, int b_sk, int b_item, int b_cols,
-                      int b_panel, __global float *C, int ldc, int c_split, int accumulate)
+CPU_KERNEL void gemm_nn(int M, int N, int K, int k_total, int per_split,
+                        __global const float *A, int a_sm, int a_sk, int a_item,
+                        __global const float *B, int b_off, int b_sk, int b_item, int b_cols,
+                        int b_panel, __global float *C, int ldc, int c_split, int accumulate)
 {
     B += b_off;
     int n0 = get_global_id(0) * NN_TN, m0 = get_global_id(1) * NN_TM, split = get_global_id(2);
@@ -242,9 +241,8 @@ __kernel void gemm_nn(int M, int N, int K, int k_total, int per_split,
 
 /* Bp from bp_off, panel p (columns 16p.. 16p + 15), row k = B's row k there, zero past N:
  * gemm_nn's B in panels (see there), a work-item a panel's row. */
-CPU_PLAN_ONLY
-__kernel void pack_panels(__global const float *B, int b_sk, int K, int N, __global float *Bp,
-                          int bp_off)
+CPU_KERNEL void pack_panels(__global const float *B, int b_sk, int K, int N, __global float *Bp,
+                            int bp_off)
 {
     Bp += bp_off;
     int p = get_global_id(0), k = get_global_id(1);
@@ -370,11 +368,10 @@ static inline void nt_pass(int M, int N, int K, int k_total, int first, int last
             }
 }
 
-CPU_PLAN_ONLY
-__kernel void gemm_nt(int M, int N, int K, int k_total, int per_split,
-                      __global const float *A, int lda, int a_item,
-                      __global const float *B, int ldb, int b_item,
-                      __global float *C, int ldc, int c_split, int accumulate)
+CPU_KERNEL void gemm_nt(int M, int N, int K, int k_total, int per_split,
+                        __global const float *A, int lda, int a_item,
+                        __global const float *B, int ldb, int b_item,
+                        __global float *C, int ldc, int c_split, int accumulate)
 {
     int n0 = get_global_id(0) * NT_TN, m0 = get_global_id(1) * NT_TM, split = get_global_id(2);
     int first, last;
@@ -388,8 +385,7 @@ __kernel void gemm_nt(int M, int N, int K, int k_total, int per_split,
 
 /* out[c] = sum over r of in[r * cols + c], in a fixed order: bias gradients of
  * dense and convolution layers, over the batch (and the pixels). */
-CPU_PLAN_ONLY
-__kernel void sum_cols(__global const float *in, __global float *out, int rows, int cols)
+CPU_KERNEL void sum_cols(__global const float *in, __global float *out, int rows, int cols)
 {
     int c = get_global_id(0);
     if (c >= cols)

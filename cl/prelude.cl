@@ -2,10 +2,14 @@
  * activation codes and functions, and the Philox counter-based generator.
  * OpenCL C 1.2, no extensions. */
 
-/* Marks a kernel only the cpu plan launches (runtime/plan.c): one work-item a
- * group, with register blocks sized for CPU vectors. No GPU runs it, so
- * tools/gpu-resources leaves it out of its register and spill check. */
-#define CPU_PLAN_ONLY
+/* The qualifier of a kernel only the cpu plan launches (runtime/plan.c): one
+ * work-item a group, with register blocks sized for CPU vectors. No GPU runs
+ * one, so tools/gpu-resources compiles them with -DCPU_KERNEL=static, which
+ * drops them from its register and spill check, and tests/check_plan.c's
+ * build the same way finds the kernels the gpu plan may launch. */
+#ifndef CPU_KERNEL
+#define CPU_KERNEL __kernel
+#endif
 
 /* Activation codes: runtime/layers/act.h uses the same numbers. */
 #define ACT_LINEAR 0

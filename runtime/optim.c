@@ -63,7 +63,8 @@ static int parse_schedule(Optimizer *o, SpecNode *spec, Err *err)
 /* ---- the rules: defaults and keys, then one launch per parameter ---- */
 
 /* Launches o->kernel over p with (value, grad, n, lr, weight_decay) and then
- * the rule's own arguments. A moving average's weight beta goes in with its
+ * the rule's own arguments: an element a work-item on the gpu plan, a run of
+ * OPTIM_RUN on the cpu plan. A moving average's weight beta goes in with its
  * rest 1 - beta, both rounded from double, as PyTorch passes them (see
  * cl/optim.cl). */
 static int launch(Optimizer *o, Graph *g, Param *p, double lr, int n_own, const KArg *own, Err *err)
@@ -72,10 +73,10 @@ static int launch(Optimizer *o, Graph *g, Param *p, double lr, int n_own, const 
     KArg args[COMMON + MAX_OWN];
     float rate = (float)lr, wd = (float)o->weight_decay;
     int n = (int)p->count;
-    size_t global[1] = {p->count};
+    size_t global[1] = {g->dev->plan.gpu ? p->count : (p->count + OPTIM_RUN - 1) / OPTIM_RUN};
     if (n_own > MAX_OWN)
         return err_set(err, CLRUN_ERUNTIME, "%s: %d kernel arguments of its own, at most %d",
-                       o->type->kernel, n_own, MAX_OWN);
+                       o->type->kernel[g->dev->plan.gpu], n_own, MAX_OWN);
     args[0] = KA(p->value), args[1] = KA(p->grad), args[2] = KA(n);
     args[3] = KA(rate), args[4] = KA(wd);
     memcpy(args + COMMON, own, (size_t)n_own * sizeof *own);
@@ -156,10 +157,10 @@ static int adadelta_launch(Optimizer *o, Graph *g, Param *p, cl_mem *s, double l
 }
 
 static const OptimType optimizers[] = {
-    {"sgd", 0, "sgd_step", 1, sgd_parse, sgd_launch},
-    {"adam", 0.001, "adam_step", 2, adam_parse, adam_launch},
-    {"rmsprop", 0.001, "rmsprop_step", 1, rmsprop_parse, rmsprop_launch},
-    {"adadelta", 1.0, "adadelta_step", 2, adadelta_parse, adadelta_launch},
+    {"sgd", 0, {"sgd_run", "sgd_step"}, 1, sgd_parse, sgd_launch},
+    {"adam", 0.001, {"adam_run", "adam_step"}, 2, adam_parse, adam_launch},
+    {"rmsprop", 0.001, {"rmsprop_run", "rmsprop_step"}, 1, rmsprop_parse, rmsprop_launch},
+    {"adadelta", 1.0, {"adadelta_run", "adadelta_step"}, 2, adadelta_parse, adadelta_launch},
 };
 
 #define N_OPTIMIZERS (sizeof optimizers / sizeof optimizers[0])
@@ -211,7 +212,7 @@ int optim_setup(Optimizer *o, Graph *g, Err *err)
     if (!o->state)
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
     o->n_state = g->n_params;
-    int rc = dev_kernel(g->dev, o->type->kernel, &o->kernel, err);
+    int rc = dev_kernel(g->dev, o->type->kernel[g->dev->plan.gpu], &o->kernel, err);
     for (int i = 0; i < g->n_params && !rc; i++) {
         Param *p = &g->params[i];
         cl_mem *s = &o->state[i * OPTIM_MAX_STATE];

@@ -52,6 +52,7 @@
 #include "graph.h"
 
 #define OPTIM_MAX_STATE 2 /* state buffers per parameter */
+#define OPTIM_RUN 64      /* elements a work-item of a cpu plan kernel (cl/optim.cl's) */
 
 typedef struct Optimizer Optimizer;
 
@@ -59,7 +60,8 @@ typedef struct Optimizer Optimizer;
 typedef struct {
     const char *name;
     double learning_rate; /* the default; 0: learning_rate is required */
-    const char *kernel;   /* in cl/optim.cl */
+    const char *kernel[2]; /* in cl/optim.cl: the cpu plan's (a run of elements a
+                            * work-item), the gpu plan's (an element a work-item) */
     int n_state;          /* zero-initialised buffers per parameter (at most OPTIM_MAX_STATE) */
     /* Reads and checks the optimizer's own keys. */
     int (*parse)(Optimizer *o, SpecNode *spec, Err *err);

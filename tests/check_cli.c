@@ -1312,9 +1312,9 @@ START_TEST(profile_counts_every_launch)
     test_fresh_dir("profile");
     ck_assert_int_eq(clrun("run experiments/quickstart.yaml train.epochs=1 data.limit=256 "
                            "--out build/test-tmp/profile --profile", out, sizeof out), 0);
-    ck_assert_msg(profile_column("optimizer: sgd_step", 1) == 8 * 4, "%s", out);
+    ck_assert_msg(profile_column("optimizer: sgd_run", 1) == 8 * 4, "%s", out);
     ck_assert_msg(profile_column("conv1 forward: conv_implicit", 1) == 4 + 4, "%s", out);
-    ck_assert_msg(profile_column("sgd_step", 1) == 8 * 4, "%s", out);
+    ck_assert_msg(profile_column("sgd_run", 1) == 8 * 4, "%s", out);
     const char *table = strstr(out, "\nKernel "), *end = strstr(out, "\nLayer and pass ");
     ck_assert(table && end);
     double shares = 0;

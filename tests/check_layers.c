@@ -32,26 +32,49 @@
 #include "data/feed.h"
 #include "testutil.h"
 
+/* The layouts feed_batch_case gathers: channels of 1 x w values, with one
+ * scale and shift for all (norm_channels 1) or a pair per channel. A plane
+ * of 150 is two whole runs of the cpu plan's gather (64 values, in vectors)
+ * and a part of one, starting at values that are no multiple of a run. */
+static const struct {
+    int c, w, norm_channels;
+} feed_cases[] = {{3, 1, 1}, {3, 150, 3}, {1, 150, 1}};
+
+/* Scales and shifts whose products are exact: the device may fuse the
+ * multiply-add, the reference does not. */
+static FeedNorm feed_case_norm(int channels)
+{
+    FeedNorm norm = {.channels = channels, .scale = {0.5f, 0.25f, 2.0f},
+                     .shift = {-1.0f, 3.0f, 0.125f}};
+    return norm;
+}
+
 /* A batch gathered on the device from a dataset of bytes and one of floats:
- * the examples the split's order names, scaled and shifted, and their labels. */
+ * the examples the split's order names, scaled and shifted per channel, and
+ * their labels. */
 START_TEST(feed_gathers_a_batch_in_the_split_order)
 {
     static const int order[4] = {5, 0, 3, 2};
+    int c = feed_cases[_i].c, size = c * feed_cases[_i].w, plane = feed_cases[_i].w;
+    FeedNorm norm = feed_case_norm(feed_cases[_i].norm_channels);
+    char model[128];
+    snprintf(model, sizeof model, "input: [%d]\nlayers: [{name: fc, type: dense, units: 2}]\n",
+             size);
+    unsigned char *pixels = malloc((size_t)(6 * size)), labels[6];
+    float *values = malloc((size_t)(6 * size) * sizeof *values);
+    double *x = malloc((size_t)(4 * size) * sizeof *x);
+    for (int i = 0; i < 6 * size; i++)
+        pixels[i] = (unsigned char)(i * 37 % 251), values[i] = (float)pixels[i] - 100.25f;
+    for (int i = 0; i < 6; i++)
+        labels[i] = (unsigned char)(9 - i);
     for (int floats = 0; floats < 2; floats++) {
         Device d;
         Graph g;
-        SpecNode *model;
+        SpecNode *spec;
         Err err = {""};
         test_device(&d);
-        test_graph(&g, &model, &d, "input: [3]\nlayers: [{name: fc, type: dense, units: 2}]\n", 4,
-                   1);
-        unsigned char pixels[18], labels[6];
-        float values[18];
-        for (int i = 0; i < 18; i++)
-            pixels[i] = (unsigned char)(i * 37 % 251), values[i] = (float)pixels[i] - 100.25f;
-        for (int i = 0; i < 6; i++)
-            labels[i] = (unsigned char)(9 - i);
-        Dataset ds = {.n = 6, .c = 3, .h = 1, .w = 1, .labels = labels, .classes = 10};
+        test_graph(&g, &spec, &d, model, 4, 1);
+        Dataset ds = {.n = 6, .c = c, .h = 1, .w = plane, .labels = labels, .classes = 10};
         if (floats)
             ds.values = values;
         else
@@ -62,23 +85,25 @@ START_TEST(feed_gathers_a_batch_in_the_split_order)
         ck_assert_ok(feed_upload(&f, &g, &ds, &err), err);
         ck_assert_ok(feed_select(&split, "test", &g, &f, order, 4, &err), err);
         ck_assert_ok(graph_buffer(&g, 4, "labels", &y, &err), err);
-        FeedNorm norm = {.channels = 1, .scale = {0.5f}, .shift = {-1.0f}};
         ck_assert_ok(feed_batch(&split, &g, 0, 4, &norm, y, &err), err);
-        double x[12];
         cl_int got[4];
-        test_get(&d, g.nodes[0].out, x, 12);
+        test_get(&d, g.nodes[0].out, x, (size_t)(4 * size));
         ck_assert_ok(dev_read(&d, y, 0, sizeof got, got, &err), err);
         for (int r = 0; r < 4; r++) {
             ck_assert_int_eq(got[r], labels[order[r]]);
-            for (int j = 0; j < 3; j++) {
-                float v = floats ? values[3 * order[r] + j] : (float)pixels[3 * order[r] + j];
-                ck_assert_msg(x[3 * r + j] == (double)(v * 0.5f + -1.0f), "row %d value %d: %g",
-                              r, j, x[3 * r + j]);
+            for (int j = 0; j < size; j++) {
+                int at = size * order[r] + j, k = norm.channels > 1 ? j / plane : 0;
+                float v = floats ? values[at] : (float)pixels[at];
+                float want = v * norm.scale[k] + norm.shift[k];
+                ck_assert_msg(x[size * r + j] == (double)want, "case %d, %s, row %d value %d: "
+                              "%g, want %g", _i, floats ? "floats" : "bytes", r, j,
+                              x[size * r + j], (double)want);
             }
         }
         feed_free(&split);
-        test_close(&g, &d, model);
+        test_close(&g, &d, spec);
     }
+    free(pixels), free(values), free(x);
 }
 END_TEST
 
@@ -1809,7 +1834,8 @@ Suite *layers_suite(void)
                         test_tiny() ? N_BN_CASES - 1 : N_BN_CASES);
     /* the last product's 18 MB B takes minutes on a simulated device */
     tcase_add_test(device, nonfinite_check_keeps_the_earliest_place);
-    tcase_add_test(device, feed_gathers_a_batch_in_the_split_order);
+    tcase_add_loop_test(device, feed_gathers_a_batch_in_the_split_order, 0,
+                        (int)(sizeof feed_cases / sizeof feed_cases[0]));
     suite_add_tcase(s, device);
 
     /* the products alone: tests/oclgrind-check runs them under the gpu plan with

@@ -201,9 +201,11 @@ static void ref_update(const RefOpt *r, double lr, long t, double *p, double *s0
 
 /* ---- steps against the reference ---- */
 
+/* fc1.weight's 185 values are two whole runs of the cpu plan's kernels
+ * (OPTIM_RUN, in vectors) and a part of one (element by element). */
 #define MODEL                                                                  \
-    "name: t\ninput: [6]\nlayers:\n"                                           \
-    "  - {name: fc1, type: dense, units: 4, activation: tanh}\n"               \
+    "name: t\ninput: [37]\nlayers:\n"                                          \
+    "  - {name: fc1, type: dense, units: 5, activation: tanh}\n"               \
     "  - {name: fc2, type: dense, units: 3}\n"
 
 /* Uniform in [-1, 1) times 10^[-2, 0), rounded to floats so device and

@@ -7,6 +7,8 @@
 
 #include "rng.h"
 
+#define GATHER_RUN 64 /* values a work-item of the cpu plan's gather kernels (cl/data.cl's) */
+
 int feed_upload(FeedData *f, Graph *g, const Dataset *ds, Err *err)
 {
     f->ds = ds;
@@ -15,7 +17,9 @@ int feed_upload(FeedData *f, Graph *g, const Dataset *ds, Err *err)
     size_t bytes = ds->pixels ? values : values * sizeof(float);
     const void *host = ds->pixels ? (const void *)ds->pixels : (const void *)ds->values;
     /* graph_buffer counts floats: bytes are rounded up to whole floats */
-    int rc = dev_kernel(g->dev, ds->pixels ? "gather_u8" : "gather_f32", &f->gather, err);
+    static const char *const gathers[2][2] = {{"gather_f32_run", "gather_f32"},
+                                              {"gather_u8_run", "gather_u8"}};
+    int rc = dev_kernel(g->dev, gathers[ds->pixels != NULL][g->dev->plan.gpu], &f->gather, err);
     if (!rc) rc = graph_buffer(g, (bytes + 3) / 4, "examples", &f->examples, err);
     if (!rc) rc = graph_buffer(g, ((size_t)ds->n + 3) / 4, "labels", &f->labels, err);
     if (!rc) rc = dev_write(g->dev, f->examples, 0, bytes, host, err);
@@ -69,12 +73,28 @@ void feed_norm(FeedNorm *n, int channels, const double *mean, const double *std,
     }
 }
 
-/* The gather kernel normalises with one scale and shift, so a per-channel
- * normalisation launches it once per channel plane, offset to the plane
- * (data.cl is shared with others; this needs nothing new of it). A launch's
- * global size is rounded up to whole work-groups, so its last group may
- * write the start of the next plane with the wrong pair; planes go in
- * order on the in-order queue, so the next launch writes them again. */
+/* Values [begin, end) of each of the batch's rows, as value * scale + shift.
+ * The gpu plan's kernel takes an element a work-item from a global offset;
+ * a launch's global size is rounded up to whole work-groups, so its last
+ * group may write the start of the next plane with the wrong pair: planes go
+ * in order on the in-order queue, so the next launch writes them again. The
+ * cpu plan's takes a run of GATHER_RUN a work-item and stops at end. */
+static int gather(Feed *s, Graph *g, int start, int rows, int begin, int end, float scale,
+                  float shift, cl_mem labels, Err *err)
+{
+    FeedData *f = s->data;
+    int gpu = g->dev->plan.gpu;
+    size_t values = (size_t)(end - begin);
+    size_t offset[2] = {gpu ? (size_t)begin : 0, 0};
+    size_t global[2] = {gpu ? values : (values + GATHER_RUN - 1) / GATHER_RUN, (size_t)rows};
+    KArg args[12] = {KA(f->examples), KA(f->labels), KA(s->order), KA(start), KA(rows),
+                     KA(f->size), KA(scale), KA(shift), KA(g->nodes[0].out), KA(labels),
+                     KA(begin), KA(end)};
+    return dev_launch_at(g->dev, f->gather, 2, offset, global, NULL, gpu ? 10 : 12, args, err);
+}
+
+/* The gather kernels normalise with one scale and shift, so a per-channel
+ * normalisation gathers each channel plane on its own. */
 int feed_batch(Feed *s, Graph *g, int start, int rows, const FeedNorm *norm, cl_mem labels,
                Err *err)
 {
@@ -87,13 +107,9 @@ int feed_batch(Feed *s, Graph *g, int start, int rows, const FeedNorm *norm, cl_
     g->batch = rows;
     dev_profile_tag(g->dev, "%s", "data");
     int rc = CLRUN_OK;
-    for (int c = 0; c < planes && !rc; c++) {
-        size_t offset[2] = {(size_t)c * plane, 0}, global[2] = {(size_t)plane, (size_t)rows};
-        rc = DEV_LAUNCH_AT(g->dev, f->gather, 2, offset, global, NULL, err, KA(f->examples),
-                           KA(f->labels), KA(s->order), KA(start), KA(rows), KA(f->size),
-                           KA(norm->scale[c]), KA(norm->shift[c]), KA(g->nodes[0].out),
-                           KA(labels));
-    }
+    for (int c = 0; c < planes && !rc; c++)
+        rc = gather(s, g, start, rows, c * plane, (c + 1) * plane, norm->scale[c],
+                    norm->shift[c], labels, err);
     return rc;
 }
 

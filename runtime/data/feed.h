@@ -29,7 +29,7 @@ void feed_norm(FeedNorm *n, int channels, const double *mean, const double *std,
 typedef struct {
     const Dataset *ds;
     cl_mem examples, labels;
-    cl_kernel gather;  /* gather_u8 or gather_f32 */
+    cl_kernel gather;  /* gather_u8 or gather_f32, or their _run on the cpu plan */
     int size;          /* values per example */
 } FeedData;
 
