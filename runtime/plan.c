@@ -203,10 +203,14 @@ void plan_planes(const Plan *p, const KernelLimits *k, int w, int h, size_t loca
         local[2] = group / local[0] / local[1];
         return;
     }
-    size_t most = k->max_group < 1024 ? k->max_group : 1024;
-    size_t part = most < 64 ? most : 64;
-    local[0] = (size_t)w <= most ? (size_t)w : part;
-    local[1] = (size_t)w * h <= most ? (size_t)h : 1;
+    /* One shape whatever the planes' size: POCL compiles a work-group
+     * function for each (kernel, local size) at its first launch, 0.3-1.8 s
+     * each, and a group a plane gave one a plane size (ResNet-18's pad_planes
+     * had 8). The kernels skip the rounded-up edges. 16 x 16 keeps a plane
+     * of up to 16 x 16 in one group, as before (POCL's cost is per group),
+     * and what small planes leave idle costs a bounds check an item. */
+    local[0] = pow2_floor(k->max_group < 16 ? k->max_group : 16);
+    local[1] = pow2_floor(k->max_group / local[0] < 16 ? k->max_group / local[0] : 16);
     local[2] = 1;
 }
 

@@ -91,8 +91,8 @@ size_t plan_reduction_group(const Plan *p, const KernelLimits *k, size_t n, size
 
 /* A launch over planes of w x h values (global w x h x planes): under the
  * gpu plan plan_group's work-items, a block of x, then y, then planes;
- * under the cpu plan a whole plane a group where the kernel allows it
- * (POCL's cost is per group), else a row, else a part of a row. */
+ * under the cpu plan 16 x 16 work-items (within the kernel's limit) whatever
+ * the planes' size, so that POCL compiles one work-group function a kernel. */
 void plan_planes(const Plan *p, const KernelLimits *k, int w, int h, size_t local[3]);
 
 /* The kernels that need exactly tile_group^2 work-items a group (NULL

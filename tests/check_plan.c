@@ -207,6 +207,8 @@ START_TEST(launch_shapes_fit_any_kernel_limit)
             ck_assert_msg(r >= 1 && r <= most && r <= 256 && (r & (r - 1)) == 0,
                           "reduction group %zu of %zu values, limit %zu", r, n, most);
         }
+        size_t first[3];
+        plan_planes(&p, &k, sides[0][0], sides[0][1], first);
         for (size_t i = 0; i < sizeof sides / sizeof sides[0]; i++) {
             size_t local[3];
             plan_planes(&p, &k, sides[i][0], sides[i][1], local);
@@ -214,6 +216,11 @@ START_TEST(launch_shapes_fit_any_kernel_limit)
                           local[2], "%s plan, %dx%d planes: %zux%zux%zu for limit %zu",
                           plan_name(&p), sides[i][0], sides[i][1], local[0], local[1], local[2],
                           most);
+            /* the cpu plan: one shape whatever the planes, so POCL compiles
+             * one work-group function a kernel */
+            ck_assert_msg(gpu || !memcmp(local, first, sizeof first), "cpu plan, %dx%d planes: "
+                          "%zux%zux%zu, 1x1 planes: %zux%zux%zu", sides[i][0], sides[i][1],
+                          local[0], local[1], local[2], first[0], first[1], first[2]);
         }
         /* both plans fit the tiles: every build holds the tiled kernels */
         ck_assert_int_eq(plan_fit_tiles(&p, most), most < 256);
