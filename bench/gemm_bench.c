@@ -79,7 +79,7 @@ static int bench(Device *d, Product s, double best[2], Err *err)
     Graph g;
     memset(&g, 0, sizeof g);
     g.dev = d;
-    gemm_reserve(&g, MEM_FORWARD, s.M, s.N, s.K);
+    gemm_reserve(&g, &d->plan, MEM_FORWARD, s.M, s.N, s.K);
     cl_mem m[3];
     int rc = gemm_prepare(&g, err);
     if (!rc && g.scratch_floats[SCRATCH_GEMM_P])

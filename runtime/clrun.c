@@ -22,8 +22,8 @@
 static const char usage[] =
     "usage:\n"
     "  clrun devices                        list OpenCL platforms and devices\n"
-    "  clrun summary FILE.yaml [KEY=VALUE ...] [--tensors] [--batch N]\n"
-    "                                       layer table of a model or experiment\n"
+    "  clrun summary FILE.yaml [KEY=VALUE ...] [--tensors] [--batch N [--device SPEC]\n"
+    "                 [--kernels cpu|gpu]]  layer table of a model or experiment\n"
     "  clrun run EXP.yaml [KEY=VALUE ...] [--device SPEC] [--out DIR] [--weights FILE]\n"
     "                 [--profile] [--kernels cpu|gpu] [--trace-launches FILE]\n"
     "                 [--overwrite]         train and evaluate an experiment\n"
@@ -58,12 +58,14 @@ static const struct {
     {"devices", "usage: clrun devices\n"
                 "Lists every OpenCL device as \"P:D  TYPE  NAME  (PLATFORM, driver DRIVER,\n"
                 "kernels PLAN)\"; P:D is what --device and $CLRUN_DEVICE take.\n"},
-    {"summary", "usage: clrun summary FILE.yaml [KEY=VALUE ...] [--tensors] [--batch N]\n"
+    {"summary", "usage: clrun summary FILE.yaml [KEY=VALUE ...] [--tensors]\n"
+                "                     [--batch N [--device SPEC] [--kernels cpu|gpu]]\n"
                 "The layer table of a model or experiment: each layer's type, output shape and\n"
                 "parameters; the last line is \"Total params: N\". --tensors lists every\n"
                 "parameter tensor first, with its PyTorch name and shape, and the trainable\n"
                 "and non-trainable counts. --batch N first prints the device memory that\n"
-                "training in batches of N is planned to take.\n"},
+                "training in batches of N is planned to take on the device `run` would use\n"
+                "(or --device), whose kernel plan decides the layers' scratch.\n"},
     {"run", "usage: clrun run EXP.yaml [KEY=VALUE ...] [--device SPEC] [--out DIR]\n"
             "                 [--weights FILE] [--profile] [--kernels cpu|gpu]\n"
             "                 [--trace-launches FILE] [--overwrite]\n"
@@ -184,7 +186,7 @@ static int find_option(Args *a, const char *arg, size_t len, int cmd, const char
         int *flag;
     } options[] = {
         {"--profile", OPT_RUN | OPT_FEATURES, NULL, &a->run.profile},
-        {"--device", OPT_RUN | OPT_SWEEP | OPT_EVALUATE | OPT_PREDICT | OPT_FEATURES,
+        {"--device", OPT_RUN | OPT_SWEEP | OPT_EVALUATE | OPT_PREDICT | OPT_FEATURES | OPT_SUMMARY,
          &a->run.device, NULL},
         {"--out", OPT_RUN | OPT_SWEEP | OPT_PREDICT | OPT_FEATURES, &a->run.out_dir, NULL},
         {"--weights", OPT_RUN | OPT_EVALUATE | OPT_PREDICT | OPT_FEATURES, &a->run.weights, NULL},
@@ -199,8 +201,8 @@ static int find_option(Args *a, const char *arg, size_t len, int cmd, const char
         {"--index", OPT_SWEEP, &a->index, NULL},
         {"--jobs", OPT_SWEEP, &a->jobs, NULL},
         {"--metric", OPT_MERGE, &a->metric, NULL},
-        {"--kernels", OPT_RUN | OPT_SWEEP | OPT_EVALUATE | OPT_PREDICT | OPT_FEATURES, &a->kernels,
-         NULL},
+        {"--kernels", OPT_RUN | OPT_SWEEP | OPT_EVALUATE | OPT_PREDICT | OPT_FEATURES | OPT_SUMMARY,
+         &a->kernels, NULL},
         {"--trace-launches", OPT_RUN, &a->trace, NULL},
         {"--tensors", OPT_SUMMARY, NULL, &a->tensors},
         {"--batch", OPT_SUMMARY, &a->batch, NULL},
@@ -279,6 +281,19 @@ static int cmd_devices(Err *err)
     return calib_list(stdout, err);
 }
 
+/* The memory planned for batches of batch on the device and plan `run`
+ * would take (opened, built and calibrated as run does; nothing allocated). */
+static int summary_memory(Graph *g, const char *device, int batch, Err *err)
+{
+    Device d;
+    memset(&d, 0, sizeof d); /* calib_open may fail before opening it */
+    int rc = calib_open(&d, device, 0, err);
+    if (!rc)
+        rc = memplan_summary(g, &d.plan, d.name, batch, stdout, err);
+    dev_close(&d);
+    return rc;
+}
+
 static int cmd_summary(Args *a, Err *err)
 {
     Experiment e;
@@ -289,10 +304,13 @@ static int cmd_summary(Args *a, Err *err)
     if (a->batch && (*end || batch < 1 || batch > INT_MAX))
         return err_set(err, CLRUN_EINPUT, "--batch takes a whole number of examples from 1, "
                        "got '%s'", a->batch);
+    if (!a->batch && (a->run.device || a->kernels))
+        return err_set(err, CLRUN_EINPUT, "--device and --kernels choose the device whose memory "
+                       "--batch N plans; give --batch too");
     int rc = experiment_load(&e, a->file, a->overrides, a->n_overrides, err);
     if (!rc) rc = graph_build(&g, e.model, err);
     if (!rc && batch)
-        rc = memplan_summary(&g, (int)batch, stdout, err);
+        rc = summary_memory(&g, a->run.device, (int)batch, err);
     if (!rc && a->tensors)
         graph_summary_tensors(&g, stdout);
     if (!rc)

@@ -331,11 +331,24 @@ static int init_param(Graph *g, Param *p, uint64_t *rng, Err *err)
     return rc;
 }
 
+void graph_plan_scratch(Graph *g, const Plan *plan, int max_batch)
+{
+    g->max_batch = max_batch;
+    memset(g->scratch_floats, 0, sizeof g->scratch_floats);
+    for (int i = 1; i < g->n_nodes; i++) {
+        Node *n = g->scratch_node = &g->nodes[i];
+        memset(n->scratch_floats, 0, sizeof n->scratch_floats);
+        if (n->type->scratch)
+            n->type->scratch(n, g, plan);
+    }
+    g->scratch_node = NULL;
+}
+
 void graph_want_scratch(Graph *g, int pass, int slot, size_t floats)
 {
     if (floats > g->scratch_floats[slot])
         g->scratch_floats[slot] = floats;
-    size_t *own = g->setting_up ? &g->setting_up->scratch_floats[pass][slot] : NULL;
+    size_t *own = g->scratch_node ? &g->scratch_node->scratch_floats[pass][slot] : NULL;
     if (own && floats > *own) /* a product launched outside a layer (tests) has none */
         *own = floats;
 }
@@ -484,16 +497,14 @@ int graph_setup(Graph *g, Device *dev, int max_batch, uint64_t seed, Err *err)
     g->max_batch = g->batch = max_batch;
     g->seed = seed;
     g->training = 1;
+    graph_plan_scratch(g, &dev->plan, max_batch);
     int rc = gemm_prepare(g, err);
     if (!rc)
         rc = graph_buffer(g, (size_t)max_batch * (size_t)shape_size(g->nodes[0].out_shape),
                           "input batch", &g->nodes[0].out, err);
-    for (int i = 1; i < g->n_nodes && !rc; i++) { /* the scratch each asks for, before the plan */
-        Node *n = g->setting_up = &g->nodes[i];
-        if (n->type->setup)
-            rc = n->type->setup(n, g, err);
-    }
-    g->setting_up = NULL;
+    for (int i = 1; i < g->n_nodes && !rc; i++)
+        if (g->nodes[i].type->setup)
+            rc = g->nodes[i].type->setup(&g->nodes[i], g, err);
     if (!rc && memplan_enabled())
         rc = plan_memory(g, err);
     for (int i = 1; i < g->n_nodes && !rc; i++)

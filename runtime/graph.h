@@ -79,9 +79,8 @@ typedef struct {
     int (*parse)(Node *n, SpecNode *spec, Err *err);
     /* Sets n->out_shape from the inputs' shapes and declares parameters. */
     int (*infer)(Node *n, Graph *g, Err *err);
-    /* Creates kernels and the layer's own buffers and asks for scratch
-     * (graph_want_scratch); it runs before the memory plan, so no node has
-     * its output or gradient yet (may be NULL). */
+    /* Creates kernels and the layer's own buffers; it runs before the
+     * memory plan, so no node has its output or gradient yet (may be NULL). */
     int (*setup)(Node *n, Graph *g, Err *err);
     /* Enqueue the pass; backward writes each input's grad (when it has one)
      * and every parameter's grad. NULL: nothing to launch. A layer that is
@@ -92,6 +91,11 @@ typedef struct {
      * (MEM_READS_INPUTS | MEM_READS_OUTPUT | MEM_SHARES_INPUT, memplan.h).
      * NULL: backward reads its inputs and its output, which is always safe. */
     unsigned (*memory)(const Node *n);
+    /* Asks for the scratch its passes take under plan at batches of
+     * g->max_batch (graph_want_scratch). It needs no device, so the memory
+     * check and `clrun summary --batch` count the scratch before anything
+     * is allocated (may be NULL: none). */
+    void (*scratch)(Node *n, Graph *g, const Plan *plan);
 } LayerType;
 
 struct Node {
@@ -136,7 +140,7 @@ struct Graph {
     MemPlan *mem;           /* where outputs and gradients live (memplan.h); NULL: a buffer each */
     cl_mem *arenas;         /* the plan's buffers, which the tensors are sub-buffers of */
     int n_arenas;
-    Node *setting_up;       /* the node whose setup runs, which scratch is asked for */
+    Node *scratch_node;     /* the node whose scratch is asked for (graph_plan_scratch) */
     cl_mem scratch[SCRATCH_SLOTS];        /* the slots of the layer launching */
     size_t scratch_floats[SCRATCH_SLOTS]; /* and their sizes */
     cl_kernel add_into;     /* sums extra gradients */
@@ -165,6 +169,9 @@ int graph_build(Graph *g, SpecNode *model, Err *err);
 /* Allocates activations, gradients and parameters for batches up to max_batch,
  * creates kernels, and initialises the parameters from seed. */
 int graph_setup(Graph *g, Device *dev, int max_batch, uint64_t seed, Err *err);
+/* Asks every layer for its scratch under plan at batches of max_batch (the
+ * table's scratch column), for the memory plan; graph_setup does it first. */
+void graph_plan_scratch(Graph *g, const Plan *plan, int max_batch);
 void graph_free(Graph *g);
 
 /* Enqueue the passes for g->batch examples already in nodes[0].out; backward
@@ -219,8 +226,8 @@ int graph_input_grad_shared(const Node *n, int i);
 int graph_add_param(Graph *g, Node *n, const char *suffix, int ndim, const long *dims,
                     ParamInit init, Err *err);
 /* Asks for a scratch slot of at least this many floats for the layer's pass
- * (MEM_FORWARD, MEM_BACKWARD), from setup; it is g->scratch[slot] while
- * that pass launches. */
+ * (MEM_FORWARD, MEM_BACKWARD), from its scratch function; it is
+ * g->scratch[slot] while that pass launches. */
 void graph_want_scratch(Graph *g, int pass, int slot, size_t floats);
 Param *node_param(Graph *g, Node *n, int i);
 /* A device buffer of floats owned by the graph. */

@@ -6,8 +6,9 @@
 #include <unistd.h>
 
 /* Parameters and their gradients, plus up to two optimizer states (Adam's
- * moments), and each layer's activations and gradients for a whole batch:
- * as the memory plan places them, or a buffer each without it. */
+ * moments), and each layer's activations, gradients and scratch for a whole
+ * batch: as the memory plan places them, or a buffer each (and a shared
+ * buffer a scratch slot) without it. */
 static double bytes_needed(const Graph *g, int max_batch)
 {
     double floats = 4.0 * (double)(graph_param_count(g, 1) + graph_param_count(g, 0));
@@ -20,6 +21,8 @@ static double bytes_needed(const Graph *g, int max_batch)
     } else {
         for (int i = 0; i < g->n_nodes; i++)
             tensors += 2.0 * max_batch * (double)shape_size(g->nodes[i].out_shape) * sizeof(float);
+        for (int s = 0; s < SCRATCH_SLOTS; s++)
+            tensors += (double)g->scratch_floats[s] * sizeof(float);
     }
     return floats * sizeof(float) + tensors;
 }
@@ -36,8 +39,9 @@ static double bytes_in_use(void)
     return (double)pages * (double)sysconf(_SC_PAGESIZE);
 }
 
-int memcheck_graph(const Graph *g, const Device *dev, int max_batch, Err *err)
+int memcheck_graph(Graph *g, const Device *dev, int max_batch, Err *err)
 {
+    graph_plan_scratch(g, &dev->plan, max_batch);
     double need = bytes_needed(g, max_batch);
     cl_ulong global = 0;
     cl_device_type type = 0;

@@ -10,8 +10,10 @@
 #include "graph.h"
 
 /* CLRUN_ERUNTIME naming the bytes a graph built for batches of max_batch
- * needs (parameters, gradients, two optimizer states each, activations and
- * their gradients) when the device or the process cannot hold them. */
-int memcheck_graph(const Graph *g, const Device *dev, int max_batch, Err *err);
+ * needs (parameters, gradients, two optimizer states each, activations,
+ * their gradients and the layers' scratch under dev's plan, which it asks
+ * the layers for: graph_plan_scratch) when the device or the process cannot
+ * hold them. */
+int memcheck_graph(Graph *g, const Device *dev, int max_batch, Err *err);
 
 #endif

@@ -106,7 +106,8 @@ static int add_tensor(MemPlan *p, MemTensor t, Err *err)
         return err_set(err, CLRUN_ERUNTIME, "out of memory");
     p->t = grown;
     p->t[p->n++] = t;
-    p->separate += t.bytes;
+    if (t.kind != MEM_SCRATCH) /* without a plan the layers share a buffer a slot */
+        p->separate += t.bytes;
     return CLRUN_OK;
 }
 
@@ -211,27 +212,70 @@ static size_t place(const MemPlan *p, const MemTensor *t, const int *placed, int
     }
 }
 
-static int larger_first(const void *a, const void *b, void *tensors)
+/* Orders to place tensors in, each a key to sort by, largest first: best
+ * fit is a heuristic, and which order packs tightest depends on the graph
+ * (the layers' scratch, live for one step, packs best among the long-lived
+ * tensors' gaps when placed last). */
+static double by_bytes(const MemTensor *t)
 {
-    const MemTensor *t = tensors, *x = &t[*(const int *)a], *y = &t[*(const int *)b];
-    if (x->bytes != y->bytes)
-        return x->bytes < y->bytes ? 1 : -1;
-    return *(const int *)a - *(const int *)b;
+    return (double)t->bytes;
 }
 
-static int assign_offsets(MemPlan *p, Err *err)
+static double by_lifetime(const MemTensor *t)
 {
-    int *order = malloc((size_t)(p->n ? p->n : 1) * sizeof *order);
-    if (!order)
-        return err_set(err, CLRUN_ERUNTIME, "out of memory");
-    for (int i = 0; i < p->n; i++)
-        order[i] = i;
-    qsort_r(order, (size_t)p->n, sizeof *order, larger_first, p->t);
+    return (t->last - t->first) * 1e15 + (double)t->bytes;
+}
+
+static double by_area(const MemTensor *t)
+{
+    return (double)(t->last - t->first + 1) * (double)t->bytes;
+}
+
+static double (*const orders[])(const MemTensor *) = {by_bytes, by_lifetime, by_area};
+
+typedef struct {
+    const MemTensor *t;
+    double (*key)(const MemTensor *);
+} OrderBy;
+
+static int larger_first(const void *a, const void *b, void *by)
+{
+    const OrderBy *o = by;
+    int i = *(const int *)a, j = *(const int *)b;
+    double x = o->key(&o->t[i]), y = o->key(&o->t[j]);
+    if (x != y)
+        return x < y ? 1 : -1;
+    return i - j;
+}
+
+/* Places the tensors in order; returns the bytes they span. */
+static size_t place_all(MemPlan *p, const int *order)
+{
+    size_t total = 0;
     for (int k = 0; k < p->n; k++) {
         MemTensor *t = &p->t[order[k]];
         t->offset = place(p, t, order, k);
-        if (t->offset + t->bytes > p->total)
-            p->total = t->offset + t->bytes;
+        if (t->offset + t->bytes > total)
+            total = t->offset + t->bytes;
+    }
+    return total;
+}
+
+/* Best fit in each order; keeps the tightest (the first of equals). */
+static int assign_offsets(MemPlan *p, Err *err)
+{
+    int n_orders = (int)(sizeof orders / sizeof orders[0]), best = 0;
+    int *order = malloc((size_t)(p->n ? p->n : 1) * sizeof *order);
+    if (!order)
+        return err_set(err, CLRUN_ERUNTIME, "out of memory");
+    for (int pass = 0; pass <= n_orders; pass++) { /* the last pass redoes the best */
+        OrderBy by = {p->t, orders[pass < n_orders ? pass : best]};
+        for (int i = 0; i < p->n; i++)
+            order[i] = i;
+        qsort_r(order, (size_t)p->n, sizeof *order, larger_first, &by);
+        size_t total = place_all(p, order);
+        if (pass < n_orders && (pass == 0 || total < p->total))
+            best = pass, p->total = total;
     }
     free(order);
     return CLRUN_OK;
@@ -265,6 +309,8 @@ int memplan_build(MemPlan *p, const Graph *g, int batch, size_t align, size_t ca
         rc = scratch_tensor(p, g, i, MEM_FORWARD, err);
     for (int i = 1; i < g->n_nodes && !rc; i++)
         rc = scratch_tensor(p, g, i, MEM_BACKWARD, err);
+    for (int s = 0; s < SCRATCH_SLOTS; s++)
+        p->separate += g->scratch_floats[s] * sizeof(float);
     if (!rc)
         rc = check_cap(p, g, err);
     if (!rc)
@@ -309,27 +355,28 @@ static void print_mib(FILE *out, const char *what, double bytes, const char *not
     fprintf(out, "%-44s %10.1f MiB%s\n", what, bytes / 1048576.0, note);
 }
 
-int memplan_summary(const Graph *g, int batch, FILE *out, Err *err)
+int memplan_summary(Graph *g, const Plan *plan, const char *device, int batch, FILE *out,
+                    Err *err)
 {
     MemPlan p;
+    graph_plan_scratch(g, plan, batch);
     int rc = memplan_build(&p, g, batch, 128, 0, err);
     if (rc)
         return rc;
     double params = 4.0 * (double)(graph_param_count(g, 1) + graph_param_count(g, 0));
     double trained = 4.0 * (double)graph_param_count(g, 1);
     double input = 4.0 * batch * (double)shape_size(g->nodes[0].out_shape);
-    fprintf(out, "Device memory planned for batches of %d (CLRUN_MEMPLAN=0: a buffer each):\n",
-            batch);
-    print_mib(out, "  activations and gradients, planned", (double)p.total, "");
-    print_mib(out, "  the same, a buffer each", (double)p.separate, "");
+    fprintf(out, "Device memory planned for batches of %d on %s (%s kernel plan):\n", batch,
+            device, plan_name(plan));
+    print_mib(out, "  activations, gradients, scratch, planned", (double)p.total, "");
+    print_mib(out, "  the same, a buffer each (CLRUN_MEMPLAN=0)", (double)p.separate, "");
     print_mib(out, "  most live at one step", (double)memplan_live_peak(&p), "");
     print_mib(out, "  input batch", input, "");
     print_mib(out, "  parameters and buffers", params, "");
     print_mib(out, "  their gradients", trained, "");
     print_mib(out, "  optimizer state (Adam's two moments)", 2 * trained,
               " at most; SGD without momentum none");
-    print_mib(out, "Total planned", (double)p.total + input + params + 3 * trained,
-              " (and the layers' scratch)\n");
+    print_mib(out, "Total planned", (double)p.total + input + params + 3 * trained, "\n");
     memplan_free(&p);
     return CLRUN_OK;
 }

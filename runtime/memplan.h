@@ -26,6 +26,7 @@
 #include <stdio.h>
 
 #include "err.h"
+#include "plan.h"
 
 typedef struct Graph Graph;
 typedef struct Node Node;
@@ -83,9 +84,11 @@ size_t memplan_scratch_at(const Node *n, int pass, int s, size_t align);
 /* The most bytes of tensors live at one step (what no plan can go under). */
 size_t memplan_live_peak(const MemPlan *p);
 
-/* `clrun summary --batch N`: the planned bytes of g's tensors, and what else
+/* `clrun summary --batch N`: the planned bytes of g's tensors and of its
+ * layers' scratch under the kernel plan of the device named, and what else
  * a training step holds (parameters, their gradients, optimizer state). */
-int memplan_summary(const Graph *g, int batch, FILE *out, Err *err);
+int memplan_summary(Graph *g, const Plan *plan, const char *device, int batch, FILE *out,
+                    Err *err);
 
 /* CLRUN_MEMPLAN=0 turns the plan off: a buffer for each tensor, as before
  * (for comparing results and memory with and without it). */

@@ -1772,7 +1772,7 @@ START_TEST(gemm_matches_a_double_reference)
     test_graph(&g, &model, &d, "input: [2]\nlayers: [{name: d, type: dense, units: 2}]\n", 1, 1);
     if (gemm_cases[_i].cache_kb)
         d.plan.cache_bytes = (size_t)gemm_cases[_i].cache_kb << 10;
-    gemm_reserve(&g, MEM_FORWARD, M, N, K);
+    gemm_reserve(&g, &d.plan, MEM_FORWARD, M, N, K);
     ck_assert_ok(graph_buffer(&g, g.scratch_floats[SCRATCH_GEMM_P], "test scratch",
                               &g.scratch[SCRATCH_GEMM_P], &err), err);
     size_t na = (size_t)M * K, nb = (size_t)K * N, nc = (size_t)M * N;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calibrate.h"
 #include "graph.h"
 #include "memplan.h"
 #include "suites.h"
@@ -228,66 +229,70 @@ static const struct {
     {"tests/fixtures/memplan-shapes.yaml", 3},
 };
 
-/* Scratch as a layer's setup would ask for it (graph_want_scratch needs a
- * device): for each product, its output's size and a third of it in two
- * slots for backward, a half in one for forward, unaligned sizes. */
-static void want_scratch(Graph *g, int batch)
+/* The layers' scratch as they ask for it under each plan, on a CPU with
+ * AVX2's vectors and on a GPU: no device is needed to plan it. */
+static void plan_scratch(Graph *g, int gpu, int batch)
 {
-    for (int i = 1; i < g->n_nodes; i++) {
-        Node *n = &g->nodes[i];
-        size_t out = (size_t)batch * (size_t)shape_size(n->out_shape);
-        if (!is_type(n, "conv2d") && !is_type(n, "dense"))
-            continue;
-        n->scratch_floats[MEM_FORWARD][SCRATCH_COL] = out / 2 + 3;
-        n->scratch_floats[MEM_BACKWARD][SCRATCH_ROWS] = out + 1;
-        n->scratch_floats[MEM_BACKWARD][SCRATCH_GEMM_P] = out / 3 + 5;
-    }
+    PlanFacts facts = {gpu ? CL_DEVICE_TYPE_GPU : CL_DEVICE_TYPE_CPU, gpu ? 1024 : 4096,
+                       gpu ? 65536 : 32768, gpu ? 40 : 2, 32u << 20, "test device", 8};
+    Plan plan;
+    Err err = {""};
+    ck_assert_ok(plan_choose(&plan, &facts, NULL, NULL, &err), err);
+    graph_plan_scratch(g, &plan, batch);
 }
 
-/* Every tensor the walk finds (the layers' scratch among them) is planned,
- * lives at least as long, and shares no byte with one live at the same
- * step; the arenas hold no more than the most live at one step, within 5%. */
-START_TEST(plan_covers_the_walk_and_packs_to_its_peak)
+/* Every tensor the walk finds (the layers' scratch among them, under each
+ * plan) is planned, lives at least as long, and shares no byte with one live
+ * at the same step; the arenas hold no more than the most live at one step,
+ * within 5%. */
+static void check_plan_covers_the_walk(int i, int gpu)
 {
     Err err = {""};
-    SpecNode *root = spec_load(planned[_i].model, &err);
+    SpecNode *root = spec_load(planned[i].model, &err);
     ck_assert_msg(root != NULL, "%s", err.msg);
     Graph g;
     memset(&g, 0, sizeof g);
     ck_assert_ok(graph_build(&g, root, &err), err);
-    want_scratch(&g, planned[_i].batch);
+    plan_scratch(&g, gpu, planned[i].batch);
     MemPlan p;
-    ck_assert_ok(memplan_build(&p, &g, planned[_i].batch, ALIGN, 0, &err), err);
+    ck_assert_ok(memplan_build(&p, &g, planned[i].batch, ALIGN, 0, &err), err);
     Walk *w = malloc(sizeof *w);
-    walk(w, &g, planned[_i].batch);
+    walk(w, &g, planned[i].batch);
     ck_assert_int_eq(p.n, w->n);
-    for (int i = 0; i < w->n; i++) {
-        const Live *l = &w->t[i];
+    for (int j = 0; j < w->n; j++) {
+        const Live *l = &w->t[j];
         const MemTensor *t = memplan_find(&p, l->kind, l->node, l->consumer, l->slot);
-        ck_assert_msg(t != NULL, "%s: tensor %d of '%s' not planned", planned[_i].model, l->kind,
+        ck_assert_msg(t != NULL, "%s: tensor %d of '%s' not planned", planned[i].model, l->kind,
                       g.nodes[l->node].name);
         ck_assert_msg(t->first <= l->first && t->last >= l->last && t->bytes == l->bytes,
                       "%s: tensor %d of '%s' planned for steps %d-%d, used %d-%d",
-                      planned[_i].model, l->kind, g.nodes[l->node].name, t->first, t->last,
+                      planned[i].model, l->kind, g.nodes[l->node].name, t->first, t->last,
                       l->first, l->last);
         ck_assert_uint_eq(t->offset % ALIGN, 0);
-        for (int k = 0; k < i; k++) {
+        for (int k = 0; k < j; k++) {
             const Live *m = &w->t[k];
             const MemTensor *u = memplan_find(&p, m->kind, m->node, m->consumer, m->slot);
             int meet = l->first <= m->last && m->first <= l->last;
             int overlap = t->offset < u->offset + u->bytes && u->offset < t->offset + t->bytes;
             ck_assert_msg(!(meet && overlap), "%s: '%s' and '%s' share memory while both live",
-                          planned[_i].model, g.nodes[l->node].name, g.nodes[m->node].name);
+                          planned[i].model, g.nodes[l->node].name, g.nodes[m->node].name);
         }
     }
     size_t peak = walk_peak(w);
     ck_assert_msg(p.total >= peak && p.total <= peak + peak / 20,
-                  "%s: planned %zu bytes, %zu live at most", planned[_i].model, p.total, peak);
-    ck_assert_msg(p.total < p.separate, "%s: the plan saves nothing", planned[_i].model);
+                  "%s, %s plan: planned %zu bytes, %zu live at most", planned[i].model,
+                  gpu ? "gpu" : "cpu", p.total, peak);
+    ck_assert_msg(p.total < p.separate, "%s: the plan saves nothing", planned[i].model);
     free(w);
     memplan_free(&p);
     graph_free(&g);
     spec_free(root);
+}
+
+START_TEST(plan_covers_the_walk_and_packs_to_its_peak)
+{
+    check_plan_covers_the_walk(_i, 0);
+    check_plan_covers_the_walk(_i, 1);
 }
 END_TEST
 
@@ -318,8 +323,9 @@ START_TEST(arenas_hold_whole_tensors)
 END_TEST
 
 /* `clrun summary --batch N` prints the plan's bytes before the layer table,
- * which still ends in the parameter count; a batch that is not a whole
- * number from 1 is refused, naming the option. */
+ * which still ends in the parameter count: the layers' scratch included, as
+ * the device `run` would take plans it; a batch that is not a whole number
+ * from 1 is refused, naming the option. */
 START_TEST(summary_prints_the_planned_memory)
 {
     Err err = {""};
@@ -328,15 +334,21 @@ START_TEST(summary_prints_the_planned_memory)
     Graph g;
     memset(&g, 0, sizeof g);
     ck_assert_ok(graph_build(&g, root, &err), err);
-    MemPlan p;
+    MemPlan bare, p;
+    ck_assert_ok(memplan_build(&bare, &g, 128, 128, 0, &err), err);
+    Device d;
+    ck_assert_ok(calib_open(&d, NULL, 0, &err), err);
+    graph_plan_scratch(&g, &d.plan, 128);
     ck_assert_ok(memplan_build(&p, &g, 128, 128, 0, &err), err);
+    ck_assert_uint_gt(p.total, bare.total); /* the convolutions' scratch */
     char out[16384];
     ck_assert_int_eq(clrun("summary experiments/cs375-resnet18.yaml --batch 128", out, sizeof out),
                      0);
-    const char *line = strstr(out, "activations and gradients, planned");
+    const char *what = "activations, gradients, scratch, planned";
+    const char *line = strstr(out, what);
     double mib = 0;
-    ck_assert_msg(strstr(out, "batches of 128") && line &&
-                  sscanf(line + strlen("activations and gradients, planned"), "%lf", &mib) == 1,
+    ck_assert_msg(strstr(out, "batches of 128") && strstr(out, d.name) && line &&
+                  sscanf(line + strlen(what), "%lf", &mib) == 1,
                   "no planned memory in: %.300s", out);
     ck_assert_msg(fabs(mib - p.total / 1048576.0) <= 0.05, "summary says %.1f MiB, the plan %zu bytes",
                   mib, p.total);
@@ -350,6 +362,11 @@ START_TEST(summary_prints_the_planned_memory)
         ck_assert_int_eq(clrun(args, out, sizeof out), 2);
         ck_assert_msg(strstr(out, "--batch") && strstr(out, bad[i]), "%.300s", out);
     }
+    ck_assert_int_eq(clrun("summary experiments/quickstart.yaml --kernels gpu", out, sizeof out),
+                     2);
+    ck_assert_msg(strstr(out, "--batch"), "%.300s", out);
+    dev_close(&d);
+    memplan_free(&bare);
     memplan_free(&p);
     graph_free(&g);
     spec_free(root);

@@ -82,7 +82,7 @@ static unsigned act_memory(const Node *n)
 }
 
 #define ACT_ROW(NAME) \
-    {NAME, act_layer_parse, act_infer, act_setup, act_forward, act_backward, act_memory}
+    {NAME, act_layer_parse, act_infer, act_setup, act_forward, act_backward, act_memory, NULL}
 
 const LayerType layer_relu = ACT_ROW("relu");
 const LayerType layer_sigmoid = ACT_ROW("sigmoid");

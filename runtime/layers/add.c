@@ -65,4 +65,5 @@ static unsigned add_memory(const Node *n)
     return 0;
 }
 
-const LayerType layer_add = {"add", NULL, add_infer, NULL, add_forward, add_backward, add_memory};
+const LayerType layer_add = {"add", NULL, add_infer, NULL, add_forward, add_backward, add_memory,
+                             NULL};

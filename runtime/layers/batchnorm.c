@@ -227,4 +227,4 @@ static unsigned bn_memory(const Node *n)
 }
 
 const LayerType layer_batchnorm = {"batchnorm", bn_parse, bn_infer, bn_setup, bn_forward,
-                                   bn_backward, bn_memory};
+                                   bn_backward, bn_memory, NULL};

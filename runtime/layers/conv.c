@@ -189,10 +189,9 @@ static int turned_fits(const Plan *plan, ConvGeom geom)
 
 /* The scratch each pass takes, on this plan alone: what pages a pass never
  * touches would still keep other tensors out of its place in the arena. */
-static void want_scratch(Node *n, Graph *g)
+static void conv_scratch(Node *n, Graph *g, const Plan *plan)
 {
     Conv *c = n->state;
-    const Plan *plan = &g->dev->plan;
     int k = c->geom.c * c->geom.kh * c->geom.kw, p = c->geom.oh * c->geom.ow;
     size_t cols = (size_t)g->max_batch * p, b = (size_t)k * round_up(c->filters, 32);
     ConvGeom turned = turned_geom(c->geom);
@@ -209,12 +208,12 @@ static void want_scratch(Node *n, Graph *g)
         graph_want_scratch(g, MEM_BACKWARD, SCRATCH_CONV_B, b);
         if (pads(plan, c->geom))
             graph_want_scratch(g, MEM_BACKWARD, SCRATCH_COL, padded_x);
-        gemm_batch_reserve(g, MEM_BACKWARD, k, (int)c->filters, p, g->max_batch);
+        gemm_batch_reserve(g, plan, MEM_BACKWARD, k, (int)c->filters, p, g->max_batch);
     } else {
         graph_want_scratch(g, MEM_BACKWARD, SCRATCH_COL, (size_t)k * cols);
-        gemm_batch_reserve(g, MEM_BACKWARD, (int)c->filters, k, p, g->max_batch);
+        gemm_batch_reserve(g, plan, MEM_BACKWARD, (int)c->filters, k, p, g->max_batch);
     }
-    gemm_batch_reserve(g, MEM_BACKWARD, (int)c->filters, 1, p, g->max_batch); /* bias */
+    gemm_batch_reserve(g, plan, MEM_BACKWARD, (int)c->filters, 1, p, g->max_batch); /* bias */
     if (n->inputs[0] == &g->nodes[0]) /* the input batch has no gradient */
         return;
     if (!turned_fits(plan, c->geom)) {
@@ -247,7 +246,6 @@ static int conv_setup(Node *n, Graph *g, Err *err)
     if (!rc) rc = layer_kernel(g, n, "transpose_items", &c->transpose, err);
     if (!rc) rc = graph_buffer(g, 16, "conv2d ones", &c->ones, err);
     if (!rc) rc = dev_write(g->dev, c->ones, 0, sizeof ones, ones, err);
-    want_scratch(n, g);
     return rc;
 }
 
@@ -480,4 +478,4 @@ static unsigned conv_memory(const Node *n)
 }
 
 const LayerType layer_conv2d = {"conv2d", conv_parse, conv_infer, conv_setup, conv_forward,
-                                conv_backward, conv_memory};
+                                conv_backward, conv_memory, conv_scratch};

@@ -37,15 +37,20 @@ static int dense_infer(Node *n, Graph *g, Err *err)
                                      (ParamInit){PARAM_BIAS, d->in, d->units, 1}, err);
 }
 
+static void dense_scratch(Node *n, Graph *g, const Plan *plan)
+{
+    Dense *d = n->state;
+    gemm_reserve(g, plan, MEM_FORWARD, g->max_batch, (int)d->units, d->in); /* y = x W^T */
+    gemm_reserve(g, plan, MEM_BACKWARD, (int)d->units, d->in, g->max_batch); /* dW = dz^T x */
+    gemm_reserve(g, plan, MEM_BACKWARD, g->max_batch, d->in, (int)d->units); /* dx = dz W */
+}
+
 static int dense_setup(Node *n, Graph *g, Err *err)
 {
     Dense *d = n->state;
     int rc = layer_kernel(g, n, "bias_act_rows", &d->bias_act, err);
     if (!rc)
         rc = layer_kernel(g, n, "act_backward", &d->act_bwd, err);
-    gemm_reserve(g, MEM_FORWARD, g->max_batch, (int)d->units, d->in); /* y = x W^T */
-    gemm_reserve(g, MEM_BACKWARD, (int)d->units, d->in, g->max_batch); /* dW = dz^T x */
-    gemm_reserve(g, MEM_BACKWARD, g->max_batch, d->in, (int)d->units); /* dx = dz W, W packed */
     if (rc || d->act != ACT_SOFTMAX)
         return rc;
     rc = layer_kernel(g, n, "softmax_forward", &d->softmax_fwd, err);
@@ -115,4 +120,4 @@ static unsigned dense_memory(const Node *n)
 }
 
 const LayerType layer_dense = {"dense", dense_parse, dense_infer, dense_setup, dense_forward,
-                               dense_backward, dense_memory};
+                               dense_backward, dense_memory, dense_scratch};

@@ -100,6 +100,6 @@ static unsigned dropout_memory(const Node *n)
 }
 
 const LayerType layer_dropout = {"dropout", dropout_parse, dropout_infer, dropout_setup,
-                                 dropout_forward, dropout_backward, dropout_memory};
+                                 dropout_forward, dropout_backward, dropout_memory, NULL};
 const LayerType layer_dropout2d = {"dropout2d", dropout_parse, dropout2d_infer, dropout_setup,
-                                   dropout_forward, dropout_backward, dropout_memory};
+                                   dropout_forward, dropout_backward, dropout_memory, NULL};

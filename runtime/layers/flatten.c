@@ -18,4 +18,4 @@ static unsigned flatten_memory(const Node *n)
 }
 
 const LayerType layer_flatten = {"flatten", NULL, flatten_infer, NULL, NULL, NULL,
-                                 flatten_memory};
+                                 flatten_memory, NULL};

@@ -227,9 +227,9 @@ static size_t partial_floats(const Plan *plan, int M, int N, int K, int items)
     return most;
 }
 
-void gemm_batch_reserve(Graph *g, int pass, int M, int N, int K, int items)
+void gemm_batch_reserve(Graph *g, const Plan *plan, int pass, int M, int N, int K, int items)
 {
-    graph_want_scratch(g, pass, SCRATCH_GEMM_P, partial_floats(&g->dev->plan, M, N, K, items));
+    graph_want_scratch(g, pass, SCRATCH_GEMM_P, partial_floats(plan, M, N, K, items));
 }
 
 /* A lone product's K as items: chunks of SPLIT_MIN_K when it is long enough
@@ -372,9 +372,9 @@ static size_t product_floats(const Plan *plan, int M, int N, int K, int b_sn)
     return floats + (packs(plan, M, N, b_sn) ? packed_floats(N, K) : 0);
 }
 
-void gemm_reserve(Graph *g, int pass, int M, int N, int K)
+void gemm_reserve(Graph *g, const Plan *plan, int pass, int M, int N, int K)
 {
-    graph_want_scratch(g, pass, SCRATCH_GEMM_P, product_floats(&g->dev->plan, M, N, K, 1));
+    graph_want_scratch(g, pass, SCRATCH_GEMM_P, product_floats(plan, M, N, K, 1));
 }
 
 /* Packs p's B (K rows) into panels at the end of the scratch, after the

@@ -70,9 +70,9 @@ typedef struct {
 int gemm_prepare(Graph *g, Err *err);
 int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_mem B, int b_sk,
                 int b_sn, cl_mem C, int ldc, int accumulate, Err *err);
-/* Reserves the scratch of a product (partial products of its K in chunks)
- * for its largest sizes (a layer's setup, at the largest batch). */
-void gemm_reserve(Graph *g, int pass, int M, int N, int K);
+/* Reserves the scratch of a product under plan (partial products of its K
+ * in chunks) for its largest sizes (a layer's scratch, at the largest batch). */
+void gemm_reserve(Graph *g, const Plan *plan, int pass, int M, int N, int K);
 /* A batch of products, strides as launch_gemm's: item i multiplies A +
  * i * a_item by B + i * b_item (b_cols >= N readable floats in each row of a
  * B with contiguous rows) into C + i * c_item (rows ldc apart), or all of
@@ -97,11 +97,11 @@ typedef struct {
 int launch_gemm_batch(Graph *g, const GemmBatch *p, int summed, Err *err);
 /* Reserves the partial products of a summed batch at its largest. pass, here
  * and in gemm_reserve: the layer's that launches it (MEM_FORWARD, MEM_BACKWARD). */
-void gemm_batch_reserve(Graph *g, int pass, int M, int N, int K, int items);
+void gemm_batch_reserve(Graph *g, const Plan *plan, int pass, int M, int N, int K, int items);
 /* out[c] = the sum over n < N and p < P of in[(n*C + c)*P + p], in a fixed
  * order (bias gradients; P = 1 for dense layers). ones: 16 ones on the
  * device (the cpu plan sums P > 1 as products with them); reserve with
- * gemm_batch_reserve(g, pass, C, 1, P, N). */
+ * gemm_batch_reserve(g, plan, pass, C, 1, P, N). */
 int launch_sum_channels(Graph *g, cl_mem in, cl_mem out, int N, int C, int P, cl_mem ones,
                         Err *err);
 /* Global and local sizes for kernel k over (x, y, plane) of planes of w x h,

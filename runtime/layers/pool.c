@@ -187,8 +187,8 @@ static unsigned pool_memory(const Node *n)
 }
 
 const LayerType layer_maxpool2d = {"maxpool2d", maxpool_parse, pool_infer, pool_setup,
-                                   pool_forward, pool_backward, pool_memory};
+                                   pool_forward, pool_backward, pool_memory, NULL};
 const LayerType layer_avgpool2d = {"avgpool2d", avgpool_parse, pool_infer, pool_setup,
-                                   pool_forward, pool_backward, pool_memory};
+                                   pool_forward, pool_backward, pool_memory, NULL};
 const LayerType layer_global_avgpool = {"global_avgpool", global_parse, global_infer, pool_setup,
-                                        pool_forward, pool_backward, pool_memory};
+                                        pool_forward, pool_backward, pool_memory, NULL};

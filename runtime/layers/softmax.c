@@ -98,7 +98,7 @@ static unsigned softmax_memory(const Node *n)
 }
 
 const LayerType layer_softmax = {"softmax", softmax_parse, softmax_infer, softmax_setup,
-                                 softmax_forward, softmax_backward, softmax_memory};
+                                 softmax_forward, softmax_backward, softmax_memory, NULL};
 const LayerType layer_log_softmax = {"log_softmax", log_softmax_parse, softmax_infer,
                                      softmax_setup, softmax_forward, softmax_backward,
-                                     softmax_memory};
+                                     softmax_memory, NULL};
