@@ -240,7 +240,7 @@ CPU_KERNEL void conv_weight_grad(int M, int N, int K, int k_total, int per_split
  * reads it); else as one [cols, rows] matrix. A work-item turns a tile of
  * 16 x 16, read and written 16 wide (a value a work-item, the stores went
  * one by one); tiles at the edges value by value. Its loops stay rolled:
- * unrolled, the tile's 256 values in 16 vectors made POCL spend 1.1-2.3 s
+ * unrolled, the tile's 256 values in 16 vectors made POCL spend 1.5-2.3 s
  * compiling the kernel at its first launch (a 30 KB .so), rolled 0.4-0.6 s
  * (13.5 KB), and it ran no slower (bench/RESULTS.md, "Cold start: the
  * compiles"). Launched as (ceil(cols / 16), ceil(rows / 16), items), one
