@@ -239,8 +239,12 @@ CPU_KERNEL void conv_weight_grad(int M, int N, int K, int k_total, int per_split
  * cols rows one after the other, columns past rows 0 (as conv_weight_grad
  * reads it); else as one [cols, rows] matrix. A work-item turns a tile of
  * 16 x 16, read and written 16 wide (a value a work-item, the stores went
- * one by one); tiles at the edges value by value. Launched as
- * (ceil(cols / 16), ceil(rows / 16), items), one work-item a group. */
+ * one by one); tiles at the edges value by value. Its loops stay rolled:
+ * unrolled, the tile's 256 values in 16 vectors made POCL spend 1.5-2.3 s
+ * compiling the kernel at its first launch (a 30 KB .so), rolled 0.4-0.6 s
+ * (13.5 KB), and it ran no slower (bench/RESULTS.md, "Cold start: the
+ * compiles"). Launched as (ceil(cols / 16), ceil(rows / 16), items), one
+ * work-item a group. */
 #define TR_SIDE 16
 
 CPU_KERNEL void transpose_items(__global const float *restrict in, __global float *restrict out,
@@ -263,15 +267,15 @@ CPU_KERNEL void transpose_items(__global const float *restrict in, __global floa
         return;
     }
     float t[TR_SIDE][TR_SIDE];
-#pragma unroll
+#pragma unroll 1
     for (int r = 0; r < TR_SIDE; r++)
         vstore16(vload16(0, in + (size_t)(r0 + r) * cols + c0), 0, t[r]);
-#pragma unroll
+#pragma unroll 1
     for (int c = 0; c < TR_SIDE; c++) {
-        float16 v = (float16)(t[0][c], t[1][c], t[2][c], t[3][c], t[4][c], t[5][c], t[6][c],
-                              t[7][c], t[8][c], t[9][c], t[10][c], t[11][c], t[12][c], t[13][c],
-                              t[14][c], t[15][c]);
-        vstore16(v, 0, o + (c0 + c) * step);
+        float v[TR_SIDE];
+        for (int r = 0; r < TR_SIDE; r++)
+            v[r] = t[r][c];
+        vstore16(vload16(0, v), 0, o + (c0 + c) * step);
     }
 }
 
