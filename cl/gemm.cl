@@ -27,8 +27,21 @@
  * each touched another page (1024^3: 95 GFLOP/s of CPU time unpacked, and
  * 150 for a B of 32 columns, which is one run).
  *
- * Rows past M are clamped for loads and skipped for stores. B's rows hold
- * b_cols >= N readable floats (zero padding past N, when the caller made B).
+ * A is read from a_off on, either at its strides (a_panel = 0) or, with B
+ * packed, packed by pack_rows into panels of NN_TM rows, k-major (the
+ * NN_TM values of a k step side by side), a_panel floats apart (a_sm = 1,
+ * a_sk = NN_TM), as BLIS packs A: a pass then walks one pointer into A and
+ * one into B, both by constants, and broadcasts at constant offsets. Read
+ * at their strides, A's six rows took six pointers, which with the block's
+ * and items' bookkeeping outnumbered x86-64's 16 general registers: the
+ * AVX2 loop reloaded the row offsets from the stack every k step (6 movs
+ * beside its 12 multiply-adds, in the disassembly of POCL's gemm_nn.so);
+ * packed, its two k steps an iteration are 24 multiply-adds, 4 loads of B,
+ * 12 broadcasts and three adds and a branch.
+ *
+ * Rows past M are clamped for loads (zero in a packed A) and skipped for
+ * stores. B's rows hold b_cols >= N readable floats (zero padding past N,
+ * when the caller made B).
  * A pass whose columns would read past b_cols reads the 2 NN_MW that end
  * there instead and stores only its own (at or past its first, below N);
  * only a B narrower than 2 NN_MW takes the scalar path.

@@ -21,7 +21,7 @@ enum { SPLIT_MIN_K = 256 };
  * unrolled (rusticl's compiler unrolls none of them), each loop's exit
  * counting one. gemm_nn: by the product's shape (gemm_nn_for), up to four
  * register passes of 29 a k step (the k loop, 3 for B's vectors, 7 for A's
- * rows, 6 x 3 for the multiply-adds); gemm_nt: eight passes of 19 over 8 k
+ * rows, 6 x 3 for the multiply-adds; A packed or not); gemm_nt: eight passes of 19 over 8 k
  * steps, and an item's last k steps that make no vector one at a time, at
  * most 7 of 14 in each pass and 11 beside them (with AVX-512 four passes of
  * 31 over 16, at most 15 of 26 each), bounded by four times the counts of
@@ -353,7 +353,7 @@ int launch_gemm_batch(Graph *g, const GemmBatch *p, int summed, Err *err)
  * 16 columns and A into panels of 12 rows (gemm_nn's, cl/gemm.cl), when B's
  * rows are contiguous and the product is large enough that every panel
  * serves several blocks: M and N at least PACK_MIN. */
-enum { PACK_MIN = 64, A_PANEL_ROWS = 12 };
+enum { PACK_MIN = 64, A_PANEL_ROWS = 12 /* NN_TM */ };
 
 static int packs(const Plan *plan, int M, int N, int b_sn)
 {
