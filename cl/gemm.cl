@@ -27,8 +27,21 @@
  * each touched another page (1024^3: 95 GFLOP/s of CPU time unpacked, and
  * 150 for a B of 32 columns, which is one run).
  *
- * Rows past M are clamped for loads and skipped for stores. B's rows hold
- * b_cols >= N readable floats (zero padding past N, when the caller made B).
+ * A is read from a_off on, either at its strides (a_panel = 0) or, with B
+ * packed, packed by pack_rows into panels of NN_TM rows, k-major (the
+ * NN_TM values of a k step side by side), a_panel floats apart (a_sm = 1,
+ * a_sk = NN_TM), as BLIS packs A: a pass then walks one pointer into A and
+ * one into B, both by constants, and broadcasts at constant offsets. Read
+ * at their strides, A's six rows took six pointers, which with the block's
+ * and items' bookkeeping outnumbered x86-64's 16 general registers: the
+ * AVX2 loop reloaded the row offsets from the stack every k step (6 movs
+ * beside its 12 multiply-adds, in the disassembly of POCL's gemm_nn.so);
+ * packed, its two k steps an iteration are 24 multiply-adds, 4 loads of B,
+ * 12 broadcasts and three adds and a branch.
+ *
+ * Rows past M are clamped for loads (zero in a packed A) and skipped for
+ * stores. B's rows hold b_cols >= N readable floats (zero padding past N,
+ * when the caller made B).
  * A pass whose columns would read past b_cols reads the 2 NN_MW that end
  * there instead and stores only its own (at or past its first, below N);
  * only a B narrower than 2 NN_MW takes the scalar path.
@@ -152,6 +165,26 @@ static inline void nn_step(NN_VEC acc[NN_MR][NN_NV], __global const float *arow[
     }
 }
 
+/* One k step of a register pass over packed operands (see gemm_nn): A's
+ * rows at a[0..NN_MR), B's vectors at b + j NN_MW in its panel of 16, the
+ * next panel b_panel on. With AVX2 both offsets are constants, so the k loop
+ * walks one pointer into each operand. */
+static inline void nn_step_packed(NN_VEC acc[NN_MR][NN_NV], __global const float *a,
+                                  __global const float *b, int b_panel)
+{
+    NN_VEC bv[NN_NV];
+#pragma unroll
+    for (int j = 0; j < NN_NV; j++)
+        bv[j] = NN_VLOAD(0, b + j * NN_MW / 16 * b_panel + j * NN_MW % 16);
+#pragma unroll
+    for (int i = 0; i < NN_MR; i++) {
+        NN_VEC av = (NN_VEC)(a[i]);
+#pragma unroll
+        for (int j = 0; j < NN_NV; j++)
+            acc[i][j] = fma(av, bv[j], acc[i][j]);
+    }
+}
+
 /* One register pass: rows m0.. and the NN_PW columns from nb, over the k
  * steps [k0, k1) of items [first, last), added to acc. The items' k steps are one loop: nested loops
  * kept a second copy of the accumulators for the outer loop and spilled
@@ -160,9 +193,18 @@ static inline void nn_step(NN_VEC acc[NN_MR][NN_NV], __global const float *arow[
  * item's at an item's end, at the cost of the registers that takes. */
 static inline void nn_pass(NN_VEC acc[NN_MR][NN_NV], int M, int K, int k_total, int first, int last,
                            int k0, int k1, int m0, int nb, __global const float *A, int a_sm,
-                           int a_sk, int a_item, __global const float *B, int b_sk, int b_item,
-                           int b_panel)
+                           int a_sk, int a_item, int a_panel, __global const float *B, int b_sk,
+                           int b_item, int b_panel)
 {
+    if (a_panel) { /* both packed, items along the same matrices */
+        __global const float *a =
+            A + m0 / NN_TM * a_panel + m0 % NN_TM + first * a_item + k0 * NN_TM;
+        __global const float *b = B + (nb >> 4) * b_panel + first * b_item + k0 * 16;
+#pragma unroll 2
+        for (int t = k0; t < k1; t++, a += NN_TM, b += 16)
+            nn_step_packed(acc, a, b, b_panel);
+        return;
+    }
     __global const float *arow[NN_MR], *bv[NN_NV];
 #pragma unroll
     for (int j = 0; j < NN_NV; j++) { /* column c in its panel of 16 */
@@ -194,11 +236,12 @@ static inline void nn_pass(NN_VEC acc[NN_MR][NN_NV], int M, int K, int k_total, 
 }
 
 CPU_KERNEL void gemm_nn(int M, int N, int K, int k_total, int per_split,
-                        __global const float *A, int a_sm, int a_sk, int a_item,
+                        __global const float *A, int a_off, int a_sm, int a_sk, int a_item,
+                        int a_panel,
                         __global const float *B, int b_off, int b_sk, int b_item, int b_cols,
                         int b_panel, __global float *C, int ldc, int c_split, int accumulate)
 {
-    B += b_off;
+    A += a_off, B += b_off;
     int n0 = get_global_id(0) * NN_TN, m0 = get_global_id(1) * NN_TM, split = get_global_id(2);
     int first, last;
     if (n0 >= N || m0 >= M || !split_items(K, k_total, per_split, split, &first, &last))
@@ -220,7 +263,7 @@ CPU_KERNEL void gemm_nn(int M, int N, int K, int k_total, int per_split,
                     else
                         nn_zero(acc);
                     nn_pass(acc, M, K, k_total, first, last, k0, min(k0 + kc, steps), r, nb, A,
-                            a_sm, a_sk, a_item, B, b_sk, b_item, b_panel);
+                            a_sm, a_sk, a_item, a_panel, B, b_sk, b_item, b_panel);
                     nn_store(C, ldc, acc, r, M, own, nb, N, accumulate && !k0);
                 }
         return;
@@ -256,6 +299,22 @@ CPU_KERNEL void pack_panels(__global const float *B, int b_sk, int K, int N, __g
     }
     for (int j = 0; j < 16; j++)
         out[j] = p * 16 + j < N ? b[j] : 0.0f;
+}
+
+/* Ap from ap_off, panel q (rows NN_TM q.. NN_TM q + NN_TM - 1), k-major:
+ * Ap[(q K + k) NN_TM + i] = A(NN_TM q + i, k), zero past M: gemm_nn's A in
+ * panels (see there), a work-item a panel's k. */
+CPU_KERNEL void pack_rows(__global const float *A, int a_sm, int a_sk, int M, int K,
+                          __global float *Ap, int ap_off)
+{
+    int k = get_global_id(0), q = get_global_id(1);
+    if (k >= K || q * NN_TM >= M)
+        return;
+    __global float *out = Ap + ap_off + ((size_t)q * K + k) * NN_TM;
+    for (int i = 0; i < NN_TM; i++) {
+        int m = q * NN_TM + i;
+        out[i] = m < M ? A[m * a_sm + k * a_sk] : 0.0f;
+    }
 }
 
 /* C[m, n] (+)= the sum over s of P[s][m][n] (M x N each, rows ldp apart), in

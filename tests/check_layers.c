@@ -206,7 +206,8 @@ START_TEST(padded_splits_write_nothing)
     int rc;
     if (strcmp(split_cases[_i].kernel, "gemm_nn") == 0)
         rc = DEV_LAUNCH(&d, k, 3, global, local, &err, KA(m_), KA(n_), KA(k_), KA(k_), KA(one),
-                        KA(A), KA(lda), KA(unit), KA(zero), KA(B), KA(zero), KA(ldb), KA(zero),
+                        KA(A), KA(zero), KA(lda), KA(unit), KA(zero), KA(zero), KA(B), KA(zero),
+                        KA(ldb), KA(zero),
                         KA(cols), KA(panel), KA(C), KA(ldc), KA(c_split), KA(zero));
     else if (nt)
         rc = DEV_LAUNCH(&d, k, 3, global, local, &err, KA(m_), KA(n_), KA(k_), KA(k_), KA(one),
@@ -1740,6 +1741,11 @@ static const struct {
     {7, 9, 30000, 0, 1, 0},   /* gemm_nn's scalar path */
     {5, 33, 20000, 1, 1, 0},  /* gemm_nt */
     {72, 352, 400, 0, 0, 0},  /* B packed, walked whole by gemm_nn where loops may run */
+    /* A and B packed (M and N of 64 or more): A's last 12-row panel and a
+     * pass's 6 rows cut by M, B's last panel by N, k blocks and chunks cut by K */
+    {77, 70, 300, 0, 1, 0},
+    {65, 100, 700, 0, 0, 0},
+    {70, 90, 1500, 0, 1, 64},
     /* partial products past a 64 KB cache: the splits run in turn */
     {40, 300, 3000, 1, 1, 64},
     {33, 200, 1500, 0, 0, 64},

@@ -21,7 +21,7 @@ enum { SPLIT_MIN_K = 256 };
  * unrolled (rusticl's compiler unrolls none of them), each loop's exit
  * counting one. gemm_nn: by the product's shape (gemm_nn_for), up to four
  * register passes of 29 a k step (the k loop, 3 for B's vectors, 7 for A's
- * rows, 6 x 3 for the multiply-adds); gemm_nt: eight passes of 19 over 8 k
+ * rows, 6 x 3 for the multiply-adds; A packed or not); gemm_nt: eight passes of 19 over 8 k
  * steps, and an item's last k steps that make no vector one at a time, at
  * most 7 of 14 in each pass and 11 beside them (with AVX-512 four passes of
  * 31 over 16, at most 15 of 26 each), bounded by four times the counts of
@@ -274,9 +274,10 @@ static int launch_items(Graph *g, const GemmBatch *p, int k_total, int per_split
                           KA(accumulate));
     int b_panel = p->b_panel ? p->b_panel : 16; /* 16: B's rows as they are */
     return DEV_LAUNCH_AT(g->dev, k, 3, offset, global, local, err, KA(p->M), KA(p->N), KA(p->K),
-                      KA(k_total), KA(per_split), KA(p->A), KA(p->a_sm), KA(p->a_sk),
-                      KA(p->a_item), KA(p->B), KA(p->b_off), KA(p->b_sk), KA(p->b_item),
-                      KA(p->b_cols), KA(b_panel), KA(C), KA(ldc), KA(c_split), KA(accumulate));
+                      KA(k_total), KA(per_split), KA(p->A), KA(p->a_off), KA(p->a_sm),
+                      KA(p->a_sk), KA(p->a_item), KA(p->a_panel), KA(p->B), KA(p->b_off),
+                      KA(p->b_sk), KA(p->b_item), KA(p->b_cols), KA(b_panel), KA(C), KA(ldc),
+                      KA(c_split), KA(accumulate));
 }
 
 /* C (+)= the sum of p's items, k_total of k in all, split after split, the
@@ -312,8 +313,8 @@ static int launch_summed(Graph *g, const GemmBatch *p, int k_total, Err *err)
     if (s.in_turn)
         return launch_in_turn(g, p, k_total, s.per, err);
     cl_mem part = g->scratch[SCRATCH_GEMM_P];
-    /* a packed B lies at the scratch's end, after the partial products */
-    size_t room = p->b_panel ? (size_t)p->b_off : g->scratch_floats[SCRATCH_GEMM_P];
+    /* packed operands lie at the scratch's end, after the partial products */
+    size_t room = p->a_panel ? (size_t)p->a_off : g->scratch_floats[SCRATCH_GEMM_P];
     if (!part || room < (size_t)splits * p->M * p->N)
         return err_set(err, CLRUN_ERUNTIME, "internal: %d products of %dx%dx%d summed in %d "
                        "splits have no scratch (a reserve in the layer's setup)", p->items, p->M,
@@ -348,28 +349,36 @@ int launch_gemm_batch(Graph *g, const GemmBatch *p, int summed, Err *err)
                   : launch_items(g, p, k_total, 1, -1, p->C, p->ldc, p->c_item, p->accumulate, err);
 }
 
-/* A lone product's B is packed into panels (gemm_nn's, cl/gemm.cl) on the
- * cpu plan when its rows are contiguous and the product is large enough
- * that every panel serves several row blocks: M and N at least PACK_MIN. */
-enum { PACK_MIN = 64 };
+/* A lone product's operands are packed on the cpu plan, B into panels of
+ * 16 columns and A into panels of 12 rows (gemm_nn's, cl/gemm.cl), when B's
+ * rows are contiguous and the product is large enough that every panel
+ * serves several blocks: M and N at least PACK_MIN. */
+enum { PACK_MIN = 64, A_PANEL_ROWS = 12 /* NN_TM */ };
 
 static int packs(const Plan *plan, int M, int N, int b_sn)
 {
     return !plan->gpu && b_sn == 1 && M >= PACK_MIN && N >= PACK_MIN;
 }
 
-/* Floats of B packed: K rows of N rounded up to 16, and 16 to align it. */
-static size_t packed_floats(int N, int K)
+/* Floats of an operand packed in panels of `width` along n of its `n`
+ * (K long each), and 16 to align it. */
+static size_t packed_floats(int n, int width, int K)
 {
-    return (size_t)(N + 15) / 16 * 16 * (size_t)K + 16;
+    return (size_t)(n + width - 1) / width * width * (size_t)K + 16;
 }
 
-/* The scratch of a lone product: its partial products, then B packed. */
+/* Floats of both operands packed: A's, then B's. */
+static size_t operands_floats(int M, int N, int K)
+{
+    return packed_floats(M, A_PANEL_ROWS, K) + packed_floats(N, 16, K);
+}
+
+/* The scratch of a lone product: its partial products, then A and B packed. */
 static size_t product_floats(const Plan *plan, int M, int N, int K, int b_sn)
 {
     int chunk = k_chunk(K);
     size_t floats = partial_floats(plan, M, N, chunk, (K + chunk - 1) / chunk);
-    return floats + (packs(plan, M, N, b_sn) ? packed_floats(N, K) : 0);
+    return floats + (packs(plan, M, N, b_sn) ? operands_floats(M, N, K) : 0);
 }
 
 void gemm_reserve(Graph *g, const Plan *plan, int pass, int M, int N, int K)
@@ -377,27 +386,35 @@ void gemm_reserve(Graph *g, const Plan *plan, int pass, int M, int N, int K)
     graph_want_scratch(g, pass, SCRATCH_GEMM_P, product_floats(plan, M, N, K, 1));
 }
 
-/* Packs p's B (K rows) into panels at the end of the scratch, after the
- * partial products, and points p at them; leaves p as it is where the
- * scratch was not reserved for that (a product no layer reserved). */
-static int pack_b(Graph *g, GemmBatch *p, int K, Err *err)
+/* Packs p's A and B (K of k) into panels at the end of the scratch, after
+ * the partial products, each 64-byte aligned, and points p at them; leaves
+ * p as it is where the scratch was not reserved for that (a product no
+ * layer reserved). */
+static int pack_operands(Graph *g, GemmBatch *p, int K, Err *err)
 {
     size_t have = g->scratch_floats[SCRATCH_GEMM_P];
     if (!g->scratch[SCRATCH_GEMM_P] || have < product_floats(&g->dev->plan, p->M, p->N, K, 1))
         return CLRUN_OK;
-    size_t off = (have - packed_floats(p->N, K) + 16) & ~(size_t)15; /* 64-byte aligned */
+    int a_off = (int)((have - operands_floats(p->M, p->N, K) + 15) & ~(size_t)15);
+    int b_off = (int)((a_off + packed_floats(p->M, A_PANEL_ROWS, K)) & ~(size_t)15);
+    int a_panels = (p->M + A_PANEL_ROWS - 1) / A_PANEL_ROWS, b_panels = (p->N + 15) / 16;
     cl_mem part = g->scratch[SCRATCH_GEMM_P];
-    int b_off = (int)off, panels = (p->N + 15) / 16;
-    size_t global[2] = {(size_t)panels, (size_t)K};
-    cl_kernel k;
-    int rc = dev_kernel(g->dev, "pack_panels", &k, err);
+    size_t ga[2] = {(size_t)K, (size_t)a_panels}, gb[2] = {(size_t)b_panels, (size_t)K};
+    cl_kernel ka, kb;
+    int rc = dev_kernel(g->dev, "pack_rows", &ka, err);
     if (!rc)
-        rc = DEV_LAUNCH(g->dev, k, 2, global, NULL, err, KA(p->B), KA(p->b_sk), KA(K), KA(p->N),
+        rc = DEV_LAUNCH(g->dev, ka, 2, ga, NULL, err, KA(p->A), KA(p->a_sm), KA(p->a_sk), KA(p->M),
+                        KA(K), KA(part), KA(a_off));
+    if (!rc && !(rc = dev_kernel(g->dev, "pack_panels", &kb, err)))
+        rc = DEV_LAUNCH(g->dev, kb, 2, gb, NULL, err, KA(p->B), KA(p->b_sk), KA(K), KA(p->N),
                         KA(part), KA(b_off));
     if (rc)
         return rc;
-    p->B = part, p->b_off = b_off, p->b_sk = 16, p->b_item = p->K * 16;
-    p->b_cols = panels * 16, p->b_panel = K * 16;
+    p->A = p->B = part;
+    p->a_off = a_off, p->a_sm = 1, p->a_sk = A_PANEL_ROWS, p->a_item = p->K * A_PANEL_ROWS;
+    p->a_panel = K * A_PANEL_ROWS;
+    p->b_off = b_off, p->b_sk = 16, p->b_item = p->K * 16;
+    p->b_cols = b_panels * 16, p->b_panel = K * 16;
     return CLRUN_OK;
 }
 
@@ -420,7 +437,7 @@ int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_
     const Plan *plan = &g->dev->plan;
     int pack = packs(plan, M, N, b_sn);
     int whole = pack && blocks_of(gemm_nn, M, N) >= plan->split_target &&
-                packed_floats(N, K) * sizeof(float) <= plan->cache_bytes / 2;
+                packed_floats(N, 16, K) * sizeof(float) <= plan->cache_bytes / 2;
     int chunk = whole ? K : k_chunk(K), most;
     GemmBatch shape = {.M = M, .N = N, .b_sn = b_sn, .b_cols = N};
     int rc = k_within_loop_limit(g, kernel_of(g, &shape), chunk, &most, err);
@@ -437,7 +454,7 @@ int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_
                    .C = C, .ldc = ldc, .accumulate = accumulate};
     rc = check_strides(&p, err);
     if (!rc && pack && !through_clblast(g, &p))
-        rc = pack_b(g, &p, K, err);
+        rc = pack_operands(g, &p, K, err);
     if (rc || !capped)
         return rc ? rc : launch_summed(g, &p, K, err);
     /* chunks the layer's scratch was not reserved for: splits of what a

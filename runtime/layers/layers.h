@@ -84,6 +84,7 @@ typedef struct {
     int M, N, K, items;
     cl_mem A;
     int a_sm, a_sk, a_item;
+    int a_off, a_panel; /* A from a_off; packed in panels a_panel apart (0: not packed) */
     const ConvGeom *a_image;
     cl_mem B;
     int b_sk, b_sn, b_item, b_cols;
