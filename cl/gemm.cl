@@ -185,12 +185,11 @@ static inline void nn_step_packed(NN_VEC acc[NN_MR][NN_NV], __global const float
     }
 }
 
-/* One register pass: rows m0.. and the NN_PW columns from nb, over the k
- * steps [k0, k1) of items [first, last), added to acc. The items' k steps are one loop: nested loops
- * kept a second copy of the accumulators for the outer loop and spilled
- * them every k step. Items along the same matrices (a long K cut into
- * chunks) are one run of k; items of matrices of their own move to the next
- * item's at an item's end, at the cost of the registers that takes. */
+/* One register pass: rows m0.. and the NN_PW columns from nb, over the k steps [k0, k1) of
+ * items [first, last), added to acc. The items' k steps are one loop: nested loops kept a
+ * second copy of the accumulators for the outer loop and spilled them every k step. Items along
+ * the same matrices (a long K cut into chunks) are one run of k; items of matrices of their own
+ * move to the next item's at an item's end, at the cost of the registers that takes. */
 static inline void nn_pass(NN_VEC acc[NN_MR][NN_NV], int M, int K, int k_total, int first, int last,
                            int k0, int k1, int m0, int nb, __global const float *A, int a_sm,
                            int a_sk, int a_item, int a_panel, __global const float *B, int b_sk,

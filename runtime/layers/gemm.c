@@ -10,26 +10,21 @@
 /* A lone product's K is cut into chunks of this, when at least twice as long. */
 enum { SPLIT_MIN_K = 256 };
 
-/* A product kernel and the block of C each of its groups computes: on the
- * cpu plan a work-item a group, NN_TM x NN_TN or NT_TM x NT_TN (cl/gemm.cl);
- * on the gpu plan TG x TG work-items, TILE x TILE (cl/tiled.cl).
- *
- * The loop iterations a work-item runs, for devices that end a work-item's
- * loops after so many in all (dev_loop_limit: rusticl's llvmpipe, 65,535):
- * at most loops_per_k a k step and loops_per_item an item, k counted in
- * whole k_round steps; counted in the kernel's source as if no loop were
- * unrolled (rusticl's compiler unrolls none of them), each loop's exit
- * counting one. gemm_nn: by the product's shape (gemm_nn_for), up to four
- * register passes of 29 a k step (the k loop, 3 for B's vectors, 7 for A's
- * rows, 6 x 3 for the multiply-adds; A packed or not); gemm_nt: eight passes of 19 over 8 k
- * steps, and an item's last k steps that make no vector one at a time, at
- * most 7 of 14 in each pass and 11 beside them (with AVX-512 four passes of
- * 31 over 16, at most 15 of 26 each), bounded by four times the counts of
- * the 4-row block it was (19 a k step, 1664 an item); conv_weight_grad: a pixel 6 in each of two
- * passes of 4 rows (the pixel loop and 5 for the rows; 10 in one pass of 8),
- * an item 7 a pass beside them; gemm_tiled: a tile of TK k steps, 6 each in
- * tile_multiply, beside its loads (at most 2 x 65 with one work-item a
- * group). */
+/* A product kernel and the block of C each of its groups computes: on the cpu plan a work-item
+ * a group, NN_TM x NN_TN or NT_TM x NT_TN (cl/gemm.cl); on the gpu plan TG x TG work-items,
+ * TILE x TILE (cl/tiled.cl).  The loop iterations a work-item runs, for devices that end a
+ * work-item's loops after so many in all (dev_loop_limit: rusticl's llvmpipe, 65,535): at most
+ * loops_per_k a k step and loops_per_item an item, k counted in whole k_round steps; counted in
+ * the kernel's source as if no loop were unrolled (rusticl's compiler unrolls none of them),
+ * each loop's exit counting one. gemm_nn: by the product's shape (gemm_nn_for), up to four
+ * register passes of 29 a k step (the k loop, 3 for B's vectors, 7 for A's rows, 6 x 3 for the
+ * multiply-adds; A packed or not); gemm_nt: eight passes of 19 over 8 k steps, and an item's
+ * last k steps that make no vector one at a time, at most 7 of 14 in each pass and 11 beside
+ * them (with AVX-512 four passes of 31 over 16, at most 15 of 26 each), bounded by four times
+ * the counts of the 4-row block it was (19 a k step, 1664 an item); conv_weight_grad: a pixel 6
+ * in each of two passes of 4 rows (the pixel loop and 5 for the rows; 10 in one pass of 8), an
+ * item 7 a pass beside them; gemm_tiled: a tile of TK k steps, 6 each in tile_multiply, beside
+ * its loads (at most 2 x 65 with one work-item a group). */
 typedef struct {
     const char *kernel;
     int tm, tn;
