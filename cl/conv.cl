@@ -58,34 +58,6 @@ CPU_KERNEL void conv_weights_turned(__global const float *w, __global float *b, 
 #define CI_TPMAX (CI_TP > CI_TPW ? CI_TP : CI_TPW)
 #define CI_TO 16 /* output channels of a vector; a work-item computes 1 or 2 vectors */
 
-/* The taps of conv_implicit_block: acc0/acc1[t] += the image at px[t] x the
- * panel's rows b, one loop over the taps (c, i, j), the panel's rows in
- * order, the image offset of tap (c, i, j) kept as c*H*W + i*W + j: with the
- * window's rows as a loop of KW taps inside, the pixels' pointers were set
- * up in vector registers each row, and 6 pixels spilled on AVX2. */
-static inline void implicit_taps(__global const float *px[CI_TPMAX], __global const float *b,
-                                 ConvGeom g, float16 acc0[CI_TPMAX], float16 acc1[CI_TPMAX],
-                                 const int TP, const int V)
-{
-    int taps = g.c * g.kh * g.kw, at = 0, i = 0, j = 0;
-    for (int k = 0; k < taps; k++, b += V * CI_TO) {
-        float16 bk0 = vload16(0, b), bk1 = V == 2 ? vload16(1, b) : bk0;
-#pragma unroll
-        for (int t = 0; t < TP; t++) {
-            float16 v = (float16)(px[t][at]);
-            acc0[t] = fma(v, bk0, acc0[t]);
-            if (V == 2)
-                acc1[t] = fma(v, bk1, acc1[t]);
-        }
-        at++;
-        if (++j == g.kw) {
-            j = 0, at += g.w - g.kw;
-            if (++i == g.kh)
-                i = 0, at += (g.h - g.kh) * g.w;
-        }
-    }
-}
-
 /* y[n, o, oy, ox] = act(bias[o] + sum over c, i, j of
  *     x[n, c, oy*SH + i, ox*SW + j] * B[(c*KH + i)*KW + j][o]),
  * bias may be NULL, B in panels of V*16 columns (conv_weights_b). An
@@ -114,30 +86,32 @@ static inline void conv_implicit_block(__global const float *x, __global const f
     }
     float16 acc0[CI_TPMAX], acc1[CI_TPMAX];
     __global const float *px[CI_TPMAX], *xn = x + (size_t)n * g.c * g.h * g.w;
-    __global const float *b = B + (size_t)ob * g.c * g.kh * g.kw * V * CI_TO;
 #pragma unroll
-    for (int t = 0; t < TP; t++)
+    for (int t = 0; t < TP; t++) {
         acc0[t] = acc1[t] = (float16)(0.0f);
-    /* a block whose pixels lie one after the other in the image (within a
-     * row of a stride-1 convolution) reads them at t past the first: one
-     * pointer, the pixels its loads' constant offsets (TP pointers took
-     * more registers than AVX2's 16 hold: three were reloaded from the
-     * stack every tap) */
-    int contiguous = 1;
+        px[t] = xn + off[t];
+    }
+    /* one loop over the taps (c, i, j), the panel's rows in order, the
+     * image offset of tap (c, i, j) kept as c*H*W + i*W + j: with the
+     * window's rows as a loop of KW taps inside, the pixels' pointers were
+     * set up in vector registers each row, and 6 pixels spilled on AVX2 */
+    int taps = g.c * g.kh * g.kw, at = 0, i = 0, j = 0;
+    __global const float *b = B + (size_t)ob * taps * V * CI_TO;
+    for (int k = 0; k < taps; k++, b += V * CI_TO) {
+        float16 bk0 = vload16(0, b), bk1 = V == 2 ? vload16(1, b) : bk0;
 #pragma unroll
-    for (int t = 1; t < TP; t++)
-        contiguous &= off[t] == off[0] + t;
-    if (contiguous) {
-        __global const float *row[CI_TPMAX];
-#pragma unroll
-        for (int t = 0; t < TP; t++)
-            row[t] = xn + off[0] + t;
-        implicit_taps(row, b, g, acc0, acc1, TP, V);
-    } else {
-#pragma unroll
-        for (int t = 0; t < TP; t++)
-            px[t] = xn + off[t];
-        implicit_taps(px, b, g, acc0, acc1, TP, V);
+        for (int t = 0; t < TP; t++) {
+            float16 v = (float16)(px[t][at]);
+            acc0[t] = fma(v, bk0, acc0[t]);
+            if (V == 2)
+                acc1[t] = fma(v, bk1, acc1[t]);
+        }
+        at++;
+        if (++j == g.kw) {
+            j = 0, at += g.w - g.kw;
+            if (++i == g.kh)
+                i = 0, at += (g.h - g.kh) * g.w;
+        }
     }
     /* turned to a run of TP pixels per channel */
     float v[CI_TPMAX][2 * CI_TO];
