@@ -5,6 +5,8 @@
  * partial products that sum_splits adds in a fixed order (see layers.h). */
 #include "layers/layers.h"
 
+#include <limits.h>
+
 #include "clblast.h"
 
 /* A lone product's K is cut into chunks of this, when at least twice as long. */
@@ -345,15 +347,20 @@ int launch_gemm_batch(Graph *g, const GemmBatch *p, int summed, Err *err)
 }
 
 /* A lone product's operands are packed on the cpu plan, B into panels of
- * 16 columns and A into panels of 12 rows (gemm_nn's, cl/gemm.cl), when B's
- * rows are contiguous, or its columns (a dense layer's W^T, transposed by
- * pack_panels_t for gemm_nn in place of gemm_nt), and the product is large
- * enough that every panel serves several blocks: M and N at least PACK_MIN. */
-enum { PACK_MIN = 64, A_PANEL_ROWS = 12 /* NN_TM */ };
+ * 16 columns and A into panels of 12 rows (gemm_nn's, cl/gemm.cl), when the
+ * product is large enough that every panel serves several blocks: M and N at
+ * least PACK_MIN where B's rows are contiguous; PACK_T_MIN where its columns
+ * are (a dense layer's W^T), which pack_panels_t transposes for gemm_nn in
+ * place of gemm_nt: the two packs' launches and passes over memory paid at
+ * 256 x 256 x 1024 and beyond (103-122 GFLOP/s of CPU time against 92-108,
+ * 1024^3 113 against 69-88), not at the dense layers' batch of 64 (64 x 256 x
+ * 784: 45-64 against 84-107; 64 x 128 x 9216: 34-58 against 80-102). */
+enum { PACK_MIN = 64, PACK_T_MIN = 256, A_PANEL_ROWS = 12 /* NN_TM */ };
 
 static int packs(const Plan *plan, int M, int N, int b_sk, int b_sn)
 {
-    return !plan->gpu && (b_sn == 1 || b_sk == 1) && M >= PACK_MIN && N >= PACK_MIN;
+    int least = b_sn == 1 ? PACK_MIN : b_sk == 1 ? PACK_T_MIN : INT_MAX;
+    return !plan->gpu && M >= least && N >= least;
 }
 
 /* Floats of an operand packed in panels of `width` along n of its `n`
