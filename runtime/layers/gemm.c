@@ -352,9 +352,10 @@ int launch_gemm_batch(Graph *g, const GemmBatch *p, int summed, Err *err)
  * least PACK_MIN where B's rows are contiguous; PACK_T_MIN where its columns
  * are (a dense layer's W^T), which pack_panels_t transposes for gemm_nn in
  * place of gemm_nt: the two packs' launches and passes over memory paid at
- * 256 x 256 x 1024 and beyond (103-122 GFLOP/s of CPU time against 92-108,
- * 1024^3 113 against 69-88), not at the dense layers' batch of 64 (64 x 256 x
- * 784: 45-64 against 84-107; 64 x 128 x 9216: 34-58 against 80-102). */
+ * 256 x 256 x 1024 and beyond (80-122 GFLOP/s of CPU time against 76-108,
+ * 512^3 92-111 against 65-71, 1024^3 113 against 69-88), not at the dense
+ * layers' batch of 64 (64 x 128 x 9216: 34-59 against 80-102; the MLP's
+ * 64 x 256 x 784 no faster, its training slower; bench/RESULTS.md). */
 enum { PACK_MIN = 64, PACK_T_MIN = 256, A_PANEL_ROWS = 12 /* NN_TM */ };
 
 static int packs(const Plan *plan, int M, int N, int b_sk, int b_sn)
