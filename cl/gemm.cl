@@ -300,6 +300,39 @@ CPU_KERNEL void pack_panels(__global const float *B, int b_sk, int K, int N, __g
         out[j] = p * 16 + j < N ? b[j] : 0.0f;
 }
 
+/* Bp as pack_panels packs it, from a B read along k (b_sk = 1, its columns
+ * b_sn apart: a dense layer's W^T), zero past N: a work-item a 16 x 16 tile,
+ * panel p's rows k0.. k0 + 15, its 16 columns loaded 16 wide along k and
+ * written out a row at a time, as transpose_items does (cl/conv.cl); the
+ * loops kept rolled, which POCL compiles quickly. K's last rows one by one. */
+CPU_KERNEL void pack_panels_t(__global const float *B, int b_sn, int K, int N, __global float *Bp,
+                              int bp_off)
+{
+    int p = get_global_id(0), k0 = get_global_id(1) * 16;
+    if (p * 16 >= N || k0 >= K)
+        return;
+    __global const float *b = B + (size_t)p * 16 * b_sn + k0;
+    __global float *out = Bp + bp_off + ((size_t)p * K + k0) * 16;
+    int cols = min(16, N - p * 16);
+    if (k0 + 16 > K) {
+        for (int k = 0; k < K - k0; k++)
+            for (int j = 0; j < 16; j++)
+                out[k * 16 + j] = j < cols ? b[(size_t)j * b_sn + k] : 0.0f;
+        return;
+    }
+    float t[16][16];
+#pragma unroll 1
+    for (int j = 0; j < 16; j++)
+        vstore16(j < cols ? vload16(0, b + (size_t)j * b_sn) : (float16)(0.0f), 0, t[j]);
+#pragma unroll 1
+    for (int k = 0; k < 16; k++) {
+        float v[16];
+        for (int j = 0; j < 16; j++)
+            v[j] = t[j][k];
+        vstore16(vload16(0, v), 0, out + k * 16);
+    }
+}
+
 /* Ap from ap_off, panel q (rows NN_TM q.. NN_TM q + NN_TM - 1), k-major:
  * Ap[(q K + k) NN_TM + i] = A(NN_TM q + i, k), zero past M: gemm_nn's A in
  * panels (see there), a work-item a panel's k. */

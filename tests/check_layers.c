@@ -1746,6 +1746,11 @@ static const struct {
     {77, 70, 300, 0, 1, 0},
     {65, 100, 700, 0, 0, 0},
     {70, 90, 1500, 0, 1, 64},
+    /* B transposed (W^T) packed by pack_panels_t (M and N of 256 or more):
+     * the last panel cut by N, the last 16 k steps by K, M not a multiple of
+     * 12; walked whole, or in K chunks past a 64 KB cache */
+    {257, 270, 300, 1, 1, 0},
+    {260, 258, 700, 1, 0, 64},
     /* partial products past a 64 KB cache: the splits run in turn */
     {40, 300, 3000, 1, 1, 64},
     {33, 200, 1500, 0, 0, 64},

@@ -5,6 +5,8 @@
  * partial products that sum_splits adds in a fixed order (see layers.h). */
 #include "layers/layers.h"
 
+#include <limits.h>
+
 #include "clblast.h"
 
 /* A lone product's K is cut into chunks of this, when at least twice as long. */
@@ -345,14 +347,21 @@ int launch_gemm_batch(Graph *g, const GemmBatch *p, int summed, Err *err)
 }
 
 /* A lone product's operands are packed on the cpu plan, B into panels of
- * 16 columns and A into panels of 12 rows (gemm_nn's, cl/gemm.cl), when B's
- * rows are contiguous and the product is large enough that every panel
- * serves several blocks: M and N at least PACK_MIN. */
-enum { PACK_MIN = 64, A_PANEL_ROWS = 12 /* NN_TM */ };
+ * 16 columns and A into panels of 12 rows (gemm_nn's, cl/gemm.cl), when the
+ * product is large enough that every panel serves several blocks: M and N at
+ * least PACK_MIN where B's rows are contiguous; PACK_T_MIN where its columns
+ * are (a dense layer's W^T), which pack_panels_t transposes for gemm_nn in
+ * place of gemm_nt: the two packs' launches and passes over memory paid at
+ * 256 x 256 x 1024 and beyond (80-122 GFLOP/s of CPU time against 76-108,
+ * 512^3 92-111 against 65-71, 1024^3 113 against 69-88), not at the dense
+ * layers' batch of 64 (64 x 128 x 9216: 34-59 against 80-102; the MLP's
+ * 64 x 256 x 784 no faster, its training slower; bench/RESULTS.md). */
+enum { PACK_MIN = 64, PACK_T_MIN = 256, A_PANEL_ROWS = 12 /* NN_TM */ };
 
-static int packs(const Plan *plan, int M, int N, int b_sn)
+static int packs(const Plan *plan, int M, int N, int b_sk, int b_sn)
 {
-    return !plan->gpu && b_sn == 1 && M >= PACK_MIN && N >= PACK_MIN;
+    int least = b_sn == 1 ? PACK_MIN : b_sk == 1 ? PACK_T_MIN : INT_MAX;
+    return !plan->gpu && M >= least && N >= least;
 }
 
 /* Floats of an operand packed in panels of `width` along n of its `n`
@@ -373,7 +382,7 @@ static size_t product_floats(const Plan *plan, int M, int N, int K, int b_sn)
 {
     int chunk = k_chunk(K);
     size_t floats = partial_floats(plan, M, N, chunk, (K + chunk - 1) / chunk);
-    return floats + (packs(plan, M, N, b_sn) ? operands_floats(M, N, K) : 0);
+    return floats + (packs(plan, M, N, 0, b_sn) ? operands_floats(M, N, K) : 0);
 }
 
 void gemm_reserve(Graph *g, const Plan *plan, int pass, int M, int N, int K)
@@ -381,34 +390,42 @@ void gemm_reserve(Graph *g, const Plan *plan, int pass, int M, int N, int K)
     graph_want_scratch(g, pass, SCRATCH_GEMM_P, product_floats(plan, M, N, K, 1));
 }
 
+/* Whether the scratch was reserved for an M x N x K product's operands
+ * packed (not for a product no layer reserved). */
+static int scratch_packs(const Graph *g, int M, int N, int K)
+{
+    return g->scratch[SCRATCH_GEMM_P] &&
+           g->scratch_floats[SCRATCH_GEMM_P] >= product_floats(&g->dev->plan, M, N, K, 1);
+}
+
 /* Packs p's A and B (K of k) into panels at the end of the scratch, after
- * the partial products, each 64-byte aligned, and points p at them; leaves
- * p as it is where the scratch was not reserved for that (a product no
- * layer reserved). */
+ * the partial products, each 64-byte aligned, and points p at them, B's rows
+ * now contiguous (b_sn = 1) whichever way it was read. */
 static int pack_operands(Graph *g, GemmBatch *p, int K, Err *err)
 {
     size_t have = g->scratch_floats[SCRATCH_GEMM_P];
-    if (!g->scratch[SCRATCH_GEMM_P] || have < product_floats(&g->dev->plan, p->M, p->N, K, 1))
-        return CLRUN_OK;
     int a_off = (int)((have - operands_floats(p->M, p->N, K) + 15) & ~(size_t)15);
     int b_off = (int)((a_off + packed_floats(p->M, A_PANEL_ROWS, K)) & ~(size_t)15);
     int a_panels = (p->M + A_PANEL_ROWS - 1) / A_PANEL_ROWS, b_panels = (p->N + 15) / 16;
     cl_mem part = g->scratch[SCRATCH_GEMM_P];
-    size_t ga[2] = {(size_t)K, (size_t)a_panels}, gb[2] = {(size_t)b_panels, (size_t)K};
+    int t = p->b_sn != 1; /* B transposed: a work-item a 16 x 16 tile */
+    int b_step = t ? p->b_sn : p->b_sk; /* between B's columns, or its rows */
+    size_t ga[2] = {(size_t)K, (size_t)a_panels};
+    size_t gb[2] = {(size_t)b_panels, t ? (size_t)(K + 15) / 16 : (size_t)K};
     cl_kernel ka, kb;
     int rc = dev_kernel(g->dev, "pack_rows", &ka, err);
     if (!rc)
         rc = DEV_LAUNCH(g->dev, ka, 2, ga, NULL, err, KA(p->A), KA(p->a_sm), KA(p->a_sk), KA(p->M),
                         KA(K), KA(part), KA(a_off));
-    if (!rc && !(rc = dev_kernel(g->dev, "pack_panels", &kb, err)))
-        rc = DEV_LAUNCH(g->dev, kb, 2, gb, NULL, err, KA(p->B), KA(p->b_sk), KA(K), KA(p->N),
+    if (!rc && !(rc = dev_kernel(g->dev, t ? "pack_panels_t" : "pack_panels", &kb, err)))
+        rc = DEV_LAUNCH(g->dev, kb, 2, gb, NULL, err, KA(p->B), KA(b_step), KA(K), KA(p->N),
                         KA(part), KA(b_off));
     if (rc)
         return rc;
     p->A = p->B = part;
     p->a_off = a_off, p->a_sm = 1, p->a_sk = A_PANEL_ROWS, p->a_item = p->K * A_PANEL_ROWS;
     p->a_panel = K * A_PANEL_ROWS;
-    p->b_off = b_off, p->b_sk = 16, p->b_item = p->K * 16;
+    p->b_off = b_off, p->b_sk = 16, p->b_sn = 1, p->b_item = p->K * 16;
     p->b_cols = b_panels * 16, p->b_panel = K * 16;
     return CLRUN_OK;
 }
@@ -430,11 +447,11 @@ int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_
      * against 117-121). Where the device ends loops short, a work-item's
      * chunk stays within its limit. */
     const Plan *plan = &g->dev->plan;
-    int pack = packs(plan, M, N, b_sn);
+    int pack = packs(plan, M, N, b_sk, b_sn) && scratch_packs(g, M, N, K);
     int whole = pack && blocks_of(gemm_nn, M, N) >= plan->split_target &&
                 packed_floats(N, 16, K) * sizeof(float) <= plan->cache_bytes / 2;
     int chunk = whole ? K : k_chunk(K), most;
-    GemmBatch shape = {.M = M, .N = N, .b_sn = b_sn, .b_cols = N};
+    GemmBatch shape = {.M = M, .N = N, .b_sn = pack ? 1 : b_sn, .b_cols = N};
     int rc = k_within_loop_limit(g, kernel_of(g, &shape), chunk, &most, err);
     if (rc)
         return rc;
@@ -448,7 +465,7 @@ int launch_gemm(Graph *g, int M, int N, int K, cl_mem A, int a_sm, int a_sk, cl_
                    .B = B, .b_sk = b_sk, .b_sn = b_sn, .b_item = chunk * b_sk, .b_cols = N,
                    .C = C, .ldc = ldc, .accumulate = accumulate};
     rc = check_strides(&p, err);
-    if (!rc && pack && !through_clblast(g, &p))
+    if (!rc && pack)
         rc = pack_operands(g, &p, K, err);
     if (rc || !capped)
         return rc ? rc : launch_summed(g, &p, K, err);
