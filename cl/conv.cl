@@ -186,13 +186,13 @@ CPU_KERNEL void pad_planes(__global const float *x, __global float *xp, ConvGeom
  * columns a work-item, summed in passes of CW_TM rows (the plan's: 8 where
  * the accumulators fit the vector registers, 4 with AVX2's sixteen, where 8
  * rows spilled), each pass reading the block's B again. */
-CPU_KERNEL void conv_weight_grad(int M, int N, int K, int k_total, int per_split,
+CPU_KERNEL void conv_weight_grad(int M, int N, int K, int k_total, int per_split, int split0,
                                  __global const float *A, int a_item, __global const float *B,
                                  int b_sk, int b_item, int b_cols, __global float *C, int ldc,
                                  int c_split, int accumulate, ConvGeom g)
 {
-    int n0 = get_global_id(0) * 16, m0 = get_global_id(1) * 8, split = get_global_id(2);
-    int items = (k_total + K - 1) / K, first = split * per_split;
+    int n0 = get_global_id(0) * 16, m0 = get_global_id(1) * 8, z = get_global_id(2);
+    int items = (k_total + K - 1) / K, first = (split0 + z) * per_split;
     if (n0 >= N || m0 >= M || first >= items)
         return; /* past C, or a split past the last when dimension 2 is padded */
     int last = min(first + per_split, items), area = g.kh * g.kw, P = g.oh * g.ow;
@@ -227,7 +227,7 @@ CPU_KERNEL void conv_weight_grad(int M, int N, int K, int k_total, int per_split
                     ox = 0, at += g.sh * g.w - g.ow * g.sw;
             }
         }
-        store_rows16(C + split * c_split, ldc, acc, m0 + r0, min(M, m0 + r0 + CW_TM), n0, nb, N,
+        store_rows16(C + z * c_split, ldc, acc, m0 + r0, min(M, m0 + r0 + CW_TM), n0, nb, N,
                      accumulate);
     }
 }
