@@ -158,11 +158,13 @@ CPU_KERNEL void conv_implicit_wide(__global const float *x, __global const float
  * input of a padded convolution with its padding written out, HP x WP a
  * plane, as conv_implicit takes it (the cpu plan). A work-item writes a row
  * (loops the compiler vectorises; 2.5x a value a work-item). Launched as
- * (HP, N*C). */
+ * (HP, C, N): no dimension grows with N * C (POCL compiles a kernel again
+ * for a dimension of 65,535 or more: 128 x 512 planes, ResNet-18's). */
 CPU_KERNEL void pad_planes(__global const float *x, __global float *xp, ConvGeom g, int HP, int WP)
 {
-    int py = get_global_id(0), plane = get_global_id(1), iy = py - g.ph;
-    if (py >= HP || plane >= g.n * g.c)
+    int py = get_global_id(0), c = get_global_id(1), iy = py - g.ph;
+    int plane = get_global_id(2) * g.c + c;
+    if (py >= HP || c >= g.c || plane >= g.n * g.c)
         return;
     __global float *out = xp + ((size_t)plane * HP + py) * WP;
     int lead = min(g.pw, WP), run = iy >= 0 && iy < g.h ? clamp(WP - g.pw, 0, g.w) : 0;
@@ -319,11 +321,11 @@ CPU_KERNEL void im2col(__global const float *restrict x, __global float *restric
  * kernel offsets (i, j) and outputs (oy, ox) that read it, dcol a row of
  * pixels per kernel offset for each example. A work-item sums a row of dx in
  * place, offset by offset, along the row (a loop the compiler vectorises);
- * no two work-items write one element. Launched as (H, N*C). */
+ * no two work-items write one element. Launched as (H, C, N), as pad_planes. */
 CPU_KERNEL void col2im(__global const float *restrict dcol, __global float *restrict dx, ConvGeom g)
 {
-    int iy = get_global_id(0), nc = get_global_id(1);
-    if (iy >= g.h || nc >= g.n * g.c)
+    int iy = get_global_id(0), c = get_global_id(1), nc = get_global_id(2) * g.c + c;
+    if (iy >= g.h || c >= g.c || nc >= g.n * g.c)
         return;
     __global float *out = dx + (nc * g.h + iy) * g.w;
     for (int ix = 0; ix < g.w; ix++)
