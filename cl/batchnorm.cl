@@ -151,7 +151,7 @@ __kernel void batchnorm_forward(__global const float *x, __global float *y,
  * are read once and the loop along the plane is one the compiler vectorises
  * (3x faster on POCL than a work-item per value). Launched as (C, N), so no
  * dimension grows with N * C: POCL compiles a kernel again for a global size
- * of 65,535 or more in any dimension (128 x 512 planes, ResNet-18's). */
+ * of 65,535 or more in dimension 0 or 1 (128 x 512 planes, ResNet-18's). */
 CPU_KERNEL void batchnorm_forward_planes(__global const float *x, __global float *y,
                                          __global const float *stats, __global const float *gamma,
                                          __global const float *beta, int planes, int C, int P)

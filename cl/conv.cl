@@ -159,7 +159,7 @@ CPU_KERNEL void conv_implicit_wide(__global const float *x, __global const float
  * plane, as conv_implicit takes it (the cpu plan). A work-item writes a row
  * (loops the compiler vectorises; 2.5x a value a work-item). Launched as
  * (HP, C, N): no dimension grows with N * C (POCL compiles a kernel again
- * for a dimension of 65,535 or more: 128 x 512 planes, ResNet-18's). */
+ * for a dimension 0 or 1 of 65,535 or more: 128 x 512 planes, ResNet-18's). */
 CPU_KERNEL void pad_planes(__global const float *x, __global float *xp, ConvGeom g, int HP, int WP)
 {
     int py = get_global_id(0), c = get_global_id(1), iy = py - g.ph;
