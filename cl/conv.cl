@@ -158,11 +158,13 @@ CPU_KERNEL void conv_implicit_wide(__global const float *x, __global const float
  * input of a padded convolution with its padding written out, HP x WP a
  * plane, as conv_implicit takes it (the cpu plan). A work-item writes a row
  * (loops the compiler vectorises; 2.5x a value a work-item). Launched as
- * (HP, N*C). */
+ * (HP, C, N): no dimension grows with N * C (POCL compiles a kernel again
+ * for a dimension 0 or 1 of 65,535 or more: 128 x 512 planes, ResNet-18's). */
 CPU_KERNEL void pad_planes(__global const float *x, __global float *xp, ConvGeom g, int HP, int WP)
 {
-    int py = get_global_id(0), plane = get_global_id(1), iy = py - g.ph;
-    if (py >= HP || plane >= g.n * g.c)
+    int py = get_global_id(0), c = get_global_id(1), iy = py - g.ph;
+    int plane = get_global_id(2) * g.c + c;
+    if (py >= HP || c >= g.c || plane >= g.n * g.c)
         return;
     __global float *out = xp + ((size_t)plane * HP + py) * WP;
     int lead = min(g.pw, WP), run = iy >= 0 && iy < g.h ? clamp(WP - g.pw, 0, g.w) : 0;
@@ -186,13 +188,13 @@ CPU_KERNEL void pad_planes(__global const float *x, __global float *xp, ConvGeom
  * columns a work-item, summed in passes of CW_TM rows (the plan's: 8 where
  * the accumulators fit the vector registers, 4 with AVX2's sixteen, where 8
  * rows spilled), each pass reading the block's B again. */
-CPU_KERNEL void conv_weight_grad(int M, int N, int K, int k_total, int per_split,
+CPU_KERNEL void conv_weight_grad(int M, int N, int K, int k_total, int per_split, int split0,
                                  __global const float *A, int a_item, __global const float *B,
                                  int b_sk, int b_item, int b_cols, __global float *C, int ldc,
                                  int c_split, int accumulate, ConvGeom g)
 {
-    int n0 = get_global_id(0) * 16, m0 = get_global_id(1) * 8, split = get_global_id(2);
-    int items = (k_total + K - 1) / K, first = split * per_split;
+    int n0 = get_global_id(0) * 16, m0 = get_global_id(1) * 8, z = get_global_id(2);
+    int items = (k_total + K - 1) / K, first = (split0 + z) * per_split;
     if (n0 >= N || m0 >= M || first >= items)
         return; /* past C, or a split past the last when dimension 2 is padded */
     int last = min(first + per_split, items), area = g.kh * g.kw, P = g.oh * g.ow;
@@ -227,7 +229,7 @@ CPU_KERNEL void conv_weight_grad(int M, int N, int K, int k_total, int per_split
                     ox = 0, at += g.sh * g.w - g.ow * g.sw;
             }
         }
-        store_rows16(C + split * c_split, ldc, acc, m0 + r0, min(M, m0 + r0 + CW_TM), n0, nb, N,
+        store_rows16(C + z * c_split, ldc, acc, m0 + r0, min(M, m0 + r0 + CW_TM), n0, nb, N,
                      accumulate);
     }
 }
@@ -319,11 +321,11 @@ CPU_KERNEL void im2col(__global const float *restrict x, __global float *restric
  * kernel offsets (i, j) and outputs (oy, ox) that read it, dcol a row of
  * pixels per kernel offset for each example. A work-item sums a row of dx in
  * place, offset by offset, along the row (a loop the compiler vectorises);
- * no two work-items write one element. Launched as (H, N*C). */
+ * no two work-items write one element. Launched as (H, C, N), as pad_planes. */
 CPU_KERNEL void col2im(__global const float *restrict dcol, __global float *restrict dx, ConvGeom g)
 {
-    int iy = get_global_id(0), nc = get_global_id(1);
-    if (iy >= g.h || nc >= g.n * g.c)
+    int iy = get_global_id(0), c = get_global_id(1), nc = get_global_id(2) * g.c + c;
+    if (iy >= g.h || c >= g.c || nc >= g.n * g.c)
         return;
     __global float *out = dx + (nc * g.h + iy) * g.w;
     for (int ix = 0; ix < g.w; ix++)

@@ -8,13 +8,16 @@
 
 #define GATHER_RUN 64 /* elements a work-item of a _run kernel: four vectors of 16 */
 
+/* Values [begin, end) of each example of the batch (a channel plane, or all
+ * of them): work-item (q, r) value begin + q of row r. */
 #define GATHER(NAME, TYPE)                                                               \
     __kernel void NAME(__global const TYPE *examples, __global const uchar *labels,     \
                        __global const int *order, int start, int rows, int size,        \
-                       float scale, float shift, __global float *x, __global int *y)     \
+                       float scale, float shift, __global float *x, __global int *y,    \
+                       int begin, int end)                                               \
     {                                                                                    \
-        int j = get_global_id(0), r = get_global_id(1);                                  \
-        if (j >= size || r >= rows)                                                      \
+        int j = begin + get_global_id(0), r = get_global_id(1);                          \
+        if (j >= end || r >= rows)                                                       \
             return;                                                                      \
         int e = order[start + r];                                                        \
         x[r * size + j] = (float)examples[(long)e * size + j] * scale + shift;           \

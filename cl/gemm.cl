@@ -47,8 +47,10 @@
  * only a B narrower than 2 NN_MW takes the scalar path.
  *
  * Items and splits: item i multiplies A + i * a_item by B + i * b_item over
- * min(K, k_total - i * K) of k, and split s (dimension 2) sums items
- * [s * per_split, (s + 1) * per_split) into C + s * c_split. One product is
+ * min(K, k_total - i * K) of k, and split s = split0 + z (z along dimension 2)
+ * sums items [s * per_split, (s + 1) * per_split) into C + z * c_split: splits
+ * that run in turn pass theirs as split0, never as a global offset, which POCL
+ * would compile the kernel once more for. One product is
  * one item; a long K cut into chunks is items along the same matrices
  * (a_item = K * a_sk); a batch of products is items with matrices of their
  * own, one a split, or several a split and the splits' partial products added
@@ -234,18 +236,18 @@ static inline void nn_pass(NN_VEC acc[NN_MR][NN_NV], int M, int K, int k_total, 
     }
 }
 
-CPU_KERNEL void gemm_nn(int M, int N, int K, int k_total, int per_split,
+CPU_KERNEL void gemm_nn(int M, int N, int K, int k_total, int per_split, int split0,
                         __global const float *A, int a_off, int a_sm, int a_sk, int a_item,
                         int a_panel,
                         __global const float *B, int b_off, int b_sk, int b_item, int b_cols,
                         int b_panel, __global float *C, int ldc, int c_split, int accumulate)
 {
     A += a_off, B += b_off;
-    int n0 = get_global_id(0) * NN_TN, m0 = get_global_id(1) * NN_TM, split = get_global_id(2);
+    int n0 = get_global_id(0) * NN_TN, m0 = get_global_id(1) * NN_TM, z = get_global_id(2);
     int first, last;
-    if (n0 >= N || m0 >= M || !split_items(K, k_total, per_split, split, &first, &last))
+    if (n0 >= N || m0 >= M || !split_items(K, k_total, per_split, split0 + z, &first, &last))
         return;
-    C += split * c_split;
+    C += z * c_split;
     if (b_cols >= NN_PW) {
         /* k in blocks of NN_KC, each pass's sum kept in C between them (its
          * k steps one multiply-add chain all the same): a pass's B, NN_KC
@@ -459,16 +461,16 @@ static inline void nt_pass(int M, int N, int K, int k_total, int first, int last
             }
 }
 
-CPU_KERNEL void gemm_nt(int M, int N, int K, int k_total, int per_split,
+CPU_KERNEL void gemm_nt(int M, int N, int K, int k_total, int per_split, int split0,
                         __global const float *A, int lda, int a_item,
                         __global const float *B, int ldb, int b_item,
                         __global float *C, int ldc, int c_split, int accumulate)
 {
-    int n0 = get_global_id(0) * NT_TN, m0 = get_global_id(1) * NT_TM, split = get_global_id(2);
+    int n0 = get_global_id(0) * NT_TN, m0 = get_global_id(1) * NT_TM, z = get_global_id(2);
     int first, last;
-    if (n0 >= N || m0 >= M || !split_items(K, k_total, per_split, split, &first, &last))
+    if (n0 >= N || m0 >= M || !split_items(K, k_total, per_split, split0 + z, &first, &last))
         return;
-    C += split * c_split;
+    C += z * c_split;
     for (int r = m0; r < m0 + NT_TM && r < M; r += NT_PR)
         nt_pass(M, N, K, k_total, first, last, r, n0, A, lda, a_item, B, ldb, b_item, C, ldc,
                 accumulate);

@@ -79,15 +79,15 @@ static inline void unpack_sums(const float4 acc[4], float sums[4][4])
  * a_sk] and B(k, n) = B[k * b_sk + n * b_sn], any strides: gemm_nn's and
  * gemm_nt's contract (cl/gemm.cl), items and splits alike. Launched as
  * (ceil(N / TILE) * TG, ceil(M / TILE) * TG, splits) in groups of (TG, TG, 1). */
-__kernel void gemm_tiled(int M, int N, int K, int k_total, int per_split,
+__kernel void gemm_tiled(int M, int N, int K, int k_total, int per_split, int split0,
                          __global const float *A, int a_sm, int a_sk, int a_item,
                          __global const float *B, int b_sk, int b_sn, int b_item,
                          __global float *C, int ldc, int c_split, int accumulate)
 {
     __local float as[TK][TILE + 1], bs[TK][TILE + 1];
     int tx = get_local_id(0), ty = get_local_id(1), lid = ty * TG + tx;
-    int n0 = get_group_id(0) * TILE, m0 = get_group_id(1) * TILE, split = get_global_id(2);
-    int items = (k_total + K - 1) / K, first = split * per_split;
+    int n0 = get_group_id(0) * TILE, m0 = get_group_id(1) * TILE, z = get_global_id(2);
+    int items = (k_total + K - 1) / K, first = (split0 + z) * per_split;
     if (first >= items)
         return; /* the whole group: dimension 2 has groups of one split */
     int last = min(first + per_split, items);
@@ -104,7 +104,7 @@ __kernel void gemm_tiled(int M, int N, int K, int k_total, int per_split,
         tile_multiply(as, bs, tx, ty, acc);
         TILE_BARRIER();
     }
-    C += split * c_split;
+    C += z * c_split;
     float sums[4][4];
     unpack_sums(acc, sums);
 #pragma unroll

@@ -671,12 +671,6 @@ static void trace_launch(Device *d, const char *name, int dims, const size_t *gl
 int dev_launch(Device *d, cl_kernel k, int dims, const size_t *global, const size_t *local,
                int nargs, const KArg *args, Err *err)
 {
-    return dev_launch_at(d, k, dims, NULL, global, local, nargs, args, err);
-}
-
-int dev_launch_at(Device *d, cl_kernel k, int dims, const size_t *offset, const size_t *global,
-                  const size_t *local, int nargs, const KArg *args, Err *err)
-{
     for (int i = 0; i < nargs; i++) {
         cl_int cle = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].value);
         if (cle != CL_SUCCESS) {
@@ -705,7 +699,7 @@ int dev_launch_at(Device *d, cl_kernel k, int dims, const size_t *offset, const 
     if (d->trace)
         trace_launch(d, name, dims, glob, loc);
     cl_event *ev = dev_profile_event(d, name);
-    cl_int cle = clEnqueueNDRangeKernel(d->queue, k, (cl_uint)dims, offset, glob, loc, 0, NULL, ev);
+    cl_int cle = clEnqueueNDRangeKernel(d->queue, k, (cl_uint)dims, NULL, glob, loc, 0, NULL, ev);
     if (cle == CL_SUCCESS)
         dev_profile_enqueued(d, ev);
     return dev_check(cle, "clEnqueueNDRangeKernel", name, err);

@@ -170,18 +170,14 @@ size_t dev_group_size(const Device *d, cl_kernel k);
  * each dimension is rounded up to a multiple of the local size; kernels
  * guard against indices past their data. local NULL: groups of
  * dev_group_size along dimension 0. A local size past the kernel's limit is
- * an error naming the kernel, never a launch. */
+ * an error naming the kernel, never a launch. Global ids start at zero: POCL
+ * compiles a kernel again for a launch with a global offset, so a kernel
+ * takes where to start as an argument. */
 int dev_launch(Device *d, cl_kernel k, int dims, const size_t *global, const size_t *local,
                int nargs, const KArg *args, Err *err);
-#define DEV_LAUNCH(d, k, dims, global, local, err, ...) DEV_LAUNCH_AT(d, k, dims, NULL, global, \
-                                                              local, err, __VA_ARGS__)
-/* The same with the global ids starting at offset (NULL: at 0). */
-int dev_launch_at(Device *d, cl_kernel k, int dims, const size_t *offset, const size_t *global,
-                  const size_t *local, int nargs, const KArg *args, Err *err);
-#define DEV_LAUNCH_AT(d, k, dims, offset, global, local, err, ...) \
-    dev_launch_at((d), (k), (dims), (offset), (global), (local), \
-                  (int)(sizeof((KArg[]){__VA_ARGS__}) / sizeof(KArg)), (KArg[]){__VA_ARGS__}, \
-                  (err))
+#define DEV_LAUNCH(d, k, dims, global, local, err, ...) \
+    dev_launch((d), (k), (dims), (global), (local), \
+               (int)(sizeof((KArg[]){__VA_ARGS__}) / sizeof(KArg)), (KArg[]){__VA_ARGS__}, (err))
 
 /* Buffers: allocation with a message naming what it is for, host copies. */
 int dev_alloc(Device *d, size_t bytes, const char *what, cl_mem *out, Err *err);

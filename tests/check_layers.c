@@ -206,17 +206,17 @@ START_TEST(padded_splits_write_nothing)
     int rc;
     if (strcmp(split_cases[_i].kernel, "gemm_nn") == 0)
         rc = DEV_LAUNCH(&d, k, 3, global, local, &err, KA(m_), KA(n_), KA(k_), KA(k_), KA(one),
-                        KA(A), KA(zero), KA(lda), KA(unit), KA(zero), KA(zero), KA(B), KA(zero),
-                        KA(ldb), KA(zero),
-                        KA(cols), KA(panel), KA(C), KA(ldc), KA(c_split), KA(zero));
+                        KA(zero), KA(A), KA(zero), KA(lda), KA(unit), KA(zero), KA(zero), KA(B),
+                        KA(zero), KA(ldb), KA(zero), KA(cols), KA(panel), KA(C), KA(ldc),
+                        KA(c_split), KA(zero));
     else if (nt)
         rc = DEV_LAUNCH(&d, k, 3, global, local, &err, KA(m_), KA(n_), KA(k_), KA(k_), KA(one),
-                        KA(A), KA(lda), KA(zero), KA(B), KA(ldbt), KA(zero), KA(C), KA(ldc),
-                        KA(c_split), KA(zero));
+                        KA(zero), KA(A), KA(lda), KA(zero), KA(B), KA(ldbt), KA(zero), KA(C),
+                        KA(ldc), KA(c_split), KA(zero));
     else
         rc = DEV_LAUNCH(&d, k, 3, global, local, &err, KA(m_), KA(n_), KA(k_), KA(k_), KA(one),
-                        KA(A), KA(lda), KA(unit), KA(zero), KA(B), KA(ldb), KA(unit), KA(zero),
-                        KA(C), KA(ldc), KA(c_split), KA(zero));
+                        KA(zero), KA(A), KA(lda), KA(unit), KA(zero), KA(B), KA(ldb), KA(unit),
+                        KA(zero), KA(C), KA(ldc), KA(c_split), KA(zero));
     ck_assert_ok(rc, err);
     test_get(&d, C, c, PAD * M * N);
     for (int i = 0; i < M * N; i++)

@@ -73,24 +73,21 @@ void feed_norm(FeedNorm *n, int channels, const double *mean, const double *std,
     }
 }
 
-/* Values [begin, end) of each of the batch's rows, as value * scale + shift.
- * The gpu plan's kernel takes an element a work-item from a global offset;
- * a launch's global size is rounded up to whole work-groups, so its last
- * group may write the start of the next plane with the wrong pair: planes go
- * in order on the in-order queue, so the next launch writes them again. The
- * cpu plan's takes a run of GATHER_RUN a work-item and stops at end. */
+/* Values [begin, end) of each of the batch's rows, as value * scale + shift:
+ * the gpu plan's kernel an element a work-item, the cpu plan's a run of
+ * GATHER_RUN, both from begin at global offset zero (POCL compiles a kernel
+ * again for another offset) and stopping at end. */
 static int gather(Feed *s, Graph *g, int start, int rows, int begin, int end, float scale,
                   float shift, cl_mem labels, Err *err)
 {
     FeedData *f = s->data;
     int gpu = g->dev->plan.gpu;
     size_t values = (size_t)(end - begin);
-    size_t offset[2] = {gpu ? (size_t)begin : 0, 0};
     size_t global[2] = {gpu ? values : (values + GATHER_RUN - 1) / GATHER_RUN, (size_t)rows};
     KArg args[12] = {KA(f->examples), KA(f->labels), KA(s->order), KA(start), KA(rows),
                      KA(f->size), KA(scale), KA(shift), KA(g->nodes[0].out), KA(labels),
                      KA(begin), KA(end)};
-    return dev_launch_at(g->dev, f->gather, 2, offset, global, NULL, gpu ? 10 : 12, args, err);
+    return dev_launch(g->dev, f->gather, 2, global, NULL, 12, args, err);
 }
 
 /* The gather kernels normalise with one scale and shift, so a per-channel

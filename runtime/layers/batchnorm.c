@@ -167,13 +167,14 @@ static int bn_reduce(Node *n, Graph *g, cl_kernel k, const KArg *args, int nargs
 
 /* The gpu plan's kernels: a work-item per value, (pixel, plane), in groups
  * of the plan's size spanning planes when the planes are small. The cpu
- * plan's: a work-item per plane, one a group (the _planes kernels). */
+ * plan's: a work-item per plane, (channel, example), one a group (the _planes
+ * kernels), so that POCL compiles them for one grid class at any batch. */
 static int bn_map(Node *n, Graph *g, cl_kernel k, const KArg *args, int nargs, Err *err)
 {
     BatchNorm *b = n->state;
     if (!b->tree) {
-        size_t planes[1] = {(size_t)g->batch * b->channels}, one[1] = {1};
-        return dev_launch(g->dev, k, 1, planes, one, nargs, args, err);
+        size_t planes[2] = {(size_t)b->channels, (size_t)g->batch}, one[2] = {1, 1};
+        return dev_launch(g->dev, k, 2, planes, one, nargs, args, err);
     }
     size_t group = dev_group_size(g->dev, k), across = 1;
     while (across < (size_t)b->pixels && across < group)

@@ -296,7 +296,7 @@ static int pad_input(Node *n, Graph *g, int slot, cl_mem *x, ConvGeom *geom, Err
     ConvGeom p = padded_geom(*geom);
     cl_mem xp = g->scratch[slot];
     size_t global[3], local[3];
-    launch_planes(g, c->pad_planes, p.h, geom->n * geom->c, 1, global, local);
+    launch_planes(g, c->pad_planes, p.h, geom->c, geom->n, global, local);
     int rc = DEV_LAUNCH(g->dev, c->pad_planes, 3, global, local, err, KA(*x), KA(xp), KA(*geom), KA(p.h),
                         KA(p.w));
     *x = xp, *geom = p;
@@ -338,15 +338,15 @@ static int conv_forward(Node *n, Graph *g, Err *err)
                            SCRATCH_COL, geom, (int)c->filters, bias, c->act, n->out, err);
 }
 
-/* A launch of the column matrix's kernels: over (rows, examples) for im2col
- * and (dx rows, planes) for col2im on the cpu plan, an element a work-item
- * on the gpu plan. */
-static int layout_launch(Graph *g, cl_kernel k, const size_t cpu[2], size_t elements, cl_mem from,
+/* A launch of the column matrix's kernels: over (rows, examples, 1) for
+ * im2col and (dx rows, channels, examples) for col2im on the cpu plan, an
+ * element a work-item on the gpu plan. */
+static int layout_launch(Graph *g, cl_kernel k, const size_t cpu[3], size_t elements, cl_mem from,
                          cl_mem to, const ConvGeom *geom, Err *err)
 {
     size_t one[1] = {elements};
     int gpu = g->dev->plan.gpu;
-    return DEV_LAUNCH(g->dev, k, gpu ? 1 : 2, gpu ? one : cpu, NULL, err, KA(from), KA(to),
+    return DEV_LAUNCH(g->dev, k, gpu ? 1 : 3, gpu ? one : cpu, NULL, err, KA(from), KA(to),
                       KA(*geom));
 }
 
@@ -366,7 +366,7 @@ static int transpose(Graph *g, cl_kernel k, cl_mem in, cl_mem out, int rows, int
 static int cols_weight_grad(Node *n, Graph *g, const ConvBatch *s, cl_mem col, Err *err)
 {
     Conv *c = n->state;
-    size_t gc[2] = {(size_t)s->K, (size_t)g->batch};
+    size_t gc[3] = {(size_t)s->K, (size_t)g->batch, 1};
     int rc = layout_launch(g, c->im2col, gc, (size_t)s->K * s->NP, n->inputs[0]->out, col,
                            &s->geom, err);
     GemmBatch p = {.M = s->O, .N = s->K, .K = s->P, .items = g->batch,
@@ -428,7 +428,7 @@ static int columns_input_grad(Node *n, Graph *g, const ConvBatch *s, cl_mem col,
                    .B = n->grad, .b_sk = s->P, .b_sn = 1, .b_item = s->O * s->P, .b_cols = s->P,
                    .C = col, .ldc = s->P, .c_item = s->K * s->P};
     int rc = launch_gemm_batch(g, &p, 0, err);
-    size_t gx[2] = {(size_t)s->geom.h, (size_t)g->batch * s->geom.c};
+    size_t gx[3] = {(size_t)s->geom.h, (size_t)s->geom.c, (size_t)g->batch};
     size_t elements = (size_t)g->batch * s->geom.c * s->geom.h * s->geom.w;
     return rc ? rc : layout_launch(g, c->col2im, gx, elements, col, dx, &s->geom, err);
 }

@@ -238,7 +238,8 @@ static int k_chunk(int K)
 
 /* p's items of K, k_total of k in all, per_split items a split into C + s *
  * c_split, through the plan's kernel; all the splits, or only split `only`
- * (>= 0) when the splits run in turn. */
+ * (>= 0) when the splits run in turn, passed as the kernel's first split at
+ * global offset zero (POCL compiles a kernel again for another offset). */
 static int launch_items(Graph *g, const GemmBatch *p, int k_total, int per_split, int only,
                         cl_mem C, int ldc, int c_split, int accumulate, Err *err)
 {
@@ -249,32 +250,33 @@ static int launch_items(Graph *g, const GemmBatch *p, int k_total, int per_split
     size_t side = (size_t)kn.side;
     size_t global[3] = {(size_t)(p->N + kn.tn - 1) / kn.tn * side,
                         (size_t)(p->M + kn.tm - 1) / kn.tm * side, (size_t)splits};
-    size_t local[3] = {side, side, 1}, offset[3] = {0, 0, only >= 0 ? (size_t)only : 0};
+    size_t local[3] = {side, side, 1};
+    int split0 = only >= 0 ? only : 0;
     cl_kernel k;
     int rc = dev_kernel(g->dev, kn.kernel, &k, err);
     if (rc)
         return rc;
     if (g->dev->plan.gpu)
-        return DEV_LAUNCH_AT(g->dev, k, 3, offset, global, local, err, KA(p->M), KA(p->N), KA(p->K),
-                          KA(k_total), KA(per_split), KA(p->A), KA(p->a_sm), KA(p->a_sk),
-                          KA(p->a_item), KA(p->B), KA(p->b_sk), KA(p->b_sn), KA(p->b_item), KA(C),
-                          KA(ldc), KA(c_split), KA(accumulate));
+        return DEV_LAUNCH(g->dev, k, 3, global, local, err, KA(p->M), KA(p->N), KA(p->K),
+                          KA(k_total), KA(per_split), KA(split0), KA(p->A), KA(p->a_sm),
+                          KA(p->a_sk), KA(p->a_item), KA(p->B), KA(p->b_sk), KA(p->b_sn),
+                          KA(p->b_item), KA(C), KA(ldc), KA(c_split), KA(accumulate));
     if (p->a_image)
-        return DEV_LAUNCH_AT(g->dev, k, 3, offset, global, local, err, KA(p->M), KA(p->N), KA(p->K),
-                             KA(k_total), KA(per_split), KA(p->A), KA(p->a_item), KA(p->B),
-                             KA(p->b_sk), KA(p->b_item), KA(p->b_cols), KA(C), KA(ldc),
-                             KA(c_split), KA(accumulate), KA(*p->a_image));
+        return DEV_LAUNCH(g->dev, k, 3, global, local, err, KA(p->M), KA(p->N), KA(p->K),
+                          KA(k_total), KA(per_split), KA(split0), KA(p->A), KA(p->a_item),
+                          KA(p->B), KA(p->b_sk), KA(p->b_item), KA(p->b_cols), KA(C), KA(ldc),
+                          KA(c_split), KA(accumulate), KA(*p->a_image));
     if (p->b_sn != 1)
-        return DEV_LAUNCH_AT(g->dev, k, 3, offset, global, local, err, KA(p->M), KA(p->N), KA(p->K),
-                          KA(k_total), KA(per_split), KA(p->A), KA(p->a_sm), KA(p->a_item),
-                          KA(p->B), KA(p->b_sn), KA(p->b_item), KA(C), KA(ldc), KA(c_split),
-                          KA(accumulate));
+        return DEV_LAUNCH(g->dev, k, 3, global, local, err, KA(p->M), KA(p->N), KA(p->K),
+                          KA(k_total), KA(per_split), KA(split0), KA(p->A), KA(p->a_sm),
+                          KA(p->a_item), KA(p->B), KA(p->b_sn), KA(p->b_item), KA(C), KA(ldc),
+                          KA(c_split), KA(accumulate));
     int b_panel = p->b_panel ? p->b_panel : 16; /* 16: B's rows as they are */
-    return DEV_LAUNCH_AT(g->dev, k, 3, offset, global, local, err, KA(p->M), KA(p->N), KA(p->K),
-                      KA(k_total), KA(per_split), KA(p->A), KA(p->a_off), KA(p->a_sm),
-                      KA(p->a_sk), KA(p->a_item), KA(p->a_panel), KA(p->B), KA(p->b_off),
-                      KA(p->b_sk), KA(p->b_item), KA(p->b_cols), KA(b_panel), KA(C), KA(ldc),
-                      KA(c_split), KA(accumulate));
+    return DEV_LAUNCH(g->dev, k, 3, global, local, err, KA(p->M), KA(p->N), KA(p->K),
+                      KA(k_total), KA(per_split), KA(split0), KA(p->A), KA(p->a_off),
+                      KA(p->a_sm), KA(p->a_sk), KA(p->a_item), KA(p->a_panel), KA(p->B),
+                      KA(p->b_off), KA(p->b_sk), KA(p->b_item), KA(p->b_cols), KA(b_panel),
+                      KA(C), KA(ldc), KA(c_split), KA(accumulate));
 }
 
 /* C (+)= the sum of p's items, k_total of k in all, split after split, the
